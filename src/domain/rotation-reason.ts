@@ -1,0 +1,14 @@
+import { type FieldError, validationError, type TokenwardenError } from './errors.js';
+import { err, ok, type Result } from './result.js';
+import { REASON_MAX_LENGTH } from './versions.js';
+
+/** A rotation reason: trimmed, 1..500 characters (CONTRACT §2). */
+export function parseRotationReason(raw: unknown, path = '/reason'): Result<string, TokenwardenError> {
+  const problem = (message: string): Result<never, TokenwardenError> =>
+    err(validationError([{ path, message } satisfies FieldError], `reason ${message}`));
+  if (typeof raw !== 'string') return problem('is required');
+  const reason = raw.trim();
+  if (reason.length === 0) return problem('must not be empty');
+  if ([...reason].length > REASON_MAX_LENGTH) return problem(`must be at most ${REASON_MAX_LENGTH} characters`);
+  return ok(reason);
+}

@@ -1,0 +1,111 @@
+import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+
+/**
+ * The one typed schema every query is checked against. Timestamps are
+ * `timestamptz` and always written from the Clock port, never `now()`, so tests
+ * can move time.
+ */
+export interface Database {
+  readonly users: UsersTable;
+  readonly security_config: SecurityConfigTable;
+  readonly sessions: SessionsTable;
+  readonly refresh_tokens: RefreshTokensTable;
+  readonly audit_log: AuditLogTable;
+  readonly outbox: OutboxTable;
+  readonly signing_keys: SigningKeysTable;
+}
+
+type Timestamp = ColumnType<Date, Date, Date>;
+type NullableTimestamp = ColumnType<Date | null, Date | null | undefined, Date | null>;
+
+export interface UsersTable {
+  id: string; // uuid
+  email: string; // stored lower-cased, unique
+  password_hash: string;
+  role: 'user' | 'admin';
+  min_token_version: Generated<number>;
+  disabled_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface SecurityConfigTable {
+  id: Generated<number>; // always 1 (singleton, check constraint)
+  global_min_token_version: Generated<number>;
+  grace_period_seconds: Generated<number>;
+  last_rotation_at: NullableTimestamp;
+  last_rotation_reason: string | null;
+  grace_until: NullableTimestamp;
+  updated_at: Timestamp;
+}
+
+export interface SessionsTable {
+  id: string; // uuid
+  user_id: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Timestamp; // absolute session age
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  ip: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string; // uuid
+  session_id: string;
+  user_id: string;
+  token_hash: string; // hex SHA-256 of the presented value; unique index
+  user_version: number;
+  global_version: number;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  parent_id: string | null;
+  successor_id: string | null;
+  /** base64url(nonce | ciphertext | tag), sealed under HKDF(parent plaintext) */
+  successor_sealed: string | null;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>; // bigserial; pg returns int8 as string
+  occurred_at: Timestamp;
+  actor: string;
+  action: string;
+  user_id: string | null; // the subject user, when there is one
+  reason: string | null;
+  details: JSONColumnType<Record<string, unknown>>;
+}
+
+export interface OutboxTable {
+  id: string; // uuid, the webhook idempotency key
+  event_type: string;
+  payload: JSONColumnType<Record<string, unknown>>;
+  occurred_at: Timestamp;
+  published_at: NullableTimestamp;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  dead_at: NullableTimestamp;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: string; // 'EdDSA'
+  public_jwk: JSONColumnType<Record<string, unknown>>;
+  /** The private JWK as JSON, or its AES-GCM sealed form when a master key is set. */
+  private_jwk: string;
+  status: 'active' | 'verifying' | 'retired';
+  created_at: Timestamp;
+  retired_at: NullableTimestamp;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type RefreshTokenRow = Selectable<RefreshTokensTable>;
+export type NewRefreshTokenRow = Insertable<RefreshTokensTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+export type SigningKeyRow = Selectable<SigningKeysTable>;
