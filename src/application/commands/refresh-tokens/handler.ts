@@ -1,0 +1,225 @@
+import { TokenwardenError } from '../../../domain/errors.js';
+import { err, ok, type Result } from '../../../domain/result.js';
+import { checkRefreshToken, rejectionToError, type Validity } from '../../../domain/token-validity.js';
+import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
+import type { AppContext } from '../../context.js';
+import { AuditAction, appendEvent, EventType } from '../../events.js';
+import type { RefreshTokenRecord, Repositories, Role, SessionRecord, UserRecord } from '../../ports/repositories.js';
+import { buildTokenPair, issueRefreshToken, type TokenPair } from '../../token-pair.js';
+import type { RefreshTokens } from './command.js';
+
+const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh token is not valid');
+
+/** What the transaction decided; the access token is signed after commit. */
+interface Granted {
+  readonly userId: string;
+  readonly role: Role;
+  readonly sessionId: string;
+  readonly stamp: VersionStamp;
+  readonly refreshToken: string;
+  readonly refreshExpiresAt: Date;
+  readonly now: Date;
+  readonly replayed: boolean;
+}
+
+/**
+ * Refresh with rotation, idempotent retries and reuse detection.
+ *
+ * Lock order (shared by every writer, so no deadlock cycle forms): the security
+ * config row FOR SHARE, then the presented token FOR UPDATE, then the user FOR
+ * SHARE. The share lock on the config makes a concurrent global rotation wait for
+ * this transaction (or this one wait for it), so a refresh that commits after a
+ * rotation has committed always read the new version; the user lock does the same
+ * for user rotations.
+ */
+export class RefreshTokensHandler {
+  constructor(private readonly ctx: AppContext) {}
+
+  async handle(command: RefreshTokens): Promise<Result<TokenPair>> {
+    if (!this.ctx.tokens.isWellFormedRefreshToken(command.refreshToken)) {
+      this.ctx.metrics.refresh('rejected');
+      return err(invalidToken());
+    }
+    const tokenHash = this.ctx.tokens.hashRefreshToken(command.refreshToken);
+    const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
+      const config = await repos.securityConfig.get('share');
+      const presented = await repos.refreshTokens.findByHashForUpdate(tokenHash);
+      if (presented === null) return err(invalidToken());
+      const user = await repos.users.findById(presented.userId, 'share');
+      const session = await repos.sessions.findById(presented.sessionId);
+      if (session === null) return err(invalidToken());
+      const now = this.ctx.clock.now();
+
+      if (presented.usedAt !== null) {
+        return this.presentedAgain(repos, { presented, user, session, config, now }, command.refreshToken);
+      }
+      const validity = judge(presented, session, user, config, now);
+      if (!validity.valid) return this.reject(repos, validity, presented, now);
+      // judge() only passes with a live user.
+      const liveUser = user as UserRecord;
+
+      const stamp: VersionStamp = {
+        userVersion: liveUser.minTokenVersion,
+        globalVersion: config.globalMinTokenVersion,
+      };
+      const successor = await issueRefreshToken(this.ctx, repos, {
+        sessionId: session.id,
+        sessionExpiresAt: session.expiresAt,
+        userId: liveUser.id,
+        stamp,
+        now,
+        parentId: presented.id,
+      });
+      await repos.refreshTokens.markUsed(
+        presented.id,
+        now,
+        successor.id,
+        this.ctx.sealer.seal(command.refreshToken, successor.token),
+      );
+      await repos.sessions.touch(session.id, now);
+      return ok({
+        userId: liveUser.id,
+        role: liveUser.role,
+        sessionId: session.id,
+        stamp,
+        refreshToken: successor.token,
+        refreshExpiresAt: successor.expiresAt,
+        now,
+        replayed: false,
+      });
+    });
+
+    if (!outcome.ok) {
+      this.ctx.metrics.refresh('rejected');
+      return outcome;
+    }
+    this.ctx.metrics.refresh(outcome.value.replayed ? 'replayed' : 'issued');
+    return ok(await buildTokenPair(this.ctx, outcome.value));
+  }
+
+  /**
+   * A used token again: inside the reuse interval it is an honest retry (two tabs,
+   * a lost response) and gets the same successor; after it, someone holds a copy
+   * of a token that was rotated away, so the whole session is revoked.
+   */
+  private async presentedAgain(
+    repos: Repositories,
+    facts: {
+      readonly presented: RefreshTokenRecord;
+      readonly user: UserRecord | null;
+      readonly session: SessionRecord;
+      readonly config: SecurityConfig;
+      readonly now: Date;
+    },
+    plaintext: string,
+  ): Promise<Result<Granted>> {
+    const { presented, user, session, config, now } = facts;
+    // A family already revoked (logout, earlier reuse) has nothing left to protect.
+    if (session.revokedAt !== null) return this.reject(repos, { valid: false, reason: 'session_revoked' }, presented, now);
+    const usedAt = presented.usedAt as Date;
+    const withinInterval = now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
+    const successorToken =
+      withinInterval && presented.successorSealed !== null
+        ? this.ctx.sealer.open(plaintext, presented.successorSealed)
+        : null;
+    const successor =
+      successorToken !== null && presented.successorId !== null
+        ? await repos.refreshTokens.findById(presented.successorId)
+        : null;
+
+    if (successorToken === null || successor === null) {
+      return this.detectReuse(repos, presented, user, now);
+    }
+    // The successor is judged as if presented itself: a rotation or revocation since
+    // the first answer must not be bypassed by replaying the parent.
+    const validity = judge(successor, session, user, config, now);
+    if (!validity.valid) return this.reject(repos, validity, successor, now);
+    const liveUser = user as UserRecord;
+    return ok({
+      userId: liveUser.id,
+      role: liveUser.role,
+      sessionId: session.id,
+      // The access token carries the versions current now, like any token issued now.
+      stamp: { userVersion: liveUser.minTokenVersion, globalVersion: config.globalMinTokenVersion },
+      refreshToken: successorToken,
+      refreshExpiresAt: successor.expiresAt,
+      now,
+      replayed: true,
+    });
+  }
+
+  private async detectReuse(
+    repos: Repositories,
+    presented: RefreshTokenRecord,
+    user: UserRecord | null,
+    now: Date,
+  ): Promise<Result<never>> {
+    const revokedTokens = await repos.refreshTokens.revokeBySession(presented.sessionId, now);
+    const sessionRevoked = await repos.sessions.revoke(presented.sessionId, now, 'refresh_token_reuse');
+    const details = {
+      sessionId: presented.sessionId,
+      tokenId: presented.id,
+      usedAt: presented.usedAt?.toISOString() ?? null,
+      revokedTokens,
+      sessionRevoked,
+    };
+    await repos.audit.append({
+      occurredAt: now,
+      actor: 'system',
+      action: AuditAction.RefreshTokenReuseDetected,
+      userId: user?.id ?? presented.userId,
+      reason: 'refresh token presented after its reuse interval',
+      details,
+    });
+    await appendEvent(repos.outbox, this.ctx.tokens, EventType.RefreshTokenReuseDetected, now, {
+      userId: presented.userId,
+      ...details,
+    });
+    this.ctx.metrics.reuseDetected();
+    return err(
+      new TokenwardenError(
+        'token_reused',
+        'This refresh token was already used; the session has been revoked as a precaution',
+      ),
+    );
+  }
+
+  private async reject(
+    repos: Repositories,
+    validity: Validity & { valid: false },
+    token: RefreshTokenRecord,
+    now: Date,
+  ): Promise<Result<never>> {
+    this.ctx.metrics.tokenRejected(validity.reason);
+    if (validity.reason === 'global_rotation' || validity.reason === 'user_rotation') {
+      await appendEvent(repos.outbox, this.ctx.tokens, EventType.TokenRejectedDueToRotation, now, {
+        tokenKind: 'refresh',
+        rejection: validity.reason,
+        userId: token.userId,
+        sessionId: token.sessionId,
+        tokenVersion: validity.tokenVersion,
+        requiredVersion: validity.requiredVersion,
+      });
+    }
+    return err(rejectionToError(validity));
+  }
+}
+
+function judge(
+  token: RefreshTokenRecord,
+  session: SessionRecord,
+  user: UserRecord | null,
+  config: SecurityConfig,
+  now: Date,
+): Validity {
+  return checkRefreshToken(
+    {
+      token: { expiresAt: token.expiresAt, revokedAt: token.revokedAt, stamp: token.stamp },
+      session: { revokedAt: session.revokedAt, expiresAt: session.expiresAt },
+      user: user === null ? null : { minTokenVersion: user.minTokenVersion, disabledAt: user.disabledAt },
+      globalMinTokenVersion: config.globalMinTokenVersion,
+      graceUntil: config.graceUntil,
+    },
+    now,
+  );
+}

@@ -1,0 +1,19 @@
+/**
+ * Invalidate every refresh token in the system (CONTRACT §2): the seed's command,
+ * plus an optional grace period for this rotation and a dry run.
+ *
+ * @example
+ * const command = TriggerGlobalTokenRotation({ triggeredBy: adminId, reason: 'Database breach detected' });
+ * const result = await handler.handle(command);
+ */
+export interface TriggerGlobalTokenRotation {
+  /** The admin's user id, or `cli:<os user>`. */
+  readonly triggeredBy: string;
+  readonly reason: string;
+  /** Overrides the configured grace period for this rotation only. */
+  readonly gracePeriodSeconds?: number;
+  readonly dryRun?: boolean;
+}
+
+export const TriggerGlobalTokenRotation = (fields: TriggerGlobalTokenRotation): TriggerGlobalTokenRotation =>
+  Object.freeze({ ...fields });

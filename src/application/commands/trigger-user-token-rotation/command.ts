@@ -1,0 +1,17 @@
+/**
+ * Invalidate every token of one user (CONTRACT §2): an admin's call, the user's own
+ * "log out everywhere", or automatically on password change.
+ *
+ * @example
+ * const command = TriggerUserTokenRotation({ userId, triggeredBy: userId, reason: 'log out everywhere' });
+ */
+export interface TriggerUserTokenRotation {
+  readonly userId: string;
+  /** The admin's or the user's own id, or `cli:<os user>`. */
+  readonly triggeredBy: string;
+  readonly reason: string;
+  readonly dryRun?: boolean;
+}
+
+export const TriggerUserTokenRotation = (fields: TriggerUserTokenRotation): TriggerUserTokenRotation =>
+  Object.freeze({ ...fields });

@@ -1,0 +1,42 @@
+import type { AppContext } from '../../context.js';
+import { AuditAction, appendEvent, EventType } from '../../events.js';
+import type { Repositories } from '../../ports/repositories.js';
+
+export interface UserRotationResult {
+  readonly userId: string;
+  readonly previousVersion: number;
+  readonly newVersion: number;
+  readonly rotatedAt: Date;
+}
+
+/**
+ * The body of a user rotation, inside the caller's transaction (a password change
+ * runs it alongside its own writes). Null when the user does not exist.
+ */
+export async function rotateUserInTransaction(
+  ctx: AppContext,
+  repos: Repositories,
+  input: { readonly userId: string; readonly triggeredBy: string; readonly reason: string },
+): Promise<UserRotationResult | null> {
+  // Same lock order as refresh and login: the config row first, then the user.
+  await repos.securityConfig.get('share');
+  const rotatedAt = ctx.clock.now();
+  const attempt = { userId: input.userId, triggeredBy: input.triggeredBy, reason: input.reason };
+  const versions = await repos.users.incrementMinTokenVersion(input.userId, rotatedAt);
+  if (versions === null) return null;
+  await appendEvent(repos.outbox, ctx.tokens, EventType.UserTokenRotationAttempted, rotatedAt, attempt);
+  await repos.audit.append({
+    occurredAt: rotatedAt,
+    actor: input.triggeredBy,
+    action: AuditAction.UserRotation,
+    userId: input.userId,
+    reason: input.reason,
+    details: { previousVersion: versions.previousVersion, newVersion: versions.newVersion },
+  });
+  await appendEvent(repos.outbox, ctx.tokens, EventType.UserTokenRotationSucceeded, rotatedAt, {
+    ...attempt,
+    ...versions,
+    rotatedAt: rotatedAt.toISOString(),
+  });
+  return { userId: input.userId, ...versions, rotatedAt };
+}

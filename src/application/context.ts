@@ -1,0 +1,22 @@
+import type { AccessTokenSigner } from './ports/access-token-signer.js';
+import type { Clock } from './ports/clock.js';
+import type { ServiceMetrics } from './ports/metrics.js';
+import type { PasswordHasher } from './ports/password-hasher.js';
+import type { SuccessorSealer } from './ports/successor-sealer.js';
+import type { TokenGenerator } from './ports/token-generator.js';
+import type { UnitOfWork } from './ports/unit-of-work.js';
+import type { VersionChangeListener } from './ports/version-change-listener.js';
+import type { TokenPolicy } from './token-policy.js';
+
+/** The ports every handler may use; built once by the composition root. */
+export interface AppContext {
+  readonly uow: UnitOfWork;
+  readonly clock: Clock;
+  readonly tokens: TokenGenerator;
+  readonly hasher: PasswordHasher;
+  readonly sealer: SuccessorSealer;
+  readonly signer: AccessTokenSigner;
+  readonly metrics: ServiceMetrics;
+  readonly versionListener: VersionChangeListener;
+  readonly policy: TokenPolicy;
+}

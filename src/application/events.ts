@@ -1,0 +1,43 @@
+import type { OutboxRepository } from './ports/repositories.js';
+import type { TokenGenerator } from './ports/token-generator.js';
+
+/** Outbox event types (CONTRACT §2); webhooks deliver them under these names. */
+export const EventType = {
+  GlobalTokenRotationAttempted: 'GlobalTokenRotationAttempted',
+  GlobalTokenRotationSucceeded: 'GlobalTokenRotationSucceeded',
+  GlobalTokenRotationFailed: 'GlobalTokenRotationFailed',
+  UserTokenRotationAttempted: 'UserTokenRotationAttempted',
+  UserTokenRotationSucceeded: 'UserTokenRotationSucceeded',
+  UserTokenRotationFailed: 'UserTokenRotationFailed',
+  TokenRejectedDueToRotation: 'TokenRejectedDueToRotation',
+  RefreshTokenReuseDetected: 'RefreshTokenReuseDetected',
+} as const;
+
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+/** Audit actions, one per kind of state change. */
+export const AuditAction = {
+  UserRegistered: 'user.registered',
+  SessionCreated: 'session.created',
+  SessionRevoked: 'session.revoked',
+  AllSessionsRevoked: 'session.revoked_all',
+  PasswordChanged: 'user.password_changed',
+  GlobalRotation: 'token_rotation.global',
+  GlobalRotationFailed: 'token_rotation.global_failed',
+  UserRotation: 'token_rotation.user',
+  UserRotationFailed: 'token_rotation.user_failed',
+  SecurityConfigUpdated: 'security_config.updated',
+  RefreshTokenReuseDetected: 'refresh_token.reuse_detected',
+} as const;
+
+export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
+
+export function appendEvent(
+  outbox: OutboxRepository,
+  ids: TokenGenerator,
+  type: EventType,
+  occurredAt: Date,
+  payload: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  return outbox.append({ id: ids.id(), type, occurredAt, payload });
+}

@@ -1,0 +1,85 @@
+import type { VersionStamp } from '../domain/versions.js';
+import type { AppContext } from './context.js';
+import type { Repositories, Role } from './ports/repositories.js';
+
+/** What login, refresh and password change answer with (CONTRACT §4). */
+export interface TokenPair {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresIn: number;
+  readonly refreshExpiresIn: number;
+  readonly sessionId: string;
+}
+
+export interface IssuedRefreshToken {
+  readonly id: string;
+  readonly token: string;
+  readonly expiresAt: Date;
+}
+
+/**
+ * Inserts a new refresh token in a session, stamped with the versions read in the
+ * caller's transaction. Its lifetime never reaches past the session's absolute age.
+ */
+export async function issueRefreshToken(
+  ctx: AppContext,
+  repos: Repositories,
+  input: {
+    readonly sessionId: string;
+    readonly sessionExpiresAt: Date;
+    readonly userId: string;
+    readonly stamp: VersionStamp;
+    readonly now: Date;
+    readonly parentId: string | null;
+  },
+): Promise<IssuedRefreshToken> {
+  const token = ctx.tokens.refreshToken();
+  const id = ctx.tokens.id();
+  const ttlEnd = input.now.getTime() + ctx.policy.refreshTokenTtlSeconds * 1000;
+  const expiresAt = new Date(Math.min(ttlEnd, input.sessionExpiresAt.getTime()));
+  await repos.refreshTokens.insert({
+    id,
+    sessionId: input.sessionId,
+    userId: input.userId,
+    tokenHash: ctx.tokens.hashRefreshToken(token),
+    stamp: input.stamp,
+    createdAt: input.now,
+    expiresAt,
+    parentId: input.parentId,
+  });
+  return { id, token, expiresAt };
+}
+
+/** Signs an access token with the same stamps and puts the pair together. */
+export async function buildTokenPair(
+  ctx: AppContext,
+  input: {
+    readonly userId: string;
+    readonly role: Role;
+    readonly sessionId: string;
+    readonly stamp: VersionStamp;
+    readonly refreshToken: string;
+    readonly refreshExpiresAt: Date;
+    readonly now: Date;
+  },
+): Promise<TokenPair> {
+  const access = await ctx.signer.sign(
+    {
+      sub: input.userId,
+      sid: input.sessionId,
+      role: input.role,
+      ver: input.stamp.userVersion,
+      gver: input.stamp.globalVersion,
+    },
+    input.now,
+  );
+  return {
+    accessToken: access.token,
+    refreshToken: input.refreshToken,
+    tokenType: 'Bearer',
+    expiresIn: access.expiresIn,
+    refreshExpiresIn: Math.max(0, Math.floor((input.refreshExpiresAt.getTime() - input.now.getTime()) / 1000)),
+    sessionId: input.sessionId,
+  };
+}

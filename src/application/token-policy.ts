@@ -1,0 +1,15 @@
+/** Lifetimes and windows that shape sessions and tokens; parsed from configuration once. */
+export interface TokenPolicy {
+  /** A refresh token's own lifetime; never beyond its session's absolute age. */
+  readonly refreshTokenTtlSeconds: number;
+  /** A session's absolute maximum age, however often it is refreshed. */
+  readonly sessionMaxAgeSeconds: number;
+  /** How long an already-used refresh token still yields the same successor (concurrent refresh). */
+  readonly reuseIntervalSeconds: number;
+}
+
+export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
+  refreshTokenTtlSeconds: 14 * 24 * 3600,
+  sessionMaxAgeSeconds: 30 * 24 * 3600,
+  reuseIntervalSeconds: 10,
+};

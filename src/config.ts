@@ -1,0 +1,113 @@
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * Every environment variable tokenwarden reads, parsed and validated once at start.
+ * A bad value stops start-up with a message naming the variable.
+ */
+export const EnvSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
+  TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
+  TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
+  TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+  TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 1_209_600 }),
+  TOKENWARDEN_SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
+  TOKENWARDEN_REUSE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
+  TOKENWARDEN_ARGON2_MEMORY_KIB: Type.Integer({ minimum: 8, maximum: 4_194_304, default: 19_456 }),
+  TOKENWARDEN_ARGON2_ITERATIONS: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  TOKENWARDEN_ARGON2_PARALLELISM: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  TOKENWARDEN_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
+  TOKENWARDEN_RATE_LIMIT_REFRESH_MAX: Type.Integer({ minimum: 1, default: 120 }),
+  TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+  TOKENWARDEN_TRUST_PROXY: Type.Boolean({ default: false }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+});
+
+export type Env = Static<typeof EnvSchema>;
+
+/** The typed configuration the composition root is built from. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly database:
+    | { readonly kind: 'pglite'; readonly dataDir: string }
+    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+  readonly redisUrl: string | null;
+  readonly admin: { readonly email: string; readonly password: string } | null;
+  readonly signingKey: string | null;
+  readonly issuer: string;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly sessionMaxAgeSeconds: number;
+  readonly reuseIntervalSeconds: number;
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  readonly rateLimit: { readonly max: number; readonly refreshMax: number; readonly windowSeconds: number };
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: boolean;
+  readonly logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses `process.env` (or any record); throws {@link ConfigError} naming each bad variable. */
+export function loadConfig(source: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const value = source[key];
+    if (value !== undefined && value !== '') picked[key] = value;
+  }
+  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, picked)) as Env;
+  const problems = [...Value.Errors(EnvSchema, env)].map(
+    (e) => `${e.instancePath.replace(/^\//, '') || '(environment)'} ${e.message}`,
+  );
+  if ((env.TOKENWARDEN_ADMIN_EMAIL === undefined) !== (env.TOKENWARDEN_ADMIN_PASSWORD === undefined)) {
+    problems.push('TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    database:
+      env.DATABASE_URL !== undefined
+        ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+        : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },
+    redisUrl: env.REDIS_URL ?? null,
+    admin:
+      env.TOKENWARDEN_ADMIN_EMAIL !== undefined && env.TOKENWARDEN_ADMIN_PASSWORD !== undefined
+        ? { email: env.TOKENWARDEN_ADMIN_EMAIL, password: env.TOKENWARDEN_ADMIN_PASSWORD }
+        : null,
+    signingKey: env.TOKENWARDEN_SIGNING_KEY ?? null,
+    issuer: env.TOKENWARDEN_ISSUER,
+    accessTokenTtlSeconds: env.TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS,
+    refreshTokenTtlSeconds: env.TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS,
+    sessionMaxAgeSeconds: env.TOKENWARDEN_SESSION_MAX_AGE_SECONDS,
+    reuseIntervalSeconds: env.TOKENWARDEN_REUSE_INTERVAL_SECONDS,
+    argon2: {
+      memoryCost: env.TOKENWARDEN_ARGON2_MEMORY_KIB,
+      timeCost: env.TOKENWARDEN_ARGON2_ITERATIONS,
+      parallelism: env.TOKENWARDEN_ARGON2_PARALLELISM,
+    },
+    rateLimit: {
+      max: env.TOKENWARDEN_RATE_LIMIT_MAX,
+      refreshMax: env.TOKENWARDEN_RATE_LIMIT_REFRESH_MAX,
+      windowSeconds: env.TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS,
+    },
+    bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
+    trustProxy: env.TOKENWARDEN_TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+  };
+}

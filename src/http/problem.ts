@@ -1,0 +1,42 @@
+import type { FastifyReply } from 'fastify';
+import { ERROR_TABLE, type ErrorCode, TokenwardenError } from '../domain/errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** An RFC 9457 problem document with tokenwarden's `code` member. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ErrorCode;
+  readonly instance?: string;
+  readonly [extension: string]: unknown;
+}
+
+const TYPE_BASE = 'https://tokenwarden.dev/problems/';
+
+export function toProblem(error: TokenwardenError, instance?: string): Problem {
+  return {
+    ...error.extensions,
+    type: `${TYPE_BASE}${error.code.replaceAll('_', '-')}`,
+    title: error.title,
+    status: error.status,
+    detail: error.message,
+    code: error.code,
+    ...(instance === undefined ? {} : { instance }),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, error: TokenwardenError): FastifyReply {
+  const problem = toProblem(error, reply.request.url.split('?')[0]);
+  if (error.code === 'unauthorized' || error.code.startsWith('token_')) {
+    // RFC 6750: tell bearer clients why, without echoing the token.
+    reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
+  }
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
+}
+
+export function problemFor(code: ErrorCode, detail?: string, extensions?: Record<string, unknown>) {
+  return new TokenwardenError(code, detail ?? ERROR_TABLE[code].title, extensions);
+}

@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Result } from '../domain/result.js';
+import type { authGuards } from './auth.js';
+
+export type Guards = ReturnType<typeof authGuards>;
+
+export interface RateLimits {
+  readonly credentials: { readonly max: number; readonly timeWindow: string };
+  readonly refresh: { readonly max: number; readonly timeWindow: string };
+}
+
+/** The value of a Result, or throws its error for the error handler to turn into a problem. */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw result.error;
+  return result.value;
+}
+
+export const iso = (date: Date): string => date.toISOString();
+export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
+
+/** Request facts stored with a session, bounded so headers cannot bloat rows. */
+export function clientFacts(request: FastifyRequest): { userAgent: string | null; ip: string | null } {
+  const ua = request.headers['user-agent'];
+  return { userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, ip: request.ip ?? null };
+}
+
+/** Responses carrying tokens must never be cached (RFC 6749 §5.1). */
+export function noStore(reply: FastifyReply): void {
+  reply.header('cache-control', 'no-store');
+  reply.header('pragma', 'no-cache');
+}

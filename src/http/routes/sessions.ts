@@ -1,0 +1,112 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { CreateSession } from '../../application/commands/create-session/command.js';
+import { RevokeSession } from '../../application/commands/revoke-session/command.js';
+import type { Services } from '../../application/services.js';
+import { principalOf } from '../auth.js';
+import { clientFacts, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import { Credentials, problemResponses, SessionIdParams, SessionSchema, TokenPairSchema } from '../schemas.js';
+
+export const sessionRoutes =
+  (services: Services, guards: Guards, limits: RateLimits): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/sessions',
+      {
+        config: { rateLimit: limits.credentials },
+        schema: {
+          tags: ['sessions'],
+          summary: 'Log in: start a session and get a token pair',
+          body: Credentials,
+          response: { 201: TokenPairSchema, ...problemResponses(401, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const pair = unwrap(
+          await services.createSession.handle(
+            CreateSession({ email: request.body.email, password: request.body.password, ...clientFacts(request) }),
+          ),
+        );
+        noStore(reply);
+        return reply.code(201).send(pair);
+      },
+    );
+
+    app.delete(
+      '/sessions/current',
+      {
+        preHandler: guards.requireAuth,
+        schema: {
+          tags: ['sessions'],
+          summary: 'Log out this session',
+          security: [{ bearer: [] }],
+          response: { 204: Type.Null(), ...problemResponses(401) },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        unwrap(
+          await services.revokeSession.handle(
+            RevokeSession({
+              sessionId: principal.sessionId,
+              ownerId: principal.userId,
+              actor: principal.userId,
+              reason: 'logout',
+            }),
+          ),
+        );
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.get(
+      '/sessions',
+      {
+        preHandler: guards.requireAuth,
+        schema: {
+          tags: ['sessions'],
+          summary: 'My active sessions',
+          security: [{ bearer: [] }],
+          response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problemResponses(401) },
+        },
+      },
+      async (request) => {
+        const principal = principalOf(request);
+        const sessions = await services.listSessions.execute({
+          userId: principal.userId,
+          currentSessionId: principal.sessionId,
+        });
+        return {
+          items: sessions.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),
+        };
+      },
+    );
+
+    app.delete(
+      '/sessions/:id',
+      {
+        preHandler: guards.requireAuth,
+        schema: {
+          tags: ['sessions'],
+          summary: 'Log out one of my sessions',
+          security: [{ bearer: [] }],
+          params: SessionIdParams,
+          response: { 204: Type.Null(), ...problemResponses(401, 404) },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        unwrap(
+          await services.revokeSession.handle(
+            RevokeSession({
+              sessionId: request.params.id,
+              ownerId: principal.userId,
+              actor: principal.userId,
+              reason: 'revoked_by_user',
+            }),
+          ),
+        );
+        return reply.code(204).send(null);
+      },
+    );
+  };

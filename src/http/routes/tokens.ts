@@ -1,0 +1,31 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { RefreshTokens } from '../../application/commands/refresh-tokens/command.js';
+import type { Services } from '../../application/services.js';
+import { clientFacts, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import { problemResponses, RefreshBody, TokenPairSchema } from '../schemas.js';
+
+export const tokenRoutes =
+  (services: Services, limits: RateLimits): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/tokens',
+      {
+        config: { rateLimit: limits.refresh },
+        schema: {
+          tags: ['tokens'],
+          summary: 'Exchange a refresh token for a new pair (the presented token is rotated)',
+          body: RefreshBody,
+          response: { 200: TokenPairSchema, ...problemResponses(401, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const pair = unwrap(
+          await services.refreshTokens.handle(
+            RefreshTokens({ refreshToken: request.body.refreshToken, ...clientFacts(request) }),
+          ),
+        );
+        noStore(reply);
+        return pair;
+      },
+    );
+  };

@@ -1,0 +1,121 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ChangePassword } from '../../application/commands/change-password/command.js';
+import { RegisterUser } from '../../application/commands/register-user/command.js';
+import { TriggerUserTokenRotation } from '../../application/commands/trigger-user-token-rotation/command.js';
+import type { Services } from '../../application/services.js';
+import { TokenwardenError } from '../../domain/errors.js';
+import { principalOf } from '../auth.js';
+import { type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import {
+  ChangePasswordBody,
+  Credentials,
+  MeSchema,
+  problemResponses,
+  RegisteredUserSchema,
+  SelfRotationBody,
+  TokenPairSchema,
+  UserRotationResultSchema,
+} from '../schemas.js';
+
+export const LOG_OUT_EVERYWHERE_REASON = 'log out everywhere';
+
+export const userRoutes =
+  (services: Services, guards: Guards, limits: RateLimits): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    app.post(
+      '/users',
+      {
+        config: { rateLimit: limits.credentials },
+        schema: {
+          tags: ['users'],
+          summary: 'Register a user',
+          body: Credentials,
+          response: { 201: RegisteredUserSchema, ...problemResponses(409, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const user = unwrap(
+          await services.registerUser.handle(
+            RegisterUser({ email: request.body.email, password: request.body.password, role: 'user', actor: 'self' }),
+          ),
+        );
+        return reply.code(201).send({ ...user, createdAt: iso(user.createdAt) });
+      },
+    );
+
+    app.get(
+      '/users/me',
+      {
+        preHandler: guards.requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'The signed-in user',
+          security: [{ bearer: [] }],
+          response: { 200: MeSchema, ...problemResponses(401) },
+        },
+      },
+      async (request) => {
+        const user = await services.getUser.execute(principalOf(request).userId);
+        if (user === null) throw new TokenwardenError('unauthorized', 'The user no longer exists');
+        return { id: user.id, email: user.email, role: user.role, minTokenVersion: user.minTokenVersion };
+      },
+    );
+
+    app.post(
+      '/users/me/password',
+      {
+        preHandler: guards.requireAuth,
+        config: { rateLimit: limits.credentials },
+        schema: {
+          tags: ['users'],
+          summary: 'Change password: this device stays signed in, every other device is signed out',
+          security: [{ bearer: [] }],
+          body: ChangePasswordBody,
+          response: { 200: TokenPairSchema, ...problemResponses(401, 422, 429) },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const pair = unwrap(
+          await services.changePassword.handle(
+            ChangePassword({
+              userId: principal.userId,
+              sessionId: principal.sessionId,
+              currentPassword: request.body.currentPassword,
+              newPassword: request.body.newPassword,
+            }),
+          ),
+        );
+        noStore(reply);
+        return pair;
+      },
+    );
+
+    app.post(
+      '/users/me/rotations',
+      {
+        preHandler: guards.requireAuth,
+        schema: {
+          tags: ['users'],
+          summary: 'Log out everywhere: rotate all of my tokens',
+          security: [{ bearer: [] }],
+          body: SelfRotationBody,
+          response: { 201: UserRotationResultSchema, ...problemResponses(401, 422) },
+        },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const result = unwrap(
+          await services.triggerUserTokenRotation.handle(
+            TriggerUserTokenRotation({
+              userId: principal.userId,
+              triggeredBy: principal.userId,
+              reason: request.body?.reason ?? LOG_OUT_EVERYWHERE_REASON,
+            }),
+          ),
+        );
+        if ('dryRun' in result) throw new Error('unreachable: not a dry run');
+        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+      },
+    );
+  };

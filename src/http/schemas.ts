@@ -1,0 +1,189 @@
+import { Type } from 'typebox';
+import { MAX_GRACE_PERIOD_SECONDS } from '../domain/versions.js';
+
+/** Schemas drive validation, serialisation and the OpenAPI document at once. */
+const DateTime = Type.String({ format: 'date-time' });
+const NullableDateTime = Type.Union([DateTime, Type.Null()]);
+const Uuid = Type.String({ format: 'uuid' });
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    instance: Type.Optional(Type.String()),
+    errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+    rejection: Type.Optional(Type.String()),
+    tokenVersion: Type.Optional(Type.Integer()),
+    requiredVersion: Type.Optional(Type.Integer()),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, { $ref: 'Problem#' }])) as Record<number, { $ref: string }>;
+
+export const Credentials = Type.Object(
+  {
+    email: Type.String({ minLength: 1, maxLength: 320 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+export const RefreshBody = Type.Object(
+  { refreshToken: Type.String({ minLength: 1, maxLength: 512 }) },
+  { additionalProperties: false },
+);
+
+export const ChangePasswordBody = Type.Object(
+  {
+    currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    newPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+// Length is checked after trimming by the handler (1..500); the schema only bounds the input.
+const Reason = Type.String({ maxLength: 4096, description: 'Why; trimmed, 1 to 500 characters' });
+
+export const SelfRotationBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+
+export const GlobalRotationBody = Type.Object(
+  {
+    reason: Reason,
+    gracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS })),
+    dryRun: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const UserRotationBody = Type.Object(
+  { reason: Reason, dryRun: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+
+export const SecurityConfigPatch = Type.Object(
+  { gracePeriodSeconds: Type.Integer({ minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS }) },
+  { additionalProperties: false },
+);
+
+export const UserIdParams = Type.Object({ userId: Type.String({ maxLength: 64 }) });
+export const SessionIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 });
+const Cursor = Type.String({ maxLength: 256 });
+
+export const AuditQuery = Type.Object(
+  {
+    action: Type.Optional(Type.String({ maxLength: 100 })),
+    userId: Type.Optional(Uuid),
+    since: Type.Optional(DateTime),
+    limit: Limit,
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+export const UsersQuery = Type.Object(
+  { email: Type.Optional(Type.String({ maxLength: 320 })), limit: Limit, cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
+
+export const TokenPairSchema = Type.Object({
+  accessToken: Type.String(),
+  refreshToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer(),
+  refreshExpiresIn: Type.Integer(),
+  sessionId: Uuid,
+});
+
+export const RegisteredUserSchema = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: Type.String(),
+  createdAt: DateTime,
+});
+
+export const MeSchema = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: Type.String(),
+  minTokenVersion: Type.Integer(),
+});
+
+export const UserSchema = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: Type.String(),
+  minTokenVersion: Type.Integer(),
+  disabledAt: NullableDateTime,
+  createdAt: DateTime,
+});
+
+export const SessionSchema = Type.Object({
+  id: Uuid,
+  createdAt: DateTime,
+  lastUsedAt: DateTime,
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  current: Type.Boolean(),
+});
+
+export const SecurityConfigSchema = Type.Object({
+  globalMinTokenVersion: Type.Integer(),
+  gracePeriodSeconds: Type.Integer(),
+  lastRotationAt: NullableDateTime,
+  lastRotationReason: Type.Union([Type.String(), Type.Null()]),
+  graceUntil: NullableDateTime,
+  updatedAt: DateTime,
+});
+
+export const GlobalRotationResultSchema = Type.Object({
+  previousVersion: Type.Integer(),
+  newVersion: Type.Integer(),
+  gracePeriodSeconds: Type.Integer(),
+  graceUntil: DateTime,
+  rotatedAt: DateTime,
+});
+
+export const GlobalRotationDryRunSchema = Type.Object({
+  dryRun: Type.Literal(true),
+  currentVersion: Type.Integer(),
+  newVersion: Type.Integer(),
+  gracePeriodSeconds: Type.Integer(),
+  activeSessions: Type.Integer(),
+  activeRefreshTokens: Type.Integer(),
+});
+
+export const UserRotationResultSchema = Type.Object({
+  userId: Uuid,
+  previousVersion: Type.Integer(),
+  newVersion: Type.Integer(),
+  rotatedAt: DateTime,
+});
+
+export const UserRotationDryRunSchema = Type.Object({
+  dryRun: Type.Literal(true),
+  userId: Uuid,
+  currentVersion: Type.Integer(),
+  newVersion: Type.Integer(),
+  activeSessions: Type.Integer(),
+  activeRefreshTokens: Type.Integer(),
+});
+
+export const AuditEventSchema = Type.Object({
+  id: Type.String(),
+  occurredAt: DateTime,
+  actor: Type.String(),
+  action: Type.String(),
+  userId: Type.Union([Uuid, Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const pageOf = <T extends ReturnType<typeof Type.Object>>(item: T) =>
+  Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
