@@ -18,6 +18,7 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 /** Audit actions, one per kind of state change. */
 export const AuditAction = {
   UserRegistered: 'user.registered',
+  UserPromoted: 'user.promoted',
   SessionCreated: 'session.created',
   SessionRevoked: 'session.revoked',
   AllSessionsRevoked: 'session.revoked_all',

@@ -27,7 +27,7 @@ export interface HttpOptions {
 export interface HttpDeps {
   readonly services: Services;
   readonly metrics: PrometheusMetrics;
-  readonly jwks: () => Promise<{ readonly keys: readonly Record<string, unknown>[] }>;
+  readonly jwks: () => Promise<{ readonly keys: readonly object[] }>;
   /** Whether the database answers; `/ready` reports it. */
   readonly ready: () => Promise<boolean>;
 }

@@ -1,0 +1,143 @@
+import type { FastifyServerOptions } from 'fastify';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
+import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
+import type { AppContext } from './application/context.js';
+import type { Clock } from './application/ports/clock.js';
+import type { PasswordHasher } from './application/ports/password-hasher.js';
+import { noopVersionChangeListener } from './application/ports/version-change-listener.js';
+import { createServices, type Services } from './application/services.js';
+import type { Config } from './config.js';
+import { type App, buildHttpApp } from './http/app.js';
+import { systemClock } from './infrastructure/clock/system-clock.js';
+import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
+import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
+import { JoseAccessTokenSigner } from './infrastructure/crypto/jose-access-token-signer.js';
+import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
+import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
+import { createDatabase } from './infrastructure/database/create-database.js';
+import { migrateToLatest } from './infrastructure/database/migrator.js';
+import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
+import type { Database } from './infrastructure/database/schema.js';
+import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
+
+/** An open database handle: the composition root's own, or one a test made. */
+export interface DatabaseHandle {
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+export interface TokenwardenOverrides {
+  readonly clock?: Clock;
+  /** Use this database instead of opening the configured one (tests); it is not closed by `close()`. */
+  readonly database?: DatabaseHandle;
+  readonly hasher?: PasswordHasher;
+  readonly logger?: FastifyServerOptions['logger'];
+  readonly defaultMetrics?: boolean;
+}
+
+export interface Tokenwarden {
+  readonly app: App;
+  readonly services: Services;
+  readonly context: AppContext;
+  readonly db: Kysely<Database>;
+  readonly keyStore: SigningKeyStore;
+  close(): Promise<void>;
+}
+
+/** Log settings that keep secrets out of the log stream. */
+export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+      censor: '[redacted]',
+    },
+  };
+}
+
+/**
+ * The only place that knows every concrete class: opens the database, migrates it,
+ * loads the signing key, builds the handlers and the HTTP app, and bootstraps the
+ * first admin.
+ */
+export async function createTokenwarden(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
+  const clock = overrides.clock ?? systemClock;
+  const ownsDatabase = overrides.database === undefined;
+  const database =
+    overrides.database ??
+    (config.database.kind === 'pglite'
+      ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir })
+      : await createDatabase({ kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize }));
+  try {
+    await migrateToLatest(database.db);
+    const keyStore = new SigningKeyStore(database.db, clock, { overrideKey: config.signingKey ?? undefined });
+    await keyStore.ensureActiveKey();
+    const tokens = new RandomTokenGenerator();
+    const metrics = new PrometheusMetrics({ defaultMetrics: overrides.defaultMetrics });
+    const context: AppContext = {
+      uow: new KyselyUnitOfWork(database.db),
+      clock,
+      tokens,
+      hasher: overrides.hasher ?? new Argon2PasswordHasher(config.argon2),
+      sealer: new HkdfSuccessorSealer(),
+      signer: new JoseAccessTokenSigner({
+        keyStore,
+        issuer: config.issuer,
+        ttlSeconds: config.accessTokenTtlSeconds,
+        ids: tokens,
+      }),
+      metrics,
+      versionListener: noopVersionChangeListener,
+      policy: {
+        refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+        sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
+        reuseIntervalSeconds: config.reuseIntervalSeconds,
+      },
+    };
+    const services = createServices(context);
+
+    if (config.admin !== null) {
+      const outcome = await new EnsureAdminHandler(context).handle(
+        EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
+      );
+      if (!outcome.ok) {
+        throw new Error(`TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`);
+      }
+    }
+
+    const app = await buildHttpApp(
+      {
+        services,
+        metrics,
+        jwks: () => keyStore.jwks(),
+        ready: async () => {
+          await sql`select 1`.execute(database.db);
+          return true;
+        },
+      },
+      {
+        bodyLimitBytes: config.bodyLimitBytes,
+        trustProxy: config.trustProxy,
+        rateLimit: config.rateLimit,
+        logger: overrides.logger ?? loggerOptions(config.logLevel),
+      },
+    );
+
+    return {
+      app,
+      services,
+      context,
+      db: database.db,
+      keyStore,
+      async close() {
+        await app.close();
+        if (ownsDatabase) await database.close();
+      },
+    };
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,72 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { ServiceMetrics } from '../../application/ports/metrics.js';
+
+/**
+ * One registry per app instance (not prom-client's global), so several instances
+ * can live in one test process without clashing metric names.
+ */
+export class PrometheusMetrics implements ServiceMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests = new Counter({
+    name: 'tokenwarden_http_requests_total',
+    help: 'HTTP requests by method, route and status code',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'tokenwarden_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly rotations = new Counter({
+    name: 'tokenwarden_rotations_total',
+    help: 'Token rotations by scope and outcome',
+    labelNames: ['scope', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly refreshes = new Counter({
+    name: 'tokenwarden_refreshes_total',
+    help: 'Refresh requests by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly rejections = new Counter({
+    name: 'tokenwarden_token_rejections_total',
+    help: 'Tokens refused, by reason (global_rotation, user_rotation, token_revoked, ...)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly reuses = new Counter({
+    name: 'tokenwarden_refresh_token_reuse_detected_total',
+    help: 'Refresh tokens presented after their reuse interval (session revoked)',
+    registers: [this.registry],
+  });
+  private readonly logins = new Counter({
+    name: 'tokenwarden_logins_total',
+    help: 'Login attempts by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { readonly defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  rotation(scope: 'global' | 'user', outcome: 'succeeded' | 'failed' | 'dry_run'): void {
+    this.rotations.inc({ scope, outcome });
+  }
+  refresh(outcome: 'issued' | 'replayed' | 'rejected'): void {
+    this.refreshes.inc({ outcome });
+  }
+  tokenRejected(reason: string): void {
+    this.rejections.inc({ reason });
+  }
+  reuseDetected(): void {
+    this.reuses.inc();
+  }
+  login(outcome: 'succeeded' | 'failed'): void {
+    this.logins.inc({ outcome });
+  }
+}
