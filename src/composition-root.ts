@@ -62,14 +62,21 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * loads the signing key, builds the handlers and the HTTP app, and bootstraps the
  * first admin.
  */
-export async function createTokenwarden(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
+export async function createTokenwarden(
+  config: Config,
+  overrides: TokenwardenOverrides = {},
+): Promise<Tokenwarden> {
   const clock = overrides.clock ?? systemClock;
   const ownsDatabase = overrides.database === undefined;
   const database =
     overrides.database ??
     (config.database.kind === 'pglite'
       ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir })
-      : await createDatabase({ kind: 'postgres', url: config.database.url, poolSize: config.database.poolSize }));
+      : await createDatabase({
+          kind: 'postgres',
+          url: config.database.url,
+          poolSize: config.database.poolSize,
+        }));
   try {
     await migrateToLatest(database.db);
     const keyStore = new SigningKeyStore(database.db, clock, { overrideKey: config.signingKey ?? undefined });

@@ -17,7 +17,11 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
   TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
-  TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 1_209_600 }),
+  TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 31_536_000,
+    default: 1_209_600,
+  }),
   TOKENWARDEN_SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
   TOKENWARDEN_REUSE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 10 }),
   TOKENWARDEN_ARGON2_MEMORY_KIB: Type.Integer({ minimum: 8, maximum: 4_194_304, default: 19_456 }),

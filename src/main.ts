@@ -27,12 +27,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   await app.listen({ port: config.port, host: config.host });
   app.log.info(
-    { database: config.database.kind, ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}) },
+    {
+      database: config.database.kind,
+      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+    },
     'tokenwarden is ready',
   );
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`tokenwarden failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.stderr.write(
+    `tokenwarden failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
   process.exit(1);
 });

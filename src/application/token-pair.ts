@@ -79,7 +79,10 @@ export async function buildTokenPair(
     refreshToken: input.refreshToken,
     tokenType: 'Bearer',
     expiresIn: access.expiresIn,
-    refreshExpiresIn: Math.max(0, Math.floor((input.refreshExpiresAt.getTime() - input.now.getTime()) / 1000)),
+    refreshExpiresIn: Math.max(
+      0,
+      Math.floor((input.refreshExpiresAt.getTime() - input.now.getTime()) / 1000),
+    ),
     sessionId: input.sessionId,
   };
 }

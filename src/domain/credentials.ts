@@ -1,4 +1,4 @@
-import { validationError, type TokenwardenError } from './errors.js';
+import { type TokenwardenError, validationError } from './errors.js';
 import { err, ok, type Result } from './result.js';
 
 export const PASSWORD_MIN_LENGTH = 8;

@@ -61,6 +61,9 @@ export interface FieldError {
   readonly message: string;
 }
 
-export function validationError(errors: readonly FieldError[], detail = 'The request is not valid'): TokenwardenError {
+export function validationError(
+  errors: readonly FieldError[],
+  detail = 'The request is not valid',
+): TokenwardenError {
   return new TokenwardenError('validation_failed', detail, { errors });
 }

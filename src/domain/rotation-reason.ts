@@ -1,4 +1,4 @@
-import { type FieldError, validationError, type TokenwardenError } from './errors.js';
+import { type FieldError, type TokenwardenError, validationError } from './errors.js';
 import { err, ok, type Result } from './result.js';
 import { REASON_MAX_LENGTH } from './versions.js';
 
@@ -9,6 +9,7 @@ export function parseRotationReason(raw: unknown, path = '/reason'): Result<stri
   if (typeof raw !== 'string') return problem('is required');
   const reason = raw.trim();
   if (reason.length === 0) return problem('must not be empty');
-  if ([...reason].length > REASON_MAX_LENGTH) return problem(`must be at most ${REASON_MAX_LENGTH} characters`);
+  if ([...reason].length > REASON_MAX_LENGTH)
+    return problem(`must be at most ${REASON_MAX_LENGTH} characters`);
   return ok(reason);
 }

@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkRefreshToken, checkVersionStamp, type RefreshTokenFacts, rejectionToError } from './token-validity.js';
+import {
+  checkRefreshToken,
+  checkVersionStamp,
+  type RefreshTokenFacts,
+  rejectionToError,
+} from './token-validity.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const at = (ms: number) => new Date(T0 + ms);
@@ -11,27 +16,55 @@ const offset = fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 });
 describe('checkVersionStamp (CONTRACT §1 rules 3 and 4)', () => {
   it('accepts any stamp at or above both current versions', () => {
     fc.assert(
-      fc.property(version, version, fc.nat(5), fc.nat(5), fc.option(offset), offset, (u, g, du, dg, grace, now) => {
-        const v = checkVersionStamp(
-          { userVersion: u + du, globalVersion: g + dg },
-          { userMinTokenVersion: u, globalMinTokenVersion: g, graceUntil: grace === null ? null : at(grace) },
-          at(now),
-        );
-        expect(v.valid).toBe(true);
-      }),
+      fc.property(
+        version,
+        version,
+        fc.nat(5),
+        fc.nat(5),
+        fc.option(offset),
+        offset,
+        (u, g, du, dg, grace, now) => {
+          const v = checkVersionStamp(
+            { userVersion: u + du, globalVersion: g + dg },
+            {
+              userMinTokenVersion: u,
+              globalMinTokenVersion: g,
+              graceUntil: grace === null ? null : at(grace),
+            },
+            at(now),
+          );
+          expect(v.valid).toBe(true);
+        },
+      ),
     );
   });
 
   it('rejects a user stamp below the user minimum, whatever the grace (no grace for users, ever)', () => {
     fc.assert(
-      fc.property(version, fc.integer({ min: 1, max: 50 }), version, fc.option(offset), offset, (u, behind, g, grace, now) => {
-        const v = checkVersionStamp(
-          { userVersion: u, globalVersion: g },
-          { userMinTokenVersion: u + behind, globalMinTokenVersion: g, graceUntil: grace === null ? null : at(grace) },
-          at(now),
-        );
-        expect(v).toEqual({ valid: false, reason: 'user_rotation', tokenVersion: u, requiredVersion: u + behind });
-      }),
+      fc.property(
+        version,
+        fc.integer({ min: 1, max: 50 }),
+        version,
+        fc.option(offset),
+        offset,
+        (u, behind, g, grace, now) => {
+          const v = checkVersionStamp(
+            { userVersion: u, globalVersion: g },
+            {
+              userMinTokenVersion: u + behind,
+              globalMinTokenVersion: g,
+              graceUntil: grace === null ? null : at(grace),
+            },
+            at(now),
+          );
+          expect(v).toEqual({
+            valid: false,
+            reason: 'user_rotation',
+            tokenVersion: u,
+            requiredVersion: u + behind,
+          });
+        },
+      ),
     );
   });
 
@@ -44,7 +77,8 @@ describe('checkVersionStamp (CONTRACT §1 rules 3 and 4)', () => {
           at(now),
         );
         expect(v.valid).toBe(now < grace);
-        if (!v.valid) expect(v).toMatchObject({ reason: 'global_rotation', tokenVersion: g, requiredVersion: g + 1 });
+        if (!v.valid)
+          expect(v).toMatchObject({ reason: 'global_rotation', tokenVersion: g, requiredVersion: g + 1 });
       }),
     );
   });
@@ -96,9 +130,17 @@ describe('checkRefreshToken', () => {
   });
 
   it.each([
-    ['token_revoked', facts({ token: { expiresAt: at(1000), revokedAt: at(-1), stamp: { userVersion: 1, globalVersion: 1 } } })],
+    [
+      'token_revoked',
+      facts({
+        token: { expiresAt: at(1000), revokedAt: at(-1), stamp: { userVersion: 1, globalVersion: 1 } },
+      }),
+    ],
     ['session_revoked', facts({ session: { revokedAt: at(-1), expiresAt: at(2000) } })],
-    ['token_expired', facts({ token: { expiresAt: at(0), revokedAt: null, stamp: { userVersion: 1, globalVersion: 1 } } })],
+    [
+      'token_expired',
+      facts({ token: { expiresAt: at(0), revokedAt: null, stamp: { userVersion: 1, globalVersion: 1 } } }),
+    ],
     ['session_expired', facts({ session: { revokedAt: null, expiresAt: at(0) } })],
     ['user_missing', facts({ user: null })],
     ['user_disabled', facts({ user: { minTokenVersion: 1, disabledAt: at(-5) } })],
@@ -110,23 +152,36 @@ describe('checkRefreshToken', () => {
 
   it('is pure: the same facts and time always give the same answer', () => {
     fc.assert(
-      fc.property(version, version, version, version, fc.option(offset), offset, (tu, tg, mu, mg, grace, now) => {
-        const f = facts({
-          token: { expiresAt: at(1e12), revokedAt: null, stamp: { userVersion: tu, globalVersion: tg } },
-          session: { revokedAt: null, expiresAt: at(1e12) },
-          user: { minTokenVersion: mu, disabledAt: null },
-          globalMinTokenVersion: mg,
-          graceUntil: grace === null ? null : at(grace),
-        });
-        expect(checkRefreshToken(f, at(now))).toEqual(checkRefreshToken(f, at(now)));
-      }),
+      fc.property(
+        version,
+        version,
+        version,
+        version,
+        fc.option(offset),
+        offset,
+        (tu, tg, mu, mg, grace, now) => {
+          const f = facts({
+            token: { expiresAt: at(1e12), revokedAt: null, stamp: { userVersion: tu, globalVersion: tg } },
+            session: { revokedAt: null, expiresAt: at(1e12) },
+            user: { minTokenVersion: mu, disabledAt: null },
+            globalMinTokenVersion: mg,
+            graceUntil: grace === null ? null : at(grace),
+          });
+          expect(checkRefreshToken(f, at(now))).toEqual(checkRefreshToken(f, at(now)));
+        },
+      ),
     );
   });
 });
 
 describe('rejectionToError', () => {
   it('answers rotations with token_rotated carrying the versions', () => {
-    const error = rejectionToError({ valid: false, reason: 'global_rotation', tokenVersion: 3, requiredVersion: 5 });
+    const error = rejectionToError({
+      valid: false,
+      reason: 'global_rotation',
+      tokenVersion: 3,
+      requiredVersion: 5,
+    });
     expect(error.code).toBe('token_rotated');
     expect(error.status).toBe(401);
     expect(error.extensions).toEqual({ rejection: 'global_rotation', tokenVersion: 3, requiredVersion: 5 });

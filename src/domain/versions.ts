@@ -20,7 +20,9 @@ export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 export const REASON_MAX_LENGTH = 500;
 
 export function isValidGracePeriod(seconds: number): boolean {
-  return Number.isInteger(seconds) && seconds >= MIN_GRACE_PERIOD_SECONDS && seconds <= MAX_GRACE_PERIOD_SECONDS;
+  return (
+    Number.isInteger(seconds) && seconds >= MIN_GRACE_PERIOD_SECONDS && seconds <= MAX_GRACE_PERIOD_SECONDS
+  );
 }
 
 /** The end of the grace window a global rotation at `rotatedAt` opens. */

@@ -64,7 +64,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         const missing = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
         const field = missing.missingProperty ?? missing.additionalProperty;
         const path = `${v.instancePath}${field === undefined ? '' : `/${field}`}` || '/';
-        const message = missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
+        const message =
+          missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
         return { path, message };
       });
       return sendProblem(
@@ -82,7 +83,10 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     return sendProblem(reply, new TokenwardenError('internal_error', 'An unexpected error occurred'));
   });
   app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, new TokenwardenError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`)),
+    sendProblem(
+      reply,
+      new TokenwardenError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
+    ),
   );
 
   app.addHook('onResponse', async (request, reply) => {

@@ -23,7 +23,8 @@ export function authGuards(services: Services) {
     const header = request.headers.authorization;
     if (header === undefined) throw new TokenwardenError('unauthorized', 'A bearer access token is required');
     const match = BEARER.exec(header);
-    if (match === null) throw new TokenwardenError('unauthorized', 'The Authorization header must be "Bearer <token>"');
+    if (match === null)
+      throw new TokenwardenError('unauthorized', 'The Authorization header must be "Bearer <token>"');
     const result = await services.authenticateAccessToken.execute(match[1] as string);
     if (!result.ok) throw result.error;
     request.principal = result.value;

@@ -49,7 +49,10 @@ export const ChangePasswordBody = Type.Object(
 // Length is checked after trimming by the handler (1..500); the schema only bounds the input.
 const Reason = Type.String({ maxLength: 4096, description: 'Why; trimmed, 1 to 500 characters' });
 
-export const SelfRotationBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+export const SelfRotationBody = Type.Object(
+  { reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
 
 export const GlobalRotationBody = Type.Object(
   {

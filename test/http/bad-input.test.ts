@@ -23,14 +23,25 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
       method: 'POST',
       url,
       payload,
-      headers: { 'content-type': contentType, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) },
+      headers: {
+        'content-type': contentType,
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
     });
 
-  const expectProblem = (res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }, status: number) => {
+  const expectProblem = (
+    res: { statusCode: number; headers: Record<string, unknown>; json(): unknown },
+    status: number,
+  ) => {
     expect(res.statusCode).toBe(status);
     expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
     const problem = res.json() as Record<string, unknown>;
-    expect(problem).toMatchObject({ status, type: expect.any(String), title: expect.any(String), code: expect.any(String) });
+    expect(problem).toMatchObject({
+      status,
+      type: expect.any(String),
+      title: expect.any(String),
+      code: expect.any(String),
+    });
     return problem;
   };
 
@@ -61,7 +72,12 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
       expect((problem.errors as { path: string }[])[0]?.path).toBe(path);
     }
     const grace = expectProblem(
-      await raw('/api/v1/admin/security/rotations', JSON.stringify({ reason: 'x', gracePeriodSeconds: '60' }), undefined, admin),
+      await raw(
+        '/api/v1/admin/security/rotations',
+        JSON.stringify({ reason: 'x', gracePeriodSeconds: '60' }),
+        undefined,
+        admin,
+      ),
       422,
     );
     expect((grace.errors as { path: string }[])[0]?.path).toBe('/gracePeriodSeconds');
@@ -69,7 +85,10 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
 
   it('unknown fields → 422 naming the field', async () => {
     const problem = expectProblem(
-      await raw('/api/v1/users', JSON.stringify({ email: 'x@example.com', password: 'long enough', role: 'admin' })),
+      await raw(
+        '/api/v1/users',
+        JSON.stringify({ email: 'x@example.com', password: 'long enough', role: 'admin' }),
+      ),
       422,
     );
     expect(problem.errors).toEqual([{ path: '/role', message: 'is not an accepted field' }]);
@@ -82,14 +101,26 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
   });
 
   it('a wrong content type → 415 unsupported_media_type', async () => {
-    const problem = expectProblem(await raw('/api/v1/tokens', 'refreshToken=abc', 'application/x-www-form-urlencoded'), 415);
+    const problem = expectProblem(
+      await raw('/api/v1/tokens', 'refreshToken=abc', 'application/x-www-form-urlencoded'),
+      415,
+    );
     expect(problem.code).toBe('unsupported_media_type');
   });
 
   it('invalid email and short password at registration → 422; duplicate (any case) → 409 email_taken', async () => {
-    expectProblem(await raw('/api/v1/users', JSON.stringify({ email: 'not-an-email', password: 'long enough' })), 422);
-    expectProblem(await raw('/api/v1/users', JSON.stringify({ email: 'ok@example.com', password: 'short' })), 422);
-    expect((await raw('/api/v1/users', JSON.stringify({ email: 'dup@example.com', password: 'long enough' }))).statusCode).toBe(201);
+    expectProblem(
+      await raw('/api/v1/users', JSON.stringify({ email: 'not-an-email', password: 'long enough' })),
+      422,
+    );
+    expectProblem(
+      await raw('/api/v1/users', JSON.stringify({ email: 'ok@example.com', password: 'short' })),
+      422,
+    );
+    expect(
+      (await raw('/api/v1/users', JSON.stringify({ email: 'dup@example.com', password: 'long enough' })))
+        .statusCode,
+    ).toBe(201);
     const dup = expectProblem(
       await raw('/api/v1/users', JSON.stringify({ email: ' DUP@Example.com ', password: 'long enough' })),
       409,
@@ -119,7 +150,9 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
       const res = await t.request('GET', '/api/v1/users/me', { token });
       expect(res.statusCode).toBe(401);
     }
-    const noScheme = await t.request('GET', '/api/v1/users/me', { headers: { authorization: pair.accessToken } });
+    const noScheme = await t.request('GET', '/api/v1/users/me', {
+      headers: { authorization: pair.accessToken },
+    });
     expect(noScheme.statusCode).toBe(401);
   });
 });

@@ -66,17 +66,26 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
 
   it('dry run changes nothing and counts what would stop working', async () => {
     const before = (await t.request('GET', '/api/v1/admin/security/config', { token: admin })).json();
-    const auditBefore = (await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })).json();
+    const auditBefore = (
+      await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })
+    ).json();
     const res = await rotate({ reason: 'preview', dryRun: true });
     expect(res.statusCode).toBe(200);
     const preview = res.json();
-    expect(preview).toMatchObject({ dryRun: true, currentVersion: 1, newVersion: 2, gracePeriodSeconds: 300 });
+    expect(preview).toMatchObject({
+      dryRun: true,
+      currentVersion: 1,
+      newVersion: 2,
+      gracePeriodSeconds: 300,
+    });
     // The admin and the plain user are logged in: two sessions, each with one live token.
     expect(preview.activeSessions).toBeGreaterThanOrEqual(2);
     expect(preview.activeRefreshTokens).toBe(preview.activeSessions);
     const after = (await t.request('GET', '/api/v1/admin/security/config', { token: admin })).json();
     expect(after).toEqual(before);
-    const auditAfter = (await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })).json();
+    const auditAfter = (
+      await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })
+    ).json();
     expect(auditAfter.items).toHaveLength(auditBefore.items.length);
   });
 
@@ -95,18 +104,27 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
     // Two behind: refused at once, whatever the grace.
     const stale = await rotate({ reason: 'one more' });
     expect(stale.statusCode).toBe(401);
-    expect(stale.json()).toMatchObject({ code: 'token_rotated', rejection: 'global_rotation', tokenVersion: 1 });
+    expect(stale.json()).toMatchObject({
+      code: 'token_rotated',
+      rejection: 'global_rotation',
+      tokenVersion: 1,
+    });
     admin = await t.adminToken();
 
     const config = (await t.request('GET', '/api/v1/admin/security/config', { token: admin })).json();
     expect(config).toMatchObject({ globalMinTokenVersion: 3, lastRotationReason: 'signing flaw' });
 
-    const audit = (await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })).json();
+    const audit = (
+      await t.request('GET', '/api/v1/admin/audit?action=token_rotation.global', { token: admin })
+    ).json();
     expect(audit.items.map((e: { reason: string }) => e.reason)).toEqual(['signing flaw', 'database leak']);
     const me = (await t.request('GET', '/api/v1/users/me', { token: admin })).json();
     for (const entry of audit.items) {
       expect(entry.actor).toBe(me.id);
-      expect(entry.details).toMatchObject({ newVersion: expect.any(Number), previousVersion: expect.any(Number) });
+      expect(entry.details).toMatchObject({
+        newVersion: expect.any(Number),
+        previousVersion: expect.any(Number),
+      });
     }
   });
 
@@ -122,7 +140,9 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
     });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().gracePeriodSeconds).toBe(120);
-    const audit = (await t.request('GET', '/api/v1/admin/audit?action=security_config.updated', { token: admin })).json();
+    const audit = (
+      await t.request('GET', '/api/v1/admin/audit?action=security_config.updated', { token: admin })
+    ).json();
     expect(audit.items[0].details).toEqual({ gracePeriodSeconds: { from: 300, to: 120 } });
   });
 });

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString());
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString());
 
 describe.each(testDatabases())('refresh, reuse and logout on $name', (target) => {
   let t: TestApp;
@@ -26,7 +27,9 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
 
   it('login answers a token pair with the documented shape, not cacheable', async () => {
     const email = await freshUser();
-    const res = await t.request('POST', '/api/v1/sessions', { body: { email, password: 'correct horse battery' } });
+    const res = await t.request('POST', '/api/v1/sessions', {
+      body: { email, password: 'correct horse battery' },
+    });
     expect(res.statusCode).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     const pair = res.json();
@@ -45,7 +48,9 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
 
   it('wrong password and unknown email are the same 401 invalid_credentials', async () => {
     const email = await freshUser();
-    const wrong = await t.request('POST', '/api/v1/sessions', { body: { email, password: 'wrong password!' } });
+    const wrong = await t.request('POST', '/api/v1/sessions', {
+      body: { email, password: 'wrong password!' },
+    });
     const unknown = await t.request('POST', '/api/v1/sessions', {
       body: { email: 'nobody@example.com', password: 'wrong password!' },
     });
@@ -85,7 +90,9 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     const [successor] = [...successors] as [string];
     // Each answer has a working access token.
     for (const r of answers.slice(0, 3)) {
-      expect((await t.request('GET', '/api/v1/users/me', { token: r.json().accessToken })).statusCode).toBe(200);
+      expect((await t.request('GET', '/api/v1/users/me', { token: r.json().accessToken })).statusCode).toBe(
+        200,
+      );
     }
     // Exactly one live token in the session.
     const live = await t.tw.db
@@ -106,7 +113,9 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     expect(dead.statusCode).toBe(401);
     expect(dead.json().code).toBe('token_revoked');
     const admin = await t.adminToken();
-    const audit = (await t.request('GET', '/api/v1/admin/audit?action=refresh_token.reuse_detected', { token: admin })).json();
+    const audit = (
+      await t.request('GET', '/api/v1/admin/audit?action=refresh_token.reuse_detected', { token: admin })
+    ).json();
     expect(audit.items[0].details.sessionId).toBe(pair.sessionId);
     const events = await t.tw.db
       .selectFrom('outbox')
@@ -122,7 +131,10 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     expect(first.statusCode).toBe(200);
     const me = (await t.request('GET', '/api/v1/users/me', { token: first.json().accessToken })).json();
     const admin = await t.adminToken();
-    await t.request('POST', `/api/v1/admin/users/${me.id}/rotations`, { token: admin, body: { reason: 'r' } });
+    await t.request('POST', `/api/v1/admin/users/${me.id}/rotations`, {
+      token: admin,
+      body: { reason: 'r' },
+    });
     const replay = await t.refresh(pair.refreshToken);
     expect(replay.statusCode).toBe(401);
     expect(replay.json()).toMatchObject({ code: 'token_rotated', rejection: 'user_rotation' });
@@ -148,12 +160,16 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     expect(items.find((s: { id: string }) => s.id === b.sessionId).current).toBe(false);
 
     const other = await t.login(await freshUser());
-    const notMine = await t.request('DELETE', `/api/v1/sessions/${other.sessionId}`, { token: a.accessToken });
+    const notMine = await t.request('DELETE', `/api/v1/sessions/${other.sessionId}`, {
+      token: a.accessToken,
+    });
     expect(notMine.statusCode).toBe(404);
     const gone = await t.request('DELETE', `/api/v1/sessions/${b.sessionId}`, { token: a.accessToken });
     expect(gone.statusCode).toBe(204);
     expect((await t.refresh(b.refreshToken)).statusCode).toBe(401);
-    expect((await t.request('GET', '/api/v1/sessions', { token: a.accessToken })).json().items).toHaveLength(1);
+    expect((await t.request('GET', '/api/v1/sessions', { token: a.accessToken })).json().items).toHaveLength(
+      1,
+    );
   });
 
   it('a token past its session maximum age is 401 token_expired', async () => {

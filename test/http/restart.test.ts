@@ -23,10 +23,23 @@ describe('restart on the same PGlite data dir', () => {
           ...(body === undefined ? {} : { payload: body }),
           headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
         });
-      expect((await call(first, 'POST', '/api/v1/users', { email: 'keep@example.com', password: USER_PASSWORD })).statusCode).toBe(201);
-      const pair = (await call(first, 'POST', '/api/v1/sessions', { email: 'keep@example.com', password: USER_PASSWORD })).json();
-      const admin = (await call(first, 'POST', '/api/v1/sessions', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })).json();
-      const rotated = await call(first, 'POST', '/api/v1/admin/security/rotations', { reason: 'before restart' }, admin.accessToken);
+      expect(
+        (await call(first, 'POST', '/api/v1/users', { email: 'keep@example.com', password: USER_PASSWORD }))
+          .statusCode,
+      ).toBe(201);
+      const pair = (
+        await call(first, 'POST', '/api/v1/sessions', { email: 'keep@example.com', password: USER_PASSWORD })
+      ).json();
+      const admin = (
+        await call(first, 'POST', '/api/v1/sessions', { email: ADMIN_EMAIL, password: ADMIN_PASSWORD })
+      ).json();
+      const rotated = await call(
+        first,
+        'POST',
+        '/api/v1/admin/security/rotations',
+        { reason: 'before restart' },
+        admin.accessToken,
+      );
       expect(rotated.statusCode).toBe(201);
       const jwksBefore = (await call(first, 'GET', '/.well-known/jwks.json')).json();
       await first.close();
@@ -38,12 +51,19 @@ describe('restart on the same PGlite data dir', () => {
         expect(users.map((u) => u.email).sort()).toEqual([ADMIN_EMAIL, 'keep@example.com']);
         expect((await call(second, 'GET', '/.well-known/jwks.json')).json()).toEqual(jwksBefore);
         // The access token issued before the restart still verifies (same key; inside the grace window).
-        expect((await call(second, 'GET', '/api/v1/users/me', undefined, pair.accessToken)).statusCode).toBe(200);
-        const config2 = (await call(second, 'GET', '/api/v1/admin/security/config', undefined, admin.accessToken)).json();
+        expect((await call(second, 'GET', '/api/v1/users/me', undefined, pair.accessToken)).statusCode).toBe(
+          200,
+        );
+        const config2 = (
+          await call(second, 'GET', '/api/v1/admin/security/config', undefined, admin.accessToken)
+        ).json();
         expect(config2).toMatchObject({ globalMinTokenVersion: 2, lastRotationReason: 'before restart' });
         const refreshed = await call(second, 'POST', '/api/v1/tokens', { refreshToken: pair.refreshToken });
         expect(refreshed.statusCode).toBe(200);
-        const login = await call(second, 'POST', '/api/v1/sessions', { email: 'keep@example.com', password: USER_PASSWORD });
+        const login = await call(second, 'POST', '/api/v1/sessions', {
+          email: 'keep@example.com',
+          password: USER_PASSWORD,
+        });
         expect(login.statusCode).toBe(201);
       } finally {
         await second.close();
@@ -65,7 +85,9 @@ describe.each(testDatabases())('a second instance over the same database on $nam
       await a.close();
       const b = await startTestApp(database, {}, clock);
       try {
-        expect((await b.request('GET', '/api/v1/users/me', { token: pair.accessToken })).statusCode).toBe(200);
+        expect((await b.request('GET', '/api/v1/users/me', { token: pair.accessToken })).statusCode).toBe(
+          200,
+        );
         expect((await b.refresh(pair.refreshToken)).statusCode).toBe(200);
       } finally {
         await b.close();

@@ -103,7 +103,9 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
     const metrics = await t.request('GET', '/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('tokenwarden_http_requests_total');
-    expect(metrics.body).toMatch(/tokenwarden_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/);
+    expect(metrics.body).toMatch(
+      /tokenwarden_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
+    );
     expect(metrics.body).toMatch(/tokenwarden_rotations_total\{scope="global",outcome="succeeded"\} 1/);
   });
 });

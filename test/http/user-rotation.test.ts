@@ -55,7 +55,9 @@ describe.each(testDatabases())('user rotation and password change on $name', (ta
     expect((await t.refresh(next.json().refreshToken)).statusCode).toBe(200);
 
     const audit = (
-      await t.request('GET', `/api/v1/admin/audit?action=token_rotation.user&userId=${victim.id}`, { token: admin })
+      await t.request('GET', `/api/v1/admin/audit?action=token_rotation.user&userId=${victim.id}`, {
+        token: admin,
+      })
     ).json();
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ reason: 'suspicious activity', userId: victim.id });
@@ -64,7 +66,10 @@ describe.each(testDatabases())('user rotation and password change on $name', (ta
   it('a user rotation has no grace, even with a long global grace period', async () => {
     const u = await t.register('nograce-user@example.com');
     const pair = await t.login('nograce-user@example.com');
-    await t.request('PATCH', '/api/v1/admin/security/config', { token: admin, body: { gracePeriodSeconds: 86_400 } });
+    await t.request('PATCH', '/api/v1/admin/security/config', {
+      token: admin,
+      body: { gracePeriodSeconds: 86_400 },
+    });
     await t.request('POST', `/api/v1/admin/users/${u.id}/rotations`, { token: admin, body: { reason: 'r' } });
     expect((await t.refresh(pair.refreshToken)).statusCode).toBe(401);
   });
@@ -86,11 +91,16 @@ describe.each(testDatabases())('user rotation and password change on $name', (ta
       activeSessions: 2,
       activeRefreshTokens: 2,
     });
-    const users = (await t.request('GET', '/api/v1/admin/users?email=dry@example.com', { token: admin })).json();
+    const users = (
+      await t.request('GET', '/api/v1/admin/users?email=dry@example.com', { token: admin })
+    ).json();
     expect(users.items[0].minTokenVersion).toBe(1);
 
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
-      const res = await t.request('POST', `/api/v1/admin/users/${id}/rotations`, { token: admin, body: { reason: 'x' } });
+      const res = await t.request('POST', `/api/v1/admin/users/${id}/rotations`, {
+        token: admin,
+        body: { reason: 'x' },
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json()).toMatchObject({ code: 'user_not_found' });
     }
@@ -142,13 +152,17 @@ describe.each(testDatabases())('user rotation and password change on $name', (ta
     expect((await t.refresh(pair.refreshToken)).statusCode).toBe(200);
 
     // The old password no longer logs in, the new one does.
-    const old = await t.request('POST', '/api/v1/sessions', { body: { email: 'pw@example.com', password: USER_PASSWORD } });
+    const old = await t.request('POST', '/api/v1/sessions', {
+      body: { email: 'pw@example.com', password: USER_PASSWORD },
+    });
     expect(old.statusCode).toBe(401);
     await t.login('pw@example.com', 'brand new password');
 
     const me = (await t.request('GET', '/api/v1/users/me', { token: pair.accessToken })).json();
     const audit = (
-      await t.request('GET', `/api/v1/admin/audit?action=token_rotation.user&userId=${me.id}`, { token: admin })
+      await t.request('GET', `/api/v1/admin/audit?action=token_rotation.user&userId=${me.id}`, {
+        token: admin,
+      })
     ).json();
     expect(audit.items[0]).toMatchObject({ reason: 'password_change', actor: me.id });
   });

@@ -1,7 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { type Tokenwarden, createTokenwarden, type DatabaseHandle } from '../../src/composition-root.js';
-import { loadConfig } from '../../src/config.js';
 import type { TokenPair } from '../../src/application/token-pair.js';
+import { createTokenwarden, type DatabaseHandle, type Tokenwarden } from '../../src/composition-root.js';
+import { loadConfig } from '../../src/config.js';
 import { ManualClock } from './manual-clock.js';
 
 export const ADMIN_EMAIL = 'admin@example.com';
@@ -57,7 +57,8 @@ export async function startTestApp(
     });
 
   const expectStatus = (res: LightMyRequestResponse, status: number, what: string) => {
-    if (res.statusCode !== status) throw new Error(`${what}: expected ${status}, got ${res.statusCode} ${res.body}`);
+    if (res.statusCode !== status)
+      throw new Error(`${what}: expected ${status}, got ${res.statusCode} ${res.body}`);
   };
 
   const app: TestApp = {

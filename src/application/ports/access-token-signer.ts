@@ -22,5 +22,8 @@ export interface AccessTokenSigner {
   verify(
     token: string,
     now: Date,
-  ): Promise<{ readonly ok: true; readonly claims: AccessTokenClaims } | { readonly ok: false; readonly reason: VerifyFailure }>;
+  ): Promise<
+    | { readonly ok: true; readonly claims: AccessTokenClaims }
+    | { readonly ok: false; readonly reason: VerifyFailure }
+  >;
 }

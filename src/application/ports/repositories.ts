@@ -73,7 +73,11 @@ export interface UserRepository {
   ): Promise<{ readonly previousVersion: number; readonly newVersion: number } | null>;
   updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   setRole(id: string, role: Role, at: Date): Promise<void>;
-  list(filter: { readonly email?: string; readonly limit: number; readonly cursor?: string }): Promise<Page<UserRecord>>;
+  list(filter: {
+    readonly email?: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<Page<UserRecord>>;
 }
 
 export interface SecurityConfigRepository {

@@ -83,7 +83,7 @@ export const adminRoutes =
         ...admin,
         schema: {
           tags: ['admin'],
-          summary: "User rotation: every token of one user stops working at once (no grace)",
+          summary: 'User rotation: every token of one user stops working at once (no grace)',
           security,
           params: UserIdParams,
           body: UserRotationBody,
@@ -192,7 +192,11 @@ export const adminRoutes =
       async (request) => {
         const page = await services.listUsers.execute(request.query);
         return {
-          items: page.items.map((u) => ({ ...u, disabledAt: isoOrNull(u.disabledAt), createdAt: iso(u.createdAt) })),
+          items: page.items.map((u) => ({
+            ...u,
+            disabledAt: isoOrNull(u.disabledAt),
+            createdAt: iso(u.createdAt),
+          })),
           nextCursor: page.nextCursor,
         };
       },
@@ -207,12 +211,16 @@ export const adminRoutes =
           summary: "A user's active sessions",
           security,
           params: UserIdParams,
-          response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problemResponses(401, 403, 404) },
+          response: {
+            200: Type.Object({ items: Type.Array(SessionSchema) }),
+            ...problemResponses(401, 403, 404),
+          },
         },
       },
       async (request) => {
         const user = await services.getUser.execute(request.params.userId);
-        if (user === null) throw new TokenwardenError('user_not_found', `No user with id ${request.params.userId}`);
+        if (user === null)
+          throw new TokenwardenError('user_not_found', `No user with id ${request.params.userId}`);
         const sessions = await services.listSessions.execute({ userId: user.id, currentSessionId: null });
         return {
           items: sessions.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),

@@ -5,7 +5,13 @@ import { RevokeSession } from '../../application/commands/revoke-session/command
 import type { Services } from '../../application/services.js';
 import { principalOf } from '../auth.js';
 import { clientFacts, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
-import { Credentials, problemResponses, SessionIdParams, SessionSchema, TokenPairSchema } from '../schemas.js';
+import {
+  Credentials,
+  problemResponses,
+  SessionIdParams,
+  SessionSchema,
+  TokenPairSchema,
+} from '../schemas.js';
 
 export const sessionRoutes =
   (services: Services, guards: Guards, limits: RateLimits): FastifyPluginAsyncTypebox =>
@@ -24,7 +30,11 @@ export const sessionRoutes =
       async (request, reply) => {
         const pair = unwrap(
           await services.createSession.handle(
-            CreateSession({ email: request.body.email, password: request.body.password, ...clientFacts(request) }),
+            CreateSession({
+              email: request.body.email,
+              password: request.body.password,
+              ...clientFacts(request),
+            }),
           ),
         );
         noStore(reply);

@@ -8,7 +8,13 @@ export const systemRoutes =
   async (app) => {
     app.get(
       '/health',
-      { schema: { tags: ['system'], summary: 'Liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'Liveness',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        },
+      },
       async () => ({ status: 'ok' as const }),
     );
 
@@ -26,14 +32,20 @@ export const systemRoutes =
       },
       async (_request, reply) => {
         const up = await deps.ready().catch(() => false);
-        return reply.code(up ? 200 : 503).send({ status: up ? 'ready' : 'not_ready', database: up ? 'up' : 'down' });
+        return reply
+          .code(up ? 200 : 503)
+          .send({ status: up ? 'ready' : 'not_ready', database: up ? 'up' : 'down' });
       },
     );
 
-    app.get('/metrics', { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } }, async (_r, reply) => {
-      reply.type(deps.metrics.registry.contentType);
-      return deps.metrics.registry.metrics();
-    });
+    app.get(
+      '/metrics',
+      { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } },
+      async (_r, reply) => {
+        reply.type(deps.metrics.registry.contentType);
+        return deps.metrics.registry.metrics();
+      },
+    );
 
     app.get(
       '/.well-known/jwks.json',
@@ -51,9 +63,7 @@ export const systemRoutes =
       },
     );
 
-    app.get(
-      '/openapi.json',
-      { schema: { hide: true, response: { ...problemResponses() } } },
-      async () => app.swagger(),
+    app.get('/openapi.json', { schema: { hide: true, response: { ...problemResponses() } } }, async () =>
+      app.swagger(),
     );
   };

@@ -36,7 +36,12 @@ export const userRoutes =
       async (request, reply) => {
         const user = unwrap(
           await services.registerUser.handle(
-            RegisterUser({ email: request.body.email, password: request.body.password, role: 'user', actor: 'self' }),
+            RegisterUser({
+              email: request.body.email,
+              password: request.body.password,
+              role: 'user',
+              actor: 'self',
+            }),
           ),
         );
         return reply.code(201).send({ ...user, createdAt: iso(user.createdAt) });

@@ -46,8 +46,16 @@ export class ChangePasswordHandler {
       await repos.users.updatePasswordHash(user.id, passwordHash, now);
       // The rotation already kills the other devices' tokens (and this device's old
       // one); revoking their rows too keeps the session list honest.
-      const revokedSessions = await repos.sessions.revokeAllForUser(user.id, now, PASSWORD_CHANGE_REASON, session.id);
-      const stamp: VersionStamp = { userVersion: rotation.newVersion, globalVersion: config.globalMinTokenVersion };
+      const revokedSessions = await repos.sessions.revokeAllForUser(
+        user.id,
+        now,
+        PASSWORD_CHANGE_REASON,
+        session.id,
+      );
+      const stamp: VersionStamp = {
+        userVersion: rotation.newVersion,
+        globalVersion: config.globalMinTokenVersion,
+      };
       const refreshToken = await issueRefreshToken(this.ctx, repos, {
         sessionId: session.id,
         sessionExpiresAt: session.expiresAt,

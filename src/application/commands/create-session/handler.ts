@@ -7,7 +7,8 @@ import { startSession } from '../../start-session.js';
 import { buildTokenPair, type TokenPair } from '../../token-pair.js';
 import type { CreateSession } from './command.js';
 
-const invalidCredentials = () => new TokenwardenError('invalid_credentials', 'Email or password is incorrect');
+const invalidCredentials = () =>
+  new TokenwardenError('invalid_credentials', 'Email or password is incorrect');
 
 export class CreateSessionHandler {
   constructor(private readonly ctx: AppContext) {}

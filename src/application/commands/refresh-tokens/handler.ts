@@ -4,7 +4,13 @@ import { checkRefreshToken, rejectionToError, type Validity } from '../../../dom
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, appendEvent, EventType } from '../../events.js';
-import type { RefreshTokenRecord, Repositories, Role, SessionRecord, UserRecord } from '../../ports/repositories.js';
+import type {
+  RefreshTokenRecord,
+  Repositories,
+  Role,
+  SessionRecord,
+  UserRecord,
+} from '../../ports/repositories.js';
 import { buildTokenPair, issueRefreshToken, type TokenPair } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
 
@@ -115,7 +121,8 @@ export class RefreshTokensHandler {
   ): Promise<Result<Granted>> {
     const { presented, user, session, config, now } = facts;
     // A family already revoked (logout, earlier reuse) has nothing left to protect.
-    if (session.revokedAt !== null) return this.reject(repos, { valid: false, reason: 'session_revoked' }, presented, now);
+    if (session.revokedAt !== null)
+      return this.reject(repos, { valid: false, reason: 'session_revoked' }, presented, now);
     const usedAt = presented.usedAt as Date;
     const withinInterval = now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
     const successorToken =

@@ -7,4 +7,5 @@ export interface RevokeAllSessions {
   readonly exceptSessionId?: string;
 }
 
-export const RevokeAllSessions = (fields: RevokeAllSessions): RevokeAllSessions => Object.freeze({ ...fields });
+export const RevokeAllSessions = (fields: RevokeAllSessions): RevokeAllSessions =>
+  Object.freeze({ ...fields });

@@ -9,10 +9,12 @@ export class RevokeAllSessionsHandler {
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: RevokeAllSessions): Promise<Result<{ readonly revokedSessions: number }>> {
-    if (!isUuid(command.userId)) return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
+    if (!isUuid(command.userId))
+      return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
     return this.ctx.uow.run(async (repos) => {
       const user = await repos.users.findById(command.userId);
-      if (user === null) return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
+      if (user === null)
+        return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
       const now = this.ctx.clock.now();
       await repos.refreshTokens.revokeByUser(user.id, now, command.exceptSessionId);
       const revokedSessions = await repos.sessions.revokeAllForUser(

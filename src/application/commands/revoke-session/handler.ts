@@ -9,11 +9,13 @@ export class RevokeSessionHandler {
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: RevokeSession): Promise<Result<{ readonly revokedTokens: number }>> {
-    const notFound = () => err(new TokenwardenError('session_not_found', `No session with id ${command.sessionId}`));
+    const notFound = () =>
+      err(new TokenwardenError('session_not_found', `No session with id ${command.sessionId}`));
     if (!isUuid(command.sessionId)) return notFound();
     return this.ctx.uow.run(async (repos) => {
       const session = await repos.sessions.findById(command.sessionId);
-      if (session === null || (command.ownerId !== null && session.userId !== command.ownerId)) return notFound();
+      if (session === null || (command.ownerId !== null && session.userId !== command.ownerId))
+        return notFound();
       const now = this.ctx.clock.now();
       // Tokens before the session row: the same order refresh locks them in.
       const revokedTokens = await repos.refreshTokens.revokeBySession(session.id, now);

@@ -40,7 +40,10 @@ export class TriggerGlobalTokenRotationHandler {
     if (command.gracePeriodSeconds !== undefined && !isValidGracePeriod(command.gracePeriodSeconds)) {
       return err(
         validationError([
-          { path: '/gracePeriodSeconds', message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}` },
+          {
+            path: '/gracePeriodSeconds',
+            message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
+          },
         ]),
       );
     }
@@ -66,7 +69,13 @@ export class TriggerGlobalTokenRotationHandler {
       const result = await this.ctx.uow.run(async (repos) => {
         const rotatedAt = this.ctx.clock.now();
         const attempt = { triggeredBy: command.triggeredBy, reason: reason.value };
-        await appendEvent(repos.outbox, this.ctx.tokens, EventType.GlobalTokenRotationAttempted, rotatedAt, attempt);
+        await appendEvent(
+          repos.outbox,
+          this.ctx.tokens,
+          EventType.GlobalTokenRotationAttempted,
+          rotatedAt,
+          attempt,
+        );
         // The grace period comes from the config row, read in this transaction unless overridden.
         const current = await repos.securityConfig.get('update');
         const gracePeriodSeconds = command.gracePeriodSeconds ?? current.gracePeriodSeconds;

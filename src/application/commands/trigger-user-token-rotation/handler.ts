@@ -1,5 +1,5 @@
-import { isUuid } from '../../../domain/ids.js';
 import { TokenwardenError } from '../../../domain/errors.js';
+import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { AppContext } from '../../context.js';

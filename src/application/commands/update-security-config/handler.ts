@@ -1,6 +1,10 @@
 import { validationError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { isValidGracePeriod, MAX_GRACE_PERIOD_SECONDS, type SecurityConfig } from '../../../domain/versions.js';
+import {
+  isValidGracePeriod,
+  MAX_GRACE_PERIOD_SECONDS,
+  type SecurityConfig,
+} from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction } from '../../events.js';
 import type { UpdateSecurityConfig } from './command.js';
@@ -12,7 +16,10 @@ export class UpdateSecurityConfigHandler {
     if (!isValidGracePeriod(command.gracePeriodSeconds)) {
       return err(
         validationError([
-          { path: '/gracePeriodSeconds', message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}` },
+          {
+            path: '/gracePeriodSeconds',
+            message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
+          },
         ]),
       );
     }

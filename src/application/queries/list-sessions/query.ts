@@ -13,7 +13,10 @@ export interface SessionView {
 export class ListSessionsQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  async execute(input: { readonly userId: string; readonly currentSessionId: string | null }): Promise<SessionView[]> {
+  async execute(input: {
+    readonly userId: string;
+    readonly currentSessionId: string | null;
+  }): Promise<SessionView[]> {
     const sessions = await this.ctx.uow.read((repos) =>
       repos.sessions.listActiveByUser(input.userId, this.ctx.clock.now()),
     );

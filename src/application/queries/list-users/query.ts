@@ -11,9 +11,11 @@ export function toUserView(user: UserRecord): UserView {
 export class ListUsersQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  async execute(filter: { readonly email?: string; readonly limit: number; readonly cursor?: string }): Promise<
-    Page<UserView>
-  > {
+  async execute(filter: {
+    readonly email?: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<Page<UserView>> {
     const page = await this.ctx.uow.read((repos) => repos.users.list(filter));
     return { items: page.items.map(toUserView), nextCursor: page.nextCursor };
   }
