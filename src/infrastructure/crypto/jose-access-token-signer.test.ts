@@ -1,0 +1,208 @@
+import {
+  base64url,
+  calculateJwkThumbprint,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  SignJWT,
+  UnsecuredJWT,
+} from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeEachDatabase } from '../../../test/support/databases.js';
+import { ManualClock } from '../../../test/support/manual-clock.js';
+import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
+import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
+import { SigningKeyStore } from './signing-key-store.js';
+
+const ISSUER = 'https://tokenwarden.test';
+const NOW = new Date('2030-01-01T00:00:00Z');
+const input: AccessTokenInput = { sub: 'user-1', sid: 'session-1', role: 'admin', ver: 3, gver: 7 };
+
+describeEachDatabase('JoseAccessTokenSigner', (suite) => {
+  let keyStore: SigningKeyStore;
+  let signer: JoseAccessTokenSigner;
+
+  beforeAll(async () => {
+    keyStore = new SigningKeyStore(suite.db, new ManualClock(NOW));
+    await keyStore.ensureActiveKey();
+    signer = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER });
+  });
+
+  /** Signs arbitrary claims with the store's real key, to reach the checks after the signature. */
+  async function signRaw(
+    claims: Record<string, unknown>,
+    header: Record<string, unknown> = {},
+    issuer = ISSUER,
+  ): Promise<string> {
+    const { kid, privateKey } = await keyStore.signingKey();
+    const iat = Math.floor(NOW.getTime() / 1000);
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt', ...header })
+      .setIssuer(issuer)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 60)
+      .sign(privateKey);
+  }
+
+  const validClaims = { sub: 'u', sid: 's', jti: 'j', role: 'user', ver: 1, gver: 1 };
+
+  describe('sign and verify', () => {
+    it('round-trips every claim', async () => {
+      const { token, expiresIn } = await signer.sign(input, NOW);
+      expect(expiresIn).toBe(900);
+      const result = await signer.verify(token, NOW);
+      const iat = NOW.getTime() / 1000;
+      expect(result).toEqual({
+        ok: true,
+        claims: { ...input, jti: expect.stringMatching(/^[0-9a-f-]{36}$/), iat, exp: iat + 900 },
+      });
+    });
+
+    it('writes the EdDSA header with the key id and the at+jwt type', async () => {
+      const { token } = await signer.sign(input, NOW);
+      expect(decodeProtectedHeader(token)).toEqual({
+        alg: 'EdDSA',
+        kid: (await keyStore.signingKey()).kid,
+        typ: 'at+jwt',
+      });
+    });
+
+    it('gives every token its own jti', async () => {
+      const first = await signer.verify((await signer.sign(input, NOW)).token, NOW);
+      const second = await signer.verify((await signer.sign(input, NOW)).token, NOW);
+      expect(first.ok && second.ok && first.claims.jti !== second.claims.jti).toBe(true);
+    });
+
+    it('honours a configured TTL and id source', async () => {
+      const custom = new JoseAccessTokenSigner({
+        keyStore,
+        issuer: ISSUER,
+        ttlSeconds: 60,
+        ids: { id: () => 'fixed-jti' },
+      });
+      const { token, expiresIn } = await custom.sign(input, new Date(NOW.getTime() + 999));
+      expect(expiresIn).toBe(60);
+      const result = await custom.verify(token, NOW);
+      expect(result.ok && result.claims).toMatchObject({
+        jti: 'fixed-jti',
+        exp: result.ok ? result.claims.iat + 60 : 0,
+      });
+    });
+
+    it('rejects a non-positive TTL at construction', () => {
+      expect(() => new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
+    });
+  });
+
+  describe('expiry', () => {
+    it('accepts a token until its last second and reports token_expired after', async () => {
+      const { token } = await signer.sign(input, NOW);
+      expect((await signer.verify(token, new Date(NOW.getTime() + 899_999))).ok).toBe(true);
+      expect(await signer.verify(token, new Date(NOW.getTime() + 900_000))).toEqual({
+        ok: false,
+        reason: 'token_expired',
+      });
+    });
+
+    it('calls an expired token from a stranger invalid, not expired', async () => {
+      const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const token = await new SignJWT(validClaims)
+        .setProtectedHeader({ alg: 'EdDSA', kid: (await keyStore.signingKey()).kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setIssuedAt(0)
+        .setExpirationTime(1)
+        .sign(stranger.privateKey);
+      expect(await signer.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+    });
+  });
+
+  describe('rejects as token_invalid', () => {
+    const invalid = { ok: false, reason: 'token_invalid' };
+
+    it.each(['', 'garbage', 'a.b.c', 'a.b', '...', 'twr_abc', `${'x'.repeat(10_000)}`])(
+      'the garbage %j',
+      async (garbage) => {
+        expect(await signer.verify(garbage, NOW)).toEqual(invalid);
+      },
+    );
+
+    it('an unsecured (alg none) token', async () => {
+      const token = new UnsecuredJWT(validClaims)
+        .setIssuer(ISSUER)
+        .setIssuedAt(Math.floor(NOW.getTime() / 1000))
+        .setExpirationTime('5m')
+        .encode();
+      expect(await signer.verify(token, NOW)).toEqual(invalid);
+    });
+
+    it('a token signed by another Ed25519 key, under our kid or its own', async () => {
+      const stranger = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+      const strangerKid = await calculateJwkThumbprint(await exportJWK(stranger.publicKey));
+      for (const kid of [(await keyStore.signingKey()).kid, strangerKid, undefined]) {
+        const token = await new SignJWT(validClaims)
+          .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', ...(kid === undefined ? {} : { kid }) })
+          .setIssuer(ISSUER)
+          .setIssuedAt(Math.floor(NOW.getTime() / 1000))
+          .setExpirationTime('5m')
+          .sign(stranger.privateKey);
+        expect(await signer.verify(token, NOW)).toEqual(invalid);
+      }
+    });
+
+    it('an HMAC token keyed with our public key (algorithm confusion)', async () => {
+      const [jwk] = (await keyStore.jwks()).keys;
+      const token = await new SignJWT(validClaims)
+        .setProtectedHeader({ alg: 'HS256', kid: jwk!.kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setIssuedAt(Math.floor(NOW.getTime() / 1000))
+        .setExpirationTime('5m')
+        .sign(base64url.decode(jwk!.x));
+      expect(await signer.verify(token, NOW)).toEqual(invalid);
+    });
+
+    it('a token whose payload was altered', async () => {
+      const { token } = await signer.sign({ ...input, role: 'user' }, NOW);
+      const [header, payload, signature] = token.split('.');
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
+      const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
+      expect(await signer.verify(`${header}.${forged}.${signature}`, NOW)).toEqual(invalid);
+    });
+
+    it('a token whose signature was altered', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const last = token.at(-2) === 'A' ? 'B' : 'A';
+      expect(await signer.verify(`${token.slice(0, -2)}${last}${token.at(-1)}`, NOW)).toEqual(invalid);
+    });
+
+    it('a token from another issuer', async () => {
+      expect(await signer.verify(await signRaw(validClaims, {}, 'https://evil.test'), NOW)).toEqual(invalid);
+      const other = new JoseAccessTokenSigner({ keyStore, issuer: 'https://other.test' });
+      expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
+    });
+
+    it.each([{ typ: 'JWT' }, { typ: 'id_token+jwt' }])('a token with header %j', async (header) => {
+      expect(await signer.verify(await signRaw(validClaims, header), NOW)).toEqual(invalid);
+    });
+
+    it.each([
+      ['without sub', { ...validClaims, sub: undefined }],
+      ['without sid', { ...validClaims, sid: undefined }],
+      ['without jti', { ...validClaims, jti: undefined }],
+      ['without ver', { ...validClaims, ver: undefined }],
+      ['without gver', { ...validClaims, gver: undefined }],
+      ['without role', { ...validClaims, role: undefined }],
+      ['with role root', { ...validClaims, role: 'root' }],
+      ['with a numeric sid', { ...validClaims, sid: 42 }],
+      ['with ver 0', { ...validClaims, ver: 0 }],
+      ['with a negative gver', { ...validClaims, gver: -1 }],
+      ['with a fractional ver', { ...validClaims, ver: 1.5 }],
+      ['with a string gver', { ...validClaims, gver: '1' }],
+    ])('a well-signed token %s', async (_name, claims) => {
+      expect(await signer.verify(await signRaw(claims), NOW)).toEqual(invalid);
+    });
+
+    it('a well-signed token with every claim right is accepted (control for the cases above)', async () => {
+      expect((await signer.verify(await signRaw(validClaims), NOW)).ok).toBe(true);
+    });
+  });
+});

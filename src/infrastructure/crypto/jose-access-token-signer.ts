@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import type {
+  AccessTokenClaims,
+  AccessTokenInput,
+  AccessTokenSigner,
+  VerifyFailure,
+} from '../../application/ports/access-token-signer.js';
+import type { TokenGenerator } from '../../application/ports/token-generator.js';
+import { type PublicSigningJwk, SIGNING_ALGORITHM, type SigningKeyStore } from './signing-key-store.js';
+
+/** Access tokens live 15 minutes unless configured otherwise. */
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
+
+const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+export interface JoseAccessTokenSignerOptions {
+  readonly keyStore: SigningKeyStore;
+  /** The `iss` claim written and required. */
+  readonly issuer: string;
+  readonly ttlSeconds?: number;
+  /** Source of `jti` values; a random UUID by default. */
+  readonly ids?: Pick<TokenGenerator, 'id'>;
+}
+
+type VerifyResult =
+  | { readonly ok: true; readonly claims: AccessTokenClaims }
+  | { readonly ok: false; readonly reason: VerifyFailure };
+
+const INVALID: VerifyResult = Object.freeze({ ok: false, reason: 'token_invalid' });
+const EXPIRED: VerifyResult = Object.freeze({ ok: false, reason: 'token_expired' });
+
+/**
+ * Signs and verifies access tokens as EdDSA (Ed25519) JWTs with `typ: at+jwt`.
+ *
+ * @example
+ * const signer = new JoseAccessTokenSigner({ keyStore, issuer: 'https://auth.example.com' });
+ * const { token } = await signer.sign({ sub, sid, role: 'user', ver: 1, gver: 1 }, clock.now());
+ * const result = await signer.verify(token, clock.now()); // { ok: true, claims }
+ */
+export class JoseAccessTokenSigner implements AccessTokenSigner {
+  private readonly keyStore: SigningKeyStore;
+  private readonly issuer: string;
+  private readonly ttlSeconds: number;
+  private readonly newId: () => string;
+  private keySet:
+    | { readonly source: readonly PublicSigningJwk[]; readonly jwks: ReturnType<typeof createLocalJWKSet> }
+    | undefined;
+
+  constructor(options: JoseAccessTokenSignerOptions) {
+    const ttl = options.ttlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+    if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+      throw new Error(`Access token TTL must be a positive whole number of seconds, got ${ttl}`);
+    }
+    this.keyStore = options.keyStore;
+    this.issuer = options.issuer;
+    this.ttlSeconds = ttl;
+    const ids = options.ids;
+    this.newId = ids === undefined ? randomUUID : () => ids.id();
+  }
+
+  async sign(
+    input: AccessTokenInput,
+    now: Date,
+  ): Promise<{ readonly token: string; readonly expiresIn: number }> {
+    const { kid, privateKey } = await this.keyStore.signingKey();
+    const iat = Math.floor(now.getTime() / 1000);
+    const token = await new SignJWT({ sid: input.sid, role: input.role, ver: input.ver, gver: input.gver })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.issuer)
+      .setSubject(input.sub)
+      .setJti(this.newId())
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .sign(privateKey);
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  async verify(token: string, now: Date): Promise<VerifyResult> {
+    try {
+      const { payload } = await jwtVerify(token, await this.localKeySet(), {
+        algorithms: [SIGNING_ALGORITHM],
+        issuer: this.issuer,
+        typ: ACCESS_TOKEN_TYPE,
+        currentDate: now,
+        requiredClaims: ['iss', 'sub', 'sid', 'jti', 'iat', 'exp', 'role', 'ver', 'gver'],
+      });
+      const claims = toClaims(payload);
+      return claims === undefined ? INVALID : { ok: true, claims };
+    } catch (error) {
+      // Expiry is reported only for a genuine token: jose checks the signature before the claims.
+      return error instanceof errors.JWTExpired ? EXPIRED : INVALID;
+    }
+  }
+
+  private async localKeySet(): Promise<ReturnType<typeof createLocalJWKSet>> {
+    const source = await this.keyStore.verificationKeys();
+    // The store hands out the same frozen array until it reloads, so identity is a cheap cache key.
+    if (this.keySet?.source !== source) {
+      this.keySet = { source, jwks: createLocalJWKSet({ keys: [...source] }) };
+    }
+    return this.keySet.jwks;
+  }
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+function toClaims(payload: JWTPayload): AccessTokenClaims | undefined {
+  const { sub, sid, jti, role, ver, gver, iat, exp } = payload;
+  if (
+    !isNonEmptyString(sub) ||
+    !isNonEmptyString(sid) ||
+    !isNonEmptyString(jti) ||
+    (role !== 'user' && role !== 'admin') ||
+    !isPositiveInteger(ver) ||
+    !isPositiveInteger(gver) ||
+    !Number.isSafeInteger(iat) ||
+    !Number.isSafeInteger(exp)
+  ) {
+    return undefined;
+  }
+  return { sub, sid, jti, role, ver, gver, iat: iat as number, exp: exp as number };
+}
