@@ -133,6 +133,11 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
     expectProblem(limit, 422);
     const user = await t.request('GET', '/api/v1/admin/audit?userId=not-a-uuid', { token: admin });
     expectProblem(user, 422);
+    const cursor = expectProblem(
+      await t.request('GET', '/api/v1/admin/audit?cursor=garbage', { token: admin }),
+      422,
+    );
+    expect(cursor.errors).toEqual([{ path: '/cursor', message: expect.any(String) }]);
     const route = await t.request('GET', '/api/v1/nothing-here');
     expect(expectProblem(route, 404).code).toBe('not_found');
   });

@@ -18,8 +18,9 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
     await closeDb?.();
   });
 
-  const rotate = (body: unknown, token: string | undefined = admin) =>
-    t.request('POST', '/api/v1/admin/security/rotations', { body, token });
+  // `null` sends no bearer token at all.
+  const rotate = (body: unknown, token: string | null = admin) =>
+    t.request('POST', '/api/v1/admin/security/rotations', { body, token: token ?? undefined });
 
   it('starts at version 1 with a 300 s grace period', async () => {
     const res = await t.request('GET', '/api/v1/admin/security/config', { token: admin });
@@ -34,7 +35,7 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
   });
 
   it('refuses rotation without a bearer token (401), for a non-admin (403)', async () => {
-    const none = await rotate({ reason: 'x' }, undefined);
+    const none = await rotate({ reason: 'x' }, null);
     expect(none.statusCode).toBe(401);
     expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(none.json()).toMatchObject({ status: 401, code: 'unauthorized' });
@@ -229,5 +230,36 @@ describe.each(testDatabases())('grace window on $name', (target) => {
     const pair = await t.login('nograce@example.com');
     await rotate(0);
     expect((await t.refresh(pair.refreshToken)).statusCode).toBe(401);
+  });
+});
+
+describe.each(testDatabases())('audit log paging on $name', (target) => {
+  it('pages newest first with an opaque cursor, filtered by action', async () => {
+    const database = await target.create();
+    const t = await startTestApp(database);
+    try {
+      for (let i = 1; i <= 5; i++) {
+        // Each rotation leaves the admin's previous token further behind: log in afresh.
+        const res = await t.request('POST', '/api/v1/admin/security/rotations', {
+          token: await t.adminToken(),
+          body: { reason: `rotation ${i}` },
+        });
+        expect(res.statusCode).toBe(201);
+      }
+      const admin = await t.adminToken();
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `action=token_rotation.global&limit=2${cursor === null ? '' : `&cursor=${cursor}`}`;
+        const page = (await t.request('GET', `/api/v1/admin/audit?${query}`, { token: admin })).json();
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((e: { reason: string }) => e.reason));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      expect(seen).toEqual(['rotation 5', 'rotation 4', 'rotation 3', 'rotation 2', 'rotation 1']);
+    } finally {
+      await t.close();
+      await database.close();
+    }
   });
 });

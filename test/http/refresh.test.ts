@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -188,11 +191,13 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     let rotationDone = false;
     const started: { afterRotation: boolean; gver: number | null }[] = [];
 
-    // Each client refreshes in a loop while the rotation happens.
+    // Each client refreshes in a loop while the rotation happens, and a few times after (bounded).
     const clients = pairs.map(async (pair) => {
       let token = pair.refreshToken;
-      for (let i = 0; i < 6; i++) {
+      let afterCount = 0;
+      for (let i = 0; i < 500 && afterCount < 3; i++) {
         const afterRotation = rotationDone;
+        if (afterRotation) afterCount++;
         const res = await t.refresh(token);
         if (res.statusCode !== 200) {
           started.push({ afterRotation, gver: null });
@@ -219,4 +224,81 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     for (const s of afterwards) expect(s.gver).toBe(newVersion);
     expect(started.every((s) => s.gver !== null)).toBe(true);
   });
+
+  // PGlite has one connection, so this interleaving cannot happen there.
+  it.runIf(target.name === 'postgres')(
+    'a refresh that has read the versions holds off a rotation until it commits (deterministic interleaving)',
+    async () => {
+      const pair = await t.login(await freshUser());
+      const admin = await t.adminToken();
+      const hash = createHash('sha256').update(pair.refreshToken).digest('hex');
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let signalLocked = () => {};
+      const locked = new Promise<void>((r) => {
+        signalLocked = r;
+      });
+      // Backends that wait on a lock `pid` holds.
+      const blockedBy = async (pid: number) =>
+        (
+          await sql<{
+            pid: number;
+          }>`select pid from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(t.tw.db)
+        ).rows.map((r) => r.pid);
+      const waitUntil = async (condition: () => Promise<boolean>) => {
+        for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10))
+          if (await condition()) return;
+        throw new Error('timed out waiting for the interleaving');
+      };
+      // Another transaction holds the token row, so the refresh stops right after reading the versions.
+      let blockerPid = 0;
+      const blocker = t.tw.db.transaction().execute(async (trx) => {
+        blockerPid =
+          (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+        await trx
+          .selectFrom('refresh_tokens')
+          .select('id')
+          .where('token_hash', '=', hash)
+          .forUpdate()
+          .execute();
+        signalLocked();
+        await released;
+      });
+      await locked;
+      const order: string[] = [];
+      const refresh = t.refresh(pair.refreshToken).then((r) => {
+        order.push('refresh');
+        return r;
+      });
+      let refreshPid = 0;
+      await waitUntil(async () => {
+        refreshPid = (await blockedBy(blockerPid))[0] ?? 0;
+        return refreshPid !== 0;
+      });
+      const rotation = t
+        .request('POST', '/api/v1/admin/security/rotations', {
+          token: admin,
+          body: { reason: 'interleaving', gracePeriodSeconds: 600 },
+        })
+        .then((r) => {
+          order.push('rotation');
+          return r;
+        });
+      // Either the rotation queues behind the refresh (right), or it commits at once (the bug this guards).
+      await waitUntil(async () => order.length > 0 || (await blockedBy(refreshPid)).length > 0);
+      expect(order).toEqual([]);
+      release();
+      await blocker;
+      const [refreshed, rotated] = await Promise.all([refresh, rotation]);
+      expect(refreshed.statusCode).toBe(200);
+      expect(rotated.statusCode).toBe(201);
+      expect(order).toEqual(['refresh', 'rotation']);
+      // It committed before the rotation, so its old stamp is legitimate; anything after carries the new one.
+      expect(claimsOf(refreshed.json().accessToken).gver).toBe(rotated.json().previousVersion);
+      const next = await t.refresh(refreshed.json().refreshToken);
+      expect(claimsOf(next.json().accessToken).gver).toBe(rotated.json().newVersion);
+    },
+  );
 });

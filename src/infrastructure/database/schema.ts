@@ -64,7 +64,7 @@ export interface RefreshTokensTable {
   revoked_at: NullableTimestamp;
   parent_id: string | null;
   successor_id: string | null;
-  /** base64url(nonce | ciphertext | tag), sealed under HKDF(parent plaintext) */
+  /** base64url(version | salt | nonce | ciphertext | tag), sealed under HKDF(parent plaintext) */
   successor_sealed: string | null;
 }
 

@@ -1,0 +1,69 @@
+import type { Kysely } from 'kysely';
+import type {
+  AuditEntry,
+  AuditRecord,
+  AuditRepository,
+  Page,
+} from '../../../application/ports/repositories.js';
+import { clampLimit, decodeCursor, encodeCursor, isPositiveInt8 } from '../cursor.js';
+import type { AuditRow, Database } from '../schema.js';
+
+export class KyselyAuditRepository implements AuditRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async append(entry: AuditEntry): Promise<void> {
+    await this.#db
+      .insertInto('audit_log')
+      .values({
+        occurred_at: entry.occurredAt,
+        actor: entry.actor,
+        action: entry.action,
+        user_id: entry.userId,
+        reason: entry.reason,
+        details: JSON.stringify(entry.details),
+      })
+      .execute();
+  }
+
+  /** Newest first (id descending); the cursor is the last id seen. */
+  async list(filter: {
+    readonly action?: string;
+    readonly userId?: string;
+    readonly since?: Date;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<Page<AuditRecord>> {
+    const limit = clampLimit(filter.limit);
+    let query = this.#db.selectFrom('audit_log').selectAll();
+    if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
+    if (filter.cursor !== undefined) {
+      const [lastId] = decodeCursor(filter.cursor, [isPositiveInt8]) as [string];
+      query = query.where('id', '<', lastId);
+    }
+    const rows = await query
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    const items = rows.slice(0, limit).map(toAuditRecord);
+    const last = items.at(-1);
+    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.id]) : null };
+  }
+}
+
+function toAuditRecord(row: AuditRow): AuditRecord {
+  return {
+    id: String(row.id),
+    occurredAt: row.occurred_at,
+    actor: row.actor,
+    action: row.action,
+    userId: row.user_id,
+    reason: row.reason,
+    details: row.details,
+  };
+}

@@ -1,0 +1,232 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { CompiledQuery, sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from '../../../../test/support/databases.js';
+import type { NewRefreshToken } from '../../../application/ports/repositories.js';
+import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
+import { KyselySessionRepository } from './kysely-session-repository.js';
+import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
+import { KyselyUserRepository } from './kysely-user-repository.js';
+
+const t0 = new Date('2030-01-01T00:00:00.000Z');
+const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const newHash = () => createHash('sha256').update(randomBytes(32)).digest('hex');
+
+describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
+  const tokens = () => new KyselyRefreshTokenRepository(suite.db);
+  const sessions = () => new KyselySessionRepository(suite.db);
+
+  async function addUser(): Promise<string> {
+    const id = randomUUID();
+    const email = `rt-${randomBytes(6).toString('hex')}@example.com`;
+    await new KyselyUserRepository(suite.db).insert({
+      id,
+      email,
+      passwordHash: 'h',
+      role: 'user',
+      createdAt: t0,
+    });
+    return id;
+  }
+
+  async function addSession(userId: string, expiresAt = minutes(600)): Promise<string> {
+    const id = randomUUID();
+    await sessions().insert({ id, userId, createdAt: t0, expiresAt, userAgent: null, ip: null });
+    return id;
+  }
+
+  function tokenIn(
+    sessionId: string,
+    userId: string,
+    overrides: Partial<NewRefreshToken> = {},
+  ): NewRefreshToken {
+    return {
+      id: randomUUID(),
+      sessionId,
+      userId,
+      tokenHash: newHash(),
+      stamp: { userVersion: 3, globalVersion: 7 },
+      createdAt: t0,
+      expiresAt: minutes(60),
+      parentId: null,
+      ...overrides,
+    };
+  }
+
+  async function addToken(sessionId: string, userId: string, overrides: Partial<NewRefreshToken> = {}) {
+    const token = tokenIn(sessionId, userId, overrides);
+    await tokens().insert(token);
+    return token;
+  }
+
+  it('finds a token by its hash with both version stamps', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const token = await addToken(sessionId, userId);
+    const expected = {
+      id: token.id,
+      sessionId,
+      userId,
+      stamp: { userVersion: 3, globalVersion: 7 },
+      createdAt: t0,
+      expiresAt: minutes(60),
+      usedAt: null,
+      revokedAt: null,
+      successorId: null,
+      successorSealed: null,
+    };
+    const found = await new KyselyUnitOfWork(suite.db).run((repos) =>
+      repos.refreshTokens.findByHashForUpdate(token.tokenHash),
+    );
+    expect(found).toEqual(expected);
+    expect(await tokens().findById(token.id)).toEqual(expected);
+    expect(await tokens().findByHashForUpdate(newHash())).toBeNull();
+    expect(await tokens().findById('nope')).toBeNull();
+  });
+
+  it('refuses two tokens with the same hash', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const first = await addToken(sessionId, userId);
+    await expect(
+      tokens().insert(tokenIn(sessionId, userId, { tokenHash: first.tokenHash })),
+    ).rejects.toMatchObject({
+      code: '23505',
+    });
+  });
+
+  it('looks the hash up through the unique index', async () => {
+    const plan = await suite.db.transaction().execute(async (trx) => {
+      // Tiny tables make a sequential scan the cheapest plan; forbid it to see whether the index serves.
+      await sql`set local enable_seqscan = off`.execute(trx);
+      const query = trx
+        .selectFrom('refresh_tokens')
+        .selectAll()
+        .where('token_hash', '=', newHash())
+        .forUpdate();
+      const compiled = query.compile();
+      const { rows } = await trx.executeQuery<{ 'QUERY PLAN': string }>(
+        CompiledQuery.raw(`explain ${compiled.sql}`, [...compiled.parameters]),
+      );
+      return rows.map((row) => row['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index Scan using refresh_tokens_token_hash_key/);
+  });
+
+  it('refuses a successor id that names no token', async () => {
+    const userId = await addUser();
+    const token = await addToken(await addSession(userId), userId);
+    const marking = new KyselyUnitOfWork(suite.db).run((repos) =>
+      repos.refreshTokens.markUsed(token.id, minutes(1), randomUUID(), 'sealed'),
+    );
+    await expect(marking).rejects.toMatchObject({ code: '23503' });
+  });
+
+  it('marks a token used with its sealed successor, even before the successor row exists', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const parent = await addToken(sessionId, userId);
+    const successor = tokenIn(sessionId, userId, { parentId: parent.id });
+    await new KyselyUnitOfWork(suite.db).run(async (repos) => {
+      await repos.refreshTokens.markUsed(parent.id, minutes(1), successor.id, 'sealed-successor');
+      await repos.refreshTokens.insert(successor);
+    });
+    expect(await tokens().findById(parent.id)).toMatchObject({
+      usedAt: minutes(1),
+      successorId: successor.id,
+      successorSealed: 'sealed-successor',
+    });
+  });
+
+  it('makes a second transaction wait for the first one’s lock on the token', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const token = await addToken(sessionId, userId);
+    const uow = new KyselyUnitOfWork(suite.db);
+    let releaseFirst!: () => void;
+    const firstMayCommit = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    let firstLocked!: () => void;
+    const firstHasLock = new Promise<void>((resolve) => {
+      firstLocked = resolve;
+    });
+    const order: string[] = [];
+
+    const first = uow.run(async (repos) => {
+      await repos.refreshTokens.findByHashForUpdate(token.tokenHash);
+      firstLocked();
+      await firstMayCommit;
+      const successor = tokenIn(sessionId, userId, { parentId: token.id });
+      await repos.refreshTokens.insert(successor);
+      await repos.refreshTokens.markUsed(token.id, minutes(1), successor.id, 'sealed');
+      order.push('first committed');
+    });
+    await firstHasLock;
+    const second = uow.run(async (repos) => {
+      const seen = await repos.refreshTokens.findByHashForUpdate(token.tokenHash);
+      order.push('second read');
+      return seen;
+    });
+    await sleep(150);
+    expect(order).toEqual([]);
+    releaseFirst();
+    await first;
+    const seenBySecond = await second;
+    expect(order).toEqual(['first committed', 'second read']);
+    expect(seenBySecond?.usedAt).toEqual(minutes(1));
+  });
+
+  it('revokes the unrevoked tokens of one session', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const otherSession = await addSession(userId);
+    await addToken(sessionId, userId);
+    await addToken(sessionId, userId, { expiresAt: minutes(-5) });
+    const untouched = await addToken(otherSession, userId);
+    expect(await tokens().revokeBySession(sessionId, minutes(1))).toBe(2);
+    expect(await tokens().revokeBySession(sessionId, minutes(2))).toBe(0);
+    expect((await tokens().findById(untouched.id))?.revokedAt).toBeNull();
+  });
+
+  it('revokes a user’s tokens except in the session it keeps', async () => {
+    const userId = await addUser();
+    const otherUser = await addUser();
+    const keep = await addSession(userId);
+    const drop = await addSession(userId);
+    const kept = await addToken(keep, userId);
+    await addToken(drop, userId);
+    await addToken(drop, userId);
+    const othersToken = await addToken(await addSession(otherUser), otherUser);
+    expect(await tokens().revokeByUser(userId, minutes(1), keep)).toBe(2);
+    expect((await tokens().findById(kept.id))?.revokedAt).toBeNull();
+    expect(await tokens().revokeByUser(userId, minutes(2))).toBe(1);
+    expect((await tokens().findById(othersToken.id))?.revokedAt).toBeNull();
+  });
+
+  it('counts live tokens: unused, unrevoked, unexpired, in a session neither revoked nor expired', async () => {
+    const now = minutes(30);
+    const beforeAll = await tokens().countLive(now);
+    const userId = await addUser();
+    const session = await addSession(userId);
+    await addToken(session, userId); // live
+    await addToken(session, userId); // live
+    await addToken(session, userId, { expiresAt: minutes(10) }); // expired
+    const used = await addToken(session, userId);
+    const successor = await addToken(session, userId, { parentId: used.id, expiresAt: minutes(10) }); // expired
+    await tokens().markUsed(used.id, minutes(1), successor.id, 'sealed');
+    const revokedSession = await addSession(userId);
+    await addToken(revokedSession, userId);
+    await sessions().revoke(revokedSession, minutes(1), 'logout');
+    const expiredSession = await addSession(userId, minutes(20));
+    await addToken(expiredSession, userId);
+    const otherUser = await addUser();
+    await addToken(await addSession(otherUser), otherUser); // live, someone else's
+
+    expect(await tokens().countLive(now, userId)).toBe(2);
+    expect(await tokens().countLive(now, otherUser)).toBe(1);
+    expect(await tokens().countLive(now)).toBe(beforeAll + 3);
+    expect(await sessions().countActive(now, userId)).toBe(1);
+  });
+});

@@ -1,0 +1,70 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { RowLock, SecurityConfigRepository } from '../../../application/ports/repositories.js';
+import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
+import type { Database, SecurityConfigTable } from '../schema.js';
+
+const SINGLETON_ID = 1;
+
+export class KyselySecurityConfigRepository implements SecurityConfigRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async get(lock?: RowLock): Promise<SecurityConfig> {
+    let query = this.#db.selectFrom('security_config').selectAll().where('id', '=', SINGLETON_ID);
+    if (lock === 'share') query = query.forShare();
+    if (lock === 'update') query = query.forUpdate();
+    return toSecurityConfig(await query.executeTakeFirst());
+  }
+
+  /** One UPDATE … SET v = v + 1 … RETURNING: concurrent rotations each move the version by one. */
+  async rotateGlobal(input: {
+    readonly rotatedAt: Date;
+    readonly reason: string;
+    readonly graceUntil: Date;
+  }): Promise<{ readonly previousVersion: number; readonly config: SecurityConfig }> {
+    const row = await this.#db
+      .updateTable('security_config')
+      .set((eb) => ({
+        global_min_token_version: eb('global_min_token_version', '+', 1),
+        last_rotation_at: input.rotatedAt,
+        last_rotation_reason: input.reason,
+        grace_until: input.graceUntil,
+        updated_at: input.rotatedAt,
+      }))
+      .where('id', '=', SINGLETON_ID)
+      .returningAll()
+      .executeTakeFirst();
+    const config = toSecurityConfig(row);
+    return { previousVersion: config.globalMinTokenVersion - 1, config };
+  }
+
+  async setGracePeriod(seconds: number, at: Date): Promise<SecurityConfig> {
+    if (!isValidGracePeriod(seconds)) {
+      throw new RangeError(`grace period must be an integer from 0 to 86400 seconds, got ${seconds}`);
+    }
+    const row = await this.#db
+      .updateTable('security_config')
+      .set({ grace_period_seconds: seconds, updated_at: at })
+      .where('id', '=', SINGLETON_ID)
+      .returningAll()
+      .executeTakeFirst();
+    return toSecurityConfig(row);
+  }
+}
+
+function toSecurityConfig(row: Selectable<SecurityConfigTable> | undefined): SecurityConfig {
+  if (row === undefined) {
+    throw new Error('the security_config row is missing: run the database migrations');
+  }
+  return {
+    globalMinTokenVersion: row.global_min_token_version,
+    gracePeriodSeconds: row.grace_period_seconds,
+    lastRotationAt: row.last_rotation_at,
+    lastRotationReason: row.last_rotation_reason,
+    graceUntil: row.grace_until,
+    updatedAt: row.updated_at,
+  };
+}

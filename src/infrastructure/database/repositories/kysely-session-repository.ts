@@ -1,0 +1,118 @@
+import type { Kysely } from 'kysely';
+import type { RowLock, SessionRecord, SessionRepository } from '../../../application/ports/repositories.js';
+import { isUuid } from '../../../domain/ids.js';
+import type { Database, SessionRow } from '../schema.js';
+
+export class KyselySessionRepository implements SessionRepository {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async insert(session: {
+    readonly id: string;
+    readonly userId: string;
+    readonly createdAt: Date;
+    readonly expiresAt: Date;
+    readonly userAgent: string | null;
+    readonly ip: string | null;
+  }): Promise<void> {
+    await this.#db
+      .insertInto('sessions')
+      .values({
+        id: session.id,
+        user_id: session.userId,
+        created_at: session.createdAt,
+        last_used_at: session.createdAt,
+        expires_at: session.expiresAt,
+        user_agent: session.userAgent,
+        ip: session.ip,
+      })
+      .execute();
+  }
+
+  async findById(id: string, lock?: RowLock): Promise<SessionRecord | null> {
+    if (!isUuid(id)) return null;
+    let query = this.#db.selectFrom('sessions').selectAll().where('id', '=', id);
+    if (lock === 'share') query = query.forShare();
+    if (lock === 'update') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    return row === undefined ? null : toSessionRecord(row);
+  }
+
+  async listActiveByUser(userId: string, now: Date): Promise<readonly SessionRecord[]> {
+    if (!isUuid(userId)) return [];
+    const rows = await this.#db
+      .selectFrom('sessions')
+      .selectAll()
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .execute();
+    return rows.map(toSessionRecord);
+  }
+
+  async touch(id: string, at: Date): Promise<void> {
+    if (!isUuid(id)) return;
+    await this.#db.updateTable('sessions').set({ last_used_at: at }).where('id', '=', id).execute();
+  }
+
+  async revoke(id: string, at: Date, reason: string): Promise<boolean> {
+    if (!isUuid(id)) return false;
+    const result = await this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: at, revoked_reason: reason })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async revokeAllForUser(
+    userId: string,
+    at: Date,
+    reason: string,
+    exceptSessionId?: string,
+  ): Promise<number> {
+    if (!isUuid(userId)) return 0;
+    let query = this.#db
+      .updateTable('sessions')
+      .set({ revoked_at: at, revoked_reason: reason })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', at);
+    if (exceptSessionId !== undefined && isUuid(exceptSessionId)) {
+      query = query.where('id', '<>', exceptSessionId);
+    }
+    const result = await query.executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+
+  async countActive(now: Date, userId?: string): Promise<number> {
+    if (userId !== undefined && !isUuid(userId)) return 0;
+    let query = this.#db
+      .selectFrom('sessions')
+      .select((eb) => eb.fn.countAll<string>().as('count'))
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now);
+    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    const row = await query.executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}
+
+function toSessionRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  };
+}

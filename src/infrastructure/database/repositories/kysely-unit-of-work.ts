@@ -1,0 +1,40 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import type { Repositories } from '../../../application/ports/repositories.js';
+import type { UnitOfWork } from '../../../application/ports/unit-of-work.js';
+import type { Database } from '../schema.js';
+import { isTransientTransactionError } from '../transient-error.js';
+import { createKyselyRepositories } from './kysely-repositories.js';
+
+const MAX_ATTEMPTS = 3;
+
+/**
+ * `run` is one database transaction (committed when `work` resolves, rolled back
+ * when it throws); `read` runs each query on its own.
+ *
+ * On PGlite there is one connection: inside `run`, use only the repositories
+ * given to `work`, never another unit of work, or the two wait for each other.
+ */
+export class KyselyUnitOfWork implements UnitOfWork {
+  readonly #db: Kysely<Database>;
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db;
+  }
+
+  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#db.transaction().execute((trx) => work(createKyselyRepositories(trx)));
+      } catch (error) {
+        // A deadlock victim was rolled back whole; running it again is safe and usually succeeds.
+        if (attempt >= MAX_ATTEMPTS || !isTransientTransactionError(error)) throw error;
+        await sleep(Math.random() * 10 * attempt);
+      }
+    }
+  }
+
+  read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return work(createKyselyRepositories(this.#db));
+  }
+}
