@@ -14,7 +14,8 @@ export interface Problem {
   readonly [extension: string]: unknown;
 }
 
-const TYPE_BASE = 'https://tokenwarden.dev/problems/';
+// A URN: stable and unique per code, without pretending to be a page that can be fetched.
+const TYPE_BASE = 'urn:tokenwarden:problem:';
 
 export function toProblem(error: TokenwardenError, instance?: string): Problem {
   return {
