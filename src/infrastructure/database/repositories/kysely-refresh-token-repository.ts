@@ -5,6 +5,7 @@ import type {
   RefreshTokenRepository,
 } from '../../../application/ports/repositories.js';
 import { isUuid } from '../../../domain/ids.js';
+import { liveTokens } from '../live-token-query.js';
 import type { Database, RefreshTokenRow } from '../schema.js';
 
 export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
@@ -89,15 +90,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
 
   async countLive(now: Date, userId?: string): Promise<number> {
     if (userId !== undefined && !isUuid(userId)) return 0;
-    let query = this.#db
-      .selectFrom('refresh_tokens as token')
-      .innerJoin('sessions as session', 'session.id', 'token.session_id')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('token.used_at', 'is', null)
-      .where('token.revoked_at', 'is', null)
-      .where('token.expires_at', '>', now)
-      .where('session.revoked_at', 'is', null)
-      .where('session.expires_at', '>', now);
+    let query = liveTokens(this.#db, now).select((eb) => eb.fn.countAll<string>().as('count'));
     if (userId !== undefined) query = query.where('token.user_id', '=', userId);
     const row = await query.executeTakeFirstOrThrow();
     return Number(row.count);

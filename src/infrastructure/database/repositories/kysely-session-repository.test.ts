@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
+import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
+import { KyselySecurityConfigRepository } from './kysely-security-config-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
 import { KyselyUserRepository } from './kysely-user-repository.js';
@@ -24,9 +26,22 @@ describeEachDatabase('KyselySessionRepository', (suite) => {
     return id;
   }
 
+  /** A session with one live refresh token stamped with the current versions, as login makes it. */
   async function addSession(userId: string, createdAt = t0, expiresAt = minutes(60)): Promise<string> {
     const id = randomUUID();
     await sessions().insert({ id, userId, createdAt, expiresAt, userAgent: 'vitest', ip: '127.0.0.1' });
+    const config = await new KyselySecurityConfigRepository(suite.db).get();
+    const user = await new KyselyUserRepository(suite.db).findById(userId);
+    await new KyselyRefreshTokenRepository(suite.db).insert({
+      id: randomUUID(),
+      sessionId: id,
+      userId,
+      tokenHash: randomBytes(32).toString('hex'),
+      stamp: { userVersion: user?.minTokenVersion ?? 1, globalVersion: config.globalMinTokenVersion },
+      createdAt,
+      expiresAt,
+      parentId: null,
+    });
     return id;
   }
 
@@ -103,6 +118,17 @@ describeEachDatabase('KyselySessionRepository', (suite) => {
     await addSession(userId);
     await addSession(userId, t0, minutes(20)); // expired by now
     expect(await sessions().countActive(now)).toBe(before + 2);
+  });
+
+  it('leaves out sessions whose tokens a user rotation has invalidated, without touching their rows', async () => {
+    const userId = await addUser();
+    await addSession(userId);
+    expect(await sessions().countActive(minutes(1), userId)).toBe(1);
+    await new KyselyUserRepository(suite.db).incrementMinTokenVersion(userId, minutes(1));
+    expect(await sessions().listActiveByUser(userId, minutes(2))).toEqual([]);
+    expect(await sessions().countActive(minutes(2), userId)).toBe(0);
+    const fresh = await addSession(userId, minutes(3));
+    expect((await sessions().listActiveByUser(userId, minutes(4))).map((s) => s.id)).toEqual([fresh]);
   });
 
   it('locks a session row inside a transaction', async () => {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RowLock, SessionRecord, SessionRepository } from '../../../application/ports/repositories.js';
 import { isUuid } from '../../../domain/ids.js';
+import { liveTokens } from '../live-token-query.js';
 import type { Database, SessionRow } from '../schema.js';
 
 export class KyselySessionRepository implements SessionRepository {
@@ -41,14 +42,18 @@ export class KyselySessionRepository implements SessionRepository {
     return row === undefined ? null : toSessionRecord(row);
   }
 
+  /** Sessions with a token that would be accepted now: a rotation ends them here too, without a row write. */
   async listActiveByUser(userId: string, now: Date): Promise<readonly SessionRecord[]> {
     if (!isUuid(userId)) return [];
     const rows = await this.#db
       .selectFrom('sessions')
       .selectAll()
       .where('user_id', '=', userId)
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now)
+      .where(
+        'id',
+        'in',
+        liveTokens(this.#db, now).select('token.session_id').where('token.user_id', '=', userId),
+      )
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .execute();
@@ -93,12 +98,10 @@ export class KyselySessionRepository implements SessionRepository {
 
   async countActive(now: Date, userId?: string): Promise<number> {
     if (userId !== undefined && !isUuid(userId)) return 0;
-    let query = this.#db
-      .selectFrom('sessions')
-      .select((eb) => eb.fn.countAll<string>().as('count'))
-      .where('revoked_at', 'is', null)
-      .where('expires_at', '>', now);
-    if (userId !== undefined) query = query.where('user_id', '=', userId);
+    let query = liveTokens(this.#db, now).select((eb) =>
+      eb.fn.count<string>('token.session_id').distinct().as('count'),
+    );
+    if (userId !== undefined) query = query.where('token.user_id', '=', userId);
     const row = await query.executeTakeFirstOrThrow();
     return Number(row.count);
   }
