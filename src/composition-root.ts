@@ -104,6 +104,9 @@ export async function createTokenwarden(
       },
     };
     const services = createServices(context);
+    // The dummy hash for unknown emails is made on first use; make it now, so the first
+    // failed login costs what every other one does.
+    await context.hasher.verifyDummy('warm-up');
 
     if (config.admin !== null) {
       const outcome = await new EnsureAdminHandler(context).handle(

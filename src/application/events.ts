@@ -1,4 +1,5 @@
-import type { OutboxRepository } from './ports/repositories.js';
+import type { AppContext } from './context.js';
+import type { AuditEntry, OutboxRepository, Repositories } from './ports/repositories.js';
 import type { TokenGenerator } from './ports/token-generator.js';
 
 /** Outbox event types (CONTRACT §2); webhooks deliver them under these names. */
@@ -11,6 +12,13 @@ export const EventType = {
   UserTokenRotationFailed: 'UserTokenRotationFailed',
   TokenRejectedDueToRotation: 'TokenRejectedDueToRotation',
   RefreshTokenReuseDetected: 'RefreshTokenReuseDetected',
+  UserRegistered: 'UserRegistered',
+  UserPromoted: 'UserPromoted',
+  SessionCreated: 'SessionCreated',
+  SessionRevoked: 'SessionRevoked',
+  AllSessionsRevoked: 'AllSessionsRevoked',
+  PasswordChanged: 'PasswordChanged',
+  SecurityConfigUpdated: 'SecurityConfigUpdated',
 } as const;
 
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -41,4 +49,23 @@ export function appendEvent(
   payload: Readonly<Record<string, unknown>>,
 ): Promise<void> {
   return outbox.append({ id: ids.id(), type, occurredAt, payload });
+}
+
+/**
+ * A state change's audit row and outbox event, written in the caller's transaction
+ * so both commit with the change or not at all. The event carries the audit facts.
+ */
+export async function recordChange(
+  ctx: Pick<AppContext, 'tokens'>,
+  repos: Repositories,
+  type: EventType,
+  entry: AuditEntry,
+): Promise<void> {
+  await repos.audit.append(entry);
+  await appendEvent(repos.outbox, ctx.tokens, type, entry.occurredAt, {
+    actor: entry.actor,
+    userId: entry.userId,
+    reason: entry.reason,
+    ...entry.details,
+  });
 }

@@ -3,7 +3,7 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import { buildTokenPair, issueRefreshToken, type TokenPair } from '../../token-pair.js';
 import { rotateUserInTransaction } from '../trigger-user-token-rotation/rotate-user.js';
 import type { ChangePassword } from './command.js';
@@ -65,7 +65,7 @@ export class ChangePasswordHandler {
         parentId: null,
       });
       await repos.sessions.touch(session.id, now);
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.PasswordChanged, {
         occurredAt: now,
         actor: user.id,
         action: AuditAction.PasswordChanged,

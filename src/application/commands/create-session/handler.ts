@@ -2,7 +2,7 @@ import { normaliseEmail } from '../../../domain/credentials.js';
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import { startSession } from '../../start-session.js';
 import { buildTokenPair, type TokenPair } from '../../token-pair.js';
 import type { CreateSession } from './command.js';
@@ -34,7 +34,7 @@ export class CreateSessionHandler {
         ip: command.ip,
       });
       if (session === null) return null;
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.SessionCreated, {
         occurredAt: session.now,
         actor: user.id,
         action: AuditAction.SessionCreated,

@@ -1,7 +1,7 @@
 import { parseEmail } from '../../../domain/credentials.js';
 import { ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';
 import type { EnsureAdmin } from './command.js';
@@ -36,7 +36,7 @@ export class EnsureAdminHandler {
     await this.ctx.uow.run(async (repos) => {
       const now = this.ctx.clock.now();
       await repos.users.setRole(existing.id, 'admin', now);
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.UserPromoted, {
         occurredAt: now,
         actor: command.actor,
         action: AuditAction.UserPromoted,

@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../../../domain/result.js';
 import { checkRefreshToken, rejectionToError, type Validity } from '../../../domain/token-validity.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction, appendEvent, EventType } from '../../events.js';
+import { AuditAction, appendEvent, EventType, recordChange } from '../../events.js';
 import type {
   RefreshTokenRecord,
   Repositories,
@@ -170,17 +170,13 @@ export class RefreshTokensHandler {
       revokedTokens,
       sessionRevoked,
     };
-    await repos.audit.append({
+    await recordChange(this.ctx, repos, EventType.RefreshTokenReuseDetected, {
       occurredAt: now,
       actor: 'system',
       action: AuditAction.RefreshTokenReuseDetected,
       userId: user?.id ?? presented.userId,
       reason: 'refresh token presented after its reuse interval',
       details,
-    });
-    await appendEvent(repos.outbox, this.ctx.tokens, EventType.RefreshTokenReuseDetected, now, {
-      userId: presented.userId,
-      ...details,
     });
     this.ctx.metrics.reuseDetected();
     return err(

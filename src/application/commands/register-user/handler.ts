@@ -2,7 +2,7 @@ import { parseEmail, parseNewPassword } from '../../../domain/credentials.js';
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { Role } from '../../ports/repositories.js';
 import type { RegisterUser } from './command.js';
 
@@ -37,7 +37,7 @@ export class RegisterUserHandler {
       if (outcome === 'email_taken') {
         return err(new TokenwardenError('email_taken', 'An account with this email already exists'));
       }
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.UserRegistered, {
         occurredAt: now,
         actor: command.actor === 'self' ? id : command.actor,
         action: AuditAction.UserRegistered,

@@ -2,7 +2,7 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { RevokeAllSessions } from './command.js';
 
 export class RevokeAllSessionsHandler {
@@ -23,7 +23,7 @@ export class RevokeAllSessionsHandler {
         command.reason,
         command.exceptSessionId,
       );
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.AllSessionsRevoked, {
         occurredAt: now,
         actor: command.actor,
         action: AuditAction.AllSessionsRevoked,

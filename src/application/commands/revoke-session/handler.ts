@@ -2,7 +2,7 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { RevokeSession } from './command.js';
 
 export class RevokeSessionHandler {
@@ -21,7 +21,7 @@ export class RevokeSessionHandler {
       const revokedTokens = await repos.refreshTokens.revokeBySession(session.id, now);
       const revoked = await repos.sessions.revoke(session.id, now, command.reason);
       if (revoked) {
-        await repos.audit.append({
+        await recordChange(this.ctx, repos, EventType.SessionRevoked, {
           occurredAt: now,
           actor: command.actor,
           action: AuditAction.SessionRevoked,

@@ -6,7 +6,7 @@ import {
   type SecurityConfig,
 } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { UpdateSecurityConfig } from './command.js';
 
 export class UpdateSecurityConfigHandler {
@@ -27,7 +27,7 @@ export class UpdateSecurityConfigHandler {
       const now = this.ctx.clock.now();
       const before = await repos.securityConfig.get('update');
       const after = await repos.securityConfig.setGracePeriod(command.gracePeriodSeconds, now);
-      await repos.audit.append({
+      await recordChange(this.ctx, repos, EventType.SecurityConfigUpdated, {
         occurredAt: now,
         actor: command.actor,
         action: AuditAction.SecurityConfigUpdated,
