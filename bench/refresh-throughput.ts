@@ -80,7 +80,10 @@ async function main(): Promise<void> {
     try {
       for (let i = 0; ; i++) {
         if (i > 200) throw new Error('server did not become ready');
-        const ok = await fetch(`${base}/ready`).then((r) => r.ok, () => false);
+        const ok = await fetch(`${base}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
         if (ok) break;
         await sleep(100);
       }
@@ -112,7 +115,8 @@ async function main(): Promise<void> {
         }),
       );
       latencies.sort((a, b) => a - b);
-      const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
+      const pct = (p: number) =>
+        latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
       const result = {
         database: values.db,
         connections,

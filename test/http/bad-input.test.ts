@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $name', (target) => {
-  let t: TestApp;
+  const t = useTestApp(target);
   let admin: string;
-  let closeDb: () => Promise<void>;
-
   beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
     admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
   });
 
   const raw = (url: string, payload: string | Buffer, contentType = 'application/json', token?: string) =>

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { startTestApp, useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('global rotation over HTTP on $name', (target) => {
-  let t: TestApp;
+  const t = useTestApp(target);
   let admin: string;
-  let closeDb: () => Promise<void>;
-
   beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
     admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
   });
 
   // `null` sends no bearer token at all.
@@ -149,18 +140,7 @@ describe.each(testDatabases())('global rotation over HTTP on $name', (target) =>
 });
 
 describe.each(testDatabases())('grace window on $name', (target) => {
-  let t: TestApp;
-  let closeDb: () => Promise<void>;
-
-  beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
-  });
+  const t = useTestApp(target);
 
   const rotate = async (gracePeriodSeconds: number) => {
     const res = await t.request('POST', '/api/v1/admin/security/rotations', {

@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp, USER_PASSWORD } from '../support/test-app.js';
+import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('audit rows and outbox events on $name', (target) => {
-  let t: TestApp;
-  let closeDb: () => Promise<void>;
-
-  beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
-  });
+  const t = useTestApp(target);
 
   it('every state change leaves an audit row and an outbox event', async () => {
     const admin = await t.adminToken();

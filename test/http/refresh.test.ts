@@ -1,32 +1,21 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 const claimsOf = (jwt: string) =>
   JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString());
 
 describe.each(testDatabases())('refresh, reuse and logout on $name', (target) => {
-  let t: TestApp;
-  let closeDb: () => Promise<void>;
+  const t = useTestApp(target);
   let n = 0;
   const freshUser = async () => {
     const email = `r${++n}@example.com`;
     await t.register(email);
     return email;
   };
-
-  beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
-  });
 
   it('login answers a token pair with the documented shape, not cacheable', async () => {
     const email = await freshUser();

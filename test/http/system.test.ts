@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp } from '../support/test-app.js';
+import { useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('system endpoints on $name', (target) => {
-  let t: TestApp;
-  let closeDb: () => Promise<void>;
-
-  beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database, { TOKENWARDEN_RATE_LIMIT_MAX: '3' });
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
-  });
+  const t = useTestApp(target, { TOKENWARDEN_RATE_LIMIT_MAX: '3' });
 
   it('health and ready answer 200', async () => {
     expect((await t.request('GET', '/health')).json()).toEqual({ status: 'ok' });

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
-import { startTestApp, type TestApp, USER_PASSWORD } from '../support/test-app.js';
+import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('user rotation and password change on $name', (target) => {
-  let t: TestApp;
+  const t = useTestApp(target);
   let admin: string;
-  let closeDb: () => Promise<void>;
-
   beforeAll(async () => {
-    const database = await target.create();
-    closeDb = database.close;
-    t = await startTestApp(database);
     admin = await t.adminToken();
-  });
-  afterAll(async () => {
-    await t?.close();
-    await closeDb?.();
   });
 
   it("an admin's user rotation rejects that user's refresh and access tokens at once and leaves others alone", async () => {

@@ -1,7 +1,9 @@
 import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import type { TokenPair } from '../../src/application/token-pair.js';
 import { createTokenwarden, type DatabaseHandle, type Tokenwarden } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
+import type { TestDatabaseTarget } from './databases.js';
 import { ManualClock } from './manual-clock.js';
 
 export const ADMIN_EMAIL = 'admin@example.com';
@@ -84,4 +86,27 @@ export async function startTestApp(
     close: () => tw.close(),
   };
   return app;
+}
+
+/**
+ * One app over a fresh database for a whole `describe` block: created before its
+ * tests, closed (app and database) after. The returned object forwards to it.
+ */
+export function useTestApp(target: TestDatabaseTarget, env: Record<string, string> = {}): TestApp {
+  let current: TestApp | undefined;
+  let database: DatabaseHandle | undefined;
+  beforeAll(async () => {
+    database = await target.create();
+    current = await startTestApp(database, env);
+  });
+  afterAll(async () => {
+    await current?.close();
+    await database?.close();
+  });
+  return new Proxy({} as TestApp, {
+    get(_target, key) {
+      if (current === undefined) throw new Error('useTestApp: the app exists only inside tests');
+      return Reflect.get(current, key);
+    },
+  });
 }
