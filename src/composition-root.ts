@@ -57,15 +57,23 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   };
 }
 
+/** Everything but HTTP: what the server and the CLI share. */
+export interface Core {
+  readonly db: Kysely<Database>;
+  readonly context: AppContext;
+  readonly services: Services;
+  readonly keyStore: SigningKeyStore;
+  readonly metrics: PrometheusMetrics;
+  /** Whether the database answers. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 /**
  * The only place that knows every concrete class: opens the database, migrates it,
- * loads the signing key, builds the handlers and the HTTP app, and bootstraps the
- * first admin.
+ * loads the signing key and builds the handlers over them.
  */
-export async function createTokenwarden(
-  config: Config,
-  overrides: TokenwardenOverrides = {},
-): Promise<Tokenwarden> {
+export async function createCore(config: Config, overrides: TokenwardenOverrides = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   const ownsDatabase = overrides.database === undefined;
   const database =
@@ -103,29 +111,53 @@ export async function createTokenwarden(
         reuseIntervalSeconds: config.reuseIntervalSeconds,
       },
     };
-    const services = createServices(context);
+    return {
+      db: database.db,
+      context,
+      services: createServices(context),
+      keyStore,
+      metrics,
+      async ready() {
+        await sql`select 1`.execute(database.db);
+        return true;
+      },
+      async close() {
+        if (ownsDatabase) await database.close();
+      },
+    };
+  } catch (error) {
+    if (ownsDatabase) await database.close();
+    throw error;
+  }
+}
+
+/**
+ * The server: the core, the first admin bootstrapped from the environment, and the
+ * HTTP app over it (not yet listening).
+ */
+export async function createTokenwarden(
+  config: Config,
+  overrides: TokenwardenOverrides = {},
+): Promise<Tokenwarden> {
+  const core = await createCore(config, overrides);
+  try {
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
-    await context.hasher.verifyDummy('warm-up');
-
+    await core.context.hasher.verifyDummy('warm-up');
     if (config.admin !== null) {
-      const outcome = await new EnsureAdminHandler(context).handle(
+      const outcome = await new EnsureAdminHandler(core.context).handle(
         EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
       );
       if (!outcome.ok) {
         throw new Error(`TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`);
       }
     }
-
     const app = await buildHttpApp(
       {
-        services,
-        metrics,
-        jwks: () => keyStore.jwks(),
-        ready: async () => {
-          await sql`select 1`.execute(database.db);
-          return true;
-        },
+        services: core.services,
+        metrics: core.metrics,
+        jwks: () => core.keyStore.jwks(),
+        ready: () => core.ready(),
       },
       {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -134,20 +166,19 @@ export async function createTokenwarden(
         logger: overrides.logger ?? loggerOptions(config.logLevel),
       },
     );
-
     return {
       app,
-      services,
-      context,
-      db: database.db,
-      keyStore,
+      services: core.services,
+      context: core.context,
+      db: core.db,
+      keyStore: core.keyStore,
       async close() {
         await app.close();
-        if (ownsDatabase) await database.close();
+        await core.close();
       },
     };
   } catch (error) {
-    if (ownsDatabase) await database.close();
+    await core.close();
     throw error;
   }
 }

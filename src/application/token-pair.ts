@@ -51,19 +51,19 @@ export async function issueRefreshToken(
   return { id, token, expiresAt };
 }
 
+/** What a pair is built from: decided inside a transaction, signed after it commits. */
+export interface TokenPairInput {
+  readonly userId: string;
+  readonly role: Role;
+  readonly sessionId: string;
+  readonly stamp: VersionStamp;
+  readonly refreshToken: string;
+  readonly refreshExpiresAt: Date;
+  readonly now: Date;
+}
+
 /** Signs an access token with the same stamps and puts the pair together. */
-export async function buildTokenPair(
-  ctx: AppContext,
-  input: {
-    readonly userId: string;
-    readonly role: Role;
-    readonly sessionId: string;
-    readonly stamp: VersionStamp;
-    readonly refreshToken: string;
-    readonly refreshExpiresAt: Date;
-    readonly now: Date;
-  },
-): Promise<TokenPair> {
+export async function buildTokenPair(ctx: AppContext, input: TokenPairInput): Promise<TokenPair> {
   const access = await ctx.signer.sign(
     {
       sub: input.userId,

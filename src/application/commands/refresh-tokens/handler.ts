@@ -7,24 +7,16 @@ import { AuditAction, appendEvent, EventType, recordChange } from '../../events.
 import type {
   RefreshTokenRecord,
   Repositories,
-  Role,
   SessionRecord,
   UserRecord,
 } from '../../ports/repositories.js';
-import { buildTokenPair, issueRefreshToken, type TokenPair } from '../../token-pair.js';
+import { buildTokenPair, issueRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
 
 const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh token is not valid');
 
 /** What the transaction decided; the access token is signed after commit. */
-interface Granted {
-  readonly userId: string;
-  readonly role: Role;
-  readonly sessionId: string;
-  readonly stamp: VersionStamp;
-  readonly refreshToken: string;
-  readonly refreshExpiresAt: Date;
-  readonly now: Date;
+interface Granted extends TokenPairInput {
   readonly replayed: boolean;
 }
 
