@@ -79,6 +79,7 @@ export class ChangePasswordHandler {
     const { rotation, sessionId, stamp, refreshToken, now } = outcome.value;
     this.ctx.metrics.rotation('user', 'succeeded');
     this.ctx.versionListener.userVersionChanged(user.id, rotation.newVersion);
+    this.ctx.versionListener.userSessionsRevoked(user.id);
     return ok(
       await buildTokenPair(this.ctx, {
         userId: user.id,

@@ -39,6 +39,8 @@ export class RefreshTokensHandler {
       return err(invalidToken());
     }
     const tokenHash = this.ctx.tokens.hashRefreshToken(command.refreshToken);
+    // Set when reuse detection revoked a session, so caches are told after the commit.
+    const revoked: { sessionId: string | null } = { sessionId: null };
     const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
       const config = await repos.securityConfig.get('share');
       const presented = await repos.refreshTokens.findByHashForUpdate(tokenHash);
@@ -49,7 +51,12 @@ export class RefreshTokensHandler {
       const now = this.ctx.clock.now();
 
       if (presented.usedAt !== null) {
-        return this.presentedAgain(repos, { presented, user, session, config, now }, command.refreshToken);
+        return this.presentedAgain(
+          repos,
+          { presented, user, session, config, now },
+          command.refreshToken,
+          revoked,
+        );
       }
       const validity = judge(presented, session, user, config, now);
       if (!validity.valid) return this.reject(repos, validity, presented, now);
@@ -87,6 +94,7 @@ export class RefreshTokensHandler {
       });
     });
 
+    if (revoked.sessionId !== null) this.ctx.versionListener.sessionRevoked(revoked.sessionId);
     if (!outcome.ok) {
       this.ctx.metrics.refresh('rejected');
       return outcome;
@@ -110,6 +118,7 @@ export class RefreshTokensHandler {
       readonly now: Date;
     },
     plaintext: string,
+    revoked: { sessionId: string | null },
   ): Promise<Result<Granted>> {
     const { presented, user, session, config, now } = facts;
     // A family already revoked (logout, earlier reuse) has nothing left to protect.
@@ -127,6 +136,7 @@ export class RefreshTokensHandler {
         : null;
 
     if (successorToken === null || successor === null) {
+      revoked.sessionId = presented.sessionId;
       return this.detectReuse(repos, presented, user, now);
     }
     // The successor is judged as if presented itself: a rotation or revocation since

@@ -11,7 +11,7 @@ export class RevokeAllSessionsHandler {
   async handle(command: RevokeAllSessions): Promise<Result<{ readonly revokedSessions: number }>> {
     if (!isUuid(command.userId))
       return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
-    return this.ctx.uow.run(async (repos) => {
+    const outcome = await this.ctx.uow.run(async (repos) => {
       const user = await repos.users.findById(command.userId);
       if (user === null)
         return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
@@ -33,5 +33,7 @@ export class RevokeAllSessionsHandler {
       });
       return ok({ revokedSessions });
     });
+    if (outcome.ok) this.ctx.versionListener.userSessionsRevoked(command.userId);
+    return outcome;
   }
 }

@@ -12,7 +12,7 @@ export class RevokeSessionHandler {
     const notFound = () =>
       err(new TokenwardenError('session_not_found', `No session with id ${command.sessionId}`));
     if (!isUuid(command.sessionId)) return notFound();
-    return this.ctx.uow.run(async (repos) => {
+    const outcome = await this.ctx.uow.run(async (repos) => {
       const session = await repos.sessions.findById(command.sessionId);
       if (session === null || (command.ownerId !== null && session.userId !== command.ownerId))
         return notFound();
@@ -32,5 +32,7 @@ export class RevokeSessionHandler {
       }
       return ok({ revokedTokens });
     });
+    if (outcome.ok) this.ctx.versionListener.sessionRevoked(command.sessionId);
+    return outcome;
   }
 }
