@@ -1,19 +1,23 @@
 import type { FastifyServerOptions } from 'fastify';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { type DestinationStream, pino } from 'pino';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
 import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
-import { noopVersionChangeListener } from './application/ports/version-change-listener.js';
 import { createServices, type Services } from './application/services.js';
 import type { Config } from './config.js';
-import { type App, buildHttpApp } from './http/app.js';
+import type { App } from './http/app.js';
+import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
+import { createAccessStateCache } from './infrastructure/cache/create-access-state-cache.js';
+import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
 import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
 import { JoseAccessTokenSigner } from './infrastructure/crypto/jose-access-token-signer.js';
+import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-sealer.js';
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
 import { createDatabase } from './infrastructure/database/create-database.js';
@@ -21,6 +25,7 @@ import { migrateToLatest } from './infrastructure/database/migrator.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
+import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 
 /** An open database handle: the composition root's own, or one a test made. */
 export interface DatabaseHandle {
@@ -35,6 +40,8 @@ export interface TokenwardenOverrides {
   readonly hasher?: PasswordHasher;
   readonly logger?: FastifyServerOptions['logger'];
   readonly defaultMetrics?: boolean;
+  /** Where the core's own logs (cache invalidation, webhooks) go; default stdout. The CLI sends them to stderr. */
+  readonly logStream?: DestinationStream;
 }
 
 export interface Tokenwarden {
@@ -43,6 +50,7 @@ export interface Tokenwarden {
   readonly context: AppContext;
   readonly db: Kysely<Database>;
   readonly keyStore: SigningKeyStore;
+  readonly webhooks: Webhooks;
   close(): Promise<void>;
 }
 
@@ -64,8 +72,12 @@ export interface Core {
   readonly services: Services;
   readonly keyStore: SigningKeyStore;
   readonly metrics: PrometheusMetrics;
+  /** Outbox relay to webhook URLs (started by the server only) and the rejection rollup. */
+  readonly webhooks: Webhooks;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
+  /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
+  invalidation(): InvalidationStatus;
   close(): Promise<void>;
 }
 
@@ -85,14 +97,43 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
           url: config.database.url,
           poolSize: config.database.poolSize,
         }));
+  let invalidator: CacheInvalidator | undefined;
   try {
     await migrateToLatest(database.db);
-    const keyStore = new SigningKeyStore(database.db, clock, { overrideKey: config.signingKey ?? undefined });
+    const signingKeys = {
+      sealer: createPrivateJwkSealer(config.masterKey),
+      accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    };
+    const keyStore = new SigningKeyStore(database.db, clock, {
+      ...signingKeys,
+      overrideKey: config.signingKey ?? undefined,
+    });
     await keyStore.ensureActiveKey();
     const tokens = new RandomTokenGenerator();
     const metrics = new PrometheusMetrics({ defaultMetrics: overrides.defaultMetrics });
+    const uow = new KyselyUnitOfWork(database.db, { signingKeys });
+    const accessCache = createAccessStateCache({
+      uow,
+      clock,
+      keys: keyStore,
+      db: database.db,
+      databaseUrl: config.database.kind === 'postgres' ? config.database.url : null,
+      redisUrl: config.redisUrl,
+      channel: config.accessCache.channel,
+      cache: config.accessCache,
+      log: pino({ level: config.logLevel, name: 'invalidation' }, overrides.logStream),
+    });
+    invalidator = accessCache.invalidator;
+    const webhooks = createWebhooks({
+      db: database.db,
+      uow,
+      clock,
+      tokens,
+      config,
+      logger: pino({ level: config.logLevel, name: 'webhooks' }, overrides.logStream),
+    });
     const context: AppContext = {
-      uow: new KyselyUnitOfWork(database.db),
+      uow,
       clock,
       tokens,
       hasher: overrides.hasher ?? new Argon2PasswordHasher(config.argon2),
@@ -104,28 +145,39 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         ids: tokens,
       }),
       metrics,
-      versionListener: noopVersionChangeListener,
+      versionListener: accessCache.invalidator,
+      keys: keyStore,
+      accessState: accessCache.cache,
+      rejections: webhooks.rejections,
       policy: {
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
         reuseIntervalSeconds: config.reuseIntervalSeconds,
       },
     };
+    webhooks.start();
     return {
       db: database.db,
       context,
       services: createServices(context),
       keyStore,
       metrics,
+      webhooks,
       async ready() {
         await sql`select 1`.execute(database.db);
         return true;
       },
+      invalidation: () => accessCache.invalidator.status(),
       async close() {
+        // The relay stops and the rejection rollup writes its last window while the database is open.
+        await webhooks.close();
+        // Publishes still in flight go out through the database (NOTIFY): close it last.
+        await accessCache.invalidator.close();
         if (ownsDatabase) await database.close();
       },
     };
   } catch (error) {
+    await invalidator?.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -152,12 +204,16 @@ export async function createTokenwarden(
         throw new Error(`TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`);
       }
     }
+    // Loaded here, not at the top: the CLI builds the core without HTTP and starts faster without fastify.
+    const { buildHttpApp } = await import('./http/app.js');
     const app = await buildHttpApp(
       {
         services: core.services,
         metrics: core.metrics,
         jwks: () => core.keyStore.jwks(),
         ready: () => core.ready(),
+        invalidation: () => core.invalidation(),
+        webhooks: core.webhooks.deliveries,
       },
       {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -166,12 +222,14 @@ export async function createTokenwarden(
         logger: overrides.logger ?? loggerOptions(config.logLevel),
       },
     );
+    core.webhooks.startRelay();
     return {
       app,
       services: core.services,
       context: core.context,
       db: core.db,
       keyStore: core.keyStore,
+      webhooks: core.webhooks,
       async close() {
         await app.close();
         await core.close();

@@ -15,6 +15,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // 32+ random bytes as base64/base64url, or a passphrase of 32+ characters.
+  TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 32 })),
   TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
   TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
   TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
@@ -32,6 +34,21 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   TOKENWARDEN_TRUST_PROXY: Type.Boolean({ default: false }),
+  TOKENWARDEN_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
+  TOKENWARDEN_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 60 }),
+  TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  TOKENWARDEN_INVALIDATION_CHANNEL: Type.String({
+    pattern: '^[A-Za-z0-9_.:-]{1,63}$',
+    default: 'tokenwarden_invalidation',
+  }),
+  TOKENWARDEN_WEBHOOK_URLS: Type.Optional(Type.String({ maxLength: 8192 })),
+  TOKENWARDEN_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, maxLength: 1024 })),
+  TOKENWARDEN_WEBHOOK_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 12 }),
+  TOKENWARDEN_WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 1, maximum: 120_000, default: 10_000 }),
+  TOKENWARDEN_WEBHOOK_BACKOFF_BASE_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 5_000 }),
+  TOKENWARDEN_WEBHOOK_BACKOFF_MAX_MS: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 3_600_000 }),
+  TOKENWARDEN_WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
+  TOKENWARDEN_REJECTION_ROLLUP_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -50,6 +67,8 @@ export interface Config {
   readonly redisUrl: string | null;
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly signingKey: string | null;
+  /** Encrypts stored private signing keys (HKDF-SHA256 → AES-256-GCM); null keeps them plaintext. */
+  readonly masterKey: string | null;
   readonly issuer: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
@@ -60,6 +79,25 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
   readonly logLevel: string;
+  /** Outbox relay to webhook receivers; off while `urls` is empty. */
+  readonly webhooks: {
+    readonly urls: readonly string[];
+    readonly secret: string | null;
+    readonly maxAttempts: number;
+    readonly timeoutMs: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly pollIntervalMs: number;
+  };
+  /** How often rotation rejections are rolled up into one outbox event. */
+  readonly rejectionRollupIntervalMs: number;
+  /** The in-process cache of versions the bearer check reads, and its invalidation channel. */
+  readonly accessCache: {
+    readonly maxEntries: number;
+    readonly ttlSeconds: number;
+    readonly fallbackTtlSeconds: number;
+    readonly channel: string;
+  };
 }
 
 export class ConfigError extends Error {
@@ -80,6 +118,14 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if ((env.TOKENWARDEN_ADMIN_EMAIL === undefined) !== (env.TOKENWARDEN_ADMIN_PASSWORD === undefined)) {
     problems.push('TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together');
   }
+  const webhookUrls = parseWebhookUrls(env.TOKENWARDEN_WEBHOOK_URLS, problems);
+  if (webhookUrls.length > 0 && env.TOKENWARDEN_WEBHOOK_SECRET === undefined) {
+    problems.push('TOKENWARDEN_WEBHOOK_SECRET is required when TOKENWARDEN_WEBHOOK_URLS is set');
+  }
+  if (webhookUrls.length > 0 && env.DATABASE_URL !== undefined && env.DATABASE_POOL_SIZE < 2) {
+    // The relay's advisory lock keeps one pooled connection while it leads.
+    problems.push('DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set');
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   return {
@@ -95,6 +141,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
         ? { email: env.TOKENWARDEN_ADMIN_EMAIL, password: env.TOKENWARDEN_ADMIN_PASSWORD }
         : null,
     signingKey: env.TOKENWARDEN_SIGNING_KEY ?? null,
+    masterKey: env.TOKENWARDEN_MASTER_KEY ?? null,
     issuer: env.TOKENWARDEN_ISSUER,
     accessTokenTtlSeconds: env.TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: env.TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS,
@@ -113,5 +160,48 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
     trustProxy: env.TOKENWARDEN_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
+    webhooks: {
+      urls: webhookUrls,
+      secret: env.TOKENWARDEN_WEBHOOK_SECRET ?? null,
+      maxAttempts: env.TOKENWARDEN_WEBHOOK_MAX_ATTEMPTS,
+      timeoutMs: env.TOKENWARDEN_WEBHOOK_TIMEOUT_MS,
+      backoffBaseMs: env.TOKENWARDEN_WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: env.TOKENWARDEN_WEBHOOK_BACKOFF_MAX_MS,
+      pollIntervalMs: env.TOKENWARDEN_WEBHOOK_POLL_INTERVAL_MS,
+    },
+    rejectionRollupIntervalMs: env.TOKENWARDEN_REJECTION_ROLLUP_INTERVAL_MS,
+    accessCache: {
+      maxEntries: env.TOKENWARDEN_CACHE_MAX_ENTRIES,
+      ttlSeconds: env.TOKENWARDEN_CACHE_TTL_SECONDS,
+      fallbackTtlSeconds: env.TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS,
+      channel: env.TOKENWARDEN_INVALIDATION_CHANNEL,
+    },
   };
+}
+
+/** Comma-separated absolute http(s) URLs, each once; a bad one is a problem naming the variable. */
+function parseWebhookUrls(raw: string | undefined, problems: string[]): string[] {
+  const urls: string[] = [];
+  for (const item of (raw ?? '').split(',')) {
+    const candidate = item.trim();
+    if (candidate === '') continue;
+    let url: URL;
+    try {
+      url = new URL(candidate);
+    } catch {
+      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${JSON.stringify(candidate.slice(0, 200))} is not a URL`);
+      continue;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.protocol} URLs are not supported (use http or https)`);
+    } else if (url.username !== '' || url.password !== '') {
+      // fetch refuses them; a token in the path or query string works.
+      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.host} has credentials in the URL, which fetch refuses`);
+    } else if (urls.includes(url.href)) {
+      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.origin}${url.pathname} is listed twice`);
+    } else {
+      urls.push(url.href);
+    }
+  }
+  return urls;
 }

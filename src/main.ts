@@ -1,5 +1,5 @@
-import { createTokenwarden } from './composition-root.js';
 import { ConfigError, loadConfig } from './config.js';
+import { serve } from './server.js';
 
 /** `npm start`: parse the environment, build everything, listen, and stop cleanly on a signal. */
 async function main(): Promise<void> {
@@ -13,26 +13,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const tokenwarden = await createTokenwarden(config);
-  const { app } = tokenwarden;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    await tokenwarden.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  await app.listen({ port: config.port, host: config.host });
-  app.log.info(
-    {
-      database: config.database.kind,
-      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
-    },
-    'tokenwarden is ready',
-  );
+  await serve(config);
 }
 
 main().catch((error: unknown) => {

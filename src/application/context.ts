@@ -1,7 +1,10 @@
+import type { AccessStateReader } from './ports/access-state-reader.js';
 import type { AccessTokenSigner } from './ports/access-token-signer.js';
 import type { Clock } from './ports/clock.js';
 import type { ServiceMetrics } from './ports/metrics.js';
 import type { PasswordHasher } from './ports/password-hasher.js';
+import type { RejectionRecorder } from './ports/rejection-recorder.js';
+import type { SigningKeyCache } from './ports/signing-key-cache.js';
 import type { SuccessorSealer } from './ports/successor-sealer.js';
 import type { TokenGenerator } from './ports/token-generator.js';
 import type { UnitOfWork } from './ports/unit-of-work.js';
@@ -18,5 +21,11 @@ export interface AppContext {
   readonly signer: AccessTokenSigner;
   readonly metrics: ServiceMetrics;
   readonly versionListener: VersionChangeListener;
+  /** This instance's signing keys: reloaded after a key change commits. */
+  readonly keys: SigningKeyCache;
+  /** Current versions and user/session state for the bearer check (cached in memory). */
+  readonly accessState: AccessStateReader;
+  /** Counts rotation rejections; rolled up into one outbox event a minute, not a row per request. */
+  readonly rejections: RejectionRecorder;
   readonly policy: TokenPolicy;
 }

@@ -14,11 +14,14 @@ export const EventType = {
   RefreshTokenReuseDetected: 'RefreshTokenReuseDetected',
   UserRegistered: 'UserRegistered',
   UserPromoted: 'UserPromoted',
+  UserDisabled: 'UserDisabled',
   SessionCreated: 'SessionCreated',
   SessionRevoked: 'SessionRevoked',
   AllSessionsRevoked: 'AllSessionsRevoked',
   PasswordChanged: 'PasswordChanged',
   SecurityConfigUpdated: 'SecurityConfigUpdated',
+  SigningKeyRotated: 'SigningKeyRotated',
+  SigningKeyRetired: 'SigningKeyRetired',
 } as const;
 
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -27,6 +30,7 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 export const AuditAction = {
   UserRegistered: 'user.registered',
   UserPromoted: 'user.promoted',
+  UserDisabled: 'user.disabled',
   SessionCreated: 'session.created',
   SessionRevoked: 'session.revoked',
   AllSessionsRevoked: 'session.revoked_all',
@@ -37,6 +41,10 @@ export const AuditAction = {
   UserRotationFailed: 'token_rotation.user_failed',
   SecurityConfigUpdated: 'security_config.updated',
   RefreshTokenReuseDetected: 'refresh_token.reuse_detected',
+  SigningKeyRotated: 'signing_key.rotated',
+  SigningKeyRetired: 'signing_key.retired',
+  WebhookDeadLettered: 'webhook.dead_lettered',
+  WebhookRetryRequested: 'webhook.retry_requested',
 } as const;
 
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

@@ -1,18 +1,23 @@
 import { ChangePasswordHandler } from './commands/change-password/handler.js';
 import { CreateSessionHandler } from './commands/create-session/handler.js';
+import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { RefreshTokensHandler } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
+import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.js';
 import { RevokeAllSessionsHandler } from './commands/revoke-all-sessions/handler.js';
 import { RevokeSessionHandler } from './commands/revoke-session/handler.js';
+import { RotateSigningKeyHandler } from './commands/rotate-signing-key/handler.js';
 import { TriggerGlobalTokenRotationHandler } from './commands/trigger-global-token-rotation/handler.js';
 import { TriggerUserTokenRotationHandler } from './commands/trigger-user-token-rotation/handler.js';
 import { UpdateSecurityConfigHandler } from './commands/update-security-config/handler.js';
 import type { AppContext } from './context.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
+import { FindUserQuery } from './queries/find-user/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
 import { ListSessionsQuery } from './queries/list-sessions/query.js';
+import { ListSigningKeysQuery } from './queries/list-signing-keys/query.js';
 import { ListUsersQuery } from './queries/list-users/query.js';
 
 /** Every command handler and query, built over one context; HTTP and CLI both drive these. */
@@ -27,11 +32,16 @@ export function createServices(ctx: AppContext) {
     triggerGlobalTokenRotation: new TriggerGlobalTokenRotationHandler(ctx),
     triggerUserTokenRotation: new TriggerUserTokenRotationHandler(ctx),
     updateSecurityConfig: new UpdateSecurityConfigHandler(ctx),
+    rotateSigningKey: new RotateSigningKeyHandler(ctx),
+    retireSigningKey: new RetireSigningKeyHandler(ctx),
+    listSigningKeys: new ListSigningKeysQuery(ctx),
+    disableUser: new DisableUserHandler(ctx),
     getSecurityConfig: new GetSecurityConfigQuery(ctx),
     listSessions: new ListSessionsQuery(ctx),
     listAuditEvents: new ListAuditEventsQuery(ctx),
     listUsers: new ListUsersQuery(ctx),
     getUser: new GetUserQuery(ctx),
+    findUser: new FindUserQuery(ctx),
     authenticateAccessToken: new AuthenticateAccessTokenQuery(ctx),
   } as const;
 }

@@ -4,12 +4,15 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { WebhookDeliveries } from '../application/ports/webhook-deliveries.js';
 import type { Services } from '../application/services.js';
 import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
 import type { PrometheusMetrics } from '../infrastructure/metrics/prometheus-metrics.js';
 import { authGuards } from './auth.js';
 import { sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
+import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -30,6 +33,13 @@ export interface HttpDeps {
   readonly jwks: () => Promise<{ readonly keys: readonly object[] }>;
   /** Whether the database answers; `/ready` reports it. */
   readonly ready: () => Promise<boolean>;
+  /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */
+  readonly webhooks?: WebhookDeliveries;
+  /** Cache invalidation's transport and state; `/ready` reports it (degraded is still ready: TTL). */
+  readonly invalidation?: () => {
+    readonly transport: 'redis' | 'postgres' | 'local';
+    readonly state: 'subscribed' | 'degraded';
+  };
 }
 
 export type App = FastifyInstance;
@@ -141,6 +151,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(sessionRoutes(deps.services, guards, limits));
       await api.register(tokenRoutes(deps.services, limits));
       await api.register(adminRoutes(deps.services, guards));
+      await api.register(adminSigningKeyRoutes(deps.services, guards));
+      if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
     },
     { prefix: '/api/v1' },
   );

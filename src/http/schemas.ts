@@ -59,6 +59,12 @@ export const GlobalRotationBody = Type.Object(
     reason: Reason,
     gracePeriodSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS })),
     dryRun: Type.Optional(Type.Boolean()),
+    rotateSigningKey: Type.Optional(
+      Type.Boolean({
+        description:
+          'Also retire the signing key in the same transaction and make a new one: every access token dies at once, grace or not',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -151,6 +157,8 @@ export const GlobalRotationResultSchema = Type.Object({
   gracePeriodSeconds: Type.Integer(),
   graceUntil: DateTime,
   rotatedAt: DateTime,
+  retiredSigningKeyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  newSigningKeyId: Type.Optional(Type.String()),
 });
 
 export const GlobalRotationDryRunSchema = Type.Object({
@@ -160,6 +168,7 @@ export const GlobalRotationDryRunSchema = Type.Object({
   gracePeriodSeconds: Type.Integer(),
   activeSessions: Type.Integer(),
   activeRefreshTokens: Type.Integer(),
+  retiredSigningKeyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
 export const UserRotationResultSchema = Type.Object({
@@ -190,3 +199,78 @@ export const AuditEventSchema = Type.Object({
 
 export const pageOf = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const WebhookDeliveryState = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivered'),
+  Type.Literal('dead'),
+]);
+
+export const WebhookDeliveriesQuery = Type.Object(
+  {
+    state: Type.Optional(WebhookDeliveryState),
+    eventId: Type.Optional(Uuid),
+    limit: Limit,
+    cursor: Type.Optional(Cursor),
+  },
+  { additionalProperties: false },
+);
+
+export const WebhookDeliveryIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+export const WebhookDeliverySchema = Type.Object({
+  id: Uuid,
+  eventId: Uuid,
+  eventType: Type.String(),
+  occurredAt: DateTime,
+  url: Type.String({ description: 'The receiver, without credentials or query string' }),
+  state: WebhookDeliveryState,
+  attempts: Type.Integer(),
+  nextAttemptAt: DateTime,
+  lastAttemptAt: NullableDateTime,
+  lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  deliveredAt: NullableDateTime,
+  deadAt: NullableDateTime,
+  createdAt: DateTime,
+});
+
+export const SigningKeySchema = Type.Object({
+  kid: Type.String(),
+  algorithm: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('verifying'), Type.Literal('retired')]),
+  createdAt: DateTime,
+  deactivatedAt: NullableDateTime,
+  retiredAt: NullableDateTime,
+  verifiesUntil: NullableDateTime,
+});
+
+export const SigningKeyRotationBody = Type.Object(
+  { reason: Type.Optional(Reason) },
+  { additionalProperties: false },
+);
+
+export const SigningKeyRetirementBody = Type.Object(
+  {
+    reason: Type.Optional(Reason),
+    replace: Type.Optional(
+      Type.Boolean({ description: 'Retiring the active key: make a new active key in the same transaction' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const KidParams = Type.Object({ kid: Type.String({ minLength: 1, maxLength: 256 }) });
+
+export const SigningKeyRotationResultSchema = Type.Object({
+  previousKid: Type.Union([Type.String(), Type.Null()]),
+  newKid: Type.String(),
+  rotatedAt: DateTime,
+});
+
+export const SigningKeyRetirementResultSchema = Type.Object({
+  kid: Type.String(),
+  previousStatus: Type.String(),
+  newKid: Type.Union([Type.String(), Type.Null()]),
+  retiredAt: NullableDateTime,
+});

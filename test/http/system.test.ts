@@ -9,7 +9,12 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
     expect((await t.request('GET', '/health')).json()).toEqual({ status: 'ok' });
     const ready = await t.request('GET', '/ready');
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', database: 'up' });
+    // One process on PGlite: invalidation is local and never lost.
+    expect(ready.json()).toEqual({
+      status: 'ready',
+      database: 'up',
+      invalidation: { transport: 'local', state: 'subscribed' },
+    });
   });
 
   it('JWKS publishes the Ed25519 public key that verifies access tokens, and no private part', async () => {

@@ -73,6 +73,8 @@ export interface UserRepository {
   ): Promise<{ readonly previousVersion: number; readonly newVersion: number } | null>;
   updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   setRole(id: string, role: Role, at: Date): Promise<void>;
+  /** Sets `disabled_at`; a disabled user's tokens fail the validity rule and login fails. */
+  setDisabled(id: string, at: Date): Promise<void>;
   list(filter: {
     readonly email?: string;
     readonly limit: number;
@@ -162,6 +164,57 @@ export interface OutboxRepository {
   append(event: OutboxEvent): Promise<void>;
 }
 
+export type SigningKeyStatus = 'active' | 'verifying' | 'retired';
+
+/** A signing key as operators see it: never its private part. */
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly algorithm: string;
+  /** `verifying` only while its window lasts; a lapsed verifying key is reported `retired`. */
+  readonly status: SigningKeyStatus;
+  readonly createdAt: Date;
+  /** When it stopped signing. */
+  readonly deactivatedAt: Date | null;
+  /** When it stopped verifying (retired, or its verifying window ended). */
+  readonly retiredAt: Date | null;
+  /** For a verifying key: deactivatedAt + the access-token TTL, when it stops verifying. */
+  readonly verifiesUntil: Date | null;
+}
+
+export interface SigningKeyRotation {
+  /** The key that was active before, if there was one. */
+  readonly previousKid: string | null;
+  readonly newKid: string;
+  /** Keys retired outright by this rotation (only with `retireOthers`). */
+  readonly retiredKids: readonly string[];
+}
+
+export type SigningKeyRetirement =
+  | {
+      readonly outcome: 'retired';
+      readonly previousStatus: 'active' | 'verifying';
+      /** The key made active in its place (only when an active key was retired with `replace`). */
+      readonly newKid: string | null;
+    }
+  | { readonly outcome: 'already_retired'; readonly retiredAt: Date | null }
+  | { readonly outcome: 'not_found' }
+  /** The key is the active one and no replacement was asked for. */
+  | { readonly outcome: 'active_key' };
+
+/** Signing keys; generating a key happens inside the transaction that stores it. */
+export interface SigningKeyRepository {
+  /**
+   * Generates a new Ed25519 key and makes it active. The previous active key turns
+   * `verifying` (it stopped signing now), or with `retireOthers` it and every
+   * verifying key are retired at once.
+   */
+  rotate(now: Date, options?: { readonly retireOthers?: boolean }): Promise<SigningKeyRotation>;
+  /** Retires a key at once; refuses the active key unless `replace` creates a new active one. */
+  retire(kid: string, now: Date, options?: { readonly replace?: boolean }): Promise<SigningKeyRetirement>;
+  /** Every key, newest first, with statuses as of `now`. */
+  list(now: Date): Promise<readonly SigningKeyRecord[]>;
+}
+
 /** Everything a unit of work can touch, bound to one transaction (or none, for reads). */
 export interface Repositories {
   readonly users: UserRepository;
@@ -170,4 +223,5 @@ export interface Repositories {
   readonly refreshTokens: RefreshTokenRepository;
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
+  readonly signingKeys: SigningKeyRepository;
 }

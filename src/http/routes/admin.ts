@@ -67,6 +67,7 @@ export const adminRoutes =
               reason: request.body.reason,
               gracePeriodSeconds: request.body.gracePeriodSeconds,
               dryRun: request.body.dryRun,
+              rotateSigningKey: request.body.rotateSigningKey,
             }),
           ),
         );

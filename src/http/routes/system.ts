@@ -3,6 +3,17 @@ import { Type } from 'typebox';
 import type { HttpDeps } from '../app.js';
 import { problemResponses } from '../schemas.js';
 
+const ReadySchema = Type.Object({
+  status: Type.String(),
+  database: Type.String(),
+  invalidation: Type.Optional(
+    Type.Object({
+      transport: Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]),
+      state: Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]),
+    }),
+  ),
+});
+
 export const systemRoutes =
   (deps: HttpDeps): FastifyPluginAsyncTypebox =>
   async (app) => {
@@ -24,17 +35,19 @@ export const systemRoutes =
         schema: {
           tags: ['system'],
           summary: 'Readiness: the database answers',
-          response: {
-            200: Type.Object({ status: Type.String(), database: Type.String() }),
-            503: Type.Object({ status: Type.String(), database: Type.String() }),
-          },
+          description:
+            'A degraded cache invalidation keeps the instance ready: entries then expire after the fallback TTL.',
+          response: { 200: ReadySchema, 503: ReadySchema },
         },
       },
       async (_request, reply) => {
         const up = await deps.ready().catch(() => false);
-        return reply
-          .code(up ? 200 : 503)
-          .send({ status: up ? 'ready' : 'not_ready', database: up ? 'up' : 'down' });
+        const invalidation = deps.invalidation?.();
+        return reply.code(up ? 200 : 503).send({
+          status: up ? 'ready' : 'not_ready',
+          database: up ? 'up' : 'down',
+          ...(invalidation === undefined ? {} : { invalidation }),
+        });
       },
     );
 

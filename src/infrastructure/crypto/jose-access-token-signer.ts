@@ -29,6 +29,7 @@ type VerifyResult =
 
 const INVALID: VerifyResult = Object.freeze({ ok: false, reason: 'token_invalid' });
 const EXPIRED: VerifyResult = Object.freeze({ ok: false, reason: 'token_expired' });
+const NO_MATCHING_KEY = Symbol('no matching key');
 
 /**
  * Signs and verifies access tokens as EdDSA (Ed25519) JWTs with `typ: at+jwt`.
@@ -77,6 +78,19 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
   }
 
   async verify(token: string, now: Date): Promise<VerifyResult> {
+    const first = await this.verifyWithLoadedKeys(token, now);
+    // A kid this instance does not know may be another instance's new key: look once more.
+    if (first === NO_MATCHING_KEY && (await this.keyStore.reloadForUnknownKid())) {
+      const second = await this.verifyWithLoadedKeys(token, now);
+      return second === NO_MATCHING_KEY ? INVALID : second;
+    }
+    return first === NO_MATCHING_KEY ? INVALID : first;
+  }
+
+  private async verifyWithLoadedKeys(
+    token: string,
+    now: Date,
+  ): Promise<VerifyResult | typeof NO_MATCHING_KEY> {
     try {
       const { payload } = await jwtVerify(token, await this.localKeySet(), {
         algorithms: [SIGNING_ALGORITHM],
@@ -88,6 +102,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       const claims = toClaims(payload);
       return claims === undefined ? INVALID : { ok: true, claims };
     } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey) return NO_MATCHING_KEY;
       // Expiry is reported only for a genuine token: jose checks the signature before the claims.
       return error instanceof errors.JWTExpired ? EXPIRED : INVALID;
     }

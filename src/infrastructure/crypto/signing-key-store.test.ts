@@ -110,17 +110,15 @@ describeEachDatabase('SigningKeyStore', (suite) => {
     expect((await store.jwks()).keys).toHaveLength(1);
   });
 
-  it('signs with the newest active key when two are briefly active', async () => {
+  it('never holds two active keys: the database refuses a second one', async () => {
     const store = storeOver();
     await store.ensureActiveKey();
-    const oldKid = (await store.signingKey()).kid;
-    await db.updateTable('signing_keys').set({ status: 'verifying' }).execute();
+    await db.updateTable('signing_keys').set({ status: 'verifying', deactivated_at: clock.now() }).execute();
     clock.advance(60);
     await store.ensureActiveKey();
-    const newKid = (await store.signingKey()).kid;
-    await db.updateTable('signing_keys').set({ status: 'active' }).where('kid', '=', oldKid).execute();
-    await store.reload();
-    expect((await store.signingKey()).kid).toBe(newKid);
+    await expect(db.updateTable('signing_keys').set({ status: 'active' }).execute()).rejects.toThrow(
+      /signing_keys_one_active_key/,
+    );
   });
 
   it('says to call ensureActiveKey when asked to sign with no key', async () => {

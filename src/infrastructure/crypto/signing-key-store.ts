@@ -1,17 +1,13 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import {
-  type CryptoKey,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  importJWK,
-  type JWK,
-} from 'jose';
+import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
 import { type Kysely, sql } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
+import type { SigningKeyCache } from '../../application/ports/signing-key-cache.js';
 import type { Database } from '../database/schema.js';
+import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
+import { generateSigningKey, SIGNING_ALGORITHM, SIGNING_KEYS_LOCK } from './signing-key-material.js';
 
-export const SIGNING_ALGORITHM = 'EdDSA';
+export { SIGNING_ALGORITHM } from './signing-key-material.js';
 
 /** The environment variable that pins the signing key; named in start-up errors. */
 export const SIGNING_KEY_ENV = 'TOKENWARDEN_SIGNING_KEY';
@@ -34,11 +30,31 @@ export interface SigningKey {
 export interface SigningKeyStoreOptions {
   /** The TOKENWARDEN_SIGNING_KEY value: a PKCS8 PEM Ed25519 private key, or a private JWK as JSON. */
   readonly overrideKey?: string | undefined;
+  /** How private keys are stored (TOKENWARDEN_MASTER_KEY); plaintext JSON when absent. */
+  readonly sealer?: PrivateJwkSealer;
+  /** A key that stopped signing verifies this long more (default 900 s). */
+  readonly accessTokenTtlSeconds?: number;
+  /** A token with an unknown kid triggers a reload at most this often (default 5 s, by the clock). */
+  readonly unknownKidReloadIntervalSeconds?: number;
+}
+
+interface VerificationEntry {
+  readonly jwk: PublicSigningJwk;
+  /** Epoch ms after which a verifying key no longer verifies; undefined for the active key. */
+  readonly until: number | undefined;
 }
 
 interface LoadedKeys {
   readonly signing: SigningKey | undefined;
-  readonly verification: readonly PublicSigningJwk[];
+  readonly verification: readonly VerificationEntry[];
+}
+
+/** What `verificationKeys()` hands out: the same frozen array until a key's window ends or a reload. */
+interface VerificationView {
+  readonly from: LoadedKeys;
+  readonly keys: readonly PublicSigningJwk[];
+  /** Epoch ms when the next verifying key lapses. */
+  readonly validUntil: number;
 }
 
 interface OverrideKey {
@@ -46,34 +62,26 @@ interface OverrideKey {
   readonly publicJwk: JWK;
 }
 
-// Serialises key creation across processes that start at once on the same database.
-const KEY_CREATION_LOCK = 7_240_516_001;
-
-/*
- * The only two places that touch the stored form of private_jwk, so encrypting it
- * under a master key later is a change to these two functions.
- */
-function sealPrivateJwk(jwk: JWK): string {
-  return JSON.stringify(jwk);
-}
-
-function unsealPrivateJwk(stored: string): JWK {
-  return JSON.parse(stored) as JWK;
-}
-
 /**
  * Ed25519 signing keys for access tokens, kept in `signing_keys` (or pinned by
  * TOKENWARDEN_SIGNING_KEY). Imported keys are cached; call `reload()` after the
- * table changes.
+ * table changes. The active key signs; `verifying` keys verify until one
+ * access-token TTL after they stopped signing; retired keys do neither.
  *
  * @example
  * const keys = new SigningKeyStore(db, clock, { overrideKey: process.env.TOKENWARDEN_SIGNING_KEY });
  * await keys.ensureActiveKey();
  * const { kid, privateKey } = await keys.signingKey();
  */
-export class SigningKeyStore {
+export class SigningKeyStore implements SigningKeyCache {
   private readonly override: OverrideKey | undefined;
+  private readonly sealer: PrivateJwkSealer;
+  private readonly verifyWindowMs: number;
+  private readonly unknownKidIntervalMs: number;
   private loaded: Promise<LoadedKeys> | undefined;
+  private view: VerificationView | undefined;
+  private lastUnknownKidReload: number | undefined;
+  private unknownKidReload: Promise<void> | undefined;
 
   /** @throws Error naming TOKENWARDEN_SIGNING_KEY when `overrideKey` is not an Ed25519 private key. */
   constructor(
@@ -85,17 +93,29 @@ export class SigningKeyStore {
       options.overrideKey === undefined || options.overrideKey.trim() === ''
         ? undefined
         : parseOverrideKey(options.overrideKey);
+    this.sealer = options.sealer ?? createPrivateJwkSealer(undefined);
+    this.verifyWindowMs = (options.accessTokenTtlSeconds ?? 900) * 1000;
+    this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 5) * 1000;
+  }
+
+  /** Whether TOKENWARDEN_SIGNING_KEY pins the signing key (stored keys then only verify). */
+  get pinned(): boolean {
+    return this.override !== undefined;
   }
 
   /**
    * Makes sure a signing key exists: the override, or the database's active key,
-   * generated and stored on first start. Idempotent and safe when several processes
-   * start together.
+   * generated and stored on first start. Also brings every stored private key to the
+   * configured form (sealed under the master key, or not), and so fails here, with a
+   * message naming TOKENWARDEN_MASTER_KEY, when that key cannot open them. Idempotent
+   * and safe when several processes start together.
    */
   async ensureActiveKey(): Promise<void> {
-    if (this.override === undefined) {
-      await this.createActiveKeyIfMissing();
-    }
+    await this.db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(trx);
+      await this.resealStoredKeys(trx);
+      if (this.override === undefined) await this.createActiveKeyIfMissing(trx);
+    });
     await this.reload();
   }
 
@@ -114,9 +134,54 @@ export class SigningKeyStore {
     return signing;
   }
 
-  /** Public JWKs of every key whose tokens are accepted (active, verifying, override). */
+  /**
+   * Public JWKs of every key whose tokens are accepted now (active, verifying inside
+   * its window, override). The same frozen array until a reload or a window ends.
+   */
   async verificationKeys(): Promise<readonly PublicSigningJwk[]> {
-    return (await this.keys()).verification;
+    const loaded = await this.keys();
+    const now = this.clock.now().getTime();
+    if (this.view === undefined || this.view.from !== loaded || now >= this.view.validUntil) {
+      const live = loaded.verification.filter((entry) => entry.until === undefined || now < entry.until);
+      const validUntil = Math.min(
+        Number.POSITIVE_INFINITY,
+        ...live.flatMap((entry) => (entry.until === undefined ? [] : [entry.until])),
+      );
+      this.view = { from: loaded, keys: Object.freeze(live.map((entry) => entry.jwk)), validUntil };
+    }
+    return this.view.keys;
+  }
+
+  /**
+   * A token named a kid this instance does not know: perhaps another instance rotated.
+   * Reloads, at most once per interval (by the clock) however many such tokens come.
+   *
+   * @returns whether the keys were reloaded, so verifying again may succeed
+   */
+  async reloadForUnknownKid(): Promise<boolean> {
+    if (this.unknownKidReload === undefined) {
+      const now = this.clock.now().getTime();
+      if (
+        this.lastUnknownKidReload !== undefined &&
+        now - this.lastUnknownKidReload < this.unknownKidIntervalMs
+      ) {
+        return false;
+      }
+      this.lastUnknownKidReload = now;
+      const reloading = this.reload();
+      this.unknownKidReload = reloading;
+      reloading
+        .finally(() => {
+          if (this.unknownKidReload === reloading) this.unknownKidReload = undefined;
+        })
+        .catch(() => {});
+    }
+    try {
+      await this.unknownKidReload;
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The body of `/.well-known/jwks.json`. */
@@ -138,64 +203,86 @@ export class SigningKeyStore {
     return next;
   }
 
-  private async createActiveKeyIfMissing(): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${KEY_CREATION_LOCK})`.execute(trx);
-      const existing = await trx
-        .selectFrom('signing_keys')
-        .select('kid')
-        .where('status', '=', 'active')
-        .limit(1)
-        .executeTakeFirst();
-      if (existing !== undefined) return;
-      const { privateKey, publicKey } = await generateKeyPair(SIGNING_ALGORITHM, {
-        crv: 'Ed25519',
-        extractable: true,
-      });
-      const publicJwk = await exportJWK(publicKey);
-      const privateJwk = await exportJWK(privateKey);
+  private async createActiveKeyIfMissing(trx: Kysely<Database>): Promise<void> {
+    const existing = await trx
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'active')
+      .limit(1)
+      .executeTakeFirst();
+    if (existing !== undefined) return;
+    const key = await generateSigningKey(this.sealer);
+    await trx
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        algorithm: key.algorithm,
+        public_jwk: JSON.stringify(key.publicJwk),
+        private_jwk: key.storedPrivateJwk,
+        status: 'active',
+        created_at: this.clock.now(),
+        retired_at: null,
+      })
+      .execute();
+  }
+
+  /**
+   * Opens every stored private key and re-seals those not in the configured form:
+   * plaintext rows once a master key is set, sealed ones once it is removed (which
+   * fails, as it must). A wrong master key fails here, before any token is signed.
+   */
+  private async resealStoredKeys(trx: Kysely<Database>): Promise<void> {
+    const rows = await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('kid').execute();
+    for (const row of rows) {
+      const jwk = this.sealer.open(row.kid, row.private_jwk);
+      if (this.sealer.isCurrent(row.private_jwk)) continue;
       await trx
-        .insertInto('signing_keys')
-        .values({
-          kid: await calculateJwkThumbprint(publicJwk),
-          algorithm: SIGNING_ALGORITHM,
-          public_jwk: JSON.stringify(publicJwk),
-          private_jwk: sealPrivateJwk(privateJwk),
-          status: 'active',
-          created_at: this.clock.now(),
-          retired_at: null,
-        })
+        .updateTable('signing_keys')
+        .set({ private_jwk: this.sealer.seal(row.kid, jwk) })
+        .where('kid', '=', row.kid)
         .execute();
-    });
+    }
   }
 
   private async load(): Promise<LoadedKeys> {
     const rows = await this.db
       .selectFrom('signing_keys')
-      .select(['kid', 'public_jwk', 'private_jwk', 'status'])
+      .select(['kid', 'public_jwk', 'private_jwk', 'status', 'deactivated_at'])
       .where('status', 'in', ['active', 'verifying'])
+      // The active key first, then the newest: keys made within one clock tick still list in order.
+      .orderBy(sql`case when status = 'active' then 0 else 1 end`)
       .orderBy('created_at', 'desc')
       .orderBy('kid')
       .execute();
 
-    const verification = new Map<string, PublicSigningJwk>();
+    const verification = new Map<string, VerificationEntry>();
     let signing: SigningKey | undefined;
 
     if (this.override !== undefined) {
       const kid = await calculateJwkThumbprint(this.override.publicJwk);
       signing = { kid, privateKey: await importPrivateKey(this.override.privateJwk) };
-      verification.set(kid, publish(this.override.publicJwk, kid));
+      verification.set(kid, { jwk: publish(this.override.publicJwk, kid), until: undefined });
     }
 
+    const now = this.clock.now().getTime();
     for (const row of rows) {
+      // A verifying key verifies for one access-token TTL after it stopped signing.
+      const until =
+        row.status === 'verifying' && row.deactivated_at !== null
+          ? row.deactivated_at.getTime() + this.verifyWindowMs
+          : undefined;
+      if (until !== undefined && until <= now) continue;
       if (!verification.has(row.kid)) {
         const stored: unknown =
           typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk;
-        verification.set(row.kid, publish(stored as JWK, row.kid));
+        verification.set(row.kid, { jwk: publish(stored as JWK, row.kid), until });
       }
-      // Rows are newest first, so a rotation that briefly leaves two active keys signs with the new one.
+      // Rows are newest first: should two ever be active, the newer one signs.
       if (signing === undefined && row.status === 'active') {
-        signing = { kid: row.kid, privateKey: await importPrivateKey(unsealPrivateJwk(row.private_jwk)) };
+        signing = {
+          kid: row.kid,
+          privateKey: await importPrivateKey(this.sealer.open(row.kid, row.private_jwk)),
+        };
       }
     }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createDatabase } from './create-database.js';
-import { migrateToLatest } from './migrator.js';
+import { MIGRATIONS, migrateToLatest } from './migrator.js';
 
 describe('createDatabase', () => {
   it('opens PGlite in a directory it creates, and keeps the data across a restart', async () => {
@@ -16,7 +16,7 @@ describe('createDatabase', () => {
     try {
       const first = await createDatabase({ kind: 'pglite', dataDir });
       expect(first.kind).toBe('pglite');
-      await expect(migrateToLatest(first.db)).resolves.toEqual(['0001-initial']);
+      await expect(migrateToLatest(first.db)).resolves.toEqual(Object.keys(MIGRATIONS));
       await first.db
         .insertInto('users')
         .values({

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.js';
+import { lockDataDir } from './pglite-lock.js';
 import type { Database } from './schema.js';
 
 export type DatabaseOptions =
@@ -42,11 +43,14 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export async function createDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.kind === 'pglite') {
+    let release = async () => {};
     if (!options.dataDir.startsWith('memory://')) {
       await mkdir(options.dataDir, { recursive: true });
+      // One process at a time: a server and a CLI on the same directory would corrupt it.
+      release = await lockDataDir(options.dataDir);
     }
     const db = new Kysely<Database>({ dialect: new PGliteDialect(options.dataDir) });
-    return handle(db, 'pglite');
+    return handle(db, 'pglite', release);
   }
 
   const { schema } = options;
@@ -60,6 +64,12 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   });
   // Without a listener an idle client's error would crash the process.
   pool.on('error', options.onIdleClientError ?? (() => {}));
+  // A checked-out client has no pool listener: its connection dying between queries
+  // (server restart, pg_terminate_backend, e.g. under the webhook relay's lock) would be
+  // an unhandled 'error' event. The next query on it fails instead, and the pool drops it.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (schema !== undefined) {
     try {
@@ -75,13 +85,13 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   return handle(db, 'postgres');
 }
 
-function handle(db: Kysely<Database>, kind: DatabaseKind): DatabaseHandle {
+function handle(db: Kysely<Database>, kind: DatabaseKind, release?: () => Promise<void>): DatabaseHandle {
   let closing: Promise<void> | undefined;
   return {
     db,
     kind,
     close: () => {
-      closing ??= db.destroy();
+      closing ??= db.destroy().finally(release);
       return closing;
     },
   };

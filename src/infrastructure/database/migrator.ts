@@ -1,10 +1,14 @@
 import { type Kysely, type MigrationResult, Migrator, sql } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
+import { signingKeyLifecycleMigration } from './migrations/0002-signing-key-lifecycle.js';
+import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
 export const MIGRATIONS = Object.freeze({
   '0001-initial': initialMigration,
+  '0002-signing-key-lifecycle': signingKeyLifecycleMigration,
+  '0003-webhook-deliveries': webhookDeliveriesMigration,
 });
 
 export class MigrationFailedError extends Error {

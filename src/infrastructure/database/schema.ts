@@ -13,6 +13,7 @@ export interface Database {
   readonly audit_log: AuditLogTable;
   readonly outbox: OutboxTable;
   readonly signing_keys: SigningKeysTable;
+  readonly webhook_deliveries: WebhookDeliveriesTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -94,11 +95,29 @@ export interface SigningKeysTable {
   kid: string;
   algorithm: string; // 'EdDSA'
   public_jwk: JSONColumnType<Record<string, unknown>>;
-  /** The private JWK as JSON, or its AES-GCM sealed form when a master key is set. */
+  /** The private JWK as JSON, or `tw-sealed:v1:…` (AES-256-GCM) when TOKENWARDEN_MASTER_KEY is set. */
   private_jwk: string;
   status: 'active' | 'verifying' | 'retired';
   created_at: Timestamp;
+  /** When the key stopped signing (rotated out or retired); it verifies for one access-token TTL more. */
+  deactivated_at: NullableTimestamp;
   retired_at: NullableTimestamp;
+}
+
+/** One outbox event's delivery to one webhook URL (migration 0003). */
+export interface WebhookDeliveriesTable {
+  id: string; // uuid
+  event_id: string; // outbox.id, the idempotency key receivers see
+  url: string;
+  state: 'pending' | 'delivered' | 'dead';
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  last_attempt_at: NullableTimestamp;
+  last_status: number | null; // HTTP status of the last answer, null when none came
+  last_error: string | null;
+  delivered_at: NullableTimestamp;
+  dead_at: NullableTimestamp;
+  created_at: Timestamp;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -109,3 +128,4 @@ export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type NewRefreshTokenRow = Insertable<RefreshTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
 export type SigningKeyRow = Selectable<SigningKeysTable>;
+export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

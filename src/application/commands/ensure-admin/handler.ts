@@ -45,6 +45,8 @@ export class EnsureAdminHandler {
         details: { role: { from: existing.role, to: 'admin' } },
       });
     });
+    // Running instances may hold the old role in their access-state cache.
+    this.ctx.versionListener.userChanged(existing.id);
     return ok('promoted');
   }
 }

@@ -3,7 +3,7 @@ import { err, ok, type Result } from '../../../domain/result.js';
 import { checkRefreshToken, rejectionToError, type Validity } from '../../../domain/token-validity.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction, appendEvent, EventType, recordChange } from '../../events.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
 import type {
   RefreshTokenRecord,
   Repositories,
@@ -59,7 +59,7 @@ export class RefreshTokensHandler {
         );
       }
       const validity = judge(presented, session, user, config, now);
-      if (!validity.valid) return this.reject(repos, validity, presented, now);
+      if (!validity.valid) return this.reject(validity, presented);
       // judge() only passes with a live user.
       const liveUser = user as UserRecord;
 
@@ -123,7 +123,7 @@ export class RefreshTokensHandler {
     const { presented, user, session, config, now } = facts;
     // A family already revoked (logout, earlier reuse) has nothing left to protect.
     if (session.revokedAt !== null)
-      return this.reject(repos, { valid: false, reason: 'session_revoked' }, presented, now);
+      return this.reject({ valid: false, reason: 'session_revoked' }, presented);
     const usedAt = presented.usedAt as Date;
     const withinInterval = now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
     const successorToken =
@@ -142,7 +142,7 @@ export class RefreshTokensHandler {
     // The successor is judged as if presented itself: a rotation or revocation since
     // the first answer must not be bypassed by replaying the parent.
     const validity = judge(successor, session, user, config, now);
-    if (!validity.valid) return this.reject(repos, validity, successor, now);
+    if (!validity.valid) return this.reject(validity, successor);
     const liveUser = user as UserRecord;
     return ok({
       userId: liveUser.id,
@@ -189,22 +189,11 @@ export class RefreshTokensHandler {
     );
   }
 
-  private async reject(
-    repos: Repositories,
-    validity: Validity & { valid: false },
-    token: RefreshTokenRecord,
-    now: Date,
-  ): Promise<Result<never>> {
+  private reject(validity: Validity & { valid: false }, token: RefreshTokenRecord): Result<never> {
     this.ctx.metrics.tokenRejected(validity.reason);
     if (validity.reason === 'global_rotation' || validity.reason === 'user_rotation') {
-      await appendEvent(repos.outbox, this.ctx.tokens, EventType.TokenRejectedDueToRotation, now, {
-        tokenKind: 'refresh',
-        rejection: validity.reason,
-        userId: token.userId,
-        sessionId: token.sessionId,
-        tokenVersion: validity.tokenVersion,
-        requiredVersion: validity.requiredVersion,
-      });
+      // Counted in memory, rolled up into one outbox event a minute: no write per request.
+      this.ctx.rejections.record({ tokenKind: 'refresh', rejection: validity.reason, userId: token.userId });
     }
     return err(rejectionToError(validity));
   }

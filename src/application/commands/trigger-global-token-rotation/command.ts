@@ -13,6 +13,12 @@ export interface TriggerGlobalTokenRotation {
   /** Overrides the configured grace period for this rotation only. */
   readonly gracePeriodSeconds?: number;
   readonly dryRun?: boolean;
+  /**
+   * Also retire the signing key (and any still verifying) and make a new one, in the
+   * same transaction: every access token dies at once, grace or not. For a flaw in
+   * token generation or a leaked signing key.
+   */
+  readonly rotateSigningKey?: boolean;
 }
 
 export const TriggerGlobalTokenRotation = (fields: TriggerGlobalTokenRotation): TriggerGlobalTokenRotation =>

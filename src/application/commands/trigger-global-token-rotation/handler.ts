@@ -3,8 +3,9 @@ import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import { graceUntil, isValidGracePeriod, MAX_GRACE_PERIOD_SECONDS } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction, appendEvent, EventType } from '../../events.js';
+import { AuditAction, appendEvent, EventType, recordChange } from '../../events.js';
 import { recordRotationFailure } from '../../rotation-failure.js';
+import { pinnedSigningKeyError, signingKeysChanged } from '../../signing-keys-changed.js';
 import type { TriggerGlobalTokenRotation } from './command.js';
 
 export interface GlobalRotationResult {
@@ -13,6 +14,10 @@ export interface GlobalRotationResult {
   readonly gracePeriodSeconds: number;
   readonly graceUntil: Date;
   readonly rotatedAt: Date;
+  /** With `rotateSigningKey`: the key that signed until now, retired. */
+  readonly retiredSigningKeyId?: string | null;
+  /** With `rotateSigningKey`: the key that signs from now on. */
+  readonly newSigningKeyId?: string;
 }
 
 export interface GlobalRotationDryRun {
@@ -22,6 +27,8 @@ export interface GlobalRotationDryRun {
   readonly gracePeriodSeconds: number;
   readonly activeSessions: number;
   readonly activeRefreshTokens: number;
+  /** With `rotateSigningKey`: the key that would be retired (every access token it signed dies). */
+  readonly retiredSigningKeyId?: string | null;
 }
 
 /**
@@ -48,6 +55,9 @@ export class TriggerGlobalTokenRotationHandler {
       );
     }
 
+    const rotateKey = command.rotateSigningKey === true;
+    if (rotateKey && this.ctx.keys.pinned) return err(pinnedSigningKeyError());
+
     if (command.dryRun === true) {
       const preview = await this.ctx.uow.read(async (repos) => {
         const now = this.ctx.clock.now();
@@ -59,6 +69,12 @@ export class TriggerGlobalTokenRotationHandler {
           gracePeriodSeconds: command.gracePeriodSeconds ?? config.gracePeriodSeconds,
           activeSessions: await repos.sessions.countActive(now),
           activeRefreshTokens: await repos.refreshTokens.countLive(now),
+          ...(rotateKey
+            ? {
+                retiredSigningKeyId:
+                  (await repos.signingKeys.list(now)).find((key) => key.status === 'active')?.kid ?? null,
+              }
+            : {}),
         };
       });
       this.ctx.metrics.rotation('global', 'dry_run');
@@ -85,19 +101,40 @@ export class TriggerGlobalTokenRotationHandler {
           reason: reason.value,
           graceUntil: until,
         });
+        // Access tokens are checked against the versions too, but one-behind ones pass in
+        // the grace window: retiring the key that signed them is what kills them all now.
+        const keys = rotateKey ? await repos.signingKeys.rotate(rotatedAt, { retireOthers: true }) : null;
         const outcome: GlobalRotationResult = {
           previousVersion,
           newVersion: config.globalMinTokenVersion,
           gracePeriodSeconds,
           graceUntil: until,
           rotatedAt,
+          ...(keys === null ? {} : { retiredSigningKeyId: keys.previousKid, newSigningKeyId: keys.newKid }),
         };
         const details = {
           previousVersion,
           newVersion: outcome.newVersion,
           gracePeriodSeconds,
           graceUntil: until.toISOString(),
+          ...(keys === null ? {} : { retiredSigningKeyId: keys.previousKid, newSigningKeyId: keys.newKid }),
         };
+        if (keys !== null) {
+          await recordChange(this.ctx, repos, EventType.SigningKeyRotated, {
+            occurredAt: rotatedAt,
+            actor: command.triggeredBy,
+            action: AuditAction.SigningKeyRotated,
+            userId: null,
+            reason: reason.value,
+            details: {
+              previousKid: keys.previousKid,
+              newKid: keys.newKid,
+              previousStatus: keys.previousKid === null ? null : 'retired',
+              retiredKids: keys.retiredKids,
+              globalRotation: outcome.newVersion,
+            },
+          });
+        }
         await repos.audit.append({
           occurredAt: rotatedAt,
           actor: command.triggeredBy,
@@ -115,6 +152,7 @@ export class TriggerGlobalTokenRotationHandler {
       });
       this.ctx.metrics.rotation('global', 'succeeded');
       this.ctx.versionListener.globalVersionChanged(result.newVersion);
+      if (result.newSigningKeyId !== undefined) await signingKeysChanged(this.ctx);
       return ok(result);
     } catch (cause) {
       this.ctx.metrics.rotation('global', 'failed');

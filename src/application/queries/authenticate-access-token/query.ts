@@ -2,7 +2,6 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { checkVersionStamp, rejectionToError } from '../../../domain/token-validity.js';
 import type { AppContext } from '../../context.js';
-import { appendEvent, EventType } from '../../events.js';
 import type { Role } from '../../ports/repositories.js';
 
 /** Who a valid bearer token speaks for. */
@@ -15,7 +14,8 @@ export interface Principal {
 /**
  * Verifies an access token, then holds its `ver`/`gver` against the current
  * versions by the same rule as refresh tokens, so a rotation kills access tokens
- * at once too. The user's role and state are read fresh, not trusted from the token.
+ * at once too. The user's role and state are read from the current state (an
+ * invalidated cache), not trusted from the token.
  */
 export class AuthenticateAccessTokenQuery {
   constructor(private readonly ctx: AppContext) {}
@@ -34,12 +34,8 @@ export class AuthenticateAccessTokenQuery {
       );
     }
     const { claims } = verified;
-    const state = await this.ctx.uow.read(async (repos) => ({
-      config: await repos.securityConfig.get(),
-      user: await repos.users.findById(claims.sub),
-      session: await repos.sessions.findById(claims.sid),
-    }));
-    const { config, user, session } = state;
+    // From memory when warm: see AccessStateReader for how rotations reach it.
+    const { config, user, session } = await this.ctx.accessState.read(claims.sub, claims.sid);
     if (user === null || user.disabledAt !== null) {
       return err(new TokenwardenError('token_revoked', 'The user is no longer active'));
     }
@@ -58,16 +54,8 @@ export class AuthenticateAccessTokenQuery {
     if (!validity.valid) {
       this.ctx.metrics.tokenRejected(validity.reason);
       if (validity.reason === 'global_rotation' || validity.reason === 'user_rotation') {
-        await this.ctx.uow.run((repos) =>
-          appendEvent(repos.outbox, this.ctx.tokens, EventType.TokenRejectedDueToRotation, now, {
-            tokenKind: 'access',
-            rejection: validity.reason,
-            userId: user.id,
-            sessionId: claims.sid,
-            tokenVersion: validity.tokenVersion,
-            requiredVersion: validity.requiredVersion,
-          }),
-        );
+        // Counted in memory, rolled up into one outbox event a minute: no write per request.
+        this.ctx.rejections.record({ tokenKind: 'access', rejection: validity.reason, userId: user.id });
       }
       return err(rejectionToError(validity));
     }

@@ -6,10 +6,22 @@ import { KyselyOutboxRepository } from './kysely-outbox-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySecurityConfigRepository } from './kysely-security-config-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
+import {
+  KyselySigningKeyRepository,
+  type SigningKeyRepositoryOptions,
+} from './kysely-signing-key-repository.js';
 import { KyselyUserRepository } from './kysely-user-repository.js';
 
+export interface KyselyRepositoryOptions {
+  /** Master-key sealing and access-token TTL for `signingKeys`; plaintext and 900 s when absent. */
+  readonly signingKeys?: SigningKeyRepositoryOptions;
+}
+
 /** Every repository bound to one executor: a transaction, or the database itself for reads. */
-export function createKyselyRepositories(db: Kysely<Database>): Repositories {
+export function createKyselyRepositories(
+  db: Kysely<Database>,
+  options: KyselyRepositoryOptions = {},
+): Repositories {
   return Object.freeze({
     users: new KyselyUserRepository(db),
     securityConfig: new KyselySecurityConfigRepository(db),
@@ -17,5 +29,6 @@ export function createKyselyRepositories(db: Kysely<Database>): Repositories {
     refreshTokens: new KyselyRefreshTokenRepository(db),
     audit: new KyselyAuditRepository(db),
     outbox: new KyselyOutboxRepository(db),
+    signingKeys: new KyselySigningKeyRepository(db, options.signingKeys),
   });
 }

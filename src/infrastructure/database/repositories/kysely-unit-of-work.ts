@@ -4,7 +4,7 @@ import type { Repositories } from '../../../application/ports/repositories.js';
 import type { UnitOfWork } from '../../../application/ports/unit-of-work.js';
 import type { Database } from '../schema.js';
 import { isTransientTransactionError } from '../transient-error.js';
-import { createKyselyRepositories } from './kysely-repositories.js';
+import { createKyselyRepositories, type KyselyRepositoryOptions } from './kysely-repositories.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -17,15 +17,19 @@ const MAX_ATTEMPTS = 3;
  */
 export class KyselyUnitOfWork implements UnitOfWork {
   readonly #db: Kysely<Database>;
+  readonly #options: KyselyRepositoryOptions;
 
-  constructor(db: Kysely<Database>) {
+  constructor(db: Kysely<Database>, options: KyselyRepositoryOptions = {}) {
     this.#db = db;
+    this.#options = options;
   }
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#db.transaction().execute((trx) => work(createKyselyRepositories(trx)));
+        return await this.#db
+          .transaction()
+          .execute((trx) => work(createKyselyRepositories(trx, this.#options)));
       } catch (error) {
         // A deadlock victim was rolled back whole; running it again is safe and usually succeeds.
         if (attempt >= MAX_ATTEMPTS || !isTransientTransactionError(error)) throw error;
@@ -35,6 +39,6 @@ export class KyselyUnitOfWork implements UnitOfWork {
   }
 
   read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    return work(createKyselyRepositories(this.#db));
+    return work(createKyselyRepositories(this.#db, this.#options));
   }
 }

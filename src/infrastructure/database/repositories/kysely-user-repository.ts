@@ -87,6 +87,15 @@ export class KyselyUserRepository implements UserRepository {
     await this.#db.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
   }
 
+  async setDisabled(id: string, at: Date): Promise<void> {
+    if (!isUuid(id)) return;
+    await this.#db
+      .updateTable('users')
+      .set({ disabled_at: at, updated_at: at })
+      .where('id', '=', id)
+      .execute();
+  }
+
   /**
    * Oldest first, keyset-paginated on (created_at, id). `email` matches any part
    * of the address, case-insensitively.

@@ -1,0 +1,49 @@
+import { TokenwardenError } from '../../../domain/errors.js';
+import { isUuid } from '../../../domain/ids.js';
+import { err, ok, type Result } from '../../../domain/result.js';
+import type { AppContext } from '../../context.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
+import type { DisableUser } from './command.js';
+
+export interface DisabledUser {
+  readonly userId: string;
+  readonly disabledAt: Date;
+  /** False when the user was already disabled: nothing was written. */
+  readonly changed: boolean;
+}
+
+const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
+
+/**
+ * Sets `disabled_at` with its audit row and outbox event in one transaction. No token
+ * row is touched: the validity rule refuses every token of a disabled user.
+ */
+export class DisableUserHandler {
+  constructor(private readonly ctx: AppContext) {}
+
+  async handle(command: DisableUser): Promise<Result<DisabledUser>> {
+    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
+    const outcome = await this.ctx.uow.run(async (repos) => {
+      // Same lock order as refresh and login: the config row first, then the user.
+      await repos.securityConfig.get('share');
+      const user = await repos.users.findById(command.userId, 'update');
+      if (user === null) return err(userNotFound(command.userId));
+      if (user.disabledAt !== null) {
+        return ok({ userId: user.id, disabledAt: user.disabledAt, changed: false });
+      }
+      const now = this.ctx.clock.now();
+      await repos.users.setDisabled(user.id, now);
+      await recordChange(this.ctx, repos, EventType.UserDisabled, {
+        occurredAt: now,
+        actor: command.actor,
+        action: AuditAction.UserDisabled,
+        userId: user.id,
+        reason: command.reason,
+        details: {},
+      });
+      return ok({ userId: user.id, disabledAt: now, changed: true });
+    });
+    if (outcome.ok && outcome.value.changed) this.ctx.versionListener.userChanged(command.userId);
+    return outcome;
+  }
+}

@@ -1,0 +1,33 @@
+import type { SecurityConfig } from '../../domain/versions.js';
+import type { Role } from './repositories.js';
+
+/** What the bearer check needs of a user: its versions and whether it may act, nothing more. */
+export interface UserAccessState {
+  readonly id: string;
+  readonly role: Role;
+  readonly minTokenVersion: number;
+  readonly disabledAt: Date | null;
+}
+
+/** What the bearer check needs of a session. */
+export interface SessionAccessState {
+  readonly id: string;
+  readonly userId: string;
+  readonly revokedAt: Date | null;
+}
+
+export interface AccessState {
+  readonly config: SecurityConfig;
+  readonly user: UserAccessState | null;
+  readonly session: SessionAccessState | null;
+}
+
+/**
+ * The current versions and user/session state an access token is held against.
+ * Implementations may cache; they must forget what a committed change made stale
+ * (the composition root pairs the cache with the {@link VersionChangeListener}).
+ */
+export interface AccessStateReader {
+  /** `userId` and `sessionId` as the token claims them (`sub`, `sid`). */
+  read(userId: string, sessionId: string): Promise<AccessState>;
+}

@@ -1,0 +1,11 @@
+import type { AppContext } from '../../context.js';
+import type { SigningKeyRecord } from '../../ports/repositories.js';
+
+/** Every stored signing key, newest first, with statuses as of now; never a private part. */
+export class ListSigningKeysQuery {
+  constructor(private readonly ctx: AppContext) {}
+
+  execute(): Promise<readonly SigningKeyRecord[]> {
+    return this.ctx.uow.read((repos) => repos.signingKeys.list(this.ctx.clock.now()));
+  }
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import type { Result } from '../domain/result.js';
+import type { CliIo } from './context.js';
+import { fromTokenwardenError } from './errors.js';
+import { createOutput, type Output } from './output.js';
+
+/** The options every leaf command takes. */
+export interface CommonOptions {
+  readonly json?: boolean;
+}
+
+/** Adds `--json` to a leaf command. */
+export function jsonOption(command: Command): Command {
+  return command.option('--json', 'print JSON instead of text');
+}
+
+export function outputFor(io: CliIo, options: CommonOptions): Output {
+  return createOutput(io.stdout, io.stderr, options.json === true);
+}
+
+/** A handler's value, or its expected failure as the CLI's (exit 2 for invalid input, else 1). */
+export function unwrap<T>(result: Result<T>): T {
+  if (!result.ok) throw fromTokenwardenError(result.error);
+  return result.value;
+}

@@ -1,0 +1,64 @@
+import { userInfo } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import type { UserView } from '../application/queries/list-users/query.js';
+import type { Core } from '../composition-root.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { CliError, usageError } from './errors.js';
+
+/** The process's streams and environment, passed in so the CLI can run in-process too. */
+export interface CliIo {
+  readonly stdin: Readable & { readonly isTTY?: boolean };
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Who the audit log names for a CLI action: `cli:<os user>` (CONTRACT §2). */
+export function cliActor(env: CliIo['env'] = process.env): string {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): fall back to the environment.
+  }
+  return `cli:${name || env.USER || env.LOGNAME || `uid-${process.getuid?.() ?? 'unknown'}`}`;
+}
+
+/**
+ * The same configuration the server reads; a bad variable is a usage error on one line.
+ * Logs default to warnings only for the short-lived commands (`LOG_LEVEL` still wins).
+ */
+export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
+  try {
+    return loadConfig(env.LOG_LEVEL ? env : { ...env, LOG_LEVEL: defaultLogLevel });
+  } catch (error) {
+    if (error instanceof ConfigError) throw usageError(error.message.replace(/:?\n\s*/g, ': ').trim());
+    throw error;
+  }
+}
+
+/**
+ * Opens the configured database (migrating it, as the server does), runs `work` over
+ * the same handlers the server uses, and closes it whatever happens.
+ */
+export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
+  const config = cliConfig(io.env);
+  // Loaded on demand: --help and bad command lines answer without loading the database stack.
+  const { createCore } = await import('../composition-root.js');
+  // Logs go to stderr: stdout carries the result, which --json callers parse.
+  const core = await createCore(config, { logStream: { write: (line) => io.stderr.write(line) } });
+  try {
+    return await work(core);
+  } finally {
+    await core.close();
+  }
+}
+
+/** A user named by id or email, or a failure naming what was asked for. */
+export async function resolveUser(core: Core, idOrEmail: string): Promise<UserView> {
+  if (idOrEmail.trim() === '') throw usageError('a user id or email is required');
+  const user = await core.services.findUser.execute(idOrEmail);
+  if (user === null)
+    throw new CliError(`no user with id or email ${JSON.stringify(idOrEmail)} (user_not_found)`);
+  return user;
+}

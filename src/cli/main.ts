@@ -1,0 +1,105 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { DataDirInUseError } from '../infrastructure/database/pglite-lock.js';
+import { registerAudit } from './audit.js';
+import { registerConfig } from './config.js';
+import type { CliIo } from './context.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { registerKeys } from './keys.js';
+import { registerMigrate } from './migrate.js';
+import { registerRotate } from './rotate.js';
+import { registerServe } from './serve.js';
+import { registerSessions } from './sessions.js';
+import { registerUsers } from './users.js';
+
+/** The CLI is still running: `serve` listens until a signal stops it. */
+export const SERVING = 'serving';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/**
+ * Runs one `tokenwarden` command line against the configured database, through the
+ * same handlers the HTTP server uses.
+ *
+ * @example
+ * const code = await run(['rotate', 'global', '--reason', 'db leak', '--dry-run']);
+ * @returns the exit code, or {@link SERVING} when `serve` is now listening
+ */
+export async function run(
+  argv: readonly string[],
+  io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number | typeof SERVING> {
+  let serving = false;
+  const program = new Command('tokenwarden')
+    .description(
+      'Operate tokenwarden from a shell: works on the database directly, with or without the server.',
+    )
+    .version(version, '-V, --version')
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // run() prints the one-line message itself.
+      outputError: () => {},
+    })
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      '\nThe database comes from the environment, as for the server: TOKENWARDEN_DATA_DIR (PGlite,\n' +
+        'default ./.tokenwarden) or DATABASE_URL. Changes are audited as cli:<os user>.\n' +
+        'Exit codes: 0 done, 1 failed, 2 bad command line or environment.',
+    );
+  registerServe(program, io, () => {
+    serving = true;
+  });
+  registerMigrate(program, io);
+  registerRotate(program, io);
+  registerConfig(program, io);
+  registerAudit(program, io);
+  registerUsers(program, io);
+  registerSessions(program, io);
+  registerKeys(program, io);
+
+  const fail = (message: string, code: number) => {
+    io.stderr.write(`tokenwarden: ${message}\n`);
+    return code;
+  };
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return serving ? SERVING : EXIT_OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return EXIT_OK;
+      // A group without its subcommand has printed its help already.
+      if (error.code === 'commander.help') return EXIT_USAGE;
+      return fail(`${error.message.replace(/^error: /, '')} (see --help)`, EXIT_USAGE);
+    }
+    if (error instanceof CliError) return fail(error.message, error.exitCode);
+    if (error instanceof DataDirInUseError) return fail(error.message, EXIT_FAILURE);
+    const message = describeUnexpected(error);
+    if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);
+    return fail(
+      `${message}${io.env.TOKENWARDEN_DEBUG === undefined ? ' (TOKENWARDEN_DEBUG=1 shows the stack)' : ''}`,
+      EXIT_FAILURE,
+    );
+  }
+}
+
+function describeUnexpected(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return describeUnexpected(error.errors[0]);
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const message = error.message.split('\n')[0] || error.name;
+    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+  }
+  return String(error);
+}
+
+/** The `tokenwarden` executable: run, then exit with the code (unless serving). */
+export async function main(): Promise<void> {
+  const code = await run(process.argv.slice(2));
+  if (code === SERVING) return;
+  process.exitCode = code;
+  // Everything was closed; should a stray handle linger, do not leave the operator's shell hanging.
+  setTimeout(() => process.exit(code), 3000).unref();
+}

@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander argument parsers: a bad value is a usage error naming what was expected. */
+export function integerIn(min: number, max: number): (raw: string) => number {
+  return (raw) => {
+    const value = Number(raw.trim());
+    if (!/^[+-]?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  };
+}
+
+export function isoTimestamp(raw: string): Date {
+  // A date alone, or a date and time; the time zone defaults to UTC rather than local time.
+  const match = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(
+    raw.trim(),
+  );
+  const text =
+    match === null ? '' : match[1] !== undefined && match[4] === undefined ? `${raw.trim()}Z` : raw;
+  const date = new Date(text);
+  if (match === null || Number.isNaN(date.getTime())) {
+    throw new InvalidArgumentError(
+      `expected an ISO-8601 date or time such as 2026-01-31 or 2026-01-31T12:00:00Z, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return date;
+}

@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { RevokeSession } from '../application/commands/revoke-session/command.js';
+import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
+import { table, when } from './output.js';
+
+/** `tokenwarden sessions list|revoke`. */
+export function registerSessions(program: Command, io: CliIo): void {
+  const sessions = program.command('sessions').description('list and revoke login sessions');
+
+  jsonOption(
+    sessions
+      .command('list')
+      .description("a user's active sessions, newest first")
+      .argument('<user>', 'user id or email'),
+  ).action(async (userRef: string, options: CommonOptions) => {
+    await withCore(io, async (core) => {
+      const user = await resolveUser(core, userRef);
+      const items = (
+        await core.services.listSessions.execute({ userId: user.id, currentSessionId: null })
+      ).map(({ current: _current, ...session }) => session);
+      outputFor(io, options).result({ userId: user.id, email: user.email, items }, () =>
+        table(
+          ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
+          items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
+          `${user.email} has no active sessions.`,
+        ),
+      );
+    });
+  });
+
+  jsonOption(
+    sessions
+      .command('revoke')
+      .description('log one session out: it and every refresh token in it stop working (audited)')
+      .argument('<session>', 'session id')
+      .option('--reason <text>', 'why, for the audit log', 'revoked_by_operator'),
+  ).action(async (sessionId: string, options: CommonOptions & { readonly reason: string }) => {
+    await withCore(io, async (core) => {
+      const result = unwrap(
+        await core.services.revokeSession.handle(
+          RevokeSession({ sessionId, ownerId: null, actor: cliActor(io.env), reason: options.reason }),
+        ),
+      );
+      outputFor(io, options).result(
+        { sessionId, ...result },
+        () => `Revoked session ${sessionId} (${result.revokedTokens} refresh tokens).`,
+      );
+    });
+  });
+}

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { DisableUser } from '../application/commands/disable-user/command.js';
+import { RegisterUser } from '../application/commands/register-user/command.js';
+import { TokenwardenError } from '../domain/errors.js';
+import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
+import { fromTokenwardenError } from './errors.js';
+import { table, when } from './output.js';
+import { integerIn } from './parsers.js';
+import { readNewPassword } from './password.js';
+
+/** `tokenwarden users create|list|disable`. */
+export function registerUsers(program: Command, io: CliIo): void {
+  const users = program.command('users').description('create, list and disable accounts');
+
+  jsonOption(
+    users
+      .command('create')
+      .description(
+        'create an account; the password is read from stdin when piped (first line), else prompted for',
+      )
+      .requiredOption('--email <email>', 'the email address')
+      .option('--admin', 'make it an admin'),
+  ).action(async (options: CommonOptions & { readonly email: string; readonly admin?: boolean }) => {
+    const password = await readNewPassword(io);
+    await withCore(io, async (core) => {
+      const created = unwrap(
+        await core.services.registerUser.handle(
+          RegisterUser({
+            email: options.email,
+            password,
+            role: options.admin === true ? 'admin' : 'user',
+            actor: cliActor(io.env),
+          }),
+        ),
+      );
+      outputFor(io, options).result(
+        created,
+        () => `Created ${created.role} ${created.email} (id ${created.id}).`,
+      );
+    });
+  });
+
+  jsonOption(
+    users
+      .command('list')
+      .description('accounts, oldest first')
+      .option('--email <text>', 'only emails containing this text')
+      .option('--limit <n>', 'at most this many (1-1000)', integerIn(1, 1000), 100)
+      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
+  ).action(
+    async (
+      options: CommonOptions & { readonly email?: string; readonly limit: number; readonly cursor?: string },
+    ) => {
+      const out = outputFor(io, options);
+      await withCore(io, async (core) => {
+        let page: Awaited<ReturnType<typeof core.services.listUsers.execute>>;
+        try {
+          page = await core.services.listUsers.execute({
+            email: options.email,
+            limit: options.limit,
+            cursor: options.cursor,
+          });
+        } catch (error) {
+          if (error instanceof TokenwardenError) throw fromTokenwardenError(error);
+          throw error;
+        }
+        out.result(page, () =>
+          table(
+            ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
+            page.items.map((u) => [
+              u.id,
+              u.email,
+              u.role,
+              String(u.minTokenVersion),
+              when(u.createdAt),
+              when(u.disabledAt),
+            ]),
+            'No users match.',
+          ),
+        );
+        if (!out.json && page.nextCursor !== null) out.note(`More users: add --cursor ${page.nextCursor}`);
+      });
+    },
+  );
+
+  jsonOption(
+    users
+      .command('disable')
+      .description('disable an account: its tokens stop working and it cannot log in (audited)')
+      .argument('<user>', 'user id or email')
+      .option('--reason <text>', 'why, for the audit log'),
+  ).action(async (userRef: string, options: CommonOptions & { readonly reason?: string }) => {
+    await withCore(io, async (core) => {
+      const user = await resolveUser(core, userRef);
+      const result = unwrap(
+        await core.services.disableUser.handle(
+          DisableUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason?.trim() || null }),
+        ),
+      );
+      outputFor(io, options).result({ ...result, email: user.email }, () =>
+        result.changed
+          ? `Disabled ${user.email} (id ${user.id}): its tokens are refused and it cannot log in.`
+          : `${user.email} (id ${user.id}) was already disabled, since ${when(result.disabledAt)}.`,
+      );
+    });
+  });
+}

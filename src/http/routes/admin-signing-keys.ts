@@ -1,0 +1,103 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { RetireSigningKey } from '../../application/commands/retire-signing-key/command.js';
+import { RotateSigningKey } from '../../application/commands/rotate-signing-key/command.js';
+import type { Services } from '../../application/services.js';
+import { principalOf } from '../auth.js';
+import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import {
+  KidParams,
+  problemResponses,
+  SigningKeyRetirementBody,
+  SigningKeyRetirementResultSchema,
+  SigningKeyRotationBody,
+  SigningKeyRotationResultSchema,
+  SigningKeySchema,
+} from '../schemas.js';
+
+/** Signing keys: list (never a private part), rotate, retire. Admin only. */
+export const adminSigningKeyRoutes =
+  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const admin = { preHandler: guards.requireAdmin };
+    const security = [{ bearer: [] }];
+
+    app.get(
+      '/admin/signing-keys',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Signing keys, newest first: the active one, those still verifying, retired ones',
+          security,
+          response: {
+            200: Type.Object({ items: Type.Array(SigningKeySchema) }),
+            ...problemResponses(401, 403),
+          },
+        },
+      },
+      async () => ({
+        items: (await services.listSigningKeys.execute()).map((key) => ({
+          kid: key.kid,
+          algorithm: key.algorithm,
+          status: key.status,
+          createdAt: iso(key.createdAt),
+          deactivatedAt: isoOrNull(key.deactivatedAt),
+          retiredAt: isoOrNull(key.retiredAt),
+          verifiesUntil: isoOrNull(key.verifiesUntil),
+        })),
+      }),
+    );
+
+    app.post(
+      '/admin/signing-keys/rotations',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'New active signing key; the previous one verifies until its tokens have expired',
+          security,
+          body: SigningKeyRotationBody,
+          response: { 201: SigningKeyRotationResultSchema, ...problemResponses(401, 403, 409, 422) },
+        },
+      },
+      async (request, reply) => {
+        const result = unwrap(
+          await services.rotateSigningKey.handle(
+            RotateSigningKey({ actor: principalOf(request).userId, reason: request.body.reason }),
+          ),
+        );
+        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+      },
+    );
+
+    app.post(
+      '/admin/signing-keys/:kid/retirement',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Retire a signing key at once: tokens it signed are refused from now on',
+          description:
+            'The active key is refused (409 signing_key_active) unless `replace: true` makes a new one in the same transaction.',
+          security,
+          params: KidParams,
+          body: SigningKeyRetirementBody,
+          response: { 200: SigningKeyRetirementResultSchema, ...problemResponses(401, 403, 404, 409, 422) },
+        },
+      },
+      async (request) => {
+        const result = unwrap(
+          await services.retireSigningKey.handle(
+            RetireSigningKey({
+              kid: request.params.kid,
+              actor: principalOf(request).userId,
+              reason: request.body.reason,
+              replace: request.body.replace,
+            }),
+          ),
+        );
+        return { ...result, retiredAt: isoOrNull(result.retiredAt) };
+      },
+    );
+  };

@@ -1,0 +1,70 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { WebhookDeliveries, WebhookDeliveryRecord } from '../../application/ports/webhook-deliveries.js';
+import { TokenwardenError } from '../../domain/errors.js';
+import { principalOf } from '../auth.js';
+import { type Guards, iso, isoOrNull } from '../route-kit.js';
+import {
+  pageOf,
+  problemResponses,
+  WebhookDeliveriesQuery,
+  WebhookDeliveryIdParams,
+  WebhookDeliverySchema,
+} from '../schemas.js';
+
+const deliveryView = (d: WebhookDeliveryRecord) => ({
+  ...d,
+  occurredAt: iso(d.occurredAt),
+  nextAttemptAt: iso(d.nextAttemptAt),
+  lastAttemptAt: isoOrNull(d.lastAttemptAt),
+  deliveredAt: isoOrNull(d.deliveredAt),
+  deadAt: isoOrNull(d.deadAt),
+  createdAt: iso(d.createdAt),
+});
+
+/** The webhook relay's deliveries: see what is pending or dead, and send one again. Admin only. */
+export const adminWebhookRoutes =
+  (deliveries: WebhookDeliveries, guards: Guards): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const admin = { preHandler: guards.requireAdmin };
+    const security = [{ bearer: [] }];
+
+    app.get(
+      '/admin/webhooks/deliveries',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Webhook deliveries, newest first; `state=dead` lists the dead letters',
+          security,
+          querystring: WebhookDeliveriesQuery,
+          response: { 200: pageOf(WebhookDeliverySchema), ...problemResponses(401, 403, 422) },
+        },
+      },
+      async (request) => {
+        const page = await deliveries.list(request.query);
+        return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.post(
+      '/admin/webhooks/deliveries/:id/retry',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Queue a delivery again, due now, with its attempts reset (audited)',
+          description: 'A delivered one is sent again; receivers dedupe on the event id.',
+          security,
+          params: WebhookDeliveryIdParams,
+          response: { 200: WebhookDeliverySchema, ...problemResponses(401, 403, 404) },
+        },
+      },
+      async (request) => {
+        const delivery = await deliveries.retry(request.params.id, principalOf(request).userId);
+        if (delivery === null) {
+          throw new TokenwardenError('not_found', `No webhook delivery with id ${request.params.id}`);
+        }
+        return deliveryView(delivery);
+      },
+    );
+  };

@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import type { Clock } from '../../application/ports/clock.js';
+import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { AccessStateCache, type AccessStateCacheOptions } from './access-state-cache.js';
+import { UnitOfWorkAccessStateSource } from './access-state-source.js';
+import { CacheInvalidator, type ReloadableKeys } from './cache-invalidator.js';
+import {
+  type InvalidationLog,
+  type InvalidationTransport,
+  LocalInvalidationTransport,
+} from './invalidation-transport.js';
+import { PostgresInvalidationTransport } from './postgres-invalidation-transport.js';
+import { RedisInvalidationTransport } from './redis-invalidation-transport.js';
+
+export interface AccessStateCacheSetupOptions {
+  readonly uow: UnitOfWork;
+  readonly clock: Clock;
+  readonly keys: ReloadableKeys;
+  // biome-ignore lint/suspicious/noExplicitAny: only used to publish NOTIFY
+  readonly db: Kysely<any>;
+  /** Set when the database is a PostgreSQL server (not PGlite). */
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+  readonly channel: string;
+  readonly cache: AccessStateCacheOptions;
+  readonly log: InvalidationLog;
+}
+
+/**
+ * The cache and its invalidation, over the transport the configuration allows:
+ * Redis when `REDIS_URL` is set, else PostgreSQL LISTEN/NOTIFY, else (PGlite) local.
+ * Started: the subscriber connects in the background.
+ */
+export function createAccessStateCache(options: AccessStateCacheSetupOptions): {
+  readonly cache: AccessStateCache;
+  readonly invalidator: CacheInvalidator;
+} {
+  const transport: InvalidationTransport =
+    options.redisUrl !== null
+      ? new RedisInvalidationTransport(options.redisUrl, options.channel, options.log)
+      : options.databaseUrl !== null
+        ? new PostgresInvalidationTransport(options.databaseUrl, options.channel, options.db, options.log)
+        : new LocalInvalidationTransport();
+  const cache = new AccessStateCache(
+    new UnitOfWorkAccessStateSource(options.uow),
+    options.clock,
+    options.cache,
+  );
+  const invalidator = new CacheInvalidator(cache, transport, options.keys, options.log);
+  invalidator.start();
+  return { cache, invalidator };
+}

@@ -1,0 +1,158 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type {
+  SigningKeyRecord,
+  SigningKeyRepository,
+  SigningKeyRetirement,
+  SigningKeyRotation,
+} from '../../../application/ports/repositories.js';
+import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
+import { generateSigningKey, SIGNING_KEYS_LOCK } from '../../crypto/signing-key-material.js';
+import type { Database, SigningKeysTable } from '../schema.js';
+
+export interface SigningKeyRepositoryOptions {
+  /** How private keys are stored: sealed under TOKENWARDEN_MASTER_KEY, or plaintext. */
+  readonly sealer: PrivateJwkSealer;
+  /** A key that stopped signing verifies this long more: the life of the tokens it signed. */
+  readonly accessTokenTtlSeconds: number;
+}
+
+export const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions = Object.freeze({
+  sealer: createPrivateJwkSealer(undefined),
+  accessTokenTtlSeconds: 900,
+});
+
+type KeyRow = Pick<
+  Selectable<SigningKeysTable>,
+  'kid' | 'algorithm' | 'status' | 'created_at' | 'deactivated_at' | 'retired_at'
+>;
+
+const COLUMNS = ['kid', 'algorithm', 'status', 'created_at', 'deactivated_at', 'retired_at'] as const;
+
+/**
+ * Signing-key lifecycle in `signing_keys`. `rotate` and `retire` take the signing-key
+ * advisory lock, so run them inside a transaction (`uow.run`).
+ */
+export class KyselySigningKeyRepository implements SigningKeyRepository {
+  readonly #db: Kysely<Database>;
+  readonly #options: SigningKeyRepositoryOptions;
+
+  constructor(
+    db: Kysely<Database>,
+    options: SigningKeyRepositoryOptions = DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS,
+  ) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  async rotate(now: Date, options: { readonly retireOthers?: boolean } = {}): Promise<SigningKeyRotation> {
+    await this.lock();
+    const previous = await this.#db
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'active')
+      .forUpdate()
+      .executeTakeFirst();
+    let retiredKids: readonly string[] = [];
+    if (options.retireOthers === true) {
+      const retired = await this.#db
+        .updateTable('signing_keys')
+        .set((eb) => ({
+          status: 'retired',
+          retired_at: now,
+          deactivated_at: eb.fn.coalesce('deactivated_at', eb.val(now)),
+        }))
+        .where('status', 'in', ['active', 'verifying'])
+        .returning('kid')
+        .execute();
+      retiredKids = retired.map((row) => row.kid).sort();
+    } else if (previous !== undefined) {
+      await this.#db
+        .updateTable('signing_keys')
+        .set({ status: 'verifying', deactivated_at: now })
+        .where('kid', '=', previous.kid)
+        .execute();
+    }
+    const newKid = await this.insertActiveKey(now);
+    return { previousKid: previous?.kid ?? null, newKid, retiredKids };
+  }
+
+  async retire(
+    kid: string,
+    now: Date,
+    options: { readonly replace?: boolean } = {},
+  ): Promise<SigningKeyRetirement> {
+    await this.lock();
+    const row = await this.#db
+      .selectFrom('signing_keys')
+      .select(['kid', 'status', 'retired_at'])
+      .where('kid', '=', kid)
+      .forUpdate()
+      .executeTakeFirst();
+    if (row === undefined) return { outcome: 'not_found' };
+    if (row.status === 'retired') return { outcome: 'already_retired', retiredAt: row.retired_at };
+    if (row.status === 'active' && options.replace !== true) return { outcome: 'active_key' };
+    await this.#db
+      .updateTable('signing_keys')
+      .set((eb) => ({
+        status: 'retired',
+        retired_at: now,
+        deactivated_at: eb.fn.coalesce('deactivated_at', eb.val(now)),
+      }))
+      .where('kid', '=', kid)
+      .execute();
+    // The retired row frees the one-active-key index before the replacement goes in.
+    const newKid = row.status === 'active' ? await this.insertActiveKey(now) : null;
+    return { outcome: 'retired', previousStatus: row.status, newKid };
+  }
+
+  async list(now: Date): Promise<readonly SigningKeyRecord[]> {
+    const rows = await this.#db
+      .selectFrom('signing_keys')
+      .select(COLUMNS)
+      .orderBy(sql`case when status = 'active' then 0 else 1 end`)
+      .orderBy('created_at', 'desc')
+      .orderBy(sql`deactivated_at desc nulls first`)
+      .orderBy('kid')
+      .execute();
+    return rows.map((row) => this.toRecord(row, now));
+  }
+
+  private async lock(): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(this.#db);
+  }
+
+  private async insertActiveKey(now: Date): Promise<string> {
+    const key = await generateSigningKey(this.#options.sealer);
+    await this.#db
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        algorithm: key.algorithm,
+        public_jwk: JSON.stringify(key.publicJwk),
+        private_jwk: key.storedPrivateJwk,
+        status: 'active',
+        created_at: now,
+        deactivated_at: null,
+        retired_at: null,
+      })
+      .execute();
+    return key.kid;
+  }
+
+  private toRecord(row: KeyRow, now: Date): SigningKeyRecord {
+    const verifiesUntil =
+      row.status === 'verifying' && row.deactivated_at !== null
+        ? new Date(row.deactivated_at.getTime() + this.#options.accessTokenTtlSeconds * 1000)
+        : null;
+    const lapsed = verifiesUntil !== null && verifiesUntil.getTime() <= now.getTime();
+    return {
+      kid: row.kid,
+      algorithm: row.algorithm,
+      status: lapsed ? 'retired' : row.status,
+      createdAt: row.created_at,
+      deactivatedAt: row.deactivated_at,
+      retiredAt: lapsed ? verifiesUntil : row.retired_at,
+      verifiesUntil: lapsed ? null : verifiesUntil,
+    };
+  }
+}

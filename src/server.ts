@@ -1,0 +1,33 @@
+import { createTokenwarden, type Tokenwarden } from './composition-root.js';
+import type { Config } from './config.js';
+
+/**
+ * `npm start` and `tokenwarden serve`: build everything over `config`, listen, and
+ * stop cleanly on SIGINT or SIGTERM.
+ *
+ * @example
+ * await serve(loadConfig());
+ */
+export async function serve(config: Config): Promise<Tokenwarden> {
+  const tokenwarden = await createTokenwarden(config);
+  const { app } = tokenwarden;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    await tokenwarden.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info(
+    {
+      database: config.database.kind,
+      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+    },
+    'tokenwarden is ready',
+  );
+  return tokenwarden;
+}

@@ -1,0 +1,231 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCore } from '../../src/composition-root.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  call,
+  createScratchDatabase,
+  freePort,
+  type Instance,
+  login,
+  me,
+  measurePropagation,
+  msUntilRejected,
+  type Rotation,
+  register,
+  revoke,
+  type ScratchDatabase,
+  startInstance,
+} from '../support/instances.js';
+import { TEST_ENV } from '../support/test-app.js';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? '';
+const REDIS_URL = process.env.REDIS_URL ?? '';
+/** The target is < 100 ms; the assertion is generous so a busy CI machine does not flake. */
+const BOUND_MS = 2_000;
+const FALLBACK_TTL_SECONDS = 2;
+
+interface Pair {
+  readonly transport: 'postgres' | 'redis';
+  a: Instance;
+  b: Instance;
+}
+
+/*
+ * Two (or three) server processes on one scratch PostgreSQL database: a change made
+ * on A must stop the same access token on B, through Redis pub/sub or LISTEN/NOTIFY.
+ */
+describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () => {
+  let database: ScratchDatabase | undefined;
+  const pairs: Pair[] = [];
+  const started: Instance[] = [];
+  let degraded: Instance | undefined;
+  const channel = `tw_test_${randomBytes(4).toString('hex')}`;
+
+  const start = async (name: string, env: Record<string, string>) => {
+    const instance = await startInstance(name, {
+      DATABASE_URL: database?.url ?? '',
+      DATABASE_POOL_SIZE: '4',
+      TOKENWARDEN_INVALIDATION_CHANNEL: channel,
+      ...env,
+    });
+    started.push(instance);
+    return instance;
+  };
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(DATABASE_URL);
+    // The first one migrates and creates the admin; the rest start on a ready database.
+    const notifyA = await start('notify-a', {});
+    const closedPort = await freePort();
+    const [notifyB, redisA, redisB, lost] = await Promise.all([
+      start('notify-b', {}),
+      REDIS_URL === '' ? undefined : start('redis-a', { REDIS_URL }),
+      REDIS_URL === '' ? undefined : start('redis-b', { REDIS_URL }),
+      // Nothing listens there: the subscription never comes up.
+      start('lost', {
+        REDIS_URL: `redis://127.0.0.1:${closedPort}`,
+        TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: String(FALLBACK_TTL_SECONDS),
+      }),
+    ]);
+    pairs.push({ transport: 'postgres', a: notifyA, b: notifyB });
+    if (redisA !== undefined && redisB !== undefined)
+      pairs.push({ transport: 'redis', a: redisA, b: redisB });
+    degraded = lost;
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(started.map((instance) => instance.stop()));
+    await database?.drop();
+  }, 30_000);
+
+  const transports = REDIS_URL === '' ? ['postgres'] : ['postgres', 'redis'];
+
+  it.each(transports)('%s: /ready reports the transport as subscribed', async (transport) => {
+    const pair = pairs.find((p) => p.transport === transport);
+    for (const instance of [pair?.a, pair?.b]) {
+      const ready = await call(instance?.base ?? '', 'GET', '/ready');
+      expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({
+        status: 'ready',
+        database: 'up',
+        invalidation: { transport, state: 'subscribed' },
+      });
+    }
+  });
+
+  it.each(transports)(
+    '%s: a global rotation, a user rotation and a logout on A reject the token on B',
+    async (transport) => {
+      const pair = pairs.find((p) => p.transport === transport);
+      if (pair === undefined) throw new Error(`no ${transport} pair`);
+      const email = `${transport}-${randomBytes(4).toString('hex')}@example.com`;
+      const userId = await register(pair.a.base, email);
+      const delays: Record<string, number | null> = {};
+      for (const kind of ['global', 'user', 'logout'] as const satisfies readonly Rotation[]) {
+        delays[kind] = (
+          await measurePropagation(pair.a.base, pair.b.base, kind, email, userId, BOUND_MS)
+        ).afterResponse;
+      }
+      console.log(
+        `propagation A→B over ${transport}: ${Object.entries(delays)
+          .map(([kind, ms]) => `${kind} ${ms === null ? 'timeout' : `${ms.toFixed(1)} ms`}`)
+          .join(', ')}`,
+      );
+      for (const ms of Object.values(delays)) {
+        expect(ms).not.toBeNull();
+        expect(ms).toBeLessThan(BOUND_MS);
+      }
+    },
+  );
+
+  it('with the subscription lost, /ready stays 200 and reports degraded; entries expire after the fallback TTL', async () => {
+    const lost = degraded;
+    const a = pairs[0]?.a;
+    if (lost === undefined || a === undefined) throw new Error('instances missing');
+    const ready = await call(lost.base, 'GET', '/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({
+      status: 'ready',
+      database: 'up',
+      invalidation: { transport: 'redis', state: 'degraded' },
+    });
+
+    const email = `degraded-${randomBytes(4).toString('hex')}@example.com`;
+    const userId = await register(a.base, email);
+    const token = await login(a.base, email);
+    const warmed = performance.now();
+    expect(await me(lost.base, token)).toBe(200);
+    await revoke(a.base, 'user', token, userId);
+    const rotated = performance.now();
+    // No message reaches it: the cached state still accepts the token, until the TTL.
+    const stillAccepted = await me(lost.base, token);
+    if (performance.now() - warmed < (FALLBACK_TTL_SECONDS * 1000) / 2) expect(stillAccepted).toBe(200);
+    const ms = await msUntilRejected(lost.base, token, rotated, FALLBACK_TTL_SECONDS * 1000 + BOUND_MS);
+    const sinceWarm = performance.now() - warmed;
+    console.log(
+      `degraded instance: rejected ${ms?.toFixed(0)} ms after the rotation, ${sinceWarm.toFixed(0)} ms after its cache was warmed (fallback TTL ${FALLBACK_TTL_SECONDS} s)`,
+    );
+    expect(ms).not.toBeNull();
+    expect(sinceWarm).toBeGreaterThanOrEqual(FALLBACK_TTL_SECONDS * 1000 - 50);
+  });
+
+  it.each(transports)('%s: core.close() ends the subscriber connection', async (transport) => {
+    const coreChannel = `tw_close_${randomBytes(4).toString('hex')}`;
+    const core = await createCore(
+      loadConfig({
+        ...TEST_ENV,
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: database?.url ?? '',
+        DATABASE_POOL_SIZE: '2',
+        TOKENWARDEN_INVALIDATION_CHANNEL: coreChannel,
+        ...(transport === 'redis' ? { REDIS_URL } : {}),
+      }),
+      { defaultMetrics: false },
+    );
+    const subscribers = async (): Promise<number> => {
+      if (transport === 'redis') {
+        const redis = new Redis(REDIS_URL, { lazyConnect: true });
+        try {
+          await redis.connect();
+          const [, count] = (await redis.pubsub('NUMSUB', coreChannel)) as [string, number];
+          return Number(count);
+        } finally {
+          redis.disconnect();
+        }
+      }
+      const client = new pg.Client({ connectionString: database?.url ?? '' });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: string }>(
+          // Only this core's listener: the other instances listen on another channel.
+          `select count(*) as n from pg_stat_activity
+            where datname = current_database() and query ilike 'listen %' and query like $1`,
+          [`%${coreChannel}%`],
+        );
+        return Number(rows[0]?.n ?? 0);
+      } finally {
+        await client.end();
+      }
+    };
+    try {
+      for (let i = 0; i < 50 && core.invalidation().state !== 'subscribed'; i++) await sleep(50);
+      expect(core.invalidation()).toEqual({ transport, state: 'subscribed' });
+      expect(await subscribers()).toBeGreaterThanOrEqual(1);
+      if (transport === 'postgres') {
+        // A lost listener comes back by itself (backoff from 100 ms) and reports subscribed again.
+        const admin = new pg.Client({ connectionString: database?.url ?? '' });
+        await admin.connect();
+        try {
+          await admin.query(
+            `select pg_terminate_backend(pid) from pg_stat_activity
+              where datname = current_database() and query like $1`,
+            [`%${coreChannel}%`],
+          );
+        } finally {
+          await admin.end();
+        }
+        const states = new Set<string>();
+        for (let i = 0; i < 100; i++) {
+          states.add(core.invalidation().state);
+          if (states.has('degraded') && core.invalidation().state === 'subscribed') break;
+          await sleep(20);
+        }
+        expect(states).toContain('degraded');
+        expect(core.invalidation().state).toBe('subscribed');
+        expect(await subscribers()).toBe(1);
+      }
+    } finally {
+      await core.close();
+    }
+    let left = await subscribers();
+    for (let i = 0; i < 20 && left > 0; i++) {
+      await sleep(50);
+      left = await subscribers();
+    }
+    expect(left).toBe(0);
+  });
+});

@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { type Core, createCore } from '../../src/composition-root.js';
+import { loadConfig } from '../../src/config.js';
+import { TEST_ENV } from '../support/test-app.js';
+
+const BIN = fileURLToPath(new URL('../../bin/tokenwarden.mjs', import.meta.url));
+
+/** The actor the CLI audits as, here. */
+export const CLI_ACTOR = `cli:${userInfo().username}`;
+
+/** Cheap argon2: the CLI hashes with the same settings the test process verifies with. */
+const CHEAP_ENV = {
+  TOKENWARDEN_ARGON2_MEMORY_KIB: TEST_ENV.TOKENWARDEN_ARGON2_MEMORY_KIB as string,
+  TOKENWARDEN_ARGON2_ITERATIONS: TEST_ENV.TOKENWARDEN_ARGON2_ITERATIONS as string,
+};
+
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `node bin/tokenwarden.mjs …args` as an operator would, with only the database
+ * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir).
+ */
+export function runCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  input = '',
+): Promise<CliResult> {
+  const inherited = { ...process.env };
+  for (const key of ['DATABASE_URL', 'REDIS_URL', 'TOKENWARDEN_DATA_DIR', 'LOG_LEVEL']) delete inherited[key];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...inherited, ...CHEAP_ENV, ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** Runs a command that must succeed with `--json`, and parses what it printed. */
+export async function runJson<T = Record<string, unknown>>(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  input?: string,
+): Promise<T> {
+  const result = await runCli([...args, '--json'], env, input);
+  if (result.code !== 0) {
+    throw new Error(`tokenwarden ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
+  }
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A database for the CLI: the environment that names it, and a way to throw it away. */
+export interface CliDatabase {
+  readonly env: Readonly<Record<string, string>>;
+  /** The core over the same database, in this process; close it before the next CLI run (PGlite is one process's). */
+  openCore(): Promise<Core>;
+  drop(): Promise<void>;
+}
+
+export interface CliDatabaseTarget {
+  readonly name: 'pglite' | 'postgres';
+  create(): Promise<CliDatabase>;
+}
+
+/** PGlite in a temporary directory always; PostgreSQL in a scratch schema when DATABASE_URL is set. */
+export function cliDatabaseTargets(): CliDatabaseTarget[] {
+  const targets: CliDatabaseTarget[] = [{ name: 'pglite', create: createPGliteDirectory }];
+  const url = process.env.DATABASE_URL;
+  if (url !== undefined && url !== '')
+    targets.push({ name: 'postgres', create: () => createPostgresSchema(url) });
+  return targets;
+}
+
+const openCoreFor = (env: Readonly<Record<string, string>>) => () =>
+  createCore(loadConfig({ ...CHEAP_ENV, ...env, LOG_LEVEL: 'silent' }), { defaultMetrics: false });
+
+async function createPGliteDirectory(): Promise<CliDatabase> {
+  const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-'));
+  const env = { TOKENWARDEN_DATA_DIR: join(root, 'data') };
+  return { env, openCore: openCoreFor(env), drop: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * A schema of its own, named to the CLI through the connection string
+ * (`options=-c search_path=…`, which pg passes to the server), dropped afterwards.
+ */
+async function createPostgresSchema(url: string): Promise<CliDatabase> {
+  const schema = `tw_cli_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`create schema ${schema}`);
+  } finally {
+    await admin.end();
+  }
+  const options = encodeURIComponent(`-c search_path=${schema}`);
+  const env = { DATABASE_URL: `${url}${url.includes('?') ? '&' : '?'}options=${options}` };
+  return {
+    env,
+    openCore: openCoreFor(env),
+    async drop() {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query(`drop schema if exists ${schema} cascade`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

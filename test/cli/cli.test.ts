@@ -1,0 +1,265 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CreateSession } from '../../src/application/commands/create-session/command.js';
+import { MIGRATIONS } from '../../src/infrastructure/database/migrator.js';
+import { lockDataDir } from '../../src/infrastructure/database/pglite-lock.js';
+import { USER_PASSWORD } from '../support/test-app.js';
+import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
+
+// Each run starts node, tsx and (for most commands) the database: seconds, not milliseconds.
+const SLOW = 60_000;
+
+describe('tokenwarden CLI, command line handling', () => {
+  let root: string;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-usage-'));
+    // Never opened: every case here fails or finishes before the database.
+    env = { TOKENWARDEN_DATA_DIR: join(root, 'never-created') };
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it(
+    'prints help for the program and for each command',
+    async () => {
+      const top = await runCli(['--help'], env);
+      expect(top.code).toBe(0);
+      for (const command of ['serve', 'migrate', 'rotate', 'config', 'audit', 'users', 'sessions', 'keys']) {
+        expect(top.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      }
+      const rotate = await runCli(['rotate', 'global', '--help'], env);
+      expect(rotate.code).toBe(0);
+      for (const option of ['--reason', '--grace', '--dry-run', '--rotate-signing-key', '--json']) {
+        expect(rotate.stdout).toContain(option);
+      }
+    },
+    SLOW,
+  );
+
+  it.each([
+    { args: ['rotate', 'global'], message: /required option '--reason <text>' not specified/ },
+    { args: ['config', 'set', '--grace', '86401'], message: /expected an integer from 0 to 86400/ },
+    { args: ['audit', 'list', '--since', 'yesterday'], message: /expected an ISO-8601 date/ },
+    { args: ['rotate', 'everything'], message: /unknown command 'everything'/ },
+    { args: ['users', 'create', '--email', 'a@example.com'], message: /no password on stdin/ },
+  ])(
+    'exits 2 with one line on bad input: $args',
+    async ({ args, message }) => {
+      const result = await runCli(args, env);
+      expect(result.code).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    },
+    SLOW,
+  );
+});
+
+describe('tokenwarden CLI and a running server on PGlite', () => {
+  it(
+    'refuses a data directory another process holds, instead of corrupting it',
+    async () => {
+      const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-held-'));
+      const dataDir = join(root, 'data');
+      await mkdir(dataDir);
+      // This process stands in for the server: it holds the lock createDatabase takes.
+      const release = await lockDataDir(dataDir);
+      try {
+        const result = await runCli(['config', 'get'], { TOKENWARDEN_DATA_DIR: dataDir });
+        expect(result.code).toBe(1);
+        expect(result.stdout).toBe('');
+        expect(result.stderr).toMatch(
+          new RegExp(`is in use by process ${process.pid} \\(a running server\\?\\)`),
+        );
+      } finally {
+        await release();
+        await rm(root, { recursive: true, force: true });
+      }
+    },
+    SLOW,
+  );
+});
+
+describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
+  let database: CliDatabase;
+  let env: Readonly<Record<string, string>>;
+  beforeAll(async () => {
+    database = await target.create();
+    env = database.env;
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const alice = 'alice.cli@example.com';
+  let aliceId: string;
+  const sessionIds: string[] = [];
+
+  it(
+    'migrate creates the schema and says what it applied',
+    async () => {
+      const result = await runJson<{ applied: string[]; database: string }>(['migrate'], env);
+      expect(result).toEqual({
+        database: target.name,
+        applied: Object.keys(MIGRATIONS),
+        latest: Object.keys(MIGRATIONS).at(-1),
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    'a dry-run global rotation changes nothing; a real one increments the version, audited as cli:<os user>',
+    async () => {
+      const human = await runCli(['rotate', 'global', '--reason', 'db leak', '--dry-run'], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/^Dry run: nothing was changed/);
+      expect(human.stdout).toMatch(/version: +1 -> 2/);
+
+      // config set answers with the whole config: the version is still 1.
+      const config = await runJson(['config', 'set', '--grace', '0'], env);
+      expect(config).toMatchObject({ globalMinTokenVersion: 1, gracePeriodSeconds: 0, lastRotationAt: null });
+
+      const rotated = await runJson(['rotate', 'global', '--reason', '  db leak  '], env);
+      expect(rotated).toMatchObject({ previousVersion: 1, newVersion: 2, gracePeriodSeconds: 0 });
+      expect(rotated.graceUntil).toBe(rotated.rotatedAt);
+
+      const audit = await runJson<{ items: Record<string, unknown>[] }>(
+        ['audit', 'list', '--action', 'token_rotation.global'],
+        env,
+      );
+      expect(audit.items).toHaveLength(1);
+      expect(audit.items[0]).toMatchObject({
+        actor: CLI_ACTOR,
+        action: 'token_rotation.global',
+        reason: 'db leak',
+        details: { previousVersion: 1, newVersion: 2, gracePeriodSeconds: 0 },
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    'users create reads the password from stdin, and the user can log in',
+    async () => {
+      const created = await runJson<{ id: string; email: string; role: string }>(
+        ['users', 'create', '--email', 'Alice.CLI@example.com'],
+        env,
+        `${USER_PASSWORD}\nnot the password\n`,
+      );
+      expect(created).toMatchObject({ email: alice, role: 'user' });
+      aliceId = created.id;
+
+      const core = await database.openCore();
+      try {
+        for (const userAgent of ['laptop', 'phone']) {
+          const login = await core.services.createSession.handle(
+            CreateSession({ email: alice, password: USER_PASSWORD, userAgent, ip: '192.0.2.1' }),
+          );
+          if (!login.ok) throw login.error;
+          sessionIds.push(login.value.sessionId);
+        }
+      } finally {
+        await core.close();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    "sessions list shows a user's sessions and sessions revoke ends one",
+    async () => {
+      const listed = await runJson<{ userId: string; items: { id: string; userAgent: string }[] }>(
+        ['sessions', 'list', aliceId],
+        env,
+      );
+      expect(listed.userId).toBe(aliceId);
+      expect(listed.items.map((s) => s.id).sort()).toEqual([...sessionIds].sort());
+
+      const revoked = await runJson(['sessions', 'revoke', sessionIds[0] as string], env);
+      expect(revoked).toMatchObject({ sessionId: sessionIds[0], revokedTokens: 1 });
+    },
+    SLOW,
+  );
+
+  it(
+    'rotate user takes an email, and an unknown user exits 1',
+    async () => {
+      const rotated = await runJson(['rotate', 'user', alice.toUpperCase(), '--reason', 'phished'], env);
+      expect(rotated).toMatchObject({ userId: aliceId, email: alice, previousVersion: 1, newVersion: 2 });
+
+      const missing = await runCli(['rotate', 'user', 'nobody@example.com', '--reason', 'x'], env);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/no user with id or email "nobody@example.com" \(user_not_found\)/);
+    },
+    SLOW,
+  );
+
+  it(
+    'config get shows the version and grace period',
+    async () => {
+      const config = await runJson(['config', 'get'], env);
+      expect(config).toMatchObject({
+        globalMinTokenVersion: 2,
+        gracePeriodSeconds: 0,
+        lastRotationReason: 'db leak',
+      });
+    },
+    SLOW,
+  );
+
+  it(
+    "users disable refuses the user's tokens and login, and is in the audit log",
+    async () => {
+      const disabled = await runJson(['users', 'disable', alice, '--reason', 'account compromised'], env);
+      expect(disabled).toMatchObject({ userId: aliceId, changed: true });
+      const users = await runJson<{ items: { email: string; disabledAt: string | null }[] }>(
+        ['users', 'list', '--email', 'alice.cli'],
+        env,
+      );
+      expect(users.items).toEqual([
+        expect.objectContaining({ email: alice, disabledAt: expect.any(String) }),
+      ]);
+
+      const core = await database.openCore();
+      try {
+        const login = await core.services.createSession.handle(
+          CreateSession({ email: alice, password: USER_PASSWORD, userAgent: null, ip: null }),
+        );
+        expect(login).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+      } finally {
+        await core.close();
+      }
+
+      const audit = await runJson<{ items: { action: string; actor: string }[] }>(
+        ['audit', 'list', '--user', alice, '--limit', '10'],
+        env,
+      );
+      expect(audit.items.map((e) => e.action)).toEqual([
+        'user.disabled',
+        'token_rotation.user',
+        'session.revoked',
+        'session.created',
+        'session.created',
+        'user.registered',
+      ]);
+      expect(
+        audit.items.filter((e) => e.action !== 'session.created').every((e) => e.actor === CLI_ACTOR),
+      ).toBe(true);
+    },
+    SLOW,
+  );
+
+  it(
+    'keys list shows the active signing key',
+    async () => {
+      const keys = await runJson<{ items: { kid: string; status: string }[] }>(['keys', 'list'], env);
+      expect(keys.items.filter((k) => k.status === 'active')).toHaveLength(1);
+    },
+    SLOW,
+  );
+});
