@@ -5,7 +5,7 @@ import type { Clock } from '../../application/ports/clock.js';
 import type { SigningKeyCache } from '../../application/ports/signing-key-cache.js';
 import type { Database } from '../database/schema.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
-import { generateSigningKey, SIGNING_ALGORITHM, SIGNING_KEYS_LOCK } from './signing-key-material.js';
+import { insertActiveSigningKey, SIGNING_ALGORITHM, SIGNING_KEYS_LOCK } from './signing-key-material.js';
 
 export { SIGNING_ALGORITHM } from './signing-key-material.js';
 
@@ -211,19 +211,7 @@ export class SigningKeyStore implements SigningKeyCache {
       .limit(1)
       .executeTakeFirst();
     if (existing !== undefined) return;
-    const key = await generateSigningKey(this.sealer);
-    await trx
-      .insertInto('signing_keys')
-      .values({
-        kid: key.kid,
-        algorithm: key.algorithm,
-        public_jwk: JSON.stringify(key.publicJwk),
-        private_jwk: key.storedPrivateJwk,
-        status: 'active',
-        created_at: this.clock.now(),
-        retired_at: null,
-      })
-      .execute();
+    await insertActiveSigningKey(trx, this.sealer, this.clock.now());
   }
 
   /**

@@ -41,3 +41,21 @@ export function clampLimit(limit: number): number {
   if (!Number.isFinite(limit)) return 1000;
   return Math.min(1000, Math.max(1, Math.trunc(limit)));
 }
+
+/**
+ * One page from rows fetched with `limit + 1`: the extra row only says there is a
+ * next page, whose cursor is made from the last item kept.
+ */
+export function pageOf<Row, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+  cursorParts: (item: Item) => readonly string[],
+): { readonly items: Item[]; readonly nextCursor: string | null } {
+  const items = rows.slice(0, limit).map(toItem);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(cursorParts(last)) : null,
+  };
+}

@@ -7,7 +7,7 @@ import type {
   WebhookDeliveryRecord,
   WebhookDeliveryState,
 } from '../../application/ports/webhook-deliveries.js';
-import { clampLimit, decodeCursor, encodeCursor, isIsoTimestamp } from '../database/cursor.js';
+import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../database/cursor.js';
 import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
 import type { Database } from '../database/schema.js';
 
@@ -230,15 +230,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
       .orderBy('d.id', 'desc')
       .limit(limit + 1)
       .execute();
-    const items = rows.slice(0, limit).map(toRecord);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor:
-        rows.length > limit && last !== undefined
-          ? encodeCursor([last.createdAt.toISOString(), last.id])
-          : null,
-    };
+    return pageOf(rows, limit, toRecord, (item) => [item.createdAt.toISOString(), item.id]);
   }
 
   async retry(id: string, actor: string): Promise<WebhookDeliveryRecord | null> {

@@ -5,7 +5,7 @@ import type {
   AuditRepository,
   Page,
 } from '../../../application/ports/repositories.js';
-import { clampLimit, decodeCursor, encodeCursor, isPositiveInt8 } from '../cursor.js';
+import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
 import type { AuditRow, Database } from '../schema.js';
 
 export class KyselyAuditRepository implements AuditRepository {
@@ -50,9 +50,7 @@ export class KyselyAuditRepository implements AuditRepository {
       .orderBy('id', 'desc')
       .limit(limit + 1)
       .execute();
-    const items = rows.slice(0, limit).map(toAuditRecord);
-    const last = items.at(-1);
-    return { items, nextCursor: rows.length > limit && last !== undefined ? encodeCursor([last.id]) : null };
+    return pageOf(rows, limit, toAuditRecord, (item) => [item.id]);
   }
 }
 

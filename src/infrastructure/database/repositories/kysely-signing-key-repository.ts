@@ -6,7 +6,7 @@ import type {
   SigningKeyRotation,
 } from '../../../application/ports/repositories.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
-import { generateSigningKey, SIGNING_KEYS_LOCK } from '../../crypto/signing-key-material.js';
+import { insertActiveSigningKey, SIGNING_KEYS_LOCK } from '../../crypto/signing-key-material.js';
 import type { Database, SigningKeysTable } from '../schema.js';
 
 export interface SigningKeyRepositoryOptions {
@@ -121,22 +121,8 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
     await sql`select pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(this.#db);
   }
 
-  private async insertActiveKey(now: Date): Promise<string> {
-    const key = await generateSigningKey(this.#options.sealer);
-    await this.#db
-      .insertInto('signing_keys')
-      .values({
-        kid: key.kid,
-        algorithm: key.algorithm,
-        public_jwk: JSON.stringify(key.publicJwk),
-        private_jwk: key.storedPrivateJwk,
-        status: 'active',
-        created_at: now,
-        deactivated_at: null,
-        retired_at: null,
-      })
-      .execute();
-    return key.kid;
+  private insertActiveKey(now: Date): Promise<string> {
+    return insertActiveSigningKey(this.#db, this.#options.sealer, now);
   }
 
   private toRecord(row: KeyRow, now: Date): SigningKeyRecord {

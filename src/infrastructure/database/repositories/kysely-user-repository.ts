@@ -7,7 +7,7 @@ import type {
   UserRepository,
 } from '../../../application/ports/repositories.js';
 import { isUuid } from '../../../domain/ids.js';
-import { clampLimit, decodeCursor, encodeCursor, isIsoTimestamp } from '../cursor.js';
+import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import type { Database, UserRow } from '../schema.js';
 
 export class KyselyUserRepository implements UserRepository {
@@ -121,15 +121,7 @@ export class KyselyUserRepository implements UserRepository {
       .orderBy('id', 'asc')
       .limit(limit + 1)
       .execute();
-    const items = rows.slice(0, limit).map(toUserRecord);
-    const last = items.at(-1);
-    return {
-      items,
-      nextCursor:
-        rows.length > limit && last !== undefined
-          ? encodeCursor([last.createdAt.toISOString(), last.id])
-          : null,
-    };
+    return pageOf(rows, limit, toUserRecord, (item) => [item.createdAt.toISOString(), item.id]);
   }
 }
 
