@@ -121,8 +121,8 @@ async function dropSchemaAndClose(db: Kysely<Database>, schema: string, close: (
 /**
  * Booting PGlite runs initdb (~2.5 s); loading a dump of a migrated database takes
  * ~0.5 s. The dump is built once per process and cached in the temp directory,
- * keyed by the PGlite version and the migrations' source, so a changed migration
- * never meets a stale template.
+ * keyed by the PGlite version, the migrations' and the runner's source, so a changed
+ * migration never meets a stale template.
  */
 let template: Promise<Blob> | undefined;
 
@@ -161,7 +161,8 @@ function templateCachePath(): string {
     const manifest = JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as {
       version: string;
     };
-    const hash = createHash('sha256').update(manifest.version);
+    // The runner's own source too: it decides what bookkeeping a migrated database holds.
+    const hash = createHash('sha256').update(manifest.version).update(String(migrateToLatest));
     for (const [name, migration] of Object.entries(MIGRATIONS)) {
       hash.update(name).update(String(migration.up));
     }

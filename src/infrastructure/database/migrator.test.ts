@@ -72,4 +72,38 @@ describeEachDatabase('migrations', (suite) => {
       }
     },
   );
+
+  it.runIf(suite.name === 'postgres')(
+    'migrates while other schemas of the same database are being dropped',
+    async () => {
+      const url = process.env.DATABASE_URL!;
+      const churn = await createDatabase({ kind: 'postgres', url, poolSize: 2 });
+      let stop = false;
+      // Another tenant (or test) creating and dropping schemas, with a table each, all along.
+      const churning = (async () => {
+        for (let i = 0; !stop && i < 500; i++) {
+          const other = `tw_churn_${randomBytes(4).toString('hex')}`;
+          await sql`create schema ${sql.id(other)}`.execute(churn.db);
+          await sql`create table ${sql.id(other)}.t (id serial primary key)`.execute(churn.db);
+          await sql`drop schema ${sql.id(other)} cascade`.execute(churn.db);
+        }
+      })();
+      try {
+        for (let round = 0; round < 8; round++) {
+          const schema = `tw_t_${randomBytes(6).toString('hex')}`;
+          const db = await createDatabase({ kind: 'postgres', url, schema, poolSize: 1 });
+          try {
+            expect(await migrateToLatest(db.db)).toEqual(Object.keys(MIGRATIONS));
+          } finally {
+            await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(db.db);
+            await db.close();
+          }
+        }
+      } finally {
+        stop = true;
+        await churning;
+        await churn.close();
+      }
+    },
+  );
 });

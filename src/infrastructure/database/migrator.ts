@@ -1,11 +1,11 @@
-import { type Kysely, type MigrationResult, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, sql } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
 import { signingKeyLifecycleMigration } from './migrations/0002-signing-key-lifecycle.js';
 import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
-export const MIGRATIONS = Object.freeze({
+export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initialMigration,
   '0002-signing-key-lifecycle': signingKeyLifecycleMigration,
   '0003-webhook-deliveries': webhookDeliveriesMigration,
@@ -13,43 +13,60 @@ export const MIGRATIONS = Object.freeze({
 
 export class MigrationFailedError extends Error {
   readonly code = 'migration_failed';
-  readonly results: readonly MigrationResult[];
+  readonly migrationName: string | null;
 
-  constructor(cause: unknown, results: readonly MigrationResult[]) {
-    const failed = results.find((result) => result.status === 'Error')?.migrationName;
+  constructor(cause: unknown, migrationName: string | null) {
     super(
-      `database migration ${failed ?? ''} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      {
-        cause,
-      },
+      `database migration ${migrationName ?? ''} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
     );
     this.name = 'MigrationFailedError';
-    this.results = results;
+    this.migrationName = migrationName;
   }
 }
 
 /**
- * Brings the schema to the latest migration. Safe to run again, and from two
- * processes at once: kysely's migrator holds an advisory lock while it migrates.
+ * Brings the current schema to the latest migration, all pending migrations in one
+ * transaction (PostgreSQL DDL is transactional: all of them apply or none). Safe to
+ * run again, and from several processes at once: an advisory lock keyed by the
+ * schema makes them take turns, and the later ones find nothing left to do.
+ *
+ * Our own small runner rather than kysely's Migrator: that one introspects the
+ * tables of every schema in the database, which fails when another schema is
+ * dropped at the same moment (parallel test schemas, or any tenant's cleanup).
  *
  * @example
- * await migrateToLatest(db); // ['0001-initial'] the first time, [] after
+ * await migrateToLatest(db); // ['0001-initial', …] the first time, [] after
  * @returns the names of the migrations this call applied
  */
 export async function migrateToLatest(db: Kysely<Database>): Promise<readonly string[]> {
-  // Pin the bookkeeping tables to the schema we migrate: kysely otherwise accepts
-  // a `kysely_migration` table in any schema (e.g. another test's) as ours.
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-  const schema = rows[0]?.schema;
-  if (schema === undefined || schema === null) {
-    throw new Error('no current schema: does the search_path name an existing schema?');
+  let current: string | null = null;
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(trx);
+      if (rows[0]?.schema == null) {
+        throw new Error('no current schema: does the search_path name an existing schema?');
+      }
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '/tokenwarden_migration'))`.execute(
+        trx,
+      );
+      await sql`create table if not exists tokenwarden_migration (
+        name text primary key,
+        applied_at timestamptz not null default now()
+      )`.execute(trx);
+      const done = await sql<{ name: string }>`select name from tokenwarden_migration`.execute(trx);
+      const applied = new Set(done.rows.map((row) => row.name));
+      const ran: string[] = [];
+      for (const name of Object.keys(MIGRATIONS).sort()) {
+        if (applied.has(name)) continue;
+        current = name;
+        await (MIGRATIONS[name] as Migration).up(trx);
+        await sql`insert into tokenwarden_migration (name) values (${name})`.execute(trx);
+        ran.push(name);
+      }
+      return ran;
+    });
+  } catch (error) {
+    throw new MigrationFailedError(error, current);
   }
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => MIGRATIONS },
-    migrationTableSchema: schema,
-  });
-  const { error, results = [] } = await migrator.migrateToLatest();
-  if (error !== undefined) throw new MigrationFailedError(error, results);
-  return results.filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }
