@@ -1,6 +1,6 @@
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
-import type { Repositories, Role } from './ports/repositories.js';
+import type { NewRefreshToken, Repositories, Role } from './ports/repositories.js';
 
 /** What login, refresh and password change answer with (CONTRACT §4). */
 export interface TokenPair {
@@ -34,21 +34,40 @@ export async function issueRefreshToken(
     readonly parentId: string | null;
   },
 ): Promise<IssuedRefreshToken> {
+  const { record, issued } = newRefreshToken(ctx, input);
+  await repos.refreshTokens.insert(record);
+  return issued;
+}
+
+/** A new refresh token and the row that stores it (its hash), not yet written. */
+export function newRefreshToken<P extends string | null>(
+  ctx: AppContext,
+  input: {
+    readonly sessionId: string;
+    readonly sessionExpiresAt: Date;
+    readonly userId: string;
+    readonly stamp: VersionStamp;
+    readonly now: Date;
+    readonly parentId: P;
+  },
+): { readonly record: NewRefreshToken & { readonly parentId: P }; readonly issued: IssuedRefreshToken } {
   const token = ctx.tokens.refreshToken();
   const id = ctx.tokens.id();
   const ttlEnd = input.now.getTime() + ctx.policy.refreshTokenTtlSeconds * 1000;
   const expiresAt = new Date(Math.min(ttlEnd, input.sessionExpiresAt.getTime()));
-  await repos.refreshTokens.insert({
-    id,
-    sessionId: input.sessionId,
-    userId: input.userId,
-    tokenHash: ctx.tokens.hashRefreshToken(token),
-    stamp: input.stamp,
-    createdAt: input.now,
-    expiresAt,
-    parentId: input.parentId,
-  });
-  return { id, token, expiresAt };
+  return {
+    record: {
+      id,
+      sessionId: input.sessionId,
+      userId: input.userId,
+      tokenHash: ctx.tokens.hashRefreshToken(token),
+      stamp: input.stamp,
+      createdAt: input.now,
+      expiresAt,
+      parentId: input.parentId,
+    },
+    issued: { id, token, expiresAt },
+  };
 }
 
 /** What a pair is built from: decided inside a transaction, signed after it commits. */

@@ -47,6 +47,14 @@ export interface NewRefreshToken {
   readonly parentId: string | null;
 }
 
+/** What {@link RefreshTokenRepository.findForRefresh} reads, locked. */
+export interface RefreshFacts {
+  readonly config: SecurityConfig | null;
+  readonly token: RefreshTokenRecord;
+  readonly user: UserRecord;
+  readonly session: SessionRecord;
+}
+
 export interface Page<T> {
   readonly items: readonly T[];
   readonly nextCursor: string | null;
@@ -119,6 +127,19 @@ export interface RefreshTokenRepository {
   /** Looks up by hash through the unique index, locking the row for the rest of the transaction. */
   findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRecord | null>;
   markUsed(id: string, at: Date, successorId: string, successorSealed: string): Promise<void>;
+  /**
+   * Everything a refresh decides on, read in one statement that takes the refresh
+   * lock order: the security config FOR SHARE, then the token (by hash) FOR UPDATE,
+   * then its user FOR SHARE. `versions: false` is for benchmarks only: no config
+   * read, no user lock (`config` is null).
+   */
+  findForRefresh(tokenHash: string, options?: { readonly versions?: boolean }): Promise<RefreshFacts | null>;
+  /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
+  rotate(input: {
+    readonly successor: NewRefreshToken & { readonly parentId: string };
+    readonly successorSealed: string;
+    readonly usedAt: Date;
+  }): Promise<void>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session; returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;

@@ -10,7 +10,7 @@ import type {
   SessionRecord,
   UserRecord,
 } from '../../ports/repositories.js';
-import { buildTokenPair, issueRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
+import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
 
 const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh token is not valid');
@@ -30,8 +30,20 @@ interface Granted extends TokenPairInput {
  * rotation has committed always read the new version; the user lock does the same
  * for user rotations.
  */
+export interface RefreshTokensOptions {
+  /**
+   * Benchmarks only (bench/server.ts): refresh without the version check — no
+   * security_config read or lock, no user lock, stamps copied from the presented
+   * token — to price the check. Never set by the production composition.
+   */
+  readonly skipVersionCheck?: boolean;
+}
+
 export class RefreshTokensHandler {
-  constructor(private readonly ctx: AppContext) {}
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly options: RefreshTokensOptions = {},
+  ) {}
 
   async handle(command: RefreshTokens): Promise<Result<TokenPair>> {
     if (!this.ctx.tokens.isWellFormedRefreshToken(command.refreshToken)) {
@@ -39,15 +51,15 @@ export class RefreshTokensHandler {
       return err(invalidToken());
     }
     const tokenHash = this.ctx.tokens.hashRefreshToken(command.refreshToken);
+    const checkVersions = this.options.skipVersionCheck !== true;
     // Set when reuse detection revoked a session, so caches are told after the commit.
     const revoked: { sessionId: string | null } = { sessionId: null };
     const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
-      const config = await repos.securityConfig.get('share');
-      const presented = await repos.refreshTokens.findByHashForUpdate(tokenHash);
-      if (presented === null) return err(invalidToken());
-      const user = await repos.users.findById(presented.userId, 'share');
-      const session = await repos.sessions.findById(presented.sessionId);
-      if (session === null) return err(invalidToken());
+      // One statement, locks in the order above.
+      const facts = await repos.refreshTokens.findForRefresh(tokenHash, { versions: checkVersions });
+      if (facts === null) return err(invalidToken());
+      const { token: presented, user, session } = facts;
+      const config = facts.config ?? unchecked(presented);
       const now = this.ctx.clock.now();
 
       if (presented.usedAt !== null) {
@@ -58,37 +70,40 @@ export class RefreshTokensHandler {
           revoked,
         );
       }
-      const validity = judge(presented, session, user, config, now);
+      const validity = judge(
+        presented,
+        session,
+        checkVersions ? user : uncheckedUser(user, presented),
+        config,
+        now,
+      );
       if (!validity.valid) return this.reject(validity, presented);
-      // judge() only passes with a live user.
-      const liveUser = user as UserRecord;
 
       const stamp: VersionStamp = {
-        userVersion: liveUser.minTokenVersion,
+        userVersion: checkVersions ? user.minTokenVersion : presented.stamp.userVersion,
         globalVersion: config.globalMinTokenVersion,
       };
-      const successor = await issueRefreshToken(this.ctx, repos, {
+      const successor = newRefreshToken(this.ctx, {
         sessionId: session.id,
         sessionExpiresAt: session.expiresAt,
-        userId: liveUser.id,
+        userId: user.id,
         stamp,
         now,
         parentId: presented.id,
       });
-      await repos.refreshTokens.markUsed(
-        presented.id,
-        now,
-        successor.id,
-        this.ctx.sealer.seal(command.refreshToken, successor.token),
-      );
-      await repos.sessions.touch(session.id, now);
+      // The successor, the parent marked used, the session touched: one statement.
+      await repos.refreshTokens.rotate({
+        successor: successor.record,
+        successorSealed: this.ctx.sealer.seal(command.refreshToken, successor.issued.token),
+        usedAt: now,
+      });
       return ok({
-        userId: liveUser.id,
-        role: liveUser.role,
+        userId: user.id,
+        role: user.role,
         sessionId: session.id,
         stamp,
-        refreshToken: successor.token,
-        refreshExpiresAt: successor.expiresAt,
+        refreshToken: successor.issued.token,
+        refreshExpiresAt: successor.issued.expiresAt,
         now,
         replayed: false,
       });
@@ -197,6 +212,22 @@ export class RefreshTokensHandler {
     }
     return err(rejectionToError(validity));
   }
+}
+
+/** With the check skipped (benchmarks only): versions that any stamp passes. */
+function unchecked(token: RefreshTokenRecord): SecurityConfig {
+  return {
+    globalMinTokenVersion: token.stamp.globalVersion,
+    gracePeriodSeconds: 0,
+    lastRotationAt: null,
+    lastRotationReason: null,
+    graceUntil: null,
+    updatedAt: token.createdAt,
+  };
+}
+
+function uncheckedUser(user: UserRecord, token: RefreshTokenRecord): UserRecord {
+  return { ...user, minTokenVersion: token.stamp.userVersion };
 }
 
 function judge(

@@ -1,8 +1,10 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type {
   NewRefreshToken,
+  RefreshFacts,
   RefreshTokenRecord,
   RefreshTokenRepository,
+  Role,
 } from '../../../application/ports/repositories.js';
 import { isUuid } from '../../../domain/ids.js';
 import { liveTokens } from '../live-token-query.js';
@@ -53,6 +55,93 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
       .execute();
   }
 
+  /**
+   * One round trip instead of four. PostgreSQL takes the row locks of a SELECT in the
+   * order of its locking clauses, for each row the join yields: config (share), then
+   * token (update), then user (share) — the lock order of the refresh handler. A lock
+   * that had to wait re-reads the newest version of the locked rows, so a rotation
+   * that committed meanwhile is seen.
+   */
+  async findForRefresh(
+    tokenHash: string,
+    options: { readonly versions?: boolean } = {},
+  ): Promise<RefreshFacts | null> {
+    const versions = options.versions !== false;
+    const config = versions
+      ? sql`c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+          c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,`
+      : sql``;
+    const from = versions ? sql`security_config c cross join refresh_tokens t` : sql`refresh_tokens t`;
+    const locks = versions ? sql`for share of c for update of t for share of u` : sql`for update of t`;
+    const result = await sql<RefreshFactsRow>`
+      select ${config}
+        t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
+        t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
+        u.email as u_email, u.password_hash as u_password_hash, u.role as u_role,
+        u.min_token_version as u_min_token_version, u.disabled_at as u_disabled_at, u.created_at as u_created_at,
+        s.created_at as s_created_at, s.last_used_at as s_last_used_at, s.expires_at as s_expires_at,
+        s.revoked_at as s_revoked_at, s.user_agent as s_user_agent, s.ip as s_ip
+      from ${from}
+        join users u on u.id = t.user_id
+        join sessions s on s.id = t.session_id
+      where ${versions ? sql`c.id = 1 and ` : sql``}t.token_hash = ${tokenHash}
+      ${locks}`.execute(this.#db);
+    const row = result.rows[0];
+    if (row === undefined) return null;
+    return {
+      config: versions
+        ? {
+            globalMinTokenVersion: row.global_min_token_version as number,
+            gracePeriodSeconds: row.grace_period_seconds as number,
+            lastRotationAt: row.last_rotation_at ?? null,
+            lastRotationReason: row.last_rotation_reason ?? null,
+            graceUntil: row.grace_until ?? null,
+            updatedAt: row.c_updated_at as Date,
+          }
+        : null,
+      token: toRefreshTokenRecord(row),
+      user: {
+        id: row.user_id,
+        email: row.u_email,
+        passwordHash: row.u_password_hash,
+        role: row.u_role,
+        minTokenVersion: row.u_min_token_version,
+        disabledAt: row.u_disabled_at,
+        createdAt: row.u_created_at,
+      },
+      session: {
+        id: row.session_id,
+        userId: row.user_id,
+        createdAt: row.s_created_at,
+        lastUsedAt: row.s_last_used_at,
+        expiresAt: row.s_expires_at,
+        revokedAt: row.s_revoked_at,
+        userAgent: row.s_user_agent,
+        ip: row.s_ip,
+      },
+    };
+  }
+
+  /** Data-modifying CTEs: the insert, the parent's update and the session's touch in one statement. */
+  async rotate(input: {
+    readonly successor: NewRefreshToken & { readonly parentId: string };
+    readonly successorSealed: string;
+    readonly usedAt: Date;
+  }): Promise<void> {
+    const { successor: t, successorSealed, usedAt } = input;
+    await sql`
+      with successor as (
+        insert into refresh_tokens
+          (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
+        values (${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
+          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, ${t.parentId})
+      ), parent as (
+        update refresh_tokens set used_at = ${usedAt}, successor_id = ${t.id}, successor_sealed = ${successorSealed}
+        where id = ${t.parentId}
+      )
+      update sessions set last_used_at = ${usedAt} where id = ${t.sessionId}`.execute(this.#db);
+  }
+
   async findById(id: string): Promise<RefreshTokenRecord | null> {
     if (!isUuid(id)) return null;
     const row = await this.#db
@@ -97,7 +186,31 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   }
 }
 
-function toRefreshTokenRecord(row: RefreshTokenRow): RefreshTokenRecord {
+interface RefreshFactsRow
+  extends Omit<RefreshTokenRow, 'token_hash' | 'parent_id'>,
+    Partial<{
+      readonly global_min_token_version: number;
+      readonly grace_period_seconds: number;
+      readonly last_rotation_at: Date | null;
+      readonly last_rotation_reason: string | null;
+      readonly grace_until: Date | null;
+      readonly c_updated_at: Date;
+    }> {
+  readonly u_email: string;
+  readonly u_password_hash: string;
+  readonly u_role: Role;
+  readonly u_min_token_version: number;
+  readonly u_disabled_at: Date | null;
+  readonly u_created_at: Date;
+  readonly s_created_at: Date;
+  readonly s_last_used_at: Date;
+  readonly s_expires_at: Date;
+  readonly s_revoked_at: Date | null;
+  readonly s_user_agent: string | null;
+  readonly s_ip: string | null;
+}
+
+function toRefreshTokenRecord(row: Omit<RefreshTokenRow, 'token_hash' | 'parent_id'>): RefreshTokenRecord {
   return {
     id: row.id,
     sessionId: row.session_id,
