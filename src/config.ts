@@ -32,6 +32,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 20 }),
   TOKENWARDEN_RATE_LIMIT_REFRESH_MAX: Type.Integer({ minimum: 1, default: 120 }),
   TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
+  TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   TOKENWARDEN_TRUST_PROXY: Type.Boolean({ default: false }),
   TOKENWARDEN_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
@@ -75,7 +77,14 @@ export interface Config {
   readonly sessionMaxAgeSeconds: number;
   readonly reuseIntervalSeconds: number;
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
-  readonly rateLimit: { readonly max: number; readonly refreshMax: number; readonly windowSeconds: number };
+  readonly rateLimit: {
+    readonly max: number;
+    readonly refreshMax: number;
+    readonly windowSeconds: number;
+    /** Per account (normalised email): failed logins per window before the failing sources get 429. */
+    readonly accountMaxFailures: number;
+    readonly accountWindowSeconds: number;
+  };
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
   readonly logLevel: string;
@@ -156,6 +165,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       max: env.TOKENWARDEN_RATE_LIMIT_MAX,
       refreshMax: env.TOKENWARDEN_RATE_LIMIT_REFRESH_MAX,
       windowSeconds: env.TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS,
+      accountMaxFailures: env.TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES,
+      accountWindowSeconds: env.TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS,
     },
     bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
     trustProxy: env.TOKENWARDEN_TRUST_PROXY,

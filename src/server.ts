@@ -1,4 +1,4 @@
-import { createTokenwarden, type Tokenwarden } from './composition-root.js';
+import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import type { Config } from './config.js';
 
 /**
@@ -8,8 +8,8 @@ import type { Config } from './config.js';
  * @example
  * await serve(loadConfig());
  */
-export async function serve(config: Config): Promise<Tokenwarden> {
-  const tokenwarden = await createTokenwarden(config);
+export async function serve(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
+  const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
   let stopping = false;
   const stop = async (signal: string) => {

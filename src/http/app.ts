@@ -9,8 +9,10 @@ import type { Services } from '../application/services.js';
 import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
 import type { PrometheusMetrics } from '../infrastructure/metrics/prometheus-metrics.js';
 import { authGuards } from './auth.js';
+import { LoginThrottle } from './login-throttle.js';
 import { sendProblem } from './problem.js';
 import { adminRoutes } from './routes/admin.js';
+import { adminConsoleRoutes } from './routes/admin-console.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -23,7 +25,13 @@ import { createValidatorCompiler } from './validation.js';
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
-  readonly rateLimit: { readonly max: number; readonly refreshMax: number; readonly windowSeconds: number };
+  readonly rateLimit: {
+    readonly max: number;
+    readonly refreshMax: number;
+    readonly windowSeconds: number;
+    readonly accountMaxFailures: number;
+    readonly accountWindowSeconds: number;
+  };
   readonly logger: FastifyServerOptions['logger'];
 }
 
@@ -61,6 +69,15 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     // Ids come from crypto, not a counter, so they do not leak request volume.
     genReqId: () => crypto.randomUUID(),
     ajv: undefined,
+    // The router's own errors bypass setErrorHandler: without this a path parameter over
+    // maxParamLength answered 414 in fastify's JSON shape, echoing the whole URL (found by the fuzz).
+    frameworkErrors: (error, _request, reply) => {
+      const problem =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new TokenwardenError('not_found', 'No such resource: a path parameter is too long to be an id')
+          : new TokenwardenError('bad_request', 'The request URL is malformed');
+      return sendProblem(reply, problem);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
@@ -143,8 +160,13 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   const limits = {
     credentials: { max: options.rateLimit.max, timeWindow: window },
     refresh: { max: options.rateLimit.refreshMax, timeWindow: window },
+    account: new LoginThrottle({
+      maxFailures: options.rateLimit.accountMaxFailures,
+      windowSeconds: options.rateLimit.accountWindowSeconds,
+    }),
   };
   await app.register(systemRoutes(deps));
+  await app.register(adminConsoleRoutes());
   await app.register(
     async (api) => {
       await api.register(userRoutes(deps.services, guards, limits));

@@ -1,12 +1,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Result } from '../domain/result.js';
 import type { authGuards } from './auth.js';
+import type { LoginThrottle } from './login-throttle.js';
 
 export type Guards = ReturnType<typeof authGuards>;
 
 export interface RateLimits {
   readonly credentials: { readonly max: number; readonly timeWindow: string };
   readonly refresh: { readonly max: number; readonly timeWindow: string };
+  /** Login failures per account, on top of the per-IP limits. */
+  readonly account: LoginThrottle;
 }
 
 /** The value of a Result, or throws its error for the error handler to turn into a problem. */

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { CreateSession } from '../../application/commands/create-session/command.js';
 import { RevokeSession } from '../../application/commands/revoke-session/command.js';
 import type { Services } from '../../application/services.js';
+import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
 import { clientFacts, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
 import {
@@ -28,15 +29,26 @@ export const sessionRoutes =
         },
       },
       async (request, reply) => {
-        const pair = unwrap(
-          await services.createSession.handle(
-            CreateSession({
-              email: request.body.email,
-              password: request.body.password,
-              ...clientFacts(request),
-            }),
-          ),
+        const retryAfter = limits.account.retryAfter(request.body.email, request.ip);
+        if (retryAfter !== null) {
+          reply.header('retry-after', String(retryAfter));
+          throw new TokenwardenError(
+            'rate_limited',
+            `Too many failed logins for this account; retry in ${retryAfter} s`,
+            { retryAfterSeconds: retryAfter },
+          );
+        }
+        const outcome = await services.createSession.handle(
+          CreateSession({
+            email: request.body.email,
+            password: request.body.password,
+            ...clientFacts(request),
+          }),
         );
+        if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
+          limits.account.recordFailure(request.body.email, request.ip);
+        }
+        const pair = unwrap(outcome);
         noStore(reply);
         return reply.code(201).send(pair);
       },
