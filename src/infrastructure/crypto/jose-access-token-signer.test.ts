@@ -94,6 +94,38 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     });
   });
 
+  describe('verified-token memory', () => {
+    it('answers a token it verified before from memory, and forgets it when its key is retired', async () => {
+      const fresh = await suite.create();
+      try {
+        const clock = new ManualClock(NOW);
+        const store = new SigningKeyStore(fresh.db, clock);
+        await store.ensureActiveKey();
+        const own = new JoseAccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const { token } = await own.sign(input, NOW);
+        const first = await own.verify(token, NOW);
+        expect(first.ok).toBe(true);
+        // Remembered: the very same claims object comes back without a second verify.
+        const second = await own.verify(token, NOW);
+        expect(second.ok && first.ok && second.claims === first.claims).toBe(true);
+        // A token differing in one character is not the remembered one.
+        const altered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'AB' : 'AA'}`;
+        expect((await own.verify(altered, NOW)).ok).toBe(false);
+
+        const { kid } = await store.signingKey();
+        await fresh.db
+          .updateTable('signing_keys')
+          .set({ status: 'retired', retired_at: NOW })
+          .where('kid', '=', kid)
+          .execute();
+        await store.reload();
+        expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   describe('expiry', () => {
     it('accepts a token until its last second and reports token_expired after', async () => {
       const { token } = await signer.sign(input, NOW);
