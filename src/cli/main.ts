@@ -97,6 +97,11 @@ function describeUnexpected(error: unknown): string {
 
 /** The `tokenwarden` executable: run, then exit with the code (unless serving). */
 export async function main(): Promise<void> {
+  // `tokenwarden audit list | head`: the reader left, which is not an error of ours.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   const code = await run(process.argv.slice(2));
   if (code === SERVING) return;
   process.exitCode = code;
