@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { TokenwardenError } from '../domain/errors.js';
 import { type CommonOptions, jsonOption, outputFor } from './command-kit.js';
 import { type CliIo, resolveUser, withCore } from './context.js';
-import { fromTokenwardenError } from './errors.js';
 import { table, when } from './output.js';
 import { integerIn, isoTimestamp } from './parsers.js';
 
@@ -35,20 +33,13 @@ export function registerAudit(program: Command, io: CliIo): void {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const userId = options.user === undefined ? undefined : (await resolveUser(core, options.user)).id;
-      let page: Awaited<ReturnType<typeof core.services.listAuditEvents.execute>>;
-      try {
-        page = await core.services.listAuditEvents.execute({
-          action: options.action,
-          userId,
-          since: options.since,
-          limit: options.limit,
-          cursor: options.cursor,
-        });
-      } catch (error) {
-        // An invalid cursor is the caller's mistake, reported like any bad input.
-        if (error instanceof TokenwardenError) throw fromTokenwardenError(error);
-        throw error;
-      }
+      const page = await core.services.listAuditEvents.execute({
+        action: options.action,
+        userId,
+        since: options.since,
+        limit: options.limit,
+        cursor: options.cursor,
+      });
       out.result(page, () =>
         table(
           ['TIME', 'ACTOR', 'ACTION', 'USER', 'REASON', 'DETAILS'],

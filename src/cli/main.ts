@@ -1,10 +1,11 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { TokenwardenError } from '../domain/errors.js';
 import { DataDirInUseError } from '../infrastructure/database/pglite-lock.js';
 import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import type { CliIo } from './context.js';
-import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './errors.js';
+import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
 import { registerRotate } from './rotate.js';
@@ -75,6 +76,11 @@ export async function run(
       return fail(`${error.message.replace(/^error: /, '')} (see --help)`, EXIT_USAGE);
     }
     if (error instanceof CliError) return fail(error.message, error.exitCode);
+    // A query that throws an expected failure (an invalid --cursor) is reported like a handler's.
+    if (error instanceof TokenwardenError) {
+      const cli = fromTokenwardenError(error);
+      return fail(cli.message, cli.exitCode);
+    }
     if (error instanceof DataDirInUseError) return fail(error.message, EXIT_FAILURE);
     const message = describeUnexpected(error);
     if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);

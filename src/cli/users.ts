@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { DisableUser } from '../application/commands/disable-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
-import { TokenwardenError } from '../domain/errors.js';
 import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
-import { fromTokenwardenError } from './errors.js';
 import { table, when } from './output.js';
 import { integerIn } from './parsers.js';
 import { readNewPassword } from './password.js';
@@ -54,17 +52,11 @@ export function registerUsers(program: Command, io: CliIo): void {
     ) => {
       const out = outputFor(io, options);
       await withCore(io, async (core) => {
-        let page: Awaited<ReturnType<typeof core.services.listUsers.execute>>;
-        try {
-          page = await core.services.listUsers.execute({
-            email: options.email,
-            limit: options.limit,
-            cursor: options.cursor,
-          });
-        } catch (error) {
-          if (error instanceof TokenwardenError) throw fromTokenwardenError(error);
-          throw error;
-        }
+        const page = await core.services.listUsers.execute({
+          email: options.email,
+          limit: options.limit,
+          cursor: options.cursor,
+        });
         out.result(page, () =>
           table(
             ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
