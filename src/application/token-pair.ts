@@ -18,6 +18,16 @@ export interface IssuedRefreshToken {
   readonly expiresAt: Date;
 }
 
+/** Where a new refresh token goes and what it is stamped with. */
+export interface RefreshTokenPlacement<P extends string | null = string | null> {
+  readonly sessionId: string;
+  readonly sessionExpiresAt: Date;
+  readonly userId: string;
+  readonly stamp: VersionStamp;
+  readonly now: Date;
+  readonly parentId: P;
+}
+
 /**
  * Inserts a new refresh token in a session, stamped with the versions read in the
  * caller's transaction. Its lifetime never reaches past the session's absolute age.
@@ -25,14 +35,7 @@ export interface IssuedRefreshToken {
 export async function issueRefreshToken(
   ctx: AppContext,
   repos: Repositories,
-  input: {
-    readonly sessionId: string;
-    readonly sessionExpiresAt: Date;
-    readonly userId: string;
-    readonly stamp: VersionStamp;
-    readonly now: Date;
-    readonly parentId: string | null;
-  },
+  input: RefreshTokenPlacement,
 ): Promise<IssuedRefreshToken> {
   const { record, issued } = newRefreshToken(ctx, input);
   await repos.refreshTokens.insert(record);
@@ -42,14 +45,7 @@ export async function issueRefreshToken(
 /** A new refresh token and the row that stores it (its hash), not yet written. */
 export function newRefreshToken<P extends string | null>(
   ctx: AppContext,
-  input: {
-    readonly sessionId: string;
-    readonly sessionExpiresAt: Date;
-    readonly userId: string;
-    readonly stamp: VersionStamp;
-    readonly now: Date;
-    readonly parentId: P;
-  },
+  input: RefreshTokenPlacement<P>,
 ): { readonly record: NewRefreshToken & { readonly parentId: P }; readonly issued: IssuedRefreshToken } {
   const token = ctx.tokens.refreshToken();
   const id = ctx.tokens.id();
