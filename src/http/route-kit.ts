@@ -32,3 +32,11 @@ export function noStore(reply: FastifyReply): void {
   reply.header('cache-control', 'no-store');
   reply.header('pragma', 'no-cache');
 }
+
+/**
+ * For routes whose body fields are all optional: a request with no body at all
+ * (no content type) is read as `{}` instead of failing validation.
+ */
+export async function emptyBodyAsObject(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined) request.body = {};
+}

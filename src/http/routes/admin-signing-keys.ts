@@ -4,7 +4,7 @@ import { RetireSigningKey } from '../../application/commands/retire-signing-key/
 import { RotateSigningKey } from '../../application/commands/rotate-signing-key/command.js';
 import type { Services } from '../../application/services.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import { emptyBodyAsObject, type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
 import {
   KidParams,
   problemResponses,
@@ -20,6 +20,8 @@ export const adminSigningKeyRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
+    // Every body field of these two routes is optional: no body at all reads as {}.
+    const adminWithOptionalBody = { ...admin, preValidation: emptyBodyAsObject };
     const security = [{ bearer: [] }];
 
     app.get(
@@ -52,7 +54,7 @@ export const adminSigningKeyRoutes =
     app.post(
       '/admin/signing-keys/rotations',
       {
-        ...admin,
+        ...adminWithOptionalBody,
         schema: {
           tags: ['admin'],
           summary: 'New active signing key; the previous one verifies until its tokens have expired',
@@ -74,7 +76,7 @@ export const adminSigningKeyRoutes =
     app.post(
       '/admin/signing-keys/:kid/retirement',
       {
-        ...admin,
+        ...adminWithOptionalBody,
         schema: {
           tags: ['admin'],
           summary: 'Retire a signing key at once: tokens it signed are refused from now on',

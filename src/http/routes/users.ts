@@ -5,7 +5,7 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import { emptyBodyAsObject, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
 import {
   ChangePasswordBody,
   Credentials,
@@ -100,6 +100,7 @@ export const userRoutes =
       '/users/me/rotations',
       {
         preHandler: guards.requireAuth,
+        preValidation: emptyBodyAsObject,
         schema: {
           tags: ['users'],
           summary: 'Log out everywhere: rotate all of my tokens',
