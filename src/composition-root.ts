@@ -158,6 +158,10 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         reuseIntervalSeconds: config.reuseIntervalSeconds,
       },
     };
+    metrics.watchAccessCache({
+      stats: () => accessCache.cache.stats(),
+      invalidation: () => accessCache.invalidator.status(),
+    });
     webhooks.start();
     return {
       db: database.db,

@@ -101,5 +101,11 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
       /tokenwarden_http_requests_total\{method="GET",route="\/health",status="200"\} \d+/,
     );
     expect(metrics.body).toMatch(/tokenwarden_rotations_total\{scope="global",outcome="succeeded"\} 1/);
+    // The bearer checks above went through the cache; PGlite (and a test app) invalidate locally.
+    expect(metrics.body).toMatch(/tokenwarden_access_cache_hits_total \d+/);
+    expect(metrics.body).toMatch(/tokenwarden_access_cache_misses_total [1-9]\d*/);
+    expect(metrics.body).toMatch(
+      /tokenwarden_invalidation_subscribed\{transport="(local|postgres|redis)"\} [01]/,
+    );
   });
 });

@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceMetrics } from '../../application/ports/metrics.js';
+import type { InvalidationStatus } from '../cache/invalidation-transport.js';
 
 /**
  * One registry per app instance (not prom-client's global), so several instances
@@ -68,5 +69,58 @@ export class PrometheusMetrics implements ServiceMetrics {
   }
   login(outcome: 'succeeded' | 'failed'): void {
     this.logins.inc({ outcome });
+  }
+
+  /**
+   * Exposes the bearer-check cache and its invalidation subscription, read at scrape
+   * time: hits and misses, entries, and whether rotations reach this instance at once
+   * (1) or only through the fallback TTL (0).
+   */
+  watchAccessCache(source: {
+    stats(): { readonly hits: number; readonly misses: number; readonly size: number };
+    invalidation(): InvalidationStatus;
+  }): void {
+    const counted = (name: string, help: string, read: () => number) => {
+      let reported = 0;
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const now = read();
+          if (now > reported) this.inc(now - reported);
+          reported = now;
+        },
+      });
+    };
+    counted(
+      'tokenwarden_access_cache_hits_total',
+      'Bearer checks answered from the cache',
+      () => source.stats().hits,
+    );
+    counted(
+      'tokenwarden_access_cache_misses_total',
+      'Bearer checks that read the database',
+      () => source.stats().misses,
+    );
+    new Gauge({
+      name: 'tokenwarden_access_cache_entries',
+      help: 'Entries in the bearer-check cache',
+      registers: [this.registry],
+      collect() {
+        this.set(source.stats().size);
+      },
+    });
+    new Gauge({
+      name: 'tokenwarden_invalidation_subscribed',
+      help: 'Whether cache invalidations reach this instance at once (1) or only by the fallback TTL (0)',
+      labelNames: ['transport'] as const,
+      registers: [this.registry],
+      collect() {
+        const { transport, state } = source.invalidation();
+        this.reset();
+        this.set({ transport }, state === 'subscribed' ? 1 : 0);
+      },
+    });
   }
 }
