@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DisableUser } from '../application/commands/disable-user/command.js';
+import { EnableUser } from '../application/commands/enable-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
 import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
@@ -7,9 +8,9 @@ import { table, when } from './output.js';
 import { integerIn } from './parsers.js';
 import { readNewPassword } from './password.js';
 
-/** `tokenwarden users create|list|disable`. */
+/** `tokenwarden users create|list|disable|enable`. */
 export function registerUsers(program: Command, io: CliIo): void {
-  const users = program.command('users').description('create, list and disable accounts');
+  const users = program.command('users').description('create, list, disable and enable accounts');
 
   jsonOption(
     users
@@ -94,6 +95,30 @@ export function registerUsers(program: Command, io: CliIo): void {
         result.changed
           ? `Disabled ${user.email} (id ${user.id}): its tokens are refused and it cannot log in.`
           : `${user.email} (id ${user.id}) was already disabled, since ${when(result.disabledAt)}.`,
+      );
+    });
+  });
+
+  jsonOption(
+    users
+      .command('enable')
+      .description(
+        'enable a disabled account; its old tokens stay dead (the user is rotated), it logs in afresh',
+      )
+      .argument('<user>', 'user id or email')
+      .option('--reason <text>', 'why, for the audit log'),
+  ).action(async (userRef: string, options: CommonOptions & { readonly reason?: string }) => {
+    await withCore(io, async (core) => {
+      const user = await resolveUser(core, userRef);
+      const result = unwrap(
+        await core.services.enableUser.handle(
+          EnableUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason?.trim() || null }),
+        ),
+      );
+      outputFor(io, options).result({ ...result, email: user.email }, () =>
+        result.changed
+          ? `Enabled ${user.email} (id ${user.id}); tokens from before stay refused (token version ${result.minTokenVersion}).`
+          : `${user.email} (id ${user.id}) was not disabled.`,
       );
     });
   });

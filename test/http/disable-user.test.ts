@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DisableUser } from '../../src/application/commands/disable-user/command.js';
+import { EnableUser } from '../../src/application/commands/enable-user/command.js';
 import { testDatabases } from '../support/databases.js';
 import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
@@ -60,5 +61,41 @@ describe.each(testDatabases())('disabling a user on $name', (target) => {
       DisableUser({ userId: '00000000-0000-4000-8000-000000000000', actor: 'cli:operator', reason: null }),
     );
     expect(outcome).toMatchObject({ ok: false, error: { code: 'user_not_found' } });
+  });
+
+  it('enabling again lets the user log in afresh, while every token from before stays dead', async () => {
+    const dave = await t.register('enabled-dave@example.com');
+    const stolen = await t.login(dave.email);
+    await t.tw.services.disableUser.handle(
+      DisableUser({ userId: dave.id, actor: 'cli:operator', reason: 'phished' }),
+    );
+
+    const enabled = await t.tw.services.enableUser.handle(
+      EnableUser({ userId: dave.id, actor: 'cli:operator', reason: 'owner verified' }),
+    );
+    expect(enabled).toMatchObject({
+      ok: true,
+      value: { userId: dave.id, changed: true, minTokenVersion: 2 },
+    });
+    const again = await t.tw.services.enableUser.handle(
+      EnableUser({ userId: dave.id, actor: 'cli:operator', reason: null }),
+    );
+    expect(again).toMatchObject({ ok: true, value: { changed: false } });
+
+    // What was taken before the disable does not come back with the account.
+    const refresh = await t.refresh(stolen.refreshToken);
+    expect(refresh.statusCode).toBe(401);
+    expect(refresh.json()).toMatchObject({ code: 'token_rotated', rejection: 'user_rotation' });
+    expect((await t.request('GET', '/api/v1/users/me', { token: stolen.accessToken })).statusCode).toBe(401);
+
+    const fresh = await t.login(dave.email);
+    expect((await t.refresh(fresh.refreshToken)).statusCode).toBe(200);
+    const audit = await t.tw.services.listAuditEvents.execute({
+      action: 'user.enabled',
+      userId: dave.id,
+      limit: 10,
+    });
+    expect(audit.items).toHaveLength(1);
+    expect(audit.items[0]).toMatchObject({ actor: 'cli:operator', reason: 'owner verified' });
   });
 });

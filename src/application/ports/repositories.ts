@@ -82,7 +82,8 @@ export interface UserRepository {
   updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   setRole(id: string, role: Role, at: Date): Promise<void>;
   /** Sets `disabled_at`; a disabled user's tokens fail the validity rule and login fails. */
-  setDisabled(id: string, at: Date): Promise<void>;
+  /** Sets `disabled_at` to `disabledAt` (null enables the account again); `updated_at` to `at`. */
+  setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void>;
   list(filter: {
     readonly email?: string;
     readonly limit: number;

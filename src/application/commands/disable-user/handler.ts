@@ -32,7 +32,7 @@ export class DisableUserHandler {
         return ok({ userId: user.id, disabledAt: user.disabledAt, changed: false });
       }
       const now = this.ctx.clock.now();
-      await repos.users.setDisabled(user.id, now);
+      await repos.users.setDisabled(user.id, now, now);
       await recordChange(this.ctx, repos, EventType.UserDisabled, {
         occurredAt: now,
         actor: command.actor,

@@ -87,11 +87,11 @@ export class KyselyUserRepository implements UserRepository {
     await this.#db.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
   }
 
-  async setDisabled(id: string, at: Date): Promise<void> {
+  async setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void> {
     if (!isUuid(id)) return;
     await this.#db
       .updateTable('users')
-      .set({ disabled_at: at, updated_at: at })
+      .set({ disabled_at: disabledAt, updated_at: at })
       .where('id', '=', id)
       .execute();
   }

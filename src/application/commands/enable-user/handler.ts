@@ -1,0 +1,55 @@
+import { TokenwardenError } from '../../../domain/errors.js';
+import { isUuid } from '../../../domain/ids.js';
+import { err, ok, type Result } from '../../../domain/result.js';
+import type { AppContext } from '../../context.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
+import type { EnableUser } from './command.js';
+
+export interface EnabledUser {
+  readonly userId: string;
+  /** The user's token version after the rotation that came with enabling (unchanged when `changed` is false). */
+  readonly minTokenVersion: number;
+  /** False when the user was not disabled: nothing was written. */
+  readonly changed: boolean;
+}
+
+const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
+
+/** Clears `disabled_at` and increments the user's minimum token version, audited, in one transaction. */
+export class EnableUserHandler {
+  constructor(private readonly ctx: AppContext) {}
+
+  async handle(command: EnableUser): Promise<Result<EnabledUser>> {
+    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
+    const outcome = await this.ctx.uow.run(async (repos) => {
+      // Same lock order as refresh and login: the config row first, then the user.
+      await repos.securityConfig.get('share');
+      const user = await repos.users.findById(command.userId, 'update');
+      if (user === null) return err(userNotFound(command.userId));
+      if (user.disabledAt === null) {
+        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
+      }
+      const now = this.ctx.clock.now();
+      const versions = await repos.users.incrementMinTokenVersion(user.id, now);
+      await repos.users.setDisabled(user.id, null, now);
+      await recordChange(this.ctx, repos, EventType.UserEnabled, {
+        occurredAt: now,
+        actor: command.actor,
+        action: AuditAction.UserEnabled,
+        userId: user.id,
+        reason: command.reason,
+        details: { disabledSince: user.disabledAt.toISOString(), ...versions },
+      });
+      return ok({
+        userId: user.id,
+        minTokenVersion: versions?.newVersion ?? user.minTokenVersion,
+        changed: true,
+      });
+    });
+    if (outcome.ok && outcome.value.changed) {
+      this.ctx.versionListener.userVersionChanged(command.userId, outcome.value.minTokenVersion);
+      this.ctx.versionListener.userChanged(command.userId);
+    }
+    return outcome;
+  }
+}
