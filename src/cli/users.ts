@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { DisableUser } from '../application/commands/disable-user/command.js';
 import { EnableUser } from '../application/commands/enable-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
+import type { Core } from '../composition-root.js';
+import type { Result } from '../domain/result.js';
 import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
@@ -77,49 +79,58 @@ export function registerUsers(program: Command, io: CliIo): void {
     },
   );
 
-  jsonOption(
-    users
-      .command('disable')
-      .description('disable an account: its tokens stop working and it cannot log in (audited)')
-      .argument('<user>', 'user id or email')
-      .option('--reason <text>', 'why, for the audit log'),
-  ).action(async (userRef: string, options: CommonOptions & { readonly reason?: string }) => {
-    await withCore(io, async (core) => {
-      const user = await resolveUser(core, userRef);
-      const result = unwrap(
-        await core.services.disableUser.handle(
-          DisableUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason?.trim() || null }),
-        ),
-      );
-      outputFor(io, options).result({ ...result, email: user.email }, () =>
-        result.changed
-          ? `Disabled ${user.email} (id ${user.id}): its tokens are refused and it cannot log in.`
-          : `${user.email} (id ${user.id}) was already disabled, since ${when(result.disabledAt)}.`,
-      );
+  /**
+   * `users disable|enable <user> [--reason]`: resolve the user, run the command as
+   * cli:<os user>, print what changed (or that nothing had to).
+   */
+  const accountSwitch = <R extends { readonly changed: boolean }>(
+    name: string,
+    description: string,
+    apply: (
+      core: Core,
+      input: { userId: string; actor: string; reason: string | null },
+    ) => Promise<Result<R>>,
+    describe: (result: R, who: string) => string,
+  ) =>
+    jsonOption(
+      users
+        .command(name)
+        .description(description)
+        .argument('<user>', 'user id or email')
+        .option('--reason <text>', 'why, for the audit log'),
+    ).action(async (userRef: string, options: CommonOptions & { readonly reason?: string }) => {
+      await withCore(io, async (core) => {
+        const user = await resolveUser(core, userRef);
+        const result = unwrap(
+          await apply(core, {
+            userId: user.id,
+            actor: cliActor(io.env),
+            reason: options.reason?.trim() || null,
+          }),
+        );
+        outputFor(io, options).result({ ...result, email: user.email }, () =>
+          describe(result, `${user.email} (id ${user.id})`),
+        );
+      });
     });
-  });
 
-  jsonOption(
-    users
-      .command('enable')
-      .description(
-        'enable a disabled account; its old tokens stay dead (the user is rotated), it logs in afresh',
-      )
-      .argument('<user>', 'user id or email')
-      .option('--reason <text>', 'why, for the audit log'),
-  ).action(async (userRef: string, options: CommonOptions & { readonly reason?: string }) => {
-    await withCore(io, async (core) => {
-      const user = await resolveUser(core, userRef);
-      const result = unwrap(
-        await core.services.enableUser.handle(
-          EnableUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason?.trim() || null }),
-        ),
-      );
-      outputFor(io, options).result({ ...result, email: user.email }, () =>
-        result.changed
-          ? `Enabled ${user.email} (id ${user.id}); tokens from before stay refused (token version ${result.minTokenVersion}).`
-          : `${user.email} (id ${user.id}) was not disabled.`,
-      );
-    });
-  });
+  accountSwitch(
+    'disable',
+    'disable an account: its tokens stop working and it cannot log in (audited)',
+    (core, input) => core.services.disableUser.handle(DisableUser(input)),
+    (result, who) =>
+      result.changed
+        ? `Disabled ${who}: its tokens are refused and it cannot log in.`
+        : `${who} was already disabled, since ${when(result.disabledAt)}.`,
+  );
+
+  accountSwitch(
+    'enable',
+    'enable a disabled account; its old tokens stay dead (the user is rotated), it logs in afresh',
+    (core, input) => core.services.enableUser.handle(EnableUser(input)),
+    (result, who) =>
+      result.changed
+        ? `Enabled ${who}; tokens from before stay refused (token version ${result.minTokenVersion}).`
+        : `${who} was not disabled.`,
+  );
 }
