@@ -16,6 +16,8 @@ export interface WebhookReceiver {
   answerWith(status: number): void;
   /** Parsed bodies of the requests answered 2xx. */
   accepted(): { id: string; type: string; occurredAt: string; payload: Record<string, unknown> }[];
+  /** Ids of the events answered 2xx, sorted: compare with the ids appended, sorted. */
+  acceptedIds(): string[];
   close(): Promise<void>;
 }
 
@@ -52,6 +54,11 @@ export async function startWebhookReceiver(
       fixed = status;
     },
     accepted: () => received.filter((r) => r.status < 300).map((r) => JSON.parse(r.body)),
+    acceptedIds: () =>
+      received
+        .filter((r) => r.status < 300)
+        .map((r) => (JSON.parse(r.body) as { id: string }).id)
+        .sort(),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -2,11 +2,11 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
+import { insertTestUser } from '../../../../test/support/fixtures.js';
 import type { NewRefreshToken } from '../../../application/ports/repositories.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
-import { KyselyUserRepository } from './kysely-user-repository.js';
 
 const t0 = new Date('2030-01-01T00:00:00.000Z');
 const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
@@ -17,18 +17,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
   const tokens = () => new KyselyRefreshTokenRepository(suite.db);
   const sessions = () => new KyselySessionRepository(suite.db);
 
-  async function addUser(): Promise<string> {
-    const id = randomUUID();
-    const email = `rt-${randomBytes(6).toString('hex')}@example.com`;
-    await new KyselyUserRepository(suite.db).insert({
-      id,
-      email,
-      passwordHash: 'h',
-      role: 'user',
-      createdAt: t0,
-    });
-    return id;
-  }
+  const addUser = () => insertTestUser(suite.db, 'rt', t0);
 
   async function addSession(userId: string, expiresAt = minutes(600)): Promise<string> {
     const id = randomUUID();

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
+import { insertTestUser } from '../../../../test/support/fixtures.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySecurityConfigRepository } from './kysely-security-config-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
@@ -13,18 +14,7 @@ const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
 describeEachDatabase('KyselySessionRepository', (suite) => {
   const sessions = () => new KyselySessionRepository(suite.db);
 
-  async function addUser(): Promise<string> {
-    const id = randomUUID();
-    const email = `s-${randomBytes(6).toString('hex')}@example.com`;
-    await new KyselyUserRepository(suite.db).insert({
-      id,
-      email,
-      passwordHash: 'h',
-      role: 'user',
-      createdAt: t0,
-    });
-    return id;
-  }
+  const addUser = () => insertTestUser(suite.db, 's', t0);
 
   /** A session with one live refresh token stamped with the current versions, as login makes it. */
   async function addSession(userId: string, createdAt = t0, expiresAt = minutes(60)): Promise<string> {
