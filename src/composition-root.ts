@@ -149,6 +149,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       signer: new JoseAccessTokenSigner({
         keyStore,
         issuer: config.issuer,
+        audience: config.audience,
         ttlSeconds: config.accessTokenTtlSeconds,
         ids: tokens,
       }),
@@ -161,6 +162,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
         reuseIntervalSeconds: config.reuseIntervalSeconds,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       },
     };
     metrics.watchAccessCache({
