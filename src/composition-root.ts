@@ -25,6 +25,7 @@ import { createDatabase } from './infrastructure/database/create-database.js';
 import { migrateToLatest } from './infrastructure/database/migrator.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
+import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 
@@ -54,6 +55,8 @@ export interface Tokenwarden {
   readonly db: Kysely<Database>;
   readonly keyStore: SigningKeyStore;
   readonly webhooks: Webhooks;
+  /** Clears sealed successors past the reuse interval (started with the server). */
+  readonly successorSweep: SealedSuccessorSweep;
   close(): Promise<void>;
 }
 
@@ -77,6 +80,8 @@ export interface Core {
   readonly metrics: PrometheusMetrics;
   /** Outbox relay to webhook URLs (started by the server only) and the rejection rollup. */
   readonly webhooks: Webhooks;
+  /** Clears sealed successors past the reuse interval: started by the server only. */
+  readonly successorSweep: SealedSuccessorSweep;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
@@ -144,6 +149,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       signer: new JoseAccessTokenSigner({
         keyStore,
         issuer: config.issuer,
+        audience: config.audience,
         ttlSeconds: config.accessTokenTtlSeconds,
         ids: tokens,
       }),
@@ -156,6 +162,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
         reuseIntervalSeconds: config.reuseIntervalSeconds,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       },
     };
     metrics.watchAccessCache({
@@ -163,6 +170,13 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       invalidation: () => accessCache.invalidator.status(),
     });
     webhooks.start();
+    const successorSweep = new SealedSuccessorSweep(
+      { uow, clock, logger: pino({ level: config.logLevel, name: 'successor-sweep' }, overrides.logStream) },
+      {
+        reuseIntervalSeconds: config.reuseIntervalSeconds,
+        intervalSeconds: config.successorSweepIntervalSeconds,
+      },
+    );
     return {
       db: database.db,
       context,
@@ -170,6 +184,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       keyStore,
       metrics,
       webhooks,
+      successorSweep,
       async ready() {
         await sql`select 1`.execute(database.db);
         return true;
@@ -178,6 +193,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       async close() {
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
+        await successorSweep.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
         if (ownsDatabase) await database.close();
@@ -230,6 +246,7 @@ export async function createTokenwarden(
       },
     );
     core.webhooks.startRelay();
+    core.successorSweep.start();
     return {
       app,
       services: core.services,
@@ -237,6 +254,7 @@ export async function createTokenwarden(
       db: core.db,
       keyStore: core.keyStore,
       webhooks: core.webhooks,
+      successorSweep: core.successorSweep,
       async close() {
         await app.close();
         await core.close();

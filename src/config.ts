@@ -51,6 +51,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_WEBHOOK_BACKOFF_MAX_MS: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 3_600_000 }),
   TOKENWARDEN_WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
   TOKENWARDEN_REJECTION_ROLLUP_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000 }),
+  TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
+  TOKENWARDEN_AUDIENCE: Type.String({ minLength: 1, maxLength: 1024, default: 'tokenwarden' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -107,6 +109,10 @@ export interface Config {
     readonly fallbackTtlSeconds: number;
     readonly channel: string;
   };
+  /** How often used tokens' sealed successors past the reuse interval are cleared. */
+  readonly successorSweepIntervalSeconds: number;
+  /** The `aud` of access tokens, required on this service's own routes. */
+  readonly audience: string;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +193,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       fallbackTtlSeconds: env.TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS,
       channel: env.TOKENWARDEN_INVALIDATION_CHANNEL,
     },
+    successorSweepIntervalSeconds: env.TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS,
+    audience: env.TOKENWARDEN_AUDIENCE,
   };
 }
 

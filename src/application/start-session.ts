@@ -8,6 +8,7 @@ export interface StartedSession {
   readonly role: Role;
   readonly stamp: VersionStamp;
   readonly refreshToken: IssuedRefreshToken;
+  readonly sessionExpiresAt: Date;
   readonly now: Date;
 }
 
@@ -48,5 +49,5 @@ export async function startSession(
     now,
     parentId: null,
   });
-  return { sessionId, role: user.role, stamp, refreshToken, now };
+  return { sessionId, role: user.role, stamp, refreshToken, sessionExpiresAt, now };
 }

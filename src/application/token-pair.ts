@@ -74,10 +74,12 @@ export interface TokenPairInput {
   readonly stamp: VersionStamp;
   readonly refreshToken: string;
   readonly refreshExpiresAt: Date;
+  /** The session's absolute age: the access token expires no later. */
+  readonly sessionExpiresAt: Date;
   readonly now: Date;
 }
 
-/** Signs an access token with the same stamps and puts the pair together. */
+/** Signs an access token with the same stamps (expiring no later than its session) and puts the pair together. */
 export async function buildTokenPair(ctx: AppContext, input: TokenPairInput): Promise<TokenPair> {
   const access = await ctx.signer.sign(
     {
@@ -88,6 +90,7 @@ export async function buildTokenPair(ctx: AppContext, input: TokenPairInput): Pr
       gver: input.stamp.globalVersion,
     },
     input.now,
+    input.sessionExpiresAt,
   );
   return {
     accessToken: access.token,

@@ -6,10 +6,13 @@ export interface TokenPolicy {
   readonly sessionMaxAgeSeconds: number;
   /** How long an already-used refresh token still yields the same successor (concurrent refresh). */
   readonly reuseIntervalSeconds: number;
+  /** An access token's lifetime: the verifier refuses a longer `exp − iat` as one never issued. */
+  readonly accessTokenTtlSeconds: number;
 }
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
   refreshTokenTtlSeconds: 14 * 24 * 3600,
   sessionMaxAgeSeconds: 30 * 24 * 3600,
   reuseIntervalSeconds: 10,
+  accessTokenTtlSeconds: 900,
 };

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  checkIssuance,
   checkRefreshToken,
   checkVersionStamp,
+  MAX_ISSUED_AT_SKEW_SECONDS,
   type RefreshTokenFacts,
   rejectionToError,
 } from './token-validity.js';
@@ -190,5 +192,112 @@ describe('rejectionToError', () => {
   it('maps expiry to token_expired and everything else to token_revoked', () => {
     expect(rejectionToError({ valid: false, reason: 'session_expired' }).code).toBe('token_expired');
     expect(rejectionToError({ valid: false, reason: 'user_disabled' }).code).toBe('token_revoked');
+  });
+});
+
+describe('checkIssuance: only what the issuer produces (issue 10 item 10)', () => {
+  const ttl = fc.integer({ min: 30, max: 86_400 });
+  const nowSeconds = fc.integer({ min: 1_700_000_000, max: 2_000_000_000 });
+  const nowAt = (seconds: number, ms: number) => new Date(seconds * 1000 + ms);
+  const ms = fc.integer({ min: 0, max: 999 });
+  const SKEW = MAX_ISSUED_AT_SKEW_SECONDS;
+
+  it('accepts every token the issuer could have signed: current-or-older stamps, at most the TTL, dated up to the skew ahead', () => {
+    fc.assert(
+      fc.property(
+        ttl,
+        nowSeconds,
+        ms,
+        fc.integer({ min: -86_400, max: SKEW }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        version,
+        version,
+        fc.nat(5),
+        fc.nat(5),
+        (ttlSeconds, now, frac, iatOffset, share, u, g, du, dg) => {
+          const iat = now + iatOffset;
+          const exp = iat + Math.floor(ttlSeconds * share);
+          const issuance = checkIssuance(
+            { iat, exp, stamp: { userVersion: u, globalVersion: g } },
+            { userMinTokenVersion: u + du, globalMinTokenVersion: g + dg },
+            { ttlSeconds },
+            nowAt(now, frac),
+          );
+          expect(issuance).toEqual({ plausible: true });
+        },
+      ),
+    );
+  });
+
+  it('refuses a user or global stamp above the current version, however far', () => {
+    fc.assert(
+      fc.property(
+        version,
+        version,
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.boolean(),
+        nowSeconds,
+        (u, g, above, userSide, now) => {
+          const issuance = checkIssuance(
+            {
+              iat: now,
+              exp: now + 900,
+              stamp: userSide
+                ? { userVersion: u + above, globalVersion: g }
+                : { userVersion: u, globalVersion: g + above },
+            },
+            { userMinTokenVersion: u, globalMinTokenVersion: g },
+            { ttlSeconds: 900 },
+            nowAt(now, 0),
+          );
+          expect(issuance).toEqual({ plausible: false, reason: 'stamp_above_current' });
+        },
+      ),
+    );
+  });
+
+  it('refuses a lifetime longer than the TTL by even one second', () => {
+    fc.assert(
+      fc.property(ttl, nowSeconds, fc.integer({ min: 1, max: 10 * 86_400 }), (ttlSeconds, now, over) => {
+        const issuance = checkIssuance(
+          { iat: now, exp: now + ttlSeconds + over, stamp: { userVersion: 1, globalVersion: 1 } },
+          { userMinTokenVersion: 1, globalMinTokenVersion: 1 },
+          { ttlSeconds },
+          nowAt(now, 0),
+        );
+        expect(issuance).toEqual({ plausible: false, reason: 'lifetime_exceeds_ttl' });
+      }),
+    );
+  });
+
+  it('refuses iat more than the skew ahead of now, before looking at anything else', () => {
+    fc.assert(
+      fc.property(nowSeconds, ms, fc.integer({ min: 1, max: 10 * 86_400 }), (now, frac, ahead) => {
+        const iat = now + SKEW + ahead;
+        const issuance = checkIssuance(
+          // Over the TTL and above the stamps too: the date is what is reported.
+          { iat, exp: iat + 10 * 86_400, stamp: { userVersion: 9, globalVersion: 9 } },
+          { userMinTokenVersion: 1, globalMinTokenVersion: 1 },
+          { ttlSeconds: 900 },
+          nowAt(now, frac),
+        );
+        expect(issuance).toEqual({ plausible: false, reason: 'issued_in_future' });
+      }),
+    );
+  });
+
+  it('takes a configured skew', () => {
+    const now = nowAt(1_800_000_000, 0);
+    const token = (iat: number) => ({ iat, exp: iat + 60, stamp: { userVersion: 1, globalVersion: 1 } });
+    const current = { userMinTokenVersion: 1, globalMinTokenVersion: 1 };
+    expect(
+      checkIssuance(token(1_800_000_005), current, { ttlSeconds: 900, maxSkewSeconds: 5 }, now).plausible,
+    ).toBe(true);
+    expect(checkIssuance(token(1_800_000_006), current, { ttlSeconds: 900, maxSkewSeconds: 5 }, now)).toEqual(
+      {
+        plausible: false,
+        reason: 'issued_in_future',
+      },
+    );
   });
 });

@@ -59,6 +59,63 @@ export function checkVersionStamp(stamp: VersionStamp, current: CurrentVersions,
   };
 }
 
+/**
+ * How far ahead of this instance's clock an access token's `iat` may be. Instances
+ * sync their clocks (NTP keeps them within a second); 30 s leaves room for a bad
+ * day, never for a token dated ahead to outlive its TTL.
+ */
+export const MAX_ISSUED_AT_SKEW_SECONDS = 30;
+
+/** Why an access token that verified under our key is still one the issuer never produced. */
+export type ImplausibleReason = 'issued_in_future' | 'lifetime_exceeds_ttl' | 'stamp_above_current';
+
+export type Issuance =
+  | { readonly plausible: true }
+  | { readonly plausible: false; readonly reason: ImplausibleReason };
+
+/** What the issuer bounds when it signs an access token (times in seconds since the epoch). */
+export interface IssuedAccessToken {
+  readonly iat: number;
+  readonly exp: number;
+  readonly stamp: VersionStamp;
+}
+
+const PLAUSIBLE: Issuance = { plausible: true };
+
+/**
+ * Whether the issuer could have produced this access token: it stamps the versions
+ * current at issuance (and versions only grow), signs for at most the configured
+ * TTL, and dates it with its own clock. A token outside that was signed by someone
+ * else holding the key (or is from a configuration with a longer TTL): refuse it.
+ * The stamp is held against `current` as read now; a caller whose read may be stale
+ * should read again before trusting a `stamp_above_current`.
+ *
+ * @example
+ * const issuance = checkIssuance(
+ *   { iat: claims.iat, exp: claims.exp, stamp: { userVersion: claims.ver, globalVersion: claims.gver } },
+ *   { userMinTokenVersion: user.minTokenVersion, globalMinTokenVersion: config.globalMinTokenVersion },
+ *   { ttlSeconds: 900 },
+ *   clock.now(),
+ * );
+ */
+export function checkIssuance(
+  token: IssuedAccessToken,
+  current: Pick<CurrentVersions, 'userMinTokenVersion' | 'globalMinTokenVersion'>,
+  limits: { readonly ttlSeconds: number; readonly maxSkewSeconds?: number },
+  now: Date,
+): Issuance {
+  const skew = limits.maxSkewSeconds ?? MAX_ISSUED_AT_SKEW_SECONDS;
+  if (token.iat > now.getTime() / 1000 + skew) return { plausible: false, reason: 'issued_in_future' };
+  if (token.exp - token.iat > limits.ttlSeconds) return { plausible: false, reason: 'lifetime_exceeds_ttl' };
+  if (
+    token.stamp.userVersion > current.userMinTokenVersion ||
+    token.stamp.globalVersion > current.globalMinTokenVersion
+  ) {
+    return { plausible: false, reason: 'stamp_above_current' };
+  }
+  return PLAUSIBLE;
+}
+
 /** Everything the validity rule looks at for one presented refresh token. */
 export interface RefreshTokenFacts {
   readonly token: {

@@ -1,5 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Principal } from '../application/queries/authenticate-access-token/query.js';
+import { decodeProtectedHeader } from 'jose';
+import {
+  ForgedTokenSuspected,
+  type Principal,
+} from '../application/queries/authenticate-access-token/query.js';
 import type { Services } from '../application/services.js';
 import { TokenwardenError } from '../domain/errors.js';
 
@@ -25,8 +29,19 @@ export function authGuards(services: Services) {
     const match = BEARER.exec(header);
     if (match === null)
       throw new TokenwardenError('unauthorized', 'The Authorization header must be "Bearer <token>"');
-    const result = await services.authenticateAccessToken.execute(match[1] as string);
-    if (!result.ok) throw result.error;
+    const token = match[1] as string;
+    const result = await services.authenticateAccessToken.execute(token);
+    if (!result.ok) {
+      if (result.error instanceof ForgedTokenSuspected) {
+        const { reason, sub, jti } = result.error;
+        // It verified, so the header decodes; kid, sub and jti name it without repeating it.
+        request.log.warn(
+          { kid: decodeProtectedHeader(token).kid, sub, jti, reason },
+          'refused an access token signed with our key that the issuer never produces: likely forged',
+        );
+      }
+      throw result.error;
+    }
     request.principal = result.value;
   }
 

@@ -14,6 +14,8 @@ export interface SessionAccessState {
   readonly id: string;
   readonly userId: string;
   readonly revokedAt: Date | null;
+  /** Its absolute age: no access token outlives it. */
+  readonly expiresAt: Date;
 }
 
 export interface AccessState {
@@ -28,6 +30,10 @@ export interface AccessState {
  * (the composition root pairs the cache with the {@link VersionChangeListener}).
  */
 export interface AccessStateReader {
-  /** `userId` and `sessionId` as the token claims them (`sub`, `sid`). */
-  read(userId: string, sessionId: string): Promise<AccessState>;
+  /**
+   * `userId` and `sessionId` as the token claims them (`sub`, `sid`). `fresh` skips
+   * what is cached of the user and the versions (a stamp above them may only mean
+   * this instance has not heard of a rotation yet).
+   */
+  read(userId: string, sessionId: string, options?: { readonly fresh?: boolean }): Promise<AccessState>;
 }

@@ -18,7 +18,12 @@ export type VerifyFailure = 'token_invalid' | 'token_expired';
 
 /** Issues and verifies access tokens (JWT, EdDSA by default). */
 export interface AccessTokenSigner {
-  sign(input: AccessTokenInput, now: Date): Promise<{ readonly token: string; readonly expiresIn: number }>;
+  /** `notAfter`: the token's `exp` is never later (its session's absolute age). */
+  sign(
+    input: AccessTokenInput,
+    now: Date,
+    notAfter?: Date,
+  ): Promise<{ readonly token: string; readonly expiresIn: number }>;
   verify(
     token: string,
     now: Date,

@@ -142,10 +142,15 @@ export interface RefreshTokenRepository {
     readonly usedAt: Date;
   }): Promise<void>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
-  /** Revokes every unrevoked token of a session; returns how many. */
+  /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;
   /** Revokes every unrevoked token of a user's sessions, except one session's; returns how many. */
   revokeByUser(userId: string, at: Date, exceptSessionId?: string): Promise<number>;
+  /**
+   * Drops the sealed successor of at most `limit` tokens used before `usedBefore`
+   * (their reuse interval is over: nothing may open them any more); returns how many.
+   */
+  clearSealedSuccessors(usedBefore: Date, limit: number): Promise<number>;
   /** Live tokens (unused, unrevoked, unexpired, in an active session), of one user or all. */
   countLive(now: Date, userId?: string): Promise<number>;
 }

@@ -5,6 +5,8 @@ import type { SecurityConfig } from '../../domain/versions.js';
 import { AccessStateCache, type AccessStateCacheOptions } from './access-state-cache.js';
 import type { AccessStateSource } from './access-state-source.js';
 
+const FAR_FUTURE = new Date('2100-01-01T00:00:00Z');
+
 const CONFIG: SecurityConfig = {
   globalMinTokenVersion: 1,
   gracePeriodSeconds: 300,
@@ -28,7 +30,7 @@ class FakeSource implements AccessStateSource {
   }
 
   addSession(id: string, userId: string): void {
-    this.sessions.set(id, { id, userId, revokedAt: null });
+    this.sessions.set(id, { id, userId, revokedAt: null, expiresAt: FAR_FUTURE });
   }
 
   async securityConfig(): Promise<SecurityConfig> {
@@ -126,7 +128,7 @@ describe('AccessStateCache', () => {
     const { source, cache } = setup();
     await cache.read('u1', 's1');
     source.addUser('u1', 2);
-    source.sessions.set('s1', { id: 's1', userId: 'u1', revokedAt: new Date() });
+    source.sessions.set('s1', { id: 's1', userId: 'u1', revokedAt: new Date(), expiresAt: FAR_FUTURE });
     source.config = { ...CONFIG, globalMinTokenVersion: 2 };
     expect((await cache.read('u1', 's1')).user?.minTokenVersion).toBe(1);
 
@@ -232,7 +234,7 @@ describe('AccessStateCache', () => {
       const { source, cache } = setup();
       const release = source.hold();
       const racing = cache.read('u1', 's1');
-      source.sessions.set('s1', { id: 's1', userId: 'u1', revokedAt: new Date() });
+      source.sessions.set('s1', { id: 's1', userId: 'u1', revokedAt: new Date(), expiresAt: FAR_FUTURE });
       cache.invalidateUserSessions('u1');
       release();
       expect((await racing).session?.revokedAt).toBeNull();

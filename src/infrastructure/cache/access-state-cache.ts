@@ -71,7 +71,16 @@ export class AccessStateCache implements AccessStateReader {
     this.entries = new LruMap(options.maxEntries);
   }
 
-  async read(userId: string, sessionId: string): Promise<AccessState> {
+  async read(
+    userId: string,
+    sessionId: string,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<AccessState> {
+    if (options.fresh === true) {
+      // Dropped, then read again and stored: the re-read is what later requests see too.
+      this.invalidateUser(userId);
+      this.invalidateSecurityConfig();
+    }
     const [config, user, session] = await Promise.all([
       this.securityConfig(),
       this.user(userId),

@@ -31,6 +31,11 @@ export class UnitOfWorkAccessStateSource implements AccessStateSource {
   async session(sessionId: string): Promise<SessionAccessState | null> {
     const session = await this.uow.read((repos) => repos.sessions.findById(sessionId));
     if (session === null) return null;
-    return { id: session.id, userId: session.userId, revokedAt: session.revokedAt };
+    return {
+      id: session.id,
+      userId: session.userId,
+      revokedAt: session.revokedAt,
+      expiresAt: session.expiresAt,
+    };
   }
 }

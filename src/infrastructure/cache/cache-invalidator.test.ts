@@ -44,7 +44,12 @@ function setup() {
       reads += 1;
       return { id, role: 'user', minTokenVersion, disabledAt: null };
     },
-    session: async (id) => ({ id, userId: 'u1', revokedAt: null }),
+    session: async (id) => ({
+      id,
+      userId: 'u1',
+      revokedAt: null,
+      expiresAt: new Date('2100-01-01T00:00:00Z'),
+    }),
   };
   const cache = new AccessStateCache(source, new ManualClock(), {
     maxEntries: 10,

@@ -44,7 +44,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
       .sign(privateKey);
   }
 
-  const validClaims = { sub: 'u', sid: 's', jti: 'j', role: 'user', ver: 1, gver: 1 };
+  const validClaims = { sub: 'u', sid: 's', jti: 'j', role: 'user', ver: 1, gver: 1, aud: 'tokenwarden' };
 
   describe('sign and verify', () => {
     it('round-trips every claim', async () => {
@@ -87,6 +87,26 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
         jti: 'fixed-jti',
         exp: result.ok ? result.claims.iat + 60 : 0,
       });
+    });
+
+    it('writes aud, "tokenwarden" unless configured', async () => {
+      const aud = (token: string) =>
+        JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).aud;
+      expect(aud((await signer.sign(input, NOW)).token)).toBe('tokenwarden');
+      const custom = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
+      const { token } = await custom.sign(input, NOW);
+      expect(aud(token)).toBe('https://api.test');
+      expect((await custom.verify(token, NOW)).ok).toBe(true);
+    });
+
+    it('never lets exp pass notAfter (the session end), and says so in expiresIn', async () => {
+      const iat = NOW.getTime() / 1000;
+      const soon = await signer.sign(input, NOW, new Date(NOW.getTime() + 60_500));
+      expect(soon.expiresIn).toBe(60);
+      const verified = await signer.verify(soon.token, NOW);
+      expect(verified.ok && verified.claims.exp).toBe(iat + 60);
+      // A later limit leaves the TTL alone.
+      expect((await signer.sign(input, NOW, new Date(NOW.getTime() + 3_600_000))).expiresIn).toBe(900);
     });
 
     it('rejects a non-positive TTL at construction', () => {
@@ -209,6 +229,13 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     it('a token from another issuer', async () => {
       expect(await signer.verify(await signRaw(validClaims, {}, 'https://evil.test'), NOW)).toEqual(invalid);
       const other = new JoseAccessTokenSigner({ keyStore, issuer: 'https://other.test' });
+      expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
+    });
+
+    it('a token for another audience, or for none', async () => {
+      expect(await signer.verify(await signRaw({ ...validClaims, aud: 'other' }), NOW)).toEqual(invalid);
+      expect(await signer.verify(await signRaw({ ...validClaims, aud: undefined }), NOW)).toEqual(invalid);
+      const other = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 

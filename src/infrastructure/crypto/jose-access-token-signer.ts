@@ -12,6 +12,9 @@ import { type PublicSigningJwk, SIGNING_ALGORITHM, type SigningKeyStore } from '
 /** Access tokens live 15 minutes unless configured otherwise. */
 export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
 
+/** The `aud` written and required unless configured otherwise (`TOKENWARDEN_AUDIENCE`). */
+export const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
+
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
@@ -19,6 +22,8 @@ export interface JoseAccessTokenSignerOptions {
   readonly keyStore: SigningKeyStore;
   /** The `iss` claim written and required. */
   readonly issuer: string;
+  /** The `aud` claim written and required; {@link DEFAULT_ACCESS_TOKEN_AUDIENCE} by default. */
+  readonly audience?: string;
   readonly ttlSeconds?: number;
   /** Source of `jti` values; a random UUID by default. */
   readonly ids?: Pick<TokenGenerator, 'id'>;
@@ -36,13 +41,14 @@ const NO_MATCHING_KEY = Symbol('no matching key');
  * Signs and verifies access tokens as EdDSA (Ed25519) JWTs with `typ: at+jwt`.
  *
  * @example
- * const signer = new JoseAccessTokenSigner({ keyStore, issuer: 'https://auth.example.com' });
+ * const signer = new JoseAccessTokenSigner({ keyStore, issuer: 'https://auth.example.com', audience: 'api' });
  * const { token } = await signer.sign({ sub, sid, role: 'user', ver: 1, gver: 1 }, clock.now());
  * const result = await signer.verify(token, clock.now()); // { ok: true, claims }
  */
 export class JoseAccessTokenSigner implements AccessTokenSigner {
   private readonly keyStore: SigningKeyStore;
   private readonly issuer: string;
+  private readonly audience: string;
   private readonly ttlSeconds: number;
   private readonly newId: () => string;
   private keySet:
@@ -64,6 +70,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     }
     this.keyStore = options.keyStore;
     this.issuer = options.issuer;
+    this.audience = options.audience ?? DEFAULT_ACCESS_TOKEN_AUDIENCE;
     this.ttlSeconds = ttl;
     const ids = options.ids;
     this.newId = ids === undefined ? randomUUID : () => ids.id();
@@ -72,18 +79,23 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
   async sign(
     input: AccessTokenInput,
     now: Date,
+    notAfter?: Date,
   ): Promise<{ readonly token: string; readonly expiresIn: number }> {
     const { kid, privateKey } = await this.keyStore.signingKey();
     const iat = Math.floor(now.getTime() / 1000);
+    // Never past its session's absolute age (whole seconds, rounded down: never later).
+    const limit = notAfter === undefined ? Number.POSITIVE_INFINITY : Math.floor(notAfter.getTime() / 1000);
+    const exp = Math.max(iat, Math.min(iat + this.ttlSeconds, limit));
     const token = await new SignJWT({ sid: input.sid, role: input.role, ver: input.ver, gver: input.gver })
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.issuer)
+      .setAudience(this.audience)
       .setSubject(input.sub)
       .setJti(this.newId())
       .setIssuedAt(iat)
-      .setExpirationTime(iat + this.ttlSeconds)
+      .setExpirationTime(exp)
       .sign(privateKey);
-    return { token, expiresIn: this.ttlSeconds };
+    return { token, expiresIn: exp - iat };
   }
 
   async verify(token: string, now: Date): Promise<VerifyResult> {
@@ -133,9 +145,10 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       const { payload } = await jwtVerify(token, await this.localKeySet(), {
         algorithms: [SIGNING_ALGORITHM],
         issuer: this.issuer,
+        audience: this.audience,
         typ: ACCESS_TOKEN_TYPE,
         currentDate: now,
-        requiredClaims: ['iss', 'sub', 'sid', 'jti', 'iat', 'exp', 'role', 'ver', 'gver'],
+        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'role', 'ver', 'gver'],
       });
       const claims = toClaims(payload);
       return claims === undefined ? INVALID : { ok: true, claims };

@@ -73,10 +73,17 @@ export class ChangePasswordHandler {
         reason: PASSWORD_CHANGE_REASON,
         details: { sessionId: session.id, revokedSessions, newVersion: rotation.newVersion },
       });
-      return ok({ rotation, sessionId: session.id, stamp, refreshToken, now });
+      return ok({
+        rotation,
+        sessionId: session.id,
+        sessionExpiresAt: session.expiresAt,
+        stamp,
+        refreshToken,
+        now,
+      });
     });
     if (!outcome.ok) return outcome;
-    const { rotation, sessionId, stamp, refreshToken, now } = outcome.value;
+    const { rotation, sessionId, sessionExpiresAt, stamp, refreshToken, now } = outcome.value;
     this.ctx.metrics.rotation('user', 'succeeded');
     this.ctx.versionListener.userVersionChanged(user.id, rotation.newVersion);
     this.ctx.versionListener.userSessionsRevoked(user.id);
@@ -88,6 +95,7 @@ export class ChangePasswordHandler {
         stamp,
         refreshToken: refreshToken.token,
         refreshExpiresAt: refreshToken.expiresAt,
+        sessionExpiresAt,
         now,
       }),
     );

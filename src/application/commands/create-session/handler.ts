@@ -58,6 +58,7 @@ export class CreateSessionHandler {
         stamp: started.stamp,
         refreshToken: started.refreshToken.token,
         refreshExpiresAt: started.refreshToken.expiresAt,
+        sessionExpiresAt: started.sessionExpiresAt,
         now: started.now,
       }),
     );

@@ -104,6 +104,7 @@ export class RefreshTokensHandler {
         stamp,
         refreshToken: successor.issued.token,
         refreshExpiresAt: successor.issued.expiresAt,
+        sessionExpiresAt: session.expiresAt,
         now,
         replayed: false,
       });
@@ -167,6 +168,7 @@ export class RefreshTokensHandler {
       stamp: { userVersion: liveUser.minTokenVersion, globalVersion: config.globalMinTokenVersion },
       refreshToken: successorToken,
       refreshExpiresAt: successor.expiresAt,
+      sessionExpiresAt: session.expiresAt,
       now,
       replayed: true,
     });

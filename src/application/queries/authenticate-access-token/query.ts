@@ -1,7 +1,15 @@
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { checkVersionStamp, rejectionToError } from '../../../domain/token-validity.js';
+import {
+  checkIssuance,
+  checkVersionStamp,
+  type ImplausibleReason,
+  type Issuance,
+  rejectionToError,
+} from '../../../domain/token-validity.js';
 import type { AppContext } from '../../context.js';
+import type { AccessState } from '../../ports/access-state-reader.js';
+import type { AccessTokenClaims } from '../../ports/access-token-signer.js';
 import type { Role } from '../../ports/repositories.js';
 
 /** Who a valid bearer token speaks for. */
@@ -12,10 +20,27 @@ export interface Principal {
 }
 
 /**
+ * A token that verified under our key but that the issuer never produces (stamps
+ * above the current versions, a lifetime over the TTL, dated in the future): likely
+ * minted with a stolen key. Answered as any invalid token; the HTTP layer logs it at
+ * warn with `sub` and `jti` only (never the token).
+ */
+export class ForgedTokenSuspected extends TokenwardenError {
+  constructor(
+    readonly reason: ImplausibleReason,
+    readonly sub: string,
+    readonly jti: string,
+  ) {
+    super('token_invalid', 'The access token is not valid');
+  }
+}
+
+/**
  * Verifies an access token, then holds its `ver`/`gver` against the current
  * versions by the same rule as refresh tokens, so a rotation kills access tokens
  * at once too. The user's role and state are read from the current state (an
- * invalidated cache), not trusted from the token.
+ * invalidated cache), not trusted from the token; the session's absolute age ends
+ * the token too, whatever its `exp`.
  */
 export class AuthenticateAccessTokenQuery {
   constructor(private readonly ctx: AppContext) {}
@@ -35,12 +60,27 @@ export class AuthenticateAccessTokenQuery {
     }
     const { claims } = verified;
     // From memory when warm: see AccessStateReader for how rotations reach it.
-    const { config, user, session } = await this.ctx.accessState.read(claims.sub, claims.sid);
+    let state = await this.ctx.accessState.read(claims.sub, claims.sid);
+    let issuance = this.issuance(claims, state, now);
+    if (!issuance.plausible && issuance.reason === 'stamp_above_current') {
+      // This instance may not have heard of a rotation another one already issued under.
+      state = await this.ctx.accessState.read(claims.sub, claims.sid, { fresh: true });
+      issuance = this.issuance(claims, state, now);
+    }
+    if (!issuance.plausible) {
+      this.ctx.metrics.tokenRejected(issuance.reason);
+      return err(new ForgedTokenSuspected(issuance.reason, claims.sub, claims.jti));
+    }
+    const { config, user, session } = state;
     if (user === null || user.disabledAt !== null) {
       return err(new TokenwardenError('token_revoked', 'The user is no longer active'));
     }
     if (session === null || session.userId !== user.id || session.revokedAt !== null) {
       return err(new TokenwardenError('token_revoked', 'The session has been revoked'));
+    }
+    if (session.expiresAt.getTime() <= now.getTime()) {
+      // The same answer a refresh gets for the same fact: the session ended, log in again.
+      return err(rejectionToError({ valid: false, reason: 'session_expired' }));
     }
     const validity = checkVersionStamp(
       { userVersion: claims.ver, globalVersion: claims.gver },
@@ -60,5 +100,18 @@ export class AuthenticateAccessTokenQuery {
       return err(rejectionToError(validity));
     }
     return ok({ userId: user.id, sessionId: claims.sid, role: user.role });
+  }
+
+  private issuance(claims: AccessTokenClaims, state: AccessState, now: Date): Issuance {
+    return checkIssuance(
+      { iat: claims.iat, exp: claims.exp, stamp: { userVersion: claims.ver, globalVersion: claims.gver } },
+      {
+        // An unknown user is refused below as revoked; only the global stamp can be judged here.
+        userMinTokenVersion: state.user?.minTokenVersion ?? Number.MAX_SAFE_INTEGER,
+        globalMinTokenVersion: state.config.globalMinTokenVersion,
+      },
+      { ttlSeconds: this.ctx.policy.accessTokenTtlSeconds },
+      now,
+    );
   }
 }

@@ -156,7 +156,8 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     if (!isUuid(sessionId)) return 0;
     const result = await this.#db
       .updateTable('refresh_tokens')
-      .set({ revoked_at: at })
+      // A revoked family is never replayed again: its seals go with it.
+      .set({ revoked_at: at, successor_sealed: null })
       .where('session_id', '=', sessionId)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
@@ -167,7 +168,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     if (!isUuid(userId)) return 0;
     let query = this.#db
       .updateTable('refresh_tokens')
-      .set({ revoked_at: at })
+      .set({ revoked_at: at, successor_sealed: null })
       .where('user_id', '=', userId)
       .where('revoked_at', 'is', null);
     if (exceptSessionId !== undefined && isUuid(exceptSessionId)) {
@@ -175,6 +176,24 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     }
     const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * One bounded statement over the partial index `refresh_tokens_sealed_used_at_idx`.
+   * Rows another transaction holds (a refresh deciding on them) are skipped, not waited
+   * for: the next pass takes them. `= any(array(…))` makes the update find its rows by
+   * primary key (`in (…)` let PostgreSQL hash-join against a scan of the whole table).
+   */
+  async clearSealedSuccessors(usedBefore: Date, limit: number): Promise<number> {
+    const result = await sql`
+      update refresh_tokens set successor_sealed = null
+      where id = any(array(
+        select id from refresh_tokens
+        where successor_sealed is not null and used_at < ${usedBefore}
+        limit ${limit}
+        for update skip locked
+      ))`.execute(this.#db);
+    return Number(result.numAffectedRows ?? 0n);
   }
 
   async countLive(now: Date, userId?: string): Promise<number> {
