@@ -26,8 +26,8 @@ describe('TOKENWARDEN_TRUST_PROXY', () => {
   });
 });
 
-describe('behind one trusted proxy hop', () => {
-  const t = useTestApp(pglite!, { TOKENWARDEN_TRUST_PROXY: '1', TOKENWARDEN_RATE_LIMIT_MAX: '20' });
+describe.each(testDatabases())('behind one trusted proxy hop on $name', (target) => {
+  const t = useTestApp(target, { TOKENWARDEN_TRUST_PROXY: '1', TOKENWARDEN_RATE_LIMIT_MAX: '20' });
   const viaProxy = (url: string, forwardedFor: string, body: object, token?: string) =>
     t.tw.app.inject({
       method: 'POST',
