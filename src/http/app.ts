@@ -94,6 +94,9 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     // A client must send its whole request within requestTimeout (408, then closed), its
     // headers within headersTimeout; an idle keep-alive connection closes after keepAliveTimeout.
     requestTimeout: withinMs(connections.requestTimeoutSeconds),
+    // Node's two timeouts above start with the first byte: a connection that sends nothing
+    // would hold its slot forever. Idle sockets are closed after the request timeout too.
+    connectionTimeout: connections.requestTimeoutSeconds * 1000,
     keepAliveTimeout: connections.keepAliveTimeoutSeconds * 1000,
     http: {
       headersTimeout: withinMs(connections.headersTimeoutSeconds),

@@ -82,6 +82,14 @@ describe('slow clients over a real socket (request timeout 2 s, headers timeout 
     expect(closed?.afterMs).toBeLessThan(4_000);
   });
 
+  it('a connection that never sends a byte is closed within the request timeout', async () => {
+    const client = await open(t.base);
+    const closed = await closedWithin(client, 6_000);
+    client.socket.destroy();
+    expect(closed, 'the connection stayed open').not.toBeNull();
+    expect(closed?.afterMs).toBeLessThan(3_500);
+  });
+
   it('an idle keep-alive connection is closed after the keep-alive timeout', async () => {
     const client = await open(t.base);
     client.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
