@@ -262,13 +262,15 @@ export async function createTokenwarden(
 
 /**
  * The connection the rate limits and the per-account lock share. Commands fail at once
- * while it is down (no offline queue, one retry), so a login falls back to this
- * instance's limits instead of waiting on Redis.
+ * while it is down (no offline queue, one retry) and after 1 s when it hangs, so a login
+ * falls back to this instance's limits instead of waiting on Redis.
  */
 async function sharedLimitsRedis(url: string): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     connectTimeout: 2_000,
+    // A Redis that accepts but does not answer must not stall logins either.
+    commandTimeout: 1_000,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(times * 200, 5_000),
