@@ -3,7 +3,6 @@ import { Type } from 'typebox';
 import { CreateSession } from '../../application/commands/create-session/command.js';
 import { RevokeSession } from '../../application/commands/revoke-session/command.js';
 import type { Services } from '../../application/services.js';
-import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
 import {
   clientFacts,
