@@ -1,4 +1,5 @@
 import type { FastifyServerOptions } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
@@ -215,6 +216,7 @@ export async function createTokenwarden(
   overrides: TokenwardenOverrides = {},
 ): Promise<Tokenwarden> {
   const core = await createCore(config, overrides);
+  let limitsRedis: Redis | undefined;
   try {
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
@@ -229,6 +231,7 @@ export async function createTokenwarden(
     }
     // Loaded here, not at the top: the CLI builds the core without HTTP and starts faster without fastify.
     const { buildHttpApp } = await import('./http/app.js');
+    limitsRedis = config.redisUrl === null ? undefined : await sharedLimitsRedis(config.redisUrl);
     const app = await buildHttpApp(
       {
         services: core.services,
@@ -237,12 +240,19 @@ export async function createTokenwarden(
         ready: () => core.ready(),
         invalidation: () => core.invalidation(),
         webhooks: core.webhooks.deliveries,
+        // The invalidation channel in the prefix: deployments (and test runs) sharing a Redis stay apart.
+        ...(limitsRedis === undefined
+          ? {}
+          : { sharedLimits: { redis: limitsRedis, prefix: `${config.accessCache.channel}:limits:` } }),
       },
       {
         bodyLimitBytes: config.bodyLimitBytes,
         trustProxy: config.trustProxy,
         rateLimit: config.rateLimit,
         logger: overrides.logger ?? loggerOptions(config.logLevel),
+        connections: config.connections,
+        metricsEndpoint: config.metricsEndpoint,
+        docs: config.docs,
       },
     );
     core.webhooks.startRelay();
@@ -257,11 +267,33 @@ export async function createTokenwarden(
       successorSweep: core.successorSweep,
       async close() {
         await app.close();
+        limitsRedis?.disconnect();
         await core.close();
       },
     };
   } catch (error) {
+    limitsRedis?.disconnect();
     await core.close();
     throw error;
   }
+}
+
+/**
+ * The connection the rate limits and the per-account lock share. Commands fail at once
+ * while it is down (no offline queue, one retry) and after 1 s when it hangs, so a login
+ * falls back to this instance's limits instead of waiting on Redis.
+ */
+async function sharedLimitsRedis(url: string): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(url, {
+    connectTimeout: 2_000,
+    // A Redis that accepts but does not answer must not stall logins either.
+    commandTimeout: 1_000,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times: number) => Math.min(times * 200, 5_000),
+  });
+  // Errors surface on each command, which falls back and is logged there.
+  redis.on('error', () => {});
+  return redis;
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -35,7 +36,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
   TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
-  TOKENWARDEN_TRUST_PROXY: Type.Boolean({ default: false }),
+  // A hop count or a list of proxy addresses/CIDRs; parsed by parseTrustProxy (`true` is refused).
+  TOKENWARDEN_TRUST_PROXY: Type.Optional(Type.String({ maxLength: 4096 })),
   TOKENWARDEN_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
   TOKENWARDEN_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 60 }),
   TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
@@ -57,6 +59,15 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  // Slow clients: the whole request must arrive within this, headers within the next; idle keep-alive.
+  TOKENWARDEN_REQUEST_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 30 }),
+  TOKENWARDEN_HEADERS_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
+  TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 65 }),
+  TOKENWARDEN_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_024 }),
+  TOKENWARDEN_METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // Compared in constant time; 32+ characters so it cannot be guessed online.
+  TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
+  TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -88,7 +99,11 @@ export interface Config {
     readonly accountWindowSeconds: number;
   };
   readonly bodyLimitBytes: number;
-  readonly trustProxy: boolean;
+  /**
+   * Which proxies' `X-Forwarded-For` entries to believe: off, a hop count (the address
+   * that many hops in from the socket), or the proxies' addresses/CIDRs. Never "all".
+   */
+  readonly trustProxy: TrustProxy;
   readonly logLevel: string;
   /** Outbox relay to webhook receivers; off while `urls` is empty. */
   readonly webhooks: {
@@ -113,7 +128,20 @@ export interface Config {
   readonly successorSweepIntervalSeconds: number;
   /** The `aud` of access tokens, required on this service's own routes. */
   readonly audience: string;
+  /** Bounds on slow or idle clients, and on the connections one instance holds. */
+  readonly connections: {
+    readonly requestTimeoutSeconds: number;
+    readonly headersTimeoutSeconds: number;
+    readonly keepAliveTimeoutSeconds: number;
+    readonly maxConnections: number;
+  };
+  /** `/metrics`: served or not, and the bearer token it then requires (null: none). */
+  readonly metricsEndpoint: { readonly enabled: boolean; readonly token: string | null };
+  /** `/docs` and `/openapi.json`: served or not. */
+  readonly docs: boolean;
 }
+
+export type TrustProxy = false | number | readonly string[];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -140,6 +168,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if (webhookUrls.length > 0 && env.DATABASE_URL !== undefined && env.DATABASE_POOL_SIZE < 2) {
     // The relay's advisory lock keeps one pooled connection while it leads.
     problems.push('DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set');
+  }
+  const trustProxy = parseTrustProxy(env.TOKENWARDEN_TRUST_PROXY, problems);
+  if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
+    // Node refuses a headers timeout longer than the request timeout.
+    problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
@@ -175,7 +208,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       accountWindowSeconds: env.TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS,
     },
     bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
-    trustProxy: env.TOKENWARDEN_TRUST_PROXY,
+    trustProxy,
     logLevel: env.LOG_LEVEL,
     webhooks: {
       urls: webhookUrls,
@@ -195,7 +228,64 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     },
     successorSweepIntervalSeconds: env.TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS,
     audience: env.TOKENWARDEN_AUDIENCE,
+    connections: {
+      requestTimeoutSeconds: env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS,
+      headersTimeoutSeconds: env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS,
+      keepAliveTimeoutSeconds: env.TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS,
+      maxConnections: env.TOKENWARDEN_MAX_CONNECTIONS,
+    },
+    metricsEndpoint: {
+      enabled: env.TOKENWARDEN_METRICS === 'on',
+      token: env.TOKENWARDEN_METRICS_TOKEN ?? null,
+    },
+    docs: env.TOKENWARDEN_DOCS === 'on',
   };
+}
+
+// proxy-addr's names for the private ranges.
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `TOKENWARDEN_TRUST_PROXY`: unset/`false` (off), a hop count, or comma-separated proxy
+ * addresses/CIDRs. `true` would trust every hop, so the left-most `X-Forwarded-For`
+ * entry, which the client writes itself, would become the address rate limits key on.
+ */
+function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+  const value = raw?.trim() ?? '';
+  if (value === '' || value.toLowerCase() === 'false') return false;
+  if (value.toLowerCase() === 'true') {
+    problems.push(
+      'TOKENWARDEN_TRUST_PROXY=true is refused: trusting every hop makes the left-most X-Forwarded-For ' +
+        'entry, which the client writes itself, the address rate limits count. Set the hop count of your ' +
+        'proxies (e.g. 1 for one nginx in front) or their addresses/CIDRs (e.g. 10.0.0.0/8)',
+    );
+    return false;
+  }
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops >= 1 && hops <= 32) return hops;
+    if (hops === 0) return false;
+    problems.push('TOKENWARDEN_TRUST_PROXY: a hop count must be between 1 and 32');
+    return false;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (!NAMED_RANGES.has(entry) && !isAddressOrCidr(entry)) {
+      problems.push(
+        `TOKENWARDEN_TRUST_PROXY: ${JSON.stringify(entry.slice(0, 100))} is not a hop count, an IP address or a CIDR`,
+      );
+    }
+  }
+  return entries;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 /** Comma-separated absolute http(s) URLs, each once; a bad one is a problem naming the variable. */

@@ -29,5 +29,18 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
     },
     'tokenwarden is ready',
   );
+  if (!isLoopback(config.host)) {
+    const open = [
+      ...(config.metricsEndpoint.enabled && config.metricsEndpoint.token === null ? ['/metrics'] : []),
+      ...(config.docs ? ['/docs', '/openapi.json'] : []),
+    ];
+    if (open.length > 0)
+      app.log.warn(
+        { host: config.host, paths: open },
+        'public on a non-loopback address: set TOKENWARDEN_METRICS_TOKEN, TOKENWARDEN_METRICS=off or TOKENWARDEN_DOCS=off',
+      );
+  }
   return tokenwarden;
 }
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');

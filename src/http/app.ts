@@ -3,14 +3,22 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyServerOptions,
+} from 'fastify';
+import type { Redis } from 'ioredis';
 import type { WebhookDeliveries } from '../application/ports/webhook-deliveries.js';
 import type { Services } from '../application/services.js';
+import type { Config, TrustProxy } from '../config.js';
 import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
 import type { PrometheusMetrics } from '../infrastructure/metrics/prometheus-metrics.js';
 import { authGuards } from './auth.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { sendProblem } from './problem.js';
+import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
@@ -20,11 +28,13 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { ProblemSchema } from './schemas.js';
+import { sharedRateLimitStore } from './shared-rate-limit-store.js';
 import { createValidatorCompiler } from './validation.js';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
-  readonly trustProxy: boolean;
+  /** Off, a hop count, or the proxies' addresses/CIDRs (never every hop: see config.ts). */
+  readonly trustProxy: TrustProxy;
   readonly rateLimit: {
     readonly max: number;
     readonly refreshMax: number;
@@ -33,6 +43,10 @@ export interface HttpOptions {
     readonly accountWindowSeconds: number;
   };
   readonly logger: FastifyServerOptions['logger'];
+  /** Timeouts on slow clients and the cap on open connections. */
+  readonly connections: Config['connections'];
+  readonly metricsEndpoint: Config['metricsEndpoint'];
+  readonly docs: boolean;
 }
 
 export interface HttpDeps {
@@ -48,6 +62,11 @@ export interface HttpDeps {
     readonly transport: 'redis' | 'postgres' | 'local';
     readonly state: 'subscribed' | 'degraded';
   };
+  /**
+   * Redis for the per-address limits and the per-account lock, so every instance shares
+   * them (absent: this instance's memory). Keys start with `prefix`.
+   */
+  readonly sharedLimits?: { readonly redis: Redis; readonly prefix: string };
 }
 
 export type App = FastifyInstance;
@@ -60,12 +79,31 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
+const CONNECTIONS_CHECK_MS = 500;
+
 /** Builds the HTTP API over the application services; it does not listen. */
 export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promise<App> {
+  const { connections } = options;
+  // Node closes a late request at its next check after the timeout: ending each timeout one
+  // check early keeps the close within the configured number of seconds.
+  const withinMs = (seconds: number) => seconds * 1000 - CONNECTIONS_CHECK_MS;
   const app = Fastify({
     logger: options.logger,
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy,
+    trustProxy: trustProxyOption(options.trustProxy),
+    // A client must send its whole request within requestTimeout (408, then closed), its
+    // headers within headersTimeout; an idle keep-alive connection closes after keepAliveTimeout.
+    requestTimeout: withinMs(connections.requestTimeoutSeconds),
+    // Node's two timeouts above start with the first byte: a connection that sends nothing
+    // would hold its slot forever. Idle sockets are closed after the request timeout too.
+    connectionTimeout: connections.requestTimeoutSeconds * 1000,
+    keepAliveTimeout: connections.keepAliveTimeoutSeconds * 1000,
+    http: {
+      headersTimeout: withinMs(connections.headersTimeoutSeconds),
+      requestTimeout: withinMs(connections.requestTimeoutSeconds),
+      // Node checks the two timeouts above on this interval (default 30 s, which would double the bound).
+      connectionsCheckingInterval: CONNECTIONS_CHECK_MS,
+    },
     // Ids come from crypto, not a counter, so they do not leak request volume.
     genReqId: () => crypto.randomUUID(),
     ajv: undefined,
@@ -79,6 +117,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       return sendProblem(reply, problem);
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  // Connections past the cap are closed on accept: slow clients cannot take every socket and file descriptor.
+  app.server.maxConnections = connections.maxConnections;
 
   app.setValidatorCompiler(createValidatorCompiler());
   app.decorateRequest('principal', null);
@@ -133,8 +173,19 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       },
     },
   });
+  const limitLog = app.log.child({ component: 'rate-limit' });
+  const onSharedError = sharedErrorLogger(limitLog);
   await app.register(rateLimit, {
     global: false,
+    ...(deps.sharedLimits === undefined
+      ? {}
+      : {
+          store: sharedRateLimitStore(
+            deps.sharedLimits.redis,
+            `${deps.sharedLimits.prefix}ip:`,
+            onSharedError,
+          ),
+        }),
     errorResponseBuilder: (_request, context) =>
       new TokenwardenError('rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, {
         retryAfterSeconds: Math.ceil(context.ttl / 1000),
@@ -153,19 +204,36 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  if (options.docs) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   const guards = authGuards(deps.services);
-  const window = `${options.rateLimit.windowSeconds} seconds`;
-  const limits = {
-    credentials: { max: options.rateLimit.max, timeWindow: window },
-    refresh: { max: options.rateLimit.refreshMax, timeWindow: window },
+  const timeWindow = options.rateLimit.windowSeconds * 1000;
+  // One limiter per bucket, each keyed by its name and the address: every route that takes a
+  // password draws on the same per-address budget (per-route buckets gave 20 logins, then 20 registrations).
+  const limiter = (bucket: string, max: number): RateLimitHook => {
+    const hook = app.rateLimit({ max, timeWindow, keyGenerator: (request) => `${bucket}:${request.ip}` });
+    return async (request, reply) => {
+      await hook.call(app, request, reply);
+    };
+  };
+  const limits: RateLimits = {
+    credentials: limiter('credentials', options.rateLimit.max),
+    refresh: limiter('refresh', options.rateLimit.refreshMax),
     account: new LoginThrottle({
       maxFailures: options.rateLimit.accountMaxFailures,
       windowSeconds: options.rateLimit.accountWindowSeconds,
+      ...(deps.sharedLimits === undefined
+        ? {}
+        : {
+            shared: new RedisThrottleStore(deps.sharedLimits.redis, {
+              prefix: deps.sharedLimits.prefix,
+              windowSeconds: options.rateLimit.accountWindowSeconds,
+            }),
+            onSharedError,
+          }),
     }),
   };
-  await app.register(systemRoutes(deps));
+  await app.register(systemRoutes(deps, { metrics: options.metricsEndpoint, docs: options.docs }));
   await app.register(adminConsoleRoutes());
   await app.register(
     async (api) => {
@@ -179,4 +247,34 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     { prefix: '/api/v1' },
   );
   return app;
+}
+
+/**
+ * While the shared store fails, limits fall back to this instance's memory (fail to
+ * per-instance, neither open nor closed); one warning per outage, not one per request.
+ */
+function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
+  let lastWarned = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - lastWarned < 60_000) return;
+    lastWarned = now;
+    log.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'shared rate-limit store unreachable: limits hold per instance until it answers',
+    );
+  };
+}
+
+/**
+ * A hop count as a function: fastify 5.12 ignores a numeric trustProxy (it cannot check
+ * that the peer is a proxy). The n hops nearest the socket are taken as proxies, so the
+ * port must be reachable only through them (README, "Behind a reverse proxy").
+ */
+function trustProxyOption(
+  trust: TrustProxy,
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (trust === false) return false;
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return [...trust];
 }

@@ -1,73 +1,145 @@
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { normaliseEmail } from '../domain/credentials.js';
+
+/** One account's current window, as a {@link ThrottleStore} holds it. */
+export interface ThrottleWindow {
+  readonly failures: number;
+  /** Milliseconds until the window ends. */
+  readonly msLeft: number;
+  /** Whether the asking source failed for this account in the window. */
+  readonly sourceFailed: boolean;
+}
+
+/**
+ * Where the per-account failures live: this process's memory, or Redis so every
+ * instance sees the same lock. Keys are already hashed.
+ */
+export interface ThrottleStore {
+  read(account: string, source: string): Promise<ThrottleWindow | null>;
+  recordFailure(account: string, source: string): Promise<void>;
+}
 
 export interface LoginThrottleOptions {
   /** Failed logins an account absorbs in one window before sources that failed are refused. */
   readonly maxFailures: number;
   readonly windowSeconds: number;
-  /** Accounts remembered at once (oldest forgotten first), so a spray of emails cannot grow memory. */
+  /** Accounts remembered at once in memory (oldest forgotten first), so a spray of emails cannot grow memory. */
   readonly maxAccounts?: number;
   readonly now?: () => number;
+  /** A store shared by every instance (Redis); the memory store stays as the fallback. */
+  readonly shared?: ThrottleStore;
+  /** Called when the shared store fails; the check then uses this instance's memory. */
+  readonly onSharedError?: (error: unknown) => void;
+}
+
+/**
+ * The per-account half of login rate limiting (the per-IP half is @fastify/rate-limit).
+ *
+ * An account that took `maxFailures` failed password checks (logins, and the current
+ * password on a password change) inside a window refuses further attempts (429) **from
+ * the sources that failed** until the window ends. A source that has not failed for it —
+ * the owner at home while an attacker guesses — still gets its password checked, so an
+ * attacker cannot lock the owner out; and the lock ends one window after the last burst
+ * began, never later. An attacker with many addresses gets `maxFailures` guesses per
+ * window plus one per fresh address, each of them also bound by the per-IP limit.
+ *
+ * With a shared store every instance counts into it. When it fails (Redis down) the
+ * check degrades to this instance's memory, which records every failure too: the lock
+ * becomes per instance for the outage, a login never fails because of it.
+ *
+ * @example
+ * const throttle = new LoginThrottle({ maxFailures: 10, windowSeconds: 900 });
+ * if ((await throttle.retryAfter(email, ip)) === null) { … check the password …; if wrong, await throttle.recordFailure(email, ip); }
+ */
+export class LoginThrottle {
+  readonly #memory: MemoryThrottleStore;
+  readonly #shared: ThrottleStore | undefined;
+  readonly #onSharedError: (error: unknown) => void;
+  readonly #maxFailures: number;
+
+  constructor(options: LoginThrottleOptions) {
+    this.#maxFailures = options.maxFailures;
+    this.#memory = new MemoryThrottleStore({
+      windowSeconds: options.windowSeconds,
+      maxAccounts: options.maxAccounts,
+      now: options.now,
+    });
+    this.#shared = options.shared;
+    this.#onSharedError = options.onSharedError ?? (() => {});
+  }
+
+  /** Seconds until `ip` may try `email` again, or null when it may now. */
+  async retryAfter(email: string, ip: string): Promise<number | null> {
+    const [account, source] = [keyOfEmail(email), hashOf(ip)];
+    const window =
+      (await this.#fromShared((s) => s.read(account, source))) ?? (await this.#memory.read(account, source));
+    if (window === null || window.failures < this.#maxFailures || !window.sourceFailed) return null;
+    return Math.max(1, Math.ceil(window.msLeft / 1000));
+  }
+
+  async recordFailure(email: string, ip: string): Promise<void> {
+    const [account, source] = [keyOfEmail(email), hashOf(ip)];
+    await this.#memory.recordFailure(account, source);
+    await this.#fromShared((s) => s.recordFailure(account, source));
+  }
+
+  /** The shared store's answer; undefined when there is none or it failed (then memory answers). */
+  async #fromShared<T>(call: (store: ThrottleStore) => Promise<T>): Promise<T | undefined> {
+    if (this.#shared === undefined) return undefined;
+    try {
+      return await call(this.#shared);
+    } catch (error) {
+      this.#onSharedError(error);
+      return undefined;
+    }
+  }
 }
 
 interface Entry {
   windowStart: number;
   failures: number;
-  /** Sources (IPs) that failed for this account in the window; bounded. */
+  /** Sources (hashed IPs) that failed for this account in the window; bounded. */
   readonly failedFrom: Set<string>;
 }
 
 const MAX_SOURCES_PER_ACCOUNT = 1024;
 
-/**
- * The per-account half of login rate limiting (the per-IP half is @fastify/rate-limit).
- *
- * An account that took `maxFailures` failed logins inside a window refuses further
- * attempts (429) **from the sources that failed** until the window ends. A source that
- * has not failed for it — the owner at home while an attacker guesses — still gets its
- * password checked, so an attacker cannot lock the owner out; and the lock ends one
- * window after the last burst began, never later. An attacker with many addresses
- * gets `maxFailures` guesses per window plus one per fresh address, each of them also
- * bound by the per-IP limit.
- *
- * @example
- * const throttle = new LoginThrottle({ maxFailures: 10, windowSeconds: 900 });
- * if (throttle.retryAfter(email, ip) === null) { … check the password …; if wrong, throttle.recordFailure(email, ip); }
- */
-export class LoginThrottle {
+/** This process's memory: bounded in accounts and in sources per account. */
+export class MemoryThrottleStore implements ThrottleStore {
   readonly #entries = new Map<string, Entry>();
-  readonly #maxFailures: number;
   readonly #windowMs: number;
   readonly #maxAccounts: number;
   readonly #now: () => number;
 
-  constructor(options: LoginThrottleOptions) {
-    this.#maxFailures = options.maxFailures;
+  constructor(options: { windowSeconds: number; maxAccounts?: number; now?: () => number }) {
     this.#windowMs = options.windowSeconds * 1000;
     this.#maxAccounts = options.maxAccounts ?? 100_000;
     this.#now = options.now ?? Date.now;
   }
 
-  /** Seconds until `ip` may try `email` again, or null when it may now. */
-  retryAfter(email: string, ip: string): number | null {
-    const entry = this.#current(keyOf(email));
-    if (entry === undefined || entry.failures < this.#maxFailures || !entry.failedFrom.has(ip)) return null;
-    return Math.max(1, Math.ceil((entry.windowStart + this.#windowMs - this.#now()) / 1000));
+  async read(account: string, source: string): Promise<ThrottleWindow | null> {
+    const entry = this.#current(account);
+    if (entry === undefined) return null;
+    return {
+      failures: entry.failures,
+      msLeft: entry.windowStart + this.#windowMs - this.#now(),
+      sourceFailed: entry.failedFrom.has(source),
+    };
   }
 
-  recordFailure(email: string, ip: string): void {
-    const key = keyOf(email);
-    let entry = this.#current(key);
+  async recordFailure(account: string, source: string): Promise<void> {
+    let entry = this.#current(account);
     if (entry === undefined) {
       entry = { windowStart: this.#now(), failures: 0, failedFrom: new Set() };
-      this.#entries.set(key, entry);
+      this.#entries.set(account, entry);
       if (this.#entries.size > this.#maxAccounts) {
         const oldest = this.#entries.keys().next().value;
         if (oldest !== undefined) this.#entries.delete(oldest);
       }
     }
     entry.failures += 1;
-    if (entry.failedFrom.size < MAX_SOURCES_PER_ACCOUNT) entry.failedFrom.add(ip);
+    if (entry.failedFrom.size < MAX_SOURCES_PER_ACCOUNT) entry.failedFrom.add(source);
   }
 
   #current(key: string): Entry | undefined {
@@ -80,5 +152,59 @@ export class LoginThrottle {
   }
 }
 
-// Hashed: the map's memory does not depend on how long the submitted emails are.
-const keyOf = (email: string) => createHash('sha256').update(normaliseEmail(email)).digest('base64url');
+// KEYS: count, sources. ARGV: window ms, source, max sources. The set expires with the count,
+// so a window is fixed from its first failure exactly as in memory.
+const RECORD_LUA = `
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+if redis.call('SCARD', KEYS[2]) < tonumber(ARGV[3]) then redis.call('SADD', KEYS[2], ARGV[2]) end
+redis.call('PEXPIRE', KEYS[2], ttl)
+return failures`;
+
+const READ_LUA = `
+local failures = redis.call('GET', KEYS[1])
+if not failures then return false end
+return {tonumber(failures), redis.call('PTTL', KEYS[1]), redis.call('SISMEMBER', KEYS[2], ARGV[1])}`;
+
+/** Redis, shared by every instance on it: one counter and one source set per account, under `prefix`. */
+export class RedisThrottleStore implements ThrottleStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #windowMs: number;
+
+  constructor(redis: Redis, options: { prefix: string; windowSeconds: number }) {
+    this.#redis = redis;
+    this.#prefix = options.prefix;
+    this.#windowMs = options.windowSeconds * 1000;
+  }
+
+  async read(account: string, source: string): Promise<ThrottleWindow | null> {
+    const reply = (await this.#redis.eval(READ_LUA, 2, ...this.#keys(account), source)) as
+      | [number, number, number]
+      | null;
+    if (reply === null) return null;
+    const [failures, msLeft, member] = reply;
+    return { failures, msLeft: msLeft < 0 ? this.#windowMs : msLeft, sourceFailed: member === 1 };
+  }
+
+  async recordFailure(account: string, source: string): Promise<void> {
+    await this.#redis.eval(
+      RECORD_LUA,
+      2,
+      ...this.#keys(account),
+      String(this.#windowMs),
+      source,
+      String(MAX_SOURCES_PER_ACCOUNT),
+    );
+  }
+
+  #keys(account: string): [string, string] {
+    return [`${this.#prefix}account:${account}:failures`, `${this.#prefix}account:${account}:sources`];
+  }
+}
+
+const hashOf = (value: string) => createHash('sha256').update(value).digest('base64url');
+// Hashed: memory and keys do not depend on how long the submitted emails are.
+const keyOfEmail = (email: string) => hashOf(normaliseEmail(email));

@@ -1,15 +1,38 @@
+import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { TokenwardenError } from '../domain/errors.js';
 import type { Result } from '../domain/result.js';
 import type { authGuards } from './auth.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 export type Guards = ReturnType<typeof authGuards>;
 
+/** An `onRequest` hook that answers 429 once the request's address spent its budget. */
+export type RateLimitHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+
 export interface RateLimits {
-  readonly credentials: { readonly max: number; readonly timeWindow: string };
-  readonly refresh: { readonly max: number; readonly timeWindow: string };
-  /** Login failures per account, on top of the per-IP limits. */
+  /** One per-address budget shared by every route that takes a password (register, login, password change). */
+  readonly credentials: RateLimitHook;
+  readonly refresh: RateLimitHook;
+  /** Password failures per account (logins and password changes), on top of the per-IP limits. */
   readonly account: LoginThrottle;
+}
+
+/** Throws 429 (with Retry-After) while `ip` is locked out of `email`'s account. */
+export async function refuseWhileAccountLocked(
+  throttle: LoginThrottle,
+  reply: FastifyReply,
+  email: string,
+  ip: string,
+): Promise<void> {
+  const retryAfter = await throttle.retryAfter(email, ip);
+  if (retryAfter === null) return;
+  reply.header('retry-after', String(retryAfter));
+  throw new TokenwardenError(
+    'rate_limited',
+    `Too many failed password checks for this account; retry in ${retryAfter} s`,
+    { retryAfterSeconds: retryAfter },
+  );
 }
 
 /** The value of a Result, or throws its error for the error handler to turn into a problem. */
@@ -21,10 +44,14 @@ export function unwrap<T>(result: Result<T>): T {
 export const iso = (date: Date): string => date.toISOString();
 export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
 
-/** Request facts stored with a session, bounded so headers cannot bloat rows. */
+/**
+ * Request facts stored with a session, bounded so headers cannot bloat rows. The ip is
+ * an IP address or null: behind a proxy it comes from X-Forwarded-For, which may hold anything.
+ */
 export function clientFacts(request: FastifyRequest): { userAgent: string | null; ip: string | null } {
   const ua = request.headers['user-agent'];
-  return { userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, ip: request.ip ?? null };
+  const ip = typeof request.ip === 'string' && isIP(request.ip) !== 0 ? request.ip : null;
+  return { userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null, ip };
 }
 
 /** Responses carrying tokens must never be cached (RFC 6749 §5.1). */

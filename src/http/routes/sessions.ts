@@ -3,9 +3,16 @@ import { Type } from 'typebox';
 import { CreateSession } from '../../application/commands/create-session/command.js';
 import { RevokeSession } from '../../application/commands/revoke-session/command.js';
 import type { Services } from '../../application/services.js';
-import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
-import { clientFacts, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import {
+  clientFacts,
+  type Guards,
+  iso,
+  noStore,
+  type RateLimits,
+  refuseWhileAccountLocked,
+  unwrap,
+} from '../route-kit.js';
 import {
   Credentials,
   problemResponses,
@@ -20,7 +27,7 @@ export const sessionRoutes =
     app.post(
       '/sessions',
       {
-        config: { rateLimit: limits.credentials },
+        onRequest: limits.credentials,
         schema: {
           tags: ['sessions'],
           summary: 'Log in: start a session and get a token pair',
@@ -29,15 +36,7 @@ export const sessionRoutes =
         },
       },
       async (request, reply) => {
-        const retryAfter = limits.account.retryAfter(request.body.email, request.ip);
-        if (retryAfter !== null) {
-          reply.header('retry-after', String(retryAfter));
-          throw new TokenwardenError(
-            'rate_limited',
-            `Too many failed logins for this account; retry in ${retryAfter} s`,
-            { retryAfterSeconds: retryAfter },
-          );
-        }
+        await refuseWhileAccountLocked(limits.account, reply, request.body.email, request.ip);
         const outcome = await services.createSession.handle(
           CreateSession({
             email: request.body.email,
@@ -46,7 +45,7 @@ export const sessionRoutes =
           }),
         );
         if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
-          limits.account.recordFailure(request.body.email, request.ip);
+          await limits.account.recordFailure(request.body.email, request.ip);
         }
         const pair = unwrap(outcome);
         noStore(reply);

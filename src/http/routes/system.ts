@@ -1,5 +1,8 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { TokenwardenError } from '../../domain/errors.js';
 import type { HttpDeps } from '../app.js';
 import { problemResponses } from '../schemas.js';
 
@@ -14,9 +17,17 @@ const ReadySchema = Type.Object({
   ),
 });
 
+export interface SystemRouteOptions {
+  /** `/metrics`: off (404), public, or behind `Authorization: Bearer <token>`. */
+  readonly metrics: { readonly enabled: boolean; readonly token: string | null };
+  /** `/openapi.json` (and `/docs`, registered by the app): off answers 404. */
+  readonly docs: boolean;
+}
+
 export const systemRoutes =
-  (deps: HttpDeps): FastifyPluginAsyncTypebox =>
+  (deps: HttpDeps, options: SystemRouteOptions): FastifyPluginAsyncTypebox =>
   async (app) => {
+    const metricsToken = options.metrics.token;
     app.get(
       '/health',
       {
@@ -51,14 +62,33 @@ export const systemRoutes =
       },
     );
 
-    app.get(
-      '/metrics',
-      { schema: { tags: ['system'], summary: 'Prometheus metrics', hide: false } },
-      async (_r, reply) => {
-        reply.type(deps.metrics.registry.contentType);
-        return deps.metrics.registry.metrics();
-      },
-    );
+    if (options.metrics.enabled) {
+      app.get(
+        '/metrics',
+        {
+          ...(metricsToken === null
+            ? {}
+            : {
+                onRequest: async (request: FastifyRequest) => {
+                  if (!bearerMatches(request.headers.authorization, metricsToken)) {
+                    throw new TokenwardenError('unauthorized', 'The metrics token is missing or wrong');
+                  }
+                },
+              }),
+          schema: {
+            tags: ['system'],
+            summary: 'Prometheus metrics',
+            ...(metricsToken === null ? {} : { security: [{ bearer: [] }] }),
+            response: { ...problemResponses(401) },
+            hide: false,
+          },
+        },
+        async (_r, reply) => {
+          reply.type(deps.metrics.registry.contentType);
+          return deps.metrics.registry.metrics();
+        },
+      );
+    }
 
     app.get(
       '/.well-known/jwks.json',
@@ -76,7 +106,20 @@ export const systemRoutes =
       },
     );
 
-    app.get('/openapi.json', { schema: { hide: true, response: { ...problemResponses() } } }, async () =>
-      app.swagger(),
-    );
+    if (options.docs) {
+      app.get('/openapi.json', { schema: { hide: true, response: { ...problemResponses() } } }, async () =>
+        app.swagger(),
+      );
+    }
   };
+
+/**
+ * Whether `header` is `Bearer <expected>`. Both sides are hashed first, so the
+ * comparison is constant-time and its length does not depend on the guess either.
+ */
+export function bearerMatches(header: string | undefined, expected: string): boolean {
+  const match = /^Bearer (.+)$/.exec(header ?? '');
+  const given = match?.[1] ?? '';
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(given), digest(expected)) && match !== null;
+}

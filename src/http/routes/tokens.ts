@@ -10,7 +10,7 @@ export const tokenRoutes =
     app.post(
       '/tokens',
       {
-        config: { rateLimit: limits.refresh },
+        onRequest: limits.refresh,
         schema: {
           tags: ['tokens'],
           summary: 'Exchange a refresh token for a new pair (the presented token is rotated)',

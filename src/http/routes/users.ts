@@ -5,7 +5,15 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, type Guards, iso, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import {
+  emptyBodyAsObject,
+  type Guards,
+  iso,
+  noStore,
+  type RateLimits,
+  refuseWhileAccountLocked,
+  unwrap,
+} from '../route-kit.js';
 import {
   ChangePasswordBody,
   Credentials,
@@ -25,7 +33,7 @@ export const userRoutes =
     app.post(
       '/users',
       {
-        config: { rateLimit: limits.credentials },
+        onRequest: limits.credentials,
         schema: {
           tags: ['users'],
           summary: 'Register a user',
@@ -69,8 +77,8 @@ export const userRoutes =
     app.post(
       '/users/me/password',
       {
+        onRequest: limits.credentials,
         preHandler: guards.requireAuth,
-        config: { rateLimit: limits.credentials },
         schema: {
           tags: ['users'],
           summary: 'Change password: this device stays signed in, every other device is signed out',
@@ -81,16 +89,23 @@ export const userRoutes =
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        const pair = unwrap(
-          await services.changePassword.handle(
-            ChangePassword({
-              userId: principal.userId,
-              sessionId: principal.sessionId,
-              currentPassword: request.body.currentPassword,
-              newPassword: request.body.newPassword,
-            }),
-          ),
+        const user = await services.getUser.execute(principal.userId);
+        if (user === null) throw new TokenwardenError('unauthorized', 'The user no longer exists');
+        // A stolen access token must not buy unlimited guesses at the password: the same
+        // per-account throttle as logins, keyed by the account's email.
+        await refuseWhileAccountLocked(limits.account, reply, user.email, request.ip);
+        const outcome = await services.changePassword.handle(
+          ChangePassword({
+            userId: principal.userId,
+            sessionId: principal.sessionId,
+            currentPassword: request.body.currentPassword,
+            newPassword: request.body.newPassword,
+          }),
         );
+        if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
+          await limits.account.recordFailure(user.email, request.ip);
+        }
+        const pair = unwrap(outcome);
         noStore(reply);
         return pair;
       },

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DatabaseHandle } from '../../src/composition-root.js';
+import { testDatabases } from '../support/databases.js';
+import { freePort } from '../support/instances.js';
+import { startTestApp, type TestApp, USER_PASSWORD } from '../support/test-app.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? '';
+const [pglite] = testDatabases();
+
+const loginFrom = (app: TestApp, ip: string, email: string, password: string) =>
+  app.tw.app.inject({
+    method: 'POST',
+    url: '/api/v1/sessions',
+    remoteAddress: ip,
+    payload: { email, password },
+  });
+
+/*
+ * Two instances on one database and one Redis: a limit spent on A is spent on B.
+ * The channel (and so the key prefix) and the emails are fresh per run, so runs sharing
+ * the Redis never meet.
+ */
+describe.skipIf(REDIS_URL === '')('rate limits and the account lock shared through Redis', () => {
+  const run = randomBytes(4).toString('hex');
+  let database: DatabaseHandle | undefined;
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+
+  beforeAll(async () => {
+    database = await pglite!.create();
+    const env = {
+      REDIS_URL,
+      TOKENWARDEN_INVALIDATION_CHANNEL: `tw_test_limits_${run}`,
+      TOKENWARDEN_RATE_LIMIT_MAX: '6',
+      TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '3',
+    };
+    a = await startTestApp(database, env);
+    b = await startTestApp(database, env);
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await database?.close();
+  });
+
+  it('failures on A lock the account for that source on B', async () => {
+    const email = `victim-${run}@example.com`;
+    await b!.tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      remoteAddress: '10.77.0.99',
+      payload: { email, password: USER_PASSWORD },
+    });
+    for (let i = 0; i < 3; i++)
+      expect((await loginFrom(a!, '10.77.0.1', email, `guess ${i}`)).statusCode).toBe(401);
+    const onB = await loginFrom(b!, '10.77.0.1', email, USER_PASSWORD);
+    expect(onB.statusCode).toBe(429);
+    expect(Number(onB.headers['retry-after'])).toBeGreaterThan(0);
+    // The owner elsewhere still gets in, on either instance.
+    expect((await loginFrom(b!, '10.77.0.2', email, USER_PASSWORD)).statusCode).toBe(201);
+  });
+
+  it('one per-address budget across instances', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const app = i % 2 === 0 ? a! : b!;
+      statuses.push((await loginFrom(app, '10.78.0.1', `nobody${i}-${run}@example.com`, 'x')).statusCode);
+    }
+    expect(statuses).toEqual([...Array(6).fill(401), 429]);
+  });
+});
+
+describe('with Redis unreachable', () => {
+  let database: DatabaseHandle | undefined;
+  let app: TestApp | undefined;
+
+  beforeAll(async () => {
+    database = await pglite!.create();
+    // Nothing listens there.
+    const port = await freePort();
+    app = await startTestApp(database, {
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+      TOKENWARDEN_RATE_LIMIT_MAX: '5',
+      TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '2',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await database?.close();
+  });
+
+  it('logins never 500: the limits and the lock hold per instance', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push((await loginFrom(app!, '10.79.0.1', 'down@example.com', `guess ${i}`)).statusCode);
+    expect(statuses).toEqual([401, 401, 429, 429]);
+    const budget: number[] = [];
+    for (let i = 0; i < 6; i++)
+      budget.push((await loginFrom(app!, '10.79.0.2', `n${i}@example.com`, 'x')).statusCode);
+    expect(budget).toEqual([...Array(5).fill(401), 429]);
+  });
+});
