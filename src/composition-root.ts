@@ -156,6 +156,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
         sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
         reuseIntervalSeconds: config.reuseIntervalSeconds,
+        maxSessionsPerUser: config.maxSessionsPerUser,
       },
     };
     metrics.watchAccessCache({

@@ -55,6 +55,7 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  TOKENWARDEN_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -107,6 +108,8 @@ export interface Config {
     readonly fallbackTtlSeconds: number;
     readonly channel: string;
   };
+  /** Live sessions one user may hold; a login past it revokes the oldest (audited). */
+  readonly maxSessionsPerUser: number;
 }
 
 export class ConfigError extends Error {
@@ -187,6 +190,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       fallbackTtlSeconds: env.TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS,
       channel: env.TOKENWARDEN_INVALIDATION_CHANNEL,
     },
+    maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
   };
 }
 

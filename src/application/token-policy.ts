@@ -6,10 +6,13 @@ export interface TokenPolicy {
   readonly sessionMaxAgeSeconds: number;
   /** How long an already-used refresh token still yields the same successor (concurrent refresh). */
   readonly reuseIntervalSeconds: number;
+  /** Live sessions one user may hold; a login past it revokes the oldest. */
+  readonly maxSessionsPerUser: number;
 }
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
   refreshTokenTtlSeconds: 14 * 24 * 3600,
   sessionMaxAgeSeconds: 30 * 24 * 3600,
   reuseIntervalSeconds: 10,
+  maxSessionsPerUser: 100,
 };
