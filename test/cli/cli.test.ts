@@ -28,7 +28,17 @@ describe('tokenwarden CLI, command line handling', () => {
     async () => {
       const top = await runCli(['--help'], env);
       expect(top.code).toBe(0);
-      for (const command of ['serve', 'migrate', 'rotate', 'config', 'audit', 'users', 'sessions', 'keys']) {
+      for (const command of [
+        'serve',
+        'migrate',
+        'rotate',
+        'config',
+        'audit',
+        'users',
+        'sessions',
+        'keys',
+        'webhooks',
+      ]) {
         expect(top.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
       }
       const rotate = await runCli(['rotate', 'global', '--help'], env);
