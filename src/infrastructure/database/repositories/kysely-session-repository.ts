@@ -82,7 +82,7 @@ export class KyselySessionRepository implements SessionRepository {
   async listActiveIdsBeyondNewest(userId: string, now: Date, keep: number): Promise<readonly string[]> {
     if (!isUuid(userId)) return [];
     const rows = await this.#activeOf(userId, now)
-      .select(['id', 'created_at'])
+      .select('id')
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .offset(Math.max(0, keep))
