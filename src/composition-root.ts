@@ -164,6 +164,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         sessionMaxAgeSeconds: config.sessionMaxAgeSeconds,
         reuseIntervalSeconds: config.reuseIntervalSeconds,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        maxSessionsPerUser: config.maxSessionsPerUser,
       },
     };
     metrics.watchAccessCache({

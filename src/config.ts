@@ -68,6 +68,7 @@ export const EnvSchema = Type.Object({
   // Compared in constant time; 32+ characters so it cannot be guessed online.
   TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
   TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  TOKENWARDEN_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -139,6 +140,8 @@ export interface Config {
   readonly metricsEndpoint: { readonly enabled: boolean; readonly token: string | null };
   /** `/docs` and `/openapi.json`: served or not. */
   readonly docs: boolean;
+  /** Live sessions one user may hold; a login past it revokes the oldest (audited). */
+  readonly maxSessionsPerUser: number;
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -239,6 +242,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       token: env.TOKENWARDEN_METRICS_TOKEN ?? null,
     },
     docs: env.TOKENWARDEN_DOCS === 'on',
+    maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
   };
 }
 

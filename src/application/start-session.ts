@@ -1,7 +1,11 @@
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
+import { AuditAction, EventType, recordChange } from './events.js';
 import type { Repositories, Role } from './ports/repositories.js';
 import { type IssuedRefreshToken, issueRefreshToken } from './token-pair.js';
+
+/** The audit reason of a session revoked to keep its user within the session cap. */
+export const SESSION_LIMIT_REASON = 'session_limit';
 
 export interface StartedSession {
   readonly sessionId: string;
@@ -10,6 +14,8 @@ export interface StartedSession {
   readonly refreshToken: IssuedRefreshToken;
   readonly sessionExpiresAt: Date;
   readonly now: Date;
+  /** The user's oldest sessions this login revoked to stay within the cap; tell caches after commit. */
+  readonly revokedSessionIds: readonly string[];
 }
 
 /**
@@ -17,6 +23,13 @@ export interface StartedSession {
  * The versions are read here, under share locks taken in the order every writer
  * uses (security config, then user), so a login that commits after a rotation
  * commits always carries the new stamps. Null when the user is gone or disabled.
+ *
+ * The user keeps at most `policy.maxSessionsPerUser` live sessions: past it, the
+ * oldest are revoked (tokens, then session rows, each audited as `session.revoked`
+ * with reason `session_limit`) in this transaction. Logins of one user are serialised
+ * by a lock no other writer takes, so two at the cap cannot both count the same
+ * sessions; the rest keeps the shared order (config → tokens → user → sessions), so
+ * a concurrent refresh or password change cannot deadlock with it.
  */
 export async function startSession(
   ctx: AppContext,
@@ -24,10 +37,35 @@ export async function startSession(
   input: { readonly userId: string; readonly userAgent: string | null; readonly ip: string | null },
 ): Promise<StartedSession | null> {
   const config = await repos.securityConfig.get('share');
-  const user = await repos.users.findById(input.userId, 'share');
-  if (user === null || user.disabledAt !== null) return null;
+  await repos.sessions.lockLoginsOf(input.userId);
   const now = ctx.clock.now();
   const sessionId = ctx.tokens.id();
+  const limit = ctx.policy.maxSessionsPerUser;
+  const evicted = await repos.sessions.listActiveIdsBeyondNewest(input.userId, now, limit - 1);
+  const revokedTokens = new Map<string, number>();
+  for (const id of evicted) revokedTokens.set(id, await repos.refreshTokens.revokeBySession(id, now));
+
+  const user = await repos.users.findById(input.userId, 'share');
+  const revokedSessionIds: string[] = [];
+  for (const id of evicted) {
+    if (!(await repos.sessions.revoke(id, now, SESSION_LIMIT_REASON))) continue;
+    revokedSessionIds.push(id);
+    await recordChange(ctx, repos, EventType.SessionRevoked, {
+      occurredAt: now,
+      actor: input.userId,
+      action: AuditAction.SessionRevoked,
+      userId: input.userId,
+      reason: SESSION_LIMIT_REASON,
+      details: {
+        sessionId: id,
+        revokedTokens: revokedTokens.get(id) ?? 0,
+        sessionLimit: limit,
+        replacedBy: sessionId,
+      },
+    });
+  }
+  if (user === null || user.disabledAt !== null) return null;
+
   const sessionExpiresAt = new Date(now.getTime() + ctx.policy.sessionMaxAgeSeconds * 1000);
   await repos.sessions.insert({
     id: sessionId,
@@ -49,5 +87,5 @@ export async function startSession(
     now,
     parentId: null,
   });
-  return { sessionId, role: user.role, stamp, refreshToken, sessionExpiresAt, now };
+  return { sessionId, role: user.role, stamp, refreshToken, sessionExpiresAt, now, revokedSessionIds };
 }

@@ -8,6 +8,8 @@ export interface TokenPolicy {
   readonly reuseIntervalSeconds: number;
   /** An access token's lifetime: the verifier refuses a longer `exp − iat` as one never issued. */
   readonly accessTokenTtlSeconds: number;
+  /** Live sessions one user may hold; a login past it revokes the oldest. */
+  readonly maxSessionsPerUser: number;
 }
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
@@ -15,4 +17,5 @@ export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
   sessionMaxAgeSeconds: 30 * 24 * 3600,
   reuseIntervalSeconds: 10,
   accessTokenTtlSeconds: 900,
+  maxSessionsPerUser: 100,
 };

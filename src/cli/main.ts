@@ -12,6 +12,7 @@ import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
 import { registerUsers } from './users.js';
+import { registerWebhooks } from './webhooks.js';
 
 /** The CLI is still running: `serve` listens until a signal stops it. */
 export const SERVING = 'serving';
@@ -60,6 +61,7 @@ export async function run(
   registerUsers(program, io);
   registerSessions(program, io);
   registerKeys(program, io);
+  registerWebhooks(program, io);
 
   const fail = (message: string, code: number) => {
     io.stderr.write(`tokenwarden: ${message}\n`);

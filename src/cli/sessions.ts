@@ -3,6 +3,7 @@ import { RevokeSession } from '../application/commands/revoke-session/command.js
 import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
+import { integerIn } from './parsers.js';
 
 /** `tokenwarden sessions list|revoke`. */
 export function registerSessions(program: Command, io: CliIo): void {
@@ -12,22 +13,35 @@ export function registerSessions(program: Command, io: CliIo): void {
     sessions
       .command('list')
       .description("a user's active sessions, newest first")
-      .argument('<user>', 'user id or email'),
-  ).action(async (userRef: string, options: CommonOptions) => {
-    await withCore(io, async (core) => {
-      const user = await resolveUser(core, userRef);
-      const items = (
-        await core.services.listSessions.execute({ userId: user.id, currentSessionId: null })
-      ).map(({ current: _current, ...session }) => session);
-      outputFor(io, options).result({ userId: user.id, email: user.email, items }, () =>
-        table(
-          ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
-          items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
-          `${user.email} has no active sessions.`,
-        ),
-      );
-    });
-  });
+      .argument('<user>', 'user id or email')
+      .option('--limit <n>', 'at most this many (1-1000)', integerIn(1, 1000), 100)
+      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
+  ).action(
+    async (
+      userRef: string,
+      options: CommonOptions & { readonly limit: number; readonly cursor?: string },
+    ) => {
+      const out = outputFor(io, options);
+      await withCore(io, async (core) => {
+        const user = await resolveUser(core, userRef);
+        const page = await core.services.listSessions.execute({
+          userId: user.id,
+          currentSessionId: null,
+          limit: options.limit,
+          cursor: options.cursor,
+        });
+        const items = page.items.map(({ current: _current, ...session }) => session);
+        out.result({ userId: user.id, email: user.email, items, nextCursor: page.nextCursor }, () =>
+          table(
+            ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
+            items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
+            `${user.email} has no active sessions.`,
+          ),
+        );
+        if (!out.json && page.nextCursor !== null) out.note(`More sessions: add --cursor ${page.nextCursor}`);
+      });
+    },
+  );
 
   jsonOption(
     sessions

@@ -198,6 +198,51 @@ describe('client SDK (fake server)', () => {
     });
     await expect(client.refresh()).rejects.toMatchObject({ code: 'token_reused' });
   });
+
+  it("lists every session across the server's pages, and a page on request", async () => {
+    const session = (id: string) => ({
+      id,
+      createdAt: 't',
+      lastUsedAt: 't',
+      userAgent: null,
+      ip: null,
+      current: false,
+    });
+    const json = (body: unknown) =>
+      new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
+    const { fetch, calls } = fakeFetch((url) =>
+      new URL(url).searchParams.get('cursor') === 'c2'
+        ? json({ items: [session('s3')], nextCursor: null })
+        : json({ items: [session('s1'), session('s2')], nextCursor: 'c2' }),
+    );
+    const client = createClient({
+      baseUrl: 'http://x',
+      storage: memoryStorage(tokens(9e15)),
+      fetch,
+      now: () => 0,
+    });
+    expect((await client.listSessions()).map((s) => s.id)).toEqual(['s1', 's2', 's3']);
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://x/api/v1/sessions',
+      'http://x/api/v1/sessions?cursor=c2',
+    ]);
+    expect(await client.listSessionsPage({ limit: 2 })).toMatchObject({ nextCursor: 'c2' });
+    expect(calls.at(-1)?.url).toBe('http://x/api/v1/sessions?limit=2');
+  });
+
+  it('reads a server without paging (no nextCursor) as one whole list', async () => {
+    const { fetch, calls } = fakeFetch(
+      () => new Response(JSON.stringify({ items: [] }), { headers: { 'content-type': 'application/json' } }),
+    );
+    const client = createClient({
+      baseUrl: 'http://x',
+      storage: memoryStorage(tokens(9e15)),
+      fetch,
+      now: () => 0,
+    });
+    expect(await client.listSessions()).toEqual([]);
+    expect(calls).toHaveLength(1);
+  });
 });
 
 describe('localStorageStorage', () => {

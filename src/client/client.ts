@@ -55,6 +55,12 @@ export interface Session {
   readonly current: boolean;
 }
 
+/** One page of {@link TokenwardenClient.listSessionsPage}; `nextCursor` is null on the last. */
+export interface SessionPage {
+  readonly items: Session[];
+  readonly nextCursor: string | null;
+}
+
 export interface Me {
   readonly id: string;
   readonly email: string;
@@ -87,7 +93,22 @@ export interface TokenwardenClient {
   logoutEverywhere(reason?: string): Promise<UserRotationResult>;
   /** Changes the password; this device gets a fresh pair, every other session ends. */
   changePassword(currentPassword: string, newPassword: string): Promise<void>;
+  /**
+   * Every active session of the signed-in user, newest first: follows the server's
+   * pages until the last.
+   *
+   * @example
+   * const others = (await client.listSessions()).filter((s) => !s.current);
+   */
   listSessions(): Promise<Session[]>;
+  /**
+   * One page of the signed-in user's sessions (`GET /api/v1/sessions?limit&cursor`).
+   *
+   * @example
+   * let page = await client.listSessionsPage({ limit: 20 });
+   * while (page.nextCursor !== null) page = await client.listSessionsPage({ cursor: page.nextCursor });
+   */
+  listSessionsPage(options?: { readonly limit?: number; readonly cursor?: string }): Promise<SessionPage>;
   revokeSession(sessionId: string): Promise<void>;
   me(): Promise<Me>;
   /**
@@ -285,6 +306,14 @@ export function createClient(options: ClientOptions): TokenwardenClient {
     return (await res.json()) as T;
   };
 
+  const listSessionsPage: TokenwardenClient['listSessionsPage'] = async (options = {}) => {
+    const page = await request<{ items: Session[]; nextCursor?: string | null }>('/api/v1/sessions', {
+      query: { limit: options.limit, cursor: options.cursor },
+    });
+    // A server from before paging sends no nextCursor: its one answer is the whole list.
+    return { items: page.items, nextCursor: page.nextCursor ?? null };
+  };
+
   return {
     async login(email, password) {
       const res = await postJson('/api/v1/sessions', { email, password });
@@ -316,8 +345,16 @@ export function createClient(options: ClientOptions): TokenwardenClient {
       await store(pair);
     },
     async listSessions() {
-      return (await request<{ items: Session[] }>('/api/v1/sessions')).items;
+      const sessions: Session[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listSessionsPage({ cursor });
+        sessions.push(...page.items);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      return sessions;
     },
+    listSessionsPage,
     async revokeSession(sessionId) {
       await request<void>(`/api/v1/sessions/${encodeURIComponent(sessionId)}`, { method: 'DELETE' });
     },

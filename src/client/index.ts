@@ -11,6 +11,7 @@ export {
   type Me,
   type RequestOptions,
   type Session,
+  type SessionPage,
   type SignedOutEvent,
   type SignOutReason,
   type TokenPair,

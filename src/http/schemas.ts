@@ -101,6 +101,16 @@ export const UsersQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Paging of session lists. The default page holds 100, the default session cap, so a
+ * client that never pages still gets every session under the default configuration;
+ * other query parameters are ignored, as they were before the list was paged.
+ */
+export const SessionsQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 100 }),
+  cursor: Type.Optional(Cursor),
+});
+
 export const TokenPairSchema = Type.Object({
   accessToken: Type.String(),
   refreshToken: Type.String(),

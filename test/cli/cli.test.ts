@@ -28,7 +28,17 @@ describe('tokenwarden CLI, command line handling', () => {
     async () => {
       const top = await runCli(['--help'], env);
       expect(top.code).toBe(0);
-      for (const command of ['serve', 'migrate', 'rotate', 'config', 'audit', 'users', 'sessions', 'keys']) {
+      for (const command of [
+        'serve',
+        'migrate',
+        'rotate',
+        'config',
+        'audit',
+        'users',
+        'sessions',
+        'keys',
+        'webhooks',
+      ]) {
         expect(top.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
       }
       const rotate = await runCli(['rotate', 'global', '--help'], env);
@@ -179,6 +189,19 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       );
       expect(listed.userId).toBe(aliceId);
       expect(listed.items.map((s) => s.id).sort()).toEqual([...sessionIds].sort());
+      // --limit pages; --cursor goes on from the page before, each session once.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: { id: string }[]; nextCursor: string | null } = await runJson(
+          ['sessions', 'list', aliceId, '--limit', '1', ...(cursor === null ? [] : ['--cursor', cursor])],
+          env,
+        );
+        expect(page.items).toHaveLength(1);
+        paged.push(...page.items.map((s) => s.id));
+        cursor = page.nextCursor;
+      } while (cursor !== null && paged.length <= sessionIds.length);
+      expect(paged.sort()).toEqual([...sessionIds].sort());
 
       const revoked = await runJson(['sessions', 'revoke', sessionIds[0] as string], env);
       expect(revoked).toMatchObject({ sessionId: sessionIds[0], revokedTokens: 1 });

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
-import { verifyWebhookSignature } from '../../src/infrastructure/webhooks/webhook-signature.js';
+import {
+  deriveWebhookSecret,
+  verifyWebhookSignature,
+} from '../../src/infrastructure/webhooks/webhook-signature.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { startTestApp, type TestApp, useTestApp } from '../support/test-app.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -85,7 +88,7 @@ describe.each(testDatabases())('webhook dead letters over HTTP on $name', (targe
     expect(JSON.parse(accepted[0]!.body)).toMatchObject({ id: session!.eventId, type: 'SessionCreated' });
     expect(
       verifyWebhookSignature(
-        SECRET,
+        deriveWebhookSecret(SECRET, `${hook.url}?token=receiver-secret`),
         accepted[0]!.headers['x-tokenwarden-signature'] as string,
         accepted[0]!.body,
         {

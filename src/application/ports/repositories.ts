@@ -112,8 +112,22 @@ export interface SessionRepository {
     readonly ip: string | null;
   }): Promise<void>;
   findById(id: string, lock?: RowLock): Promise<SessionRecord | null>;
-  /** Sessions not revoked and not past their absolute age, newest first. */
-  listActiveByUser(userId: string, now: Date): Promise<readonly SessionRecord[]>;
+  /**
+   * Sessions not revoked and not past their absolute age, newest first, one page at a
+   * time (keyset on created_at and id; the cursor is opaque to callers).
+   */
+  listActiveByUser(
+    userId: string,
+    now: Date,
+    page: { readonly limit: number; readonly cursor?: string },
+  ): Promise<Page<SessionRecord>>;
+  /** The ids of a user's active sessions after the newest `keep`, oldest first. */
+  listActiveIdsBeyondNewest(userId: string, now: Date, keep: number): Promise<readonly string[]>;
+  /**
+   * Serialises the logins of one user until the transaction ends (an advisory lock no
+   * other writer takes), so two logins at the session cap count one after the other.
+   */
+  lockLoginsOf(userId: string): Promise<void>;
   touch(id: string, at: Date): Promise<void>;
   /** Revokes one session; false when it was already revoked or does not exist. */
   revoke(id: string, at: Date, reason: string): Promise<boolean>;

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import { TriggerGlobalTokenRotation } from '../../application/commands/trigger-global-token-rotation/command.js';
 import { TriggerUserTokenRotation } from '../../application/commands/trigger-user-token-rotation/command.js';
 import { UpdateSecurityConfig } from '../../application/commands/update-security-config/command.js';
@@ -19,6 +18,7 @@ import {
   SecurityConfigPatch,
   SecurityConfigSchema,
   SessionSchema,
+  SessionsQuery,
   UserIdParams,
   UserRotationBody,
   UserRotationDryRunSchema,
@@ -209,22 +209,30 @@ export const adminRoutes =
         ...admin,
         schema: {
           tags: ['admin'],
-          summary: "A user's active sessions",
+          summary: "A user's active sessions, newest first",
           security,
           params: UserIdParams,
-          response: {
-            200: Type.Object({ items: Type.Array(SessionSchema) }),
-            ...problemResponses(401, 403, 404),
-          },
+          querystring: SessionsQuery,
+          response: { 200: pageOf(SessionSchema), ...problemResponses(401, 403, 404, 422) },
         },
       },
       async (request) => {
         const user = await services.getUser.execute(request.params.userId);
         if (user === null)
           throw new TokenwardenError('user_not_found', `No user with id ${request.params.userId}`);
-        const sessions = await services.listSessions.execute({ userId: user.id, currentSessionId: null });
+        const page = await services.listSessions.execute({
+          userId: user.id,
+          currentSessionId: null,
+          limit: request.query.limit,
+          cursor: request.query.cursor,
+        });
         return {
-          items: sessions.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),
+          items: page.items.map((s) => ({
+            ...s,
+            createdAt: iso(s.createdAt),
+            lastUsedAt: iso(s.lastUsedAt),
+          })),
+          nextCursor: page.nextCursor,
         };
       },
     );

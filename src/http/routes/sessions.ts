@@ -15,9 +15,11 @@ import {
 } from '../route-kit.js';
 import {
   Credentials,
+  pageOf,
   problemResponses,
   SessionIdParams,
   SessionSchema,
+  SessionsQuery,
   TokenPairSchema,
 } from '../schemas.js';
 
@@ -86,19 +88,28 @@ export const sessionRoutes =
         preHandler: guards.requireAuth,
         schema: {
           tags: ['sessions'],
-          summary: 'My active sessions',
+          summary: 'My active sessions, newest first',
+          description: 'Paged: pass `nextCursor` back as `cursor` for the next page (null on the last).',
           security: [{ bearer: [] }],
-          response: { 200: Type.Object({ items: Type.Array(SessionSchema) }), ...problemResponses(401) },
+          querystring: SessionsQuery,
+          response: { 200: pageOf(SessionSchema), ...problemResponses(401, 422) },
         },
       },
       async (request) => {
         const principal = principalOf(request);
-        const sessions = await services.listSessions.execute({
+        const page = await services.listSessions.execute({
           userId: principal.userId,
           currentSessionId: principal.sessionId,
+          limit: request.query.limit,
+          cursor: request.query.cursor,
         });
         return {
-          items: sessions.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),
+          items: page.items.map((s) => ({
+            ...s,
+            createdAt: iso(s.createdAt),
+            lastUsedAt: iso(s.lastUsedAt),
+          })),
+          nextCursor: page.nextCursor,
         };
       },
     );

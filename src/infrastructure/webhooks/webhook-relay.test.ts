@@ -8,7 +8,7 @@ import { createDatabase } from '../database/create-database.js';
 import { KyselyOutboxRepository } from '../database/repositories/kysely-outbox-repository.js';
 import type { Database } from '../database/schema.js';
 import { WebhookRelay, type WebhookRelayOptions } from './webhook-relay.js';
-import { verifyWebhookSignature } from './webhook-signature.js';
+import { deriveWebhookSecret, verifyWebhookSignature } from './webhook-signature.js';
 
 const SECRET = 'test-webhook-secret-0123456789';
 
@@ -108,7 +108,10 @@ describe.each(testDatabases())('webhook relay on $name', (target) => {
       const signature = request.headers['x-tokenwarden-signature'] as string;
       expect(signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
       expect(
-        verifyWebhookSignature(SECRET, signature, request.body, { now: clock.now(), toleranceSeconds: 3600 }),
+        verifyWebhookSignature(deriveWebhookSecret(SECRET, hook.url), signature, request.body, {
+          now: clock.now(),
+          toleranceSeconds: 3600,
+        }),
       ).toMatchObject({ valid: true });
       expect(verifyWebhookSignature('another-secret-of-some-length', signature, request.body).valid).toBe(
         false,
@@ -177,6 +180,31 @@ describe.each(testDatabases())('webhook relay on $name', (target) => {
     const states = await db.selectFrom('webhook_deliveries').select(['url', 'state']).execute();
     expect(states.filter((s) => s.url === good.url).every((s) => s.state === 'delivered')).toBe(true);
     expect(states.filter((s) => s.url === bad.url).every((s) => s.state === 'dead')).toBe(true);
+  });
+
+  it('signs each URL with its own secret: what receiver A got does not verify at B', async () => {
+    const { db } = await database();
+    const clock = new ManualClock();
+    const a = await receiver();
+    const b = await receiver();
+    const [eventId] = await appendEvents(db, clock, 1);
+    await drive(relay(db, clock, [a.url, `${b.url}?tenant=b`]), clock, 1);
+    const secretA = deriveWebhookSecret(SECRET, a.url);
+    const secretB = deriveWebhookSecret(SECRET, `${b.url}?tenant=b`);
+    const [toA] = a.received;
+    const [toB] = b.received;
+    expect(JSON.parse(toA!.body).id).toBe(eventId);
+    const check = (secret: string, request: typeof toA) =>
+      verifyWebhookSignature(secret, request!.headers['x-tokenwarden-signature'] as string, request!.body, {
+        now: clock.now(),
+        toleranceSeconds: 3600,
+      });
+    expect(check(secretA, toA)).toMatchObject({ valid: true });
+    expect(check(secretB, toB)).toMatchObject({ valid: true });
+    // A replays its delivery to B, inside the tolerance: B refuses it.
+    expect(check(secretB, toA)).toEqual({ valid: false, reason: 'mismatch' });
+    expect(check(secretA, toB)).toEqual({ valid: false, reason: 'mismatch' });
+    expect(check(SECRET, toA).valid).toBe(false);
   });
 
   it('a connection refused or a timeout counts as a failed attempt', async () => {

@@ -4,10 +4,11 @@ import type { Database } from '../database/schema.js';
 import type { AttemptOutcome, DueDelivery } from './kysely-webhook-deliveries.js';
 import { KyselyWebhookDeliveries } from './kysely-webhook-deliveries.js';
 import { createRelayLock, type RelayLock } from './relay-lock.js';
-import { signWebhook } from './webhook-signature.js';
+import { deriveWebhookSecret, signWebhook } from './webhook-signature.js';
 
 export interface WebhookRelayOptions {
   readonly urls: readonly string[];
+  /** `TOKENWARDEN_WEBHOOK_SECRET`: each URL is signed with its own secret derived from it. */
   readonly secret: string;
   /** Attempts per delivery before it is dead-lettered. */
   readonly maxAttempts: number;
@@ -56,7 +57,7 @@ const MAX_ERROR_LENGTH = 500;
  *
  * Each pass (one relay at a time over a database, see {@link RelayLock}): fan new
  * outbox events out into one pending delivery per URL, then POST the due ones —
- * signed, with the event id as idempotency key — and record each outcome: delivered,
+ * signed with that URL's own secret, with the event id as idempotency key — and record each outcome: delivered,
  * due again after an exponential backoff with jitter, or dead-lettered (with an audit
  * row) after `maxAttempts`. All state is in the database, so a restart resumes; a
  * crash between a 2xx and its record means the event is sent again, which the
@@ -76,6 +77,7 @@ export class WebhookRelay {
   readonly #options: WebhookRelayOptions;
   readonly #store: KyselyWebhookDeliveries;
   readonly #closing = new AbortController();
+  readonly #secrets = new Map<string, string>();
   #lock: Promise<RelayLock> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #pass: Promise<RelayPass> | null = null;
@@ -173,6 +175,16 @@ export class WebhookRelay {
     return { leader: true, fannedOut, ...counts };
   }
 
+  /** The URL's own signing secret, so a delivery replayed to another receiver does not verify there. */
+  #secretFor(url: string): string {
+    let secret = this.#secrets.get(url);
+    if (secret === undefined) {
+      secret = deriveWebhookSecret(this.#options.secret, url);
+      this.#secrets.set(url, secret);
+    }
+    return secret;
+  }
+
   async #attempt(delivery: DueDelivery): Promise<'delivered' | 'failed' | 'deadLettered' | 'aborted'> {
     const { event } = delivery;
     const body = JSON.stringify({
@@ -195,7 +207,7 @@ export class WebhookRelay {
           'x-tokenwarden-event-type': event.type,
           'idempotency-key': event.id,
           'x-tokenwarden-delivery-attempt': String(delivery.attempts + 1),
-          'x-tokenwarden-signature': signWebhook(this.#options.secret, body, sentAt),
+          'x-tokenwarden-signature': signWebhook(this.#secretFor(delivery.url), body, sentAt),
         },
         signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closing.signal]),
       });

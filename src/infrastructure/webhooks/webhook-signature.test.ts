@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { signWebhook, verifyWebhookSignature } from './webhook-signature.js';
+import { deriveWebhookSecret, signWebhook, verifyWebhookSignature } from './webhook-signature.js';
 
 const SECRET = 'whsec-0123456789abcdef';
 const BODY = '{"id":"7d4f…","type":"GlobalTokenRotationSucceeded"}';
@@ -47,5 +47,29 @@ describe('webhook signature', () => {
     const header = signWebhook(SECRET, BODY, SENT);
     const old = signWebhook('the-old-secret-0000', BODY, SENT).split(',')[1];
     expect(verifyWebhookSignature(SECRET, `${header},${old}`, BODY, { now: SENT }).valid).toBe(true);
+  });
+
+  it("derives each URL's secret from the master: base64url HMAC-SHA256 of a label and the URL", () => {
+    const url = 'https://a.example/hooks?tenant=1';
+    const expected = createHmac('sha256', SECRET)
+      .update(`tokenwarden-webhook-v1\n${url}`)
+      .digest('base64url');
+    expect(deriveWebhookSecret(SECRET, url)).toBe(expected);
+    expect(deriveWebhookSecret(SECRET, url)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(deriveWebhookSecret(SECRET, 'https://a.example/hooks?tenant=2')).not.toBe(expected);
+    expect(deriveWebhookSecret('another-master-secret', url)).not.toBe(expected);
+  });
+
+  it('refuses at receiver B what was signed for receiver A (a replay across receivers)', () => {
+    const a = deriveWebhookSecret(SECRET, 'https://a.example/hooks');
+    const b = deriveWebhookSecret(SECRET, 'https://b.example/hooks');
+    const forA = signWebhook(a, BODY, SENT);
+    expect(verifyWebhookSignature(a, forA, BODY, { now: SENT })).toMatchObject({ valid: true });
+    expect(verifyWebhookSignature(b, forA, BODY, { now: SENT })).toEqual({
+      valid: false,
+      reason: 'mismatch',
+    });
+    // Nor does the master secret itself verify what a receiver is sent.
+    expect(verifyWebhookSignature(SECRET, forA, BODY, { now: SENT }).valid).toBe(false);
   });
 });

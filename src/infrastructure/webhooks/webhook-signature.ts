@@ -2,10 +2,28 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const SIGNATURE_HEADER = 'X-Tokenwarden-Signature';
 
+/** Domain separation of the per-URL secrets; a new scheme gets a new label. */
+const SECRET_LABEL = 'tokenwarden-webhook-v1\n';
+
+/**
+ * The signing secret of one receiver URL, derived from `TOKENWARDEN_WEBHOOK_SECRET`:
+ * base64url(HMAC-SHA256(master, "tokenwarden-webhook-v1\n" + url)), `url` exactly as
+ * configured (normalised by `new URL(…).href`). Each receiver holds only its own, so
+ * what one receiver is sent does not verify at another, and a receiver's secret does
+ * not let it sign for any other. `tokenwarden webhooks secret <url>` prints it.
+ *
+ * @example
+ * deriveWebhookSecret(process.env.TOKENWARDEN_WEBHOOK_SECRET, 'https://hooks.example.com/tw'); // 'q3Jx…'
+ */
+export function deriveWebhookSecret(masterSecret: string, url: string): string {
+  return createHmac('sha256', masterSecret).update(`${SECRET_LABEL}${url}`, 'utf8').digest('base64url');
+}
+
 /**
  * The `X-Tokenwarden-Signature` value for a body sent at `timestamp`:
  * `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The timestamp is
- * inside the MAC, so a receiver that rejects old timestamps rejects replays.
+ * inside the MAC, so a receiver that rejects old timestamps rejects replays. The
+ * relay signs with the receiving URL's {@link deriveWebhookSecret}, never the master.
  *
  * @example
  * signWebhook('s3cret', '{"id":"…"}', new Date()); // 't=1767225600,v1=5f0c…'
@@ -22,7 +40,8 @@ export type SignatureCheck =
 /**
  * Checks a signature header against the raw body (the exact bytes received, not a
  * re-serialised object), in constant time, and that its timestamp lies within
- * `toleranceSeconds` (default 300) of `now`.
+ * `toleranceSeconds` (default 300) of `now`. `secret` is the receiver's own
+ * (derived) secret: a delivery meant for another URL is a `mismatch`.
  *
  * @example
  * const check = verifyWebhookSignature(secret, req.headers['x-tokenwarden-signature'], rawBody);

@@ -40,10 +40,17 @@ export class CreateSessionHandler {
         action: AuditAction.SessionCreated,
         userId: user.id,
         reason: null,
-        details: { sessionId: session.sessionId, userAgent: command.userAgent, ip: command.ip },
+        details: {
+          sessionId: session.sessionId,
+          userAgent: command.userAgent,
+          ip: command.ip,
+          revokedSessionIds: session.revokedSessionIds,
+        },
       });
       return session;
     });
+    // Sessions revoked to keep the user within the cap end like a logout, on every instance.
+    for (const id of started?.revokedSessionIds ?? []) this.ctx.versionListener.sessionRevoked(id);
     // The user was deleted or disabled between the password check and the transaction.
     if (started === null) {
       this.ctx.metrics.login('failed');

@@ -1,4 +1,5 @@
 import type { AppContext } from '../../context.js';
+import type { Page } from '../../ports/repositories.js';
 
 export interface SessionView {
   readonly id: string;
@@ -9,24 +10,32 @@ export interface SessionView {
   readonly current: boolean;
 }
 
-/** A user's active sessions, newest first; `current` marks the caller's own. */
+/** A user's active sessions, newest first, a page at a time; `current` marks the caller's own. */
 export class ListSessionsQuery {
   constructor(private readonly ctx: AppContext) {}
 
   async execute(input: {
     readonly userId: string;
     readonly currentSessionId: string | null;
-  }): Promise<SessionView[]> {
-    const sessions = await this.ctx.uow.read((repos) =>
-      repos.sessions.listActiveByUser(input.userId, this.ctx.clock.now()),
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<Page<SessionView>> {
+    const page = await this.ctx.uow.read((repos) =>
+      repos.sessions.listActiveByUser(input.userId, this.ctx.clock.now(), {
+        limit: input.limit,
+        cursor: input.cursor,
+      }),
     );
-    return sessions.map((s) => ({
-      id: s.id,
-      createdAt: s.createdAt,
-      lastUsedAt: s.lastUsedAt,
-      userAgent: s.userAgent,
-      ip: s.ip,
-      current: s.id === input.currentSessionId,
-    }));
+    return {
+      items: page.items.map((s) => ({
+        id: s.id,
+        createdAt: s.createdAt,
+        lastUsedAt: s.lastUsedAt,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        current: s.id === input.currentSessionId,
+      })),
+      nextCursor: page.nextCursor,
+    };
   }
 }

@@ -65,9 +65,46 @@ describeEachDatabase('KyselySessionRepository', (suite) => {
     const revoked = await addSession(userId, minutes(2));
     await addSession(userId, t0, minutes(3)); // expires before "now"
     await sessions().revoke(revoked, minutes(2), 'logout');
-    const active = await sessions().listActiveByUser(userId, minutes(10));
-    expect(active.map((session) => session.id)).toEqual([newer, older]);
+    const active = await sessions().listActiveByUser(userId, minutes(10), { limit: 10 });
+    expect(active.items.map((session) => session.id)).toEqual([newer, older]);
+    expect(active.nextCursor).toBeNull();
     expect(await sessions().countActive(minutes(10), userId)).toBe(2);
+  });
+
+  it('pages active sessions newest first, each once, ties broken by id', async () => {
+    const userId = await addUser();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await addSession(userId, minutes(Math.floor(i / 2))));
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await sessions().listActiveByUser(userId, minutes(10), { limit: 2, cursor });
+      seen.push(...page.items.map((session) => session.id));
+      if (page.nextCursor === null) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toHaveLength(5);
+    expect([...seen].sort()).toEqual([...ids].sort());
+    expect(seen.slice(0, 1)).toEqual([ids[4]]);
+    await expect(
+      sessions().listActiveByUser(userId, minutes(10), { limit: 2, cursor: 'junk' }),
+    ).rejects.toMatchObject({ code: 'validation_failed' });
+  });
+
+  it('names the active sessions beyond the newest few, oldest first', async () => {
+    const userId = await addUser();
+    const oldest = await addSession(userId, t0);
+    const middle = await addSession(userId, minutes(1));
+    const revoked = await addSession(userId, minutes(2));
+    const newest = await addSession(userId, minutes(3));
+    await sessions().revoke(revoked, minutes(3), 'logout');
+    expect(await sessions().listActiveIdsBeyondNewest(userId, minutes(10), 1)).toEqual([oldest, middle]);
+    expect(await sessions().listActiveIdsBeyondNewest(userId, minutes(10), 0)).toEqual([
+      oldest,
+      middle,
+      newest,
+    ]);
+    expect(await sessions().listActiveIdsBeyondNewest(userId, minutes(10), 3)).toEqual([]);
   });
 
   it('revokes a session once', async () => {
@@ -92,9 +129,11 @@ describeEachDatabase('KyselySessionRepository', (suite) => {
     await addSession(userId);
     const others = await addSession(otherUser);
     expect(await sessions().revokeAllForUser(userId, minutes(1), 'password_change', keep)).toBe(2);
-    expect((await sessions().listActiveByUser(userId, minutes(1))).map((session) => session.id)).toEqual([
-      keep,
-    ]);
+    expect(
+      (await sessions().listActiveByUser(userId, minutes(1), { limit: 10 })).items.map(
+        (session) => session.id,
+      ),
+    ).toEqual([keep]);
     expect(await sessions().revokeAllForUser(userId, minutes(2), 'rotation')).toBe(1);
     expect(await sessions().countActive(minutes(2), userId)).toBe(0);
     expect((await sessions().findById(others))?.revokedAt).toBeNull();
@@ -115,10 +154,15 @@ describeEachDatabase('KyselySessionRepository', (suite) => {
     await addSession(userId);
     expect(await sessions().countActive(minutes(1), userId)).toBe(1);
     await new KyselyUserRepository(suite.db).incrementMinTokenVersion(userId, minutes(1));
-    expect(await sessions().listActiveByUser(userId, minutes(2))).toEqual([]);
+    expect(await sessions().listActiveByUser(userId, minutes(2), { limit: 10 })).toEqual({
+      items: [],
+      nextCursor: null,
+    });
     expect(await sessions().countActive(minutes(2), userId)).toBe(0);
     const fresh = await addSession(userId, minutes(3));
-    expect((await sessions().listActiveByUser(userId, minutes(4))).map((s) => s.id)).toEqual([fresh]);
+    expect(
+      (await sessions().listActiveByUser(userId, minutes(4), { limit: 10 })).items.map((s) => s.id),
+    ).toEqual([fresh]);
   });
 
   it('locks a session row inside a transaction', async () => {

@@ -1,8 +1,17 @@
-import type { Kysely } from 'kysely';
-import type { RowLock, SessionRecord, SessionRepository } from '../../../application/ports/repositories.js';
+import { type Kysely, sql } from 'kysely';
+import type {
+  Page,
+  RowLock,
+  SessionRecord,
+  SessionRepository,
+} from '../../../application/ports/repositories.js';
 import { isUuid } from '../../../domain/ids.js';
+import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import { liveTokens } from '../live-token-query.js';
 import type { Database, SessionRow } from '../schema.js';
+
+// Advisory-lock class of the per-user login lock, keyed (class, hashtext(user id)).
+const LOGIN_LOCK_CLASS = 0x7477_6c31; // 'twl1'
 
 export class KyselySessionRepository implements SessionRepository {
   readonly #db: Kysely<Database>;
@@ -43,21 +52,57 @@ export class KyselySessionRepository implements SessionRepository {
   }
 
   /** Sessions with a token that would be accepted now: a rotation ends them here too, without a row write. */
-  async listActiveByUser(userId: string, now: Date): Promise<readonly SessionRecord[]> {
+  async listActiveByUser(
+    userId: string,
+    now: Date,
+    page: { readonly limit: number; readonly cursor?: string },
+  ): Promise<Page<SessionRecord>> {
+    const limit = clampLimit(page.limit);
+    // Checked before the id test, so a bad cursor is refused whoever asks.
+    const after =
+      page.cursor === undefined
+        ? undefined
+        : (decodeCursor(page.cursor, [isIsoTimestamp, isUuid]) as [string, string]);
+    if (!isUuid(userId)) return { items: [], nextCursor: null };
+    let query = this.#activeOf(userId, now).selectAll();
+    if (after !== undefined) {
+      const [createdAt, id] = after;
+      query = query.where((eb) =>
+        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)),
+      );
+    }
+    const rows = await query
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit + 1)
+      .execute();
+    return pageOf(rows, limit, toSessionRecord, (item) => [item.createdAt.toISOString(), item.id]);
+  }
+
+  async listActiveIdsBeyondNewest(userId: string, now: Date, keep: number): Promise<readonly string[]> {
     if (!isUuid(userId)) return [];
-    const rows = await this.#db
+    const rows = await this.#activeOf(userId, now)
+      .select('id')
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .offset(Math.max(0, keep))
+      .execute();
+    return rows.reverse().map((row) => row.id);
+  }
+
+  async lockLoginsOf(userId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${LOGIN_LOCK_CLASS}, hashtext(${userId}))`.execute(this.#db);
+  }
+
+  #activeOf(userId: string, now: Date) {
+    return this.#db
       .selectFrom('sessions')
-      .selectAll()
       .where('user_id', '=', userId)
       .where(
         'id',
         'in',
         liveTokens(this.#db, now).select('token.session_id').where('token.user_id', '=', userId),
-      )
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .execute();
-    return rows.map(toSessionRecord);
+      );
   }
 
   async touch(id: string, at: Date): Promise<void> {
