@@ -104,7 +104,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   try {
     await migrateToLatest(database.db);
     const signingKeys = {
-      sealer: createPrivateJwkSealer(config.masterKey),
+      sealer: createPrivateJwkSealer(config.masterKey, config.previousMasterKey),
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     };
     const keyStore = new SigningKeyStore(database.db, clock, {

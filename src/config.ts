@@ -1,5 +1,10 @@
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import {
+  MASTER_KEY_ENV,
+  masterKeyProblem,
+  PREVIOUS_MASTER_KEY_ENV,
+} from './infrastructure/crypto/private-jwk-sealer.js';
 
 /**
  * Every environment variable tokenwarden reads, parsed and validated once at start.
@@ -15,8 +20,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  // 32+ random bytes as base64/base64url, or a passphrase of 32+ characters.
-  TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  // 32+ random bytes as base64/base64url/hex; checked by masterKeyProblem (passphrases are refused).
+  TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
   TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
   TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
@@ -55,6 +60,8 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
   ),
+  // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
+  TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -107,6 +114,8 @@ export interface Config {
     readonly fallbackTtlSeconds: number;
     readonly channel: string;
   };
+  /** A former master key, only to open signing keys sealed with it (they are re-sealed at start). */
+  readonly previousMasterKey: string | null;
 }
 
 export class ConfigError extends Error {
@@ -126,6 +135,15 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   );
   if ((env.TOKENWARDEN_ADMIN_EMAIL === undefined) !== (env.TOKENWARDEN_ADMIN_PASSWORD === undefined)) {
     problems.push('TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together');
+  }
+  if (env.TOKENWARDEN_MASTER_KEY !== undefined) {
+    const problem = masterKeyProblem(env.TOKENWARDEN_MASTER_KEY);
+    if (problem !== null) problems.push(problem);
+  }
+  if (env.TOKENWARDEN_MASTER_KEY_PREVIOUS !== undefined && env.TOKENWARDEN_MASTER_KEY === undefined) {
+    problems.push(
+      `${PREVIOUS_MASTER_KEY_ENV} needs ${MASTER_KEY_ENV}: the new key the signing keys are re-sealed with`,
+    );
   }
   const webhookUrls = parseWebhookUrls(env.TOKENWARDEN_WEBHOOK_URLS, problems);
   if (webhookUrls.length > 0 && env.TOKENWARDEN_WEBHOOK_SECRET === undefined) {
@@ -187,6 +205,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       fallbackTtlSeconds: env.TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS,
       channel: env.TOKENWARDEN_INVALIDATION_CHANNEL,
     },
+    previousMasterKey: env.TOKENWARDEN_MASTER_KEY_PREVIOUS ?? null,
   };
 }
 
