@@ -3,13 +3,17 @@ import { Type } from 'typebox';
 import type { HttpDeps } from '../app.js';
 import { problemResponses } from '../schemas.js';
 
+const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]);
+const State = Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]);
+
 const ReadySchema = Type.Object({
   status: Type.String(),
   database: Type.String(),
   invalidation: Type.Optional(
     Type.Object({
-      transport: Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]),
-      state: Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]),
+      transport: Transport,
+      state: State,
+      transports: Type.Optional(Type.Array(Type.Object({ transport: Transport, state: State }))),
     }),
   ),
 });
