@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DisableUser } from '../../src/application/commands/disable-user/command.js';
 import { createTokenwarden, type DatabaseHandle, type Tokenwarden } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
@@ -186,6 +187,53 @@ describe.each(testDatabases())('admin bootstrap outcomes on $name', (target) => 
     } finally {
       await tw.close();
     }
+  });
+});
+
+describe.each(testDatabases())('admin bootstrap edge cases on $name', (target) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await target.create();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('leaves an admin who changed their password alone, and refuses a disabled user even with the password', async () => {
+    const first = await start(database, withAdmin());
+    const token = await login(first, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const changed = await call(
+      first,
+      'POST',
+      '/api/v1/users/me/password',
+      { currentPassword: ADMIN_PASSWORD, newPassword: 'changed-since-1' },
+      token,
+    );
+    expect(changed.statusCode, changed.body).toBe(200);
+    const disabledEmail = 'disabled-first@example.com';
+    const disabledId: string = (
+      await call(first, 'POST', '/api/v1/users', { email: disabledEmail, password: USER_PASSWORD })
+    ).json().id;
+    await first.services.disableUser.handle(
+      DisableUser({ userId: disabledId, actor: 'cli:op', reason: null }),
+    );
+    await first.close();
+
+    const lines: string[] = [];
+    const again = await start(database, withAdmin(), lines);
+    try {
+      // The restart did not reset the password the admin chose.
+      await login(again, ADMIN_EMAIL, 'changed-since-1');
+      expect(lines.map((l) => JSON.parse(l))).toContainEqual(
+        expect.objectContaining({ outcome: 'unchanged', passwordMatches: false }),
+      );
+    } finally {
+      await again.close();
+    }
+
+    await expect(
+      start(database, { TOKENWARDEN_ADMIN_EMAIL: disabledEmail, TOKENWARDEN_ADMIN_PASSWORD: USER_PASSWORD }),
+    ).rejects.toThrow(/TOKENWARDEN_ADMIN_EMAIL names an existing account that is disabled/);
   });
 });
 
