@@ -110,7 +110,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   try {
     await migrateToLatest(database.db);
     const signingKeys = {
-      sealer: createPrivateJwkSealer(config.masterKey),
+      sealer: createPrivateJwkSealer(config.masterKey, config.previousMasterKey),
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     };
     const keyStore = new SigningKeyStore(database.db, clock, {
@@ -223,12 +223,23 @@ export async function createTokenwarden(
     // failed login costs what every other one does.
     await core.context.hasher.verifyDummy('warm-up');
     if (config.admin !== null) {
+      const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
       const outcome = await new EnsureAdminHandler(core.context).handle(
         EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
       );
       if (!outcome.ok) {
+        bootstrapLog.error(
+          { email: config.admin.email, code: outcome.error.code },
+          'admin bootstrap refused',
+        );
         throw new Error(`TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`);
       }
+      bootstrapLog.info(
+        { email: config.admin.email, ...outcome.value },
+        outcome.value.passwordMatches
+          ? `admin bootstrap: ${outcome.value.outcome}`
+          : 'admin bootstrap: unchanged (the admin has a password other than TOKENWARDEN_ADMIN_PASSWORD, changed since?)',
+      );
     }
     // Loaded here, not at the top: the CLI builds the core without HTTP and starts faster without fastify.
     const { buildHttpApp } = await import('./http/app.js');

@@ -1,6 +1,11 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import {
+  MASTER_KEY_ENV,
+  masterKeyProblem,
+  PREVIOUS_MASTER_KEY_ENV,
+} from './infrastructure/crypto/private-jwk-sealer.js';
 
 /**
  * Every environment variable tokenwarden reads, parsed and validated once at start.
@@ -16,8 +21,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  // 32+ random bytes as base64/base64url, or a passphrase of 32+ characters.
-  TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  // 32+ random bytes as base64/base64url/hex; checked by masterKeyProblem (passphrases are refused).
+  TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
   TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
   TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
@@ -69,6 +74,8 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
   TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TOKENWARDEN_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
+  TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
 });
 
 export type Env = Static<typeof EnvSchema>;
@@ -142,6 +149,8 @@ export interface Config {
   readonly docs: boolean;
   /** Live sessions one user may hold; a login past it revokes the oldest (audited). */
   readonly maxSessionsPerUser: number;
+  /** A former master key, only to open signing keys sealed with it (they are re-sealed at start). */
+  readonly previousMasterKey: string | null;
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -163,6 +172,15 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   );
   if ((env.TOKENWARDEN_ADMIN_EMAIL === undefined) !== (env.TOKENWARDEN_ADMIN_PASSWORD === undefined)) {
     problems.push('TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together');
+  }
+  if (env.TOKENWARDEN_MASTER_KEY !== undefined) {
+    const problem = masterKeyProblem(env.TOKENWARDEN_MASTER_KEY);
+    if (problem !== null) problems.push(problem);
+  }
+  if (env.TOKENWARDEN_MASTER_KEY_PREVIOUS !== undefined && env.TOKENWARDEN_MASTER_KEY === undefined) {
+    problems.push(
+      `${PREVIOUS_MASTER_KEY_ENV} needs ${MASTER_KEY_ENV}: the new key the signing keys are re-sealed with`,
+    );
   }
   const webhookUrls = parseWebhookUrls(env.TOKENWARDEN_WEBHOOK_URLS, problems);
   if (webhookUrls.length > 0 && env.TOKENWARDEN_WEBHOOK_SECRET === undefined) {
@@ -243,6 +261,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     },
     docs: env.TOKENWARDEN_DOCS === 'on',
     maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
+    previousMasterKey: env.TOKENWARDEN_MASTER_KEY_PREVIOUS ?? null,
   };
 }
 

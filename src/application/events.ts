@@ -31,6 +31,8 @@ export type EventType = (typeof EventType)[keyof typeof EventType];
 export const AuditAction = {
   UserRegistered: 'user.registered',
   UserPromoted: 'user.promoted',
+  /** A start-up admin bootstrap that changed nothing, or refused (TOKENWARDEN_ADMIN_EMAIL). */
+  AdminBootstrap: 'user.admin_bootstrap',
   UserDisabled: 'user.disabled',
   UserEnabled: 'user.enabled',
   SessionCreated: 'session.created',

@@ -2,6 +2,7 @@ import { ChangePasswordHandler } from './commands/change-password/handler.js';
 import { CreateSessionHandler } from './commands/create-session/handler.js';
 import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { EnableUserHandler } from './commands/enable-user/handler.js';
+import { PromoteUserHandler } from './commands/promote-user/handler.js';
 import { RefreshTokensHandler, type RefreshTokensOptions } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
 import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.js';
@@ -38,6 +39,7 @@ export function createServices(ctx: AppContext, options: { readonly refresh?: Re
     listSigningKeys: new ListSigningKeysQuery(ctx),
     disableUser: new DisableUserHandler(ctx),
     enableUser: new EnableUserHandler(ctx),
+    promoteUser: new PromoteUserHandler(ctx),
     getSecurityConfig: new GetSecurityConfigQuery(ctx),
     listSessions: new ListSessionsQuery(ctx),
     listAuditEvents: new ListAuditEventsQuery(ctx),

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DisableUser } from '../application/commands/disable-user/command.js';
 import { EnableUser } from '../application/commands/enable-user/command.js';
+import { PromoteUser } from '../application/commands/promote-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
 import type { Core } from '../composition-root.js';
 import type { Result } from '../domain/result.js';
@@ -10,9 +11,9 @@ import { table, when } from './output.js';
 import { integerIn } from './parsers.js';
 import { readNewPassword } from './password.js';
 
-/** `tokenwarden users create|list|disable|enable`. */
+/** `tokenwarden users create|list|disable|enable|promote`. */
 export function registerUsers(program: Command, io: CliIo): void {
-  const users = program.command('users').description('create, list, disable and enable accounts');
+  const users = program.command('users').description('create, list, disable, enable and promote accounts');
 
   jsonOption(
     users
@@ -133,4 +134,29 @@ export function registerUsers(program: Command, io: CliIo): void {
         ? `Enabled ${who}; tokens from before stay refused (token version ${result.minTokenVersion}).`
         : `${who} was not disabled.`,
   );
+
+  jsonOption(
+    users
+      .command('promote')
+      .description(
+        'give an existing account the admin role (audited); its tokens from before are refused, it logs in afresh',
+      )
+      .argument('<user>', 'user id or email')
+      .requiredOption('--reason <text>', 'why, for the audit log (1-500 characters)'),
+  ).action(async (userRef: string, options: CommonOptions & { readonly reason: string }) => {
+    await withCore(io, async (core) => {
+      const user = await resolveUser(core, userRef);
+      const result = unwrap(
+        await core.services.promoteUser.handle(
+          PromoteUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason }),
+        ),
+      );
+      const who = `${user.email} (id ${user.id})`;
+      outputFor(io, options).result({ ...result, email: user.email, role: 'admin' }, () =>
+        result.changed
+          ? `Promoted ${who} to admin; tokens from before are refused (token version ${result.minTokenVersion}).`
+          : `${who} was already an admin.`,
+      );
+    });
+  });
 }

@@ -74,6 +74,8 @@ export const UserRotationBody = Type.Object(
   { additionalProperties: false },
 );
 
+export const PromotionBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+
 export const SecurityConfigPatch = Type.Object(
   { gracePeriodSeconds: Type.Integer({ minimum: 0, maximum: MAX_GRACE_PERIOD_SECONDS }) },
   { additionalProperties: false },

@@ -56,6 +56,10 @@ describe('tokenwarden CLI, command line handling', () => {
     { args: ['audit', 'list', '--since', 'yesterday'], message: /expected an ISO-8601 date/ },
     { args: ['rotate', 'everything'], message: /unknown command 'everything'/ },
     { args: ['users', 'create', '--email', 'a@example.com'], message: /no password on stdin/ },
+    {
+      args: ['users', 'promote', 'a@example.com'],
+      message: /required option '--reason <text>' not specified/,
+    },
   ])(
     'exits 2 with one line on bad input: $args',
     async ({ args, message }) => {
@@ -273,6 +277,38 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       expect(
         audit.items.filter((e) => e.action !== 'session.created').every((e) => e.actor === CLI_ACTOR),
       ).toBe(true);
+    },
+    SLOW,
+  );
+
+  it(
+    'users promote makes an account admin with a reason, audited as cli:<os user>; a blank reason exits 2',
+    async () => {
+      const bob = 'bob.cli@example.com';
+      const created = await runJson<{ id: string }>(
+        ['users', 'create', '--email', bob],
+        env,
+        `${USER_PASSWORD}\n`,
+      );
+      const blank = await runCli(['users', 'promote', bob, '--reason', '   '], env);
+      expect(blank.code).toBe(2);
+      expect(blank.stderr).toMatch(/reason must not be empty/);
+
+      const human = await runCli(['users', 'promote', bob, '--reason', 'new on-call admin'], env);
+      expect(human.code).toBe(0);
+      expect(human.stdout).toMatch(/^Promoted bob\.cli@example\.com \(id [0-9a-f-]+\) to admin/);
+      const again = await runJson(['users', 'promote', created.id, '--reason', 'again'], env);
+      expect(again).toMatchObject({ userId: created.id, email: bob, role: 'admin', changed: false });
+
+      const audit = await runJson<{ items: { action: string; actor: string; reason: string }[] }>(
+        ['audit', 'list', '--user', bob, '--action', 'user.promoted'],
+        env,
+      );
+      expect(audit.items).toEqual([
+        expect.objectContaining({ action: 'user.promoted', actor: CLI_ACTOR, reason: 'new on-call admin' }),
+      ]);
+      const missing = await runCli(['users', 'promote', 'nobody@example.com', '--reason', 'x'], env);
+      expect(missing.code).toBe(1);
     },
     SLOW,
   );

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { decodeProtectedHeader } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
@@ -227,7 +227,7 @@ describe.each(testDatabases())('signing keys over HTTP on $name', (target) => {
 });
 
 describe.each(testDatabases())('TOKENWARDEN_MASTER_KEY on $name', (target) => {
-  const MASTER_KEY = Buffer.alloc(32, 1).toString('base64url');
+  const MASTER_KEY = randomBytes(32).toString('base64url');
 
   it('stores private keys encrypted, restarts with the same key, refuses a different one', async () => {
     const database = await target.create();
@@ -257,7 +257,7 @@ describe.each(testDatabases())('TOKENWARDEN_MASTER_KEY on $name', (target) => {
       }
 
       await expect(
-        startTestApp(database, { TOKENWARDEN_MASTER_KEY: Buffer.alloc(32, 2).toString('base64url') }, clock),
+        startTestApp(database, { TOKENWARDEN_MASTER_KEY: randomBytes(32).toString('base64url') }, clock),
       ).rejects.toThrow(/TOKENWARDEN_MASTER_KEY cannot decrypt signing key/);
       await expect(startTestApp(database, {}, clock)).rejects.toThrow(/TOKENWARDEN_MASTER_KEY is not set/);
     } finally {
@@ -270,6 +270,22 @@ describe.each(testDatabases())('TOKENWARDEN_MASTER_KEY on $name', (target) => {
     try {
       await expect(startTestApp(database, { TOKENWARDEN_MASTER_KEY: 'short' })).rejects.toThrow(
         /TOKENWARDEN_MASTER_KEY/,
+      );
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('refuses a low-entropy master key or a passphrase, saying why and what to do', async () => {
+    const database = await target.create();
+    try {
+      for (const weak of ['a'.repeat(40), 'correct horse battery staple, but longer']) {
+        await expect(startTestApp(database, { TOKENWARDEN_MASTER_KEY: weak })).rejects.toThrow(
+          /TOKENWARDEN_MASTER_KEY must be at least 32 random bytes.*passphrases are not accepted.*TOKENWARDEN_MASTER_KEY_PREVIOUS/,
+        );
+      }
+      await expect(startTestApp(database, { TOKENWARDEN_MASTER_KEY: 'a'.repeat(64) })).rejects.toThrow(
+        /TOKENWARDEN_MASTER_KEY .*not random/,
       );
     } finally {
       await database.close();

@@ -54,6 +54,7 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
       '/api/v1/admin/audit',
       '/api/v1/admin/users',
       '/api/v1/admin/users/{userId}/sessions',
+      '/api/v1/admin/users/{userId}/promotion',
     ]) {
       expect(paths).toContain(path);
     }

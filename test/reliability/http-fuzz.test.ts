@@ -30,6 +30,7 @@ const ROUTES: readonly (readonly [string, string])[] = [
   ['GET', '/api/v1/admin/audit'],
   ['GET', '/api/v1/admin/users'],
   ['GET', '/api/v1/admin/users/:id/sessions'],
+  ['POST', '/api/v1/admin/users/:id/promotion'],
   ['GET', '/api/v1/admin/signing-keys'],
   ['POST', '/api/v1/admin/signing-keys/rotations'],
   ['POST', '/api/v1/admin/signing-keys/:id/retirement'],

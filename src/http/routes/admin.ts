@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PromoteUser } from '../../application/commands/promote-user/command.js';
 import { TriggerGlobalTokenRotation } from '../../application/commands/trigger-global-token-rotation/command.js';
 import { TriggerUserTokenRotation } from '../../application/commands/trigger-user-token-rotation/command.js';
 import { UpdateSecurityConfig } from '../../application/commands/update-security-config/command.js';
@@ -13,6 +14,7 @@ import {
   GlobalRotationBody,
   GlobalRotationDryRunSchema,
   GlobalRotationResultSchema,
+  PromotionBody,
   pageOf,
   problemResponses,
   SecurityConfigPatch,
@@ -108,6 +110,38 @@ export const adminRoutes =
         );
         if ('dryRun' in result) return reply.code(200).send(result);
         return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+      },
+    );
+
+    app.post(
+      '/admin/users/:userId/promotion',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Give an existing account the admin role (audited with its reason)',
+          description:
+            'The user is rotated with it: tokens issued before the promotion are refused, and admin ' +
+            'power comes with the next login. Promoting an admin changes nothing.',
+          security,
+          params: UserIdParams,
+          body: PromotionBody,
+          response: { 200: UserSchema, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => {
+        const promoted = unwrap(
+          await services.promoteUser.handle(
+            PromoteUser({
+              userId: request.params.userId,
+              actor: principalOf(request).userId,
+              reason: request.body.reason,
+            }),
+          ),
+        );
+        const user = await services.getUser.execute(promoted.userId);
+        if (user === null) throw new TokenwardenError('user_not_found', `No user with id ${promoted.userId}`);
+        return { ...user, disabledAt: isoOrNull(user.disabledAt), createdAt: iso(user.createdAt) };
       },
     );
 

@@ -6,13 +6,17 @@ import { TokenwardenError } from '../../domain/errors.js';
 import type { HttpDeps } from '../app.js';
 import { problemResponses } from '../schemas.js';
 
+const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]);
+const State = Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]);
+
 const ReadySchema = Type.Object({
   status: Type.String(),
   database: Type.String(),
   invalidation: Type.Optional(
     Type.Object({
-      transport: Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]),
-      state: Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]),
+      transport: Transport,
+      state: State,
+      transports: Type.Optional(Type.Array(Type.Object({ transport: Transport, state: State }))),
     }),
   ),
 });

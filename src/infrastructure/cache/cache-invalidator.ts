@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { VersionChangeListener } from '../../application/ports/version-change-listener.js';
 import type { AccessStateCache } from './access-state-cache.js';
+import { FanOutInvalidationTransport } from './fan-out-invalidation-transport.js';
 import { decodeInvalidation, encodeInvalidation, type InvalidationMessage } from './invalidation-message.js';
 import type {
   InvalidationLog,
@@ -57,7 +58,12 @@ export class CacheInvalidator implements VersionChangeListener {
   }
 
   status(): InvalidationStatus {
-    return { transport: this.transport.kind, state: this.state };
+    const parts = this.transport instanceof FanOutInvalidationTransport ? this.transport.statuses() : [];
+    return {
+      transport: this.transport.kind,
+      state: this.state,
+      ...(parts.length > 1 ? { transports: parts } : {}),
+    };
   }
 
   globalVersionChanged(_newVersion: number): void {

@@ -4,6 +4,7 @@ import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 import { AccessStateCache, type AccessStateCacheOptions } from './access-state-cache.js';
 import { UnitOfWorkAccessStateSource } from './access-state-source.js';
 import { CacheInvalidator, type ReloadableKeys } from './cache-invalidator.js';
+import { FanOutInvalidationTransport } from './fan-out-invalidation-transport.js';
 import {
   type InvalidationLog,
   type InvalidationTransport,
@@ -27,20 +28,30 @@ export interface AccessStateCacheSetupOptions {
 }
 
 /**
- * The cache and its invalidation, over the transport the configuration allows:
- * Redis when `REDIS_URL` is set, else PostgreSQL LISTEN/NOTIFY, else (PGlite) local.
- * Started: the subscriber connects in the background.
+ * The cache and its invalidation, over the transports the configuration allows. On
+ * PostgreSQL, LISTEN/NOTIFY always — the database is what every server and CLI share,
+ * whatever else their environment sets — plus Redis pub/sub when `REDIS_URL` is set
+ * (published on and listened to as well). On PGlite (one process): Redis when set, else local.
+ * Started: the subscribers connect in the background.
  */
 export function createAccessStateCache(options: AccessStateCacheSetupOptions): {
   readonly cache: AccessStateCache;
   readonly invalidator: CacheInvalidator;
 } {
+  const redis =
+    options.redisUrl === null
+      ? null
+      : new RedisInvalidationTransport(options.redisUrl, options.channel, options.log);
   const transport: InvalidationTransport =
-    options.redisUrl !== null
-      ? new RedisInvalidationTransport(options.redisUrl, options.channel, options.log)
-      : options.databaseUrl !== null
-        ? new PostgresInvalidationTransport(options.databaseUrl, options.channel, options.db, options.log)
-        : new LocalInvalidationTransport();
+    options.databaseUrl !== null
+      ? new FanOutInvalidationTransport(
+          [
+            new PostgresInvalidationTransport(options.databaseUrl, options.channel, options.db, options.log),
+            ...(redis === null ? [] : [redis]),
+          ],
+          options.log,
+        )
+      : (redis ?? new LocalInvalidationTransport());
   const cache = new AccessStateCache(
     new UnitOfWorkAccessStateSource(options.uow),
     options.clock,

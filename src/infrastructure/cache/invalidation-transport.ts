@@ -4,8 +4,15 @@ export type InvalidationTransportKind = 'redis' | 'postgres' | 'local';
 export type InvalidationState = 'subscribed' | 'degraded';
 
 export interface InvalidationStatus {
+  /** The transport every process sharing the database publishes on (`postgres` on PostgreSQL). */
   readonly transport: InvalidationTransportKind;
+  /** `subscribed` only while every transport in `transports` is. */
   readonly state: InvalidationState;
+  /** Each transport listened on, when there is more than one (PostgreSQL NOTIFY and Redis). */
+  readonly transports?: readonly {
+    readonly transport: InvalidationTransportKind;
+    readonly state: InvalidationState;
+  }[];
 }
 
 export interface InvalidationHandlers {

@@ -90,7 +90,8 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
   private setState(state: InvalidationState, detail: object = {}): void {
     if (this.state === state) return;
     this.state = state;
-    if (state === 'subscribed') this.log.info({ transport: 'postgres' }, 'cache invalidation subscribed');
+    if (state === 'subscribed')
+      this.log.info({ transport: 'postgres', channel: this.channel }, 'cache invalidation subscribed');
     else
       this.log.warn(
         { transport: 'postgres', ...detail },

@@ -29,7 +29,8 @@ export class RedisInvalidationTransport implements InvalidationTransport {
     const setState = (state: InvalidationState, detail: object = {}) => {
       if (this.state === state || this.closed) return;
       this.state = state;
-      if (state === 'subscribed') this.log.info({ transport: 'redis' }, 'cache invalidation subscribed');
+      if (state === 'subscribed')
+        this.log.info({ transport: 'redis', channel: this.channel }, 'cache invalidation subscribed');
       else
         this.log.warn(
           { transport: 'redis', ...detail },

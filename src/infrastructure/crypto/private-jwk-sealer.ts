@@ -4,8 +4,18 @@ import type { JWK } from 'jose';
 /** The environment variable holding the master key; named in start-up errors. */
 export const MASTER_KEY_ENV = 'TOKENWARDEN_MASTER_KEY';
 
-/** Shortest accepted master key, in characters (a passphrase) or decoded bytes (base64). */
+/** The master key the stored keys were sealed with before a change of master key (read only). */
+export const PREVIOUS_MASTER_KEY_ENV = 'TOKENWARDEN_MASTER_KEY_PREVIOUS';
+
+/** Fewest accepted key bytes (decoded), and the old passphrase length (previous keys only). */
 export const MASTER_KEY_MIN_LENGTH = 32;
+
+/**
+ * Fewest distinct byte values (and distinct steps between neighbours) a key must show.
+ * 32 random bytes show about 30; fewer than 16 happens about once in 3·10^16 keys, while
+ * repeated, patterned or counter bytes (`aaaa…`, `0102…`) fall far below it.
+ */
+export const MASTER_KEY_MIN_DISTINCT = 16;
 
 const PREFIX = 'tw-sealed:v1:';
 const NONCE_LENGTH = 12;
@@ -25,8 +35,8 @@ export interface PrivateJwkSealer {
   seal(kid: string, jwk: JWK): string;
   /** @throws Error with a clear message when the row cannot be opened with this key. */
   open(kid: string, stored: string): JWK;
-  /** Whether `stored` is already in the form `seal` writes (otherwise re-seal it). */
-  isCurrent(stored: string): boolean;
+  /** Whether `stored` is already in the form `seal` writes, under the current key (otherwise re-seal it). */
+  isCurrent(kid: string, stored: string): boolean;
 }
 
 /** The stored private key cannot be read: a wrong or missing master key. */
@@ -36,17 +46,25 @@ export class SigningKeyUnsealError extends Error {
 }
 
 /**
- * A sealer for the configured master key, or the plaintext one when none is set.
+ * A sealer for the configured master key, or the plaintext one when none is set. With a
+ * previous master key too, rows it sealed are opened with it and re-sealed with the new one.
  *
  * @example
  * const sealer = createPrivateJwkSealer(process.env.TOKENWARDEN_MASTER_KEY);
  * const stored = sealer.seal(kid, privateJwk); // 'tw-sealed:v1:…'
  * sealer.open(kid, stored); // privateJwk
- * @throws Error naming TOKENWARDEN_MASTER_KEY when the value is too short.
+ * @throws Error naming TOKENWARDEN_MASTER_KEY when the value is not 32+ random bytes.
  */
-export function createPrivateJwkSealer(masterKey: string | null | undefined): PrivateJwkSealer {
+export function createPrivateJwkSealer(
+  masterKey: string | null | undefined,
+  previousMasterKey?: string | null,
+): PrivateJwkSealer {
   if (masterKey === null || masterKey === undefined || masterKey.trim() === '') return plaintextSealer;
-  return new MasterKeySealer(deriveKey(masterKey));
+  const previous =
+    previousMasterKey === null || previousMasterKey === undefined || previousMasterKey.trim() === ''
+      ? null
+      : deriveKey(previousMasterKey, PREVIOUS_MASTER_KEY_ENV, 'legacy');
+  return new MasterKeySealer(deriveKey(masterKey, MASTER_KEY_ENV, 'strict'), previous);
 }
 
 const plaintextSealer: PrivateJwkSealer = Object.freeze({
@@ -60,13 +78,16 @@ const plaintextSealer: PrivateJwkSealer = Object.freeze({
     }
     return parseJwk(kid, stored);
   },
-  isCurrent: (stored: string) => !stored.startsWith(PREFIX),
+  isCurrent: (_kid: string, stored: string) => !stored.startsWith(PREFIX),
 });
 
 class MasterKeySealer implements PrivateJwkSealer {
   readonly encrypting = true;
 
-  constructor(private readonly key: Buffer) {}
+  constructor(
+    private readonly key: Buffer,
+    private readonly previousKey: Buffer | null,
+  ) {}
 
   seal(kid: string, jwk: JWK): string {
     const nonce = randomBytes(NONCE_LENGTH);
@@ -79,30 +100,40 @@ class MasterKeySealer implements PrivateJwkSealer {
   open(kid: string, stored: string): JWK {
     // Rows written before the master key was set are plaintext; they are re-sealed at start.
     if (!stored.startsWith(PREFIX)) return parseJwk(kid, stored);
-    const bytes = Buffer.from(stored.slice(PREFIX.length), 'base64url');
-    let plaintext: string;
-    try {
-      if (bytes.length <= NONCE_LENGTH + TAG_LENGTH) throw new Error('truncated');
-      const decipher = createDecipheriv('aes-256-gcm', this.key, bytes.subarray(0, NONCE_LENGTH), {
-        authTagLength: TAG_LENGTH,
-      });
-      decipher.setAAD(aad(kid));
-      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_LENGTH));
-      plaintext = Buffer.concat([
-        decipher.update(bytes.subarray(NONCE_LENGTH, bytes.length - TAG_LENGTH)),
-        decipher.final(),
-      ]).toString('utf8');
-    } catch (cause) {
+    let plaintext = unseal(this.key, kid, stored);
+    if (plaintext === null && this.previousKey !== null) plaintext = unseal(this.previousKey, kid, stored);
+    if (plaintext === null) {
       throw new SigningKeyUnsealError(
-        `${MASTER_KEY_ENV} cannot decrypt signing key ${kid}: it is not the master key the signing keys were sealed with`,
-        { cause },
+        `${MASTER_KEY_ENV} cannot decrypt signing key ${kid}: it is not the master key the signing keys were sealed with` +
+          (this.previousKey === null ? '' : ` (nor is ${PREVIOUS_MASTER_KEY_ENV})`),
       );
     }
     return parseJwk(kid, plaintext);
   }
 
-  isCurrent(stored: string): boolean {
-    return stored.startsWith(PREFIX);
+  isCurrent(kid: string, stored: string): boolean {
+    if (!stored.startsWith(PREFIX)) return false;
+    // Only a change of master key leaves rows under another key: check them only then.
+    return this.previousKey === null || unseal(this.key, kid, stored) !== null;
+  }
+}
+
+/** The plaintext of a sealed row, or null when `key` does not open it. */
+function unseal(key: Buffer, kid: string, stored: string): string | null {
+  const bytes = Buffer.from(stored.slice(PREFIX.length), 'base64url');
+  if (bytes.length <= NONCE_LENGTH + TAG_LENGTH) return null;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_LENGTH), {
+      authTagLength: TAG_LENGTH,
+    });
+    decipher.setAAD(aad(kid));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_LENGTH));
+    return Buffer.concat([
+      decipher.update(bytes.subarray(NONCE_LENGTH, bytes.length - TAG_LENGTH)),
+      decipher.final(),
+    ]).toString('utf8');
+  } catch {
+    return null;
   }
 }
 
@@ -118,23 +149,72 @@ function parseJwk(kid: string, json: string): JWK {
 }
 
 /**
- * 32+ bytes as base64 or base64url are used as they are; anything else of at least
- * 32 characters is a passphrase. Either way HKDF-SHA256 makes the AES-256 key.
+ * Why `raw` is not an acceptable master key, naming `variable`, or null when it is: 32+
+ * bytes given as hex, base64 or base64url, that look random (see {@link MASTER_KEY_MIN_DISTINCT}).
+ * Passphrases are refused: their strength cannot be told from their length.
  */
-function deriveKey(raw: string): Buffer {
+export function masterKeyProblem(raw: string, variable = MASTER_KEY_ENV): string | null {
   const value = raw.trim();
-  let material: Buffer | undefined;
-  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
-    const decoded = Buffer.from(value, 'base64');
-    const canonical = (s: string) => s.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-    if (decoded.length >= MASTER_KEY_MIN_LENGTH && decoded.toString('base64url') === canonical(value)) {
-      material = decoded;
-    }
+  const hex = HEX.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : null;
+  // Hex digits are base64 letters too: hex when it makes a whole key, else base64.
+  const bytes = hex !== null && hex.length >= MASTER_KEY_MIN_LENGTH ? hex : canonicalBase64(value);
+  const howTo =
+    `${variable} must be at least ${MASTER_KEY_MIN_LENGTH} random bytes in base64, base64url or hex ` +
+    '(e.g. `openssl rand -base64 32`)';
+  const migrate =
+    `. If the signing keys were sealed with a passphrase an earlier version accepted, move it to ` +
+    `${PREVIOUS_MASTER_KEY_ENV} and set ${variable} to new random bytes: the keys are re-sealed at start`;
+  if (bytes === null || bytes.length < MASTER_KEY_MIN_LENGTH) {
+    return `${howTo}; passphrases are not accepted${variable === MASTER_KEY_ENV ? migrate : ''}`;
   }
-  if (material === undefined) {
+  if (!looksRandom(bytes)) {
+    return `${howTo}; this value's bytes are repetitive, patterned or text, not random${variable === MASTER_KEY_ENV ? migrate : ''}`;
+  }
+  return null;
+}
+
+const HEX = /^[0-9a-fA-F]+$/;
+
+/** The bytes of canonical base64 or base64url (padding optional), else null. */
+function canonicalBase64(value: string): Buffer | null {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) return null;
+  const decoded = Buffer.from(value, 'base64');
+  const canonical = (s: string) => s.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return decoded.toString('base64url') === canonical(value) ? decoded : null;
+}
+
+/**
+ * Cheap tests that random bytes pass with overwhelming probability: enough distinct
+ * values, enough distinct steps between neighbours (a counter has one), and not all
+ * printable ASCII (text given as base64 or hex).
+ */
+function looksRandom(bytes: Buffer): boolean {
+  const values = new Set(bytes);
+  const steps = new Set<number>();
+  for (let i = 1; i < bytes.length; i++)
+    steps.add(((bytes[i] as number) - (bytes[i - 1] as number) + 256) % 256);
+  const printable = bytes.every((b) => b >= 0x20 && b <= 0x7e);
+  return values.size >= MASTER_KEY_MIN_DISTINCT && steps.size >= MASTER_KEY_MIN_DISTINCT && !printable;
+}
+
+/**
+ * The AES-256 key, by HKDF-SHA256 over the key material. The material is what earlier
+ * versions used, so an accepted key opens what they sealed: canonical base64/base64url
+ * of 32+ bytes is decoded (a hex key too, which is also valid base64), anything else is
+ * its UTF-8 bytes. `strict` (the current key) accepts only {@link masterKeyProblem}-free
+ * values; `legacy` (a previous key, only read) also takes a passphrase of 32+ characters.
+ */
+function deriveKey(raw: string, variable: string, rules: 'strict' | 'legacy'): Buffer {
+  const value = raw.trim();
+  if (rules === 'strict') {
+    const problem = masterKeyProblem(value, variable);
+    if (problem !== null) throw new Error(problem);
+  }
+  let material = canonicalBase64(value);
+  if (material === null || material.length < MASTER_KEY_MIN_LENGTH) {
     if ([...value].length < MASTER_KEY_MIN_LENGTH) {
       throw new Error(
-        `${MASTER_KEY_ENV} must be at least ${MASTER_KEY_MIN_LENGTH} random bytes in base64 or base64url (e.g. \`openssl rand -base64 32\`) or a passphrase of at least ${MASTER_KEY_MIN_LENGTH} characters`,
+        `${variable} must be at least ${MASTER_KEY_MIN_LENGTH} random bytes in base64, base64url or hex, or (a previous key only) a passphrase of at least ${MASTER_KEY_MIN_LENGTH} characters`,
       );
     }
     material = Buffer.from(value, 'utf8');

@@ -1,20 +1,37 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
+import { loadConfig } from '../../config.js';
 import { KyselyUnitOfWork } from '../database/repositories/kysely-unit-of-work.js';
 import type { Database } from '../database/schema.js';
 import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
-import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
+import { createPrivateJwkSealer, masterKeyProblem, type PrivateJwkSealer } from './private-jwk-sealer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
 const TTL = 900;
 const input: AccessTokenInput = { sub: 'user-1', sid: 'session-1', role: 'user', ver: 1, gver: 1 };
-const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
-const OTHER_MASTER_KEY = Buffer.alloc(32, 8).toString('base64url');
+const MASTER_KEY = randomBytes(32).toString('base64');
+const OTHER_MASTER_KEY = randomBytes(32).toString('base64url');
+/** A passphrase an earlier version accepted as a master key (32+ characters). */
+const OLD_PASSPHRASE = 'correct horse battery staple, but longer';
+
+/** What an earlier version stored for `jwk` under a passphrase master key (the v1 format). */
+function sealedByEarlierVersion(passphrase: string, kid: string, jwk: object): string {
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(passphrase), 'tokenwarden/master-key', 'tokenwarden/signing-key/v1', 32),
+  );
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`tw-sealed:v1:${kid}`));
+  const body = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()]);
+  return `tw-sealed:v1:${Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url')}`;
+}
 
 describe('private JWK sealer', () => {
   const jwk = { kty: 'OKP', crv: 'Ed25519', x: 'x', d: 'secret-part' };
@@ -27,14 +44,111 @@ describe('private JWK sealer', () => {
     expect(createPrivateJwkSealer(MASTER_KEY).open('kid-1', sealed)).toEqual(jwk);
   });
 
-  it('accepts a long passphrase as well as base64 key bytes', () => {
-    const sealer = createPrivateJwkSealer('correct horse battery staple, but longer');
-    expect(sealer.open('kid-1', sealer.seal('kid-1', jwk))).toEqual(jwk);
+  it('accepts 32+ random bytes as base64, base64url or hex', () => {
+    const bytes = randomBytes(32);
+    for (const key of [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')]) {
+      const sealer = createPrivateJwkSealer(key);
+      expect(sealer.open('kid-1', sealer.seal('kid-1', jwk))).toEqual(jwk);
+    }
   });
 
-  it('refuses a short master key, naming the variable', () => {
-    expect(() => createPrivateJwkSealer('too short')).toThrow(/TOKENWARDEN_MASTER_KEY/);
-    expect(() => createPrivateJwkSealer(Buffer.alloc(16).toString('base64'))).toThrow(/at least 32/);
+  it('refuses passphrases and low-entropy keys, naming the variable and saying what to do', () => {
+    for (const weak of [
+      'a'.repeat(40),
+      'a'.repeat(44),
+      'a'.repeat(64),
+      OLD_PASSPHRASE,
+      Buffer.alloc(32, 7).toString('base64'),
+      Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('hex'),
+      Buffer.from('a long passphrase, merely encoded as base64!').toString('base64'),
+      'too short',
+      Buffer.alloc(16).toString('base64'),
+    ]) {
+      expect(() => createPrivateJwkSealer(weak), weak).toThrow(
+        /TOKENWARDEN_MASTER_KEY must be at least 32 random bytes/,
+      );
+      expect(() => loadConfig({ TOKENWARDEN_MASTER_KEY: weak }), weak).toThrow(/TOKENWARDEN_MASTER_KEY/);
+    }
+    expect(masterKeyProblem(OLD_PASSPHRASE)).toMatch(
+      /passphrases are not accepted.*TOKENWARDEN_MASTER_KEY_PREVIOUS/,
+    );
+    expect(masterKeyProblem('a'.repeat(44))).toMatch(/not random/);
+  });
+
+  it('never refuses a random key (100 000 keys of 32 to 64 bytes, in every encoding)', () => {
+    for (let i = 0; i < 100_000; i++) {
+      const bytes = randomBytes(32 + (i % 33));
+      const encoded = [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')][
+        i % 3
+      ] as string;
+      if (masterKeyProblem(encoded) !== null) throw new Error(`refused random key ${encoded}`);
+    }
+  });
+
+  it('refuses every key drawn from fewer than 16 byte values, whatever its length', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 15 }),
+        fc.array(fc.nat(), { minLength: 32, maxLength: 128 }),
+        (alphabet, picks) => {
+          const key = Buffer.from(picks.map((p) => alphabet[p % alphabet.length] as number));
+          expect(masterKeyProblem(key.toString('base64'))).toMatch(/not random/);
+          expect(masterKeyProblem(key.toString('hex'))).toMatch(/not random/);
+        },
+      ),
+    );
+  });
+
+  it('opens keys sealed under a previous master key or an old passphrase, and says they need re-sealing', () => {
+    const old = createPrivateJwkSealer(OTHER_MASTER_KEY).seal('kid-1', jwk);
+    const fromPassphrase = sealedByEarlierVersion(OLD_PASSPHRASE, 'kid-2', jwk);
+    const rotated = createPrivateJwkSealer(MASTER_KEY, OTHER_MASTER_KEY);
+    expect(rotated.open('kid-1', old)).toEqual(jwk);
+    expect(rotated.isCurrent('kid-1', old)).toBe(false);
+    const resealed = rotated.seal('kid-1', jwk);
+    expect(rotated.isCurrent('kid-1', resealed)).toBe(true);
+    expect(createPrivateJwkSealer(MASTER_KEY).open('kid-1', resealed)).toEqual(jwk);
+
+    const fromOld = createPrivateJwkSealer(MASTER_KEY, OLD_PASSPHRASE);
+    expect(fromOld.open('kid-2', fromPassphrase)).toEqual(jwk);
+    expect(fromOld.isCurrent('kid-2', fromPassphrase)).toBe(false);
+    expect(() => createPrivateJwkSealer(MASTER_KEY, 'x'.repeat(40)).open('kid-2', fromPassphrase)).toThrow(
+      /cannot decrypt signing key kid-2.*nor is TOKENWARDEN_MASTER_KEY_PREVIOUS/,
+    );
+    expect(() => loadConfig({ TOKENWARDEN_MASTER_KEY_PREVIOUS: OLD_PASSPHRASE })).toThrow(
+      /TOKENWARDEN_MASTER_KEY_PREVIOUS needs TOKENWARDEN_MASTER_KEY/,
+    );
+    expect(
+      loadConfig({ TOKENWARDEN_MASTER_KEY: MASTER_KEY, TOKENWARDEN_MASTER_KEY_PREVIOUS: OLD_PASSPHRASE }),
+    ).toMatchObject({
+      masterKey: MASTER_KEY,
+      previousMasterKey: OLD_PASSPHRASE,
+    });
+  });
+
+  it('keeps deriving the key an earlier version derived from the same accepted value', () => {
+    // A hex key is also valid base64: earlier versions decoded it as base64, and so does this one.
+    const hex = randomBytes(32).toString('hex');
+    const sealer = createPrivateJwkSealer(hex);
+    const key = Buffer.from(
+      hkdfSync(
+        'sha256',
+        Buffer.from(hex, 'base64'),
+        'tokenwarden/master-key',
+        'tokenwarden/signing-key/v1',
+        32,
+      ),
+    );
+    const stored = sealer.seal('kid-3', jwk);
+    const bytes = Buffer.from(stored.slice('tw-sealed:v1:'.length), 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12), { authTagLength: 16 });
+    decipher.setAAD(Buffer.from('tw-sealed:v1:kid-3'));
+    decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+    expect(
+      JSON.parse(
+        Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]).toString(),
+      ),
+    ).toEqual(jwk);
   });
 
   it('fails clearly with a wrong master key, without one, or on a sealed key moved to another kid', () => {
@@ -50,7 +164,7 @@ describe('private JWK sealer', () => {
 
   it('reads plaintext rows written before the master key was set', () => {
     expect(createPrivateJwkSealer(MASTER_KEY).open('kid-1', JSON.stringify(jwk))).toEqual(jwk);
-    expect(createPrivateJwkSealer(MASTER_KEY).isCurrent(JSON.stringify(jwk))).toBe(false);
+    expect(createPrivateJwkSealer(MASTER_KEY).isCurrent('kid-1', JSON.stringify(jwk))).toBe(false);
   });
 });
 
@@ -205,6 +319,31 @@ describeEachDatabase('signing-key lifecycle', (suite) => {
     expect(after.kid).toBe(before.kid);
     expect(after.private_jwk).toMatch(/^tw-sealed:v1:/);
     expect((await sealed.signingKey()).kid).toBe(before.kid);
+  });
+
+  it('master key change: keys sealed under the previous key (or an old passphrase) are re-sealed at start', async () => {
+    await storeOver({ masterKey: OTHER_MASTER_KEY }).ensureActiveKey();
+    const before = await db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk'])
+      .executeTakeFirstOrThrow();
+    // The row as an earlier version sealed it under a passphrase.
+    const jwk = createPrivateJwkSealer(OTHER_MASTER_KEY).open(before.kid, before.private_jwk);
+    const legacy = sealedByEarlierVersion(OLD_PASSPHRASE, before.kid, jwk);
+    await db.updateTable('signing_keys').set({ private_jwk: legacy }).where('kid', '=', before.kid).execute();
+    await expect(storeOver({ masterKey: MASTER_KEY }).ensureActiveKey()).rejects.toThrow(/cannot decrypt/);
+
+    const moved = storeOver({ sealer: createPrivateJwkSealer(MASTER_KEY, OLD_PASSPHRASE) });
+    await moved.ensureActiveKey();
+    const after = await db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk'])
+      .executeTakeFirstOrThrow();
+    expect(after.private_jwk).not.toBe(legacy);
+    // From now on the new key alone opens it.
+    const alone = storeOver({ masterKey: MASTER_KEY });
+    await alone.ensureActiveKey();
+    expect((await alone.signingKey()).kid).toBe(before.kid);
   });
 
   it('two stores on one database: the other sees a rotation after reload, or on the first unknown kid', async () => {

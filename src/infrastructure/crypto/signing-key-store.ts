@@ -223,7 +223,7 @@ export class SigningKeyStore implements SigningKeyCache {
     const rows = await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('kid').execute();
     for (const row of rows) {
       const jwk = this.sealer.open(row.kid, row.private_jwk);
-      if (this.sealer.isCurrent(row.private_jwk)) continue;
+      if (this.sealer.isCurrent(row.kid, row.private_jwk)) continue;
       await trx
         .updateTable('signing_keys')
         .set({ private_jwk: this.sealer.seal(row.kid, jwk) })

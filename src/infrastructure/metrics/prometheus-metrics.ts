@@ -117,9 +117,11 @@ export class PrometheusMetrics implements ServiceMetrics {
       labelNames: ['transport'] as const,
       registers: [this.registry],
       collect() {
-        const { transport, state } = source.invalidation();
+        const status = source.invalidation();
         this.reset();
-        this.set({ transport }, state === 'subscribed' ? 1 : 0);
+        for (const { transport, state } of status.transports ?? [status]) {
+          this.set({ transport }, state === 'subscribed' ? 1 : 0);
+        }
       },
     });
   }

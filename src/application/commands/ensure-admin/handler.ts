@@ -1,17 +1,45 @@
 import { parseEmail } from '../../../domain/credentials.js';
-import { ok, type Result } from '../../../domain/result.js';
+import { TokenwardenError } from '../../../domain/errors.js';
+import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction, EventType, recordChange } from '../../events.js';
+import { AuditAction } from '../../events.js';
+import type { UserRecord } from '../../ports/repositories.js';
+import { announcePromotion, promoteUserInTransaction } from '../promote-user/handler.js';
 import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';
 import type { EnsureAdmin } from './command.js';
 
 export type EnsureAdminOutcome = 'created' | 'promoted' | 'unchanged';
 
+export interface EnsureAdminReport {
+  readonly outcome: EnsureAdminOutcome;
+  readonly userId: string;
+  /** False only for an existing admin whose password was changed since it was bootstrapped. */
+  readonly passwordMatches: boolean;
+}
+
+/** The reason audited with a bootstrap's rows. */
+export const BOOTSTRAP_REASON = 'TOKENWARDEN_ADMIN_EMAIL at start-up';
+
+const refusal = (detail: string) =>
+  new TokenwardenError(
+    'forbidden',
+    `TOKENWARDEN_ADMIN_EMAIL names an existing account that ${detail}, so start-up will not make it ` +
+      "an admin. Set TOKENWARDEN_ADMIN_PASSWORD to that account's password, or choose another " +
+      'TOKENWARDEN_ADMIN_EMAIL (or unset both), or promote the account on purpose with ' +
+      '`tokenwarden users promote <user> --reason …`.',
+  );
+
 /**
- * Creates the admin on first start, promotes an existing account of that email, and
- * otherwise does nothing: restarting with the same variables never resets a password
- * an admin has since changed.
+ * Start-up bootstrap of the first admin:
+ * - no account with that email: create it as admin;
+ * - an admin already: leave it alone (restarting never resets a password the admin has
+ *   since changed);
+ * - a user whose password verifies against the configured one: promote it (audited,
+ *   the user is rotated);
+ * - a user whose password does not verify, or a disabled user: refuse, since whoever
+ *   registered that email first is not necessarily the operator.
+ * Every outcome, refusals included, leaves an audit row.
  */
 export class EnsureAdminHandler {
   private readonly register: RegisterUserHandler;
@@ -20,33 +48,69 @@ export class EnsureAdminHandler {
     this.register = new RegisterUserHandler(ctx);
   }
 
-  async handle(command: EnsureAdmin): Promise<Result<EnsureAdminOutcome>> {
+  async handle(command: EnsureAdmin): Promise<Result<EnsureAdminReport>> {
     const email = parseEmail(command.email);
     if (!email.ok) return email;
-    const existing = await this.ctx.uow.read((repos) => repos.users.findByEmail(email.value));
+    let existing = await this.ctx.uow.read((repos) => repos.users.findByEmail(email.value));
     if (existing === null) {
       const created = await this.register.handle(
         RegisterUser({ email: email.value, password: command.password, role: 'admin', actor: command.actor }),
       );
-      // A concurrent start created it first: that is the idempotent outcome too.
-      if (!created.ok) return created.error.code === 'email_taken' ? ok('unchanged') : created;
-      return ok('created');
+      if (created.ok) return ok({ outcome: 'created', userId: created.value.id, passwordMatches: true });
+      if (created.error.code !== 'email_taken') return created;
+      // A concurrent start (or a registration) took the email first: judge that account.
+      existing = await this.ctx.uow.read((repos) => repos.users.findByEmail(email.value));
+      if (existing === null) return created;
     }
-    if (existing.role === 'admin') return ok('unchanged');
-    await this.ctx.uow.run(async (repos) => {
-      const now = this.ctx.clock.now();
-      await repos.users.setRole(existing.id, 'admin', now);
-      await recordChange(this.ctx, repos, EventType.UserPromoted, {
-        occurredAt: now,
-        actor: command.actor,
-        action: AuditAction.UserPromoted,
-        userId: existing.id,
-        reason: 'TOKENWARDEN_ADMIN_EMAIL at start-up',
-        details: { role: { from: existing.role, to: 'admin' } },
-      });
+    const passwordMatches = await this.ctx.hasher.verify(existing.passwordHash, command.password);
+    if (existing.role === 'admin') {
+      await this.audit(existing, command.actor, { outcome: 'unchanged', passwordMatches });
+      return ok({ outcome: 'unchanged', userId: existing.id, passwordMatches });
+    }
+    if (!passwordMatches) {
+      await this.audit(existing, command.actor, { outcome: 'refused', why: 'password_mismatch' });
+      return err(refusal('does not have the password TOKENWARDEN_ADMIN_PASSWORD gives'));
+    }
+    if (existing.disabledAt !== null) {
+      await this.audit(existing, command.actor, { outcome: 'refused', why: 'user_disabled' });
+      return err(refusal('is disabled'));
+    }
+    return this.promote(existing, command.actor);
+  }
+
+  private async promote(user: UserRecord, actor: string): Promise<Result<EnsureAdminReport>> {
+    const promoted = await this.ctx.uow.run(async (repos) => {
+      // Same lock order as refresh and login: the config row first, then the user.
+      await repos.securityConfig.get('share');
+      const locked = await repos.users.findById(user.id, 'update');
+      // Checked again under the lock: the account may have changed since it was read.
+      if (locked === null || locked.passwordHash !== user.passwordHash || locked.disabledAt !== null) {
+        return null;
+      }
+      if (locked.role === 'admin')
+        return { userId: locked.id, minTokenVersion: locked.minTokenVersion, changed: false };
+      return promoteUserInTransaction(this.ctx, repos, locked, { actor, reason: BOOTSTRAP_REASON });
     });
-    // Running instances may hold the old role in their access-state cache.
-    this.ctx.versionListener.userChanged(existing.id);
-    return ok('promoted');
+    if (promoted === null) return err(refusal('changed while start-up checked it'));
+    announcePromotion(this.ctx, promoted);
+    return ok({
+      outcome: promoted.changed ? 'promoted' : 'unchanged',
+      userId: user.id,
+      passwordMatches: true,
+    });
+  }
+
+  /** An outcome that changed nothing still leaves a row, so the audit log shows every start's decision. */
+  private async audit(user: UserRecord, actor: string, details: Readonly<Record<string, unknown>>) {
+    await this.ctx.uow.run((repos) =>
+      repos.audit.append({
+        occurredAt: this.ctx.clock.now(),
+        actor,
+        action: AuditAction.AdminBootstrap,
+        userId: user.id,
+        reason: BOOTSTRAP_REASON,
+        details,
+      }),
+    );
   }
 }

@@ -1,0 +1,76 @@
+import { TokenwardenError } from '../../../domain/errors.js';
+import { isUuid } from '../../../domain/ids.js';
+import { err, ok, type Result } from '../../../domain/result.js';
+import { parseRotationReason } from '../../../domain/rotation-reason.js';
+import type { AppContext } from '../../context.js';
+import { AuditAction, EventType, recordChange } from '../../events.js';
+import type { Repositories, UserRecord } from '../../ports/repositories.js';
+import type { PromoteUser } from './command.js';
+
+export interface PromotedUser {
+  readonly userId: string;
+  /** The user's token version after the promotion (unchanged when `changed` is false). */
+  readonly minTokenVersion: number;
+  /** False when the user was already an admin: nothing was written. */
+  readonly changed: boolean;
+}
+
+const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
+
+/**
+ * Sets the admin role and increments the user's minimum token version, with the audit
+ * row and outbox event, inside the caller's transaction (which holds the user row
+ * `for update`). The rotation makes the role change a fresh start: tokens issued before
+ * it are refused, so only a login made after the promotion carries admin power.
+ */
+export async function promoteUserInTransaction(
+  ctx: AppContext,
+  repos: Repositories,
+  user: UserRecord,
+  input: { readonly actor: string; readonly reason: string },
+): Promise<PromotedUser> {
+  const now = ctx.clock.now();
+  await repos.users.setRole(user.id, 'admin', now);
+  const versions = await repos.users.incrementMinTokenVersion(user.id, now);
+  await recordChange(ctx, repos, EventType.UserPromoted, {
+    occurredAt: now,
+    actor: input.actor,
+    action: AuditAction.UserPromoted,
+    userId: user.id,
+    reason: input.reason,
+    details: { role: { from: user.role, to: 'admin' }, ...versions },
+  });
+  return { userId: user.id, minTokenVersion: versions?.newVersion ?? user.minTokenVersion, changed: true };
+}
+
+/** Tells running instances (their access-state caches) that a promotion committed. */
+export function announcePromotion(ctx: AppContext, promoted: PromotedUser): void {
+  if (!promoted.changed) return;
+  ctx.versionListener.userVersionChanged(promoted.userId, promoted.minTokenVersion);
+  ctx.versionListener.userChanged(promoted.userId);
+}
+
+/** Promotes one user to admin, audited, in one transaction; idempotent for an admin. */
+export class PromoteUserHandler {
+  constructor(private readonly ctx: AppContext) {}
+
+  async handle(command: PromoteUser): Promise<Result<PromotedUser>> {
+    const reason = parseRotationReason(command.reason);
+    if (!reason.ok) return reason;
+    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
+    const outcome = await this.ctx.uow.run(async (repos) => {
+      // Same lock order as refresh and login: the config row first, then the user.
+      await repos.securityConfig.get('share');
+      const user = await repos.users.findById(command.userId, 'update');
+      if (user === null) return err(userNotFound(command.userId));
+      if (user.role === 'admin') {
+        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
+      }
+      return ok(
+        await promoteUserInTransaction(this.ctx, repos, user, { actor: command.actor, reason: reason.value }),
+      );
+    });
+    if (outcome.ok) announcePromotion(this.ctx, outcome.value);
+    return outcome;
+  }
+}
