@@ -20,7 +20,7 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { ProblemSchema } from './schemas.js';
-import { createValidatorCompiler } from './validation.js';
+import { createValidatorCompiler, refuseUnstorableStrings } from './validation.js';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
@@ -81,6 +81,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
+  // Every route, with or without a schema for a part: nothing unstorable reaches the database.
+  app.addHook('preValidation', refuseUnstorableStrings);
   app.decorateRequest('principal', null);
   app.addSchema(ProblemSchema);
 
