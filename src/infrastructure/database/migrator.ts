@@ -2,6 +2,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import { initialMigration } from './migrations/0001-initial.js';
 import { signingKeyLifecycleMigration } from './migrations/0002-signing-key-lifecycle.js';
 import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries.js';
+import { emailNfkcMigration } from './migrations/0004-email-nfkc.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -9,6 +10,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-initial': initialMigration,
   '0002-signing-key-lifecycle': signingKeyLifecycleMigration,
   '0003-webhook-deliveries': webhookDeliveriesMigration,
+  '0004-email-nfkc': emailNfkcMigration,
 });
 
 export class MigrationFailedError extends Error {
