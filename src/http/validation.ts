@@ -29,16 +29,43 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this finds
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
-/** The JSON pointer of the first string (or object key) in `value` that cannot be stored, if any. */
-export function findUnstorableString(value: unknown, path = ''): string | null {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? path || '/' : null;
-  if (value === null || typeof value !== 'object') return null;
-  const entries = Array.isArray(value) ? value.entries() : Object.entries(value);
-  for (const [key, item] of entries) {
-    const pointer = `${path}/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`;
-    if (typeof key === 'string' && UNSTORABLE.test(key)) return pointer;
-    const found = findUnstorableString(item, pointer);
-    if (found !== null) return found;
+interface Visit {
+  readonly value: unknown;
+  readonly key: string | null;
+  readonly parent: Visit | null;
+}
+
+const pointerOf = (visit: Visit): string => {
+  const keys: string[] = [];
+  for (let at: Visit | null = visit; at !== null && at.key !== null; at = at.parent) {
+    keys.push(at.key.replaceAll('~', '~0').replaceAll('/', '~1'));
+  }
+  return keys.length === 0 ? '/' : `/${keys.reverse().join('/')}`;
+};
+
+/**
+ * The JSON pointer of the first string (or object key) in `value` that cannot be stored,
+ * if any. Iterative, with parents linked rather than paths built: a body may nest
+ * 100 000 levels deep.
+ */
+export function findUnstorableString(value: unknown): string | null {
+  const stack: Visit[] = [{ value, key: null, parent: null }];
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+    const current = visit.value;
+    if (typeof current === 'string') {
+      if (UNSTORABLE.test(current)) return pointerOf(visit);
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    const entries = Array.isArray(current)
+      ? current.map((item, index) => [String(index), item] as const)
+      : Object.entries(current);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i] as readonly [string, unknown];
+      const child: Visit = { value: item, key, parent: visit };
+      if (UNSTORABLE.test(key)) return pointerOf(child);
+      stack.push(child);
+    }
   }
   return null;
 }

@@ -85,6 +85,12 @@ describe.each(testDatabases())('untrusted strings on $name', (target) => {
       );
     });
 
+    it('at the bottom of a body nested 20 000 deep (no stack overflow)', async () => {
+      const depth = 20_000;
+      const res = await post('/api/v1/users', `{"x":${'['.repeat(depth)}"\\u0000"${']'.repeat(depth)}}`);
+      expect(res.statusCode, res.body.slice(0, 200)).toBe(422);
+    });
+
     it('a user agent with NUL or a lone surrogate is stored cleaned, the login still works', async () => {
       const res = await t.request('POST', '/api/v1/sessions', {
         body: { email: 'strings@example.com', password: USER_PASSWORD },
