@@ -26,10 +26,10 @@ export function createOutput(stdout: Writable, stderr: Writable, json: boolean):
   };
 }
 
-// Controls (ESC, CR, C1 CSI…), format characters (bidi overrides, zero-width) and lone
-// surrogates: what lets stored text move the cursor, retitle the terminal or disguise itself.
-const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}]/gu;
-const HIDDEN_BUT_NEWLINE = /(?!\n)[\p{Cc}\p{Cf}\p{Cs}]/gu;
+// Controls (ESC, CR, C1 CSI…), format characters (bidi overrides, zero-width), line and
+// paragraph separators and lone surrogates: what lets stored text move the cursor, retitle the terminal or disguise itself.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
+const HIDDEN_BUT_NEWLINE = /(?!\n)[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu;
 const SHORT_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const escapeOne = (char: string) =>
   SHORT_ESCAPES[char] ?? `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`;

@@ -3,9 +3,10 @@
  * (Cc: NUL, ESC, newline, tab…) rewrite an operator's terminal or forge log lines;
  * format characters (Cf: bidi overrides U+202A–202E and U+2066–2069, zero-width
  * U+200B–200D, U+FEFF, soft hyphen…) make different strings look the same; lone
- * surrogates (Cs) have no UTF-8 form at all.
+ * surrogates (Cs) have no UTF-8 form at all; U+2028 and U+2029 (Zl, Zp) break lines
+ * where a renderer honours them.
  */
-const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}\p{Cs}]/u;
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
 
 /**
  * The first control, format or surrogate character in `text` as `U+XXXX`, or null.

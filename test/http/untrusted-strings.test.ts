@@ -126,6 +126,17 @@ describe.each(testDatabases())('untrusted strings on $name', (target) => {
       );
     });
 
+    it('a signing-key rotation reason with ESC, a reason with a line separator', async () => {
+      expect422(
+        await post('/api/v1/admin/signing-keys/rotations', '{"reason":"x\\u001b[2Jy"}', admin),
+        '/reason',
+      );
+      expect422(
+        await post('/api/v1/users/me/rotations', '{"reason":"one\\u2028two"}', user.accessToken),
+        '/reason',
+      );
+    });
+
     it('an email with ESC, a zero-width space or a right-to-left override', async () => {
       for (const email of [
         '\\u001b[2Jx@example.com',
