@@ -24,6 +24,7 @@ import { RandomTokenGenerator } from './infrastructure/crypto/random-token-gener
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
 import { createDatabase } from './infrastructure/database/create-database.js';
 import { migrateToLatest } from './infrastructure/database/migrator.js';
+import { logSerializers } from './infrastructure/database/redact-database-error.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
@@ -69,6 +70,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
       censor: '[redacted]',
     },
+    // A failed statement's error must not carry its parameters (a password hash) into the log.
+    serializers: logSerializers,
   };
 }
 
@@ -130,7 +133,10 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       redisUrl: config.redisUrl,
       channel: config.accessCache.channel,
       cache: config.accessCache,
-      log: pino({ level: config.logLevel, name: 'invalidation' }, overrides.logStream),
+      log: pino(
+        { level: config.logLevel, name: 'invalidation', serializers: logSerializers },
+        overrides.logStream,
+      ),
     });
     invalidator = accessCache.invalidator;
     const webhooks = createWebhooks({
@@ -139,7 +145,10 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       clock,
       tokens,
       config,
-      logger: pino({ level: config.logLevel, name: 'webhooks' }, overrides.logStream),
+      logger: pino(
+        { level: config.logLevel, name: 'webhooks', serializers: logSerializers },
+        overrides.logStream,
+      ),
     });
     const context: AppContext = {
       uow,

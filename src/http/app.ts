@@ -29,7 +29,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { ProblemSchema } from './schemas.js';
 import { sharedRateLimitStore } from './shared-rate-limit-store.js';
-import { createValidatorCompiler } from './validation.js';
+import { createValidatorCompiler, refuseUnstorableStrings } from './validation.js';
 
 export interface HttpOptions {
   readonly bodyLimitBytes: number;
@@ -121,6 +121,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   app.server.maxConnections = connections.maxConnections;
 
   app.setValidatorCompiler(createValidatorCompiler());
+  // Every route, with or without a schema for a part: nothing unstorable reaches the database.
+  app.addHook('preValidation', refuseUnstorableStrings);
   app.decorateRequest('principal', null);
   app.addSchema(ProblemSchema);
 

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsImport from 'ajv-formats';
-import type { FastifySchemaCompiler } from 'fastify';
+import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import { validationError } from '../domain/errors.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default export arrives wrapped.
 const addFormats = addFormatsImport as unknown as (ajv: Ajv) => Ajv;
@@ -21,4 +22,82 @@ export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const bodyAjv = addFormats(new Ajv({ ...base, coerceTypes: false }));
   const textAjv = addFormats(new Ajv({ ...base, coerceTypes: true }));
   return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+}
+
+// NUL cannot be stored by PostgreSQL (a 500 before this check); a lone surrogate has no
+// UTF-8 form, so drivers silently write U+FFFD and two different inputs become one.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this finds
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+
+interface Visit {
+  readonly value: unknown;
+  readonly key: string | null;
+  readonly parent: Visit | null;
+}
+
+const pointerOf = (visit: Visit): string => {
+  const keys: string[] = [];
+  for (let at: Visit | null = visit; at !== null && at.key !== null; at = at.parent) {
+    keys.push(at.key.replaceAll('~', '~0').replaceAll('/', '~1'));
+  }
+  return keys.length === 0 ? '/' : `/${keys.reverse().join('/')}`;
+};
+
+/**
+ * The JSON pointer of the first string (or object key) in `value` that cannot be stored,
+ * if any. Iterative, with parents linked rather than paths built: a body may nest
+ * 100 000 levels deep.
+ */
+export function findUnstorableString(value: unknown): string | null {
+  const stack: Visit[] = [{ value, key: null, parent: null }];
+  for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
+    const current = visit.value;
+    if (typeof current === 'string') {
+      if (UNSTORABLE.test(current)) return pointerOf(visit);
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    const entries = Array.isArray(current)
+      ? current.map((item, index) => [String(index), item] as const)
+      : Object.entries(current);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i] as readonly [string, unknown];
+      const child: Visit = { value: item, key, parent: visit };
+      if (UNSTORABLE.test(key)) return pointerOf(child);
+      stack.push(child);
+    }
+  }
+  return null;
+}
+
+/** Replaces what {@link findUnstorableString} refuses by U+FFFD: for headers we store but must not refuse. */
+export function replaceUnstorable(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this replaces
+  return value.replace(/[\u0000\p{Cs}]/gu, '\ufffd');
+}
+
+/**
+ * A `preValidation` hook for every route: any string in the body, query string or path
+ * parameters (nested, and object keys too) holding NUL or a lone surrogate is a 422
+ * naming its path, before a schema or a handler sees it. The stored `user-agent` header
+ * is cleaned instead: a browser's odd header must not stop a login.
+ */
+export async function refuseUnstorableStrings(request: FastifyRequest): Promise<void> {
+  const parts = [
+    ['body', request.body],
+    ['querystring', request.query],
+    ['params', request.params],
+  ] as const;
+  for (const [part, value] of parts) {
+    const path = findUnstorableString(value);
+    if (path !== null) {
+      throw validationError(
+        [{ path, message: 'must not contain NUL or unpaired surrogate characters' }],
+        `The request ${part} is not valid`,
+      );
+    }
+  }
+  const agent = request.headers['user-agent'];
+  if (typeof agent === 'string' && UNSTORABLE.test(agent))
+    request.headers['user-agent'] = replaceUnstorable(agent);
 }

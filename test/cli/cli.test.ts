@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSession } from '../../src/application/commands/create-session/command.js';
+import { RegisterUser } from '../../src/application/commands/register-user/command.js';
 import { MIGRATIONS } from '../../src/infrastructure/database/migrator.js';
 import { lockDataDir } from '../../src/infrastructure/database/pglite-lock.js';
 import { USER_PASSWORD } from '../support/test-app.js';
@@ -309,6 +310,68 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       ]);
       const missing = await runCli(['users', 'promote', 'nobody@example.com', '--reason', 'x'], env);
       expect(missing.code).toBe(1);
+    },
+    SLOW,
+  );
+
+  it(
+    'audit list, users list and sessions list print stored control characters escaped, never raw',
+    async () => {
+      // Rows as they could be written before reasons, emails and user agents refused such characters.
+      const at = new Date();
+      const evil = 'old\u001b]0;owned\u0007\n2026-01-01T00:00:00.000Z  cli:root  forged\r\u202eevil\u009b2J';
+      const email = 'esc\u001b[2j\u200b@example.com';
+      const userId = crypto.randomUUID();
+      const core = await database.openCore();
+      try {
+        await core.db
+          .insertInto('users')
+          .values({ id: userId, email, password_hash: 'x', role: 'user', created_at: at, updated_at: at })
+          .execute();
+        await core.db
+          .insertInto('audit_log')
+          .values({
+            occurred_at: at,
+            actor: userId,
+            action: 'token_rotation.user',
+            user_id: userId,
+            reason: evil,
+            details: '{}',
+          })
+          .execute();
+        const owner = 'old.rows@example.com';
+        const registered = await core.services.registerUser.handle(
+          RegisterUser({ email: owner, password: USER_PASSWORD, role: 'user', actor: CLI_ACTOR }),
+        );
+        if (!registered.ok) throw registered.error;
+        const login = await core.services.createSession.handle(
+          CreateSession({ email: owner, password: USER_PASSWORD, userAgent: evil, ip: null }),
+        );
+        if (!login.ok) throw login.error;
+      } finally {
+        await core.close();
+      }
+      const outputs = [
+        await runCli(['audit', 'list', '--limit', '100'], env),
+        await runCli(['users', 'list', '--limit', '100'], env),
+        await runCli(['sessions', 'list', 'old.rows@example.com'], env),
+        await runCli(['audit', 'list', '--limit', '100', '--json'], env),
+      ];
+      for (const { code, stdout, stderr } of outputs) {
+        expect(code, stderr).toBe(0);
+        // No control or format character but the line breaks the output itself makes.
+        expect(stdout).not.toMatch(/(?!\n)[\p{Cc}\p{Cf}]/u);
+      }
+      const [audit, users, sessions, json] = outputs.map((o) => o.stdout) as [string, string, string, string];
+      expect(audit).toContain(
+        'old\\u001b]0;owned\\u0007\\n2026-01-01T00:00:00.000Z  cli:root  forged\\r\\u202eevil\\u009b2J',
+      );
+      expect(audit).not.toMatch(/^2026-01-01T00:00:00\.000Z {2}cli:root/m); // the forged row never starts a line
+      expect(users).toContain('esc\\u001b[2j\\u200b@example.com');
+      expect(sessions).toContain('\\u202eevil');
+      expect((JSON.parse(json) as { items: { reason: string }[] }).items.map((e) => e.reason)).toContain(
+        evil,
+      );
     },
     SLOW,
   );

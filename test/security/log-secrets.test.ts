@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createTokenwarden, loggerOptions } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
@@ -110,5 +111,46 @@ describe.each(testDatabases())('no secret reaches the logs on $name', (target) =
       for (const piece of pieces)
         expect(log.includes(piece), `a secret is in the log: ${piece.slice(0, 12)}…`).toBe(false);
     }
+  });
+
+  it('a failing statement logs its error without the query parameters (no password hash, no row values)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const database = await target.create();
+    const tw = await createTokenwarden(loadConfig({ ...TEST_ENV, LOG_LEVEL: 'trace' }), {
+      clock: new ManualClock(),
+      database,
+      logger: { ...(loggerOptions('trace') as object), stream: sink },
+      logStream: sink,
+      defaultMetrics: false,
+    });
+    try {
+      // A constraint the application does not expect: the insert of a new user, whose
+      // parameters hold the argon2id hash, fails in the database (as a full disk, a
+      // trigger or a schema drift would make it fail) and reaches the error handler.
+      await sql`alter table users add constraint refuse_new_users check (created_at < '2000-01-01') not valid`.execute(
+        tw.db,
+      );
+      const res = await tw.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        payload: { email: 'failing@example.com', password: 'a failing secret password' },
+      });
+      expect(res.statusCode).toBe(500);
+    } finally {
+      await tw.close();
+      await database.close();
+    }
+    const log = lines.join('');
+    const failure = lines.find((line) => line.includes('refuse_new_users'));
+    expect(failure, 'the database error is logged').toBeDefined();
+    expect(log).not.toContain('$argon2');
+    expect(log).not.toContain('a failing secret password');
+    expect(log).not.toContain('failing@example.com');
   });
 });

@@ -51,6 +51,44 @@ describeEachDatabase('migrations', (suite) => {
     ).rejects.toMatchObject({ code: '23514' });
   });
 
+  it('0005 rewrites emails stored before NFKC to their NFKC form, unless another account holds it', async () => {
+    const at = new Date();
+    const insert = (email: string) =>
+      suite.db
+        .insertInto('users')
+        .values({
+          id: crypto.randomUUID(),
+          email,
+          password_hash: 'h',
+          role: 'user',
+          created_at: at,
+          updated_at: at,
+        })
+        .execute();
+    // As the old rule (trim, lower case) stored them.
+    for (const email of [
+      'ｊｏ@example.com',
+      'jose\u0301@example.com',
+      'ascii@example.com',
+      'ｂob@example.com',
+      'bob@example.com',
+    ])
+      await insert(email);
+    await sql`delete from tokenwarden_migration where name = '0005-email-nfkc'`.execute(suite.db);
+    expect(await migrateToLatest(suite.db)).toEqual(['0005-email-nfkc']);
+    const emails = (await suite.db.selectFrom('users').select('email').execute()).map((row) => row.email);
+    expect(emails).toEqual(
+      expect.arrayContaining([
+        'jo@example.com',
+        'jos\u00e9@example.com',
+        'ascii@example.com',
+        'ｂob@example.com',
+        'bob@example.com',
+      ]),
+    );
+    expect(emails).not.toContain('ｊｏ@example.com');
+  });
+
   it.runIf(suite.name === 'postgres')(
     'lets two processes migrate an empty schema at the same time',
     async () => {

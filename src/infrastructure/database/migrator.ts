@@ -3,6 +3,7 @@ import { initialMigration } from './migrations/0001-initial.js';
 import { signingKeyLifecycleMigration } from './migrations/0002-signing-key-lifecycle.js';
 import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries.js';
 import { sealedSuccessorSweepMigration } from './migrations/0004-sealed-successor-sweep.js';
+import { emailNfkcMigration } from './migrations/0005-email-nfkc.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -11,6 +12,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-signing-key-lifecycle': signingKeyLifecycleMigration,
   '0003-webhook-deliveries': webhookDeliveriesMigration,
   '0004-sealed-successor-sweep': sealedSuccessorSweepMigration,
+  '0005-email-nfkc': emailNfkcMigration,
 });
 
 export class MigrationFailedError extends Error {

@@ -1,5 +1,6 @@
-import type { PGliteInterface, QueryOptions } from '@electric-sql/pglite';
+import type { PGliteInterface, QueryOptions, Results } from '@electric-sql/pglite';
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely';
+import { stripQueryParameters } from './redact-database-error.js';
 
 const INT8_OID = 20;
 
@@ -24,11 +25,15 @@ export class PGliteConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.#pglite.query<R>(
-      compiledQuery.sql,
-      [...compiledQuery.parameters],
-      QUERY_OPTIONS,
-    );
+    let result: Results<R>;
+    try {
+      result = await this.#pglite.query<R>(compiledQuery.sql, [...compiledQuery.parameters], QUERY_OPTIONS);
+    } catch (error) {
+      // PGlite attaches the statement's parameters to its errors (node-postgres does not):
+      // whoever logs the error would log a password hash or a token hash with it.
+      stripQueryParameters(error);
+      throw error;
+    }
     const command = result.command?.toUpperCase();
     if (command === 'COMMIT' || command === 'ROLLBACK') {
       // Lets the driver see a COMMIT that PostgreSQL completed as a ROLLBACK.

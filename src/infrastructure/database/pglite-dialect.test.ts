@@ -30,6 +30,21 @@ describe('PGliteDialect', () => {
     await database.close();
   });
 
+  it('throws database errors without the statement parameters PGlite attaches to them', async () => {
+    await db.insertInto('events').values({ seq: 9, label: 'taken' }).execute();
+    const error = await db
+      .insertInto('events')
+      .values({ seq: 9, label: 'taken' })
+      .execute()
+      .then(
+        () => null,
+        (e: unknown) => e as Record<string, unknown>,
+      );
+    expect(error).toMatchObject({ code: '23505' }); // still a database error callers can switch on
+    expect(error).not.toHaveProperty('params');
+    expect(error).not.toHaveProperty('queryOptions');
+  });
+
   it('serialises two concurrent transactions on its one connection instead of interleaving them', async () => {
     const log: string[] = [];
     const first = db.transaction().execute(async (trx) => {

@@ -1,6 +1,6 @@
-import { TokenwardenError, validationError } from '../../../domain/errors.js';
+import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { REASON_MAX_LENGTH } from '../../../domain/versions.js';
+import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { SigningKeyStatus } from '../../ports/repositories.js';
@@ -32,11 +32,9 @@ export class RetireSigningKeyHandler {
       err(new TokenwardenError('signing_key_not_found', `No signing key with kid ${kid}`));
     if (kid === '' || kid.length > MAX_KID_LENGTH) return notFound();
     const reason = optionalReason(command.reason);
-    if (reason !== null && [...reason].length > REASON_MAX_LENGTH) {
-      return err(
-        validationError([{ path: '/reason', message: `must be at most ${REASON_MAX_LENGTH} characters` }]),
-      );
-    }
+    // Optional here, but when given it is a reason like any other: 1..500 characters, no control or format character.
+    const parsed = reason === null ? null : parseRotationReason(reason);
+    if (parsed !== null && !parsed.ok) return parsed;
     if (command.replace === true && this.ctx.keys.pinned) return err(pinnedSigningKeyError());
 
     const outcome = await this.ctx.uow.run(async (repos) => {

@@ -1,6 +1,5 @@
-import { validationError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { REASON_MAX_LENGTH } from '../../../domain/versions.js';
+import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
 import { optionalReason, pinnedSigningKeyError, signingKeysChanged } from '../../signing-keys-changed.js';
@@ -24,11 +23,9 @@ export class RotateSigningKeyHandler {
   async handle(command: RotateSigningKey): Promise<Result<SigningKeyRotationResult>> {
     if (this.ctx.keys.pinned) return err(pinnedSigningKeyError());
     const reason = optionalReason(command.reason);
-    if (reason !== null && [...reason].length > REASON_MAX_LENGTH) {
-      return err(
-        validationError([{ path: '/reason', message: `must be at most ${REASON_MAX_LENGTH} characters` }]),
-      );
-    }
+    // Optional here, but when given it is a reason like any other: 1..500 characters, no control or format character.
+    const parsed = reason === null ? null : parseRotationReason(reason);
+    if (parsed !== null && !parsed.ok) return parsed;
     const result = await this.ctx.uow.run(async (repos) => {
       const rotatedAt = this.ctx.clock.now();
       const { previousKid, newKid } = await repos.signingKeys.rotate(rotatedAt);

@@ -6,6 +6,7 @@ import type {
   UserRecord,
   UserRepository,
 } from '../../../application/ports/repositories.js';
+import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import type { Database, UserRow } from '../schema.js';
@@ -125,8 +126,9 @@ export class KyselyUserRepository implements UserRepository {
   }
 }
 
+/** The stored form (NFKC, lower case), so every lookup and filter compares like with like. */
 function normalizeEmail(email: string): string {
-  return email.toLowerCase();
+  return normaliseEmail(email);
 }
 
 /** `like` treats `%`, `_` and `\` specially; a search for them means the characters. */
