@@ -654,7 +654,7 @@ describe.each(testDatabases())(
       });
       process.stdout.write(`hostile-string fuzz (inject) on ${target.name}: ${JSON.stringify(statuses)}\n`);
       await expectNothingHiddenStored(t.tw.db);
-    });
+    }, scale(120_000, 900_000));
   },
 );
 
@@ -701,5 +701,5 @@ describe.each(testDatabases())('HTTP fuzz over real sockets on $name', (target) 
     });
     process.stdout.write(`hostile-string fuzz (sockets) on ${target.name}: ${JSON.stringify(statuses)}\n`);
     await expectNothingHiddenStored(server.tw.db);
-  });
+  }, scale(120_000, 900_000));
 });
