@@ -635,71 +635,83 @@ describe.each(testDatabases())(
   (target) => {
     const t = useTestApp(target);
 
-    it(`answers ${scale(600, 6000)} requests with one corrupted string each: refused where it must be, never a 5xx`, async () => {
-      const { id } = await t.register('fuzz@example.com');
-      const statuses = await runTargeted({
-        runs: scale(600, 6000),
-        socket: false,
-        userId: id,
-        login: (email, password) => t.login(email, password),
-        send: async (built) => {
-          const res = await t.tw.app.inject({
-            method: built.method as 'GET',
-            url: built.url,
-            headers: built.headers,
-            ...(built.body === undefined ? {} : { payload: built.body }),
-          });
-          return { status: res.statusCode, contentType: String(res.headers['content-type']), text: res.body };
-        },
-      });
-      process.stdout.write(`hostile-string fuzz (inject) on ${target.name}: ${JSON.stringify(statuses)}\n`);
-      await expectNothingHiddenStored(t.tw.db);
-    }, scale(120_000, 900_000));
+    it(
+      `answers ${scale(600, 6000)} requests with one corrupted string each: refused where it must be, never a 5xx`,
+      async () => {
+        const { id } = await t.register('fuzz@example.com');
+        const statuses = await runTargeted({
+          runs: scale(600, 6000),
+          socket: false,
+          userId: id,
+          login: (email, password) => t.login(email, password),
+          send: async (built) => {
+            const res = await t.tw.app.inject({
+              method: built.method as 'GET',
+              url: built.url,
+              headers: built.headers,
+              ...(built.body === undefined ? {} : { payload: built.body }),
+            });
+            return {
+              status: res.statusCode,
+              contentType: String(res.headers['content-type']),
+              text: res.body,
+            };
+          },
+        });
+        process.stdout.write(`hostile-string fuzz (inject) on ${target.name}: ${JSON.stringify(statuses)}\n`);
+        await expectNothingHiddenStored(t.tw.db);
+      },
+      scale(120_000, 900_000),
+    );
   },
 );
 
 describe.each(testDatabases())('HTTP fuzz over real sockets on $name', (target) => {
   const server = useListeningApp(target);
 
-  it(`answers ${scale(300, 3000)} corrupted requests over HTTP/1.1 without a 5xx`, async () => {
-    const call = async (built: Pick<Built, 'method' | 'url' | 'headers' | 'body'>) => {
-      const res = await fetch(`${server.base}${built.url}`, {
-        method: built.method,
-        headers: built.headers,
-        ...(built.body === undefined
-          ? {}
-          : { body: typeof built.body === 'string' ? built.body : new Uint8Array(built.body) }),
-      });
-      return {
-        status: res.status,
-        contentType: res.headers.get('content-type') ?? '',
-        text: await res.text(),
-      };
-    };
-    const register = await call({
-      method: 'POST',
-      url: '/api/v1/users',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'fuzz@example.com', password: USER_PASSWORD }),
-    });
-    expect(register.status).toBe(201);
-    const statuses = await runTargeted({
-      runs: scale(300, 3000),
-      socket: true,
-      userId: (JSON.parse(register.text) as { id: string }).id,
-      login: async (email, password) => {
-        const res = await call({
-          method: 'POST',
-          url: '/api/v1/sessions',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ email, password }),
+  it(
+    `answers ${scale(300, 3000)} corrupted requests over HTTP/1.1 without a 5xx`,
+    async () => {
+      const call = async (built: Pick<Built, 'method' | 'url' | 'headers' | 'body'>) => {
+        const res = await fetch(`${server.base}${built.url}`, {
+          method: built.method,
+          headers: built.headers,
+          ...(built.body === undefined
+            ? {}
+            : { body: typeof built.body === 'string' ? built.body : new Uint8Array(built.body) }),
         });
-        if (res.status !== 201) throw new Error(`login ${email}: ${res.status} ${res.text}`);
-        return JSON.parse(res.text) as { accessToken: string; refreshToken: string };
-      },
-      send: call,
-    });
-    process.stdout.write(`hostile-string fuzz (sockets) on ${target.name}: ${JSON.stringify(statuses)}\n`);
-    await expectNothingHiddenStored(server.tw.db);
-  }, scale(120_000, 900_000));
+        return {
+          status: res.status,
+          contentType: res.headers.get('content-type') ?? '',
+          text: await res.text(),
+        };
+      };
+      const register = await call({
+        method: 'POST',
+        url: '/api/v1/users',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'fuzz@example.com', password: USER_PASSWORD }),
+      });
+      expect(register.status).toBe(201);
+      const statuses = await runTargeted({
+        runs: scale(300, 3000),
+        socket: true,
+        userId: (JSON.parse(register.text) as { id: string }).id,
+        login: async (email, password) => {
+          const res = await call({
+            method: 'POST',
+            url: '/api/v1/sessions',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ email, password }),
+          });
+          if (res.status !== 201) throw new Error(`login ${email}: ${res.status} ${res.text}`);
+          return JSON.parse(res.text) as { accessToken: string; refreshToken: string };
+        },
+        send: call,
+      });
+      process.stdout.write(`hostile-string fuzz (sockets) on ${target.name}: ${JSON.stringify(statuses)}\n`);
+      await expectNothingHiddenStored(server.tw.db);
+    },
+    scale(120_000, 900_000),
+  );
 });
