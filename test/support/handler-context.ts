@@ -15,14 +15,14 @@ import { ManualClock } from './manual-clock.js';
 import { TEST_ENV, USER_PASSWORD } from './test-app.js';
 
 /** A user made through RegisterUser, with the password it was registered with. */
-export interface TestUser {
+interface TestUser {
   readonly id: string;
   readonly email: string;
   readonly password: string;
 }
 
 /** An audit row or an outbox event, as a handler test reads it back. */
-export interface WrittenRow {
+interface WrittenRow {
   readonly kind: string;
   readonly actor?: string;
   readonly userId: string | null;
