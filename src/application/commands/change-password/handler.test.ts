@@ -129,13 +129,8 @@ describeHandler('ChangePasswordHandler', (suite) => {
     expect((await userRow(suite, user.id)).password_hash).toBe(before.password_hash);
   });
 
-  // KNOWN BUG, for the coordinator (issue 11 item 7): the unit of work commits whenever
-  // its work resolves, and this handler rotates the user and revokes every refresh token
-  // before it finds the session ended, then returns err(...): the rotation, the
-  // revocation and their audit row and events are committed although the command
-  // failed (and no cache is told). When the handler checks the session first, or the
-  // failure rolls back, this test fails: turn `it.fails` into `it`.
-  it.fails('a refused change on an ended session rotates nothing and writes nothing', async () => {
+  // The unit of work commits whatever ran before an err(): the session is checked before any write.
+  it('a refused change on an ended session rotates nothing and writes nothing', async () => {
     const user = await suite.user({ prefix: 'change-ended-writes' });
     const here = await endedSession(user);
     const other = await suite.login(user);

@@ -30,6 +30,11 @@ export class ChangePasswordHandler {
     const outcome = await this.ctx.uow.run(async (repos) => {
       // Lock order shared with refresh (config, tokens, user, sessions) so the two never deadlock.
       const config = await repos.securityConfig.get('share');
+      // Refused before any write: the unit of work commits whatever ran before an err().
+      const session = await repos.sessions.findById(command.sessionId);
+      if (session === null || session.userId !== user.id || session.revokedAt !== null) {
+        return err(new TokenwardenError('unauthorized', 'The session has ended'));
+      }
       const at = this.ctx.clock.now();
       await repos.refreshTokens.revokeByUser(user.id, at);
       const rotation = await rotateUserInTransaction(this.ctx, repos, {
@@ -38,10 +43,6 @@ export class ChangePasswordHandler {
         reason: PASSWORD_CHANGE_REASON,
       });
       if (rotation === null) return err(new TokenwardenError('unauthorized', 'The user no longer exists'));
-      const session = await repos.sessions.findById(command.sessionId);
-      if (session === null || session.userId !== user.id || session.revokedAt !== null) {
-        return err(new TokenwardenError('unauthorized', 'The session has ended'));
-      }
       const now = rotation.rotatedAt;
       await repos.users.updatePasswordHash(user.id, passwordHash, now);
       // The rotation already kills the other devices' tokens (and this device's old
