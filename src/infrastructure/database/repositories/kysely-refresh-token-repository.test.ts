@@ -3,7 +3,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
 import { insertTestUser } from '../../../../test/support/fixtures.js';
-import type { NewRefreshToken } from '../../../application/ports/repositories.js';
+import type { NewRefreshToken } from '../../../application/ports/refresh-token-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';

@@ -2,11 +2,11 @@ import { type Kysely, sql } from 'kysely';
 import type {
   NewRefreshToken,
   RefreshFacts,
-  RefreshTokenRecord,
   RefreshTokenRepository,
-  Role,
-} from '../../../application/ports/repositories.js';
+} from '../../../application/ports/refresh-token-repository.js';
 import { isUuid } from '../../../domain/ids.js';
+import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
+import type { Role } from '../../../domain/user.js';
 import { liveTokens } from '../live-token-query.js';
 import type { Database, RefreshTokenRow } from '../schema.js';
 

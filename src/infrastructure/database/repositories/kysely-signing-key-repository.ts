@@ -1,10 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
-  SigningKeyRecord,
   SigningKeyRepository,
   SigningKeyRetirement,
   SigningKeyRotation,
-} from '../../../application/ports/repositories.js';
+} from '../../../application/ports/signing-key-repository.js';
+import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
 import { insertActiveSigningKey, SIGNING_KEYS_LOCK } from '../../crypto/signing-key-material.js';
 import type { Database, SigningKeysTable } from '../schema.js';
