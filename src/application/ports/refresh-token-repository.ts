@@ -24,9 +24,6 @@ export interface RefreshFacts {
 
 export interface RefreshTokenRepository {
   insert(token: NewRefreshToken): Promise<void>;
-  /** Looks up by hash through the unique index, locking the row for the rest of the transaction. */
-  findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRecord | null>;
-  markUsed(id: string, at: Date, successorId: string, successorSealed: string): Promise<void>;
   /**
    * Everything a refresh decides on, read in one statement that takes the refresh
    * lock order: the security config FOR SHARE, then the token (by hash) FOR UPDATE,

@@ -36,25 +36,6 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
       .execute();
   }
 
-  /** `where token_hash = $1 for update`: the unique index finds it, the lock serialises refreshes. */
-  async findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .forUpdate()
-      .executeTakeFirst();
-    return row === undefined ? null : toRefreshTokenRecord(row);
-  }
-
-  async markUsed(id: string, at: Date, successorId: string, successorSealed: string): Promise<void> {
-    await this.#db
-      .updateTable('refresh_tokens')
-      .set({ used_at: at, successor_id: successorId, successor_sealed: successorSealed })
-      .where('id', '=', id)
-      .execute();
-  }
-
   /**
    * One round trip instead of four. PostgreSQL takes the row locks of a SELECT in the
    * order of its locking clauses, for each row the join yields: config (share), then
