@@ -20,8 +20,10 @@ export interface UserRepository {
   ): Promise<{ readonly previousVersion: number; readonly newVersion: number } | null>;
   updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   setRole(id: string, role: Role, at: Date): Promise<void>;
-  /** Sets `disabled_at`; a disabled user's tokens fail the validity rule and login fails. */
-  /** Sets `disabled_at` to `disabledAt` (null enables the account again); `updated_at` to `at`. */
+  /**
+   * Sets `disabled_at` to `disabledAt` (null enables the account again); `updated_at` to `at`.
+   * A disabled user's tokens fail the validity rule and login fails.
+   */
   setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void>;
   list(filter: {
     readonly email?: string;
