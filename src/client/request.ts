@@ -17,14 +17,14 @@ export interface RequestOptions {
 }
 
 /** Plain requests to the server: paths resolved against its origin, network failures as client errors. */
-export interface Transport {
+interface Transport {
   readonly send: Fetch;
   /** Posts `body` as JSON, without a bearer token. */
   postJson(path: string, body: unknown): Promise<Response>;
 }
 
 /** Requests with the bearer token attached. */
-export interface AuthorizedRequests {
+interface AuthorizedRequests {
   /** What `TokenwardenClient.fetch` does. */
   readonly fetch: Fetch;
   /** A JSON call through `fetch`; a non-2xx answer throws its problem. */

@@ -28,7 +28,7 @@ export const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions
 const SIGNING_KEYS_LOCK = 7_240_516_001;
 
 /** A key that may sign or verify, as the signing-key store loads it: with its stored private part. */
-export interface UsableSigningKey {
+interface UsableSigningKey {
   readonly kid: string;
   readonly status: 'active' | 'verifying';
   /** The public JWK, parsed. */
