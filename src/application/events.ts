@@ -1,5 +1,7 @@
+import type { AuditEntry } from '../domain/audit-entry.js';
 import type { AppContext } from './context.js';
-import type { AuditEntry, OutboxRepository, Repositories } from './ports/repositories.js';
+import type { OutboxRepository } from './ports/outbox-repository.js';
+import type { Repositories } from './ports/repositories.js';
 import type { TokenGenerator } from './ports/token-generator.js';
 
 /** Outbox event types (CONTRACT §2); webhooks deliver them under these names. */

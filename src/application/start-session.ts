@@ -1,7 +1,8 @@
+import type { Role } from '../domain/user.js';
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
 import { AuditAction, EventType, recordChange } from './events.js';
-import type { Repositories, Role } from './ports/repositories.js';
+import type { Repositories } from './ports/repositories.js';
 import { type IssuedRefreshToken, issueRefreshToken } from './token-pair.js';
 
 /** The audit reason of a session revoked to keep its user within the session cap. */

@@ -1,6 +1,8 @@
+import type { Role } from '../domain/user.js';
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
-import type { NewRefreshToken, Repositories, Role } from './ports/repositories.js';
+import type { NewRefreshToken } from './ports/refresh-token-repository.js';
+import type { Repositories } from './ports/repositories.js';
 
 /** What login, refresh and password change answer with (CONTRACT §4). */
 export interface TokenPair {

@@ -53,3 +53,12 @@ export async function problemOf(response: Response): Promise<ClientProblem> {
   }
   return { status: response.status, code: `http_${response.status}`, title: response.statusText };
 }
+
+/** The local error of a call that needs tokens when none are stored. */
+export function notSignedIn(): TokenwardenClientError {
+  return new TokenwardenClientError({
+    status: 0,
+    code: 'not_signed_in',
+    detail: 'No tokens stored: log in first',
+  });
+}

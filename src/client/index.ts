@@ -5,20 +5,17 @@
  * @packageDocumentation
  */
 export {
-  type ClientEvents,
   type ClientOptions,
   createClient,
   type Me,
-  type RequestOptions,
   type Session,
   type SessionPage,
-  type SignedOutEvent,
-  type SignOutReason,
-  type TokenPair,
   type TokenwardenClient,
   type UserRotationResult,
 } from './client.js';
 export { type ClientProblem, TokenwardenClientError } from './errors.js';
+export type { ClientEvents, SignedOutEvent, SignOutReason } from './events.js';
+export type { RequestOptions } from './request.js';
 export {
   localStorageStorage,
   memoryStorage,
@@ -26,3 +23,4 @@ export {
   type TokenStorage,
   type WebStorageLike,
 } from './storage.js';
+export type { TokenPair } from './token-keeper.js';

@@ -1,5 +1,5 @@
+import type { Role } from '../../domain/user.js';
 import type { SecurityConfig } from '../../domain/versions.js';
-import type { Role } from './repositories.js';
 
 /** What the bearer check needs of a user: its versions and whether it may act, nothing more. */
 export interface UserAccessState {

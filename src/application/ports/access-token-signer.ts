@@ -1,4 +1,4 @@
-import type { Role } from './repositories.js';
+import type { Role } from '../../domain/user.js';
 
 /** What an access token says; `ver`/`gver` are the version stamps. */
 export interface AccessTokenClaims {

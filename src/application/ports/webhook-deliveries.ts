@@ -1,4 +1,4 @@
-import type { Page } from './repositories.js';
+import type { Page } from '../../domain/page.js';
 
 export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead';
 

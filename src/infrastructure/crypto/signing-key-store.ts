@@ -1,11 +1,12 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
 import type { SigningKeyCache } from '../../application/ports/signing-key-cache.js';
+import { KyselySigningKeyRepository } from '../database/repositories/kysely-signing-key-repository.js';
 import type { Database } from '../database/schema.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
-import { insertActiveSigningKey, SIGNING_ALGORITHM, SIGNING_KEYS_LOCK } from './signing-key-material.js';
+import { SIGNING_ALGORITHM } from './signing-key-material.js';
 
 export { SIGNING_ALGORITHM } from './signing-key-material.js';
 
@@ -76,6 +77,7 @@ interface OverrideKey {
 export class SigningKeyStore implements SigningKeyCache {
   private readonly override: OverrideKey | undefined;
   private readonly sealer: PrivateJwkSealer;
+  private readonly accessTokenTtlSeconds: number;
   private readonly verifyWindowMs: number;
   private readonly unknownKidIntervalMs: number;
   private loaded: Promise<LoadedKeys> | undefined;
@@ -94,7 +96,8 @@ export class SigningKeyStore implements SigningKeyCache {
         ? undefined
         : parseOverrideKey(options.overrideKey);
     this.sealer = options.sealer ?? createPrivateJwkSealer(undefined);
-    this.verifyWindowMs = (options.accessTokenTtlSeconds ?? 900) * 1000;
+    this.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 900;
+    this.verifyWindowMs = this.accessTokenTtlSeconds * 1000;
     this.unknownKidIntervalMs = (options.unknownKidReloadIntervalSeconds ?? 5) * 1000;
   }
 
@@ -112,9 +115,12 @@ export class SigningKeyStore implements SigningKeyCache {
    */
   async ensureActiveKey(): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
-      await sql`select pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(trx);
-      await this.resealStoredKeys(trx);
-      if (this.override === undefined) await this.createActiveKeyIfMissing(trx);
+      const keys = this.repository(trx);
+      await keys.lock();
+      await this.resealStoredKeys(keys);
+      if (this.override === undefined && !(await keys.hasActiveKey())) {
+        await keys.insertActiveKey(this.clock.now());
+      }
     });
     await this.reload();
   }
@@ -203,15 +209,12 @@ export class SigningKeyStore implements SigningKeyCache {
     return next;
   }
 
-  private async createActiveKeyIfMissing(trx: Kysely<Database>): Promise<void> {
-    const existing = await trx
-      .selectFrom('signing_keys')
-      .select('kid')
-      .where('status', '=', 'active')
-      .limit(1)
-      .executeTakeFirst();
-    if (existing !== undefined) return;
-    await insertActiveSigningKey(trx, this.sealer, this.clock.now());
+  /** The table's repository, on `db` or on a transaction, storing private keys with this store's sealer. */
+  private repository(db: Kysely<Database>): KyselySigningKeyRepository {
+    return new KyselySigningKeyRepository(db, {
+      sealer: this.sealer,
+      accessTokenTtlSeconds: this.accessTokenTtlSeconds,
+    });
   }
 
   /**
@@ -219,29 +222,16 @@ export class SigningKeyStore implements SigningKeyCache {
    * plaintext rows once a master key is set, sealed ones once it is removed (which
    * fails, as it must). A wrong master key fails here, before any token is signed.
    */
-  private async resealStoredKeys(trx: Kysely<Database>): Promise<void> {
-    const rows = await trx.selectFrom('signing_keys').select(['kid', 'private_jwk']).orderBy('kid').execute();
-    for (const row of rows) {
-      const jwk = this.sealer.open(row.kid, row.private_jwk);
-      if (this.sealer.isCurrent(row.kid, row.private_jwk)) continue;
-      await trx
-        .updateTable('signing_keys')
-        .set({ private_jwk: this.sealer.seal(row.kid, jwk) })
-        .where('kid', '=', row.kid)
-        .execute();
+  private async resealStoredKeys(keys: KyselySigningKeyRepository): Promise<void> {
+    for (const { kid, storedPrivateJwk } of await keys.storedPrivateKeys()) {
+      const jwk = this.sealer.open(kid, storedPrivateJwk);
+      if (this.sealer.isCurrent(kid, storedPrivateJwk)) continue;
+      await keys.replaceStoredPrivateKey(kid, this.sealer.seal(kid, jwk));
     }
   }
 
   private async load(): Promise<LoadedKeys> {
-    const rows = await this.db
-      .selectFrom('signing_keys')
-      .select(['kid', 'public_jwk', 'private_jwk', 'status', 'deactivated_at'])
-      .where('status', 'in', ['active', 'verifying'])
-      // The active key first, then the newest: keys made within one clock tick still list in order.
-      .orderBy(sql`case when status = 'active' then 0 else 1 end`)
-      .orderBy('created_at', 'desc')
-      .orderBy('kid')
-      .execute();
+    const rows = await this.repository(this.db).usableKeys();
 
     const verification = new Map<string, VerificationEntry>();
     let signing: SigningKey | undefined;
@@ -256,20 +246,18 @@ export class SigningKeyStore implements SigningKeyCache {
     for (const row of rows) {
       // A verifying key verifies for one access-token TTL after it stopped signing.
       const until =
-        row.status === 'verifying' && row.deactivated_at !== null
-          ? row.deactivated_at.getTime() + this.verifyWindowMs
+        row.status === 'verifying' && row.deactivatedAt !== null
+          ? row.deactivatedAt.getTime() + this.verifyWindowMs
           : undefined;
       if (until !== undefined && until <= now) continue;
       if (!verification.has(row.kid)) {
-        const stored: unknown =
-          typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk;
-        verification.set(row.kid, { jwk: publish(stored as JWK, row.kid), until });
+        verification.set(row.kid, { jwk: publish(row.publicJwk as JWK, row.kid), until });
       }
       // Rows are newest first: should two ever be active, the newer one signs.
       if (signing === undefined && row.status === 'active') {
         signing = {
           kid: row.kid,
-          privateKey: await importPrivateKey(this.sealer.open(row.kid, row.private_jwk)),
+          privateKey: await importPrivateKey(this.sealer.open(row.kid, row.storedPrivateJwk)),
         };
       }
     }

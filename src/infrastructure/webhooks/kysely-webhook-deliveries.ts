@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
 import { AuditAction } from '../../application/events.js';
 import type { Clock } from '../../application/ports/clock.js';
-import type { Page } from '../../application/ports/repositories.js';
 import type {
   WebhookDeliveries,
   WebhookDeliveryRecord,
   WebhookDeliveryState,
 } from '../../application/ports/webhook-deliveries.js';
+import type { Page } from '../../domain/page.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../database/cursor.js';
 import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
 import type { Database } from '../database/schema.js';

@@ -1,9 +1,9 @@
 import { parseEmail } from '../../../domain/credentials.js';
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
+import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction } from '../../events.js';
-import type { UserRecord } from '../../ports/repositories.js';
 import { announcePromotion, promoteUserInTransaction } from '../promote-user/handler.js';
 import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';

@@ -2,9 +2,10 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
+import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import type { Repositories, UserRecord } from '../../ports/repositories.js';
+import type { Repositories } from '../../ports/repositories.js';
 import type { PromoteUser } from './command.js';
 
 export interface PromotedUser {

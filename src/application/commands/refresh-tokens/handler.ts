@@ -1,15 +1,13 @@
 import { TokenwardenError } from '../../../domain/errors.js';
+import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
 import { err, ok, type Result } from '../../../domain/result.js';
+import type { SessionRecord } from '../../../domain/session.js';
 import { checkRefreshToken, rejectionToError, type Validity } from '../../../domain/token-validity.js';
+import type { UserRecord } from '../../../domain/user.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import type {
-  RefreshTokenRecord,
-  Repositories,
-  SessionRecord,
-  UserRecord,
-} from '../../ports/repositories.js';
+import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
 

@@ -1,4 +1,4 @@
-import type { Role } from '../../ports/repositories.js';
+import type { Role } from '../../../domain/user.js';
 
 export interface RegisterUser {
   readonly email: string;

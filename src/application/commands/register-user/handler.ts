@@ -1,9 +1,9 @@
 import { parseEmail, parseNewPassword } from '../../../domain/credentials.js';
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
+import type { Role } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import type { Role } from '../../ports/repositories.js';
 import type { RegisterUser } from './command.js';
 
 export interface RegisteredUser {

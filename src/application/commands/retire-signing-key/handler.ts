@@ -1,9 +1,9 @@
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
+import type { SigningKeyStatus } from '../../../domain/signing-key.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import type { SigningKeyStatus } from '../../ports/repositories.js';
 import { optionalReason, pinnedSigningKeyError, signingKeysChanged } from '../../signing-keys-changed.js';
 import type { RetireSigningKey } from './command.js';
 

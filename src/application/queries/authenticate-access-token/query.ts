@@ -7,10 +7,10 @@ import {
   type Issuance,
   rejectionToError,
 } from '../../../domain/token-validity.js';
+import type { Role } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import type { AccessState } from '../../ports/access-state-reader.js';
 import type { AccessTokenClaims } from '../../ports/access-token-signer.js';
-import type { Role } from '../../ports/repositories.js';
 
 /** Who a valid bearer token speaks for. */
 export interface Principal {

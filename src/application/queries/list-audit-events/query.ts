@@ -1,5 +1,6 @@
+import type { AuditRecord } from '../../../domain/audit-entry.js';
+import type { Page } from '../../../domain/page.js';
 import type { AppContext } from '../../context.js';
-import type { AuditRecord, Page } from '../../ports/repositories.js';
 
 export interface AuditFilter {
   readonly action?: string;

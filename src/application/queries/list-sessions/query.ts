@@ -1,5 +1,5 @@
+import type { Page } from '../../../domain/page.js';
 import type { AppContext } from '../../context.js';
-import type { Page } from '../../ports/repositories.js';
 
 export interface SessionView {
   readonly id: string;

@@ -1,5 +1,5 @@
+import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import type { AppContext } from '../../context.js';
-import type { SigningKeyRecord } from '../../ports/repositories.js';
 
 /** Every stored signing key, newest first, with statuses as of now; never a private part. */
 export class ListSigningKeysQuery {

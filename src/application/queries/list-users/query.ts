@@ -1,5 +1,6 @@
+import type { Page } from '../../../domain/page.js';
+import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
-import type { Page, UserRecord } from '../../ports/repositories.js';
 
 export type UserView = Omit<UserRecord, 'passwordHash'>;
 

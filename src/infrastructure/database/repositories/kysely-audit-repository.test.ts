@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
-import type { AuditEntry } from '../../../application/ports/repositories.js';
+import type { AuditEntry } from '../../../domain/audit-entry.js';
 import { InvalidCursorError } from '../invalid-cursor-error.js';
 import { KyselyAuditRepository } from './kysely-audit-repository.js';
 

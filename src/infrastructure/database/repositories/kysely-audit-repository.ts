@@ -1,10 +1,7 @@
 import type { Kysely } from 'kysely';
-import type {
-  AuditEntry,
-  AuditRecord,
-  AuditRepository,
-  Page,
-} from '../../../application/ports/repositories.js';
+import type { AuditRepository } from '../../../application/ports/audit-repository.js';
+import type { AuditEntry, AuditRecord } from '../../../domain/audit-entry.js';
+import type { Page } from '../../../domain/page.js';
 import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
 import type { AuditRow, Database } from '../schema.js';
 

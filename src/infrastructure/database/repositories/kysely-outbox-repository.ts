@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { OutboxEvent, OutboxRepository } from '../../../application/ports/repositories.js';
+import type { OutboxRepository } from '../../../application/ports/outbox-repository.js';
+import type { OutboxEvent } from '../../../domain/outbox-event.js';
 import type { Database } from '../schema.js';
 
 export class KyselyOutboxRepository implements OutboxRepository {

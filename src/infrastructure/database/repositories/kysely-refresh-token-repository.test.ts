@@ -3,7 +3,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
 import { insertTestUser } from '../../../../test/support/fixtures.js';
-import type { NewRefreshToken } from '../../../application/ports/repositories.js';
+import type { NewRefreshToken } from '../../../application/ports/refresh-token-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
@@ -49,7 +49,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     return token;
   }
 
-  it('finds a token by its hash with both version stamps', async () => {
+  it('finds a token by its hash with both version stamps, with its user and session', async () => {
     const userId = await addUser();
     const sessionId = await addSession(userId);
     const token = await addToken(sessionId, userId);
@@ -66,11 +66,13 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       successorSealed: null,
     };
     const found = await new KyselyUnitOfWork(suite.db).run((repos) =>
-      repos.refreshTokens.findByHashForUpdate(token.tokenHash),
+      repos.refreshTokens.findForRefresh(token.tokenHash),
     );
-    expect(found).toEqual(expected);
+    expect(found?.token).toEqual(expected);
+    expect(found?.user.id).toBe(userId);
+    expect(found?.session.id).toBe(sessionId);
     expect(await tokens().findById(token.id)).toEqual(expected);
-    expect(await tokens().findByHashForUpdate(newHash())).toBeNull();
+    expect(await tokens().findForRefresh(newHash())).toBeNull();
     expect(await tokens().findById('nope')).toBeNull();
   });
 
@@ -106,26 +108,36 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
   it('refuses a successor id that names no token', async () => {
     const userId = await addUser();
     const token = await addToken(await addSession(userId), userId);
-    const marking = new KyselyUnitOfWork(suite.db).run((repos) =>
-      repos.refreshTokens.markUsed(token.id, minutes(1), randomUUID(), 'sealed'),
+    const marking = suite.db.transaction().execute((trx) =>
+      trx
+        .updateTable('refresh_tokens')
+        .set({ used_at: minutes(1), successor_id: randomUUID(), successor_sealed: 'sealed' })
+        .where('id', '=', token.id)
+        .execute(),
     );
     await expect(marking).rejects.toMatchObject({ code: '23503' });
   });
 
-  it('marks a token used with its sealed successor, even before the successor row exists', async () => {
+  it('rotates: inserts the successor, marks the parent used with its sealed successor, touches the session', async () => {
     const userId = await addUser();
     const sessionId = await addSession(userId);
     const parent = await addToken(sessionId, userId);
-    const successor = tokenIn(sessionId, userId, { parentId: parent.id });
-    await new KyselyUnitOfWork(suite.db).run(async (repos) => {
-      await repos.refreshTokens.markUsed(parent.id, minutes(1), successor.id, 'sealed-successor');
-      await repos.refreshTokens.insert(successor);
-    });
+    const successor = { ...tokenIn(sessionId, userId), parentId: parent.id };
+    await new KyselyUnitOfWork(suite.db).run((repos) =>
+      repos.refreshTokens.rotate({ successor, successorSealed: 'sealed-successor', usedAt: minutes(1) }),
+    );
     expect(await tokens().findById(parent.id)).toMatchObject({
       usedAt: minutes(1),
       successorId: successor.id,
       successorSealed: 'sealed-successor',
     });
+    expect(await tokens().findById(successor.id)).toMatchObject({
+      sessionId,
+      usedAt: null,
+      successorId: null,
+      stamp: successor.stamp,
+    });
+    expect((await sessions().findById(sessionId))?.lastUsedAt).toEqual(minutes(1));
   });
 
   it('makes a second transaction wait for the first one’s lock on the token', async () => {
@@ -144,17 +156,16 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     const order: string[] = [];
 
     const first = uow.run(async (repos) => {
-      await repos.refreshTokens.findByHashForUpdate(token.tokenHash);
+      await repos.refreshTokens.findForRefresh(token.tokenHash);
       firstLocked();
       await firstMayCommit;
-      const successor = tokenIn(sessionId, userId, { parentId: token.id });
-      await repos.refreshTokens.insert(successor);
-      await repos.refreshTokens.markUsed(token.id, minutes(1), successor.id, 'sealed');
+      const successor = { ...tokenIn(sessionId, userId), parentId: token.id };
+      await repos.refreshTokens.rotate({ successor, successorSealed: 'sealed', usedAt: minutes(1) });
       order.push('first committed');
     });
     await firstHasLock;
     const second = uow.run(async (repos) => {
-      const seen = await repos.refreshTokens.findByHashForUpdate(token.tokenHash);
+      const seen = await repos.refreshTokens.findForRefresh(token.tokenHash);
       order.push('second read');
       return seen;
     });
@@ -164,7 +175,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     await first;
     const seenBySecond = await second;
     expect(order).toEqual(['first committed', 'second read']);
-    expect(seenBySecond?.usedAt).toEqual(minutes(1));
+    expect(seenBySecond?.token.usedAt).toEqual(minutes(1));
   });
 
   it('revokes the unrevoked tokens of one session', async () => {
@@ -203,8 +214,8 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     await addToken(session, userId); // live
     await addToken(session, userId, { expiresAt: minutes(10) }); // expired
     const used = await addToken(session, userId);
-    const successor = await addToken(session, userId, { parentId: used.id, expiresAt: minutes(10) }); // expired
-    await tokens().markUsed(used.id, minutes(1), successor.id, 'sealed');
+    const successor = { ...tokenIn(session, userId, { expiresAt: minutes(10) }), parentId: used.id }; // expired
+    await tokens().rotate({ successor, successorSealed: 'sealed', usedAt: minutes(1) });
     const revokedSession = await addSession(userId);
     await addToken(revokedSession, userId);
     await sessions().revoke(revokedSession, minutes(1), 'logout');

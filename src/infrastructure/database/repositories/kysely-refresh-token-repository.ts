@@ -2,11 +2,11 @@ import { type Kysely, sql } from 'kysely';
 import type {
   NewRefreshToken,
   RefreshFacts,
-  RefreshTokenRecord,
   RefreshTokenRepository,
-  Role,
-} from '../../../application/ports/repositories.js';
+} from '../../../application/ports/refresh-token-repository.js';
 import { isUuid } from '../../../domain/ids.js';
+import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
+import type { Role } from '../../../domain/user.js';
 import { liveTokens } from '../live-token-query.js';
 import type { Database, RefreshTokenRow } from '../schema.js';
 
@@ -33,25 +33,6 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
         successor_id: null,
         successor_sealed: null,
       })
-      .execute();
-  }
-
-  /** `where token_hash = $1 for update`: the unique index finds it, the lock serialises refreshes. */
-  async findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRecord | null> {
-    const row = await this.#db
-      .selectFrom('refresh_tokens')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .forUpdate()
-      .executeTakeFirst();
-    return row === undefined ? null : toRefreshTokenRecord(row);
-  }
-
-  async markUsed(id: string, at: Date, successorId: string, successorSealed: string): Promise<void> {
-    await this.#db
-      .updateTable('refresh_tokens')
-      .set({ used_at: at, successor_id: successorId, successor_sealed: successorSealed })
-      .where('id', '=', id)
       .execute();
   }
 

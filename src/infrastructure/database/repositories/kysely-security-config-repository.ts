@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { RowLock, SecurityConfigRepository } from '../../../application/ports/repositories.js';
+import type { RowLock } from '../../../application/ports/row-lock.js';
+import type { SecurityConfigRepository } from '../../../application/ports/security-config-repository.js';
 import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
 import type { Database, SecurityConfigTable } from '../schema.js';
 

@@ -1,11 +1,9 @@
 import { type Kysely, sql } from 'kysely';
-import type {
-  Page,
-  RowLock,
-  SessionRecord,
-  SessionRepository,
-} from '../../../application/ports/repositories.js';
+import type { RowLock } from '../../../application/ports/row-lock.js';
+import type { SessionRepository } from '../../../application/ports/session-repository.js';
 import { isUuid } from '../../../domain/ids.js';
+import type { Page } from '../../../domain/page.js';
+import type { SessionRecord } from '../../../domain/session.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import { liveTokens } from '../live-token-query.js';
 import type { Database, SessionRow } from '../schema.js';

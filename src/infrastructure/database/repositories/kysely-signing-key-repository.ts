@@ -1,12 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
-  SigningKeyRecord,
   SigningKeyRepository,
   SigningKeyRetirement,
   SigningKeyRotation,
-} from '../../../application/ports/repositories.js';
+} from '../../../application/ports/signing-key-repository.js';
+import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
-import { insertActiveSigningKey, SIGNING_KEYS_LOCK } from '../../crypto/signing-key-material.js';
+import { generateSigningKey } from '../../crypto/signing-key-material.js';
 import type { Database, SigningKeysTable } from '../schema.js';
 
 export interface SigningKeyRepositoryOptions {
@@ -21,6 +21,23 @@ export const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions
   accessTokenTtlSeconds: 900,
 });
 
+/**
+ * Held (`pg_advisory_xact_lock`) by every transaction that creates or changes
+ * signing keys, so processes starting together or rotating at once take turns.
+ */
+const SIGNING_KEYS_LOCK = 7_240_516_001;
+
+/** A key that may sign or verify, as the signing-key store loads it: with its stored private part. */
+interface UsableSigningKey {
+  readonly kid: string;
+  readonly status: 'active' | 'verifying';
+  /** The public JWK, parsed. */
+  readonly publicJwk: unknown;
+  /** The private JWK in its stored (possibly sealed) form. */
+  readonly storedPrivateJwk: string;
+  readonly deactivatedAt: Date | null;
+}
+
 type KeyRow = Pick<
   Selectable<SigningKeysTable>,
   'kid' | 'algorithm' | 'status' | 'created_at' | 'deactivated_at' | 'retired_at'
@@ -30,7 +47,10 @@ const COLUMNS = ['kid', 'algorithm', 'status', 'created_at', 'deactivated_at', '
 
 /**
  * Signing-key lifecycle in `signing_keys`. `rotate` and `retire` take the signing-key
- * advisory lock, so run them inside a transaction (`uow.run`).
+ * advisory lock, so run them inside a transaction (`uow.run`). The methods outside the
+ * port (`lock`, `hasActiveKey`, `insertActiveKey`, `storedPrivateKeys`,
+ * `replaceStoredPrivateKey`, `usableKeys`) serve the signing-key store, the one reader
+ * of private parts.
  */
 export class KyselySigningKeyRepository implements SigningKeyRepository {
   readonly #db: Kysely<Database>;
@@ -117,12 +137,76 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
     return rows.map((row) => this.toRecord(row, now));
   }
 
-  private async lock(): Promise<void> {
+  /** Takes the signing-key advisory lock until the transaction ends. */
+  async lock(): Promise<void> {
     await sql`select pg_advisory_xact_lock(${SIGNING_KEYS_LOCK})`.execute(this.#db);
   }
 
-  private insertActiveKey(now: Date): Promise<string> {
-    return insertActiveSigningKey(this.#db, this.#options.sealer, now);
+  async hasActiveKey(): Promise<boolean> {
+    const existing = await this.#db
+      .selectFrom('signing_keys')
+      .select('kid')
+      .where('status', '=', 'active')
+      .limit(1)
+      .executeTakeFirst();
+    return existing !== undefined;
+  }
+
+  /** Generates a key and stores it as the active one (inside the caller's transaction); returns its kid. */
+  async insertActiveKey(now: Date): Promise<string> {
+    const key = await generateSigningKey(this.#options.sealer);
+    await this.#db
+      .insertInto('signing_keys')
+      .values({
+        kid: key.kid,
+        algorithm: key.algorithm,
+        public_jwk: JSON.stringify(key.publicJwk),
+        private_jwk: key.storedPrivateJwk,
+        status: 'active',
+        created_at: now,
+        deactivated_at: null,
+        retired_at: null,
+      })
+      .execute();
+    return key.kid;
+  }
+
+  /** Every key's private JWK in its stored form, by kid. */
+  async storedPrivateKeys(): Promise<readonly { readonly kid: string; readonly storedPrivateJwk: string }[]> {
+    const rows = await this.#db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk'])
+      .orderBy('kid')
+      .execute();
+    return rows.map((row) => ({ kid: row.kid, storedPrivateJwk: row.private_jwk }));
+  }
+
+  async replaceStoredPrivateKey(kid: string, storedPrivateJwk: string): Promise<void> {
+    await this.#db
+      .updateTable('signing_keys')
+      .set({ private_jwk: storedPrivateJwk })
+      .where('kid', '=', kid)
+      .execute();
+  }
+
+  /** The active and verifying keys: the active one first, then the newest. */
+  async usableKeys(): Promise<readonly UsableSigningKey[]> {
+    const rows = await this.#db
+      .selectFrom('signing_keys')
+      .select(['kid', 'public_jwk', 'private_jwk', 'status', 'deactivated_at'])
+      .where('status', 'in', ['active', 'verifying'])
+      // The active key first, then the newest: keys made within one clock tick still list in order.
+      .orderBy(sql`case when status = 'active' then 0 else 1 end`)
+      .orderBy('created_at', 'desc')
+      .orderBy('kid')
+      .execute();
+    return rows.map((row) => ({
+      kid: row.kid,
+      status: row.status === 'active' ? 'active' : 'verifying',
+      publicJwk: typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk,
+      storedPrivateJwk: row.private_jwk,
+      deactivatedAt: row.deactivated_at,
+    }));
   }
 
   private toRecord(row: KeyRow, now: Date): SigningKeyRecord {

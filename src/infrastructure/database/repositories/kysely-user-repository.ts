@@ -1,13 +1,10 @@
 import type { Kysely } from 'kysely';
-import type {
-  Page,
-  Role,
-  RowLock,
-  UserRecord,
-  UserRepository,
-} from '../../../application/ports/repositories.js';
+import type { RowLock } from '../../../application/ports/row-lock.js';
+import type { UserRepository } from '../../../application/ports/user-repository.js';
 import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
+import type { Page } from '../../../domain/page.js';
+import type { Role, UserRecord } from '../../../domain/user.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import type { Database, UserRow } from '../schema.js';
 

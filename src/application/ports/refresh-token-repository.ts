@@ -1,0 +1,52 @@
+import type { RefreshTokenRecord } from '../../domain/refresh-token.js';
+import type { SessionRecord } from '../../domain/session.js';
+import type { UserRecord } from '../../domain/user.js';
+import type { SecurityConfig, VersionStamp } from '../../domain/versions.js';
+
+export interface NewRefreshToken {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly tokenHash: string;
+  readonly stamp: VersionStamp;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly parentId: string | null;
+}
+
+/** What {@link RefreshTokenRepository.findForRefresh} reads, locked. */
+export interface RefreshFacts {
+  readonly config: SecurityConfig | null;
+  readonly token: RefreshTokenRecord;
+  readonly user: UserRecord;
+  readonly session: SessionRecord;
+}
+
+export interface RefreshTokenRepository {
+  insert(token: NewRefreshToken): Promise<void>;
+  /**
+   * Everything a refresh decides on, read in one statement that takes the refresh
+   * lock order: the security config FOR SHARE, then the token (by hash) FOR UPDATE,
+   * then its user FOR SHARE. `versions: false` is for benchmarks only: no config
+   * read, no user lock (`config` is null).
+   */
+  findForRefresh(tokenHash: string, options?: { readonly versions?: boolean }): Promise<RefreshFacts | null>;
+  /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
+  rotate(input: {
+    readonly successor: NewRefreshToken & { readonly parentId: string };
+    readonly successorSealed: string;
+    readonly usedAt: Date;
+  }): Promise<void>;
+  findById(id: string): Promise<RefreshTokenRecord | null>;
+  /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
+  revokeBySession(sessionId: string, at: Date): Promise<number>;
+  /** Revokes every unrevoked token of a user's sessions, except one session's; returns how many. */
+  revokeByUser(userId: string, at: Date, exceptSessionId?: string): Promise<number>;
+  /**
+   * Drops the sealed successor of at most `limit` tokens used before `usedBefore`
+   * (their reuse interval is over: nothing may open them any more); returns how many.
+   */
+  clearSealedSuccessors(usedBefore: Date, limit: number): Promise<number>;
+  /** Live tokens (unused, unrevoked, unexpired, in an active session), of one user or all. */
+  countLive(now: Date, userId?: string): Promise<number>;
+}

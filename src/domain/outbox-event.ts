@@ -1,0 +1,6 @@
+export interface OutboxEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly occurredAt: Date;
+  readonly payload: Readonly<Record<string, unknown>>;
+}
