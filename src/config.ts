@@ -1,11 +1,7 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
-import {
-  MASTER_KEY_ENV,
-  masterKeyProblem,
-  PREVIOUS_MASTER_KEY_ENV,
-} from './infrastructure/crypto/private-jwk-sealer.js';
+import { MASTER_KEY_ENV, masterKeyProblem, PREVIOUS_MASTER_KEY_ENV } from './master-key.js';
 
 /**
  * Every environment variable tokenwarden reads, parsed and validated once at start.

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TokenwardenError } from '../../domain/errors.js';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../http-deps.js';
 import { problemResponses } from '../schemas.js';
 
 const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]);
@@ -88,8 +88,9 @@ export const systemRoutes =
           },
         },
         async (_r, reply) => {
-          reply.type(deps.metrics.registry.contentType);
-          return deps.metrics.registry.metrics();
+          const { contentType, body } = await deps.metrics.scrape();
+          reply.type(contentType);
+          return body;
         },
       );
     }
