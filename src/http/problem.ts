@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { ERROR_TABLE, type ErrorCode, TokenwardenError } from '../domain/errors.js';
+import type { ErrorCode, TokenwardenError } from '../domain/errors.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -36,8 +36,4 @@ export function sendProblem(reply: FastifyReply, error: TokenwardenError): Fasti
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
-}
-
-export function problemFor(code: ErrorCode, detail?: string, extensions?: Record<string, unknown>) {
-  return new TokenwardenError(code, detail ?? ERROR_TABLE[code].title, extensions);
 }
