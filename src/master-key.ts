@@ -18,7 +18,7 @@ export const MASTER_KEY_MIN_LENGTH = 32;
  * 32 random bytes show about 30; fewer than 16 happens about once in 3·10^16 keys, while
  * repeated, patterned or counter bytes (`aaaa…`, `0102…`) fall far below it.
  */
-export const MASTER_KEY_MIN_DISTINCT = 16;
+const MASTER_KEY_MIN_DISTINCT = 16;
 
 /**
  * Why `raw` is not an acceptable master key, naming `variable`, or null when it is: 32+

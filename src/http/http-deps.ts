@@ -6,7 +6,7 @@ import type { Services } from '../application/services.js';
  * What the HTTP layer reports and serves at `/metrics`. The composition root passes the
  * Prometheus adapter; http names only what it calls.
  */
-export interface HttpMetrics {
+interface HttpMetrics {
   /** One answered request: counted by method, route and status, timed by method and route. */
   httpRequest(method: string, route: string, status: number, seconds: number): void;
   /** The `/metrics` body in the exposition format, and its content type. */

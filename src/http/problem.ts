@@ -1,10 +1,10 @@
 import type { FastifyReply } from 'fastify';
 import type { ErrorCode, TokenwardenError } from '../domain/errors.js';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** An RFC 9457 problem document with tokenwarden's `code` member. */
-export interface Problem {
+interface Problem {
   readonly type: string;
   readonly title: string;
   readonly status: number;
@@ -17,7 +17,7 @@ export interface Problem {
 // A URN: stable and unique per code, without pretending to be a page that can be fetched.
 const TYPE_BASE = 'urn:tokenwarden:problem:';
 
-export function toProblem(error: TokenwardenError, instance?: string): Problem {
+function toProblem(error: TokenwardenError, instance?: string): Problem {
   return {
     ...error.extensions,
     type: `${TYPE_BASE}${error.code.replaceAll('_', '-')}`,

@@ -12,7 +12,7 @@ import { MIGRATIONS, migrateToLatest } from '../../src/infrastructure/database/m
 import { PGliteDialect } from '../../src/infrastructure/database/pglite-dialect.js';
 import type { Database } from '../../src/infrastructure/database/schema.js';
 
-export type TestDatabaseName = 'pglite' | 'postgres';
+type TestDatabaseName = 'pglite' | 'postgres';
 
 /** A fresh, migrated database no other test sees. */
 export interface TestDatabase {

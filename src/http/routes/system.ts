@@ -122,7 +122,7 @@ export const systemRoutes =
  * Whether `header` is `Bearer <expected>`. Both sides are hashed first, so the
  * comparison is constant-time and its length does not depend on the guess either.
  */
-export function bearerMatches(header: string | undefined, expected: string): boolean {
+function bearerMatches(header: string | undefined, expected: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
   const given = match?.[1] ?? '';
   const digest = (value: string) => createHash('sha256').update(value).digest();
