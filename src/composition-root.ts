@@ -23,13 +23,18 @@ import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-seal
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
 import { createDatabase } from './infrastructure/database/create-database.js';
-import { migrateToLatest } from './infrastructure/database/migrator.js';
+import { MIGRATIONS, migrateToLatest } from './infrastructure/database/migrator.js';
+import { DataDirInUseError } from './infrastructure/database/pglite-lock.js';
 import { logSerializers } from './infrastructure/database/redact-database-error.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
+import { StartupError } from './startup-error.js';
+
+// The CLI's `webhooks secret` prints a receiver's secret without building anything else.
+export { deriveWebhookSecret } from './infrastructure/webhooks/webhook-signature.js';
 
 /** An open database handle: the composition root's own, or one a test made. */
 export interface DatabaseHandle {
@@ -100,15 +105,7 @@ export interface Core {
 export async function createCore(config: Config, overrides: TokenwardenOverrides = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   const ownsDatabase = overrides.database === undefined;
-  const database =
-    overrides.database ??
-    (config.database.kind === 'pglite'
-      ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir })
-      : await createDatabase({
-          kind: 'postgres',
-          url: config.database.url,
-          poolSize: config.database.poolSize,
-        }));
+  const database = overrides.database ?? (await openDatabase(config));
   let invalidator: CacheInvalidator | undefined;
   try {
     await migrateToLatest(database.db);
@@ -213,6 +210,43 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   } catch (error) {
     await invalidator?.close();
     if (ownsDatabase) await database.close();
+    throw error;
+  }
+}
+
+/**
+ * `tokenwarden migrate`: brings the configured database's schema up to date without
+ * building anything else, over one connection.
+ *
+ * @example
+ * const { applied, latest } = await migrateDatabase(loadConfig());
+ * @returns the migrations applied now (empty when up to date) and the latest one there is
+ */
+export async function migrateDatabase(
+  config: Config,
+): Promise<{ readonly applied: readonly string[]; readonly latest: string | null }> {
+  const database = await openDatabase(config, 1);
+  try {
+    const applied = await migrateToLatest(database.db);
+    return { applied, latest: Object.keys(MIGRATIONS).at(-1) ?? null };
+  } finally {
+    await database.close();
+  }
+}
+
+/** The configured database; a PGlite directory another process holds is a {@link StartupError}. */
+async function openDatabase(
+  config: Config,
+  poolSize = config.database.kind === 'postgres' ? config.database.poolSize : 1,
+): Promise<DatabaseHandle> {
+  try {
+    return config.database.kind === 'pglite'
+      ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir })
+      : await createDatabase({ kind: 'postgres', url: config.database.url, poolSize });
+  } catch (error) {
+    if (error instanceof DataDirInUseError) {
+      throw new StartupError(error.code, error.message, { cause: error });
+    }
     throw error;
   }
 }

@@ -1,17 +1,13 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
-import {
-  MASTER_KEY_ENV,
-  masterKeyProblem,
-  PREVIOUS_MASTER_KEY_ENV,
-} from './infrastructure/crypto/private-jwk-sealer.js';
+import { MASTER_KEY_ENV, masterKeyProblem, PREVIOUS_MASTER_KEY_ENV } from './master-key.js';
 
 /**
  * Every environment variable tokenwarden reads, parsed and validated once at start.
  * A bad value stops start-up with a message naming the variable.
  */
-export const EnvSchema = Type.Object({
+const EnvSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
@@ -78,7 +74,7 @@ export const EnvSchema = Type.Object({
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
 });
 
-export type Env = Static<typeof EnvSchema>;
+type Env = Static<typeof EnvSchema>;
 
 /** The typed configuration the composition root is built from. */
 export interface Config {

@@ -10,8 +10,8 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 
-export const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-export const BENCHMARKS_MD = new URL('../../docs/BENCHMARKS.md', import.meta.url);
+const ADMIN_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const BENCHMARKS_MD = new URL('../../docs/BENCHMARKS.md', import.meta.url);
 
 /** `load 0.42` — the 1-minute load average, recorded next to every figure. */
 export function load(): string {

@@ -69,7 +69,7 @@ export async function startServer(options: {
   return { base, child, stop };
 }
 
-export async function post(
+async function post(
   base: string,
   path: string,
   body: unknown,

@@ -1,4 +1,6 @@
 import { TokenwardenError } from '../domain/errors.js';
+import { ok, type Result } from '../domain/result.js';
+import { parseRotationReason } from '../domain/rotation-reason.js';
 import type { AppContext } from './context.js';
 
 /**
@@ -22,8 +24,12 @@ export function pinnedSigningKeyError(): TokenwardenError {
   );
 }
 
-/** An optional audit reason: trimmed, empty means none, at most 500 characters. */
-export function optionalReason(raw: string | undefined): string | null {
+/**
+ * An optional audit reason: absent or blank is none (null); one that is given is a reason
+ * like any other ({@link parseRotationReason}: trimmed, 1..500 characters, no control or
+ * format character).
+ */
+export function optionalReason(raw: string | undefined): Result<string | null> {
   const reason = raw?.trim() ?? '';
-  return reason === '' ? null : reason;
+  return reason === '' ? ok(null) : parseRotationReason(reason);
 }

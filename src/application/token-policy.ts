@@ -11,11 +11,3 @@ export interface TokenPolicy {
   /** Live sessions one user may hold; a login past it revokes the oldest. */
   readonly maxSessionsPerUser: number;
 }
-
-export const DEFAULT_TOKEN_POLICY: TokenPolicy = {
-  refreshTokenTtlSeconds: 14 * 24 * 3600,
-  sessionMaxAgeSeconds: 30 * 24 * 3600,
-  reuseIntervalSeconds: 10,
-  accessTokenTtlSeconds: 900,
-  maxSessionsPerUser: 100,
-};

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { TokenwardenError } from '../domain/errors.js';
-import { DataDirInUseError } from '../infrastructure/database/pglite-lock.js';
+import { StartupError } from '../startup-error.js';
 import { registerAudit } from './audit.js';
 import { registerConfig } from './config.js';
 import type { CliIo } from './context.js';
@@ -83,7 +83,8 @@ export async function run(
       const cli = fromTokenwardenError(error);
       return fail(cli.message, cli.exitCode);
     }
-    if (error instanceof DataDirInUseError) return fail(error.message, EXIT_FAILURE);
+    // The data directory in use: its message says what to do, so it is not "unexpected".
+    if (error instanceof StartupError) return fail(error.message, EXIT_FAILURE);
     const message = describeUnexpected(error);
     if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);
     return fail(

@@ -10,24 +10,14 @@ export function registerMigrate(program: Command, io: CliIo): void {
       .description('apply pending database migrations (the server also does this on start)'),
   ).action(async (options: CommonOptions) => {
     const config = cliConfig(io.env);
-    const { createDatabase } = await import('../infrastructure/database/create-database.js');
-    const { MIGRATIONS, migrateToLatest } = await import('../infrastructure/database/migrator.js');
-    const database = await createDatabase(
-      config.database.kind === 'pglite'
-        ? { kind: 'pglite', dataDir: config.database.dataDir }
-        : { kind: 'postgres', url: config.database.url, poolSize: 1 },
+    // Loaded on demand, as in withCore: --help answers without loading the database stack.
+    const { migrateDatabase } = await import('../composition-root.js');
+    const { applied, latest } = await migrateDatabase(config);
+    outputFor(io, options).result({ database: config.database.kind, applied, latest }, () =>
+      applied.length === 0
+        ? `The ${config.database.kind} database is up to date (latest migration: ${latest ?? 'none'}).`
+        : `Applied ${applied.length} migration${applied.length === 1 ? '' : 's'} to the ` +
+          `${config.database.kind} database:\n${applied.map((name) => `  ${name}`).join('\n')}`,
     );
-    try {
-      const applied = await migrateToLatest(database.db);
-      const latest = Object.keys(MIGRATIONS).at(-1) ?? null;
-      outputFor(io, options).result({ database: config.database.kind, applied, latest }, () =>
-        applied.length === 0
-          ? `The ${config.database.kind} database is up to date (latest migration: ${latest ?? 'none'}).`
-          : `Applied ${applied.length} migration${applied.length === 1 ? '' : 's'} to the ` +
-            `${config.database.kind} database:\n${applied.map((name) => `  ${name}`).join('\n')}`,
-      );
-    } finally {
-      await database.close();
-    }
   });
 }

@@ -43,7 +43,7 @@ const escapeOne = (char: string) =>
  * @example
  * visible('ok\u001b]0;owned\u0007'); // 'ok\\u001b]0;owned\\u0007'
  */
-export function visible(text: string): string {
+function visible(text: string): string {
   return text.replace(HIDDEN, escapeOne);
 }
 

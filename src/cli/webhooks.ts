@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { deriveWebhookSecret } from '../infrastructure/webhooks/webhook-signature.js';
 import { type CommonOptions, jsonOption, outputFor } from './command-kit.js';
 import { type CliIo, cliConfig } from './context.js';
 import { CliError, usageError } from './errors.js';
@@ -16,7 +15,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
           '(give it to that receiver only; needs no database)',
       )
       .argument('<url>', 'the receiver URL, as listed in TOKENWARDEN_WEBHOOK_URLS'),
-  ).action((rawUrl: string, options: CommonOptions) => {
+  ).action(async (rawUrl: string, options: CommonOptions) => {
     const config = cliConfig(io.env);
     const { urls, secret } = config.webhooks;
     if (urls.length === 0 || secret === null) {
@@ -36,6 +35,8 @@ export function registerWebhooks(program: Command, io: CliIo): void {
         `${JSON.stringify(url.slice(0, 200))} is not one of the ${urls.length} URLs in TOKENWARDEN_WEBHOOK_URLS (webhook_not_configured)`,
       );
     }
+    // Loaded on demand, as in withCore: the other commands answer without loading the stack.
+    const { deriveWebhookSecret } = await import('../composition-root.js');
     const derived = deriveWebhookSecret(secret, url);
     outputFor(io, options).result({ url, secret: derived }, () => derived);
   });

@@ -2,10 +2,10 @@ import { type TokenwardenError, validationError } from './errors.js';
 import { err, ok, type Result } from './result.js';
 import { firstControlOrFormat } from './text.js';
 
-export const PASSWORD_MIN_LENGTH = 8;
+const PASSWORD_MIN_LENGTH = 8;
 /** Bounded so a huge password cannot make argon2 a denial-of-service lever. */
-export const PASSWORD_MAX_LENGTH = 256;
-export const EMAIL_MAX_LENGTH = 254;
+const PASSWORD_MAX_LENGTH = 256;
+const EMAIL_MAX_LENGTH = 254;
 
 // Deliberately simple (RFC 5322 is not a useful target): one @, no spaces, a dot in the domain.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

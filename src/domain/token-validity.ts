@@ -2,7 +2,7 @@ import { TokenwardenError } from './errors.js';
 import type { VersionStamp } from './versions.js';
 
 /** Why a token was refused. Each maps to one error code in {@link rejectionToError}. */
-export type RejectionReason =
+type RejectionReason =
   | 'token_expired'
   | 'token_revoked'
   | 'session_revoked'

@@ -14,8 +14,7 @@ export interface SecurityConfig {
   readonly updatedAt: Date;
 }
 
-export const DEFAULT_GRACE_PERIOD_SECONDS = 300;
-export const MIN_GRACE_PERIOD_SECONDS = 0;
+const MIN_GRACE_PERIOD_SECONDS = 0;
 export const MAX_GRACE_PERIOD_SECONDS = 86_400;
 export const REASON_MAX_LENGTH = 500;
 

@@ -9,13 +9,10 @@ import Fastify, {
   type FastifyInstance,
   type FastifyServerOptions,
 } from 'fastify';
-import type { Redis } from 'ioredis';
-import type { WebhookDeliveries } from '../application/ports/webhook-deliveries.js';
-import type { Services } from '../application/services.js';
 import type { Config, TrustProxy } from '../config.js';
 import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
-import type { PrometheusMetrics } from '../infrastructure/metrics/prometheus-metrics.js';
 import { authGuards } from './auth.js';
+import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { sendProblem } from './problem.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
@@ -47,26 +44,6 @@ export interface HttpOptions {
   readonly connections: Config['connections'];
   readonly metricsEndpoint: Config['metricsEndpoint'];
   readonly docs: boolean;
-}
-
-export interface HttpDeps {
-  readonly services: Services;
-  readonly metrics: PrometheusMetrics;
-  readonly jwks: () => Promise<{ readonly keys: readonly object[] }>;
-  /** Whether the database answers; `/ready` reports it. */
-  readonly ready: () => Promise<boolean>;
-  /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */
-  readonly webhooks?: WebhookDeliveries;
-  /** Cache invalidation's transport and state; `/ready` reports it (degraded is still ready: TTL). */
-  readonly invalidation?: () => {
-    readonly transport: 'redis' | 'postgres' | 'local';
-    readonly state: 'subscribed' | 'degraded';
-  };
-  /**
-   * Redis for the per-address limits and the per-account lock, so every instance shares
-   * them (absent: this instance's memory). Keys start with `prefix`.
-   */
-  readonly sharedLimits?: { readonly redis: Redis; readonly prefix: string };
 }
 
 export type App = FastifyInstance;
@@ -160,8 +137,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    deps.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    deps.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    deps.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
 
   await app.register(helmet, {

@@ -1,10 +1,10 @@
 import type { FastifyReply } from 'fastify';
-import { ERROR_TABLE, type ErrorCode, TokenwardenError } from '../domain/errors.js';
+import type { ErrorCode, TokenwardenError } from '../domain/errors.js';
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** An RFC 9457 problem document with tokenwarden's `code` member. */
-export interface Problem {
+interface Problem {
   readonly type: string;
   readonly title: string;
   readonly status: number;
@@ -17,7 +17,7 @@ export interface Problem {
 // A URN: stable and unique per code, without pretending to be a page that can be fetched.
 const TYPE_BASE = 'urn:tokenwarden:problem:';
 
-export function toProblem(error: TokenwardenError, instance?: string): Problem {
+function toProblem(error: TokenwardenError, instance?: string): Problem {
   return {
     ...error.extensions,
     type: `${TYPE_BASE}${error.code.replaceAll('_', '-')}`,
@@ -36,8 +36,4 @@ export function sendProblem(reply: FastifyReply, error: TokenwardenError): Fasti
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
-}
-
-export function problemFor(code: ErrorCode, detail?: string, extensions?: Record<string, unknown>) {
-  return new TokenwardenError(code, detail ?? ERROR_TABLE[code].title, extensions);
 }

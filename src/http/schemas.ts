@@ -212,7 +212,7 @@ export const AuditEventSchema = Type.Object({
 export const pageOf = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-export const WebhookDeliveryState = Type.Union([
+const WebhookDeliveryState = Type.Union([
   Type.Literal('pending'),
   Type.Literal('delivered'),
   Type.Literal('dead'),

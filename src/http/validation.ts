@@ -48,7 +48,7 @@ const pointerOf = (visit: Visit): string => {
  * if any. Iterative, with parents linked rather than paths built: a body may nest
  * 100 000 levels deep.
  */
-export function findUnstorableString(value: unknown): string | null {
+function findUnstorableString(value: unknown): string | null {
   const stack: Visit[] = [{ value, key: null, parent: null }];
   for (let visit = stack.pop(); visit !== undefined; visit = stack.pop()) {
     const current = visit.value;
@@ -71,7 +71,7 @@ export function findUnstorableString(value: unknown): string | null {
 }
 
 /** Replaces what {@link findUnstorableString} refuses by U+FFFD: for headers we store but must not refuse. */
-export function replaceUnstorable(value: string): string {
+function replaceUnstorable(value: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this replaces
   return value.replace(/[\u0000\p{Cs}]/gu, '\ufffd');
 }

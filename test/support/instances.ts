@@ -169,7 +169,7 @@ export async function login(base: string, email: string, password = USER_PASSWOR
   return res.body.accessToken as string;
 }
 
-export const adminLogin = (base: string) => login(base, ADMIN_EMAIL, ADMIN_PASSWORD);
+const adminLogin = (base: string) => login(base, ADMIN_EMAIL, ADMIN_PASSWORD);
 
 /** The bearer check, as any protected route runs it. */
 export async function me(base: string, token: string): Promise<number> {

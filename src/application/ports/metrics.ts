@@ -6,11 +6,3 @@ export interface ServiceMetrics {
   reuseDetected(): void;
   login(outcome: 'succeeded' | 'failed'): void;
 }
-
-export const noopMetrics: ServiceMetrics = {
-  rotation() {},
-  refresh() {},
-  tokenRejected() {},
-  reuseDetected() {},
-  login() {},
-};

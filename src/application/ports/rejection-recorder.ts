@@ -14,7 +14,3 @@ export interface RotationRejection {
 export interface RejectionRecorder {
   record(rejection: RotationRejection): void;
 }
-
-export const noopRejectionRecorder: RejectionRecorder = {
-  record() {},
-};

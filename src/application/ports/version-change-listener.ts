@@ -14,12 +14,3 @@ export interface VersionChangeListener {
   /** A signing key was added, rotated out or retired. */
   signingKeysChanged(): void;
 }
-
-export const noopVersionChangeListener: VersionChangeListener = {
-  globalVersionChanged() {},
-  userVersionChanged() {},
-  userChanged() {},
-  sessionRevoked() {},
-  userSessionsRevoked() {},
-  signingKeysChanged() {},
-};

@@ -29,7 +29,7 @@ async function buildBundle(): Promise<string> {
   return output.text;
 }
 
-export function adminConsoleScript(): Promise<string> {
+function adminConsoleScript(): Promise<string> {
   bundle ??= buildBundle().catch((error: unknown) => {
     bundle = undefined; // let the next request try again
     throw error;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { TokenwardenError } from '../../domain/errors.js';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../http-deps.js';
 import { problemResponses } from '../schemas.js';
 
 const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]);
@@ -88,8 +88,9 @@ export const systemRoutes =
           },
         },
         async (_r, reply) => {
-          reply.type(deps.metrics.registry.contentType);
-          return deps.metrics.registry.metrics();
+          const { contentType, body } = await deps.metrics.scrape();
+          reply.type(contentType);
+          return body;
         },
       );
     }
@@ -121,7 +122,7 @@ export const systemRoutes =
  * Whether `header` is `Bearer <expected>`. Both sides are hashed first, so the
  * comparison is constant-time and its length does not depend on the guess either.
  */
-export function bearerMatches(header: string | undefined, expected: string): boolean {
+function bearerMatches(header: string | undefined, expected: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
   const given = match?.[1] ?? '';
   const digest = (value: string) => createHash('sha256').update(value).digest();

@@ -25,7 +25,7 @@ import {
   UserRotationResultSchema,
 } from '../schemas.js';
 
-export const LOG_OUT_EVERYWHERE_REASON = 'log out everywhere';
+const LOG_OUT_EVERYWHERE_REASON = 'log out everywhere';
 
 export const userRoutes =
   (services: Services, guards: Guards, limits: RateLimits): FastifyPluginAsyncTypebox =>

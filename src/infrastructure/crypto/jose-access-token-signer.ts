@@ -10,10 +10,10 @@ import type { TokenGenerator } from '../../application/ports/token-generator.js'
 import { type PublicSigningJwk, SIGNING_ALGORITHM, type SigningKeyStore } from './signing-key-store.js';
 
 /** Access tokens live 15 minutes unless configured otherwise. */
-export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
+const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
 
 /** The `aud` written and required unless configured otherwise (`TOKENWARDEN_AUDIENCE`). */
-export const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
+const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
 
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;

@@ -7,10 +7,11 @@ import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
 import { loadConfig } from '../../config.js';
+import { masterKeyProblem } from '../../master-key.js';
 import { KyselyUnitOfWork } from '../database/repositories/kysely-unit-of-work.js';
 import type { Database } from '../database/schema.js';
 import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
-import { createPrivateJwkSealer, masterKeyProblem, type PrivateJwkSealer } from './private-jwk-sealer.js';
+import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';

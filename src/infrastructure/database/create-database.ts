@@ -22,7 +22,7 @@ export type DatabaseOptions =
       readonly onIdleClientError?: (error: Error) => void;
     };
 
-export type DatabaseKind = DatabaseOptions['kind'];
+type DatabaseKind = DatabaseOptions['kind'];
 
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;

@@ -1,7 +1,7 @@
 import { InvalidCursorError } from './invalid-cursor-error.js';
 
 /** Opaque keyset cursor: base64url of a JSON array of strings. */
-export function encodeCursor(parts: readonly string[]): string {
+function encodeCursor(parts: readonly string[]): string {
   return Buffer.from(JSON.stringify(parts), 'utf8').toString('base64url');
 }
 

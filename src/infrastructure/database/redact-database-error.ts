@@ -23,7 +23,7 @@ type SerializedError = ReturnType<typeof stdSerializers.err>;
  * same for each `cause`): every logger of the service uses it, so a failed statement is
  * logged with its code, constraint and SQL, never with a password hash or a row.
  */
-export function redactingErrSerializer(error: Error): SerializedError {
+function redactingErrSerializer(error: Error): SerializedError {
   const serialized = stdSerializers.err(error) as SerializedError & Record<string, unknown>;
   redactSerialized(serialized);
   return serialized;

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, JSONColumnType, Selectable } from 'kysely';
 
 /**
  * The one typed schema every query is checked against. Timestamps are
@@ -121,11 +121,6 @@ export interface WebhookDeliveriesTable {
 }
 
 export type UserRow = Selectable<UsersTable>;
-export type NewUserRow = Insertable<UsersTable>;
-export type UserUpdate = Updateable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
-export type NewRefreshTokenRow = Insertable<RefreshTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
-export type SigningKeyRow = Selectable<SigningKeysTable>;
-export type WebhookDeliveryRow = Selectable<WebhookDeliveriesTable>;

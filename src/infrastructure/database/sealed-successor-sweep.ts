@@ -2,7 +2,7 @@ import type { Clock } from '../../application/ports/clock.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
 
 /** Rows cleared per statement: bounded, so a backlog never holds locks for long. */
-export const DEFAULT_SWEEP_BATCH_SIZE = 1000;
+const DEFAULT_SWEEP_BATCH_SIZE = 1000;
 
 export interface SealedSuccessorSweepDeps {
   readonly uow: UnitOfWork;

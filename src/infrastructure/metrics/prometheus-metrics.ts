@@ -7,14 +7,14 @@ import type { InvalidationStatus } from '../cache/invalidation-transport.js';
  * can live in one test process without clashing metric names.
  */
 export class PrometheusMetrics implements ServiceMetrics {
-  readonly registry = new Registry();
-  readonly httpRequests = new Counter({
+  private readonly registry = new Registry();
+  private readonly httpRequests = new Counter({
     name: 'tokenwarden_http_requests_total',
     help: 'HTTP requests by method, route and status code',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
+  private readonly httpDuration = new Histogram({
     name: 'tokenwarden_http_request_duration_seconds',
     help: 'HTTP request duration by route',
     labelNames: ['method', 'route'] as const,
@@ -53,6 +53,15 @@ export class PrometheusMetrics implements ServiceMetrics {
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.inc({ method, route, status: String(status) });
+    this.httpDuration.observe({ method, route }, seconds);
+  }
+
+  async scrape(): Promise<{ readonly contentType: string; readonly body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
   rotation(scope: 'global' | 'user', outcome: 'succeeded' | 'failed' | 'dry_run'): void {

@@ -278,7 +278,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
 }
 
 /** A URL fit to show and audit: no credentials, no query string (receivers put tokens there). */
-export function displayUrl(url: string): string {
+function displayUrl(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.protocol}//${parsed.host}${parsed.pathname}${parsed.search === '' ? '' : '?…'}`;

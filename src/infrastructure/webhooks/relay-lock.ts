@@ -20,7 +20,7 @@ const LOCK_CLASS = 0x7477_6831; // 'twh1'
  * crashed instance never keeps the others from delivering; a heartbeat on the
  * connection notices a dead one and lets the next `acquire` try again.
  */
-export class PostgresAdvisoryLock implements RelayLock {
+class PostgresAdvisoryLock implements RelayLock {
   readonly #db: Kysely<Database>;
   readonly #heartbeatMs: number;
   #held = false;
@@ -94,7 +94,7 @@ const processHolders = new WeakMap<Kysely<Database>, object>();
  * and holding its single connection for a lock would stall every request. An
  * in-process lock keeps two relays over the same handle from both delivering.
  */
-export class ProcessLock implements RelayLock {
+class ProcessLock implements RelayLock {
   readonly #db: Kysely<Database>;
   readonly #token = {};
 

@@ -1,7 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export const SIGNATURE_HEADER = 'X-Tokenwarden-Signature';
-
 /** Domain separation of the per-URL secrets; a new scheme gets a new label. */
 const SECRET_LABEL = 'tokenwarden-webhook-v1\n';
 

@@ -1,6 +1,5 @@
 import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { SigningKeyStatus } from '../../../domain/signing-key.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
@@ -32,9 +31,7 @@ export class RetireSigningKeyHandler {
       err(new TokenwardenError('signing_key_not_found', `No signing key with kid ${kid}`));
     if (kid === '' || kid.length > MAX_KID_LENGTH) return notFound();
     const reason = optionalReason(command.reason);
-    // Optional here, but when given it is a reason like any other: 1..500 characters, no control or format character.
-    const parsed = reason === null ? null : parseRotationReason(reason);
-    if (parsed !== null && !parsed.ok) return parsed;
+    if (!reason.ok) return reason;
     if (command.replace === true && this.ctx.keys.pinned) return err(pinnedSigningKeyError());
 
     const outcome = await this.ctx.uow.run(async (repos) => {
@@ -65,7 +62,7 @@ export class RetireSigningKeyHandler {
             actor: command.actor,
             action: AuditAction.SigningKeyRetired,
             userId: null,
-            reason,
+            reason: reason.value,
             details: { kid, previousStatus: retirement.previousStatus, newKid: retirement.newKid },
           });
           return ok({ kid, previousStatus: retirement.previousStatus, newKid: retirement.newKid, retiredAt });

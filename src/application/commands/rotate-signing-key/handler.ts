@@ -1,5 +1,4 @@
 import { err, ok, type Result } from '../../../domain/result.js';
-import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
 import { optionalReason, pinnedSigningKeyError, signingKeysChanged } from '../../signing-keys-changed.js';
@@ -23,9 +22,7 @@ export class RotateSigningKeyHandler {
   async handle(command: RotateSigningKey): Promise<Result<SigningKeyRotationResult>> {
     if (this.ctx.keys.pinned) return err(pinnedSigningKeyError());
     const reason = optionalReason(command.reason);
-    // Optional here, but when given it is a reason like any other: 1..500 characters, no control or format character.
-    const parsed = reason === null ? null : parseRotationReason(reason);
-    if (parsed !== null && !parsed.ok) return parsed;
+    if (!reason.ok) return reason;
     const result = await this.ctx.uow.run(async (repos) => {
       const rotatedAt = this.ctx.clock.now();
       const { previousKid, newKid } = await repos.signingKeys.rotate(rotatedAt);
@@ -34,7 +31,7 @@ export class RotateSigningKeyHandler {
         actor: command.actor,
         action: AuditAction.SigningKeyRotated,
         userId: null,
-        reason,
+        reason: reason.value,
         details: { previousKid, newKid, previousStatus: previousKid === null ? null : 'verifying' },
       });
       return { previousKid, newKid, rotatedAt };

@@ -16,7 +16,7 @@ export interface SigningKeyRepositoryOptions {
   readonly accessTokenTtlSeconds: number;
 }
 
-export const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions = Object.freeze({
+const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions = Object.freeze({
   sealer: createPrivateJwkSealer(undefined),
   accessTokenTtlSeconds: 900,
 });
