@@ -3,7 +3,7 @@ import { CreateSessionHandler } from './commands/create-session/handler.js';
 import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { EnableUserHandler } from './commands/enable-user/handler.js';
 import { PromoteUserHandler } from './commands/promote-user/handler.js';
-import { RefreshTokensHandler, type RefreshTokensOptions } from './commands/refresh-tokens/handler.js';
+import { RefreshTokensHandler } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
 import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.js';
 import { RevokeAllSessionsHandler } from './commands/revoke-all-sessions/handler.js';
@@ -23,11 +23,11 @@ import { ListSigningKeysQuery } from './queries/list-signing-keys/query.js';
 import { ListUsersQuery } from './queries/list-users/query.js';
 
 /** Every command handler and query, built over one context; HTTP and CLI both drive these. */
-export function createServices(ctx: AppContext, options: { readonly refresh?: RefreshTokensOptions } = {}) {
+export function createServices(ctx: AppContext) {
   return {
     registerUser: new RegisterUserHandler(ctx),
     createSession: new CreateSessionHandler(ctx),
-    refreshTokens: new RefreshTokensHandler(ctx, options.refresh),
+    refreshTokens: new RefreshTokensHandler(ctx),
     revokeSession: new RevokeSessionHandler(ctx),
     revokeAllSessions: new RevokeAllSessionsHandler(ctx),
     changePassword: new ChangePasswordHandler(ctx),
