@@ -21,6 +21,8 @@ import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
 import { ListSessionsQuery } from './queries/list-sessions/query.js';
 import { ListSigningKeysQuery } from './queries/list-signing-keys/query.js';
 import { ListUsersQuery } from './queries/list-users/query.js';
+import { PreviewGlobalRotationQuery } from './queries/preview-global-rotation/query.js';
+import { PreviewUserRotationQuery } from './queries/preview-user-rotation/query.js';
 
 /** Every command handler and query, built over one context; HTTP and CLI both drive these. */
 export function createServices(ctx: AppContext) {
@@ -33,6 +35,8 @@ export function createServices(ctx: AppContext) {
     changePassword: new ChangePasswordHandler(ctx),
     triggerGlobalTokenRotation: new TriggerGlobalTokenRotationHandler(ctx),
     triggerUserTokenRotation: new TriggerUserTokenRotationHandler(ctx),
+    previewGlobalRotation: new PreviewGlobalRotationQuery(ctx),
+    previewUserRotation: new PreviewUserRotationQuery(ctx),
     updateSecurityConfig: new UpdateSecurityConfigHandler(ctx),
     rotateSigningKey: new RotateSigningKeyHandler(ctx),
     retireSigningKey: new RetireSigningKeyHandler(ctx),

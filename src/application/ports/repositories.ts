@@ -143,9 +143,9 @@ export interface RefreshTokenRepository {
   findByHashForUpdate(tokenHash: string): Promise<RefreshTokenRecord | null>;
   markUsed(id: string, at: Date, successorId: string, successorSealed: string): Promise<void>;
   /**
-   * Everything a refresh decides on, read in one statement that takes the refresh
-   * lock order: the security config FOR SHARE, then the token (by hash) FOR UPDATE,
-   * then its user FOR SHARE.
+   * Everything a refresh decides on, read in one statement that takes the shared
+   * lock order (../lock-order.ts): the security config FOR SHARE, then the token
+   * (by hash) FOR UPDATE, then its user FOR SHARE.
    */
   findForRefresh(tokenHash: string): Promise<RefreshFacts | null>;
   /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */

@@ -21,14 +21,10 @@ interface Granted extends TokenPairInput {
 }
 
 /**
- * Refresh with rotation, idempotent retries and reuse detection.
- *
- * Lock order (shared by every writer, so no deadlock cycle forms): the security
- * config row FOR SHARE, then the presented token FOR UPDATE, then the user FOR
- * SHARE. The share lock on the config makes a concurrent global rotation wait for
- * this transaction (or this one wait for it), so a refresh that commits after a
- * rotation has committed always read the new version; the user lock does the same
- * for user rotations.
+ * Refresh with rotation, idempotent retries and reuse detection. The versions, the
+ * presented token, its user and session are read in one statement that takes the
+ * shared lock order of ../../lock-order.ts (config share → token update → user share),
+ * so a refresh that commits after a rotation committed always read the new version.
  */
 export class RefreshTokensHandler {
   constructor(private readonly ctx: AppContext) {}
@@ -42,7 +38,6 @@ export class RefreshTokensHandler {
     // Set when reuse detection revoked a session, so caches are told after the commit.
     const revoked: { sessionId: string | null } = { sessionId: null };
     const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
-      // One statement, locks in the order above.
       const facts = await repos.refreshTokens.findForRefresh(tokenHash);
       if (facts === null) return err(invalidToken());
       const { token: presented, user, session, config } = facts;

@@ -58,9 +58,9 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   /**
    * One round trip instead of four. PostgreSQL takes the row locks of a SELECT in the
    * order of its locking clauses, for each row the join yields: config (share), then
-   * token (update), then user (share) — the lock order of the refresh handler. A lock
-   * that had to wait re-reads the newest version of the locked rows, so a rotation
-   * that committed meanwhile is seen.
+   * token (update), then user (share) — the lock order of application/lock-order.ts.
+   * A lock that had to wait re-reads the newest version of the locked rows, so a
+   * rotation that committed meanwhile is seen.
    */
   async findForRefresh(tokenHash: string): Promise<RefreshFacts | null> {
     const result = await sql<RefreshFactsRow>`
