@@ -38,22 +38,12 @@ export async function startSession(
   input: { readonly userId: string; readonly userAgent: string | null; readonly ip: string | null },
 ): Promise<StartedSession | null> {
   const limit = ctx.policy.maxSessionsPerUser;
-  const {
-    config,
-    user,
-    tokens: { now, sessionId, evicted, revokedTokens },
-  } = await lockForTokenWrite(repos, {
-    tokens: async () => {
-      await repos.sessions.lockLoginsOf(input.userId);
-      const now = ctx.clock.now();
-      const sessionId = ctx.tokens.id();
-      const evicted = await repos.sessions.listActiveIdsBeyondNewest(input.userId, now, limit - 1);
-      const revokedTokens = new Map<string, number>();
-      for (const id of evicted) revokedTokens.set(id, await repos.refreshTokens.revokeBySession(id, now));
-      return { now, sessionId, evicted, revokedTokens };
-    },
+  const { config, user, tokens } = await lockForTokenWrite(repos, {
+    tokens: () => revokeTokensBeyondCap(ctx, repos, input.userId, limit),
     user: { id: input.userId, lock: 'share' },
   });
+  const { now, evicted, revokedTokens } = tokens;
+  const sessionId = ctx.tokens.id();
   const revokedSessionIds: string[] = [];
   for (const id of evicted) {
     if (!(await repos.sessions.revoke(id, now, SESSION_LIMIT_REASON))) continue;
@@ -96,4 +86,17 @@ export async function startSession(
     parentId: null,
   });
   return { sessionId, role: user.role, stamp, refreshToken, sessionExpiresAt, now, revokedSessionIds };
+}
+
+/**
+ * Under the user's login lock, revokes the tokens of its live sessions beyond the
+ * newest `limit - 1` (the session rows follow, after the user lock).
+ */
+async function revokeTokensBeyondCap(ctx: AppContext, repos: Repositories, userId: string, limit: number) {
+  await repos.sessions.lockLoginsOf(userId);
+  const now = ctx.clock.now();
+  const evicted = await repos.sessions.listActiveIdsBeyondNewest(userId, now, limit - 1);
+  const revokedTokens = new Map<string, number>();
+  for (const id of evicted) revokedTokens.set(id, await repos.refreshTokens.revokeBySession(id, now));
+  return { now, evicted, revokedTokens };
 }
