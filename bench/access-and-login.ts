@@ -155,7 +155,6 @@ export async function accessAndLogin(
   const httpRows: Row[] = [];
   try {
     const server = await startServer({
-      entry: 'bench/server.ts',
       env: {
         DATABASE_URL: scratch.url,
         DATABASE_POOL_SIZE: '8',

@@ -3,7 +3,7 @@
  *
  *   npx tsx bench/refresh-throughput.ts [--db postgres|pglite] [--seconds 10] [--connections 16]
  *
- * tokenwarden side: a server in a child process (bench/server.ts, PGlite in a temp
+ * tokenwarden side: a server in a child process (src/main.ts, PGlite in a temp
  * dir or a scratch PostgreSQL database), `connections + 8` sessions logged in, then
  * autocannon POSTs /api/v1/tokens on `connections` keep-alive connections. Every
  * answer carries the successor token, which goes back into a shared pool; each
@@ -99,7 +99,7 @@ export async function refreshThroughput(options: {
   try {
     const server = await startServer({
       root: options.root,
-      entry: options.entry ?? (options.root === undefined ? 'bench/server.ts' : 'src/main.ts'),
+      entry: options.entry,
       nodeArgs: options.nodeArgs,
       maxSeconds: seconds + 120,
       env: {
@@ -140,13 +140,27 @@ export async function pgbench(
   clients: number,
   seconds: number,
 ): Promise<number> {
+  await seedForPgbench(url);
+  return runPgbench(url, script, clients, seconds);
+}
+
+/** Seeds the tokens the pgbench scripts name (`md5(n) || md5(n+1)`, n ≤ 20 000) into a migrated database. */
+export async function seedForPgbench(url: string): Promise<void> {
   const database = await createDatabase({ kind: 'postgres', url, poolSize: 2 });
   try {
-    // The server that ran first migrated it.
     await seedTokens(database.db, 1, SEEDED);
   } finally {
     await database.close();
   }
+}
+
+/** pgbench tps of `script` (a file in bench/sql/) on a database seeded by `seedForPgbench`. */
+export async function runPgbench(
+  url: string,
+  script: string,
+  clients: number,
+  seconds: number,
+): Promise<number> {
   const { stdout } = await run(
     'pgbench',
     [

@@ -8,7 +8,8 @@
 import { accessAndLogin } from './access-and-login.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
 import { rotationScale } from './rotation-scale.js';
-import { load, machine, parseFlags, type Row, table, writeSection } from './support/env.js';
+import { load, machine, parseFlags, table, writeSection } from './support/env.js';
+import { versionCheckCost } from './version-check.js';
 
 const flags = parseFlags(process.argv);
 const quick = flags.quick;
@@ -66,34 +67,14 @@ if (wanted('refresh')) {
 }
 
 if (wanted('version')) {
-  // Alternated so drifting load hits both sides alike.
-  const rounds = quick ? 1 : 3;
-  const on: number[] = [];
-  const off: number[] = [];
-  const rows: Row[] = [];
-  for (let i = 0; i < rounds; i++) {
-    for (const skip of [false, true]) {
-      const r = await refreshThroughput({
-        database: 'postgres',
-        connections: 16,
-        seconds,
-        env: skip ? { TOKENWARDEN_BENCH_SKIP_VERSION_CHECK: '1' } : {},
-      });
-      (skip ? off : on).push(r.requestsPerSecond);
-      rows.push([
-        skip ? 'short-circuited (bench only)' : 'with the version check',
-        ...describe(r).slice(1, 6),
-        r.load,
-      ]);
-    }
-  }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const overhead = (1 - mean(on) / mean(off)) * 100;
+  const cost = await versionCheckCost({ connections: 16, seconds, rounds: quick ? 1 : 3 });
   await emit(
     'version-check',
-    `### Cost of the version check, ${mode}\n\n${machineLine}. PostgreSQL, 16 connections, ${seconds} s per run, alternated. ` +
-      `Overhead (1 − with/without, means): **${overhead.toFixed(1)} %**.`,
-    table(['refresh', 'connections', 'refreshes/s', 'non-2xx / errors', 'p50', 'p99', 'load average'], rows),
+    `### Cost of the version check, ${mode}\n\n${machineLine}. pgbench, PostgreSQL, 16 connections, ${seconds} s per run, ` +
+      `the refresh SQL with and without its version part, alternated (\`bench/version-check.ts\`). ` +
+      `Overhead (1 − with/without, means): **${cost.overheadPercent.toFixed(1)} %**. ` +
+      `In process, the stamp comparison: ${cost.stampCheckMicros.toFixed(3)} µs per refresh.`,
+    table(['refresh SQL', 'connections', 'pgbench tps', 'load average'], cost.rows),
   );
 }
 

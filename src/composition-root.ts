@@ -5,7 +5,6 @@ import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
-import type { RefreshTokensOptions } from './application/commands/refresh-tokens/handler.js';
 import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
@@ -51,8 +50,6 @@ export interface TokenwardenOverrides {
   readonly defaultMetrics?: boolean;
   /** Where the core's own logs (cache invalidation, webhooks) go; default stdout. The CLI sends them to stderr. */
   readonly logStream?: DestinationStream;
-  /** Refresh handler switches for benchmarks (bench/server.ts); production passes none. */
-  readonly refresh?: RefreshTokensOptions;
 }
 
 export interface Tokenwarden {
@@ -188,7 +185,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     return {
       db: database.db,
       context,
-      services: createServices(context, { refresh: overrides.refresh }),
+      services: createServices(context),
       keyStore,
       metrics,
       webhooks,

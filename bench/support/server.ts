@@ -16,7 +16,7 @@ let nextPort = 3500 + (process.pid % 50);
 export async function startServer(options: {
   /** Working directory (a checkout of the repository). */
   readonly root?: string;
-  /** Entry script relative to root: `src/main.ts`, or `bench/server.ts` for bench-only switches. */
+  /** Entry script relative to root; default `src/main.ts`. */
   readonly entry?: string;
   readonly env: Readonly<Record<string, string>>;
   readonly nodeArgs?: readonly string[];

@@ -55,6 +55,10 @@ export const AuditAction = {
 
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 
+/**
+ * An outbox event with no audit row: the Attempted events of a rotation and the
+ * rejection roll-up. A state change goes through {@link recordChange}.
+ */
 export function appendEvent(
   outbox: OutboxRepository,
   ids: TokenGenerator,
@@ -67,19 +71,22 @@ export function appendEvent(
 
 /**
  * A state change's audit row and outbox event, written in the caller's transaction
- * so both commit with the change or not at all. The event carries the audit facts.
+ * so both commit with the change or not at all: the one place that pairs them. The
+ * event carries the audit facts, or `payload` where its published shape differs (the
+ * rotation events of CONTRACT §2 name `triggeredBy` and carry `rotatedAt`).
  */
 export async function recordChange(
   ctx: Pick<AppContext, 'tokens'>,
-  repos: Repositories,
+  repos: Pick<Repositories, 'audit' | 'outbox'>,
   type: EventType,
   entry: AuditEntry,
-): Promise<void> {
-  await repos.audit.append(entry);
-  await appendEvent(repos.outbox, ctx.tokens, type, entry.occurredAt, {
+  payload: Readonly<Record<string, unknown>> = {
     actor: entry.actor,
     userId: entry.userId,
     reason: entry.reason,
     ...entry.details,
-  });
+  },
+): Promise<void> {
+  await repos.audit.append(entry);
+  await appendEvent(repos.outbox, ctx.tokens, type, entry.occurredAt, payload);
 }

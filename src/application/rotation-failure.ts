@@ -1,5 +1,5 @@
 import type { AppContext } from './context.js';
-import { AuditAction, appendEvent, EventType } from './events.js';
+import { AuditAction, EventType, recordChange } from './events.js';
 
 /**
  * A rotation whose transaction failed left nothing behind, so the failure is
@@ -19,20 +19,19 @@ export async function recordRotationFailure(
   const error = input.cause instanceof Error ? input.cause.message : String(input.cause);
   try {
     await ctx.uow.run(async (repos) => {
-      const now = ctx.clock.now();
-      await repos.audit.append({
-        occurredAt: now,
-        actor: input.triggeredBy,
-        action: input.scope === 'global' ? AuditAction.GlobalRotationFailed : AuditAction.UserRotationFailed,
-        userId: input.userId,
-        reason: input.reason,
-        details: { error },
-      });
-      await appendEvent(
-        repos.outbox,
-        ctx.tokens,
-        input.scope === 'global' ? EventType.GlobalTokenRotationFailed : EventType.UserTokenRotationFailed,
-        now,
+      const global = input.scope === 'global';
+      await recordChange(
+        ctx,
+        repos,
+        global ? EventType.GlobalTokenRotationFailed : EventType.UserTokenRotationFailed,
+        {
+          occurredAt: ctx.clock.now(),
+          actor: input.triggeredBy,
+          action: global ? AuditAction.GlobalRotationFailed : AuditAction.UserRotationFailed,
+          userId: input.userId,
+          reason: input.reason,
+          details: { error },
+        },
         { triggeredBy: input.triggeredBy, reason: input.reason, userId: input.userId, error },
       );
     });

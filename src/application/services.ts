@@ -3,7 +3,7 @@ import { CreateSessionHandler } from './commands/create-session/handler.js';
 import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { EnableUserHandler } from './commands/enable-user/handler.js';
 import { PromoteUserHandler } from './commands/promote-user/handler.js';
-import { RefreshTokensHandler, type RefreshTokensOptions } from './commands/refresh-tokens/handler.js';
+import { RefreshTokensHandler } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
 import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.js';
 import { RevokeAllSessionsHandler } from './commands/revoke-all-sessions/handler.js';
@@ -21,18 +21,22 @@ import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
 import { ListSessionsQuery } from './queries/list-sessions/query.js';
 import { ListSigningKeysQuery } from './queries/list-signing-keys/query.js';
 import { ListUsersQuery } from './queries/list-users/query.js';
+import { PreviewGlobalRotationQuery } from './queries/preview-global-rotation/query.js';
+import { PreviewUserRotationQuery } from './queries/preview-user-rotation/query.js';
 
 /** Every command handler and query, built over one context; HTTP and CLI both drive these. */
-export function createServices(ctx: AppContext, options: { readonly refresh?: RefreshTokensOptions } = {}) {
+export function createServices(ctx: AppContext) {
   return {
     registerUser: new RegisterUserHandler(ctx),
     createSession: new CreateSessionHandler(ctx),
-    refreshTokens: new RefreshTokensHandler(ctx, options.refresh),
+    refreshTokens: new RefreshTokensHandler(ctx),
     revokeSession: new RevokeSessionHandler(ctx),
     revokeAllSessions: new RevokeAllSessionsHandler(ctx),
     changePassword: new ChangePasswordHandler(ctx),
     triggerGlobalTokenRotation: new TriggerGlobalTokenRotationHandler(ctx),
     triggerUserTokenRotation: new TriggerUserTokenRotationHandler(ctx),
+    previewGlobalRotation: new PreviewGlobalRotationQuery(ctx),
+    previewUserRotation: new PreviewUserRotationQuery(ctx),
     updateSecurityConfig: new UpdateSecurityConfigHandler(ctx),
     rotateSigningKey: new RotateSigningKeyHandler(ctx),
     retireSigningKey: new RetireSigningKeyHandler(ctx),

@@ -2,6 +2,7 @@ import type { Role } from '../domain/user.js';
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
 import { AuditAction, EventType, recordChange } from './events.js';
+import { lockForTokenWrite } from './lock-order.js';
 import type { Repositories } from './ports/repositories.js';
 import { type IssuedRefreshToken, issueRefreshToken } from './token-pair.js';
 
@@ -21,32 +22,29 @@ export interface StartedSession {
 
 /**
  * Creates a session and its first refresh token inside the caller's transaction.
- * The versions are read here, under share locks taken in the order every writer
- * uses (security config, then user), so a login that commits after a rotation
- * commits always carries the new stamps. Null when the user is gone or disabled.
+ * The versions are read here, under the share locks of the shared lock order
+ * (./lock-order.ts), so a login that commits after a rotation commits always
+ * carries the new stamps. Null when the user is gone or disabled.
  *
  * The user keeps at most `policy.maxSessionsPerUser` live sessions: past it, the
  * oldest are revoked (tokens, then session rows, each audited as `session.revoked`
  * with reason `session_limit`) in this transaction. Logins of one user are serialised
  * by a lock no other writer takes, so two at the cap cannot both count the same
- * sessions; the rest keeps the shared order (config → tokens → user → sessions), so
- * a concurrent refresh or password change cannot deadlock with it.
+ * sessions; the rest keeps the shared lock order, so a concurrent refresh or password
+ * change cannot deadlock with it.
  */
 export async function startSession(
   ctx: AppContext,
   repos: Repositories,
   input: { readonly userId: string; readonly userAgent: string | null; readonly ip: string | null },
 ): Promise<StartedSession | null> {
-  const config = await repos.securityConfig.get('share');
-  await repos.sessions.lockLoginsOf(input.userId);
-  const now = ctx.clock.now();
-  const sessionId = ctx.tokens.id();
   const limit = ctx.policy.maxSessionsPerUser;
-  const evicted = await repos.sessions.listActiveIdsBeyondNewest(input.userId, now, limit - 1);
-  const revokedTokens = new Map<string, number>();
-  for (const id of evicted) revokedTokens.set(id, await repos.refreshTokens.revokeBySession(id, now));
-
-  const user = await repos.users.findById(input.userId, 'share');
+  const { config, user, tokens } = await lockForTokenWrite(repos, {
+    tokens: () => revokeTokensBeyondCap(ctx, repos, input.userId, limit),
+    user: { id: input.userId, lock: 'share' },
+  });
+  const { now, evicted, revokedTokens } = tokens;
+  const sessionId = ctx.tokens.id();
   const revokedSessionIds: string[] = [];
   for (const id of evicted) {
     if (!(await repos.sessions.revoke(id, now, SESSION_LIMIT_REASON))) continue;
@@ -89,4 +87,17 @@ export async function startSession(
     parentId: null,
   });
   return { sessionId, role: user.role, stamp, refreshToken, sessionExpiresAt, now, revokedSessionIds };
+}
+
+/**
+ * Under the user's login lock, revokes the tokens of its live sessions beyond the
+ * newest `limit - 1` (the session rows follow, after the user lock).
+ */
+async function revokeTokensBeyondCap(ctx: AppContext, repos: Repositories, userId: string, limit: number) {
+  await repos.sessions.lockLoginsOf(userId);
+  const now = ctx.clock.now();
+  const evicted = await repos.sessions.listActiveIdsBeyondNewest(userId, now, limit - 1);
+  const revokedTokens = new Map<string, number>();
+  for (const id of evicted) revokedTokens.set(id, await repos.refreshTokens.revokeBySession(id, now));
+  return { now, evicted, revokedTokens };
 }

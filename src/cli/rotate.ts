@@ -43,18 +43,13 @@ export function registerRotate(program: Command, io: CliIo): void {
   ).action(async (options: GlobalOptions) => {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
-      const result = unwrap(
-        await core.services.triggerGlobalTokenRotation.handle(
-          TriggerGlobalTokenRotation({
-            triggeredBy: cliActor(io.env),
-            reason: options.reason,
-            gracePeriodSeconds: options.grace,
-            dryRun: options.dryRun === true,
-            rotateSigningKey: options.rotateSigningKey === true,
-          }),
-        ),
-      );
-      if ('dryRun' in result) {
+      const input = {
+        reason: options.reason,
+        gracePeriodSeconds: options.grace,
+        rotateSigningKey: options.rotateSigningKey === true,
+      };
+      if (options.dryRun === true) {
+        const result = unwrap(await core.services.previewGlobalRotation.execute(input));
         out.result(result, () =>
           [
             'Dry run: nothing was changed. A global rotation now would:',
@@ -71,6 +66,11 @@ export function registerRotate(program: Command, io: CliIo): void {
         );
         return;
       }
+      const result = unwrap(
+        await core.services.triggerGlobalTokenRotation.handle(
+          TriggerGlobalTokenRotation({ triggeredBy: cliActor(io.env), ...input }),
+        ),
+      );
       out.result(result, () =>
         [
           `Global rotation done: every token issued before ${when(result.rotatedAt)} is invalid.`,
@@ -107,17 +107,10 @@ export function registerRotate(program: Command, io: CliIo): void {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const user = await resolveUser(core, userRef);
-      const result = unwrap(
-        await core.services.triggerUserTokenRotation.handle(
-          TriggerUserTokenRotation({
-            userId: user.id,
-            triggeredBy: cliActor(io.env),
-            reason: options.reason,
-            dryRun: options.dryRun === true,
-          }),
-        ),
-      );
-      if ('dryRun' in result) {
+      if (options.dryRun === true) {
+        const result = unwrap(
+          await core.services.previewUserRotation.execute({ userId: user.id, reason: options.reason }),
+        );
         out.result({ ...result, email: user.email }, () =>
           [
             `Dry run: nothing was changed. Rotating ${user.email} now would:`,
@@ -130,6 +123,15 @@ export function registerRotate(program: Command, io: CliIo): void {
         );
         return;
       }
+      const result = unwrap(
+        await core.services.triggerUserTokenRotation.handle(
+          TriggerUserTokenRotation({
+            userId: user.id,
+            triggeredBy: cliActor(io.env),
+            reason: options.reason,
+          }),
+        ),
+      );
       out.result({ ...result, email: user.email }, () =>
         [
           `User rotation done: every token of ${user.email} is invalid.`,

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { TriggerGlobalTokenRotation } from '../../src/application/commands/trigger-global-token-rotation/command.js';
+import { KyselySessionRepository } from '../../src/infrastructure/database/repositories/kysely-session-repository.js';
 import { testDatabases } from '../support/databases.js';
 import { useTestApp } from '../support/test-app.js';
 import { claimsOf, scale } from './soak.js';
@@ -118,6 +120,63 @@ describe.each(testDatabases())('races on $name', (target) => {
       await unlock();
       // The user row is read after the token lock: the refresh sees the rotation and refuses.
       expect((await refresh).json()).toMatchObject({ code: 'token_rotated', rejection: 'user_rotation' });
+    },
+  );
+
+  it.runIf(target.name === 'postgres')(
+    'a global rotation cannot commit between a login reading the version and the login committing',
+    async () => {
+      const user = await freshUser();
+      const admin = await t.adminToken();
+      const g0 = await globalVersion();
+      // Another transaction holds the user's login lock, so a login stops right after
+      // its config share lock (the first step of the lock order), before its user lock.
+      let holderPid = 0;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked!: () => void;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holder = t.tw.db.transaction().execute(async (trx) => {
+        holderPid =
+          (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+        await new KyselySessionRepository(trx).lockLoginsOf(user.id);
+        locked();
+        await released;
+      });
+      await isLocked;
+      const login = t.login(user.email);
+      const waitsOnHolder = async () =>
+        (
+          await sql<{
+            pid: number;
+          }>`select pid from pg_stat_activity where ${holderPid} = any(pg_blocking_pids(pid))`.execute(
+            t.tw.db,
+          )
+        ).rows.length > 0;
+      for (const end = Date.now() + 10_000; !(await waitsOnHolder()); await sleep(10)) {
+        if (Date.now() > end) throw new Error('the login never waited for the login lock');
+      }
+      const rotation = t.request('POST', '/api/v1/admin/security/rotations', {
+        token: admin,
+        body: { reason: 'interleaving test', gracePeriodSeconds: 0 },
+      });
+      // The rotation's UPDATE of the config row waits for the login's share lock.
+      const committedEarly = await settledWithin(rotation, 400);
+      release();
+      await holder;
+      expect(committedEarly).toBe(false);
+      const pair = await login;
+      expect(claimsOf(pair.accessToken).gver).toBe(g0);
+      expect((await rotation).statusCode).toBe(201);
+      // Committed before the rotation, so the rotation (no grace) kills it.
+      expect((await t.refresh(pair.refreshToken)).json()).toMatchObject({
+        code: 'token_rotated',
+        rejection: 'global_rotation',
+      });
     },
   );
 
@@ -276,7 +335,7 @@ describe.each(testDatabases())('races on $name', (target) => {
       ),
     );
     const versions = results.map((r) => {
-      if (!r.ok || 'dryRun' in r.value) throw new Error('rotation failed');
+      if (!r.ok) throw new Error('rotation failed');
       expect(r.value.newVersion).toBe(r.value.previousVersion + 1);
       return r.value.newVersion;
     });

@@ -16,7 +16,7 @@ export interface NewRefreshToken {
 
 /** What {@link RefreshTokenRepository.findForRefresh} reads, locked. */
 export interface RefreshFacts {
-  readonly config: SecurityConfig | null;
+  readonly config: SecurityConfig;
   readonly token: RefreshTokenRecord;
   readonly user: UserRecord;
   readonly session: SessionRecord;
@@ -25,12 +25,11 @@ export interface RefreshFacts {
 export interface RefreshTokenRepository {
   insert(token: NewRefreshToken): Promise<void>;
   /**
-   * Everything a refresh decides on, read in one statement that takes the refresh
-   * lock order: the security config FOR SHARE, then the token (by hash) FOR UPDATE,
-   * then its user FOR SHARE. `versions: false` is for benchmarks only: no config
-   * read, no user lock (`config` is null).
+   * Everything a refresh decides on, read in one statement that takes the shared
+   * lock order (../lock-order.ts): the security config FOR SHARE, then the token
+   * (by hash) FOR UPDATE, then its user FOR SHARE.
    */
-  findForRefresh(tokenHash: string, options?: { readonly versions?: boolean }): Promise<RefreshFacts | null>;
+  findForRefresh(tokenHash: string): Promise<RefreshFacts | null>;
   /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
   rotate(input: {
     readonly successor: NewRefreshToken & { readonly parentId: string };

@@ -62,18 +62,25 @@ export const adminRoutes =
         },
       },
       async (request, reply) => {
+        const { reason, gracePeriodSeconds, rotateSigningKey } = request.body;
+        if (request.body.dryRun === true) {
+          const preview = await services.previewGlobalRotation.execute({
+            reason,
+            gracePeriodSeconds,
+            rotateSigningKey,
+          });
+          return reply.code(200).send(unwrap(preview));
+        }
         const result = unwrap(
           await services.triggerGlobalTokenRotation.handle(
             TriggerGlobalTokenRotation({
               triggeredBy: principalOf(request).userId,
-              reason: request.body.reason,
-              gracePeriodSeconds: request.body.gracePeriodSeconds,
-              dryRun: request.body.dryRun,
-              rotateSigningKey: request.body.rotateSigningKey,
+              reason,
+              gracePeriodSeconds,
+              rotateSigningKey,
             }),
           ),
         );
-        if ('dryRun' in result) return reply.code(200).send(result);
         return reply
           .code(201)
           .send({ ...result, graceUntil: iso(result.graceUntil), rotatedAt: iso(result.rotatedAt) });
@@ -98,17 +105,16 @@ export const adminRoutes =
         },
       },
       async (request, reply) => {
+        const { userId } = request.params;
+        const { reason } = request.body;
+        if (request.body.dryRun === true) {
+          return reply.code(200).send(unwrap(await services.previewUserRotation.execute({ userId, reason })));
+        }
         const result = unwrap(
           await services.triggerUserTokenRotation.handle(
-            TriggerUserTokenRotation({
-              userId: request.params.userId,
-              triggeredBy: principalOf(request).userId,
-              reason: request.body.reason,
-              dryRun: request.body.dryRun,
-            }),
+            TriggerUserTokenRotation({ userId, triggeredBy: principalOf(request).userId, reason }),
           ),
         );
-        if ('dryRun' in result) return reply.code(200).send(result);
         return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
       },
     );

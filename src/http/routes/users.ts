@@ -135,7 +135,6 @@ export const userRoutes =
             }),
           ),
         );
-        if ('dryRun' in result) throw new Error('unreachable: not a dry run');
         return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
       },
     );

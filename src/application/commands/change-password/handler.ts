@@ -4,6 +4,7 @@ import { err, ok, type Result } from '../../../domain/result.js';
 import type { VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
+import { lockForTokenWrite } from '../../lock-order.js';
 import { buildTokenPair, issueRefreshToken, type TokenPair } from '../../token-pair.js';
 import { rotateUserInTransaction } from '../trigger-user-token-rotation/rotate-user.js';
 import type { ChangePassword } from './command.js';
@@ -28,15 +29,14 @@ export class ChangePasswordHandler {
     const passwordHash = await this.ctx.hasher.hash(newPassword.value);
 
     const outcome = await this.ctx.uow.run(async (repos) => {
-      // Lock order shared with refresh (config, tokens, user, sessions) so the two never deadlock.
-      const config = await repos.securityConfig.get('share');
       // Refused before any write: the unit of work commits whatever ran before an err().
       const session = await repos.sessions.findById(command.sessionId);
       if (session === null || session.userId !== user.id || session.revokedAt !== null) {
         return err(new TokenwardenError('unauthorized', 'The session has ended'));
       }
-      const at = this.ctx.clock.now();
-      await repos.refreshTokens.revokeByUser(user.id, at);
+      const { config } = await lockForTokenWrite(repos, {
+        tokens: () => repos.refreshTokens.revokeByUser(user.id, this.ctx.clock.now()),
+      });
       const rotation = await rotateUserInTransaction(this.ctx, repos, {
         userId: user.id,
         triggeredBy: user.id,

@@ -3,6 +3,7 @@ import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
+import { lockForTokenWrite } from '../../lock-order.js';
 import type { EnableUser } from './command.js';
 
 export interface EnabledUser {
@@ -22,9 +23,7 @@ export class EnableUserHandler {
   async handle(command: EnableUser): Promise<Result<EnabledUser>> {
     if (!isUuid(command.userId)) return err(userNotFound(command.userId));
     const outcome = await this.ctx.uow.run(async (repos) => {
-      // Same lock order as refresh and login: the config row first, then the user.
-      await repos.securityConfig.get('share');
-      const user = await repos.users.findById(command.userId, 'update');
+      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
       if (user === null) return err(userNotFound(command.userId));
       if (user.disabledAt === null) {
         return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });

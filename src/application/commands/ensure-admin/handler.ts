@@ -4,6 +4,7 @@ import { err, ok, type Result } from '../../../domain/result.js';
 import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction } from '../../events.js';
+import { lockForTokenWrite } from '../../lock-order.js';
 import { announcePromotion, promoteUserInTransaction } from '../promote-user/handler.js';
 import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';
@@ -80,9 +81,7 @@ export class EnsureAdminHandler {
 
   private async promote(user: UserRecord, actor: string): Promise<Result<EnsureAdminReport>> {
     const promoted = await this.ctx.uow.run(async (repos) => {
-      // Same lock order as refresh and login: the config row first, then the user.
-      await repos.securityConfig.get('share');
-      const locked = await repos.users.findById(user.id, 'update');
+      const { user: locked } = await lockForTokenWrite(repos, { user: { id: user.id, lock: 'update' } });
       // Checked again under the lock: the account may have changed since it was read.
       if (locked === null || locked.passwordHash !== user.passwordHash || locked.disabledAt !== null) {
         return null;

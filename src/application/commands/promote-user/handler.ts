@@ -5,6 +5,7 @@ import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
+import { lockForTokenWrite } from '../../lock-order.js';
 import type { Repositories } from '../../ports/repositories.js';
 import type { PromoteUser } from './command.js';
 
@@ -60,9 +61,7 @@ export class PromoteUserHandler {
     if (!reason.ok) return reason;
     if (!isUuid(command.userId)) return err(userNotFound(command.userId));
     const outcome = await this.ctx.uow.run(async (repos) => {
-      // Same lock order as refresh and login: the config row first, then the user.
-      await repos.securityConfig.get('share');
-      const user = await repos.users.findById(command.userId, 'update');
+      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
       if (user === null) return err(userNotFound(command.userId));
       if (user.role === 'admin') {
         return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });

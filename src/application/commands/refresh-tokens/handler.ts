@@ -19,29 +19,13 @@ interface Granted extends TokenPairInput {
 }
 
 /**
- * Refresh with rotation, idempotent retries and reuse detection.
- *
- * Lock order (shared by every writer, so no deadlock cycle forms): the security
- * config row FOR SHARE, then the presented token FOR UPDATE, then the user FOR
- * SHARE. The share lock on the config makes a concurrent global rotation wait for
- * this transaction (or this one wait for it), so a refresh that commits after a
- * rotation has committed always read the new version; the user lock does the same
- * for user rotations.
+ * Refresh with rotation, idempotent retries and reuse detection. The versions, the
+ * presented token, its user and session are read in one statement that takes the
+ * shared lock order of ../../lock-order.ts (config share → token update → user share),
+ * so a refresh that commits after a rotation committed always read the new version.
  */
-export interface RefreshTokensOptions {
-  /**
-   * Benchmarks only (bench/server.ts): refresh without the version check — no
-   * security_config read or lock, no user lock, stamps copied from the presented
-   * token — to price the check. Never set by the production composition.
-   */
-  readonly skipVersionCheck?: boolean;
-}
-
 export class RefreshTokensHandler {
-  constructor(
-    private readonly ctx: AppContext,
-    private readonly options: RefreshTokensOptions = {},
-  ) {}
+  constructor(private readonly ctx: AppContext) {}
 
   async handle(command: RefreshTokens): Promise<Result<TokenPair>> {
     if (!this.ctx.tokens.isWellFormedRefreshToken(command.refreshToken)) {
@@ -49,15 +33,12 @@ export class RefreshTokensHandler {
       return err(invalidToken());
     }
     const tokenHash = this.ctx.tokens.hashRefreshToken(command.refreshToken);
-    const checkVersions = this.options.skipVersionCheck !== true;
     // Set when reuse detection revoked a session, so caches are told after the commit.
     const revoked: { sessionId: string | null } = { sessionId: null };
     const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
-      // One statement, locks in the order above.
-      const facts = await repos.refreshTokens.findForRefresh(tokenHash, { versions: checkVersions });
+      const facts = await repos.refreshTokens.findForRefresh(tokenHash);
       if (facts === null) return err(invalidToken());
-      const { token: presented, user, session } = facts;
-      const config = facts.config ?? unchecked(presented);
+      const { token: presented, user, session, config } = facts;
       const now = this.ctx.clock.now();
 
       if (presented.usedAt !== null) {
@@ -68,17 +49,11 @@ export class RefreshTokensHandler {
           revoked,
         );
       }
-      const validity = judge(
-        presented,
-        session,
-        checkVersions ? user : uncheckedUser(user, presented),
-        config,
-        now,
-      );
+      const validity = judge(presented, session, user, config, now);
       if (!validity.valid) return this.reject(validity, presented);
 
       const stamp: VersionStamp = {
-        userVersion: checkVersions ? user.minTokenVersion : presented.stamp.userVersion,
+        userVersion: user.minTokenVersion,
         globalVersion: config.globalMinTokenVersion,
       };
       const successor = newRefreshToken(this.ctx, {
@@ -212,22 +187,6 @@ export class RefreshTokensHandler {
     }
     return err(rejectionToError(validity));
   }
-}
-
-/** With the check skipped (benchmarks only): versions that any stamp passes. */
-function unchecked(token: RefreshTokenRecord): SecurityConfig {
-  return {
-    globalMinTokenVersion: token.stamp.globalVersion,
-    gracePeriodSeconds: 0,
-    lastRotationAt: null,
-    lastRotationReason: null,
-    graceUntil: null,
-    updatedAt: token.createdAt,
-  };
-}
-
-function uncheckedUser(user: UserRecord, token: RefreshTokenRecord): UserRecord {
-  return { ...user, minTokenVersion: token.stamp.userVersion };
 }
 
 function judge(

@@ -1,6 +1,7 @@
 /**
  * Invalidate every refresh token in the system (CONTRACT §2): the seed's command,
- * plus an optional grace period for this rotation and a dry run.
+ * plus an optional grace period for this rotation. Its dry run is the query
+ * PreviewGlobalRotationQuery.
  *
  * @example
  * const command = TriggerGlobalTokenRotation({ triggeredBy: adminId, reason: 'Database breach detected' });
@@ -12,7 +13,6 @@ export interface TriggerGlobalTokenRotation {
   readonly reason: string;
   /** Overrides the configured grace period for this rotation only. */
   readonly gracePeriodSeconds?: number;
-  readonly dryRun?: boolean;
   /**
    * Also retire the signing key (and any still verifying) and make a new one, in the
    * same transaction: every access token dies at once, grace or not. For a flaw in

@@ -1,12 +1,12 @@
-import { validationError } from '../../../domain/errors.js';
-import { err, ok, type Result } from '../../../domain/result.js';
-import { parseRotationReason } from '../../../domain/rotation-reason.js';
-import { graceUntil, isValidGracePeriod, MAX_GRACE_PERIOD_SECONDS } from '../../../domain/versions.js';
+import { ok, type Result } from '../../../domain/result.js';
+import { graceUntil } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, appendEvent, EventType, recordChange } from '../../events.js';
+import type { Repositories } from '../../ports/repositories.js';
 import { recordRotationFailure } from '../../rotation-failure.js';
-import { pinnedSigningKeyError, signingKeysChanged } from '../../signing-keys-changed.js';
+import { signingKeysChanged } from '../../signing-keys-changed.js';
 import type { TriggerGlobalTokenRotation } from './command.js';
+import { validateGlobalRotation } from './validate.js';
 
 export interface GlobalRotationResult {
   readonly previousVersion: number;
@@ -20,136 +20,20 @@ export interface GlobalRotationResult {
   readonly newSigningKeyId?: string;
 }
 
-export interface GlobalRotationDryRun {
-  readonly dryRun: true;
-  readonly currentVersion: number;
-  readonly newVersion: number;
-  readonly gracePeriodSeconds: number;
-  readonly activeSessions: number;
-  readonly activeRefreshTokens: number;
-  /** With `rotateSigningKey`: the key that would be retired (every access token it signed dies). */
-  readonly retiredSigningKeyId?: string | null;
-}
-
 /**
  * One transaction: increment the global version, record when, why and until when
  * one-behind tokens keep working, and write the audit row and outbox events. No
  * token row is touched, so the cost does not depend on how many tokens exist.
+ * The dry run is a query: PreviewGlobalRotationQuery.
  */
 export class TriggerGlobalTokenRotationHandler {
   constructor(private readonly ctx: AppContext) {}
 
-  async handle(
-    command: TriggerGlobalTokenRotation,
-  ): Promise<Result<GlobalRotationResult | GlobalRotationDryRun>> {
-    const reason = parseRotationReason(command.reason);
+  async handle(command: TriggerGlobalTokenRotation): Promise<Result<GlobalRotationResult>> {
+    const reason = validateGlobalRotation(this.ctx, command);
     if (!reason.ok) return reason;
-    if (command.gracePeriodSeconds !== undefined && !isValidGracePeriod(command.gracePeriodSeconds)) {
-      return err(
-        validationError([
-          {
-            path: '/gracePeriodSeconds',
-            message: `must be an integer from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
-          },
-        ]),
-      );
-    }
-
-    const rotateKey = command.rotateSigningKey === true;
-    if (rotateKey && this.ctx.keys.pinned) return err(pinnedSigningKeyError());
-
-    if (command.dryRun === true) {
-      const preview = await this.ctx.uow.read(async (repos) => {
-        const now = this.ctx.clock.now();
-        const config = await repos.securityConfig.get();
-        return {
-          dryRun: true as const,
-          currentVersion: config.globalMinTokenVersion,
-          newVersion: config.globalMinTokenVersion + 1,
-          gracePeriodSeconds: command.gracePeriodSeconds ?? config.gracePeriodSeconds,
-          activeSessions: await repos.sessions.countActive(now),
-          activeRefreshTokens: await repos.refreshTokens.countLive(now),
-          ...(rotateKey
-            ? {
-                retiredSigningKeyId:
-                  (await repos.signingKeys.list(now)).find((key) => key.status === 'active')?.kid ?? null,
-              }
-            : {}),
-        };
-      });
-      this.ctx.metrics.rotation('global', 'dry_run');
-      return ok(preview);
-    }
-
     try {
-      const result = await this.ctx.uow.run(async (repos) => {
-        const rotatedAt = this.ctx.clock.now();
-        const attempt = { triggeredBy: command.triggeredBy, reason: reason.value };
-        await appendEvent(
-          repos.outbox,
-          this.ctx.tokens,
-          EventType.GlobalTokenRotationAttempted,
-          rotatedAt,
-          attempt,
-        );
-        // The grace period comes from the config row, read in this transaction unless overridden.
-        const current = await repos.securityConfig.get('update');
-        const gracePeriodSeconds = command.gracePeriodSeconds ?? current.gracePeriodSeconds;
-        const until = graceUntil(rotatedAt, gracePeriodSeconds);
-        const { previousVersion, config } = await repos.securityConfig.rotateGlobal({
-          rotatedAt,
-          reason: reason.value,
-          graceUntil: until,
-        });
-        // Access tokens are checked against the versions too, but one-behind ones pass in
-        // the grace window: retiring the key that signed them is what kills them all now.
-        const keys = rotateKey ? await repos.signingKeys.rotate(rotatedAt, { retireOthers: true }) : null;
-        const outcome: GlobalRotationResult = {
-          previousVersion,
-          newVersion: config.globalMinTokenVersion,
-          gracePeriodSeconds,
-          graceUntil: until,
-          rotatedAt,
-          ...(keys === null ? {} : { retiredSigningKeyId: keys.previousKid, newSigningKeyId: keys.newKid }),
-        };
-        const details = {
-          previousVersion,
-          newVersion: outcome.newVersion,
-          gracePeriodSeconds,
-          graceUntil: until.toISOString(),
-          ...(keys === null ? {} : { retiredSigningKeyId: keys.previousKid, newSigningKeyId: keys.newKid }),
-        };
-        if (keys !== null) {
-          await recordChange(this.ctx, repos, EventType.SigningKeyRotated, {
-            occurredAt: rotatedAt,
-            actor: command.triggeredBy,
-            action: AuditAction.SigningKeyRotated,
-            userId: null,
-            reason: reason.value,
-            details: {
-              previousKid: keys.previousKid,
-              newKid: keys.newKid,
-              previousStatus: keys.previousKid === null ? null : 'retired',
-              retiredKids: keys.retiredKids,
-              globalRotation: outcome.newVersion,
-            },
-          });
-        }
-        await repos.audit.append({
-          occurredAt: rotatedAt,
-          actor: command.triggeredBy,
-          action: AuditAction.GlobalRotation,
-          userId: null,
-          reason: reason.value,
-          details,
-        });
-        await appendEvent(repos.outbox, this.ctx.tokens, EventType.GlobalTokenRotationSucceeded, rotatedAt, {
-          ...attempt,
-          ...details,
-          rotatedAt: rotatedAt.toISOString(),
-        });
-        return outcome;
-      });
+      const result = await this.ctx.uow.run((repos) => this.rotate(repos, command, reason.value));
       this.ctx.metrics.rotation('global', 'succeeded');
       this.ctx.versionListener.globalVersionChanged(result.newVersion);
       if (result.newSigningKeyId !== undefined) await signingKeysChanged(this.ctx);
@@ -165,5 +49,88 @@ export class TriggerGlobalTokenRotationHandler {
       });
       throw cause;
     }
+  }
+
+  private async rotate(
+    repos: Repositories,
+    command: TriggerGlobalTokenRotation,
+    reason: string,
+  ): Promise<GlobalRotationResult> {
+    const rotatedAt = this.ctx.clock.now();
+    const attempt = { triggeredBy: command.triggeredBy, reason };
+    await appendEvent(
+      repos.outbox,
+      this.ctx.tokens,
+      EventType.GlobalTokenRotationAttempted,
+      rotatedAt,
+      attempt,
+    );
+    // The grace period comes from the config row, read in this transaction unless overridden.
+    const current = await repos.securityConfig.get('update');
+    const gracePeriodSeconds = command.gracePeriodSeconds ?? current.gracePeriodSeconds;
+    const until = graceUntil(rotatedAt, gracePeriodSeconds);
+    const { previousVersion, config } = await repos.securityConfig.rotateGlobal({
+      rotatedAt,
+      reason,
+      graceUntil: until,
+    });
+    const newVersion = config.globalMinTokenVersion;
+    const keys =
+      command.rotateSigningKey === true
+        ? await this.replaceSigningKeys(repos, { rotatedAt, actor: command.triggeredBy, reason, newVersion })
+        : {};
+    const details = {
+      previousVersion,
+      newVersion,
+      gracePeriodSeconds,
+      graceUntil: until.toISOString(),
+      ...keys,
+    };
+    await recordChange(
+      this.ctx,
+      repos,
+      EventType.GlobalTokenRotationSucceeded,
+      {
+        occurredAt: rotatedAt,
+        actor: command.triggeredBy,
+        action: AuditAction.GlobalRotation,
+        userId: null,
+        reason,
+        details,
+      },
+      { ...attempt, ...details, rotatedAt: rotatedAt.toISOString() },
+    );
+    return { previousVersion, newVersion, gracePeriodSeconds, graceUntil: until, rotatedAt, ...keys };
+  }
+
+  /**
+   * Access tokens are checked against the versions too, but one-behind ones pass in
+   * the grace window: retiring the key that signed them is what kills them all now.
+   */
+  private async replaceSigningKeys(
+    repos: Repositories,
+    input: {
+      readonly rotatedAt: Date;
+      readonly actor: string;
+      readonly reason: string;
+      readonly newVersion: number;
+    },
+  ): Promise<{ readonly retiredSigningKeyId: string | null; readonly newSigningKeyId: string }> {
+    const keys = await repos.signingKeys.rotate(input.rotatedAt, { retireOthers: true });
+    await recordChange(this.ctx, repos, EventType.SigningKeyRotated, {
+      occurredAt: input.rotatedAt,
+      actor: input.actor,
+      action: AuditAction.SigningKeyRotated,
+      userId: null,
+      reason: input.reason,
+      details: {
+        previousKid: keys.previousKid,
+        newKid: keys.newKid,
+        previousStatus: keys.previousKid === null ? null : 'retired',
+        retiredKids: keys.retiredKids,
+        globalRotation: input.newVersion,
+      },
+    });
+    return { retiredSigningKeyId: keys.previousKid, newSigningKeyId: keys.newKid };
   }
 }

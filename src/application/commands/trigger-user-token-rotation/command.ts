@@ -1,6 +1,7 @@
 /**
  * Invalidate every token of one user (CONTRACT §2): an admin's call, the user's own
- * "log out everywhere", or automatically on password change.
+ * "log out everywhere", or automatically on password change. Its dry run is the
+ * query PreviewUserRotationQuery.
  *
  * @example
  * const command = TriggerUserTokenRotation({ userId, triggeredBy: userId, reason: 'log out everywhere' });
@@ -10,7 +11,6 @@ export interface TriggerUserTokenRotation {
   /** The admin's or the user's own id, or `cli:<os user>`. */
   readonly triggeredBy: string;
   readonly reason: string;
-  readonly dryRun?: boolean;
 }
 
 export const TriggerUserTokenRotation = (fields: TriggerUserTokenRotation): TriggerUserTokenRotation =>

@@ -105,28 +105,4 @@ describeHandler('TriggerUserTokenRotationHandler', (suite) => {
       { payload: { triggeredBy: 'cli:ops', error: failure.message } },
     ]);
   });
-
-  // The dry run, in one place (issue 11 moves the global one to a query; this one may follow).
-  it('dry run: reports the next version and what would stop working, and changes nothing', async () => {
-    const user = await suite.user({ prefix: 'user-rotation-dry-run' });
-    await suite.login(user);
-    await suite.login(user);
-    const before = await suite.writes();
-    const result = await trigger({ userId: user.id, dryRun: true });
-    expect(result).toEqual({
-      ok: true,
-      value: {
-        dryRun: true,
-        userId: user.id,
-        currentVersion: 1,
-        newVersion: 2,
-        activeSessions: 2,
-        activeRefreshTokens: 2,
-      },
-    });
-    expect(await versionOf(suite, user.id)).toBe(1);
-    expect(await suite.writes()).toEqual(before);
-    const unknown = await trigger({ userId: randomUUID(), dryRun: true });
-    expect(unknown.ok ? 'ok' : unknown.error.code).toBe('user_not_found');
-  });
 });

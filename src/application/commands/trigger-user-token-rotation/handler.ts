@@ -1,50 +1,20 @@
-import { TokenwardenError } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { AppContext } from '../../context.js';
 import { recordRotationFailure } from '../../rotation-failure.js';
 import type { TriggerUserTokenRotation } from './command.js';
 import { rotateUserInTransaction, type UserRotationResult } from './rotate-user.js';
+import { userNotFound, validateUserRotation } from './validate.js';
 
-export interface UserRotationDryRun {
-  readonly dryRun: true;
-  readonly userId: string;
-  readonly currentVersion: number;
-  readonly newVersion: number;
-  readonly activeSessions: number;
-  readonly activeRefreshTokens: number;
-}
-
-const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
-
-/** Increments one user's minimum token version: immediate, no grace, others untouched. */
+/**
+ * Increments one user's minimum token version: immediate, no grace, others untouched.
+ * The dry run is a query: PreviewUserRotationQuery.
+ */
 export class TriggerUserTokenRotationHandler {
   constructor(private readonly ctx: AppContext) {}
 
-  async handle(command: TriggerUserTokenRotation): Promise<Result<UserRotationResult | UserRotationDryRun>> {
-    const reason = parseRotationReason(command.reason);
+  async handle(command: TriggerUserTokenRotation): Promise<Result<UserRotationResult>> {
+    const reason = validateUserRotation(command);
     if (!reason.ok) return reason;
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-
-    if (command.dryRun === true) {
-      const preview = await this.ctx.uow.read(async (repos) => {
-        const user = await repos.users.findById(command.userId);
-        if (user === null) return null;
-        const now = this.ctx.clock.now();
-        return {
-          dryRun: true as const,
-          userId: user.id,
-          currentVersion: user.minTokenVersion,
-          newVersion: user.minTokenVersion + 1,
-          activeSessions: await repos.sessions.countActive(now, user.id),
-          activeRefreshTokens: await repos.refreshTokens.countLive(now, user.id),
-        };
-      });
-      if (preview === null) return err(userNotFound(command.userId));
-      this.ctx.metrics.rotation('user', 'dry_run');
-      return ok(preview);
-    }
 
     let result: UserRotationResult | null;
     try {

@@ -1,5 +1,6 @@
 import type { AppContext } from '../../context.js';
-import { AuditAction, appendEvent, EventType } from '../../events.js';
+import { AuditAction, appendEvent, EventType, recordChange } from '../../events.js';
+import { lockForTokenWrite } from '../../lock-order.js';
 import type { Repositories } from '../../ports/repositories.js';
 
 export interface UserRotationResult {
@@ -18,25 +19,26 @@ export async function rotateUserInTransaction(
   repos: Repositories,
   input: { readonly userId: string; readonly triggeredBy: string; readonly reason: string },
 ): Promise<UserRotationResult | null> {
-  // Same lock order as refresh and login: the config row first, then the user.
-  await repos.securityConfig.get('share');
+  // The increment is the user step of the lock order: it locks the row it updates.
+  await lockForTokenWrite(repos);
   const rotatedAt = ctx.clock.now();
   const attempt = { userId: input.userId, triggeredBy: input.triggeredBy, reason: input.reason };
   const versions = await repos.users.incrementMinTokenVersion(input.userId, rotatedAt);
   if (versions === null) return null;
   await appendEvent(repos.outbox, ctx.tokens, EventType.UserTokenRotationAttempted, rotatedAt, attempt);
-  await repos.audit.append({
-    occurredAt: rotatedAt,
-    actor: input.triggeredBy,
-    action: AuditAction.UserRotation,
-    userId: input.userId,
-    reason: input.reason,
-    details: { previousVersion: versions.previousVersion, newVersion: versions.newVersion },
-  });
-  await appendEvent(repos.outbox, ctx.tokens, EventType.UserTokenRotationSucceeded, rotatedAt, {
-    ...attempt,
-    ...versions,
-    rotatedAt: rotatedAt.toISOString(),
-  });
+  await recordChange(
+    ctx,
+    repos,
+    EventType.UserTokenRotationSucceeded,
+    {
+      occurredAt: rotatedAt,
+      actor: input.triggeredBy,
+      action: AuditAction.UserRotation,
+      userId: input.userId,
+      reason: input.reason,
+      details: { previousVersion: versions.previousVersion, newVersion: versions.newVersion },
+    },
+    { ...attempt, ...versions, rotatedAt: rotatedAt.toISOString() },
+  );
   return { userId: input.userId, ...versions, rotatedAt };
 }

@@ -39,47 +39,36 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   /**
    * One round trip instead of four. PostgreSQL takes the row locks of a SELECT in the
    * order of its locking clauses, for each row the join yields: config (share), then
-   * token (update), then user (share) — the lock order of the refresh handler. A lock
-   * that had to wait re-reads the newest version of the locked rows, so a rotation
-   * that committed meanwhile is seen.
+   * token (update), then user (share) — the lock order of application/lock-order.ts.
+   * A lock that had to wait re-reads the newest version of the locked rows, so a
+   * rotation that committed meanwhile is seen.
    */
-  async findForRefresh(
-    tokenHash: string,
-    options: { readonly versions?: boolean } = {},
-  ): Promise<RefreshFacts | null> {
-    const versions = options.versions !== false;
-    const config = versions
-      ? sql`c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
-          c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,`
-      : sql``;
-    const from = versions ? sql`security_config c cross join refresh_tokens t` : sql`refresh_tokens t`;
-    const locks = versions ? sql`for share of c for update of t for share of u` : sql`for update of t`;
+  async findForRefresh(tokenHash: string): Promise<RefreshFacts | null> {
     const result = await sql<RefreshFactsRow>`
-      select ${config}
+      select c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+        c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
         t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
         t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
         u.email as u_email, u.password_hash as u_password_hash, u.role as u_role,
         u.min_token_version as u_min_token_version, u.disabled_at as u_disabled_at, u.created_at as u_created_at,
         s.created_at as s_created_at, s.last_used_at as s_last_used_at, s.expires_at as s_expires_at,
         s.revoked_at as s_revoked_at, s.user_agent as s_user_agent, s.ip as s_ip
-      from ${from}
+      from security_config c cross join refresh_tokens t
         join users u on u.id = t.user_id
         join sessions s on s.id = t.session_id
-      where ${versions ? sql`c.id = 1 and ` : sql``}t.token_hash = ${tokenHash}
-      ${locks}`.execute(this.#db);
+      where c.id = 1 and t.token_hash = ${tokenHash}
+      for share of c for update of t for share of u`.execute(this.#db);
     const row = result.rows[0];
     if (row === undefined) return null;
     return {
-      config: versions
-        ? {
-            globalMinTokenVersion: row.global_min_token_version as number,
-            gracePeriodSeconds: row.grace_period_seconds as number,
-            lastRotationAt: row.last_rotation_at ?? null,
-            lastRotationReason: row.last_rotation_reason ?? null,
-            graceUntil: row.grace_until ?? null,
-            updatedAt: row.c_updated_at as Date,
-          }
-        : null,
+      config: {
+        globalMinTokenVersion: row.global_min_token_version,
+        gracePeriodSeconds: row.grace_period_seconds,
+        lastRotationAt: row.last_rotation_at,
+        lastRotationReason: row.last_rotation_reason,
+        graceUntil: row.grace_until,
+        updatedAt: row.c_updated_at,
+      },
       token: toRefreshTokenRecord(row),
       user: {
         id: row.user_id,
@@ -186,16 +175,13 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   }
 }
 
-interface RefreshFactsRow
-  extends Omit<RefreshTokenRow, 'token_hash' | 'parent_id'>,
-    Partial<{
-      readonly global_min_token_version: number;
-      readonly grace_period_seconds: number;
-      readonly last_rotation_at: Date | null;
-      readonly last_rotation_reason: string | null;
-      readonly grace_until: Date | null;
-      readonly c_updated_at: Date;
-    }> {
+interface RefreshFactsRow extends Omit<RefreshTokenRow, 'token_hash' | 'parent_id'> {
+  readonly global_min_token_version: number;
+  readonly grace_period_seconds: number;
+  readonly last_rotation_at: Date | null;
+  readonly last_rotation_reason: string | null;
+  readonly grace_until: Date | null;
+  readonly c_updated_at: Date;
   readonly u_email: string;
   readonly u_password_hash: string;
   readonly u_role: Role;

@@ -1,0 +1,44 @@
+import type { UserRecord } from '../domain/user.js';
+import type { SecurityConfig } from '../domain/versions.js';
+import type { Repositories } from './ports/repositories.js';
+import type { RowLock } from './ports/row-lock.js';
+
+export interface TokenWriteLocks<T> {
+  readonly config: SecurityConfig;
+  /** What the `tokens` step returned. */
+  readonly tokens: T;
+  /** The user row, when the `user` step was asked for; null when there is no such user. */
+  readonly user: UserRecord | null;
+}
+
+/**
+ * Takes the row locks of a transaction that stamps, writes or revokes tokens, or
+ * changes a user, in the one order every such transaction keeps:
+ *
+ *   security config FOR SHARE → refresh token rows → the user row → session rows
+ *
+ * Because everyone goes in this order, no two of them wait on each other in a cycle
+ * (no deadlock). The share lock on the config row is what orders a writer against a
+ * global rotation (which takes that row FOR UPDATE): one waits for the other to
+ * commit, so a token stamped by a transaction that commits after a rotation committed
+ * always read the new version. The user row does the same against a user rotation.
+ * The refresh, the hot path, takes the first three in one statement in this order
+ * (`RefreshTokenRepository.findForRefresh`); every other writer calls this.
+ *
+ * @example
+ * const { user } = await lockForTokenWrite(repos, { user: { id: userId, lock: 'update' } });
+ */
+export async function lockForTokenWrite<T = undefined>(
+  repos: Pick<Repositories, 'securityConfig' | 'users'>,
+  steps: {
+    /** After the config, before the user: the token rows this transaction writes. */
+    readonly tokens?: () => Promise<T>;
+    /** The user row, read under `lock`. Without it, the caller's own UPDATE of the user comes next. */
+    readonly user?: { readonly id: string; readonly lock: RowLock };
+  } = {},
+): Promise<TokenWriteLocks<T>> {
+  const config = await repos.securityConfig.get('share');
+  const tokens = (steps.tokens === undefined ? undefined : await steps.tokens()) as T;
+  const user = steps.user === undefined ? null : await repos.users.findById(steps.user.id, steps.user.lock);
+  return { config, tokens, user };
+}
