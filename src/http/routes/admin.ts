@@ -4,7 +4,6 @@ import { TriggerGlobalTokenRotation } from '../../application/commands/trigger-g
 import { TriggerUserTokenRotation } from '../../application/commands/trigger-user-token-rotation/command.js';
 import { UpdateSecurityConfig } from '../../application/commands/update-security-config/command.js';
 import type { Services } from '../../application/services.js';
-import { TokenwardenError } from '../../domain/errors.js';
 import type { SecurityConfig } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
 import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
@@ -139,8 +138,7 @@ export const adminRoutes =
             }),
           ),
         );
-        const user = await services.getUser.execute(promoted.userId);
-        if (user === null) throw new TokenwardenError('user_not_found', `No user with id ${promoted.userId}`);
+        const user = unwrap(await services.getUser.execute(promoted.userId));
         return { ...user, disabledAt: isoOrNull(user.disabledAt), createdAt: iso(user.createdAt) };
       },
     );
@@ -156,7 +154,7 @@ export const adminRoutes =
           response: { 200: SecurityConfigSchema, ...problemResponses(401, 403) },
         },
       },
-      async () => configView(await services.getSecurityConfig.execute()),
+      async () => configView(unwrap(await services.getSecurityConfig.execute())),
     );
 
     app.patch(
@@ -198,13 +196,15 @@ export const adminRoutes =
       },
       async (request) => {
         const q = request.query;
-        const page = await services.listAuditEvents.execute({
-          action: q.action,
-          userId: q.userId,
-          since: q.since === undefined ? undefined : new Date(q.since),
-          limit: q.limit,
-          cursor: q.cursor,
-        });
+        const page = unwrap(
+          await services.listAuditEvents.execute({
+            action: q.action,
+            userId: q.userId,
+            since: q.since === undefined ? undefined : new Date(q.since),
+            limit: q.limit,
+            cursor: q.cursor,
+          }),
+        );
         return {
           items: page.items.map((e) => ({ ...e, occurredAt: iso(e.occurredAt), details: { ...e.details } })),
           nextCursor: page.nextCursor,
@@ -225,7 +225,7 @@ export const adminRoutes =
         },
       },
       async (request) => {
-        const page = await services.listUsers.execute(request.query);
+        const page = unwrap(await services.listUsers.execute(request.query));
         return {
           items: page.items.map((u) => ({
             ...u,
@@ -251,15 +251,15 @@ export const adminRoutes =
         },
       },
       async (request) => {
-        const user = await services.getUser.execute(request.params.userId);
-        if (user === null)
-          throw new TokenwardenError('user_not_found', `No user with id ${request.params.userId}`);
-        const page = await services.listSessions.execute({
-          userId: user.id,
-          currentSessionId: null,
-          limit: request.query.limit,
-          cursor: request.query.cursor,
-        });
+        const user = unwrap(await services.getUser.execute(request.params.userId));
+        const page = unwrap(
+          await services.listSessions.execute({
+            userId: user.id,
+            currentSessionId: null,
+            limit: request.query.limit,
+            cursor: request.query.cursor,
+          }),
+        );
         return {
           items: page.items.map((s) => ({
             ...s,

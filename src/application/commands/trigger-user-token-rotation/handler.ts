@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
@@ -15,8 +15,6 @@ export interface UserRotationDryRun {
   readonly activeSessions: number;
   readonly activeRefreshTokens: number;
 }
-
-const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
 
 /** Increments one user's minimum token version: immediate, no grace, others untouched. */
 export class TriggerUserTokenRotationHandler {

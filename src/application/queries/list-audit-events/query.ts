@@ -1,3 +1,5 @@
+import type { Result } from '../../../domain/result.js';
+import { asResult } from '../../as-result.js';
 import type { AppContext } from '../../context.js';
 import type { AuditRecord, Page } from '../../ports/repositories.js';
 
@@ -12,7 +14,8 @@ export interface AuditFilter {
 export class ListAuditEventsQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  execute(filter: AuditFilter): Promise<Page<AuditRecord>> {
-    return this.ctx.uow.read((repos) => repos.audit.list(filter));
+  /** Fails (`validation_failed`) on a cursor this list did not issue. */
+  execute(filter: AuditFilter): Promise<Result<Page<AuditRecord>>> {
+    return asResult(() => this.ctx.uow.read((repos) => repos.audit.list(filter)));
   }
 }

@@ -1,3 +1,5 @@
+import { ok, type Result } from '../../../domain/result.js';
+import { asResult } from '../../as-result.js';
 import type { AppContext } from '../../context.js';
 import type { Page, UserRecord } from '../../ports/repositories.js';
 
@@ -11,12 +13,14 @@ export function toUserView(user: UserRecord): UserView {
 export class ListUsersQuery {
   constructor(private readonly ctx: AppContext) {}
 
+  /** Fails (`validation_failed`) on a cursor this list did not issue. */
   async execute(filter: {
     readonly email?: string;
     readonly limit: number;
     readonly cursor?: string;
-  }): Promise<Page<UserView>> {
-    const page = await this.ctx.uow.read((repos) => repos.users.list(filter));
-    return { items: page.items.map(toUserView), nextCursor: page.nextCursor };
+  }): Promise<Result<Page<UserView>>> {
+    const page = await asResult(() => this.ctx.uow.read((repos) => repos.users.list(filter)));
+    if (!page.ok) return page;
+    return ok({ items: page.value.items.map(toUserView), nextCursor: page.value.nextCursor });
   }
 }
