@@ -6,8 +6,9 @@
  *   issued. It is a `TokenwardenError` with a code from {@link ERROR_TABLE}, made here or
  *   by a factory here ({@link userNotFound}, {@link validationError}, {@link InvalidCursorError}).
  * - Every command handler and every query returns it as `err(...)` in a `Result`, and never
- *   throws it. A port that finds bad input below the application (a repository decoding
- *   a cursor) throws one; the application returns it as `err(...)` (`asResult`).
+ *   throws it; so do ports the HTTP layer calls directly (webhook deliveries). A repository
+ *   that finds bad input (a cursor it cannot decode) throws one, and the query returns it
+ *   as `err(...)` (application's `asResult`).
  * - Only bugs and infrastructure faults throw (a lost database, a broken invariant). HTTP
  *   logs them and answers 500 `internal_error`; the CLI prints them and exits 1.
  * - HTTP routes unwrap a Result with route-kit's `unwrap`, which hands `err` to the one
