@@ -7,7 +7,7 @@ import type { Repositories } from './ports/repositories.js';
 import { type IssuedRefreshToken, issueRefreshToken } from './token-pair.js';
 
 /** The audit reason of a session revoked to keep its user within the session cap. */
-export const SESSION_LIMIT_REASON = 'session_limit';
+const SESSION_LIMIT_REASON = 'session_limit';
 
 export interface StartedSession {
   readonly sessionId: string;

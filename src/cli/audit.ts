@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type CommonOptions, jsonOption, outputFor } from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
 import { type CliIo, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
 import { integerIn, isoTimestamp } from './parsers.js';
@@ -33,13 +33,15 @@ export function registerAudit(program: Command, io: CliIo): void {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const userId = options.user === undefined ? undefined : (await resolveUser(core, options.user)).id;
-      const page = await core.services.listAuditEvents.execute({
-        action: options.action,
-        userId,
-        since: options.since,
-        limit: options.limit,
-        cursor: options.cursor,
-      });
+      const page = unwrap(
+        await core.services.listAuditEvents.execute({
+          action: options.action,
+          userId,
+          since: options.since,
+          limit: options.limit,
+          cursor: options.cursor,
+        }),
+      );
       out.result(page, () =>
         table(
           ['TIME', 'ACTOR', 'ACTION', 'USER', 'REASON', 'DETAILS'],

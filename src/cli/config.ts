@@ -24,7 +24,7 @@ export function registerConfig(program: Command, io: CliIo): void {
     config.command('get').description('show the global token version, grace period and last rotation'),
   ).action(async (options: CommonOptions) => {
     await withCore(io, async (core) => {
-      const current = await core.services.getSecurityConfig.execute();
+      const current = unwrap(await core.services.getSecurityConfig.execute());
       outputFor(io, options).result(current, () => `Security configuration:\n${describe(current)}`);
     });
   });

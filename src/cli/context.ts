@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { UserView } from '../application/queries/list-users/query.js';
 import type { Core } from '../composition-root.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
-import { CliError, usageError } from './errors.js';
+import { fromTokenwardenError, usageError } from './errors.js';
 
 /** The process's streams and environment, passed in so the CLI can run in-process too. */
 export interface CliIo {
@@ -58,7 +58,7 @@ export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): 
 export async function resolveUser(core: Core, idOrEmail: string): Promise<UserView> {
   if (idOrEmail.trim() === '') throw usageError('a user id or email is required');
   const user = await core.services.findUser.execute(idOrEmail);
-  if (user === null)
-    throw new CliError(`no user with id or email ${JSON.stringify(idOrEmail)} (user_not_found)`);
-  return user;
+  // command-kit's unwrap, inline: command-kit imports this module.
+  if (!user.ok) throw fromTokenwardenError(user.error);
+  return user.value;
 }

@@ -12,7 +12,7 @@ export function registerKeys(program: Command, io: CliIo): void {
   jsonOption(keys.command('list').description('every signing key, newest first, with its status')).action(
     async (options: CommonOptions) => {
       await withCore(io, async (core) => {
-        const items = await core.services.listSigningKeys.execute();
+        const items = unwrap(await core.services.listSigningKeys.execute());
         outputFor(io, options).result({ items }, () =>
           table(
             ['KID', 'ALG', 'STATUS', 'CREATED', 'STOPPED SIGNING', 'VERIFIES UNTIL', 'RETIRED'],

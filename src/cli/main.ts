@@ -78,7 +78,7 @@ export async function run(
       return fail(`${error.message.replace(/^error: /, '')} (see --help)`, EXIT_USAGE);
     }
     if (error instanceof CliError) return fail(error.message, error.exitCode);
-    // A query that throws an expected failure (an invalid --cursor) is reported like a handler's.
+    // Queries return their failures; should a coded one be thrown all the same, it reads like theirs.
     if (error instanceof TokenwardenError) {
       const cli = fromTokenwardenError(error);
       return fail(cli.message, cli.exitCode);

@@ -24,12 +24,14 @@ export function registerSessions(program: Command, io: CliIo): void {
       const out = outputFor(io, options);
       await withCore(io, async (core) => {
         const user = await resolveUser(core, userRef);
-        const page = await core.services.listSessions.execute({
-          userId: user.id,
-          currentSessionId: null,
-          limit: options.limit,
-          cursor: options.cursor,
-        });
+        const page = unwrap(
+          await core.services.listSessions.execute({
+            userId: user.id,
+            currentSessionId: null,
+            limit: options.limit,
+            cursor: options.cursor,
+          }),
+        );
         const items = page.items.map(({ current: _current, ...session }) => session);
         out.result({ userId: user.id, email: user.email, items, nextCursor: page.nextCursor }, () =>
           table(

@@ -56,11 +56,13 @@ export function registerUsers(program: Command, io: CliIo): void {
     ) => {
       const out = outputFor(io, options);
       await withCore(io, async (core) => {
-        const page = await core.services.listUsers.execute({
-          email: options.email,
-          limit: options.limit,
-          cursor: options.cursor,
-        });
+        const page = unwrap(
+          await core.services.listUsers.execute({
+            email: options.email,
+            limit: options.limit,
+            cursor: options.cursor,
+          }),
+        );
         out.result(page, () =>
           table(
             ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],

@@ -1,9 +1,34 @@
 /**
+ * One error channel. Every layer keeps this rule:
+ *
+ * - An expected failure is anything a client or an operator can cause: bad input, an
+ *   unknown id, a wrong password, a stale token, a taken email, a cursor the list never
+ *   issued. It is a `TokenwardenError` with a code from {@link ERROR_TABLE}, made here or
+ *   by a factory here ({@link userNotFound}, {@link validationError}, {@link InvalidCursorError}).
+ * - Every command handler and every query returns it as `err(...)` in a `Result`, and never
+ *   throws it; so do ports the HTTP layer calls directly (webhook deliveries). A repository
+ *   that finds bad input (a cursor it cannot decode) throws one, and the query returns it
+ *   as `err(...)` (application's `asResult`).
+ * - Only bugs and infrastructure faults throw (a lost database, a broken invariant). HTTP
+ *   logs them and answers 500 `internal_error`; the CLI prints them and exits 1.
+ * - HTTP routes unwrap a Result with route-kit's `unwrap`, which hands `err` to the one
+ *   error handler that writes problem+json; a route never throws an error it built. Hooks
+ *   (authentication, validation, the metrics token) fail the fastify way, by throwing a
+ *   `TokenwardenError` to that same handler.
+ * - The CLI unwraps with command-kit's `unwrap`: `validation_failed` exits 2, any other
+ *   code 1 (`fromTokenwardenError`). `CliError` is only how the CLI presents a failure.
+ * - Start-up and environment failures are not request failures and stay thrown, each its
+ *   own class outside the table (a bad variable `ConfigError`, a failed migration, a data
+ *   directory in use, a master key that cannot open the signing keys): they stop the
+ *   process with one line naming the cause, and no client ever sees their code.
+ */
+
+/**
  * Every error code tokenwarden can answer with, in one table (as fastify keeps its
  * errors): the HTTP status and a stable title. The `code` string is the contract
  * clients switch on; the title is for people.
  */
-export const ERROR_TABLE = {
+const ERROR_TABLE = {
   bad_request: { status: 400, title: 'Bad request' },
   validation_failed: { status: 422, title: 'Validation failed' },
   unauthorized: { status: 401, title: 'Unauthorized' },
@@ -35,11 +60,11 @@ export type ErrorCode = keyof typeof ERROR_TABLE;
 export type ProblemExtensions = Readonly<Record<string, unknown>>;
 
 /**
- * An expected failure: handlers return it inside `err(...)`, never throw it.
+ * An expected failure: handlers and queries return it inside `err(...)`, never throw it.
  * The HTTP layer turns it into `application/problem+json`.
  *
  * @example
- * return err(new TokenwardenError('user_not_found', `no user ${id}`));
+ * return err(new TokenwardenError('email_taken', 'That email is already registered'));
  */
 export class TokenwardenError extends Error {
   readonly code: ErrorCode;
@@ -69,4 +94,31 @@ export function validationError(
   detail = 'The request is not valid',
 ): TokenwardenError {
   return new TokenwardenError('validation_failed', detail, { errors });
+}
+
+/**
+ * No user has this id: the one answer handlers, queries and routes give. `named: 'id or
+ * email'` is for lookups by what an operator typed (the CLI), and says so.
+ *
+ * @example
+ * if (user === null) return err(userNotFound(command.userId));
+ */
+export function userNotFound(key: string, named: 'id' | 'id or email' = 'id'): TokenwardenError {
+  return named === 'id'
+    ? new TokenwardenError('user_not_found', `No user with id ${key}`)
+    : new TokenwardenError('user_not_found', `no user with id or email ${JSON.stringify(key)}`);
+}
+
+/**
+ * A list was asked to continue from a cursor it did not issue: a client error, so it
+ * is a `validation_failed` problem (422) naming the `cursor` parameter. Repositories
+ * throw it while decoding; queries return it as `err(...)`.
+ */
+export class InvalidCursorError extends TokenwardenError {
+  constructor(cursor: string) {
+    super('validation_failed', `invalid pagination cursor ${JSON.stringify(cursor.slice(0, 100))}`, {
+      errors: [{ path: '/cursor', message: 'is not a cursor this list issued' }],
+    });
+    this.name = 'InvalidCursorError';
+  }
 }

@@ -16,9 +16,13 @@ import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { sendProblem } from './problem.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
-import { adminRoutes } from './routes/admin.js';
+import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { adminRotationRoutes } from './routes/admin-rotations.js';
+import { adminSecurityConfigRoutes } from './routes/admin-security-config.js';
+import { adminSessionRoutes } from './routes/admin-sessions.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
+import { adminUserRoutes } from './routes/admin-users.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
@@ -218,7 +222,11 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(userRoutes(deps.services, guards, limits));
       await api.register(sessionRoutes(deps.services, guards, limits));
       await api.register(tokenRoutes(deps.services, limits));
-      await api.register(adminRoutes(deps.services, guards));
+      await api.register(adminRotationRoutes(deps.services, guards));
+      await api.register(adminSecurityConfigRoutes(deps.services, guards));
+      await api.register(adminAuditRoutes(deps.services, guards));
+      await api.register(adminUserRoutes(deps.services, guards));
+      await api.register(adminSessionRoutes(deps.services, guards));
       await api.register(adminSigningKeyRoutes(deps.services, guards));
       if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
     },

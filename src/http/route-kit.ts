@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenwardenError } from '../domain/errors.js';
-import type { Result } from '../domain/result.js';
+import { err, ok, type Result } from '../domain/result.js';
 import type { authGuards } from './auth.js';
 import type { LoginThrottle } from './login-throttle.js';
 
@@ -18,24 +18,29 @@ export interface RateLimits {
   readonly account: LoginThrottle;
 }
 
-/** Throws 429 (with Retry-After) while `ip` is locked out of `email`'s account. */
+/** Fails with 429 (and sets Retry-After) while `ip` is locked out of `email`'s account. */
 export async function refuseWhileAccountLocked(
   throttle: LoginThrottle,
   reply: FastifyReply,
   email: string,
   ip: string,
-): Promise<void> {
+): Promise<Result<void>> {
   const retryAfter = await throttle.retryAfter(email, ip);
-  if (retryAfter === null) return;
+  if (retryAfter === null) return ok(undefined);
   reply.header('retry-after', String(retryAfter));
-  throw new TokenwardenError(
-    'rate_limited',
-    `Too many failed password checks for this account; retry in ${retryAfter} s`,
-    { retryAfterSeconds: retryAfter },
+  return err(
+    new TokenwardenError(
+      'rate_limited',
+      `Too many failed password checks for this account; retry in ${retryAfter} s`,
+      { retryAfterSeconds: retryAfter },
+    ),
   );
 }
 
-/** The value of a Result, or throws its error for the error handler to turn into a problem. */
+/**
+ * The value of a Result, or its error thrown to the error handler, which turns it into
+ * a problem: the one place a route's expected failure leaves the route.
+ */
 export function unwrap<T>(result: Result<T>): T {
   if (!result.ok) throw result.error;
   return result.value;

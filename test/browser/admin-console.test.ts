@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
 import { testDatabases } from '../support/databases.js';
 import { type ListeningApp, startListeningApp } from '../support/listening-app.js';
+import { okValue } from '../support/result.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, USER_PASSWORD } from '../support/test-app.js';
 
 /** Debian's chromium (`apt-get install -y chromium`); playwright never downloads a browser here. */
@@ -114,10 +115,12 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     // alice has two sessions, bob one, and the admin this one.
     expect(await summary.textContent()).toMatch(/4 active sessions and 4 refresh tokens would stop working/);
     expect(await page.locator('#config').textContent()).toContain('Global token version1');
-    const audit = await server.tw.services.listAuditEvents.execute({
-      action: 'token_rotation.global',
-      limit: 10,
-    });
+    const audit = okValue(
+      await server.tw.services.listAuditEvents.execute({
+        action: 'token_rotation.global',
+        limit: 10,
+      }),
+    );
     expect(audit.items).toHaveLength(0);
 
     const confirm = page.locator('#global-confirm');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DisableUser } from '../../src/application/commands/disable-user/command.js';
 import { EnableUser } from '../../src/application/commands/enable-user/command.js';
 import { testDatabases } from '../support/databases.js';
+import { okValue } from '../support/result.js';
 import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
 describe.each(testDatabases())('disabling a user on $name', (target) => {
@@ -41,11 +42,13 @@ describe.each(testDatabases())('disabling a user on $name', (target) => {
     if (!first.ok || !again.ok) return;
     expect(again.value).toEqual({ userId: carol.id, disabledAt: first.value.disabledAt, changed: false });
 
-    const audit = await t.tw.services.listAuditEvents.execute({
-      action: 'user.disabled',
-      userId: carol.id,
-      limit: 10,
-    });
+    const audit = okValue(
+      await t.tw.services.listAuditEvents.execute({
+        action: 'user.disabled',
+        userId: carol.id,
+        limit: 10,
+      }),
+    );
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ actor: 'cli:operator', userId: carol.id });
     const events = await t.tw.db
@@ -90,11 +93,13 @@ describe.each(testDatabases())('disabling a user on $name', (target) => {
 
     const fresh = await t.login(dave.email);
     expect((await t.refresh(fresh.refreshToken)).statusCode).toBe(200);
-    const audit = await t.tw.services.listAuditEvents.execute({
-      action: 'user.enabled',
-      userId: dave.id,
-      limit: 10,
-    });
+    const audit = okValue(
+      await t.tw.services.listAuditEvents.execute({
+        action: 'user.enabled',
+        userId: dave.id,
+        limit: 10,
+      }),
+    );
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({ actor: 'cli:operator', reason: 'owner verified' });
   });

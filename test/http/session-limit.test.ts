@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TokenPair } from '../../src/application/token-pair.js';
 import { testDatabases } from '../support/databases.js';
+import { okValue } from '../support/result.js';
 import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
 const CAP = 3;
@@ -45,11 +46,13 @@ describe.each(testDatabases())('sessions per user on $name', (target) => {
       [second!.sessionId, third!.sessionId, fourth.sessionId].sort(),
     );
 
-    const audit = await t.tw.services.listAuditEvents.execute({
-      action: 'session.revoked',
-      userId: user.id,
-      limit: 10,
-    });
+    const audit = okValue(
+      await t.tw.services.listAuditEvents.execute({
+        action: 'session.revoked',
+        userId: user.id,
+        limit: 10,
+      }),
+    );
     expect(audit.items).toHaveLength(1);
     expect(audit.items[0]).toMatchObject({
       actor: user.id,
@@ -86,11 +89,13 @@ describe.each(testDatabases())('sessions per user on $name', (target) => {
     );
     expect(logins.map((res) => res.statusCode)).toEqual(Array(8).fill(201));
     expect(await liveSessionIds(user.id)).toHaveLength(CAP);
-    const audit = await t.tw.services.listAuditEvents.execute({
-      action: 'session.revoked',
-      userId: user.id,
-      limit: 100,
-    });
+    const audit = okValue(
+      await t.tw.services.listAuditEvents.execute({
+        action: 'session.revoked',
+        userId: user.id,
+        limit: 100,
+      }),
+    );
     expect(audit.items).toHaveLength(8);
     expect(new Set(audit.items.map((row) => row.details.sessionId)).size).toBe(8);
   });

@@ -5,6 +5,7 @@ import { createTokenwarden, type DatabaseHandle, type Tokenwarden } from '../../
 import { loadConfig } from '../../src/config.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { ManualClock } from '../support/manual-clock.js';
+import { okValue } from '../support/result.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
 
 const { TOKENWARDEN_ADMIN_EMAIL: _email, TOKENWARDEN_ADMIN_PASSWORD: _password, ...NO_ADMIN_ENV } = TEST_ENV;
@@ -49,7 +50,7 @@ async function login(tw: Tokenwarden, email: string, password: string): Promise<
 }
 
 async function bootstrapAudit(tw: Tokenwarden, userId: string) {
-  const page = await tw.services.listAuditEvents.execute({ userId, limit: 50 });
+  const page = okValue(await tw.services.listAuditEvents.execute({ userId, limit: 50 }));
   return page.items.filter((e) => e.action === 'user.admin_bootstrap' || e.action === 'user.promoted');
 }
 
@@ -83,8 +84,8 @@ describe.each(testDatabases())('admin bootstrap on $name', (target) => {
 
     const after = await start(database, {});
     try {
-      const user = await after.services.getUser.execute(attackerId);
-      expect(user?.role).toBe('user');
+      const user = okValue(await after.services.getUser.execute(attackerId));
+      expect(user.role).toBe('user');
       // The registrant's token did not gain admin, nor does a fresh login.
       expect(
         (await call(after, 'GET', '/api/v1/admin/security/config', undefined, attackerToken)).statusCode,
@@ -141,7 +142,7 @@ describe.each(testDatabases())('admin bootstrap outcomes on $name', (target) => 
       expect(
         (await call(again, 'GET', '/api/v1/admin/security/config', undefined, adminToken)).statusCode,
       ).toBe(200);
-      const audit = await again.services.listAuditEvents.execute({ userId: adminId, limit: 50 });
+      const audit = okValue(await again.services.listAuditEvents.execute({ userId: adminId, limit: 50 }));
       expect(audit.items.map((e) => [e.action, e.actor, e.details])).toEqual(
         expect.arrayContaining([
           ['user.registered', 'system', { role: 'admin' }],
@@ -273,11 +274,13 @@ describe.each(testDatabases())('promoting a user through the admin API on $name'
       200,
     );
 
-    const audit = await tw.services.listAuditEvents.execute({
-      action: 'user.promoted',
-      userId: bob.id,
-      limit: 10,
-    });
+    const audit = okValue(
+      await tw.services.listAuditEvents.execute({
+        action: 'user.promoted',
+        userId: bob.id,
+        limit: 10,
+      }),
+    );
     expect(audit.items).toEqual([
       expect.objectContaining({
         actor: adminId,
@@ -297,8 +300,9 @@ describe.each(testDatabases())('promoting a user through the admin API on $name'
     expect(again.statusCode).toBe(200);
     expect(again.json()).toMatchObject({ role: 'admin', minTokenVersion: 2 });
     expect(
-      (await tw.services.listAuditEvents.execute({ action: 'user.promoted', userId: bob.id, limit: 10 }))
-        .items,
+      okValue(
+        await tw.services.listAuditEvents.execute({ action: 'user.promoted', userId: bob.id, limit: 10 }),
+      ).items,
     ).toHaveLength(1);
   });
 
@@ -318,7 +322,7 @@ describe.each(testDatabases())('promoting a user through the admin API on $name'
     );
     expect(self.statusCode).toBe(403);
     expect(self.json()).toMatchObject({ code: 'forbidden' });
-    expect((await tw.services.getUser.execute(carol.id))?.role).toBe('user');
+    expect(okValue(await tw.services.getUser.execute(carol.id)).role).toBe('user');
 
     for (const body of [{}, { reason: '   ' }, { reason: 'x'.repeat(501) }]) {
       const bad = await call(tw, 'POST', `/api/v1/admin/users/${carol.id}/promotion`, body, admin);
@@ -338,6 +342,6 @@ describe.each(testDatabases())('promoting a user through the admin API on $name'
       (await call(tw, 'POST', '/api/v1/admin/users/not-a-uuid/promotion', { reason: 'who?' }, admin))
         .statusCode,
     ).toBe(404);
-    expect((await tw.services.getUser.execute(carol.id))?.role).toBe('user');
+    expect(okValue(await tw.services.getUser.execute(carol.id)).role).toBe('user');
   });
 });

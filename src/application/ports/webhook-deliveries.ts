@@ -1,4 +1,5 @@
 import type { Page } from '../../domain/page.js';
+import type { Result } from '../../domain/result.js';
 
 export type WebhookDeliveryState = 'pending' | 'delivered' | 'dead';
 
@@ -23,16 +24,17 @@ export interface WebhookDeliveryRecord {
 
 /** What the admin API needs of the webhook relay's state. */
 export interface WebhookDeliveries {
+  /** Newest first; fails (`validation_failed`) on a cursor this list did not issue. */
   list(filter: {
     readonly state?: WebhookDeliveryState;
     readonly eventId?: string;
     readonly limit: number;
     readonly cursor?: string;
-  }): Promise<Page<WebhookDeliveryRecord>>;
+  }): Promise<Result<Page<WebhookDeliveryRecord>>>;
   /**
    * Puts a delivery back in the queue, due now, with its attempts reset, and audits
    * who asked. A delivered one is sent again (the receiver dedupes on the event id).
-   * @returns the delivery after the change, or null when there is no such delivery
+   * @returns the delivery after the change; `not_found` when there is no such delivery
    */
-  retry(id: string, actor: string): Promise<WebhookDeliveryRecord | null>;
+  retry(id: string, actor: string): Promise<Result<WebhookDeliveryRecord>>;
 }

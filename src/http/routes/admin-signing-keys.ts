@@ -39,7 +39,7 @@ export const adminSigningKeyRoutes =
         },
       },
       async () => ({
-        items: (await services.listSigningKeys.execute()).map((key) => ({
+        items: unwrap(await services.listSigningKeys.execute()).map((key) => ({
           kid: key.kid,
           algorithm: key.algorithm,
           status: key.status,

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebhookDeliveries, WebhookDeliveryRecord } from '../../application/ports/webhook-deliveries.js';
-import { TokenwardenError } from '../../domain/errors.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, isoOrNull } from '../route-kit.js';
+import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
 import {
   pageOf,
   problemResponses,
@@ -41,7 +40,7 @@ export const adminWebhookRoutes =
         },
       },
       async (request) => {
-        const page = await deliveries.list(request.query);
+        const page = unwrap(await deliveries.list(request.query));
         return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
       },
     );
@@ -60,11 +59,7 @@ export const adminWebhookRoutes =
         },
       },
       async (request) => {
-        const delivery = await deliveries.retry(request.params.id, principalOf(request).userId);
-        if (delivery === null) {
-          throw new TokenwardenError('not_found', `No webhook delivery with id ${request.params.id}`);
-        }
-        return deliveryView(delivery);
+        return deliveryView(unwrap(await deliveries.retry(request.params.id, principalOf(request).userId)));
       },
     );
   };

@@ -38,7 +38,7 @@ export const sessionRoutes =
         },
       },
       async (request, reply) => {
-        await refuseWhileAccountLocked(limits.account, reply, request.body.email, request.ip);
+        unwrap(await refuseWhileAccountLocked(limits.account, reply, request.body.email, request.ip));
         const outcome = await services.createSession.handle(
           CreateSession({
             email: request.body.email,
@@ -97,12 +97,14 @@ export const sessionRoutes =
       },
       async (request) => {
         const principal = principalOf(request);
-        const page = await services.listSessions.execute({
-          userId: principal.userId,
-          currentSessionId: principal.sessionId,
-          limit: request.query.limit,
-          cursor: request.query.cursor,
-        });
+        const page = unwrap(
+          await services.listSessions.execute({
+            userId: principal.userId,
+            currentSessionId: principal.sessionId,
+            limit: request.query.limit,
+            cursor: request.query.cursor,
+          }),
+        );
         return {
           items: page.items.map((s) => ({
             ...s,

@@ -2,8 +2,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ChangePassword } from '../../application/commands/change-password/command.js';
 import { RegisterUser } from '../../application/commands/register-user/command.js';
 import { TriggerUserTokenRotation } from '../../application/commands/trigger-user-token-rotation/command.js';
+import type { UserView } from '../../application/queries/list-users/query.js';
 import type { Services } from '../../application/services.js';
 import { TokenwardenError } from '../../domain/errors.js';
+import { err, type Result } from '../../domain/result.js';
 import { principalOf } from '../auth.js';
 import {
   emptyBodyAsObject,
@@ -26,6 +28,12 @@ import {
 } from '../schemas.js';
 
 const LOG_OUT_EVERYWHERE_REASON = 'log out everywhere';
+
+/** The signed-in user; one deleted since the token was issued is a 401, not a 404. */
+async function signedInUser(services: Services, userId: string): Promise<Result<UserView>> {
+  const user = await services.getUser.execute(userId);
+  return user.ok ? user : err(new TokenwardenError('unauthorized', 'The user no longer exists'));
+}
 
 export const userRoutes =
   (services: Services, guards: Guards, limits: RateLimits): FastifyPluginAsyncTypebox =>
@@ -68,8 +76,7 @@ export const userRoutes =
         },
       },
       async (request) => {
-        const user = await services.getUser.execute(principalOf(request).userId);
-        if (user === null) throw new TokenwardenError('unauthorized', 'The user no longer exists');
+        const user = unwrap(await signedInUser(services, principalOf(request).userId));
         return { id: user.id, email: user.email, role: user.role, minTokenVersion: user.minTokenVersion };
       },
     );
@@ -89,11 +96,10 @@ export const userRoutes =
       },
       async (request, reply) => {
         const principal = principalOf(request);
-        const user = await services.getUser.execute(principal.userId);
-        if (user === null) throw new TokenwardenError('unauthorized', 'The user no longer exists');
+        const user = unwrap(await signedInUser(services, principal.userId));
         // A stolen access token must not buy unlimited guesses at the password: the same
         // per-account throttle as logins, keyed by the account's email.
-        await refuseWhileAccountLocked(limits.account, reply, user.email, request.ip);
+        unwrap(await refuseWhileAccountLocked(limits.account, reply, user.email, request.ip));
         const outcome = await services.changePassword.handle(
           ChangePassword({
             userId: principal.userId,

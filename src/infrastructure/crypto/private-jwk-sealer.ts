@@ -31,7 +31,7 @@ export interface PrivateJwkSealer {
 }
 
 /** The stored private key cannot be read: a wrong or missing master key. */
-export class SigningKeyUnsealError extends Error {
+class SigningKeyUnsealError extends Error {
   readonly code = 'signing_key_unreadable';
   override readonly name = 'SigningKeyUnsealError';
 }

@@ -11,7 +11,7 @@ import { SIGNING_ALGORITHM } from './signing-key-material.js';
 export { SIGNING_ALGORITHM } from './signing-key-material.js';
 
 /** The environment variable that pins the signing key; named in start-up errors. */
-export const SIGNING_KEY_ENV = 'TOKENWARDEN_SIGNING_KEY';
+const SIGNING_KEY_ENV = 'TOKENWARDEN_SIGNING_KEY';
 
 /** A public JWK as published at `/.well-known/jwks.json`. */
 export interface PublicSigningJwk extends JWK {

@@ -1,4 +1,4 @@
-import { InvalidCursorError } from './invalid-cursor-error.js';
+import { InvalidCursorError } from '../../domain/errors.js';
 
 /** Opaque keyset cursor: base64url of a JSON array of strings. */
 function encodeCursor(parts: readonly string[]): string {

@@ -15,7 +15,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-email-nfkc': emailNfkcMigration,
 });
 
-export class MigrationFailedError extends Error {
+class MigrationFailedError extends Error {
   readonly code = 'migration_failed';
   readonly migrationName: string | null;
 

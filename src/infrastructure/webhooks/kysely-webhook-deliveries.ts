@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { asResult } from '../../application/as-result.js';
 import { AuditAction } from '../../application/events.js';
 import type { Clock } from '../../application/ports/clock.js';
 import type {
@@ -6,7 +7,9 @@ import type {
   WebhookDeliveryRecord,
   WebhookDeliveryState,
 } from '../../application/ports/webhook-deliveries.js';
+import { TokenwardenError } from '../../domain/errors.js';
 import type { Page } from '../../domain/page.js';
+import { err, ok, type Result } from '../../domain/result.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../database/cursor.js';
 import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
 import type { Database } from '../database/schema.js';
@@ -198,7 +201,16 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
   }
 
   /** Newest first; the cursor is the last (created_at, id) seen. */
-  async list(filter: {
+  list(filter: {
+    readonly state?: WebhookDeliveryState;
+    readonly eventId?: string;
+    readonly limit: number;
+    readonly cursor?: string;
+  }): Promise<Result<Page<WebhookDeliveryRecord>>> {
+    return asResult(() => this.#list(filter));
+  }
+
+  async #list(filter: {
     readonly state?: WebhookDeliveryState;
     readonly eventId?: string;
     readonly limit: number;
@@ -233,8 +245,9 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
     return pageOf(rows, limit, toRecord, (item) => [item.createdAt.toISOString(), item.id]);
   }
 
-  async retry(id: string, actor: string): Promise<WebhookDeliveryRecord | null> {
-    if (!UUID.test(id)) return null;
+  async retry(id: string, actor: string): Promise<Result<WebhookDeliveryRecord>> {
+    const notFound = () => err(new TokenwardenError('not_found', `No webhook delivery with id ${id}`));
+    if (!UUID.test(id)) return notFound();
     const now = this.#clock.now();
     const changed = await this.#db.transaction().execute(async (trx) => {
       const before = await trx
@@ -265,7 +278,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
       });
       return true;
     });
-    if (!changed) return null;
+    if (!changed) return notFound();
     const page = await this.#db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('outbox as o', 'o.id', 'd.event_id')
@@ -273,7 +286,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
       .select(['o.event_type', 'o.occurred_at'])
       .where('d.id', '=', id)
       .executeTakeFirst();
-    return page === undefined ? null : toRecord(page);
+    return page === undefined ? notFound() : ok(toRecord(page));
   }
 }
 

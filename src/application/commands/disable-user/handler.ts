@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
@@ -12,8 +12,6 @@ export interface DisabledUser {
   /** False when the user was already disabled: nothing was written. */
   readonly changed: boolean;
 }
-
-const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
 
 /**
  * Sets `disabled_at` with its audit row and outbox event in one transaction. No token

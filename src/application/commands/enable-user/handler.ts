@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
@@ -13,8 +13,6 @@ export interface EnabledUser {
   /** False when the user was not disabled: nothing was written. */
   readonly changed: boolean;
 }
-
-const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
 
 /** Clears `disabled_at` and increments the user's minimum token version, audited, in one transaction. */
 export class EnableUserHandler {

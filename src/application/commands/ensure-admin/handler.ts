@@ -10,7 +10,7 @@ import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';
 import type { EnsureAdmin } from './command.js';
 
-export type EnsureAdminOutcome = 'created' | 'promoted' | 'unchanged';
+type EnsureAdminOutcome = 'created' | 'promoted' | 'unchanged';
 
 export interface EnsureAdminReport {
   readonly outcome: EnsureAdminOutcome;

@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
@@ -16,8 +16,6 @@ export interface PromotedUser {
   /** False when the user was already an admin: nothing was written. */
   readonly changed: boolean;
 }
-
-const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
 
 /**
  * Sets the admin role and increments the user's minimum token version, with the audit

@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
@@ -9,12 +9,10 @@ export class RevokeAllSessionsHandler {
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: RevokeAllSessions): Promise<Result<{ readonly revokedSessions: number }>> {
-    if (!isUuid(command.userId))
-      return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
+    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
     const outcome = await this.ctx.uow.run(async (repos) => {
       const user = await repos.users.findById(command.userId);
-      if (user === null)
-        return err(new TokenwardenError('user_not_found', `No user with id ${command.userId}`));
+      if (user === null) return err(userNotFound(command.userId));
       const now = this.ctx.clock.now();
       await repos.refreshTokens.revokeByUser(user.id, now, command.exceptSessionId);
       const revokedSessions = await repos.sessions.revokeAllForUser(

@@ -1,9 +1,10 @@
+import { userNotFound } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { recordRotationFailure } from '../../rotation-failure.js';
 import type { TriggerUserTokenRotation } from './command.js';
 import { rotateUserInTransaction, type UserRotationResult } from './rotate-user.js';
-import { userNotFound, validateUserRotation } from './validate.js';
+import { validateUserRotation } from './validate.js';
 
 /**
  * Increments one user's minimum token version: immediate, no grace, others untouched.

@@ -1,9 +1,7 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
 import { err, type Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
-
-export const userNotFound = (id: string) => new TokenwardenError('user_not_found', `No user with id ${id}`);
 
 /** What a user rotation and its dry run both refuse before reading: a bad reason, an id that names no one. */
 export function validateUserRotation(input: {

@@ -1,4 +1,6 @@
+import { userNotFound } from '../../../domain/errors.js';
 import { isUuid } from '../../../domain/ids.js';
+import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { toUserView, type UserView } from '../list-users/query.js';
 
@@ -6,11 +8,11 @@ import { toUserView, type UserView } from '../list-users/query.js';
 export class FindUserQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  async execute(idOrEmail: string): Promise<UserView | null> {
+  async execute(idOrEmail: string): Promise<Result<UserView>> {
     const key = idOrEmail.trim();
     const user = await this.ctx.uow.read((repos) =>
       isUuid(key) ? repos.users.findById(key) : repos.users.findByEmail(key),
     );
-    return user === null ? null : toUserView(user);
+    return user === null ? err(userNotFound(idOrEmail, 'id or email')) : ok(toUserView(user));
   }
 }

@@ -1,5 +1,7 @@
 import type { AuditRecord } from '../../../domain/audit-entry.js';
 import type { Page } from '../../../domain/page.js';
+import type { Result } from '../../../domain/result.js';
+import { asResult } from '../../as-result.js';
 import type { AppContext } from '../../context.js';
 
 export interface AuditFilter {
@@ -13,7 +15,8 @@ export interface AuditFilter {
 export class ListAuditEventsQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  execute(filter: AuditFilter): Promise<Page<AuditRecord>> {
-    return this.ctx.uow.read((repos) => repos.audit.list(filter));
+  /** Fails (`validation_failed`) on a cursor this list did not issue. */
+  execute(filter: AuditFilter): Promise<Result<Page<AuditRecord>>> {
+    return asResult(() => this.ctx.uow.read((repos) => repos.audit.list(filter)));
   }
 }

@@ -1,4 +1,6 @@
 import type { Page } from '../../../domain/page.js';
+import { ok, type Result } from '../../../domain/result.js';
+import { asResult } from '../../as-result.js';
 import type { AppContext } from '../../context.js';
 
 export interface SessionView {
@@ -10,7 +12,10 @@ export interface SessionView {
   readonly current: boolean;
 }
 
-/** A user's active sessions, newest first, a page at a time; `current` marks the caller's own. */
+/**
+ * A user's active sessions, newest first, a page at a time; `current` marks the caller's
+ * own. Fails (`validation_failed`) on a cursor this list did not issue.
+ */
 export class ListSessionsQuery {
   constructor(private readonly ctx: AppContext) {}
 
@@ -19,15 +24,18 @@ export class ListSessionsQuery {
     readonly currentSessionId: string | null;
     readonly limit: number;
     readonly cursor?: string;
-  }): Promise<Page<SessionView>> {
-    const page = await this.ctx.uow.read((repos) =>
-      repos.sessions.listActiveByUser(input.userId, this.ctx.clock.now(), {
-        limit: input.limit,
-        cursor: input.cursor,
-      }),
+  }): Promise<Result<Page<SessionView>>> {
+    const page = await asResult(() =>
+      this.ctx.uow.read((repos) =>
+        repos.sessions.listActiveByUser(input.userId, this.ctx.clock.now(), {
+          limit: input.limit,
+          cursor: input.cursor,
+        }),
+      ),
     );
-    return {
-      items: page.items.map((s) => ({
+    if (!page.ok) return page;
+    return ok({
+      items: page.value.items.map((s) => ({
         id: s.id,
         createdAt: s.createdAt,
         lastUsedAt: s.lastUsedAt,
@@ -35,7 +43,7 @@ export class ListSessionsQuery {
         ip: s.ip,
         current: s.id === input.currentSessionId,
       })),
-      nextCursor: page.nextCursor,
-    };
+      nextCursor: page.value.nextCursor,
+    });
   }
 }

@@ -1,3 +1,4 @@
+import { ok, type Result } from '../../../domain/result.js';
 import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import type { AppContext } from '../../context.js';
 
@@ -5,7 +6,7 @@ import type { AppContext } from '../../context.js';
 export class ListSigningKeysQuery {
   constructor(private readonly ctx: AppContext) {}
 
-  execute(): Promise<readonly SigningKeyRecord[]> {
-    return this.ctx.uow.read((repos) => repos.signingKeys.list(this.ctx.clock.now()));
+  async execute(): Promise<Result<readonly SigningKeyRecord[]>> {
+    return ok(await this.ctx.uow.read((repos) => repos.signingKeys.list(this.ctx.clock.now())));
   }
 }

@@ -1,5 +1,6 @@
+import { userNotFound } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import { userNotFound, validateUserRotation } from '../../commands/trigger-user-token-rotation/validate.js';
+import { validateUserRotation } from '../../commands/trigger-user-token-rotation/validate.js';
 import type { AppContext } from '../../context.js';
 
 /** A user rotation's dry run: the same input as TriggerUserTokenRotation, minus the actor. */

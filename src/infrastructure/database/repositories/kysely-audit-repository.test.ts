@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
 import type { AuditEntry } from '../../../domain/audit-entry.js';
-import { InvalidCursorError } from '../invalid-cursor-error.js';
+import { InvalidCursorError } from '../../../domain/errors.js';
 import { KyselyAuditRepository } from './kysely-audit-repository.js';
 
 const t0 = new Date('2030-01-01T00:00:00.000Z');

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../../test/support/databases.js';
-import { InvalidCursorError } from '../invalid-cursor-error.js';
+import { InvalidCursorError } from '../../../domain/errors.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
 import { KyselyUserRepository } from './kysely-user-repository.js';
 

@@ -1,0 +1,46 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Services } from '../../application/services.js';
+import { type Guards, iso, unwrap } from '../route-kit.js';
+import { pageOf, problemResponses, SessionSchema, SessionsQuery, UserIdParams } from '../schemas.js';
+
+/** One user's active sessions, as an admin sees them. */
+export const adminSessionRoutes =
+  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const admin = { preHandler: guards.requireAdmin };
+    const security = [{ bearer: [] }];
+
+    app.get(
+      '/admin/users/:userId/sessions',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: "A user's active sessions, newest first",
+          security,
+          params: UserIdParams,
+          querystring: SessionsQuery,
+          response: { 200: pageOf(SessionSchema), ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => {
+        const user = unwrap(await services.getUser.execute(request.params.userId));
+        const page = unwrap(
+          await services.listSessions.execute({
+            userId: user.id,
+            currentSessionId: null,
+            limit: request.query.limit,
+            cursor: request.query.cursor,
+          }),
+        );
+        return {
+          items: page.items.map((s) => ({
+            ...s,
+            createdAt: iso(s.createdAt),
+            lastUsedAt: iso(s.lastUsedAt),
+          })),
+          nextCursor: page.nextCursor,
+        };
+      },
+    );
+  };

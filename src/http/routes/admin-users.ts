@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PromoteUser } from '../../application/commands/promote-user/command.js';
+import type { Services } from '../../application/services.js';
+import { principalOf } from '../auth.js';
+import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import {
+  Cursor,
+  DateTime,
+  Limit,
+  NullableDateTime,
+  pageOf,
+  problemResponses,
+  Reason,
+  UserIdParams,
+  Uuid,
+} from '../schemas.js';
+
+const PromotionBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+
+const UsersQuery = Type.Object(
+  { email: Type.Optional(Type.String({ maxLength: 320 })), limit: Limit, cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
+
+const UserSchema = Type.Object({
+  id: Uuid,
+  email: Type.String(),
+  role: Type.String(),
+  minTokenVersion: Type.Integer(),
+  disabledAt: NullableDateTime,
+  createdAt: DateTime,
+});
+
+/** Accounts: list them, and promote one to admin. Admin only. */
+export const adminUserRoutes =
+  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const admin = { preHandler: guards.requireAdmin };
+    const security = [{ bearer: [] }];
+
+    app.get(
+      '/admin/users',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Users, optionally filtered by email',
+          security,
+          querystring: UsersQuery,
+          response: { 200: pageOf(UserSchema), ...problemResponses(401, 403, 422) },
+        },
+      },
+      async (request) => {
+        const page = unwrap(await services.listUsers.execute(request.query));
+        return {
+          items: page.items.map((u) => ({
+            ...u,
+            disabledAt: isoOrNull(u.disabledAt),
+            createdAt: iso(u.createdAt),
+          })),
+          nextCursor: page.nextCursor,
+        };
+      },
+    );
+
+    app.post(
+      '/admin/users/:userId/promotion',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Give an existing account the admin role (audited with its reason)',
+          description:
+            'The user is rotated with it: tokens issued before the promotion are refused, and admin ' +
+            'power comes with the next login. Promoting an admin changes nothing.',
+          security,
+          params: UserIdParams,
+          body: PromotionBody,
+          response: { 200: UserSchema, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => {
+        const promoted = unwrap(
+          await services.promoteUser.handle(
+            PromoteUser({
+              userId: request.params.userId,
+              actor: principalOf(request).userId,
+              reason: request.body.reason,
+            }),
+          ),
+        );
+        const user = unwrap(await services.getUser.execute(promoted.userId));
+        return { ...user, disabledAt: isoOrNull(user.disabledAt), createdAt: iso(user.createdAt) };
+      },
+    );
+  };
