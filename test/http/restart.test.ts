@@ -71,7 +71,8 @@ describe('restart on the same PGlite data dir', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+    // Two PGlite boots, the first an initdb of an empty directory (~10 s on a loaded 2-core machine).
+  }, 120_000);
 });
 
 describe.each(testDatabases())('a second instance over the same database on $name', (target) => {
