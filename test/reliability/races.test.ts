@@ -226,9 +226,13 @@ describe.each(testDatabases())('races on $name', (target) => {
     }
     const attempts: Attempt[] = [];
     let budget = TOTAL;
+    // The chains keep going until both rotations have answered (bounded), so the race
+    // happens even when a loaded machine delays the rotations past the first TOTAL refreshes.
+    let rotated = false;
+    let hardCap = TOTAL * 10;
     const runChain = async (chain: (typeof chains)[number]) => {
       let token = chain.pair.refreshToken;
-      while (budget-- > 0) {
+      while ((budget-- > 0 || !rotated) && hardCap-- > 0) {
         const sent = performance.now();
         const res = await t.refresh(token);
         attempts.push({ userId: chain.user.id, sent, answered: performance.now(), res });
@@ -253,6 +257,7 @@ describe.each(testDatabases())('races on $name', (target) => {
       expect(global.statusCode).toBe(201);
       const u = await user;
       rotations.user.answered = performance.now();
+      rotated = true;
       expect(u.statusCode).toBe(201);
       return { global: global.json(), user: u.json() };
     };
