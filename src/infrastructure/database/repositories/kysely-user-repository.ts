@@ -5,7 +5,8 @@ import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { Role, UserRecord } from '../../../domain/user.js';
-import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
+import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { withRowLock } from '../row-lock.js';
 import type { Database, UserRow } from '../schema.js';
 
 export class KyselyUserRepository implements UserRepository {
@@ -40,10 +41,10 @@ export class KyselyUserRepository implements UserRepository {
 
   async findById(id: string, lock?: RowLock): Promise<UserRecord | null> {
     if (!isUuid(id)) return null;
-    let query = this.#db.selectFrom('users').selectAll().where('id', '=', id);
-    if (lock === 'share') query = query.forShare();
-    if (lock === 'update') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const row = await withRowLock(
+      this.#db.selectFrom('users').selectAll().where('id', '=', id),
+      lock,
+    ).executeTakeFirst();
     return row === undefined ? null : toUserRecord(row);
   }
 
@@ -109,17 +110,15 @@ export class KyselyUserRepository implements UserRepository {
       query = query.where('email', 'like', `%${escapeLike(normalizeEmail(filter.email))}%`);
     }
     if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(filter.cursor, [isIsoTimestamp, isUuid]) as [string, string];
-      query = query.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(new Date(createdAt), id)),
-      );
+      const [createdAt, id] = decodeCreatedAtCursor(filter.cursor);
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
     }
     const rows = await query
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
       .limit(limit + 1)
       .execute();
-    return pageOf(rows, limit, toUserRecord, (item) => [item.createdAt.toISOString(), item.id]);
+    return pageOf(rows, limit, toUserRecord, createdAtCursorOf);
   }
 }
 
