@@ -3,6 +3,7 @@ import type { Result } from '../domain/result.js';
 import type { CliIo } from './context.js';
 import { fromTokenwardenError } from './errors.js';
 import { createOutput, type Output } from './output.js';
+import { integerIn } from './parsers.js';
 
 /** The options every leaf command takes. */
 export interface CommonOptions {
@@ -12,6 +13,24 @@ export interface CommonOptions {
 /** Adds `--json` to a leaf command. */
 export function jsonOption(command: Command): Command {
   return command.option('--json', 'print JSON instead of text');
+}
+
+/** The options {@link pageOptions} adds. */
+export interface PageOptions {
+  readonly limit: number;
+  readonly cursor?: string;
+}
+
+/** Adds a list command's paging: `--limit` (1-1000, `defaultLimit` when absent) and `--cursor`. */
+export function pageOptions(command: Command, noun: string, defaultLimit: number): Command {
+  return command
+    .option('--limit <n>', `at most this many ${noun} (1-1000)`, integerIn(1, 1000), defaultLimit)
+    .option('--cursor <cursor>', 'continue from the cursor a previous page printed');
+}
+
+/** After a page printed as text, how to ask for the next one (the JSON carries `nextCursor` itself). */
+export function noteNextPage(out: Output, noun: string, nextCursor: string | null): void {
+  if (!out.json && nextCursor !== null) out.note(`More ${noun}: add --cursor ${nextCursor}`);
 }
 
 export function outputFor(io: CliIo, options: CommonOptions): Output {
