@@ -1,18 +1,10 @@
 import type { Command } from 'commander';
-import {
-  type CommonOptions,
-  jsonOption,
-  noteNextPage,
-  outputFor,
-  type PageOptions,
-  pageOptions,
-  unwrap,
-} from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
 import { isoTimestamp } from './parsers.js';
 
-interface AuditListOptions extends CommonOptions, PageOptions {
+interface AuditListOptions extends CommonOptions, Paging {
   readonly action?: string;
   readonly user?: string;
   readonly since?: Date;
@@ -23,7 +15,7 @@ export function registerAudit(program: Command, io: CliIo): void {
   const audit = program.command('audit').description('read the audit log');
 
   jsonOption(
-    pageOptions(
+    paging(
       audit
         .command('list')
         .description('audit events, newest first')
@@ -64,7 +56,7 @@ export function registerAudit(program: Command, io: CliIo): void {
           'No audit events match.',
         ),
       );
-      noteNextPage(out, 'events', page.nextCursor);
+      out.nextPage('events', page.nextCursor);
     });
   });
 }

@@ -15,22 +15,17 @@ export function jsonOption(command: Command): Command {
   return command.option('--json', 'print JSON instead of text');
 }
 
-/** The options {@link pageOptions} adds. */
-export interface PageOptions {
+/** The options {@link paging} adds. */
+export interface Paging {
   readonly limit: number;
   readonly cursor?: string;
 }
 
 /** Adds a list command's paging: `--limit` (1-1000, `defaultLimit` when absent) and `--cursor`. */
-export function pageOptions(command: Command, noun: string, defaultLimit: number): Command {
+export function paging(command: Command, noun: string, defaultLimit: number): Command {
   return command
     .option('--limit <n>', `at most this many ${noun} (1-1000)`, integerIn(1, 1000), defaultLimit)
     .option('--cursor <cursor>', 'continue from the cursor a previous page printed');
-}
-
-/** After a page printed as text, how to ask for the next one (the JSON carries `nextCursor` itself). */
-export function noteNextPage(out: Output, noun: string, nextCursor: string | null): void {
-  if (!out.json && nextCursor !== null) out.note(`More ${noun}: add --cursor ${nextCursor}`);
 }
 
 export function outputFor(io: CliIo, options: CommonOptions): Output {

@@ -1,14 +1,6 @@
 import type { Command } from 'commander';
 import { RevokeSession } from '../application/commands/revoke-session/command.js';
-import {
-  type CommonOptions,
-  jsonOption,
-  noteNextPage,
-  outputFor,
-  type PageOptions,
-  pageOptions,
-  unwrap,
-} from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
 
@@ -17,7 +9,7 @@ export function registerSessions(program: Command, io: CliIo): void {
   const sessions = program.command('sessions').description('list and revoke login sessions');
 
   jsonOption(
-    pageOptions(
+    paging(
       sessions
         .command('list')
         .description("a user's active sessions, newest first")
@@ -25,7 +17,7 @@ export function registerSessions(program: Command, io: CliIo): void {
       'sessions',
       100,
     ),
-  ).action(async (userRef: string, options: CommonOptions & PageOptions) => {
+  ).action(async (userRef: string, options: CommonOptions & Paging) => {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const user = await resolveUser(core, userRef);
@@ -45,7 +37,7 @@ export function registerSessions(program: Command, io: CliIo): void {
           `${user.email} has no active sessions.`,
         ),
       );
-      noteNextPage(out, 'sessions', page.nextCursor);
+      out.nextPage('sessions', page.nextCursor);
     });
   });
 

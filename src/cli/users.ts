@@ -5,15 +5,7 @@ import { PromoteUser } from '../application/commands/promote-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
 import type { Core } from '../composition-root.js';
 import type { Result } from '../domain/result.js';
-import {
-  type CommonOptions,
-  jsonOption,
-  noteNextPage,
-  outputFor,
-  type PageOptions,
-  pageOptions,
-  unwrap,
-} from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
 import { readNewPassword } from './password.js';
@@ -51,7 +43,7 @@ export function registerUsers(program: Command, io: CliIo): void {
   });
 
   jsonOption(
-    pageOptions(
+    paging(
       users
         .command('list')
         .description('accounts, oldest first')
@@ -59,7 +51,7 @@ export function registerUsers(program: Command, io: CliIo): void {
       'users',
       100,
     ),
-  ).action(async (options: CommonOptions & PageOptions & { readonly email?: string }) => {
+  ).action(async (options: CommonOptions & Paging & { readonly email?: string }) => {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const page = unwrap(
@@ -83,7 +75,7 @@ export function registerUsers(program: Command, io: CliIo): void {
           'No users match.',
         ),
       );
-      noteNextPage(out, 'users', page.nextCursor);
+      out.nextPage('users', page.nextCursor);
     });
   });
 
