@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
 import type { UserRepository } from '../../../application/ports/user-repository.js';
 import { normaliseEmail } from '../../../domain/credentials.js';
@@ -7,7 +7,7 @@ import type { Page } from '../../../domain/page.js';
 import type { Role, UserRecord } from '../../../domain/user.js';
 import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
 import { withRowLock } from '../row-lock.js';
-import type { Database, UserRow } from '../schema.js';
+import type { Database, UserRow, UsersTable } from '../schema.js';
 
 export class KyselyUserRepository implements UserRepository {
   readonly #db: Kysely<Database>;
@@ -73,24 +73,27 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void> {
-    if (!isUuid(id)) return;
-    await this.#db
-      .updateTable('users')
-      .set({ password_hash: passwordHash, updated_at: at })
-      .where('id', '=', id)
-      .execute();
+    await this.#update(id, { password_hash: passwordHash }, at);
   }
 
   async setRole(id: string, role: Role, at: Date): Promise<void> {
-    if (!isUuid(id)) return;
-    await this.#db.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
+    await this.#update(id, { role }, at);
   }
 
   async setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void> {
+    await this.#update(id, { disabled_at: disabledAt }, at);
+  }
+
+  /** One user row's columns, with `updated_at`; an id that is no UUID names no row. */
+  async #update(
+    id: string,
+    values: Pick<Updateable<UsersTable>, 'password_hash' | 'role' | 'disabled_at'>,
+    at: Date,
+  ): Promise<void> {
     if (!isUuid(id)) return;
     await this.#db
       .updateTable('users')
-      .set({ disabled_at: disabledAt, updated_at: at })
+      .set({ ...values, updated_at: at })
       .where('id', '=', id)
       .execute();
   }
