@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
-import type { SessionRepository } from '../../../application/ports/session-repository.js';
+import type { NewSession, SessionRepository } from '../../../application/ports/session-repository.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { SessionRecord } from '../../../domain/session.js';
@@ -19,14 +19,7 @@ export class KyselySessionRepository implements SessionRepository {
     this.#db = db;
   }
 
-  async insert(session: {
-    readonly id: string;
-    readonly userId: string;
-    readonly createdAt: Date;
-    readonly expiresAt: Date;
-    readonly userAgent: string | null;
-    readonly ip: string | null;
-  }): Promise<void> {
+  async insert(session: NewSession): Promise<void> {
     await this.#db
       .insertInto('sessions')
       .values({

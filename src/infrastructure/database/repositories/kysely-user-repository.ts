@@ -1,6 +1,6 @@
 import type { Kysely, Updateable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
-import type { UserRepository } from '../../../application/ports/user-repository.js';
+import type { NewUser, UserRepository } from '../../../application/ports/user-repository.js';
 import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
@@ -16,13 +16,7 @@ export class KyselyUserRepository implements UserRepository {
     this.#db = db;
   }
 
-  async insert(user: {
-    readonly id: string;
-    readonly email: string;
-    readonly passwordHash: string;
-    readonly role: Role;
-    readonly createdAt: Date;
-  }): Promise<'inserted' | 'email_taken'> {
+  async insert(user: NewUser): Promise<'inserted' | 'email_taken'> {
     const row = await this.#db
       .insertInto('users')
       .values({
