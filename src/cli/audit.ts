@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
-import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
-import { integerIn, isoTimestamp } from './parsers.js';
+import { isoTimestamp } from './parsers.js';
 
-interface AuditListOptions extends CommonOptions {
+interface AuditListOptions extends CommonOptions, Paging {
   readonly action?: string;
   readonly user?: string;
   readonly since?: Date;
-  readonly limit: number;
-  readonly cursor?: string;
 }
 
 /** `tokenwarden audit list`: the audit log, newest first. */
@@ -17,18 +15,20 @@ export function registerAudit(program: Command, io: CliIo): void {
   const audit = program.command('audit').description('read the audit log');
 
   jsonOption(
-    audit
-      .command('list')
-      .description('audit events, newest first')
-      .option('--action <action>', 'only this action, e.g. token_rotation.global or user.disabled')
-      .option('--user <user>', 'only events about this user (id or email)')
-      .option(
-        '--since <iso>',
-        'only events at or after this time (ISO-8601; UTC unless a zone is given)',
-        isoTimestamp,
-      )
-      .option('--limit <n>', 'at most this many events (1-1000)', integerIn(1, 1000), 50)
-      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
+    paging(
+      audit
+        .command('list')
+        .description('audit events, newest first')
+        .option('--action <action>', 'only this action, e.g. token_rotation.global or user.disabled')
+        .option('--user <user>', 'only events about this user (id or email)')
+        .option(
+          '--since <iso>',
+          'only events at or after this time (ISO-8601; UTC unless a zone is given)',
+          isoTimestamp,
+        ),
+      'events',
+      50,
+    ),
   ).action(async (options: AuditListOptions) => {
     const out = outputFor(io, options);
     await withCore(io, async (core) => {
@@ -56,7 +56,7 @@ export function registerAudit(program: Command, io: CliIo): void {
           'No audit events match.',
         ),
       );
-      if (!out.json && page.nextCursor !== null) out.note(`More events: add --cursor ${page.nextCursor}`);
+      out.nextPage('events', page.nextCursor);
     });
   });
 }

@@ -7,6 +7,8 @@ export interface Output {
   result(value: unknown, human: () => string): void;
   /** A note for the person at the terminal: stderr, so it never mixes with JSON. */
   note(text: string): void;
+  /** After a page printed as text, how to ask for the next one (the JSON carries `nextCursor` itself). */
+  nextPage(noun: string, nextCursor: string | null): void;
 }
 
 export function createOutput(stdout: Writable, stderr: Writable, json: boolean): Output {
@@ -22,6 +24,9 @@ export function createOutput(stdout: Writable, stderr: Writable, json: boolean):
     },
     note(text) {
       stderr.write(`${visibleLines(text)}\n`);
+    },
+    nextPage(noun, nextCursor) {
+      if (!json && nextCursor !== null) this.note(`More ${noun}: add --cursor ${nextCursor}`);
     },
   };
 }

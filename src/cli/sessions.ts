@@ -1,49 +1,45 @@
 import type { Command } from 'commander';
 import { RevokeSession } from '../application/commands/revoke-session/command.js';
-import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
-import { integerIn } from './parsers.js';
 
 /** `tokenwarden sessions list|revoke`. */
 export function registerSessions(program: Command, io: CliIo): void {
   const sessions = program.command('sessions').description('list and revoke login sessions');
 
   jsonOption(
-    sessions
-      .command('list')
-      .description("a user's active sessions, newest first")
-      .argument('<user>', 'user id or email')
-      .option('--limit <n>', 'at most this many (1-1000)', integerIn(1, 1000), 100)
-      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
-  ).action(
-    async (
-      userRef: string,
-      options: CommonOptions & { readonly limit: number; readonly cursor?: string },
-    ) => {
-      const out = outputFor(io, options);
-      await withCore(io, async (core) => {
-        const user = await resolveUser(core, userRef);
-        const page = unwrap(
-          await core.services.listSessions.execute({
-            userId: user.id,
-            currentSessionId: null,
-            limit: options.limit,
-            cursor: options.cursor,
-          }),
-        );
-        const items = page.items.map(({ current: _current, ...session }) => session);
-        out.result({ userId: user.id, email: user.email, items, nextCursor: page.nextCursor }, () =>
-          table(
-            ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
-            items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
-            `${user.email} has no active sessions.`,
-          ),
-        );
-        if (!out.json && page.nextCursor !== null) out.note(`More sessions: add --cursor ${page.nextCursor}`);
-      });
-    },
-  );
+    paging(
+      sessions
+        .command('list')
+        .description("a user's active sessions, newest first")
+        .argument('<user>', 'user id or email'),
+      'sessions',
+      100,
+    ),
+  ).action(async (userRef: string, options: CommonOptions & Paging) => {
+    const out = outputFor(io, options);
+    await withCore(io, async (core) => {
+      const user = await resolveUser(core, userRef);
+      const page = unwrap(
+        await core.services.listSessions.execute({
+          userId: user.id,
+          currentSessionId: null,
+          limit: options.limit,
+          cursor: options.cursor,
+        }),
+      );
+      const items = page.items.map(({ current: _current, ...session }) => session);
+      out.result({ userId: user.id, email: user.email, items, nextCursor: page.nextCursor }, () =>
+        table(
+          ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
+          items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
+          `${user.email} has no active sessions.`,
+        ),
+      );
+      out.nextPage('sessions', page.nextCursor);
+    });
+  });
 
   jsonOption(
     sessions

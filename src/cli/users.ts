@@ -5,10 +5,9 @@ import { PromoteUser } from '../application/commands/promote-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
 import type { Core } from '../composition-root.js';
 import type { Result } from '../domain/result.js';
-import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
-import { integerIn } from './parsers.js';
 import { readNewPassword } from './password.js';
 
 /** `tokenwarden users create|list|disable|enable|promote`. */
@@ -44,43 +43,41 @@ export function registerUsers(program: Command, io: CliIo): void {
   });
 
   jsonOption(
-    users
-      .command('list')
-      .description('accounts, oldest first')
-      .option('--email <text>', 'only emails containing this text')
-      .option('--limit <n>', 'at most this many (1-1000)', integerIn(1, 1000), 100)
-      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
-  ).action(
-    async (
-      options: CommonOptions & { readonly email?: string; readonly limit: number; readonly cursor?: string },
-    ) => {
-      const out = outputFor(io, options);
-      await withCore(io, async (core) => {
-        const page = unwrap(
-          await core.services.listUsers.execute({
-            email: options.email,
-            limit: options.limit,
-            cursor: options.cursor,
-          }),
-        );
-        out.result(page, () =>
-          table(
-            ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
-            page.items.map((u) => [
-              u.id,
-              u.email,
-              u.role,
-              String(u.minTokenVersion),
-              when(u.createdAt),
-              when(u.disabledAt),
-            ]),
-            'No users match.',
-          ),
-        );
-        if (!out.json && page.nextCursor !== null) out.note(`More users: add --cursor ${page.nextCursor}`);
-      });
-    },
-  );
+    paging(
+      users
+        .command('list')
+        .description('accounts, oldest first')
+        .option('--email <text>', 'only emails containing this text'),
+      'users',
+      100,
+    ),
+  ).action(async (options: CommonOptions & Paging & { readonly email?: string }) => {
+    const out = outputFor(io, options);
+    await withCore(io, async (core) => {
+      const page = unwrap(
+        await core.services.listUsers.execute({
+          email: options.email,
+          limit: options.limit,
+          cursor: options.cursor,
+        }),
+      );
+      out.result(page, () =>
+        table(
+          ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
+          page.items.map((u) => [
+            u.id,
+            u.email,
+            u.role,
+            String(u.minTokenVersion),
+            when(u.createdAt),
+            when(u.disabledAt),
+          ]),
+          'No users match.',
+        ),
+      );
+      out.nextPage('users', page.nextCursor);
+    });
+  });
 
   /**
    * `users disable|enable <user> [--reason]`: resolve the user, run the command as

@@ -36,13 +36,7 @@ export interface HttpOptions {
   readonly bodyLimitBytes: number;
   /** Off, a hop count, or the proxies' addresses/CIDRs (never every hop: see config.ts). */
   readonly trustProxy: TrustProxy;
-  readonly rateLimit: {
-    readonly max: number;
-    readonly refreshMax: number;
-    readonly windowSeconds: number;
-    readonly accountMaxFailures: number;
-    readonly accountWindowSeconds: number;
-  };
+  readonly rateLimit: Config['rateLimit'];
   readonly logger: FastifyServerOptions['logger'];
   /** Timeouts on slow clients and the cap on open connections. */
   readonly connections: Config['connections'];

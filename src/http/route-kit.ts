@@ -18,8 +18,28 @@ export interface RateLimits {
   readonly account: LoginThrottle;
 }
 
+/**
+ * A password check behind the per-account throttle (logins and password changes): it
+ * fails with 429 (and sets Retry-After) without running while `ip` is locked out of
+ * `email`'s account, and a wrong password counts one failure against it.
+ */
+export async function withAccountThrottle<T>(
+  throttle: LoginThrottle,
+  reply: FastifyReply,
+  account: { readonly email: string; readonly ip: string },
+  check: () => Promise<Result<T>>,
+): Promise<Result<T>> {
+  const locked = await refuseWhileAccountLocked(throttle, reply, account.email, account.ip);
+  if (!locked.ok) return locked;
+  const outcome = await check();
+  if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
+    await throttle.recordFailure(account.email, account.ip);
+  }
+  return outcome;
+}
+
 /** Fails with 429 (and sets Retry-After) while `ip` is locked out of `email`'s account. */
-export async function refuseWhileAccountLocked(
+async function refuseWhileAccountLocked(
   throttle: LoginThrottle,
   reply: FastifyReply,
   email: string,

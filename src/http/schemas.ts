@@ -1,4 +1,7 @@
 import { Type } from 'typebox';
+import type { SessionView } from '../application/queries/list-sessions/query.js';
+import type { Page } from '../domain/page.js';
+import { iso } from './route-kit.js';
 
 /**
  * Schemas drive validation, serialisation and the OpenAPI document at once. Here: the
@@ -102,6 +105,12 @@ export const SessionSchema = Type.Object({
   userAgent: Type.Union([Type.String(), Type.Null()]),
   ip: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean(),
+});
+
+/** A page of ListSessions as `pageOf(SessionSchema)` sends it (the user's own list and the admin's). */
+export const sessionPageJson = (page: Page<SessionView>) => ({
+  items: page.items.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),
+  nextCursor: page.nextCursor,
 });
 
 export const UserRotationResultSchema = Type.Object({

@@ -51,6 +51,8 @@ export interface HandlerSuite {
   events(type: string, userId?: string): Promise<WrittenRow[]>;
   /** How many audit rows and outbox events exist: compare before and after a refused command. */
   writes(): Promise<{ readonly audit: number; readonly outbox: number }>;
+  /** The `kid` of the signing key that signs now (the one `status = 'active'` row). */
+  activeKid(): Promise<string>;
 }
 
 /**
@@ -167,6 +169,14 @@ export function describeHandler(
             ).n,
           );
         return { audit: await count('audit_log'), outbox: await count('outbox') };
+      },
+      async activeKid() {
+        const row = await database.db
+          .selectFrom('signing_keys')
+          .select('kid')
+          .where('status', '=', 'active')
+          .executeTakeFirstOrThrow();
+        return row.kid;
       },
     });
   });

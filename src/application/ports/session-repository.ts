@@ -2,15 +2,17 @@ import type { Page } from '../../domain/page.js';
 import type { SessionRecord } from '../../domain/session.js';
 import type { RowLock } from './row-lock.js';
 
+export interface NewSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly userAgent: string | null;
+  readonly ip: string | null;
+}
+
 export interface SessionRepository {
-  insert(session: {
-    readonly id: string;
-    readonly userId: string;
-    readonly createdAt: Date;
-    readonly expiresAt: Date;
-    readonly userAgent: string | null;
-    readonly ip: string | null;
-  }): Promise<void>;
+  insert(session: NewSession): Promise<void>;
   findById(id: string, lock?: RowLock): Promise<SessionRecord | null>;
   /**
    * Sessions not revoked and not past their absolute age, newest first, one page at a

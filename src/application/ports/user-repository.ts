@@ -2,15 +2,17 @@ import type { Page } from '../../domain/page.js';
 import type { Role, UserRecord } from '../../domain/user.js';
 import type { RowLock } from './row-lock.js';
 
+export interface NewUser {
+  readonly id: string;
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly role: Role;
+  readonly createdAt: Date;
+}
+
 export interface UserRepository {
   /** Inserts unless the (lower-cased) email exists; never throws on a duplicate. */
-  insert(user: {
-    readonly id: string;
-    readonly email: string;
-    readonly passwordHash: string;
-    readonly role: Role;
-    readonly createdAt: Date;
-  }): Promise<'inserted' | 'email_taken'>;
+  insert(user: NewUser): Promise<'inserted' | 'email_taken'>;
   findById(id: string, lock?: RowLock): Promise<UserRecord | null>;
   findByEmail(email: string): Promise<UserRecord | null>;
   /** `min_token_version = min_token_version + 1`, returning both; null when no such user. */

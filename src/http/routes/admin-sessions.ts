@@ -1,7 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Services } from '../../application/services.js';
-import { type Guards, iso, unwrap } from '../route-kit.js';
-import { pageOf, problemResponses, SessionSchema, SessionsQuery, UserIdParams } from '../schemas.js';
+import { type Guards, unwrap } from '../route-kit.js';
+import {
+  pageOf,
+  problemResponses,
+  SessionSchema,
+  SessionsQuery,
+  sessionPageJson,
+  UserIdParams,
+} from '../schemas.js';
 
 /** One user's active sessions, as an admin sees them. */
 export const adminSessionRoutes =
@@ -33,14 +40,7 @@ export const adminSessionRoutes =
             cursor: request.query.cursor,
           }),
         );
-        return {
-          items: page.items.map((s) => ({
-            ...s,
-            createdAt: iso(s.createdAt),
-            lastUsedAt: iso(s.lastUsedAt),
-          })),
-          nextCursor: page.nextCursor,
-        };
+        return sessionPageJson(page);
       },
     );
   };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
+import type { UserView } from '../../application/queries/list-users/query.js';
 import type { Services } from '../../application/services.js';
 import { principalOf } from '../auth.js';
 import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
@@ -32,6 +33,13 @@ const UserSchema = Type.Object({
   createdAt: DateTime,
 });
 
+/** A user as {@link UserSchema} sends it: dates as ISO strings. */
+const userJson = (user: UserView) => ({
+  ...user,
+  disabledAt: isoOrNull(user.disabledAt),
+  createdAt: iso(user.createdAt),
+});
+
 /** Accounts: list them, and promote one to admin. Admin only. */
 export const adminUserRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
@@ -53,14 +61,7 @@ export const adminUserRoutes =
       },
       async (request) => {
         const page = unwrap(await services.listUsers.execute(request.query));
-        return {
-          items: page.items.map((u) => ({
-            ...u,
-            disabledAt: isoOrNull(u.disabledAt),
-            createdAt: iso(u.createdAt),
-          })),
-          nextCursor: page.nextCursor,
-        };
+        return { items: page.items.map(userJson), nextCursor: page.nextCursor };
       },
     );
 
@@ -91,7 +92,7 @@ export const adminUserRoutes =
           ),
         );
         const user = unwrap(await services.getUser.execute(promoted.userId));
-        return { ...user, disabledAt: isoOrNull(user.disabledAt), createdAt: iso(user.createdAt) };
+        return userJson(user);
       },
     );
   };

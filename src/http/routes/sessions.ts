@@ -7,11 +7,10 @@ import { principalOf } from '../auth.js';
 import {
   clientFacts,
   type Guards,
-  iso,
   noStore,
   type RateLimits,
-  refuseWhileAccountLocked,
   unwrap,
+  withAccountThrottle,
 } from '../route-kit.js';
 import {
   Credentials,
@@ -20,6 +19,7 @@ import {
   SessionIdParams,
   SessionSchema,
   SessionsQuery,
+  sessionPageJson,
   TokenPairSchema,
 } from '../schemas.js';
 
@@ -38,18 +38,19 @@ export const sessionRoutes =
         },
       },
       async (request, reply) => {
-        unwrap(await refuseWhileAccountLocked(limits.account, reply, request.body.email, request.ip));
-        const outcome = await services.createSession.handle(
-          CreateSession({
-            email: request.body.email,
-            password: request.body.password,
-            ...clientFacts(request),
-          }),
+        const login = CreateSession({
+          email: request.body.email,
+          password: request.body.password,
+          ...clientFacts(request),
+        });
+        const pair = unwrap(
+          await withAccountThrottle(
+            limits.account,
+            reply,
+            { email: request.body.email, ip: request.ip },
+            () => services.createSession.handle(login),
+          ),
         );
-        if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
-          await limits.account.recordFailure(request.body.email, request.ip);
-        }
-        const pair = unwrap(outcome);
         noStore(reply);
         return reply.code(201).send(pair);
       },
@@ -105,14 +106,7 @@ export const sessionRoutes =
             cursor: request.query.cursor,
           }),
         );
-        return {
-          items: page.items.map((s) => ({
-            ...s,
-            createdAt: iso(s.createdAt),
-            lastUsedAt: iso(s.lastUsedAt),
-          })),
-          nextCursor: page.nextCursor,
-        };
+        return sessionPageJson(page);
       },
     );
 

@@ -13,8 +13,8 @@ import {
   iso,
   noStore,
   type RateLimits,
-  refuseWhileAccountLocked,
   unwrap,
+  withAccountThrottle,
 } from '../route-kit.js';
 import {
   ChangePasswordBody,
@@ -99,19 +99,17 @@ export const userRoutes =
         const user = unwrap(await signedInUser(services, principal.userId));
         // A stolen access token must not buy unlimited guesses at the password: the same
         // per-account throttle as logins, keyed by the account's email.
-        unwrap(await refuseWhileAccountLocked(limits.account, reply, user.email, request.ip));
-        const outcome = await services.changePassword.handle(
-          ChangePassword({
-            userId: principal.userId,
-            sessionId: principal.sessionId,
-            currentPassword: request.body.currentPassword,
-            newPassword: request.body.newPassword,
-          }),
+        const change = ChangePassword({
+          userId: principal.userId,
+          sessionId: principal.sessionId,
+          currentPassword: request.body.currentPassword,
+          newPassword: request.body.newPassword,
+        });
+        const pair = unwrap(
+          await withAccountThrottle(limits.account, reply, { email: user.email, ip: request.ip }, () =>
+            services.changePassword.handle(change),
+          ),
         );
-        if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
-          await limits.account.recordFailure(user.email, request.ip);
-        }
-        const pair = unwrap(outcome);
         noStore(reply);
         return pair;
       },

@@ -136,10 +136,8 @@ export class AccessStateCache implements AccessStateReader {
   }
 
   private async securityConfig(): Promise<SecurityConfig> {
-    if (this.config !== undefined && this.fresh(this.config)) {
-      this.hitCount += 1;
-      return this.config.value;
-    }
+    const cached = this.hit(this.config);
+    if (cached !== undefined) return cached;
     const config = await this.fill(
       CONFIG_KEY,
       () => this.source.securityConfig(),
@@ -153,11 +151,8 @@ export class AccessStateCache implements AccessStateReader {
 
   private user(userId: string): Promise<UserAccessState | null> {
     const key = userKey(userId);
-    const cached = this.entries.get(key) as Entry<UserAccessState> | undefined;
-    if (cached !== undefined && this.fresh(cached)) {
-      this.hitCount += 1;
-      return Promise.resolve(cached.value);
-    }
+    const cached = this.hit(this.entries.get(key) as Entry<UserAccessState> | undefined);
+    if (cached !== undefined) return Promise.resolve(cached);
     return this.fill(
       key,
       () => this.source.user(userId),
@@ -167,11 +162,8 @@ export class AccessStateCache implements AccessStateReader {
 
   private session(sessionId: string, claimedUserId: string): Promise<SessionAccessState | null> {
     const key = sessionKey(sessionId);
-    const cached = this.entries.get(key) as Entry<SessionAccessState> | undefined;
-    if (cached !== undefined && this.fresh(cached)) {
-      this.hitCount += 1;
-      return Promise.resolve(cached.value);
-    }
+    const cached = this.hit(this.entries.get(key) as Entry<SessionAccessState> | undefined);
+    if (cached !== undefined) return Promise.resolve(cached);
     return this.fill(
       key,
       () => this.source.session(sessionId),
@@ -181,6 +173,13 @@ export class AccessStateCache implements AccessStateReader {
       },
       claimedUserId,
     );
+  }
+
+  /** A fresh entry's value, counted as a hit; undefined when it must be read (again). */
+  private hit<V>(entry: Entry<V> | undefined): V | undefined {
+    if (entry === undefined || !this.fresh(entry)) return undefined;
+    this.hitCount += 1;
+    return entry.value;
   }
 
   private fill<V>(

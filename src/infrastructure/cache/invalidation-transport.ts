@@ -49,6 +49,33 @@ export class LocalInvalidationTransport implements InvalidationTransport {
   async close(): Promise<void> {}
 }
 
+/**
+ * The subscription state a networked transport reports: each change once, to its
+ * handlers and in the log (the channel once subscribed, the reason once degraded).
+ */
+export class ReportedState {
+  private state: InvalidationState = 'degraded';
+
+  constructor(
+    private readonly transport: 'redis' | 'postgres',
+    private readonly channel: string,
+    private readonly log: InvalidationLog,
+  ) {}
+
+  change(state: InvalidationState, handlers: InvalidationHandlers | undefined, detail: object = {}): void {
+    if (this.state === state) return;
+    this.state = state;
+    if (state === 'subscribed')
+      this.log.info({ transport: this.transport, channel: this.channel }, 'cache invalidation subscribed');
+    else
+      this.log.warn(
+        { transport: this.transport, ...detail },
+        'cache invalidation degraded: entries use the fallback TTL',
+      );
+    handlers?.onStateChange(state);
+  }
+}
+
 /** Exponential backoff with jitter: 100 ms, 200 ms, … capped at 5 s. */
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
   const base = Math.min(100 * 2 ** Math.max(0, attempt), 5_000);

@@ -3,8 +3,8 @@ import pg from 'pg';
 import {
   type InvalidationHandlers,
   type InvalidationLog,
-  type InvalidationState,
   type InvalidationTransport,
+  ReportedState,
   reconnectDelayMs,
 } from './invalidation-transport.js';
 
@@ -18,7 +18,7 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
   private client: pg.Client | undefined;
   private timer: NodeJS.Timeout | undefined;
   private attempt = 0;
-  private state: InvalidationState = 'degraded';
+  private readonly state: ReportedState;
   private closed = false;
   private handlers: InvalidationHandlers | undefined;
 
@@ -27,8 +27,10 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     private readonly channel: string,
     // biome-ignore lint/suspicious/noExplicitAny: publishing needs no table types
     private readonly db: Kysely<any>,
-    private readonly log: InvalidationLog,
-  ) {}
+    log: InvalidationLog,
+  ) {
+    this.state = new ReportedState('postgres', channel, log);
+  }
 
   start(handlers: InvalidationHandlers): void {
     this.handlers = handlers;
@@ -72,7 +74,7 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     }
     if (this.client !== client) return;
     this.attempt = 0;
-    this.setState('subscribed');
+    this.state.change('subscribed', this.handlers);
   }
 
   private lost(client: pg.Client, error: unknown): void {
@@ -80,23 +82,12 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     this.client = undefined;
     client.end().catch(() => {});
     if (this.closed) return;
-    this.setState('degraded', { err: error instanceof Error ? error.message : String(error) });
+    this.state.change('degraded', this.handlers, {
+      err: error instanceof Error ? error.message : String(error),
+    });
     const delay = reconnectDelayMs(this.attempt);
     this.attempt += 1;
     this.timer = setTimeout(() => void this.connect(), delay);
     this.timer.unref();
-  }
-
-  private setState(state: InvalidationState, detail: object = {}): void {
-    if (this.state === state) return;
-    this.state = state;
-    if (state === 'subscribed')
-      this.log.info({ transport: 'postgres', channel: this.channel }, 'cache invalidation subscribed');
-    else
-      this.log.warn(
-        { transport: 'postgres', ...detail },
-        'cache invalidation degraded: entries use the fallback TTL',
-      );
-    this.handlers?.onStateChange(state);
   }
 }

@@ -4,6 +4,7 @@ import {
   type InvalidationLog,
   type InvalidationState,
   type InvalidationTransport,
+  ReportedState,
   reconnectDelayMs,
 } from './invalidation-transport.js';
 
@@ -16,27 +17,20 @@ export class RedisInvalidationTransport implements InvalidationTransport {
   readonly kind = 'redis' as const;
   private subscriber: Redis | undefined;
   private publisher: Redis | undefined;
-  private state: InvalidationState = 'degraded';
+  private readonly state: ReportedState;
   private closed = false;
 
   constructor(
     private readonly url: string,
     private readonly channel: string,
-    private readonly log: InvalidationLog,
-  ) {}
+    log: InvalidationLog,
+  ) {
+    this.state = new ReportedState('redis', channel, log);
+  }
 
   start(handlers: InvalidationHandlers): void {
     const setState = (state: InvalidationState, detail: object = {}) => {
-      if (this.state === state || this.closed) return;
-      this.state = state;
-      if (state === 'subscribed')
-        this.log.info({ transport: 'redis', channel: this.channel }, 'cache invalidation subscribed');
-      else
-        this.log.warn(
-          { transport: 'redis', ...detail },
-          'cache invalidation degraded: entries use the fallback TTL',
-        );
-      handlers.onStateChange(state);
+      if (!this.closed) this.state.change(state, handlers, detail);
     };
     const options = {
       autoResubscribe: false,

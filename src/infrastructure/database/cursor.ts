@@ -1,4 +1,5 @@
 import { InvalidCursorError } from '../../domain/errors.js';
+import { isUuid } from '../../domain/ids.js';
 
 /** Opaque keyset cursor: base64url of a JSON array of strings. */
 function encodeCursor(parts: readonly string[]): string {
@@ -32,9 +33,24 @@ export function isPositiveInt8(value: string): boolean {
   return /^[1-9][0-9]{0,18}$/.test(value) && BigInt(value) <= INT8_MAX;
 }
 
-export function isIsoTimestamp(value: string): boolean {
+function isIsoTimestamp(value: string): boolean {
   return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(value) && !Number.isNaN(Date.parse(value));
 }
+
+/**
+ * Where the cursor of a list ordered by (created_at, id) points: the last item of the
+ * page before. Throws {@link InvalidCursorError} as {@link decodeCursor} does.
+ */
+export function decodeCreatedAtCursor(cursor: string): readonly [createdAt: Date, id: string] {
+  const [createdAt, id] = decodeCursor(cursor, [isIsoTimestamp, isUuid]) as [string, string];
+  return [new Date(createdAt), id];
+}
+
+/** The cursor parts of a list ordered by (created_at, id), from the last item of a page. */
+export const createdAtCursorOf = (item: {
+  readonly createdAt: Date;
+  readonly id: string;
+}): readonly string[] => [item.createdAt.toISOString(), item.id];
 
 /** Page sizes are at least 1 and at most 1000, whatever the caller asks. */
 export function clampLimit(limit: number): number {

@@ -10,7 +10,7 @@ import type {
 import { TokenwardenError } from '../../domain/errors.js';
 import type { Page } from '../../domain/page.js';
 import { err, ok, type Result } from '../../domain/result.js';
-import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../database/cursor.js';
+import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../database/cursor.js';
 import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
 import type { Database } from '../database/schema.js';
 
@@ -225,11 +225,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
     if (filter.state !== undefined) query = query.where('d.state', '=', filter.state);
     if (filter.eventId !== undefined) query = query.where('d.event_id', '=', filter.eventId);
     if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(filter.cursor, [isIsoTimestamp, (p) => UUID.test(p)]) as [
-        string,
-        string,
-      ];
-      const after = new Date(createdAt);
+      const [after, id] = decodeCreatedAtCursor(filter.cursor);
       query = query.where((eb) =>
         eb.or([
           eb('d.created_at', '<', after),
@@ -242,7 +238,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
       .orderBy('d.id', 'desc')
       .limit(limit + 1)
       .execute();
-    return pageOf(rows, limit, toRecord, (item) => [item.createdAt.toISOString(), item.id]);
+    return pageOf(rows, limit, toRecord, createdAtCursorOf);
   }
 
   async retry(id: string, actor: string): Promise<Result<WebhookDeliveryRecord>> {

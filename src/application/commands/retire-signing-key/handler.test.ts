@@ -12,15 +12,6 @@ const keyRow = (suite: HandlerSuite, kid: string) =>
     .where('kid', '=', kid)
     .executeTakeFirstOrThrow();
 
-const activeKid = async (suite: HandlerSuite) =>
-  (
-    await suite.db
-      .selectFrom('signing_keys')
-      .select('kid')
-      .where('status', '=', 'active')
-      .executeTakeFirstOrThrow()
-  ).kid;
-
 describeHandler('RetireSigningKeyHandler', (suite) => {
   const retire = (fields: Omit<RetireSigningKey, 'actor'>) =>
     new RetireSigningKeyHandler(suite.ctx).handle(RetireSigningKey({ actor: 'cli:ops', ...fields }));
@@ -56,7 +47,7 @@ describeHandler('RetireSigningKeyHandler', (suite) => {
   });
 
   it('refuses the active key without a replacement, changing nothing', async () => {
-    const active = await activeKid(suite);
+    const active = await suite.activeKid();
     const before = await suite.writes();
     const result = await retire({ kid: active });
     expect(result.ok ? 'ok' : result.error.code).toBe('signing_key_active');
@@ -65,13 +56,13 @@ describeHandler('RetireSigningKeyHandler', (suite) => {
   });
 
   it('retires the active key with replace, making its replacement active in the same transaction', async () => {
-    const active = await activeKid(suite);
+    const active = await suite.activeKid();
     const result = await retire({ kid: active, replace: true });
     if (!result.ok) throw result.error;
     expect(result.value).toMatchObject({ kid: active, previousStatus: 'active' });
     expect(result.value.newKid).not.toBeNull();
     expect((await keyRow(suite, active)).status).toBe('retired');
-    expect(await activeKid(suite)).toBe(result.value.newKid);
+    expect(await suite.activeKid()).toBe(result.value.newKid);
     const [row] = (await suite.audit('signing_key.retired', null)).slice(-1);
     expect(row?.payload).toEqual({ kid: active, previousStatus: 'active', newKid: result.value.newKid });
   });
@@ -83,7 +74,7 @@ describeHandler('RetireSigningKeyHandler', (suite) => {
     ['an invalid reason', null, { reason: 'tab\there' }, 'validation_failed'],
     ['a replacement while the key is pinned', null, { replace: true }, 'signing_key_pinned'],
   ])('refuses %s as %s, writing nothing', async (_what, kid, fields, code) => {
-    const active = await activeKid(suite);
+    const active = await suite.activeKid();
     const ctx =
       code === 'signing_key_pinned'
         ? { ...suite.ctx, keys: { pinned: true, reload: async () => {} } }
@@ -93,7 +84,7 @@ describeHandler('RetireSigningKeyHandler', (suite) => {
       RetireSigningKey({ actor: 'cli:ops', kid: kid ?? active, ...fields }),
     );
     expect(result.ok ? 'ok' : result.error.code).toBe(code);
-    expect(await activeKid(suite)).toBe(active);
+    expect(await suite.activeKid()).toBe(active);
     expect(await suite.writes()).toEqual(before);
   });
 });

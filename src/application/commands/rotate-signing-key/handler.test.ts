@@ -1,16 +1,7 @@
 import { expect, it } from 'vitest';
-import { describeHandler, type HandlerSuite } from '../../../../test/support/handler-context.js';
+import { describeHandler } from '../../../../test/support/handler-context.js';
 import { RotateSigningKey } from './command.js';
 import { RotateSigningKeyHandler } from './handler.js';
-
-const activeKid = async (suite: HandlerSuite) =>
-  (
-    await suite.db
-      .selectFrom('signing_keys')
-      .select('kid')
-      .where('status', '=', 'active')
-      .executeTakeFirstOrThrow()
-  ).kid;
 
 /** The `kid` in an access token's protected header. */
 const kidOf = (accessToken: string) =>
@@ -22,7 +13,7 @@ describeHandler('RotateSigningKeyHandler', (suite) => {
     new RotateSigningKeyHandler(suite.ctx).handle(RotateSigningKey({ actor: 'cli:ops', reason }));
 
   it('makes a new key active and the old one verifying, audited; this instance signs with the new key at once', async () => {
-    const previous = await activeKid(suite);
+    const previous = await suite.activeKid();
     suite.clock.advance(1);
     const result = await rotate('  scheduled  ');
     if (!result.ok) throw result.error;
@@ -63,21 +54,21 @@ describeHandler('RotateSigningKeyHandler', (suite) => {
   });
 
   it('refuses an invalid reason as validation_failed and keeps the active key', async () => {
-    const active = await activeKid(suite);
+    const active = await suite.activeKid();
     const before = await suite.writes();
     const result = await rotate('x'.repeat(501));
     expect(result.ok ? 'ok' : result.error.code).toBe('validation_failed');
-    expect(await activeKid(suite)).toBe(active);
+    expect(await suite.activeKid()).toBe(active);
     expect(await suite.writes()).toEqual(before);
   });
 
   it('refuses while TOKENWARDEN_SIGNING_KEY pins the key, writing nothing', async () => {
-    const active = await activeKid(suite);
+    const active = await suite.activeKid();
     const before = await suite.writes();
     const pinned = { ...suite.ctx, keys: { pinned: true, reload: async () => {} } };
     const result = await new RotateSigningKeyHandler(pinned).handle(RotateSigningKey({ actor: 'cli:ops' }));
     expect(result.ok ? 'ok' : result.error.code).toBe('signing_key_pinned');
-    expect(await activeKid(suite)).toBe(active);
+    expect(await suite.activeKid()).toBe(active);
     expect(await suite.writes()).toEqual(before);
   });
 });

@@ -2,6 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
 import type { SecurityConfigRepository } from '../../../application/ports/security-config-repository.js';
 import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
+import { withRowLock } from '../row-lock.js';
 import type { Database, SecurityConfigTable } from '../schema.js';
 
 const SINGLETON_ID = 1;
@@ -14,10 +15,8 @@ export class KyselySecurityConfigRepository implements SecurityConfigRepository 
   }
 
   async get(lock?: RowLock): Promise<SecurityConfig> {
-    let query = this.#db.selectFrom('security_config').selectAll().where('id', '=', SINGLETON_ID);
-    if (lock === 'share') query = query.forShare();
-    if (lock === 'update') query = query.forUpdate();
-    return toSecurityConfig(await query.executeTakeFirst());
+    const query = this.#db.selectFrom('security_config').selectAll().where('id', '=', SINGLETON_ID);
+    return toSecurityConfig(await withRowLock(query, lock).executeTakeFirst());
   }
 
   /** One UPDATE … SET v = v + 1 … RETURNING: concurrent rotations each move the version by one. */

@@ -1,11 +1,12 @@
 import { type Kysely, sql } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
-import type { SessionRepository } from '../../../application/ports/session-repository.js';
+import type { NewSession, SessionRepository } from '../../../application/ports/session-repository.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { SessionRecord } from '../../../domain/session.js';
-import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
+import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
 import { liveTokens } from '../live-token-query.js';
+import { withRowLock } from '../row-lock.js';
 import type { Database, SessionRow } from '../schema.js';
 
 // Advisory-lock class of the per-user login lock, keyed (class, hashtext(user id)).
@@ -18,14 +19,7 @@ export class KyselySessionRepository implements SessionRepository {
     this.#db = db;
   }
 
-  async insert(session: {
-    readonly id: string;
-    readonly userId: string;
-    readonly createdAt: Date;
-    readonly expiresAt: Date;
-    readonly userAgent: string | null;
-    readonly ip: string | null;
-  }): Promise<void> {
+  async insert(session: NewSession): Promise<void> {
     await this.#db
       .insertInto('sessions')
       .values({
@@ -42,10 +36,10 @@ export class KyselySessionRepository implements SessionRepository {
 
   async findById(id: string, lock?: RowLock): Promise<SessionRecord | null> {
     if (!isUuid(id)) return null;
-    let query = this.#db.selectFrom('sessions').selectAll().where('id', '=', id);
-    if (lock === 'share') query = query.forShare();
-    if (lock === 'update') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const row = await withRowLock(
+      this.#db.selectFrom('sessions').selectAll().where('id', '=', id),
+      lock,
+    ).executeTakeFirst();
     return row === undefined ? null : toSessionRecord(row);
   }
 
@@ -57,24 +51,19 @@ export class KyselySessionRepository implements SessionRepository {
   ): Promise<Page<SessionRecord>> {
     const limit = clampLimit(page.limit);
     // Checked before the id test, so a bad cursor is refused whoever asks.
-    const after =
-      page.cursor === undefined
-        ? undefined
-        : (decodeCursor(page.cursor, [isIsoTimestamp, isUuid]) as [string, string]);
+    const after = page.cursor === undefined ? undefined : decodeCreatedAtCursor(page.cursor);
     if (!isUuid(userId)) return { items: [], nextCursor: null };
     let query = this.#activeOf(userId, now).selectAll();
     if (after !== undefined) {
       const [createdAt, id] = after;
-      query = query.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(new Date(createdAt), id)),
-      );
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
     }
     const rows = await query
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .limit(limit + 1)
       .execute();
-    return pageOf(rows, limit, toSessionRecord, (item) => [item.createdAt.toISOString(), item.id]);
+    return pageOf(rows, limit, toSessionRecord, createdAtCursorOf);
   }
 
   async listActiveIdsBeyondNewest(userId: string, now: Date, keep: number): Promise<readonly string[]> {

@@ -1,12 +1,13 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Updateable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
-import type { UserRepository } from '../../../application/ports/user-repository.js';
+import type { NewUser, UserRepository } from '../../../application/ports/user-repository.js';
 import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { Role, UserRecord } from '../../../domain/user.js';
-import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
-import type { Database, UserRow } from '../schema.js';
+import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { withRowLock } from '../row-lock.js';
+import type { Database, UserRow, UsersTable } from '../schema.js';
 
 export class KyselyUserRepository implements UserRepository {
   readonly #db: Kysely<Database>;
@@ -15,13 +16,7 @@ export class KyselyUserRepository implements UserRepository {
     this.#db = db;
   }
 
-  async insert(user: {
-    readonly id: string;
-    readonly email: string;
-    readonly passwordHash: string;
-    readonly role: Role;
-    readonly createdAt: Date;
-  }): Promise<'inserted' | 'email_taken'> {
+  async insert(user: NewUser): Promise<'inserted' | 'email_taken'> {
     const row = await this.#db
       .insertInto('users')
       .values({
@@ -40,10 +35,10 @@ export class KyselyUserRepository implements UserRepository {
 
   async findById(id: string, lock?: RowLock): Promise<UserRecord | null> {
     if (!isUuid(id)) return null;
-    let query = this.#db.selectFrom('users').selectAll().where('id', '=', id);
-    if (lock === 'share') query = query.forShare();
-    if (lock === 'update') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const row = await withRowLock(
+      this.#db.selectFrom('users').selectAll().where('id', '=', id),
+      lock,
+    ).executeTakeFirst();
     return row === undefined ? null : toUserRecord(row);
   }
 
@@ -72,24 +67,27 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void> {
-    if (!isUuid(id)) return;
-    await this.#db
-      .updateTable('users')
-      .set({ password_hash: passwordHash, updated_at: at })
-      .where('id', '=', id)
-      .execute();
+    await this.#update(id, { password_hash: passwordHash }, at);
   }
 
   async setRole(id: string, role: Role, at: Date): Promise<void> {
-    if (!isUuid(id)) return;
-    await this.#db.updateTable('users').set({ role, updated_at: at }).where('id', '=', id).execute();
+    await this.#update(id, { role }, at);
   }
 
   async setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void> {
+    await this.#update(id, { disabled_at: disabledAt }, at);
+  }
+
+  /** One user row's columns, with `updated_at`; an id that is no UUID names no row. */
+  async #update(
+    id: string,
+    values: Pick<Updateable<UsersTable>, 'password_hash' | 'role' | 'disabled_at'>,
+    at: Date,
+  ): Promise<void> {
     if (!isUuid(id)) return;
     await this.#db
       .updateTable('users')
-      .set({ disabled_at: disabledAt, updated_at: at })
+      .set({ ...values, updated_at: at })
       .where('id', '=', id)
       .execute();
   }
@@ -109,17 +107,15 @@ export class KyselyUserRepository implements UserRepository {
       query = query.where('email', 'like', `%${escapeLike(normalizeEmail(filter.email))}%`);
     }
     if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(filter.cursor, [isIsoTimestamp, isUuid]) as [string, string];
-      query = query.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(new Date(createdAt), id)),
-      );
+      const [createdAt, id] = decodeCreatedAtCursor(filter.cursor);
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
     }
     const rows = await query
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
       .limit(limit + 1)
       .execute();
-    return pageOf(rows, limit, toUserRecord, (item) => [item.createdAt.toISOString(), item.id]);
+    return pageOf(rows, limit, toUserRecord, createdAtCursorOf);
   }
 }
 
