@@ -12,6 +12,23 @@ interface Created {
   readonly createdAt: string;
 }
 
+describe('tokenwarden clients, command line', () => {
+  it(
+    'lists its three subcommands in --help, and revoke takes --reason',
+    async () => {
+      // No database is opened for help.
+      const help = await runCli(['clients', '--help'], { TOKENWARDEN_DATA_DIR: '/nonexistent/never-opened' });
+      expect(help.code).toBe(0);
+      for (const command of ['create', 'list', 'revoke'])
+        expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+      const revoke = await runCli(['clients', 'revoke', '--help'], {});
+      expect(revoke.stdout).toContain('--reason');
+      expect(revoke.stdout).toContain('--json');
+    },
+    SLOW,
+  );
+});
+
 describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => {
   let database: CliDatabase;
   let env: Readonly<Record<string, string>>;
