@@ -25,6 +25,8 @@ export const EventType = {
   SecurityConfigUpdated: 'SecurityConfigUpdated',
   SigningKeyRotated: 'SigningKeyRotated',
   SigningKeyRetired: 'SigningKeyRetired',
+  ServiceClientCreated: 'ServiceClientCreated',
+  ServiceClientRevoked: 'ServiceClientRevoked',
 } as const;
 
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -51,6 +53,8 @@ export const AuditAction = {
   SigningKeyRetired: 'signing_key.retired',
   WebhookDeadLettered: 'webhook.dead_lettered',
   WebhookRetryRequested: 'webhook.retry_requested',
+  ServiceClientCreated: 'service_client.created',
+  ServiceClientRevoked: 'service_client.revoked',
 } as const;
 
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];

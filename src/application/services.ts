@@ -1,4 +1,5 @@
 import { ChangePasswordHandler } from './commands/change-password/handler.js';
+import { CreateServiceClientHandler } from './commands/create-service-client/handler.js';
 import { CreateSessionHandler } from './commands/create-session/handler.js';
 import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { EnableUserHandler } from './commands/enable-user/handler.js';
@@ -7,6 +8,7 @@ import { RefreshTokensHandler } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
 import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.js';
 import { RevokeAllSessionsHandler } from './commands/revoke-all-sessions/handler.js';
+import { RevokeServiceClientHandler } from './commands/revoke-service-client/handler.js';
 import { RevokeSessionHandler } from './commands/revoke-session/handler.js';
 import { RotateSigningKeyHandler } from './commands/rotate-signing-key/handler.js';
 import { TriggerGlobalTokenRotationHandler } from './commands/trigger-global-token-rotation/handler.js';
@@ -14,10 +16,12 @@ import { TriggerUserTokenRotationHandler } from './commands/trigger-user-token-r
 import { UpdateSecurityConfigHandler } from './commands/update-security-config/handler.js';
 import type { AppContext } from './context.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
+import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
+import { ListServiceClientsQuery } from './queries/list-service-clients/query.js';
 import { ListSessionsQuery } from './queries/list-sessions/query.js';
 import { ListSigningKeysQuery } from './queries/list-signing-keys/query.js';
 import { ListUsersQuery } from './queries/list-users/query.js';
@@ -51,6 +55,10 @@ export function createServices(ctx: AppContext) {
     getUser: new GetUserQuery(ctx),
     findUser: new FindUserQuery(ctx),
     authenticateAccessToken: new AuthenticateAccessTokenQuery(ctx),
+    createServiceClient: new CreateServiceClientHandler(ctx),
+    revokeServiceClient: new RevokeServiceClientHandler(ctx),
+    listServiceClients: new ListServiceClientsQuery(ctx),
+    authenticateServiceClient: new AuthenticateServiceClientQuery(ctx),
   } as const;
 }
 

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TokenwardenError } from '../domain/errors.js';
 import { StartupError } from '../startup-error.js';
 import { registerAudit } from './audit.js';
+import { registerClients } from './clients.js';
 import { registerConfig } from './config.js';
 import type { CliIo } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
@@ -62,6 +63,7 @@ export async function run(
   registerSessions(program, io);
   registerKeys(program, io);
   registerWebhooks(program, io);
+  registerClients(program, io);
 
   const fail = (message: string, code: number) => {
     io.stderr.write(`tokenwarden: ${message}\n`);

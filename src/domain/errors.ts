@@ -37,6 +37,7 @@ const ERROR_TABLE = {
   user_not_found: { status: 404, title: 'User not found' },
   session_not_found: { status: 404, title: 'Session not found' },
   signing_key_not_found: { status: 404, title: 'Signing key not found' },
+  service_client_not_found: { status: 404, title: 'Service client not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   email_taken: { status: 409, title: 'Email already registered' },
   signing_key_active: { status: 409, title: 'Signing key is the active one' },

@@ -20,6 +20,7 @@ import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
 import { adminRotationRoutes } from './routes/admin-rotations.js';
 import { adminSecurityConfigRoutes } from './routes/admin-security-config.js';
+import { adminServiceClientRoutes } from './routes/admin-service-clients.js';
 import { adminSessionRoutes } from './routes/admin-sessions.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
 import { adminUserRoutes } from './routes/admin-users.js';
@@ -99,6 +100,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   // Every route, with or without a schema for a part: nothing unstorable reaches the database.
   app.addHook('preValidation', refuseUnstorableStrings);
   app.decorateRequest('principal', null);
+  app.decorateRequest('serviceClient', null);
   app.addSchema(ProblemSchema);
 
   app.setErrorHandler((error: FastifyError | TokenwardenError, request, reply) => {
@@ -176,7 +178,11 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         version: '0.1.0',
       },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          // RFC 6749 client_secret_basic: base64(urlencode(clientId) ":" urlencode(secret)).
+          serviceClient: { type: 'http', scheme: 'basic', description: 'A service client id and secret' },
+        },
       },
     },
   });
@@ -222,6 +228,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(adminUserRoutes(deps.services, guards));
       await api.register(adminSessionRoutes(deps.services, guards));
       await api.register(adminSigningKeyRoutes(deps.services, guards));
+      await api.register(adminServiceClientRoutes(deps.services, guards));
       if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
     },
     { prefix: '/api/v1' },

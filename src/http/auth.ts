@@ -4,16 +4,41 @@ import {
   ForgedTokenSuspected,
   type Principal,
 } from '../application/queries/authenticate-access-token/query.js';
+import type { ServiceClientPrincipal } from '../application/queries/authenticate-service-client/query.js';
 import type { Services } from '../application/services.js';
 import { TokenwardenError } from '../domain/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /** The service client that authenticated this request (set by the service-client guards). */
+    serviceClient: ServiceClientPrincipal | null;
   }
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
+const BASIC = /^Basic ([A-Za-z0-9+/]{1,1024}={0,2})$/i;
+const BASIC_CHALLENGE = 'Basic realm="tokenwarden"';
+
+/**
+ * The client id and secret of an `Authorization: Basic` header, or null when it is not
+ * one. RFC 6749 §2.3.1 (client_secret_basic): both are form-urlencoded before base64,
+ * so `+` is a space and `%XX` a byte once the base64 is undone.
+ */
+function basicCredentials(header: string): { readonly clientId: string; readonly secret: string } | null {
+  const match = BASIC.exec(header);
+  if (match === null) return null;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  const formDecode = (part: string) => decodeURIComponent(part.replaceAll('+', ' '));
+  try {
+    return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
+  } catch {
+    // A malformed %-escape: not credentials we could have issued.
+    return null;
+  }
+}
 
 /** The principal of an authenticated request (only valid after `requireAuth` ran). */
 export function principalOf(request: FastifyRequest): Principal {
@@ -52,5 +77,44 @@ export function authGuards(services: Services) {
     }
   }
 
-  return { requireAuth, requireAdmin };
+  /**
+   * A service client's `Authorization: Basic base64(clientId:secret)` (RFC 6749
+   * client_secret_basic). Sets `request.serviceClient`; any failure is 401 `unauthorized`
+   * with `WWW-Authenticate: Basic realm="tokenwarden"`, the same for an unknown id, a
+   * wrong secret and a revoked client.
+   */
+  async function requireServiceClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const header = request.headers.authorization;
+    const credentials = header === undefined ? null : basicCredentials(header);
+    if (credentials === null) {
+      reply.header('www-authenticate', BASIC_CHALLENGE);
+      throw new TokenwardenError(
+        'unauthorized',
+        'Service client credentials are required: Authorization: Basic base64(clientId:secret)',
+      );
+    }
+    const result = await services.authenticateServiceClient.execute(credentials.clientId, credentials.secret);
+    if (!result.ok) {
+      reply.header('www-authenticate', BASIC_CHALLENGE);
+      throw result.error;
+    }
+    request.serviceClient = result.value;
+  }
+
+  /**
+   * A service client (Basic) or an admin (Bearer access token): for what services read and
+   * admins may inspect (the revocation feed). With neither, 401 offers both challenges.
+   */
+  async function requireServiceClientOrAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const header = request.headers.authorization ?? '';
+    if (/^Basic /i.test(header)) return requireServiceClient(request, reply);
+    if (/^Bearer /.test(header)) return requireAdmin(request, reply);
+    reply.header('www-authenticate', [BASIC_CHALLENGE, 'Bearer realm="tokenwarden"']);
+    throw new TokenwardenError(
+      'unauthorized',
+      'Service client credentials (Basic) or an admin bearer access token are required',
+    );
+  }
+
+  return { requireAuth, requireAdmin, requireServiceClient, requireServiceClientOrAdmin };
 }

@@ -31,8 +31,12 @@ function toProblem(error: TokenwardenError, instance?: string): Problem {
 
 export function sendProblem(reply: FastifyReply, error: TokenwardenError): FastifyReply {
   const problem = toProblem(error, reply.request.url.split('?')[0]);
-  if (error.code === 'unauthorized' || error.code.startsWith('token_')) {
-    // RFC 6750: tell bearer clients why, without echoing the token.
+  if (
+    (error.code === 'unauthorized' || error.code.startsWith('token_')) &&
+    !reply.hasHeader('www-authenticate')
+  ) {
+    // RFC 6750: tell bearer clients why, without echoing the token. A guard that set its
+    // own challenge (Basic, for service clients) keeps it.
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
   }
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);

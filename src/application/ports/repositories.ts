@@ -2,6 +2,7 @@ import type { AuditRepository } from './audit-repository.js';
 import type { OutboxRepository } from './outbox-repository.js';
 import type { RefreshTokenRepository } from './refresh-token-repository.js';
 import type { SecurityConfigRepository } from './security-config-repository.js';
+import type { ServiceClientRepository } from './service-client-repository.js';
 import type { SessionRepository } from './session-repository.js';
 import type { SigningKeyRepository } from './signing-key-repository.js';
 import type { UserRepository } from './user-repository.js';
@@ -15,4 +16,5 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
   readonly signingKeys: SigningKeyRepository;
+  readonly serviceClients: ServiceClientRepository;
 }

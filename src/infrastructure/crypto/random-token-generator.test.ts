@@ -42,4 +42,15 @@ describe('RandomTokenGenerator', () => {
   ])('rejects the malformed token %j', (token) => {
     expect(tokens.isWellFormedRefreshToken(token)).toBe(false);
   });
+
+  it('makes twc_ service-client secrets and matches them only against their own hash', () => {
+    const secret = tokens.serviceClientSecret();
+    expect(secret).toMatch(/^twc_[A-Za-z0-9_-]{43}$/);
+    const hash = tokens.hashServiceClientSecret(secret);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(tokens.serviceClientSecretMatches(secret, hash)).toBe(true);
+    expect(tokens.serviceClientSecretMatches(tokens.serviceClientSecret(), hash)).toBe(false);
+    expect(tokens.serviceClientSecretMatches(secret, null)).toBe(false);
+    expect(tokens.serviceClientSecretMatches(secret, 'not-hex')).toBe(false);
+  });
 });

@@ -14,6 +14,7 @@ export interface Database {
   readonly outbox: OutboxTable;
   readonly signing_keys: SigningKeysTable;
   readonly webhook_deliveries: WebhookDeliveriesTable;
+  readonly service_clients: ServiceClientsTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -120,7 +121,19 @@ export interface WebhookDeliveriesTable {
   created_at: Timestamp;
 }
 
+/** A credential services present to the revocation feed (migration 0006). */
+export interface ServiceClientsTable {
+  id: string; // uuid, the client id (printed with the secret)
+  name: string; // a label, not unique
+  secret_hash: string; // hex SHA-256 of the `twc_…` secret; unique index
+  created_at: Timestamp;
+  created_by: string;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
 export type UserRow = Selectable<UsersTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type RefreshTokenRow = Selectable<RefreshTokensTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type ServiceClientRow = Selectable<ServiceClientsTable>;

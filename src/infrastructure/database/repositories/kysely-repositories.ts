@@ -5,6 +5,7 @@ import { KyselyAuditRepository } from './kysely-audit-repository.js';
 import { KyselyOutboxRepository } from './kysely-outbox-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import { KyselySecurityConfigRepository } from './kysely-security-config-repository.js';
+import { KyselyServiceClientRepository } from './kysely-service-client-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
 import {
   KyselySigningKeyRepository,
@@ -30,5 +31,6 @@ export function createKyselyRepositories(
     audit: new KyselyAuditRepository(db),
     outbox: new KyselyOutboxRepository(db),
     signingKeys: new KyselySigningKeyRepository(db, options.signingKeys),
+    serviceClients: new KyselyServiceClientRepository(db),
   });
 }

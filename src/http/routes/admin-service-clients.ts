@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { CreateServiceClient } from '../../application/commands/create-service-client/command.js';
+import { RevokeServiceClient } from '../../application/commands/revoke-service-client/command.js';
+import type { Services } from '../../application/services.js';
+import type { ServiceClientView } from '../../domain/service-client.js';
+import { principalOf } from '../auth.js';
+import { emptyBodyAsObject, type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
+import {
+  Cursor,
+  DateTime,
+  Limit,
+  NullableDateTime,
+  pageOf,
+  problemResponses,
+  Reason,
+  Uuid,
+} from '../schemas.js';
+
+// Length and characters are checked after trimming by the handler (1..100); the schema only bounds the input.
+const ServiceClientName = Type.String({
+  maxLength: 1024,
+  description: 'A label for people; trimmed, 1 to 100 characters; need not be unique',
+});
+
+const CreationBody = Type.Object({ name: ServiceClientName }, { additionalProperties: false });
+const RevocationBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
+const ClientIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ListQuery = Type.Object(
+  { limit: Limit, cursor: Type.Optional(Cursor) },
+  { additionalProperties: false },
+);
+
+const CreatedSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  secret: Type.String({ description: '`twc_…`: shown this once, stored only as its SHA-256' }),
+  createdAt: DateTime,
+});
+
+const ServiceClientSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  createdAt: DateTime,
+  createdBy: Type.String(),
+  revokedAt: NullableDateTime,
+  revokedBy: Type.Union([Type.String(), Type.Null()]),
+});
+
+const toJson = (client: ServiceClientView) => ({
+  ...client,
+  createdAt: iso(client.createdAt),
+  revokedAt: isoOrNull(client.revokedAt),
+});
+
+/** Service clients, the credentials services present to the revocation feed: create, list, revoke. Admin only. */
+export const adminServiceClientRoutes =
+  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  async (app) => {
+    const admin = { preHandler: guards.requireAdmin };
+    const security = [{ bearer: [] }];
+
+    app.post(
+      '/admin/service-clients',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Create a service client; its secret is in this answer and never again (audited)',
+          description:
+            'The service sends `Authorization: Basic base64(clientId:secret)` (RFC 6749 client_secret_basic). ' +
+            'Only the SHA-256 of the secret is stored.',
+          security,
+          body: CreationBody,
+          response: { 201: CreatedSchema, ...problemResponses(401, 403, 422) },
+        },
+      },
+      async (request, reply) => {
+        const created = unwrap(
+          await services.createServiceClient.handle(
+            CreateServiceClient({ name: request.body.name, actor: principalOf(request).userId }),
+          ),
+        );
+        noStore(reply);
+        reply.code(201);
+        return { ...created, createdAt: iso(created.createdAt) };
+      },
+    );
+
+    app.get(
+      '/admin/service-clients',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Service clients, oldest first, revoked ones included (never a secret)',
+          security,
+          querystring: ListQuery,
+          response: { 200: pageOf(ServiceClientSchema), ...problemResponses(401, 403, 422) },
+        },
+      },
+      async (request) => {
+        const page = unwrap(await services.listServiceClients.execute(request.query));
+        return { items: page.items.map(toJson), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.post(
+      '/admin/service-clients/:id/revocation',
+      {
+        ...admin,
+        // The reason is optional: no body at all reads as {}.
+        preValidation: emptyBodyAsObject,
+        schema: {
+          tags: ['admin'],
+          summary: 'Revoke a service client: its secret stops working at once (audited; idempotent)',
+          security,
+          params: ClientIdParams,
+          body: RevocationBody,
+          response: { 200: ServiceClientSchema, ...problemResponses(401, 403, 404, 422) },
+        },
+      },
+      async (request) => {
+        const revoked = unwrap(
+          await services.revokeServiceClient.handle(
+            RevokeServiceClient({
+              clientId: request.params.id,
+              actor: principalOf(request).userId,
+              reason: request.body.reason,
+            }),
+          ),
+        );
+        return toJson(revoked.client);
+      },
+    );
+  };
