@@ -4,7 +4,8 @@ import type { ServiceClientRepository } from '../../../application/ports/service
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { ServiceClientRecord } from '../../../domain/service-client.js';
-import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
+import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { withRowLock } from '../row-lock.js';
 import type { Database, ServiceClientRow } from '../schema.js';
 
 export class KyselyServiceClientRepository implements ServiceClientRepository {
@@ -35,10 +36,10 @@ export class KyselyServiceClientRepository implements ServiceClientRepository {
 
   async findById(id: string, lock?: RowLock): Promise<ServiceClientRecord | null> {
     if (!isUuid(id)) return null;
-    let query = this.#db.selectFrom('service_clients').selectAll().where('id', '=', id);
-    if (lock === 'share') query = query.forShare();
-    if (lock === 'update') query = query.forUpdate();
-    const row = await query.executeTakeFirst();
+    const row = await withRowLock(
+      this.#db.selectFrom('service_clients').selectAll().where('id', '=', id),
+      lock,
+    ).executeTakeFirst();
     return row === undefined ? null : toServiceClientRecord(row);
   }
 
@@ -59,17 +60,15 @@ export class KyselyServiceClientRepository implements ServiceClientRepository {
     const limit = clampLimit(filter.limit);
     let query = this.#db.selectFrom('service_clients').selectAll();
     if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCursor(filter.cursor, [isIsoTimestamp, isUuid]) as [string, string];
-      query = query.where((eb) =>
-        eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(new Date(createdAt), id)),
-      );
+      const [createdAt, id] = decodeCreatedAtCursor(filter.cursor);
+      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
     }
     const rows = await query
       .orderBy('created_at', 'asc')
       .orderBy('id', 'asc')
       .limit(limit + 1)
       .execute();
-    return pageOf(rows, limit, toServiceClientRecord, (item) => [item.createdAt.toISOString(), item.id]);
+    return pageOf(rows, limit, toServiceClientRecord, createdAtCursorOf);
   }
 }
 
