@@ -1,6 +1,7 @@
 import type { AuditRepository } from './audit-repository.js';
 import type { OutboxRepository } from './outbox-repository.js';
 import type { RefreshTokenRepository } from './refresh-token-repository.js';
+import type { RevocationLogRepository } from './revocation-log.js';
 import type { SecurityConfigRepository } from './security-config-repository.js';
 import type { SessionRepository } from './session-repository.js';
 import type { SigningKeyRepository } from './signing-key-repository.js';
@@ -15,4 +16,6 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly outbox: OutboxRepository;
   readonly signingKeys: SigningKeyRepository;
+  /** The revocation feed (read side; the writes come with the changes themselves). */
+  readonly revocations: RevocationLogRepository;
 }

@@ -4,6 +4,7 @@ import { signingKeyLifecycleMigration } from './migrations/0002-signing-key-life
 import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries.js';
 import { sealedSuccessorSweepMigration } from './migrations/0004-sealed-successor-sweep.js';
 import { emailNfkcMigration } from './migrations/0005-email-nfkc.js';
+import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -13,6 +14,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-webhook-deliveries': webhookDeliveriesMigration,
   '0004-sealed-successor-sweep': sealedSuccessorSweepMigration,
   '0005-email-nfkc': emailNfkcMigration,
+  '0007-revocation-feed': revocationFeedMigration,
 });
 
 class MigrationFailedError extends Error {

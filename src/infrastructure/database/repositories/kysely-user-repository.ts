@@ -7,12 +7,16 @@ import type { Page } from '../../../domain/page.js';
 import type { Role, UserRecord } from '../../../domain/user.js';
 import { clampLimit, decodeCursor, isIsoTimestamp, pageOf } from '../cursor.js';
 import type { Database, UserRow } from '../schema.js';
+import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
 
 export class KyselyUserRepository implements UserRepository {
   readonly #db: Kysely<Database>;
 
-  constructor(db: Kysely<Database>) {
+  readonly #revocations: RevocationRecorder;
+
+  constructor(db: Kysely<Database>, revocations: RevocationRecorder = new ImmediateRevocations(db)) {
     this.#db = db;
+    this.#revocations = revocations;
   }
 
   async insert(user: {
@@ -68,6 +72,12 @@ export class KyselyUserRepository implements UserRepository {
       .returning('min_token_version')
       .executeTakeFirst();
     if (row === undefined) return null;
+    await this.#revocations.record({
+      kind: 'user_version',
+      userId: id,
+      details: { minTokenVersion: row.min_token_version },
+      occurredAt: at,
+    });
     return { previousVersion: row.min_token_version - 1, newVersion: row.min_token_version };
   }
 
@@ -87,11 +97,19 @@ export class KyselyUserRepository implements UserRepository {
 
   async setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void> {
     if (!isUuid(id)) return;
-    await this.#db
+    const row = await this.#db
       .updateTable('users')
       .set({ disabled_at: disabledAt, updated_at: at })
       .where('id', '=', id)
-      .execute();
+      .returning('min_token_version')
+      .executeTakeFirst();
+    if (row === undefined) return;
+    await this.#revocations.record({
+      kind: disabledAt === null ? 'user_enabled' : 'user_disabled',
+      userId: id,
+      details: { minTokenVersion: row.min_token_version },
+      occurredAt: at,
+    });
   }
 
   /**
