@@ -15,6 +15,7 @@ import { UpdateSecurityConfigHandler } from './commands/update-security-config/h
 import type { AppContext } from './context.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
+import { GetRevocationsQuery } from './queries/get-revocations/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
@@ -51,6 +52,7 @@ export function createServices(ctx: AppContext) {
     getUser: new GetUserQuery(ctx),
     findUser: new FindUserQuery(ctx),
     authenticateAccessToken: new AuthenticateAccessTokenQuery(ctx),
+    getRevocations: new GetRevocationsQuery(ctx),
   } as const;
 }
 
