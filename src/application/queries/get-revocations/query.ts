@@ -16,7 +16,7 @@ export interface RevocationFeedInput {
 }
 
 /** What a verifier needs now, whatever it held before: global versions and keys. */
-export interface RevocationFeedState {
+interface RevocationFeedState {
   readonly globalMinTokenVersion: number;
   /** One version behind is still accepted until then (CONTRACT §1 rule 4); null when no grace. */
   readonly graceUntil: Date | null;

@@ -59,10 +59,7 @@ export class ImmediateRevocations implements RevocationRecorder {
  * after this one committed (or rolled back, leaving its numbers unused: the counter
  * update rolls back with it, so there are no gaps either).
  */
-export async function appendRevocations(
-  db: Kysely<Database>,
-  entries: readonly RevocationEntry[],
-): Promise<void> {
+async function appendRevocations(db: Kysely<Database>, entries: readonly RevocationEntry[]): Promise<void> {
   const counter = await db
     .updateTable('revocation_log_counter')
     .set({ last_seq: sql<number>`last_seq + ${entries.length}` })
