@@ -169,6 +169,8 @@ export const revocationRoutes =
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',
         'x-accel-buffering': 'no',
+        // The socket goes with the stream: a server closing must not wait for it to idle out.
+        connection: 'close',
       });
       raw.write('retry: 1000\n\n');
       let cursor = after;
@@ -229,6 +231,8 @@ export const revocationRoutes =
         unsubscribe();
         streams.delete(end);
         raw.end();
+        // Closed when written out: a client gone silently would otherwise hold the server's close.
+        raw.socket?.destroySoon();
       };
       streams.add(end);
       raw.on('close', end);
