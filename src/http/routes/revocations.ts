@@ -11,6 +11,8 @@ import { DateTime, NullableDateTime, problemResponses } from '../schemas.js';
 
 /** Rows one read of the log takes, for the catch-up page and each step of a stream's backlog. */
 const STREAM_PAGE = 500;
+/** Unsent bytes a stream may hold for a slow reader before it is ended. */
+const MAX_BUFFERED_BYTES = 1 << 20;
 
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -179,7 +181,10 @@ export const revocationRoutes =
       let again = false;
 
       const send = (text: string) => {
-        if (!closed) raw.write(text);
+        if (closed) return;
+        raw.write(text);
+        // A client that stopped reading: end rather than buffer; it resumes with Last-Event-ID.
+        if (raw.writableLength > MAX_BUFFERED_BYTES) end();
       };
       // One read at a time; a wake-up during a read runs one more after it, so none is lost.
       const pump = (): Promise<void> => {
