@@ -235,6 +235,7 @@ export const revocationRoutes =
         clearInterval(heartbeat);
         unsubscribe();
         streams.delete(end);
+        if (raw.destroyed) return;
         raw.end();
         // Closed when written out: a client gone silently would otherwise hold the server's close.
         raw.socket?.destroySoon();
