@@ -136,9 +136,10 @@ export const revocationRoutes =
           security,
           querystring: StreamQuery,
           response: {
-            200: Type.String({
-              description: 'text/event-stream: state, then one event per change, heartbeats',
-            }),
+            200: {
+              description: 'state, then one event per change (id = seq, event = kind), heartbeats',
+              content: { 'text/event-stream': { schema: Type.String() } },
+            },
             ...problemResponses(401, 403, 422, 503),
           },
         },
