@@ -92,6 +92,8 @@ export interface Core {
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
   invalidation(): InvalidationStatus;
+  /** Subscribes to every committed change this instance hears of (the revocation feed's wake-up). */
+  onChange(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -195,6 +197,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         return true;
       },
       invalidation: () => accessCache.invalidator.status(),
+      onChange: (listener) => accessCache.invalidator.onChange(listener),
       async close() {
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
@@ -291,6 +294,7 @@ export async function createTokenwarden(
         jwks: () => core.keyStore.jwks(),
         ready: () => core.ready(),
         invalidation: () => core.invalidation(),
+        onRevocationChange: (listener) => core.onChange(listener),
         webhooks: core.webhooks.deliveries,
         // The invalidation channel in the prefix: deployments (and test runs) sharing a Redis stay apart.
         ...(limitsRedis === undefined
@@ -305,6 +309,7 @@ export async function createTokenwarden(
         connections: config.connections,
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
+        feed: config.feed,
       },
     );
     core.webhooks.startRelay();

@@ -70,6 +70,9 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
   TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   TOKENWARDEN_MAX_SESSIONS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 100 }),
+  // The revocation feed's stream: a heartbeat this often (default 5, below the request timeout), and a cap on open streams.
+  TOKENWARDEN_FEED_HEARTBEAT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
+  TOKENWARDEN_FEED_MAX_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
 });
@@ -147,6 +150,8 @@ export interface Config {
   readonly maxSessionsPerUser: number;
   /** A former master key, only to open signing keys sealed with it (they are re-sealed at start). */
   readonly previousMasterKey: string | null;
+  /** The revocation feed's stream: heartbeat interval (also its safety-net poll) and open streams per instance. */
+  readonly feed: { readonly heartbeatSeconds: number; readonly maxStreams: number };
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -190,6 +195,13 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
+  }
+  const feedHeartbeat = env.TOKENWARDEN_FEED_HEARTBEAT_SECONDS;
+  if (feedHeartbeat !== undefined && feedHeartbeat >= env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
+    // A proxy in front cuts a response that stays silent for its own read timeout, usually set alike.
+    problems.push(
+      'TOKENWARDEN_FEED_HEARTBEAT_SECONDS must be shorter than TOKENWARDEN_REQUEST_TIMEOUT_SECONDS',
+    );
   }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
@@ -258,6 +270,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     docs: env.TOKENWARDEN_DOCS === 'on',
     maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
     previousMasterKey: env.TOKENWARDEN_MASTER_KEY_PREVIOUS ?? null,
+    feed: {
+      heartbeatSeconds:
+        feedHeartbeat ?? Math.max(1, Math.min(5, env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS - 1)),
+      maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
+    },
   };
 }
 

@@ -18,6 +18,7 @@ import type { AppContext } from './context.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
 import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
+import { GetRevocationsQuery } from './queries/get-revocations/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
@@ -59,6 +60,7 @@ export function createServices(ctx: AppContext) {
     revokeServiceClient: new RevokeServiceClientHandler(ctx),
     listServiceClients: new ListServiceClientsQuery(ctx),
     authenticateServiceClient: new AuthenticateServiceClientQuery(ctx),
+    getRevocations: new GetRevocationsQuery(ctx),
   } as const;
 }
 

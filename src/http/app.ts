@@ -25,6 +25,7 @@ import { adminSessionRoutes } from './routes/admin-sessions.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
+import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -43,6 +44,8 @@ export interface HttpOptions {
   readonly connections: Config['connections'];
   readonly metricsEndpoint: Config['metricsEndpoint'];
   readonly docs: boolean;
+  /** The revocation feed's stream: heartbeat interval and open streams per instance. */
+  readonly feed: Config['feed'];
 }
 
 export type App = FastifyInstance;
@@ -230,6 +233,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(adminSigningKeyRoutes(deps.services, guards));
       await api.register(adminServiceClientRoutes(deps.services, guards));
       if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
+      await api.register(revocationRoutes(deps, guards, options.feed));
     },
     { prefix: '/api/v1' },
   );

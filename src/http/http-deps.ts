@@ -31,5 +31,11 @@ export interface HttpDeps {
    * Redis for the per-address limits and the per-account lock, so every instance shares
    * them (absent: this instance's memory). Keys start with `prefix`.
    */
+  /**
+   * Subscribes to committed changes seen by this instance (its own and, through the
+   * invalidation fan-out, every other's); returns the unsubscribe. The revocation feed's
+   * streams wake on it. Absent: they rely on the heartbeat poll.
+   */
+  readonly onRevocationChange?: (listener: () => void) => () => void;
   readonly sharedLimits?: { readonly redis: Redis; readonly prefix: string };
 }

@@ -1,6 +1,7 @@
 import type { AuditRepository } from './audit-repository.js';
 import type { OutboxRepository } from './outbox-repository.js';
 import type { RefreshTokenRepository } from './refresh-token-repository.js';
+import type { RevocationLogRepository } from './revocation-log.js';
 import type { SecurityConfigRepository } from './security-config-repository.js';
 import type { ServiceClientRepository } from './service-client-repository.js';
 import type { SessionRepository } from './session-repository.js';
@@ -17,4 +18,6 @@ export interface Repositories {
   readonly outbox: OutboxRepository;
   readonly signingKeys: SigningKeyRepository;
   readonly serviceClients: ServiceClientRepository;
+  /** The revocation feed (read side; the writes come with the changes themselves). */
+  readonly revocations: RevocationLogRepository;
 }

@@ -31,6 +31,7 @@ const FLUSH_TIMEOUT_MS = 2_000;
 export class CacheInvalidator implements VersionChangeListener {
   private readonly origin = randomUUID();
   private readonly pending = new Set<Promise<void>>();
+  private readonly changeListeners = new Set<() => void>();
   private state: InvalidationState = 'degraded';
   private everSubscribed = false;
 
@@ -90,6 +91,15 @@ export class CacheInvalidator implements VersionChangeListener {
     this.changed({ kind: 'keys' });
   }
 
+  /**
+   * Called after every change this instance applies, its own or another instance's (the
+   * revocation feed's streams wake on it and read the log); returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** Waits (bounded) for publishes in flight, then closes the transport. */
   async close(): Promise<void> {
     if (this.pending.size > 0) {
@@ -120,6 +130,7 @@ export class CacheInvalidator implements VersionChangeListener {
   }
 
   private apply(message: InvalidationMessage): void {
+    for (const listener of this.changeListeners) listener();
     switch (message.kind) {
       case 'global':
         this.cache.invalidateSecurityConfig();

@@ -5,6 +5,7 @@ import { webhookDeliveriesMigration } from './migrations/0003-webhook-deliveries
 import { sealedSuccessorSweepMigration } from './migrations/0004-sealed-successor-sweep.js';
 import { emailNfkcMigration } from './migrations/0005-email-nfkc.js';
 import { serviceClientsMigration } from './migrations/0006-service-clients.js';
+import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -15,6 +16,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-sealed-successor-sweep': sealedSuccessorSweepMigration,
   '0005-email-nfkc': emailNfkcMigration,
   '0006-service-clients': serviceClientsMigration,
+  '0007-revocation-feed': revocationFeedMigration,
 });
 
 class MigrationFailedError extends Error {

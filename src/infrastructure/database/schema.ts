@@ -15,6 +15,8 @@ export interface Database {
   readonly signing_keys: SigningKeysTable;
   readonly webhook_deliveries: WebhookDeliveriesTable;
   readonly service_clients: ServiceClientsTable;
+  readonly revocation_log: RevocationLogTable;
+  readonly revocation_log_counter: RevocationLogCounterTable;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;
@@ -130,6 +132,24 @@ export interface ServiceClientsTable {
   created_by: string;
   revoked_at: NullableTimestamp;
   revoked_by: string | null;
+}
+
+/** One change that makes access tokens invalid (migration 0007); `seq` from the counter row. */
+export interface RevocationLogTable {
+  /** bigint: node-postgres reads it as a string, PGlite as a bigint. */
+  seq: ColumnType<string | bigint | number, number, never>;
+  kind: string;
+  user_id: string | null;
+  session_id: string | null;
+  kid: string | null;
+  details: JSONColumnType<Record<string, unknown>>;
+  occurred_at: Timestamp;
+}
+
+/** The single row whose lock orders feed writers by commit (migration 0007). */
+export interface RevocationLogCounterTable {
+  id: number;
+  last_seq: ColumnType<string | bigint | number, number, number>;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -4,6 +4,11 @@ import type { Database } from '../schema.js';
 import { KyselyAuditRepository } from './kysely-audit-repository.js';
 import { KyselyOutboxRepository } from './kysely-outbox-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
+import {
+  ImmediateRevocations,
+  KyselyRevocationLogRepository,
+  type RevocationRecorder,
+} from './kysely-revocation-log.js';
 import { KyselySecurityConfigRepository } from './kysely-security-config-repository.js';
 import { KyselyServiceClientRepository } from './kysely-service-client-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
@@ -18,19 +23,25 @@ export interface KyselyRepositoryOptions {
   readonly signingKeys?: SigningKeyRepositoryOptions;
 }
 
-/** Every repository bound to one executor: a transaction, or the database itself for reads. */
+/**
+ * Every repository bound to one executor: a transaction, or the database itself for reads.
+ * The repositories that change versions, sessions or keys write the revocation feed's row
+ * through `revocations` (the unit of work passes one that writes at the end of its transaction).
+ */
 export function createKyselyRepositories(
   db: Kysely<Database>,
   options: KyselyRepositoryOptions = {},
+  revocations: RevocationRecorder = new ImmediateRevocations(db),
 ): Repositories {
   return Object.freeze({
-    users: new KyselyUserRepository(db),
-    securityConfig: new KyselySecurityConfigRepository(db),
-    sessions: new KyselySessionRepository(db),
+    users: new KyselyUserRepository(db, revocations),
+    securityConfig: new KyselySecurityConfigRepository(db, revocations),
+    sessions: new KyselySessionRepository(db, revocations),
     refreshTokens: new KyselyRefreshTokenRepository(db),
     audit: new KyselyAuditRepository(db),
     outbox: new KyselyOutboxRepository(db),
-    signingKeys: new KyselySigningKeyRepository(db, options.signingKeys),
     serviceClients: new KyselyServiceClientRepository(db),
+    signingKeys: new KyselySigningKeyRepository(db, options.signingKeys, revocations),
+    revocations: new KyselyRevocationLogRepository(db),
   });
 }

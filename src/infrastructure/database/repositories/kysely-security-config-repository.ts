@@ -4,14 +4,18 @@ import type { SecurityConfigRepository } from '../../../application/ports/securi
 import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, SecurityConfigTable } from '../schema.js';
+import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
 
 const SINGLETON_ID = 1;
 
 export class KyselySecurityConfigRepository implements SecurityConfigRepository {
   readonly #db: Kysely<Database>;
 
-  constructor(db: Kysely<Database>) {
+  readonly #revocations: RevocationRecorder;
+
+  constructor(db: Kysely<Database>, revocations: RevocationRecorder = new ImmediateRevocations(db)) {
     this.#db = db;
+    this.#revocations = revocations;
   }
 
   async get(lock?: RowLock): Promise<SecurityConfig> {
@@ -38,6 +42,15 @@ export class KyselySecurityConfigRepository implements SecurityConfigRepository 
       .returningAll()
       .executeTakeFirst();
     const config = toSecurityConfig(row);
+    await this.#revocations.record({
+      kind: 'global_version',
+      details: {
+        globalMinTokenVersion: config.globalMinTokenVersion,
+        previousVersion: config.globalMinTokenVersion - 1,
+        graceUntil: input.graceUntil.toISOString(),
+      },
+      occurredAt: input.rotatedAt,
+    });
     return { previousVersion: config.globalMinTokenVersion - 1, config };
   }
 

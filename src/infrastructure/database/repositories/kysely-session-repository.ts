@@ -8,6 +8,7 @@ import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '..
 import { liveTokens } from '../live-token-query.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, SessionRow } from '../schema.js';
+import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
 
 // Advisory-lock class of the per-user login lock, keyed (class, hashtext(user id)).
 const LOGIN_LOCK_CLASS = 0x7477_6c31; // 'twl1'
@@ -15,8 +16,11 @@ const LOGIN_LOCK_CLASS = 0x7477_6c31; // 'twl1'
 export class KyselySessionRepository implements SessionRepository {
   readonly #db: Kysely<Database>;
 
-  constructor(db: Kysely<Database>) {
+  readonly #revocations: RevocationRecorder;
+
+  constructor(db: Kysely<Database>, revocations: RevocationRecorder = new ImmediateRevocations(db)) {
     this.#db = db;
+    this.#revocations = revocations;
   }
 
   async insert(session: NewSession): Promise<void> {
@@ -99,13 +103,16 @@ export class KyselySessionRepository implements SessionRepository {
 
   async revoke(id: string, at: Date, reason: string): Promise<boolean> {
     if (!isUuid(id)) return false;
-    const result = await this.#db
+    const row = await this.#db
       .updateTable('sessions')
       .set({ revoked_at: at, revoked_reason: reason })
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
+      .returning('user_id')
       .executeTakeFirst();
-    return result.numUpdatedRows > 0n;
+    if (row === undefined) return false;
+    await this.recordRevoked([{ id, user_id: row.user_id }], at, reason);
+    return true;
   }
 
   async revokeAllForUser(
@@ -124,8 +131,26 @@ export class KyselySessionRepository implements SessionRepository {
     if (exceptSessionId !== undefined && isUuid(exceptSessionId)) {
       query = query.where('id', '<>', exceptSessionId);
     }
-    const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    const rows = await query.returning(['id', 'user_id']).execute();
+    await this.recordRevoked(rows, at, reason);
+    return rows.length;
+  }
+
+  /** One feed row per session: a verifier refuses access tokens whose `sid` it names. */
+  private async recordRevoked(
+    rows: readonly { readonly id: string; readonly user_id: string }[],
+    at: Date,
+    reason: string,
+  ): Promise<void> {
+    for (const row of rows) {
+      await this.#revocations.record({
+        kind: 'session_revoked',
+        userId: row.user_id,
+        sessionId: row.id,
+        details: { reason },
+        occurredAt: at,
+      });
+    }
   }
 
   async countActive(now: Date, userId?: string): Promise<number> {

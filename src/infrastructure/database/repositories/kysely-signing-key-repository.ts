@@ -8,6 +8,7 @@ import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
 import { generateSigningKey } from '../../crypto/signing-key-material.js';
 import type { Database, SigningKeysTable } from '../schema.js';
+import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
 
 export interface SigningKeyRepositoryOptions {
   /** How private keys are stored: sealed under TOKENWARDEN_MASTER_KEY, or plaintext. */
@@ -55,13 +56,26 @@ const COLUMNS = ['kid', 'algorithm', 'status', 'created_at', 'deactivated_at', '
 export class KyselySigningKeyRepository implements SigningKeyRepository {
   readonly #db: Kysely<Database>;
   readonly #options: SigningKeyRepositoryOptions;
+  readonly #revocations: RevocationRecorder;
 
   constructor(
     db: Kysely<Database>,
     options: SigningKeyRepositoryOptions = DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS,
+    revocations: RevocationRecorder = new ImmediateRevocations(db),
   ) {
     this.#db = db;
     this.#options = options;
+    this.#revocations = revocations;
+  }
+
+  /** A verifier refuses a retired kid at once, whatever its JWKS cache still holds. */
+  private recordRetired(kid: string, now: Date, replacedBy: string | null): Promise<void> {
+    return this.#revocations.record({
+      kind: 'signing_key_retired',
+      kid,
+      details: { replacedBy },
+      occurredAt: now,
+    });
   }
 
   async rotate(now: Date, options: { readonly retireOthers?: boolean } = {}): Promise<SigningKeyRotation> {
@@ -93,6 +107,13 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
         .execute();
     }
     const newKid = await this.insertActiveKey(now);
+    for (const kid of retiredKids) await this.recordRetired(kid, now, newKid);
+    await this.#revocations.record({
+      kind: 'signing_key_rotated',
+      kid: newKid,
+      details: { previousKid: previous?.kid ?? null, retiredKids },
+      occurredAt: now,
+    });
     return { previousKid: previous?.kid ?? null, newKid, retiredKids };
   }
 
@@ -122,6 +143,15 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
       .execute();
     // The retired row frees the one-active-key index before the replacement goes in.
     const newKid = row.status === 'active' ? await this.insertActiveKey(now) : null;
+    await this.recordRetired(kid, now, newKid);
+    if (newKid !== null) {
+      await this.#revocations.record({
+        kind: 'signing_key_rotated',
+        kid: newKid,
+        details: { previousKid: kid, retiredKids: [kid] },
+        occurredAt: now,
+      });
+    }
     return { outcome: 'retired', previousStatus: row.status, newKid };
   }
 

@@ -5,6 +5,7 @@ import type { UnitOfWork } from '../../../application/ports/unit-of-work.js';
 import type { Database } from '../schema.js';
 import { isTransientTransactionError } from '../transient-error.js';
 import { createKyselyRepositories, type KyselyRepositoryOptions } from './kysely-repositories.js';
+import { PendingRevocations } from './kysely-revocation-log.js';
 
 const MAX_ATTEMPTS = 3;
 
@@ -27,9 +28,13 @@ export class KyselyUnitOfWork implements UnitOfWork {
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#db
-          .transaction()
-          .execute((trx) => work(createKyselyRepositories(trx, this.#options)));
+        return await this.#db.transaction().execute(async (trx) => {
+          const revocations = new PendingRevocations();
+          const result = await work(createKyselyRepositories(trx, this.#options, revocations));
+          // Last, so the feed's counter lock is held only through the commit (kysely-revocation-log.ts).
+          await revocations.flush(trx);
+          return result;
+        });
       } catch (error) {
         // A deadlock victim was rolled back whole; running it again is safe and usually succeeds.
         if (attempt >= MAX_ATTEMPTS || !isTransientTransactionError(error)) throw error;

@@ -8,12 +8,16 @@ import type { Role, UserRecord } from '../../../domain/user.js';
 import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, UserRow, UsersTable } from '../schema.js';
+import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
 
 export class KyselyUserRepository implements UserRepository {
   readonly #db: Kysely<Database>;
 
-  constructor(db: Kysely<Database>) {
+  readonly #revocations: RevocationRecorder;
+
+  constructor(db: Kysely<Database>, revocations: RevocationRecorder = new ImmediateRevocations(db)) {
     this.#db = db;
+    this.#revocations = revocations;
   }
 
   async insert(user: NewUser): Promise<'inserted' | 'email_taken'> {
@@ -63,6 +67,12 @@ export class KyselyUserRepository implements UserRepository {
       .returning('min_token_version')
       .executeTakeFirst();
     if (row === undefined) return null;
+    await this.#revocations.record({
+      kind: 'user_version',
+      userId: id,
+      details: { minTokenVersion: row.min_token_version },
+      occurredAt: at,
+    });
     return { previousVersion: row.min_token_version - 1, newVersion: row.min_token_version };
   }
 
@@ -75,7 +85,14 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void> {
-    await this.#update(id, { disabled_at: disabledAt }, at);
+    const row = await this.#update(id, { disabled_at: disabledAt }, at);
+    if (row === undefined) return;
+    await this.#revocations.record({
+      kind: disabledAt === null ? 'user_enabled' : 'user_disabled',
+      userId: id,
+      details: { minTokenVersion: row.min_token_version },
+      occurredAt: at,
+    });
   }
 
   /** One user row's columns, with `updated_at`; an id that is no UUID names no row. */
@@ -83,13 +100,14 @@ export class KyselyUserRepository implements UserRepository {
     id: string,
     values: Pick<Updateable<UsersTable>, 'password_hash' | 'role' | 'disabled_at'>,
     at: Date,
-  ): Promise<void> {
-    if (!isUuid(id)) return;
-    await this.#db
+  ): Promise<{ readonly min_token_version: number } | undefined> {
+    if (!isUuid(id)) return undefined;
+    return this.#db
       .updateTable('users')
       .set({ ...values, updated_at: at })
       .where('id', '=', id)
-      .execute();
+      .returning('min_token_version')
+      .executeTakeFirst();
   }
 
   /**

@@ -1,0 +1,254 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../support/databases.js';
+import {
+  call,
+  createScratchDatabase,
+  type Instance,
+  login,
+  register,
+  type ScratchDatabase,
+  startInstance,
+} from '../support/instances.js';
+import { useListeningApp } from '../support/listening-app.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, USER_PASSWORD } from '../support/test-app.js';
+
+interface SseEvent {
+  readonly id: string | null;
+  readonly event: string;
+  readonly data: Record<string, unknown>;
+  readonly at: number;
+}
+
+/** A Server-Sent Events client over fetch: every event, parsed, with when it arrived. */
+class SseClient {
+  readonly events: SseEvent[] = [];
+  readonly #abort = new AbortController();
+  #ended = false;
+  status = 0;
+
+  static async open(url: string, token: string, lastEventId?: string): Promise<SseClient> {
+    const client = new SseClient();
+    const res = await fetch(url, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'text/event-stream',
+        ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+      },
+      signal: client.#abort.signal,
+    });
+    client.status = res.status;
+    if (res.body !== null) void client.read(res.body);
+    return client;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  changes(): SseEvent[] {
+    return this.events.filter((e) => e.id !== null);
+  }
+
+  async waitFor(predicate: (e: SseEvent) => boolean, timeoutMs: number): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find(predicate);
+      if (found !== undefined) return found;
+      if (Date.now() > deadline || this.#ended) throw new Error(`no such event within ${timeoutMs} ms`);
+      await sleep(10);
+    }
+  }
+
+  close(): void {
+    this.#abort.abort();
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      const reader = body.getReader();
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+        buffer += decoder.decode(chunk.value, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = new Map<string, string>();
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':') || line === '') continue;
+            const colon = line.indexOf(':');
+            fields.set(line.slice(0, colon), line.slice(colon + 1).trimStart());
+          }
+          const data = fields.get('data');
+          if (data === undefined) continue;
+          this.events.push({
+            id: fields.get('id') ?? null,
+            event: fields.get('event') ?? 'message',
+            data: JSON.parse(data) as Record<string, unknown>,
+            at: Date.now(),
+          });
+        }
+      }
+    } catch {
+      // aborted
+    } finally {
+      this.#ended = true;
+    }
+  }
+}
+
+describe.each(testDatabases())('revocation stream over a socket on $name', (target) => {
+  // A 2 s request timeout: the stream must outlive it. Heartbeats every second.
+  const app = useListeningApp(target, {
+    TOKENWARDEN_REQUEST_TIMEOUT_SECONDS: '2',
+    TOKENWARDEN_HEADERS_TIMEOUT_SECONDS: '2',
+    TOKENWARDEN_FEED_HEARTBEAT_SECONDS: '1',
+  });
+  let admin = '';
+  const clients: SseClient[] = [];
+  let n = 0;
+
+  beforeAll(async () => {
+    admin = await login(app.base, ADMIN_EMAIL, ADMIN_PASSWORD);
+  });
+  afterAll(() => {
+    for (const client of clients) client.close();
+  });
+
+  const open = async (lastEventId?: string) => {
+    const client = await SseClient.open(`${app.base}/api/v1/revocations/stream`, admin, lastEventId);
+    clients.push(client);
+    return client;
+  };
+  const rotateUser = async (userId: string) => {
+    const res = await call(app.base, 'POST', `/api/v1/admin/users/${userId}/rotations`, {
+      token: admin,
+      body: { reason: 'stream test' },
+    });
+    expect(res.status).toBe(201);
+  };
+  const newUser = () => register(app.base, `stream-${target.name}-${++n}@example.com`);
+
+  it('refuses a stream without credentials', async () => {
+    const res = await fetch(`${app.base}/api/v1/revocations/stream`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('sends the state, then a change made after connecting within 1 s', async () => {
+    const client = await open();
+    expect(client.status).toBe(200);
+    await client.waitFor((e) => e.event === 'state', 2_000);
+    const user = await newUser();
+    const made = Date.now();
+    await rotateUser(user);
+    const event = await client.waitFor((e) => e.event === 'user_version' && e.data.userId === user, 1_000);
+    expect(event.at - made).toBeLessThan(1_000);
+    expect(Number(event.id)).toBe(event.data.seq);
+    client.close();
+  });
+
+  it('resumes with Last-Event-ID with no gap and no duplicate', async () => {
+    const client = await open();
+    await client.waitFor((e) => e.event === 'state', 2_000);
+    const [u1, u2, u3, u4] = [await newUser(), await newUser(), await newUser(), await newUser()];
+    await rotateUser(u1);
+    const seen = await client.waitFor((e) => e.data.userId === u1, 2_000);
+    client.close();
+    // Made while no stream is open.
+    await rotateUser(u2);
+    await rotateUser(u3);
+    const again = await open(seen.id ?? undefined);
+    await rotateUser(u4);
+    await again.waitFor((e) => e.data.userId === u4, 2_000);
+    const resumed = again.changes();
+    expect(resumed.map((e) => e.data.userId)).toEqual([u2, u3, u4]);
+    const seqs = resumed.map((e) => Number(e.id));
+    expect(seqs[0]).toBe(Number(seen.id) + 1);
+    expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2]);
+    again.close();
+  });
+
+  it('sends heartbeats and outlives the request timeout', async () => {
+    const client = await open();
+    await client.waitFor((e) => e.event === 'heartbeat', 2_000);
+    await sleep(3_500);
+    expect(client.ended).toBe(false);
+    expect(client.events.filter((e) => e.event === 'heartbeat').length).toBeGreaterThanOrEqual(3);
+    const user = await newUser();
+    await rotateUser(user);
+    await client.waitFor((e) => e.data.userId === user, 1_000);
+    client.close();
+  }, 15_000);
+
+  describe('with one stream allowed', () => {
+    const capped = useListeningApp(target, { TOKENWARDEN_FEED_MAX_STREAMS: '1' });
+
+    it('refuses a stream past the cap (503) and frees the slot when a client goes away', async () => {
+      const token = await login(capped.base, ADMIN_EMAIL, ADMIN_PASSWORD);
+      const url = `${capped.base}/api/v1/revocations/stream`;
+      const first = await SseClient.open(url, token);
+      clients.push(first);
+      await first.waitFor((e) => e.event === 'state', 2_000);
+      const refused = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(refused.status).toBe(503);
+      first.close();
+      // The server notices the closed socket, drops the listener and the timer, and frees the slot.
+      const deadline = Date.now() + 2_000;
+      let next = await SseClient.open(url, token);
+      while (next.status !== 200 && Date.now() < deadline) {
+        await sleep(50);
+        next = await SseClient.open(url, token);
+      }
+      clients.push(next);
+      expect(next.status).toBe(200);
+      next.close();
+    });
+  });
+});
+
+const DATABASE_URL = process.env.DATABASE_URL ?? '';
+
+describe.skipIf(DATABASE_URL === '')('revocation stream across two instances on PostgreSQL', () => {
+  let database: ScratchDatabase | undefined;
+  let a: Instance | undefined;
+  let b: Instance | undefined;
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(DATABASE_URL);
+    const env = {
+      DATABASE_URL: database.url,
+      DATABASE_POOL_SIZE: '4',
+      TOKENWARDEN_FEED_HEARTBEAT_SECONDS: '20',
+    };
+    a = await startInstance('feed-a', env);
+    b = await startInstance('feed-b', env);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  }, 30_000);
+
+  it('streams from B a change made on A within 2 s (woken by NOTIFY, not the poll)', async () => {
+    const baseA = a?.base ?? '';
+    const baseB = b?.base ?? '';
+    const adminB = await login(baseB, ADMIN_EMAIL, ADMIN_PASSWORD);
+    const client = await SseClient.open(`${baseB}/api/v1/revocations/stream`, adminB);
+    try {
+      await client.waitFor((e) => e.event === 'state', 5_000);
+      const user = await register(baseA, 'two-instances@example.com');
+      const token = await login(baseA, 'two-instances@example.com', USER_PASSWORD);
+      const made = Date.now();
+      const res = await call(baseA, 'DELETE', '/api/v1/sessions/current', { token });
+      expect(res.status).toBe(204);
+      const event = await client.waitFor(
+        (e) => e.event === 'session_revoked' && e.data.userId === user,
+        2_000,
+      );
+      expect(event.at - made).toBeLessThan(2_000);
+    } finally {
+      client.close();
+    }
+  });
+});
