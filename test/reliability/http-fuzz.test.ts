@@ -38,6 +38,11 @@ const ROUTES: readonly (readonly [string, string])[] = [
   ['POST', '/api/v1/admin/signing-keys/:id/retirement'],
   ['GET', '/api/v1/admin/webhooks/deliveries'],
   ['POST', '/api/v1/admin/webhooks/deliveries/:id/retry'],
+  ['POST', '/api/v1/admin/service-clients'],
+  ['GET', '/api/v1/admin/service-clients'],
+  ['POST', '/api/v1/admin/service-clients/:id/revocation'],
+  // The catch-up page only: the stream is a response that does not end, tested over sockets in test/feed.
+  ['GET', '/api/v1/revocations'],
   ['GET', '/health'],
   ['GET', '/ready'],
   ['GET', '/metrics'],
@@ -56,10 +61,22 @@ const FIELDS = [
   'dryRun',
   'rotateSigningKey',
   'replace',
+  'name',
   '__proto__',
   'constructor',
 ];
-const QUERY_KEYS = ['limit', 'cursor', 'email', 'userId', 'action', 'since', 'state', 'eventId', 'x'];
+const QUERY_KEYS = [
+  'limit',
+  'cursor',
+  'email',
+  'userId',
+  'action',
+  'since',
+  'state',
+  'eventId',
+  'after',
+  'x',
+];
 
 /**
  * What the fuzz puts inside otherwise well-formed strings: NUL, lone high and low
