@@ -292,6 +292,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ) {
       return fail('token_invalid', 'The token lacks its session or version claims');
     }
+    // The issuer never signs for longer than its access-token TTL (the server's checkIssuance).
+    if ((payload.exp ?? 0) - (payload.iat ?? 0) > state.ttlSeconds) {
+      return fail('token_invalid', 'The token outlives the access-token TTL its issuer uses');
+    }
     const entry: Memo = { claims: payload as AccessTokenClaims, kid };
     remember(token, entry);
     return judge(entry, Date.now());
