@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import { type FeedChange, FeedState, type FeedStateSnapshot } from './feed-state.js';
 
@@ -76,6 +77,8 @@ interface Memo {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** A catch-up page that takes longer than this is given up and tried again. */
+const CATCH_UP_TIMEOUT_MS = 10_000;
 
 class FeedAuthError extends Error {}
 
@@ -118,6 +121,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let lastEventAt: number | null = null;
   let lastError: string | null = null;
   let abort: AbortController | null = null;
+  const closing = new AbortController();
   let resolveReady!: () => void;
   let rejectReady!: (error: Error) => void;
   let settled = false;
@@ -150,7 +154,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (;;) {
       const res = await doFetch(`${base}/api/v1/revocations?after=${state.lastSeq}&limit=1000`, {
         headers: { authorization, accept: 'application/json' },
-        signal,
+        signal: AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)]),
       });
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
@@ -233,7 +237,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (closed) return;
       const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt = Math.min(attempt + 1, 10);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, undefined, { signal: closing.signal }).catch(() => {});
     }
   }
   const running = run();
@@ -313,6 +317,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }),
     async close() {
       closed = true;
+      closing.abort();
       clearInterval(watchdog);
       abort?.abort();
       await running;

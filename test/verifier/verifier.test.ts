@@ -16,7 +16,17 @@ import {
   type Verifier,
 } from '../../src/verifier/index.js';
 import { testDatabases } from '../support/databases.js';
-import { call, freePort, login, register } from '../support/instances.js';
+import {
+  call,
+  createScratchDatabase,
+  freePort,
+  type Instance,
+  login,
+  register,
+  revoke,
+  type ScratchDatabase,
+  startInstance,
+} from '../support/instances.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV } from '../support/test-app.js';
 
 declare module 'fastify' {
@@ -317,4 +327,56 @@ describe.each(testDatabases())('the verifier downstream of a listening tokenward
       await wrong.close();
     }
   });
+});
+
+const DATABASE_URL = process.env.DATABASE_URL ?? '';
+
+describe.skipIf(DATABASE_URL === '')('the verifier across two instances on PostgreSQL', () => {
+  let database: ScratchDatabase | undefined;
+  let a: Instance | undefined;
+  let b: Instance | undefined;
+  let verifier: Verifier | undefined;
+  let downstream: { app: FastifyInstance; base: string } | undefined;
+
+  beforeAll(async () => {
+    database = await createScratchDatabase(DATABASE_URL);
+    const env = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: '4' };
+    a = await startInstance('verifier-a', env);
+    b = await startInstance('verifier-b', env);
+    const created = await call(a.base, 'POST', '/api/v1/admin/service-clients', {
+      token: await login(a.base, ADMIN_EMAIL, ADMIN_PASSWORD),
+      body: { name: 'orders-api' },
+    });
+    expect(created.status).toBe(201);
+    // The verifier follows B's feed; the changes are made on A.
+    verifier = createVerifier({
+      baseUrl: b.base,
+      audience: 'tokenwarden',
+      clientId: created.body.id as string,
+      clientSecret: created.body.secret as string,
+    });
+    await verifier.ready();
+    downstream = await fastifyDownstream(verifier);
+  }, 60_000);
+  afterAll(async () => {
+    await verifier?.close();
+    await downstream?.app.close();
+    await Promise.all([a?.stop(), b?.stop()]);
+    await database?.drop();
+  }, 30_000);
+
+  it.each(['user', 'logout', 'global'] as const)(
+    'refuses downstream within 1 s a token whose %s change was made on the other instance',
+    async (kind) => {
+      const baseA = a?.base ?? '';
+      const email = `two-${kind}@example.com`;
+      const userId = await register(baseA, email);
+      const token = await login(baseA, email);
+      const base = downstream?.base ?? '';
+      expect((await whoami(base, token)).status).toBe(200);
+      await revoke(baseA, kind, token, userId);
+      const refused = await untilRefused(base, token, 1_000);
+      expect(refused.ms).toBeLessThan(1_000);
+    },
+  );
 });
