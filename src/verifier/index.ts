@@ -1,0 +1,15 @@
+/**
+ * tokenwarden's verifier for Node services: access tokens checked through the JWKS and
+ * held against the revocation feed, so rotations and revocations bite at once. See the
+ * README, "Protecting your own API".
+ */
+export { tokenwardenExpress, tokenwardenFastify } from './middleware.js';
+export type {
+  AccessTokenClaims,
+  Verifier,
+  VerifierOptions,
+  VerifierStatus,
+  VerifyErrorCode,
+  VerifyResult,
+} from './verifier.js';
+export { createVerifier } from './verifier.js';

@@ -1,0 +1,369 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import { type FeedChange, FeedState, type FeedStateSnapshot } from './feed-state.js';
+
+/** The claims of a tokenwarden access token that verified. */
+export interface AccessTokenClaims extends JWTPayload {
+  readonly iss: string;
+  readonly sub: string;
+  readonly sid: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number;
+  readonly role: string;
+  readonly ver: number;
+  readonly gver: number;
+}
+
+/** The server's codes, plus `feed_stale` when the verifier fails closed. */
+export type VerifyErrorCode =
+  | 'token_invalid'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'token_rotated'
+  | 'feed_stale';
+
+export type VerifyResult =
+  | { readonly ok: true; readonly claims: AccessTokenClaims }
+  | {
+      readonly ok: false;
+      readonly code: VerifyErrorCode;
+      readonly rejection?: 'global_rotation' | 'user_rotation';
+      readonly message: string;
+    };
+
+export interface VerifierOptions {
+  /** tokenwarden's address, e.g. `https://auth.example.com` (the API is under `/api/v1`). */
+  readonly baseUrl: string;
+  /** The `aud` tokens must carry (tokenwarden's `TOKENWARDEN_AUDIENCE`). */
+  readonly audience: string;
+  /** The `iss` tokens must carry, when given (tokenwarden's `TOKENWARDEN_ISSUER`). */
+  readonly issuer?: string;
+  /** A service client's id and secret (`tokenwarden clients create`). */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** With no event and no heartbeat for this long, tokens are refused. Default 30. */
+  readonly maxStalenessSeconds?: number;
+  /** What a stale feed does: `refuse` (fail closed, `feed_stale`). Introspection comes later. */
+  readonly onStale?: 'refuse';
+  /** Tokens whose signature check is remembered. Default 10 000. */
+  readonly cacheSize?: number;
+  /** For tests and proxies. Default the global `fetch`. */
+  readonly fetch?: typeof fetch;
+}
+
+export interface VerifierStatus {
+  /** The feed is connected, caught up and heard from within `maxStalenessSeconds`. */
+  readonly fresh: boolean;
+  readonly connected: boolean;
+  readonly lastSeq: number;
+  /** Milliseconds since the last event or heartbeat (null before the first). */
+  readonly msSinceLastEvent: number | null;
+  /** The last feed failure, e.g. `401` for wrong client credentials. */
+  readonly lastError: string | null;
+}
+
+export interface Verifier {
+  verify(token: string): Promise<VerifyResult>;
+  /** Resolves once the feed is caught up; rejects when the feed refuses the client's credentials. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+  status(): VerifierStatus;
+}
+
+interface Memo {
+  readonly claims: AccessTokenClaims;
+  readonly kid: string;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+/** A catch-up page that takes longer than this is given up and tried again. */
+const CATCH_UP_TIMEOUT_MS = 10_000;
+
+class FeedAuthError extends Error {}
+
+const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: false, code, message });
+
+/**
+ * A verifier for tokenwarden's access tokens that honours rotations and revocations at once:
+ * the JWT is checked through the JWKS (EdDSA, `typ: at+jwt`, audience), then held against
+ * the revocation feed it follows over Server-Sent Events with the service client's credentials.
+ * When the feed has been silent for `maxStalenessSeconds`, every token is refused with
+ * `feed_stale` (fail closed) until the feed is back and caught up.
+ *
+ * @example
+ * const verifier = createVerifier({
+ *   baseUrl: 'https://auth.example.com',
+ *   audience: 'orders-api',
+ *   clientId: process.env.TW_CLIENT_ID!,
+ *   clientSecret: process.env.TW_CLIENT_SECRET!,
+ * });
+ * await verifier.ready();
+ * const result = await verifier.verify(bearerToken);
+ * if (!result.ok) console.log(result.code); // 'token_rotated', 'token_revoked', …
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const doFetch = options.fetch ?? fetch;
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const staleMs = (options.maxStalenessSeconds ?? 30) * 1000;
+  const cacheSize = options.cacheSize ?? 10_000;
+  // Unknown kids refetch after 5 s at most (jose's default is 30 s); the feed's key events refetch at once.
+  const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 5_000 });
+  const authorization = `Basic ${Buffer.from(
+    `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
+  ).toString('base64')}`;
+  const state = new FeedState();
+  const memo = new Map<string, Memo>();
+
+  let closed = false;
+  let connected = false;
+  let caughtUp = false;
+  let lastEventAt: number | null = null;
+  let lastError: string | null = null;
+  let abort: AbortController | null = null;
+  const closing = new AbortController();
+  let resolveReady!: () => void;
+  let rejectReady!: (error: Error) => void;
+  let settled = false;
+  const readyPromise = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // A caller that never awaits ready() must not see an unhandled rejection.
+  readyPromise.catch(() => {});
+
+  const heard = () => {
+    lastEventAt = Date.now();
+  };
+  const isFresh = () => caughtUp && lastEventAt !== null && Date.now() - lastEventAt <= staleMs;
+
+  const watchdog = setInterval(
+    () => {
+      state.prune(Date.now());
+      // A stream silent past the bound is dead or hung: drop it, the loop reconnects and catches up.
+      if (connected && !isFresh()) {
+        caughtUp = false;
+        abort?.abort();
+      }
+    },
+    Math.max(250, Math.min(staleMs / 4, 5_000)),
+  );
+  watchdog.unref();
+
+  async function catchUp(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const res = await doFetch(`${base}/api/v1/revocations?after=${state.lastSeq}&limit=1000`, {
+        headers: { authorization, accept: 'application/json' },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(CATCH_UP_TIMEOUT_MS)]),
+      });
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw new FeedAuthError(`feed refused the client credentials (${res.status})`);
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new Error(`feed catch-up answered ${res.status}`);
+      }
+      const page = (await res.json()) as {
+        state: FeedStateSnapshot;
+        changes: FeedChange[];
+        lastSeq: number;
+        hasMore: boolean;
+        accessTokenTtlSeconds: number;
+      };
+      state.applyState({ ...page.state, accessTokenTtlSeconds: page.accessTokenTtlSeconds });
+      for (const change of page.changes) applyChange(change);
+      if (!page.hasMore) return;
+    }
+  }
+
+  function onEvent(event: string, data: string): void {
+    heard();
+    if (event === 'heartbeat' || data === '') return;
+    const parsed = JSON.parse(data) as unknown;
+    if (event === 'state') state.applyState(parsed as FeedStateSnapshot);
+    else applyChange(parsed as FeedChange);
+  }
+
+  function applyChange(change: FeedChange): void {
+    state.applyChange(change);
+    // A new signing key: fetch the JWKS now, not after the unknown-kid cooldown (30 s).
+    if (change.kind === 'signing_key_rotated' || change.kind === 'signing_key_retired') {
+      jwks.reload().catch(() => {});
+    }
+  }
+
+  async function stream(signal: AbortSignal): Promise<void> {
+    const res = await doFetch(`${base}/api/v1/revocations/stream`, {
+      headers: { authorization, accept: 'text/event-stream', 'last-event-id': String(state.lastSeq) },
+      signal,
+    });
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new FeedAuthError(`feed refused the client credentials (${res.status})`);
+    }
+    if (!res.ok || res.body === null) {
+      await res.body?.cancel();
+      throw new Error(`feed stream answered ${res.status}`);
+    }
+    connected = true;
+    caughtUp = true;
+    heard();
+    if (!settled) {
+      settled = true;
+      resolveReady();
+    }
+    await readEvents(res.body, onEvent);
+  }
+
+  async function run(): Promise<void> {
+    let attempt = 0;
+    while (!closed) {
+      abort = new AbortController();
+      try {
+        await catchUp(abort.signal);
+        await stream(abort.signal);
+        attempt = 0;
+        lastError = 'feed stream ended';
+      } catch (error) {
+        lastError = error instanceof Error ? error.message : String(error);
+        if (error instanceof FeedAuthError && !settled) {
+          settled = true;
+          rejectReady(error);
+        }
+      } finally {
+        connected = false;
+      }
+      if (closed) return;
+      const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt = Math.min(attempt + 1, 10);
+      await sleep(delay, undefined, { signal: closing.signal }).catch(() => {});
+    }
+  }
+  const running = run();
+
+  const remember = (token: string, entry: Memo) => {
+    if (memo.size >= cacheSize) {
+      const oldest = memo.keys().next();
+      if (!oldest.done) memo.delete(oldest.value);
+    }
+    memo.set(token, entry);
+  };
+
+  const judge = (entry: Memo, now: number): VerifyResult => {
+    if (entry.claims.exp * 1000 <= now) return fail('token_expired', 'The token has expired');
+    const refused = state.check(entry.claims, entry.kid, now);
+    if (refused !== null) return { ok: false, ...refused };
+    return { ok: true, claims: entry.claims };
+  };
+
+  async function verify(token: string): Promise<VerifyResult> {
+    if (!isFresh()) {
+      return fail('feed_stale', 'The revocation feed is not current: tokens are refused until it is back');
+    }
+    const now = Date.now();
+    const seen = memo.get(token);
+    if (seen !== undefined) return judge(seen, now);
+    let kid: string;
+    try {
+      const header = decodeProtectedHeader(token);
+      if (typeof header.kid !== 'string') return fail('token_invalid', 'The token names no key');
+      kid = header.kid;
+    } catch {
+      return fail('token_invalid', 'The token is not a JWT');
+    }
+    // A key the feed says is retired is refused whatever the JWKS cache still holds.
+    if (state.retiredKids.has(kid)) {
+      return fail('token_revoked', 'The signing key of this token has been retired');
+    }
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        algorithms: ['EdDSA'],
+        audience: options.audience,
+        typ: 'at+jwt',
+        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'],
+        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) return fail('token_expired', 'The token has expired');
+      return fail('token_invalid', 'The token could not be verified');
+    }
+    if (
+      typeof payload.sid !== 'string' ||
+      !Number.isSafeInteger(payload.ver) ||
+      !Number.isSafeInteger(payload.gver)
+    ) {
+      return fail('token_invalid', 'The token lacks its session or version claims');
+    }
+    // The issuer never signs for longer than its access-token TTL (the server's checkIssuance).
+    if ((payload.exp ?? 0) - (payload.iat ?? 0) > state.ttlSeconds) {
+      return fail('token_invalid', 'The token outlives the access-token TTL its issuer uses');
+    }
+    const entry: Memo = { claims: payload as AccessTokenClaims, kid };
+    remember(token, entry);
+    return judge(entry, Date.now());
+  }
+
+  return {
+    verify,
+    ready: () => readyPromise,
+    status: () => ({
+      fresh: isFresh(),
+      connected,
+      lastSeq: state.lastSeq,
+      msSinceLastEvent: lastEventAt === null ? null : Date.now() - lastEventAt,
+      lastError,
+    }),
+    async close() {
+      closed = true;
+      closing.abort();
+      clearInterval(watchdog);
+      abort?.abort();
+      await running;
+    },
+  };
+}
+
+/**
+ * Reads a Server-Sent Events body (the `event:`, `data:` and `id:` lines; comments and
+ * `retry:` are ignored) and calls `onEvent` per event, until the body ends or is aborted.
+ */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  onEvent: (event: string, data: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let event = '';
+  let data: string[] = [];
+  const reader = body.getReader();
+  try {
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let newline = buffer.search(/\r\n|\r|\n/);
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        const width = buffer.startsWith('\r\n', newline) ? 2 : 1;
+        buffer = buffer.slice(newline + width);
+        if (line === '') {
+          if (data.length > 0 || event !== '') onEvent(event || 'message', data.join('\n'));
+          event = '';
+          data = [];
+        } else if (!line.startsWith(':')) {
+          const colon = line.indexOf(':');
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let value = colon < 0 ? '' : line.slice(colon + 1);
+          if (value.startsWith(' ')) value = value.slice(1);
+          if (field === 'event') event = value;
+          else if (field === 'data') data.push(value);
+        }
+        newline = buffer.search(/\r\n|\r|\n/);
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'AbortError')) throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}

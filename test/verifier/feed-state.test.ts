@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { type FeedChange, FeedState } from '../../src/verifier/feed-state.js';
+
+const NOW = Date.parse('2026-11-29T20:00:00.000Z');
+const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();
+let seq = 0;
+const change = (kind: string, fields: Partial<FeedChange> = {}): FeedChange => ({
+  seq: ++seq,
+  kind,
+  userId: null,
+  sessionId: null,
+  kid: null,
+  details: {},
+  occurredAt: at(0),
+  ...fields,
+});
+const claims = { sub: 'u1', sid: 's1', ver: 1, gver: 1 };
+
+function fresh(): FeedState {
+  const state = new FeedState();
+  state.applyState({
+    globalMinTokenVersion: 1,
+    graceUntil: null,
+    signingKeys: [
+      { kid: 'k1', status: 'active' },
+      { kid: 'k0', status: 'retired' },
+    ],
+    accessTokenTtlSeconds: 900,
+  });
+  return state;
+}
+
+describe('the verifier feed state', () => {
+  it('accepts a current stamp and refuses a retired kid', () => {
+    const state = fresh();
+    expect(state.check(claims, 'k1', NOW)).toBeNull();
+    expect(state.check(claims, 'k0', NOW)).toMatchObject({ code: 'token_revoked' });
+  });
+
+  it('refuses a user stamp below the highest minTokenVersion seen, never lowering it', () => {
+    const state = fresh();
+    state.applyChange(change('user_version', { userId: 'u1', details: { minTokenVersion: 3 } }));
+    state.applyChange(change('user_version', { userId: 'u1', details: { minTokenVersion: 2 } }));
+    expect(state.check({ ...claims, ver: 2 }, 'k1', NOW)).toMatchObject({
+      code: 'token_rotated',
+      rejection: 'user_rotation',
+    });
+    expect(state.check({ ...claims, ver: 3 }, 'k1', NOW)).toBeNull();
+  });
+
+  it('accepts a one-behind global stamp only inside the grace window', () => {
+    const state = fresh();
+    state.applyChange(
+      change('global_version', { details: { globalMinTokenVersion: 2, graceUntil: at(-60) } }),
+    );
+    expect(state.check(claims, 'k1', NOW)).toBeNull();
+    expect(state.check(claims, 'k1', NOW + 61_000)).toMatchObject({ rejection: 'global_rotation' });
+    expect(state.check({ ...claims, gver: 0 }, 'k1', NOW)).toMatchObject({ rejection: 'global_rotation' });
+  });
+
+  it('refuses a revoked session and a disabled user until enabled', () => {
+    const state = fresh();
+    state.applyChange(change('session_revoked', { userId: 'u1', sessionId: 's1' }));
+    expect(state.check(claims, 'k1', NOW)).toMatchObject({ code: 'token_revoked' });
+    expect(state.check({ ...claims, sid: 's2' }, 'k1', NOW)).toBeNull();
+    state.applyChange(change('user_disabled', { userId: 'u1', details: { minTokenVersion: 1 } }));
+    expect(state.check({ ...claims, sid: 's2' }, 'k1', NOW)).toMatchObject({ code: 'token_revoked' });
+    state.applyChange(change('user_enabled', { userId: 'u1', details: { minTokenVersion: 2 } }));
+    expect(state.check({ ...claims, sid: 's2', ver: 2 }, 'k1', NOW)).toBeNull();
+  });
+
+  it('takes the kids a key rotation retired, and ignores a change it already has', () => {
+    const state = fresh();
+    state.applyChange(
+      change('signing_key_rotated', { kid: 'k2', details: { previousKid: 'k1', retiredKids: ['k1'] } }),
+    );
+    expect(state.check(claims, 'k1', NOW)).toMatchObject({ code: 'token_revoked' });
+    const last = state.lastSeq;
+    state.applyChange({ ...change('session_revoked', { sessionId: 's9' }), seq: last });
+    expect(state.check({ ...claims, sid: 's9' }, 'k2', NOW)).toBeNull();
+  });
+
+  it('prunes what only tokens older than one TTL (plus skew) could be refused for', () => {
+    const state = fresh();
+    state.applyChange(change('session_revoked', { sessionId: 'old', occurredAt: at(961) }));
+    state.applyChange(change('session_revoked', { sessionId: 'recent', occurredAt: at(959) }));
+    state.applyChange(
+      change('user_version', { userId: 'u1', details: { minTokenVersion: 5 }, occurredAt: at(2000) }),
+    );
+    state.prune(NOW);
+    expect([...state.revokedSessions.keys()]).toEqual(['recent']);
+    expect(state.userMin.size).toBe(0);
+  });
+});
