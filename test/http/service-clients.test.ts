@@ -85,7 +85,7 @@ describe.each(testDatabases())('service clients on $name', (target) => {
   it('refuses a wrong secret, an unknown id, a missing or bearer header with 401 and a Basic challenge', async () => {
     const { id, secret } = await create('refused-api');
     const answers = [
-      await viaProbe('/client-only', basic(id, `${secret.slice(0, -2)}xx`)),
+      await viaProbe('/client-only', basic(id, `${secret.slice(0, -1)}${secret.endsWith('x') ? 'y' : 'x'}`)),
       await viaProbe('/client-only', basic(randomUUID(), secret)),
       await viaProbe('/client-only', basic('not-a-uuid', secret)),
       await viaProbe('/client-only', `Basic ${Buffer.from(`${id}${secret}`).toString('base64')}`),

@@ -32,7 +32,8 @@ describeHandler('AuthenticateServiceClientQuery', (suite) => {
     );
     expect(revocation.ok).toBe(true);
     const attempts: [string, string][] = [
-      [id, `${secret.slice(0, -1)}A`],
+      // One character changed (never the same one: a fixed replacement equals it 1 time in 64).
+      [id, `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`],
       [id, ''],
       [randomUUID(), secret],
       ['not-a-uuid', secret],
