@@ -1,10 +1,10 @@
-import { Writable } from 'node:stream';
 import { SignJWT } from 'jose';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createTokenwarden, loggerOptions } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { testDatabases } from '../support/databases.js';
+import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { TEST_ENV, type TestApp, USER_PASSWORD, useTestApp } from '../support/test-app.js';
 
@@ -136,13 +136,7 @@ describe.each(testDatabases())('access tokens hold only what the issuer issues o
 
 describe.each(testDatabases())('a configured audience and the forged-token log on $name', (target) => {
   it('signs and requires TOKENWARDEN_AUDIENCE, and logs a refusal at warn with kid, sub and jti only', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const database = await target.create();
     const clock = new ManualClock();
     const tw = await createTokenwarden(

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenwarden, loggerOptions } from '../../src/composition-root.js';
@@ -8,6 +7,7 @@ import { TokenwardenError } from '../../src/domain/errors.js';
 import { authGuards } from '../../src/http/auth.js';
 import { sendProblem } from '../../src/http/problem.js';
 import { testDatabases } from '../support/databases.js';
+import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, type TestApp, useTestApp } from '../support/test-app.js';
 
@@ -225,13 +225,7 @@ describe.each(testDatabases())('service clients on $name', (target) => {
 
 describe.each(testDatabases())('service-client secrets stay out of the logs on $name', (target) => {
   it('logs no secret at trace level through create, authenticate and a wrong attempt', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const database = await target.create();
     const tw = await createTokenwarden(loadConfig({ ...TEST_ENV, LOG_LEVEL: 'trace' }), {
       clock: new ManualClock(),

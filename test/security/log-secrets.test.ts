@@ -1,21 +1,15 @@
-import { Writable } from 'node:stream';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { createTokenwarden, loggerOptions } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { testDatabases } from '../support/databases.js';
+import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV } from '../support/test-app.js';
 
 describe.each(testDatabases())('no secret reaches the logs on $name', (target) => {
   it('a whole session at trace level logs no password, refresh token or access token', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const database = await target.create();
     const config = loadConfig({
       ...TEST_ENV,
@@ -114,13 +108,7 @@ describe.each(testDatabases())('no secret reaches the logs on $name', (target) =
   });
 
   it('a failing statement logs its error without the query parameters (no password hash, no row values)', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
+    const { lines, sink } = captureLogs();
     const database = await target.create();
     const tw = await createTokenwarden(loadConfig({ ...TEST_ENV, LOG_LEVEL: 'trace' }), {
       clock: new ManualClock(),
