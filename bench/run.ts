@@ -3,9 +3,10 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream]
  */
 import { accessAndLogin } from './access-and-login.js';
+import { downstreamAcceptance } from './downstream-acceptance.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
 import { rotationScale } from './rotation-scale.js';
 import { load, machine, parseFlags, table, writeSection } from './support/env.js';
@@ -92,6 +93,25 @@ if (wanted('access')) {
     'access',
     `### Access-token check, login and argon2, ${mode}\n\n${machineLine}.`,
     `${inProcess}\n\n${http}`,
+  );
+}
+
+if (wanted('downstream')) {
+  const rounds = quick ? 3 : 15;
+  const memoryRotations = quick ? 10_000 : 100_000;
+  const result = await downstreamAcceptance({
+    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    rounds,
+    memoryRotations,
+  });
+  await emit(
+    'downstream',
+    `### Downstream services: how long a changed token is still accepted, ${mode}\n\n${machineLine}. ` +
+      `Two tokenwarden processes on PostgreSQL; the change is made on A, the verifier package follows B's revocation feed, ` +
+      `plain jose verifies with B's JWKS. ${rounds} changes of each kind, timed from A's answer (\`bench/downstream-acceptance.ts\`).`,
+    `${result.acceptance}\n\nWhat the verifier costs per request (in process, after \`ready()\`):\n\n${result.cost}\n\n` +
+      `Its memory with ${memoryRotations.toLocaleString('en')} user rotations inside one access-token TTL ` +
+      `(heap after a forced GC, \`node --expose-gc\`; without it the figure includes garbage):\n\n${result.memory}`,
   );
 }
 
