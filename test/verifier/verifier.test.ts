@@ -1,6 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type AccessTokenClaims,
+  createVerifier,
+  tokenwardenExpress,
+  tokenwardenFastify,
+  type Verifier,
+} from '@tokenwarden/verifier';
 import express from 'express';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeProtectedHeader } from 'jose';
@@ -8,13 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DisableUser } from '../../src/application/commands/disable-user/command.js';
 import { createTokenwarden, type DatabaseHandle, type Tokenwarden } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
-import {
-  type AccessTokenClaims,
-  createVerifier,
-  tokenwardenExpress,
-  tokenwardenFastify,
-  type Verifier,
-} from '../../src/verifier/index.js';
 import { testDatabases } from '../support/databases.js';
 import {
   call,

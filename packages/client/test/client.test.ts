@@ -1,7 +1,11 @@
+import {
+  createClient,
+  localStorageStorage,
+  memoryStorage,
+  type StoredTokens,
+  TokenwardenClientError,
+} from '@tokenwarden/client';
 import { describe, expect, it } from 'vitest';
-import { createClient } from './client.js';
-import { TokenwardenClientError } from './errors.js';
-import { localStorageStorage, memoryStorage, type StoredTokens } from './storage.js';
 
 const problem = (status: number, code: string, extra: Record<string, unknown> = {}) =>
   new Response(
