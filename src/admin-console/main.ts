@@ -10,7 +10,7 @@ import {
   type Session,
   type SignOutReason,
   TokenwardenClientError,
-} from '../client/index.js';
+} from '@tokenwarden/client';
 
 interface SecurityConfig {
   globalMinTokenVersion: number;

@@ -1,10 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createClient,
   memoryStorage,
   type SignedOutEvent,
   TokenwardenClientError,
-} from '../../src/client/index.js';
+} from '@tokenwarden/client';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
 import { useListeningApp } from '../support/listening-app.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, USER_PASSWORD } from '../support/test-app.js';

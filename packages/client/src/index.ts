@@ -1,5 +1,5 @@
 /**
- * `tokenwarden/client`: a fetch-only client for tokenwarden (Node 20+ and browsers),
+ * `@tokenwarden/client`: a fetch-only client for tokenwarden (Node 20+ and browsers),
  * with single-flight refresh and sign-out on rotation. No runtime dependencies.
  *
  * @packageDocumentation

@@ -1,7 +1,11 @@
+import {
+  createClient,
+  localStorageStorage,
+  memoryStorage,
+  type StoredTokens,
+  TokenwardenClientError,
+} from '@tokenwarden/client';
 import { describe, expect, it } from 'vitest';
-import { createClient } from './client.js';
-import { TokenwardenClientError } from './errors.js';
-import { localStorageStorage, memoryStorage, type StoredTokens } from './storage.js';
 
 const problem = (status: number, code: string, extra: Record<string, unknown> = {}) =>
   new Response(
@@ -272,6 +276,79 @@ describe('localStorageStorage', () => {
     expect(localStorageStorage(undefined, web).get()).toBeNull();
     web.map.set('tokenwarden.tokens', '{"accessToken":1}');
     expect(localStorageStorage(undefined, web).get()).toBeNull();
+  });
+
+  it('fails with storage_unavailable before any request where there is no localStorage (Node)', async () => {
+    expect((globalThis as { localStorage?: unknown }).localStorage).toBeUndefined();
+    const { fetch, calls } = fakeFetch(() => pair(1));
+    let caught: unknown;
+    try {
+      const client = createClient({ baseUrl: 'http://x', storage: localStorageStorage(), fetch });
+      await client.login('alice@example.com', 'correct horse battery');
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(TokenwardenClientError);
+    expect(caught).toMatchObject({ code: 'storage_unavailable', status: 0 });
+    expect((caught as Error).message).toMatch(/no localStorage/);
+    expect(calls).toEqual([]);
+  });
+
+  it('fails with storage_unavailable when reading localStorage throws (storage blocked)', () => {
+    const blocked = new DOMException('The operation is insecure.', 'SecurityError');
+    Object.defineProperty(globalThis, 'localStorage', {
+      configurable: true,
+      get() {
+        throw blocked;
+      },
+    });
+    try {
+      let caught: unknown;
+      try {
+        localStorageStorage();
+      } catch (error) {
+        caught = error;
+      }
+      expect(caught).toBeInstanceOf(TokenwardenClientError);
+      expect(caught).toMatchObject({ code: 'storage_unavailable', cause: blocked });
+    } finally {
+      delete (globalThis as { localStorage?: unknown }).localStorage;
+    }
+  });
+
+  it('refuses a localStorage that is not a Web Storage', () => {
+    for (const fake of [null, 'tokens', {}, { getItem: () => null, setItem: 1, removeItem: () => {} }]) {
+      (globalThis as { localStorage?: unknown }).localStorage = fake;
+      try {
+        expect(() => localStorageStorage()).toThrow(
+          expect.objectContaining({ name: 'TokenwardenClientError', code: 'storage_unavailable' }),
+        );
+      } finally {
+        delete (globalThis as { localStorage?: unknown }).localStorage;
+      }
+    }
+  });
+
+  it('ends the new server session when the store refuses the tokens after login', async () => {
+    const full = {
+      getItem: () => null,
+      setItem: () => {
+        throw new DOMException('quota exceeded', 'QuotaExceededError');
+      },
+      removeItem: () => {},
+    };
+    const { fetch, calls } = fakeFetch((url) =>
+      url.endsWith('/api/v1/sessions') ? pair(1) : new Response(null, { status: 204 }),
+    );
+    const client = createClient({ baseUrl: 'http://x', storage: localStorageStorage('k', full), fetch });
+    await expect(client.login('alice@example.com', 'correct horse battery')).rejects.toMatchObject({
+      name: 'TokenwardenClientError',
+      code: 'storage_unavailable',
+    });
+    expect(calls).toEqual([
+      { url: 'http://x/api/v1/sessions', method: 'POST', authorization: null },
+      { url: 'http://x/api/v1/sessions/current', method: 'DELETE', authorization: 'Bearer access-1' },
+    ]);
   });
 
   it('uses globalThis.localStorage when none is given', () => {

@@ -99,7 +99,7 @@ export interface TokenwardenClient {
  * retrying.
  *
  * @example
- * import { createClient, localStorageStorage } from 'tokenwarden/client';
+ * import { createClient, localStorageStorage } from '@tokenwarden/client';
  *
  * const client = createClient({ baseUrl: 'https://auth.example.com', storage: localStorageStorage() });
  * client.on('signedOut', ({ reason }) => showLogin(reason));
@@ -134,7 +134,20 @@ export function createClient(options: ClientOptions): TokenwardenClient {
     async login(email, password) {
       const res = await transport.postJson('/api/v1/sessions', { email, password });
       if (!res.ok) throw new TokenwardenClientError(await problemOf(res));
-      return keeper.save((await res.json()) as TokenPair);
+      const pair = (await res.json()) as TokenPair;
+      try {
+        return await keeper.save(pair);
+      } catch (error) {
+        // The server session exists but its tokens could not be kept: end it (best effort)
+        // rather than leave a session behind that nobody can use or log out of.
+        await transport
+          .send('/api/v1/sessions/current', {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${pair.accessToken}` },
+          })
+          .catch(() => undefined);
+        throw error;
+      }
     },
     async logout() {
       if ((await keeper.get()) === null) return;

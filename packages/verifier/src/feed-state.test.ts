@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FeedChange, FeedState } from '../../src/verifier/feed-state.js';
+import { type FeedChange, FeedState } from './feed-state.js';
 
 const NOW = Date.parse('2026-11-29T20:00:00.000Z');
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();

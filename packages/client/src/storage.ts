@@ -1,3 +1,5 @@
+import { TokenwardenClientError } from './errors.js';
+
 /** What the client keeps between calls: the token pair and when the access token expires. */
 export interface StoredTokens {
   readonly accessToken: string;
@@ -55,18 +57,19 @@ export interface WebStorageLike {
  * reload and are shared by the tabs of one origin. Anything script on the page can read
  * them: use it only on a page with a strict CSP.
  *
+ * Where there is no `localStorage` (Node, a worker, a browser that blocks storage) and
+ * none is passed, it throws a {@link TokenwardenClientError} `storage_unavailable` at once,
+ * before the client sends anything: a login must never create a server session whose
+ * tokens then have nowhere to go. A write the store refuses (a full quota) is the same error.
+ *
  * @example
  * const client = createClient({ baseUrl: location.origin, storage: localStorageStorage('myapp.tokens') });
  */
 export function localStorageStorage(key = 'tokenwarden.tokens', store?: WebStorageLike): TokenStorage {
-  const web = (): WebStorageLike => {
-    const found = store ?? (globalThis as { localStorage?: WebStorageLike }).localStorage;
-    if (found === undefined) throw new Error('localStorageStorage: no localStorage here; pass one');
-    return found;
-  };
+  const web = store ?? globalLocalStorage();
   return {
     get() {
-      const raw = web().getItem(key);
+      const raw = web.getItem(key);
       if (raw === null) return null;
       try {
         const parsed = JSON.parse(raw) as Partial<StoredTokens>;
@@ -83,7 +86,47 @@ export function localStorageStorage(key = 'tokenwarden.tokens', store?: WebStora
       }
       return null;
     },
-    set: (tokens) => web().setItem(key, JSON.stringify(tokens)),
-    clear: () => web().removeItem(key),
+    set(tokens) {
+      try {
+        web.setItem(key, JSON.stringify(tokens));
+      } catch (cause) {
+        throw storageUnavailable(
+          `localStorageStorage: the store refused the tokens (${describe(cause)})`,
+          cause,
+        );
+      }
+    },
+    clear: () => web.removeItem(key),
   };
+}
+
+/** `globalThis.localStorage` when it is there and usable; reading it can itself throw (a SecurityError). */
+function globalLocalStorage(): WebStorageLike {
+  let found: unknown;
+  try {
+    found = (globalThis as { localStorage?: unknown }).localStorage;
+  } catch (cause) {
+    throw storageUnavailable(`localStorageStorage: localStorage is blocked here (${describe(cause)})`, cause);
+  }
+  if (
+    typeof found !== 'object' ||
+    found === null ||
+    typeof (found as Partial<WebStorageLike>).getItem !== 'function' ||
+    typeof (found as Partial<WebStorageLike>).setItem !== 'function' ||
+    typeof (found as Partial<WebStorageLike>).removeItem !== 'function'
+  ) {
+    throw storageUnavailable(
+      'localStorageStorage: there is no localStorage here (Node, a worker?): pass a Web Storage as its second argument, or use memoryStorage() or your own TokenStorage',
+    );
+  }
+  return found as WebStorageLike;
+}
+
+const describe = (cause: unknown): string => (cause instanceof Error ? cause.name : String(cause));
+
+function storageUnavailable(detail: string, cause?: unknown): TokenwardenClientError {
+  return new TokenwardenClientError(
+    { status: 0, code: 'storage_unavailable', detail },
+    cause === undefined ? undefined : { cause },
+  );
 }

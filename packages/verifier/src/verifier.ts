@@ -50,6 +50,11 @@ export interface VerifierOptions {
   readonly cacheSize?: number;
   /** For tests and proxies. Default the global `fetch`. */
   readonly fetch?: typeof fetch;
+  /**
+   * The verifier's clock in epoch milliseconds, for `exp`/`nbf`, the grace window and the
+   * feed's staleness. Default `Date.now`; tests move it instead of sleeping.
+   */
+  readonly now?: () => number;
 }
 
 export interface VerifierStatus {
@@ -106,13 +111,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const doFetch = options.fetch ?? fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
   const staleMs = (options.maxStalenessSeconds ?? 30) * 1000;
+  const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
   // Unknown kids refetch after 5 s at most (jose's default is 30 s); the feed's key events refetch at once.
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 5_000 });
   const authorization = `Basic ${Buffer.from(
     `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
   ).toString('base64')}`;
-  const state = new FeedState();
+  const state = new FeedState(now);
   const memo = new Map<string, Memo>();
 
   let closed = false;
@@ -133,13 +139,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   readyPromise.catch(() => {});
 
   const heard = () => {
-    lastEventAt = Date.now();
+    lastEventAt = now();
   };
-  const isFresh = () => caughtUp && lastEventAt !== null && Date.now() - lastEventAt <= staleMs;
+  const isFresh = () => caughtUp && lastEventAt !== null && now() - lastEventAt <= staleMs;
 
   const watchdog = setInterval(
     () => {
-      state.prune(Date.now());
+      state.prune(now());
       // A stream silent past the bound is dead or hung: drop it, the loop reconnects and catches up.
       if (connected && !isFresh()) {
         caughtUp = false;
@@ -250,9 +256,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     memo.set(token, entry);
   };
 
-  const judge = (entry: Memo, now: number): VerifyResult => {
-    if (entry.claims.exp * 1000 <= now) return fail('token_expired', 'The token has expired');
-    const refused = state.check(entry.claims, entry.kid, now);
+  const judge = (entry: Memo, at: number): VerifyResult => {
+    if (entry.claims.exp * 1000 <= at) return fail('token_expired', 'The token has expired');
+    const refused = state.check(entry.claims, entry.kid, at);
     if (refused !== null) return { ok: false, ...refused };
     return { ok: true, claims: entry.claims };
   };
@@ -261,9 +267,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
     if (!isFresh()) {
       return fail('feed_stale', 'The revocation feed is not current: tokens are refused until it is back');
     }
-    const now = Date.now();
     const seen = memo.get(token);
-    if (seen !== undefined) return judge(seen, now);
+    if (seen !== undefined) return judge(seen, now());
     let kid: string;
     try {
       const header = decodeProtectedHeader(token);
@@ -282,6 +287,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         algorithms: ['EdDSA'],
         audience: options.audience,
         typ: 'at+jwt',
+        currentDate: new Date(now()),
         requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'],
         ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
       }));
@@ -302,7 +308,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const entry: Memo = { claims: payload as AccessTokenClaims, kid };
     remember(token, entry);
-    return judge(entry, Date.now());
+    return judge(entry, now());
   }
 
   return {
@@ -312,7 +318,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       fresh: isFresh(),
       connected,
       lastSeq: state.lastSeq,
-      msSinceLastEvent: lastEventAt === null ? null : Date.now() - lastEventAt,
+      msSinceLastEvent: lastEventAt === null ? null : now() - lastEventAt,
       lastError,
     }),
     async close() {

@@ -56,6 +56,9 @@ export class FeedState {
   readonly revokedSessions = new Map<string, number>();
   readonly disabledUsers = new Map<string, number>();
 
+  /** `now`: the verifier's clock in epoch ms, for a change that carries no time. */
+  constructor(private readonly now: () => number = Date.now) {}
+
   applyState(state: FeedStateSnapshot): void {
     this.globalMinTokenVersion = state.globalMinTokenVersion;
     this.graceUntil = time(state.graceUntil);
@@ -68,7 +71,7 @@ export class FeedState {
   applyChange(change: FeedChange): void {
     if (change.seq <= this.lastSeq) return;
     this.lastSeq = change.seq;
-    const at = time(change.occurredAt) ?? Date.now();
+    const at = time(change.occurredAt) ?? this.now();
     const d = change.details;
     switch (change.kind) {
       case 'global_version': {

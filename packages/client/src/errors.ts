@@ -16,7 +16,7 @@ export interface ClientProblem {
 /**
  * Every failure of the client: a problem the server answered with (`code` is its
  * stable code, e.g. `invalid_credentials`, `token_rotated`), or a local one
- * (`network_error` with status 0, `not_signed_in`, `invalid_response`).
+ * (status 0: `network_error`, `not_signed_in`, `invalid_response`, `storage_unavailable`).
  *
  * @example
  * try {
