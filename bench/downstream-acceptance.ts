@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
-import { createVerifier, type Verifier } from '../src/verifier/index.js';
+import { createVerifier, type Verifier } from '@tokenwarden/verifier';
 import {
   call,
   createScratchDatabase,
