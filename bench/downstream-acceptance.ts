@@ -16,9 +16,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { createVerifier, type Verifier } from '@tokenwarden/verifier';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import pg from 'pg';
-import { createVerifier, type Verifier } from '@tokenwarden/verifier';
 import {
   call,
   createScratchDatabase,
