@@ -50,6 +50,22 @@ export class PrometheusMetrics implements ServiceMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  private readonly prunedRows = new Counter({
+    name: 'tokenwarden_pruned_rows_total',
+    help: 'Rows the pruner deleted past retention, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+  private readonly pruneLastRun = new Gauge({
+    name: 'tokenwarden_prune_last_run_timestamp_seconds',
+    help: 'When the last prune pass on this instance finished (Unix seconds)',
+    registers: [this.registry],
+  });
+  private readonly pruneLastDuration = new Gauge({
+    name: 'tokenwarden_prune_last_run_duration_seconds',
+    help: 'How long the last prune pass on this instance took',
+    registers: [this.registry],
+  });
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -78,6 +94,13 @@ export class PrometheusMetrics implements ServiceMetrics {
   }
   login(outcome: 'succeeded' | 'failed'): void {
     this.logins.inc({ outcome });
+  }
+  pruned(table: string, rows: number): void {
+    this.prunedRows.inc({ table }, rows);
+  }
+  pruneRun(at: Date, seconds: number): void {
+    this.pruneLastRun.set(at.getTime() / 1000);
+    this.pruneLastDuration.set(seconds);
   }
 
   /**
