@@ -3,10 +3,11 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,retention]
  */
 import { accessAndLogin } from './access-and-login.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
+import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
 import { load, machine, parseFlags, table, writeSection } from './support/env.js';
 import { versionCheckCost } from './version-check.js';
@@ -92,6 +93,19 @@ if (wanted('access')) {
     'access',
     `### Access-token check, login and argon2, ${mode}\n\n${machineLine}.`,
     `${inProcess}\n\n${http}`,
+  );
+}
+
+if (wanted('retention')) {
+  const runSeconds = quick ? 10 : 80;
+  const plot = `retention${suffix}.svg`;
+  const body = await retention(runSeconds, new URL(`../docs/img/${plot}`, import.meta.url).pathname);
+  await emit(
+    'retention',
+    `### Retention under a steady refresh load, ${mode}\n\n${machineLine}. PostgreSQL, ${runSeconds} s per run, ` +
+      'with and without the pruner (`bench/retention.ts`).\n\n' +
+      `![Rows per table over time, with and without pruning](img/${plot})`,
+    body,
   );
 }
 
