@@ -1,12 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceMetrics } from '../../application/ports/metrics.js';
 import type { InvalidationStatus } from '../cache/invalidation-transport.js';
+import type { PrunerMetrics } from '../retention/pruner.js';
+import type { PrunedTable } from '../retention/retention-rules.js';
 
 /**
  * One registry per app instance (not prom-client's global), so several instances
  * can live in one test process without clashing metric names.
  */
-export class PrometheusMetrics implements ServiceMetrics {
+export class PrometheusMetrics implements ServiceMetrics, PrunerMetrics {
   private readonly registry = new Registry();
   private readonly httpRequests = new Counter({
     name: 'tokenwarden_http_requests_total',
@@ -95,7 +97,7 @@ export class PrometheusMetrics implements ServiceMetrics {
   login(outcome: 'succeeded' | 'failed'): void {
     this.logins.inc({ outcome });
   }
-  pruned(table: string, rows: number): void {
+  pruned(table: PrunedTable, rows: number): void {
     this.prunedRows.inc({ table }, rows);
   }
   pruneRun(at: Date, seconds: number): void {
