@@ -84,7 +84,8 @@ const quantile = (values: readonly number[], q: number) => {
 async function runOnce(pruning: boolean, seconds: number): Promise<RunResult> {
   const scratch = await scratchPostgres(pruning ? 'prune' : 'keep');
   const server = await startServer({
-    maxSeconds: seconds + 120,
+    maxSeconds: seconds + 240,
+    readySeconds: 120,
     env: {
       DATABASE_URL: scratch.url,
       DATABASE_POOL_SIZE: '8',
