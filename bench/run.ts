@@ -3,11 +3,12 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention]
  */
 import { accessAndLogin } from './access-and-login.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
+import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
 import { load, machine, parseFlags, table, writeSection } from './support/env.js';
 import { versionCheckCost } from './version-check.js';
@@ -112,6 +113,19 @@ if (wanted('downstream')) {
     `${result.acceptance}\n\nWhat the verifier costs per request (in process, after \`ready()\`):\n\n${result.cost}\n\n` +
       `Its memory with ${memoryRotations.toLocaleString('en')} user rotations inside one access-token TTL ` +
       `(heap after a forced GC, \`node --expose-gc\`; without it the figure includes garbage):\n\n${result.memory}`,
+  );
+}
+
+if (wanted('retention')) {
+  const runSeconds = quick ? 10 : 80;
+  const plot = `retention${suffix}.svg`;
+  const body = await retention(runSeconds, new URL(`../docs/img/${plot}`, import.meta.url).pathname);
+  await emit(
+    'retention',
+    `### Retention under a steady refresh load, ${mode}\n\n${machineLine}. PostgreSQL, ${runSeconds} s per run, ` +
+      'with and without the pruner (`bench/retention.ts`).\n\n' +
+      `![Rows per table over time, with and without pruning](img/${plot})`,
+    body,
   );
 }
 

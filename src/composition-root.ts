@@ -29,6 +29,7 @@ import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
+import { Pruner } from './infrastructure/retention/pruner.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 import { StartupError } from './startup-error.js';
 
@@ -61,6 +62,8 @@ export interface Tokenwarden {
   readonly webhooks: Webhooks;
   /** Clears sealed successors past the reuse interval (started with the server). */
   readonly successorSweep: SealedSuccessorSweep;
+  /** Deletes rows past retention (its loop started with the server). */
+  readonly pruner: Pruner;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,8 @@ export interface Core {
   readonly webhooks: Webhooks;
   /** Clears sealed successors past the reuse interval: started by the server only. */
   readonly successorSweep: SealedSuccessorSweep;
+  /** Deletes rows past retention: its loop is started by the server only; `tokenwarden prune` runs one pass. */
+  readonly pruner: Pruner;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
@@ -184,6 +189,22 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         intervalSeconds: config.successorSweepIntervalSeconds,
       },
     );
+    const pruner = new Pruner(
+      {
+        db: database.db,
+        clock,
+        metrics,
+        logger: pino(
+          { level: config.logLevel, name: 'pruner', serializers: logSerializers },
+          overrides.logStream,
+        ),
+      },
+      {
+        ...config.retention,
+        reuseIntervalSeconds: config.reuseIntervalSeconds,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      },
+    );
     return {
       db: database.db,
       context,
@@ -192,6 +213,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       metrics,
       webhooks,
       successorSweep,
+      pruner,
       async ready() {
         await sql`select 1`.execute(database.db);
         return true;
@@ -202,6 +224,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
         await successorSweep.close();
+        await pruner.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
         if (ownsDatabase) await database.close();
@@ -314,6 +337,7 @@ export async function createTokenwarden(
     );
     core.webhooks.startRelay();
     core.successorSweep.start();
+    core.pruner.start();
     return {
       app,
       services: core.services,
@@ -322,6 +346,7 @@ export async function createTokenwarden(
       keyStore: core.keyStore,
       webhooks: core.webhooks,
       successorSweep: core.successorSweep,
+      pruner: core.pruner,
       async close() {
         await app.close();
         limitsRedis?.disconnect();

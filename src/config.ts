@@ -75,6 +75,14 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_FEED_MAX_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
+  // Retention (issue 14): how often the pruner runs (0 = never on its own), rows per batch, and the
+  // windows, as durations (`90`, `15m`, `12h`, `7d`) or `forever`; parsed by parseRetention.
+  TOKENWARDEN_PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 }),
+  TOKENWARDEN_PRUNE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+  TOKENWARDEN_RETENTION_REVOKED_SESSIONS: Type.String({ maxLength: 32, default: '7d' }),
+  TOKENWARDEN_RETENTION_DELIVERED_EVENTS: Type.String({ maxLength: 32, default: '7d' }),
+  TOKENWARDEN_RETENTION_UNPUBLISHED_EVENTS: Type.String({ maxLength: 32, default: 'forever' }),
+  TOKENWARDEN_RETENTION_AUDIT: Type.String({ maxLength: 32, default: 'forever' }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -152,6 +160,15 @@ export interface Config {
   readonly previousMasterKey: string | null;
   /** The revocation feed's stream: heartbeat interval (also its safety-net poll) and open streams per instance. */
   readonly feed: { readonly heartbeatSeconds: number; readonly maxStreams: number };
+  /** The pruner: its period (0: no background pass), rows per batch, and windows in seconds (null: for ever). */
+  readonly retention: {
+    readonly intervalSeconds: number;
+    readonly batchSize: number;
+    readonly revokedSessionsSeconds: number | null;
+    readonly deliveredEventsSeconds: number | null;
+    readonly unpublishedEventsSeconds: number | null;
+    readonly auditSeconds: number | null;
+  };
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -203,6 +220,26 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       'TOKENWARDEN_FEED_HEARTBEAT_SECONDS must be shorter than TOKENWARDEN_REQUEST_TIMEOUT_SECONDS',
     );
   }
+  const retention = {
+    intervalSeconds: env.TOKENWARDEN_PRUNE_INTERVAL_SECONDS,
+    batchSize: env.TOKENWARDEN_PRUNE_BATCH_SIZE,
+    revokedSessionsSeconds: parseRetention(
+      'TOKENWARDEN_RETENTION_REVOKED_SESSIONS',
+      env.TOKENWARDEN_RETENTION_REVOKED_SESSIONS,
+      problems,
+    ),
+    deliveredEventsSeconds: parseRetention(
+      'TOKENWARDEN_RETENTION_DELIVERED_EVENTS',
+      env.TOKENWARDEN_RETENTION_DELIVERED_EVENTS,
+      problems,
+    ),
+    unpublishedEventsSeconds: parseRetention(
+      'TOKENWARDEN_RETENTION_UNPUBLISHED_EVENTS',
+      env.TOKENWARDEN_RETENTION_UNPUBLISHED_EVENTS,
+      problems,
+    ),
+    auditSeconds: parseRetention('TOKENWARDEN_RETENTION_AUDIT', env.TOKENWARDEN_RETENTION_AUDIT, problems),
+  };
   if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
 
   return {
@@ -275,7 +312,31 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
         feedHeartbeat ?? Math.max(1, Math.min(5, env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS - 1)),
       maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
     },
+    retention,
   };
+}
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+/** Ten years: longer is "for ever" in all but name, and keeps the arithmetic in range. */
+const MAX_RETENTION_SECONDS = 315_360_000;
+
+/**
+ * A retention window: whole seconds (`3600`), or a number with a unit (`90s`, `15m`,
+ * `12h`, `7d`), or `forever` (null: never pruned).
+ */
+function parseRetention(name: string, raw: string, problems: string[]): number | null {
+  const value = raw.trim().toLowerCase();
+  if (value === 'forever') return null;
+  const match = /^(\d{1,10})([smhd]?)$/.exec(value);
+  const seconds = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
+  if (!Number.isSafeInteger(seconds) || seconds > MAX_RETENTION_SECONDS) {
+    problems.push(
+      `${name}: ${JSON.stringify(raw.slice(0, 40))} is not a duration (seconds, or a number with s, m, h or d, ` +
+        'at most ten years) or "forever"',
+    );
+    return null;
+  }
+  return seconds;
 }
 
 // proxy-addr's names for the private ranges.

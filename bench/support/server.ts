@@ -21,6 +21,8 @@ export async function startServer(options: {
   readonly env: Readonly<Record<string, string>>;
   readonly nodeArgs?: readonly string[];
   readonly maxSeconds?: number;
+  /** How long it may take to answer /ready (default 30 s; more on a machine busy with other work). */
+  readonly readySeconds?: number;
 }): Promise<BenchServer> {
   const port = nextPort++;
   if (nextPort > 3599) nextPort = 3500;
@@ -54,8 +56,9 @@ export async function startServer(options: {
     await exited;
     clearTimeout(killer);
   };
-  for (let i = 0; ; i++) {
-    if (i > 300 || child.exitCode !== null) {
+  const readyBy = performance.now() + (options.readySeconds ?? 30) * 1000;
+  for (;;) {
+    if (performance.now() > readyBy || child.exitCode !== null) {
       await stop();
       throw new Error(`server on ${base} did not become ready`);
     }

@@ -9,6 +9,7 @@ import type { CliIo } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
+import { registerPrune } from './prune.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
@@ -64,6 +65,7 @@ export async function run(
   registerKeys(program, io);
   registerWebhooks(program, io);
   registerClients(program, io);
+  registerPrune(program, io);
 
   const fail = (message: string, code: number) => {
     io.stderr.write(`tokenwarden: ${message}\n`);

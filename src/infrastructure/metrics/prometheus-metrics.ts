@@ -1,12 +1,14 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceMetrics } from '../../application/ports/metrics.js';
 import type { InvalidationStatus } from '../cache/invalidation-transport.js';
+import type { PrunerMetrics } from '../retention/pruner.js';
+import type { PrunedTable } from '../retention/retention-rules.js';
 
 /**
  * One registry per app instance (not prom-client's global), so several instances
  * can live in one test process without clashing metric names.
  */
-export class PrometheusMetrics implements ServiceMetrics {
+export class PrometheusMetrics implements ServiceMetrics, PrunerMetrics {
   private readonly registry = new Registry();
   private readonly httpRequests = new Counter({
     name: 'tokenwarden_http_requests_total',
@@ -50,6 +52,22 @@ export class PrometheusMetrics implements ServiceMetrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  private readonly prunedRows = new Counter({
+    name: 'tokenwarden_pruned_rows_total',
+    help: 'Rows the pruner deleted past retention, by table',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+  private readonly pruneLastRun = new Gauge({
+    name: 'tokenwarden_prune_last_run_timestamp_seconds',
+    help: 'When the last prune pass on this instance finished (Unix seconds)',
+    registers: [this.registry],
+  });
+  private readonly pruneLastDuration = new Gauge({
+    name: 'tokenwarden_prune_last_run_duration_seconds',
+    help: 'How long the last prune pass on this instance took',
+    registers: [this.registry],
+  });
 
   constructor(options: { readonly defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -78,6 +96,13 @@ export class PrometheusMetrics implements ServiceMetrics {
   }
   login(outcome: 'succeeded' | 'failed'): void {
     this.logins.inc({ outcome });
+  }
+  pruned(table: PrunedTable, rows: number): void {
+    this.prunedRows.inc({ table }, rows);
+  }
+  pruneRun(at: Date, seconds: number): void {
+    this.pruneLastRun.set(at.getTime() / 1000);
+    this.pruneLastDuration.set(seconds);
   }
 
   /**

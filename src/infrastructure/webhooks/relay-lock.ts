@@ -118,3 +118,62 @@ export async function createRelayLock(db: Kysely<Database>): Promise<RelayLock> 
   const { rows } = await sql<{ version: string }>`select version() as version`.execute(db);
   return rows[0]?.version.includes('PGlite') === true ? new ProcessLock(db) : new PostgresAdvisoryLock(db);
 }
+
+/** The pruner's advisory-lock class: one pass at a time across instances, apart from the relay's lock. */
+export const PRUNER_LOCK_CLASS = 0x7477_7031; // 'twp1'
+
+// Jobs of this process that hold their class's in-process lock, per PGlite handle.
+const processJobs = new WeakMap<Kysely<Database>, Set<number>>();
+const pgliteHandles = new WeakMap<Kysely<Database>, Promise<boolean>>();
+
+/** The outcome of {@link runAsLeader}: the work's value, or that another instance held the lock. */
+export type Leadership<T> = { readonly leader: true; readonly value: T } | { readonly leader: false };
+
+/**
+ * Runs `work` only if no other instance is running work of the same `lockClass` now,
+ * with the relay's mechanism: a PostgreSQL session advisory lock keyed by
+ * (class, schema), here held on one connection for the length of `work`, which runs
+ * its statements on that same connection (so it needs no second pooled connection),
+ * and freed by the server should the process die. On PGlite (one process) an
+ * in-process lock, and `work` gets the shared handle so requests interleave with it.
+ *
+ * @example
+ * const pass = await runAsLeader(db, PRUNER_LOCK_CLASS, (conn) => prune(conn));
+ * if (!pass.leader) log('another instance is pruning');
+ */
+export async function runAsLeader<T>(
+  db: Kysely<Database>,
+  lockClass: number,
+  work: (db: Kysely<Database>) => Promise<T>,
+): Promise<Leadership<T>> {
+  let isPglite = pgliteHandles.get(db);
+  if (isPglite === undefined) {
+    isPglite = sql<{ version: string }>`select version() as version`
+      .execute(db)
+      .then(({ rows }) => rows[0]?.version.includes('PGlite') === true);
+    pgliteHandles.set(db, isPglite);
+  }
+  if (await isPglite) {
+    const held = processJobs.get(db) ?? new Set<number>();
+    processJobs.set(db, held);
+    if (held.has(lockClass)) return { leader: false };
+    held.add(lockClass);
+    try {
+      return { leader: true, value: await work(db) };
+    } finally {
+      held.delete(lockClass);
+    }
+  }
+  return db.connection().execute(async (conn): Promise<Leadership<T>> => {
+    const { rows } = await sql<{ locked: boolean }>`
+      select pg_try_advisory_lock(${lockClass}::int, hashtext(current_schema())) as locked`.execute(conn);
+    if (rows[0]?.locked !== true) return { leader: false };
+    try {
+      return { leader: true, value: await work(conn) };
+    } finally {
+      await sql`select pg_advisory_unlock(${lockClass}::int, hashtext(current_schema()))`
+        .execute(conn)
+        .catch(() => {});
+    }
+  });
+}

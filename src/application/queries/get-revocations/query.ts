@@ -9,6 +9,18 @@ import type { RevocationChange } from '../../ports/revocation-log.js';
  */
 const CLOCK_SKEW_SECONDS = 60;
 
+/**
+ * The oldest instant the feed answers for: one access-token TTL (plus clock skew) back.
+ * Every token an older change concerns has expired, so the feed leaves such rows out,
+ * and the pruner may delete them without changing any answer.
+ *
+ * @example
+ * revocationWindowStart(new Date('2026-01-01T00:16:00Z'), 900); // 2026-01-01T00:00:00Z
+ */
+export function revocationWindowStart(now: Date, accessTokenTtlSeconds: number): Date {
+  return new Date(now.getTime() - (accessTokenTtlSeconds + CLOCK_SKEW_SECONDS) * 1000);
+}
+
 export interface RevocationFeedInput {
   /** The last seq the caller holds; 0 (or one older than the window) starts afresh. */
   readonly after: number;
@@ -47,7 +59,7 @@ export class GetRevocationsQuery {
   async execute(input: RevocationFeedInput): Promise<Result<RevocationFeedPage>> {
     const now = this.ctx.clock.now();
     const ttl = this.ctx.policy.accessTokenTtlSeconds;
-    const windowStart = new Date(now.getTime() - (ttl + CLOCK_SKEW_SECONDS) * 1000);
+    const windowStart = revocationWindowStart(now, ttl);
     const page = await this.ctx.uow.read(async (repos) => {
       // The end first: every seq up to it is committed (the counter row orders commits),
       // so the rows read next hold no gap that a later commit could fill.
