@@ -156,6 +156,8 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         keyStore,
         issuer: config.issuer,
         audience: config.audience,
+        clientId: config.clientId,
+        clientAudience: config.publicUrl,
         ttlSeconds: config.accessTokenTtlSeconds,
         ids: tokens,
       }),
