@@ -312,6 +312,12 @@ export async function createTokenwarden(
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
         feed: config.feed,
+        oauth: {
+          issuer: config.issuer,
+          publicUrl: config.publicUrl,
+          clientId: config.clientId,
+          audience: config.audience,
+        },
       },
     );
     core.webhooks.startRelay();

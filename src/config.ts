@@ -208,7 +208,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if (env.TOKENWARDEN_AUDIENCE === publicUrl) {
     // Client-credentials tokens are for tokenwarden itself (aud = the public URL): a resource
     // server checking TOKENWARDEN_AUDIENCE must never take one for a user's token.
-    problems.push('TOKENWARDEN_AUDIENCE must differ from TOKENWARDEN_PUBLIC_URL (the audience of service-client tokens)');
+    problems.push(
+      'TOKENWARDEN_AUDIENCE must differ from TOKENWARDEN_PUBLIC_URL (the audience of service-client tokens)',
+    );
   }
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
@@ -310,12 +312,21 @@ function parsePublicUrl(name: string, raw: string | undefined, problems: string[
   try {
     url = new URL(raw);
   } catch {
-    problems.push(`${name}: ${JSON.stringify(raw.slice(0, 200))} is not an absolute URL (e.g. https://auth.example.com)`);
+    problems.push(
+      `${name}: ${JSON.stringify(raw.slice(0, 200))} is not an absolute URL (e.g. https://auth.example.com)`,
+    );
     return null;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     problems.push(`${name}: must be an http or https URL, not ${url.protocol}`);
-  } else if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || raw.includes('?') || raw.includes('#')) {
+  } else if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    raw.includes('?') ||
+    raw.includes('#')
+  ) {
     problems.push(`${name}: must not carry credentials, a query or a fragment (RFC 8414 §2)`);
   } else {
     return url.href.replace(/\/+$/, '');

@@ -40,7 +40,9 @@ export interface JoseAccessTokenSignerOptions {
   readonly ids?: Pick<TokenGenerator, 'id'>;
 }
 
-type Verified<C> = { readonly ok: true; readonly claims: C } | { readonly ok: false; readonly reason: VerifyFailure };
+type Verified<C> =
+  | { readonly ok: true; readonly claims: C }
+  | { readonly ok: false; readonly reason: VerifyFailure };
 type VerifyResult = Verified<AccessTokenClaims>;
 
 const INVALID = Object.freeze({ ok: false, reason: 'token_invalid' }) satisfies Verified<never>;
@@ -86,7 +88,7 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
     this.clientAudience = options.clientAudience ?? options.issuer;
     if (this.clientAudience === this.audience) {
-      throw new Error('The audience of client-credentials tokens must differ from the users\' audience');
+      throw new Error("The audience of client-credentials tokens must differ from the users' audience");
     }
     this.ttlSeconds = ttl;
     const ids = options.ids;
@@ -121,7 +123,10 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     return { token, expiresIn: exp - iat };
   }
 
-  async signClient(clientId: string, now: Date): Promise<{ readonly token: string; readonly expiresIn: number }> {
+  async signClient(
+    clientId: string,
+    now: Date,
+  ): Promise<{ readonly token: string; readonly expiresIn: number }> {
     const { kid, privateKey } = await this.keyStore.signingKey();
     const iat = Math.floor(now.getTime() / 1000);
     const token = await new SignJWT({ client_id: clientId })

@@ -29,7 +29,10 @@ export class GrantClientCredentialsHandler {
   async handle(command: GrantClientCredentials): Promise<Result<ClientAccessToken>> {
     const client = await this.clients.execute(command.clientId, command.secret);
     if (!client.ok) return client;
-    const { token, expiresIn } = await this.ctx.signer.signClient(client.value.clientId, this.ctx.clock.now());
+    const { token, expiresIn } = await this.ctx.signer.signClient(
+      client.value.clientId,
+      this.ctx.clock.now(),
+    );
     return ok({ accessToken: token, tokenType: 'Bearer', expiresIn });
   }
 }

@@ -28,13 +28,20 @@ export class RevokeTokenHandler {
     const owner = await this.ownerOf(command.token);
     if (owner === null) return ok({ revoked: false });
     const outcome = await this.sessions.handle(
-      RevokeSession({ sessionId: owner.sessionId, ownerId: owner.userId, actor: owner.userId, reason: REASON }),
+      RevokeSession({
+        sessionId: owner.sessionId,
+        ownerId: owner.userId,
+        actor: owner.userId,
+        reason: REASON,
+      }),
     );
     // The session went between the lookup and the revocation (a user deleted, a prune): nothing left to end.
     return ok({ revoked: outcome.ok });
   }
 
-  private async ownerOf(token: string): Promise<{ readonly sessionId: string; readonly userId: string } | null> {
+  private async ownerOf(
+    token: string,
+  ): Promise<{ readonly sessionId: string; readonly userId: string } | null> {
     if (this.ctx.tokens.isWellFormedRefreshToken(token)) {
       const tokenHash = this.ctx.tokens.hashRefreshToken(token);
       const facts = await this.ctx.uow.read((repos) => repos.refreshTokens.findFacts(tokenHash));

@@ -27,7 +27,9 @@ export class AuthenticateClientTokenQuery {
       return err(
         new TokenwardenError(
           verified.reason,
-          verified.reason === 'token_expired' ? 'The access token has expired' : 'The access token is not valid',
+          verified.reason === 'token_expired'
+            ? 'The access token has expired'
+            : 'The access token is not valid',
         ),
       );
     }

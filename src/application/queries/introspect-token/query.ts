@@ -26,7 +26,13 @@ export type ActiveToken =
       readonly ver: number;
       readonly gver: number;
     }
-  | { readonly kind: 'client'; readonly clientId: string; readonly jti: string; readonly iat: number; readonly exp: number };
+  | {
+      readonly kind: 'client';
+      readonly clientId: string;
+      readonly jti: string;
+      readonly iat: number;
+      readonly exp: number;
+    };
 
 /** `null`: not active (unknown, malformed, expired, rotated, revoked, reused, disabled user): RFC 7662 says no more. */
 export type Introspection = ActiveToken | null;
@@ -71,7 +77,13 @@ export class IntrospectTokenQuery {
     const client = await this.clientTokens.execute(token);
     if (client.ok) {
       const { claims } = client.value;
-      return ok({ kind: 'client', clientId: claims.clientId, jti: claims.jti, iat: claims.iat, exp: claims.exp });
+      return ok({
+        kind: 'client',
+        clientId: claims.clientId,
+        jti: claims.jti,
+        iat: claims.iat,
+        exp: claims.exp,
+      });
     }
     return ok(null);
   }
