@@ -118,7 +118,8 @@ export function authGuards(services: Services) {
   async function requireServiceClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
     const bearer = header === undefined ? null : BEARER.exec(header);
-    if (bearer !== null) {
+    // Any other bearer (a user's token, junk) is not a service credential: the Basic challenge below.
+    if (bearer !== null && isClientToken(bearer[1] as string)) {
       const result = await services.authenticateClientToken.execute(bearer[1] as string);
       if (!result.ok) throw result.error;
       request.serviceClient = { clientId: result.value.clientId, name: result.value.name };
