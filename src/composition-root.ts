@@ -161,6 +161,8 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         keyStore,
         issuer: config.issuer,
         audience: config.audience,
+        clientId: config.clientId,
+        clientAudience: config.publicUrl,
         ttlSeconds: config.accessTokenTtlSeconds,
         ids: tokens,
       }),
@@ -333,6 +335,12 @@ export async function createTokenwarden(
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
         feed: config.feed,
+        oauth: {
+          issuer: config.issuer,
+          publicUrl: config.publicUrl,
+          clientId: config.clientId,
+          audience: config.audience,
+        },
       },
     );
     core.webhooks.startRelay();

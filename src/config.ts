@@ -19,7 +19,11 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
   // 32+ random bytes as base64/base64url/hex; checked by masterKeyProblem (passphrases are refused).
   TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  TOKENWARDEN_ISSUER: Type.String({ minLength: 1, default: 'tokenwarden' }),
+  // Both checked by parsePublicUrl: absolute http(s) URLs without credentials, query or fragment.
+  TOKENWARDEN_PUBLIC_URL: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  TOKENWARDEN_ISSUER: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+  // The client_id of first-party logins (RFC 9068); service clients use their own ids.
+  TOKENWARDEN_CLIENT_ID: Type.String({ pattern: '^[\\x21-\\x7E]{1,128}$', default: 'tokenwarden' }),
   TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
   TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS: Type.Integer({
     minimum: 60,
@@ -99,7 +103,12 @@ export interface Config {
   readonly signingKey: string | null;
   /** Encrypts stored private signing keys (HKDF-SHA256 → AES-256-GCM); null keeps them plaintext. */
   readonly masterKey: string | null;
+  /** The public base URL (no trailing slash): the OAuth metadata's endpoints are under it. */
+  readonly publicUrl: string;
+  /** `iss` of access tokens and the OAuth metadata's `issuer`: a URL, the public URL by default. */
   readonly issuer: string;
+  /** `client_id` of access tokens from first-party logins and refreshes. */
+  readonly clientId: string;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly sessionMaxAgeSeconds: number;
@@ -209,6 +218,17 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     problems.push('DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set');
   }
   const trustProxy = parseTrustProxy(env.TOKENWARDEN_TRUST_PROXY, problems);
+  const publicUrl =
+    parsePublicUrl('TOKENWARDEN_PUBLIC_URL', env.TOKENWARDEN_PUBLIC_URL, problems) ??
+    defaultPublicUrl(env.HOST, env.PORT);
+  const issuer = parsePublicUrl('TOKENWARDEN_ISSUER', env.TOKENWARDEN_ISSUER, problems) ?? publicUrl;
+  if (env.TOKENWARDEN_AUDIENCE === publicUrl) {
+    // Client-credentials tokens are for tokenwarden itself (aud = the public URL): a resource
+    // server checking TOKENWARDEN_AUDIENCE must never take one for a user's token.
+    problems.push(
+      'TOKENWARDEN_AUDIENCE must differ from TOKENWARDEN_PUBLIC_URL (the audience of service-client tokens)',
+    );
+  }
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
@@ -256,7 +276,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
         : null,
     signingKey: env.TOKENWARDEN_SIGNING_KEY ?? null,
     masterKey: env.TOKENWARDEN_MASTER_KEY ?? null,
-    issuer: env.TOKENWARDEN_ISSUER,
+    publicUrl,
+    issuer,
+    clientId: env.TOKENWARDEN_CLIENT_ID,
     accessTokenTtlSeconds: env.TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlSeconds: env.TOKENWARDEN_REFRESH_TOKEN_TTL_SECONDS,
     sessionMaxAgeSeconds: env.TOKENWARDEN_SESSION_MAX_AGE_SECONDS,
@@ -337,6 +359,50 @@ function parseRetention(name: string, raw: string, problems: string[]): number |
     return null;
   }
   return seconds;
+}
+
+/**
+ * An absolute http(s) URL without credentials, query or fragment, its trailing slash
+ * dropped (`https://auth.example.com/`, `https://auth.example.com`: one issuer); null
+ * when unset. The issuer is compared as a string by every OAuth client, so it is
+ * normalised once here.
+ */
+function parsePublicUrl(name: string, raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(
+      `${name}: ${JSON.stringify(raw.slice(0, 200))} is not an absolute URL (e.g. https://auth.example.com)`,
+    );
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push(`${name}: must be an http or https URL, not ${url.protocol}`);
+  } else if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    raw.includes('?') ||
+    raw.includes('#')
+  ) {
+    problems.push(`${name}: must not carry credentials, a query or a fragment (RFC 8414 §2)`);
+  } else {
+    return url.href.replace(/\/+$/, '');
+  }
+  return null;
+}
+
+/**
+ * Without TOKENWARDEN_PUBLIC_URL: `http://localhost:<port>` on a loopback or wildcard
+ * bind (what a browser on the same machine types), else the bound address itself.
+ */
+function defaultPublicUrl(host: string, port: number): string {
+  const local = ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost'];
+  const name = local.includes(host) ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
+  return `http://${name}:${port}`;
 }
 
 // proxy-addr's names for the private ranges.

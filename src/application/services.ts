@@ -3,6 +3,7 @@ import { CreateServiceClientHandler } from './commands/create-service-client/han
 import { CreateSessionHandler } from './commands/create-session/handler.js';
 import { DisableUserHandler } from './commands/disable-user/handler.js';
 import { EnableUserHandler } from './commands/enable-user/handler.js';
+import { GrantClientCredentialsHandler } from './commands/grant-client-credentials/handler.js';
 import { PromoteUserHandler } from './commands/promote-user/handler.js';
 import { RefreshTokensHandler } from './commands/refresh-tokens/handler.js';
 import { RegisterUserHandler } from './commands/register-user/handler.js';
@@ -10,17 +11,20 @@ import { RetireSigningKeyHandler } from './commands/retire-signing-key/handler.j
 import { RevokeAllSessionsHandler } from './commands/revoke-all-sessions/handler.js';
 import { RevokeServiceClientHandler } from './commands/revoke-service-client/handler.js';
 import { RevokeSessionHandler } from './commands/revoke-session/handler.js';
+import { RevokeTokenHandler } from './commands/revoke-token/handler.js';
 import { RotateSigningKeyHandler } from './commands/rotate-signing-key/handler.js';
 import { TriggerGlobalTokenRotationHandler } from './commands/trigger-global-token-rotation/handler.js';
 import { TriggerUserTokenRotationHandler } from './commands/trigger-user-token-rotation/handler.js';
 import { UpdateSecurityConfigHandler } from './commands/update-security-config/handler.js';
 import type { AppContext } from './context.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
+import { AuthenticateClientTokenQuery } from './queries/authenticate-client-token/query.js';
 import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
 import { GetRevocationsQuery } from './queries/get-revocations/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
+import { IntrospectTokenQuery } from './queries/introspect-token/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
 import { ListServiceClientsQuery } from './queries/list-service-clients/query.js';
 import { ListSessionsQuery } from './queries/list-sessions/query.js';
@@ -61,6 +65,10 @@ export function createServices(ctx: AppContext) {
     listServiceClients: new ListServiceClientsQuery(ctx),
     authenticateServiceClient: new AuthenticateServiceClientQuery(ctx),
     getRevocations: new GetRevocationsQuery(ctx),
+    grantClientCredentials: new GrantClientCredentialsHandler(ctx),
+    authenticateClientToken: new AuthenticateClientTokenQuery(ctx),
+    introspectToken: new IntrospectTokenQuery(ctx),
+    revokeToken: new RevokeTokenHandler(ctx),
   } as const;
 }
 

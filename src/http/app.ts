@@ -25,6 +25,7 @@ import { adminSessionRoutes } from './routes/admin-sessions.js';
 import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
 import { adminUserRoutes } from './routes/admin-users.js';
 import { adminWebhookRoutes } from './routes/admin-webhooks.js';
+import { type OAuthOptions, oauthRoutes } from './routes/oauth.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { systemRoutes } from './routes/system.js';
@@ -46,6 +47,8 @@ export interface HttpOptions {
   readonly docs: boolean;
   /** The revocation feed's stream: heartbeat interval and open streams per instance. */
   readonly feed: Config['feed'];
+  /** The OAuth surface's issuer, public URL, first-party client id and audience. */
+  readonly oauth: Omit<OAuthOptions, 'docs'>;
 }
 
 export type App = FastifyInstance;
@@ -220,6 +223,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   };
   await app.register(systemRoutes(deps, { metrics: options.metricsEndpoint, docs: options.docs }));
   await app.register(adminConsoleRoutes());
+  await app.register(oauthRoutes(deps.services, guards, limits, { ...options.oauth, docs: options.docs }));
   await app.register(
     async (api) => {
       await api.register(userRoutes(deps.services, guards, limits));

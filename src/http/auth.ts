@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import {
   ForgedTokenSuspected,
   type Principal,
@@ -18,14 +18,18 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
 const BASIC = /^Basic ([A-Za-z0-9+/]{1,1024}={0,2})$/i;
-const BASIC_CHALLENGE = 'Basic realm="tokenwarden"';
+export const BASIC_CHALLENGE = 'Basic realm="tokenwarden"';
+/** RFC 6750 §3.1: a request with no credentials gets the challenge alone, no error code. */
+const BEARER_CHALLENGE = 'Bearer realm="tokenwarden"';
 
 /**
  * The client id and secret of an `Authorization: Basic` header, or null when it is not
  * one. RFC 6749 §2.3.1 (client_secret_basic): both are form-urlencoded before base64,
  * so `+` is a space and `%XX` a byte once the base64 is undone.
  */
-function basicCredentials(header: string): { readonly clientId: string; readonly secret: string } | null {
+export function basicCredentials(
+  header: string,
+): { readonly clientId: string; readonly secret: string } | null {
   const match = BASIC.exec(header);
   if (match === null) return null;
   const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
@@ -40,6 +44,21 @@ function basicCredentials(header: string): { readonly clientId: string; readonly
   }
 }
 
+/**
+ * Whether a bearer token looks like a client-credentials token (`sub` = `client_id`, no
+ * session): only to pick which check runs. Both checks verify the signature themselves.
+ */
+function isClientToken(token: string): boolean {
+  try {
+    const claims = decodeJwt(token);
+    return (
+      claims.sid === undefined && typeof claims.client_id === 'string' && claims.sub === claims.client_id
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** The principal of an authenticated request (only valid after `requireAuth` ran). */
 export function principalOf(request: FastifyRequest): Principal {
   if (request.principal === null) throw new TokenwardenError('unauthorized', 'Authentication required');
@@ -48,12 +67,19 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /** preHandlers that check the bearer token, and the admin role on top of it. */
 export function authGuards(services: Services) {
-  async function requireAuth(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  async function requireAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
-    if (header === undefined) throw new TokenwardenError('unauthorized', 'A bearer access token is required');
+    if (header === undefined) {
+      reply.header('www-authenticate', BEARER_CHALLENGE);
+      throw new TokenwardenError('unauthorized', 'A bearer access token is required');
+    }
     const match = BEARER.exec(header);
-    if (match === null)
+    if (match === null) {
+      // Another scheme (Basic, …) is "no bearer credentials" to RFC 6750; a malformed
+      // Bearer value is an invalid token (the problem writer's default challenge).
+      if (!/^Bearer(\s|$)/i.test(header)) reply.header('www-authenticate', BEARER_CHALLENGE);
       throw new TokenwardenError('unauthorized', 'The Authorization header must be "Bearer <token>"');
+    }
     const token = match[1] as string;
     const result = await services.authenticateAccessToken.execute(token);
     if (!result.ok) {
@@ -73,18 +99,32 @@ export function authGuards(services: Services) {
   async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     await requireAuth(request, reply);
     if (principalOf(request).role !== 'admin') {
+      // RFC 6750 §3.1: a valid token without the privilege the resource needs.
+      reply.header(
+        'www-authenticate',
+        `${BEARER_CHALLENGE}, error="insufficient_scope", error_description="the admin role is required"`,
+      );
       throw new TokenwardenError('forbidden', 'This action needs the admin role');
     }
   }
 
   /**
    * A service client's `Authorization: Basic base64(clientId:secret)` (RFC 6749
-   * client_secret_basic). Sets `request.serviceClient`; any failure is 401 `unauthorized`
-   * with `WWW-Authenticate: Basic realm="tokenwarden"`, the same for an unknown id, a
-   * wrong secret and a revoked client.
+   * client_secret_basic), or `Bearer <token>` with a token from the client_credentials
+   * grant. Sets `request.serviceClient`; a Basic failure is 401 `unauthorized` with
+   * `WWW-Authenticate: Basic realm="tokenwarden"`, the same for an unknown id, a wrong
+   * secret and a revoked client; a bad client token is 401 with `Bearer error="invalid_token"`.
    */
   async function requireServiceClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization;
+    const bearer = header === undefined ? null : BEARER.exec(header);
+    // Any other bearer (a user's token, junk) is not a service credential: the Basic challenge below.
+    if (bearer !== null && isClientToken(bearer[1] as string)) {
+      const result = await services.authenticateClientToken.execute(bearer[1] as string);
+      if (!result.ok) throw result.error;
+      request.serviceClient = { clientId: result.value.clientId, name: result.value.name };
+      return;
+    }
     const credentials = header === undefined ? null : basicCredentials(header);
     if (credentials === null) {
       reply.header('www-authenticate', BASIC_CHALLENGE);
@@ -108,8 +148,12 @@ export function authGuards(services: Services) {
   async function requireServiceClientOrAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization ?? '';
     if (/^Basic /i.test(header)) return requireServiceClient(request, reply);
-    if (/^Bearer /.test(header)) return requireAdmin(request, reply);
-    reply.header('www-authenticate', [BASIC_CHALLENGE, 'Bearer realm="tokenwarden"']);
+    if (/^Bearer /.test(header)) {
+      return isClientToken(header.slice('Bearer '.length))
+        ? requireServiceClient(request, reply)
+        : requireAdmin(request, reply);
+    }
+    reply.header('www-authenticate', [BASIC_CHALLENGE, BEARER_CHALLENGE]);
     throw new TokenwardenError(
       'unauthorized',
       'Service client credentials (Basic) or an admin bearer access token are required',

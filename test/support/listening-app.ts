@@ -31,7 +31,8 @@ export async function startListeningApp(
     const key = `${request.method} ${request.url.split('?')[0]}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   });
-  await tw.app.listen({ host: '127.0.0.1', port: 0 });
+  // An env PORT is listened on (a test whose public URL must name the port); else any free one.
+  await tw.app.listen({ host: '127.0.0.1', port: env.PORT === undefined ? 0 : Number(env.PORT) });
   const { port } = tw.app.server.address() as AddressInfo;
   return {
     tw,

@@ -3,6 +3,7 @@
  * held against the revocation feed, so rotations and revocations bite at once. See the
  * README, "Protecting your own API".
  */
+export { jwkToPem } from './jwk-to-pem.js';
 export { tokenwardenExpress, tokenwardenFastify } from './middleware.js';
 export type {
   AccessTokenClaims,

@@ -30,6 +30,8 @@ export interface RefreshTokenRepository {
    * (by hash) FOR UPDATE, then its user FOR SHARE.
    */
   findForRefresh(tokenHash: string): Promise<RefreshFacts | null>;
+  /** The same facts read without any lock: for questions that change nothing (introspection, revocation's lookup). */
+  findFacts(tokenHash: string): Promise<RefreshFacts | null>;
   /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
   rotate(input: {
     readonly successor: NewRefreshToken & { readonly parentId: string };

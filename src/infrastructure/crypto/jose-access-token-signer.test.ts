@@ -1,6 +1,7 @@
 import {
   base64url,
   calculateJwkThumbprint,
+  decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
@@ -54,7 +55,32 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
       const iat = NOW.getTime() / 1000;
       expect(result).toEqual({
         ok: true,
-        claims: { ...input, jti: expect.stringMatching(/^[0-9a-f-]{36}$/), iat, exp: iat + 900 },
+        claims: {
+          ...input,
+          jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          iat,
+          exp: iat + 900,
+          clientId: 'tokenwarden',
+        },
+      });
+    });
+
+    it('signs client-credentials tokens that only verifyClient accepts, and user tokens it refuses', async () => {
+      const clientId = '6f1c2b1e-2f5a-4c7e-9d7e-0a1b2c3d4e5f';
+      const { token, expiresIn } = await signer.signClient(clientId, NOW);
+      expect(expiresIn).toBe(900);
+      const iat = NOW.getTime() / 1000;
+      expect(await signer.verifyClient(token, NOW)).toEqual({
+        ok: true,
+        claims: { clientId, jti: expect.any(String), iat, exp: iat + 900 },
+      });
+      expect(decodeJwt(token)).toMatchObject({ sub: clientId, client_id: clientId, aud: ISSUER });
+      expect(await signer.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      const user = await signer.sign(input, NOW);
+      expect(await signer.verifyClient(user.token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      expect(await signer.verifyClient(token, new Date(NOW.getTime() + 901_000))).toEqual({
+        ok: false,
+        reason: 'token_expired',
       });
     });
 

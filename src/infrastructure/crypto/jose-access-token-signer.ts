@@ -4,6 +4,7 @@ import type {
   AccessTokenClaims,
   AccessTokenInput,
   AccessTokenSigner,
+  ClientTokenClaims,
   VerifyFailure,
 } from '../../application/ports/access-token-signer.js';
 import type { TokenGenerator } from '../../application/ports/token-generator.js';
@@ -15,6 +16,9 @@ const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
 /** The `aud` written and required unless configured otherwise (`TOKENWARDEN_AUDIENCE`). */
 const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
 
+/** The RFC 9068 `client_id` of first-party tokens unless configured otherwise (`TOKENWARDEN_CLIENT_ID`). */
+const DEFAULT_CLIENT_ID = 'tokenwarden';
+
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
@@ -25,16 +29,24 @@ export interface JoseAccessTokenSignerOptions {
   /** The `aud` claim written and required; {@link DEFAULT_ACCESS_TOKEN_AUDIENCE} by default. */
   readonly audience?: string;
   readonly ttlSeconds?: number;
+  /** The `client_id` claim of first-party tokens; {@link DEFAULT_CLIENT_ID} by default. */
+  readonly clientId?: string;
+  /**
+   * The `aud` of client-credentials tokens (tokenwarden's public URL): never the users'
+   * audience, so a resource server cannot take a service's token for a user's. The issuer by default.
+   */
+  readonly clientAudience?: string;
   /** Source of `jti` values; a random UUID by default. */
   readonly ids?: Pick<TokenGenerator, 'id'>;
 }
 
-type VerifyResult =
-  | { readonly ok: true; readonly claims: AccessTokenClaims }
+type Verified<C> =
+  | { readonly ok: true; readonly claims: C }
   | { readonly ok: false; readonly reason: VerifyFailure };
+type VerifyResult = Verified<AccessTokenClaims>;
 
-const INVALID: VerifyResult = Object.freeze({ ok: false, reason: 'token_invalid' });
-const EXPIRED: VerifyResult = Object.freeze({ ok: false, reason: 'token_expired' });
+const INVALID = Object.freeze({ ok: false, reason: 'token_invalid' }) satisfies Verified<never>;
+const EXPIRED = Object.freeze({ ok: false, reason: 'token_expired' }) satisfies Verified<never>;
 const NO_MATCHING_KEY = Symbol('no matching key');
 
 /**
@@ -49,6 +61,8 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
   private readonly keyStore: SigningKeyStore;
   private readonly issuer: string;
   private readonly audience: string;
+  private readonly clientId: string;
+  private readonly clientAudience: string;
   private readonly ttlSeconds: number;
   private readonly newId: () => string;
   private keySet:
@@ -71,6 +85,11 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     this.keyStore = options.keyStore;
     this.issuer = options.issuer;
     this.audience = options.audience ?? DEFAULT_ACCESS_TOKEN_AUDIENCE;
+    this.clientId = options.clientId ?? DEFAULT_CLIENT_ID;
+    this.clientAudience = options.clientAudience ?? options.issuer;
+    if (this.clientAudience === this.audience) {
+      throw new Error("The audience of client-credentials tokens must differ from the users' audience");
+    }
     this.ttlSeconds = ttl;
     const ids = options.ids;
     this.newId = ids === undefined ? randomUUID : () => ids.id();
@@ -86,7 +105,13 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     // Never past its session's absolute age (whole seconds, rounded down: never later).
     const limit = notAfter === undefined ? Number.POSITIVE_INFINITY : Math.floor(notAfter.getTime() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.ttlSeconds, limit));
-    const token = await new SignJWT({ sid: input.sid, role: input.role, ver: input.ver, gver: input.gver })
+    const token = await new SignJWT({
+      client_id: this.clientId,
+      sid: input.sid,
+      role: input.role,
+      ver: input.ver,
+      gver: input.gver,
+    })
       .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.issuer)
       .setAudience(this.audience)
@@ -96,6 +121,36 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       .setExpirationTime(exp)
       .sign(privateKey);
     return { token, expiresIn: exp - iat };
+  }
+
+  async signClient(
+    clientId: string,
+    now: Date,
+  ): Promise<{ readonly token: string; readonly expiresIn: number }> {
+    const { kid, privateKey } = await this.keyStore.signingKey();
+    const iat = Math.floor(now.getTime() / 1000);
+    const token = await new SignJWT({ client_id: clientId })
+      .setProtectedHeader({ alg: SIGNING_ALGORITHM, kid, typ: ACCESS_TOKEN_TYPE })
+      .setIssuer(this.issuer)
+      .setAudience(this.clientAudience)
+      .setSubject(clientId)
+      .setJti(this.newId())
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .sign(privateKey);
+    return { token, expiresIn: this.ttlSeconds };
+  }
+
+  async verifyClient(token: string, now: Date): Promise<Verified<ClientTokenClaims>> {
+    const result = await this.verifyOnce(
+      token,
+      now,
+      this.clientAudience,
+      ['iss', 'aud', 'sub', 'client_id', 'jti', 'iat', 'exp'],
+      toClientClaims,
+    );
+    if (result.ok && result.claims.exp - result.claims.iat > this.ttlSeconds) return INVALID;
+    return result;
   }
 
   async verify(token: string, now: Date): Promise<VerifyResult> {
@@ -113,7 +168,13 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
       }
       return { ok: true, claims: known };
     }
-    const result = await this.verifyOnce(token, now);
+    const result = await this.verifyOnce(
+      token,
+      now,
+      this.audience,
+      ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'role', 'ver', 'gver'],
+      toClaims,
+    );
     if (result.ok && this.verifiedUnder === keys) this.remember(token, result.claims);
     return result;
   }
@@ -127,30 +188,39 @@ export class JoseAccessTokenSigner implements AccessTokenSigner {
     this.verified.set(token, claims);
   }
 
-  private async verifyOnce(token: string, now: Date): Promise<VerifyResult> {
-    const first = await this.verifyWithLoadedKeys(token, now);
+  private async verifyOnce<C>(
+    token: string,
+    now: Date,
+    audience: string,
+    requiredClaims: string[],
+    convert: (payload: JWTPayload) => C | undefined,
+  ): Promise<Verified<C>> {
+    const first = await this.verifyWithLoadedKeys(token, now, audience, requiredClaims, convert);
     // A kid this instance does not know may be another instance's new key: look once more.
     if (first === NO_MATCHING_KEY && (await this.keyStore.reloadForUnknownKid())) {
-      const second = await this.verifyWithLoadedKeys(token, now);
+      const second = await this.verifyWithLoadedKeys(token, now, audience, requiredClaims, convert);
       return second === NO_MATCHING_KEY ? INVALID : second;
     }
     return first === NO_MATCHING_KEY ? INVALID : first;
   }
 
-  private async verifyWithLoadedKeys(
+  private async verifyWithLoadedKeys<C>(
     token: string,
     now: Date,
-  ): Promise<VerifyResult | typeof NO_MATCHING_KEY> {
+    audience: string,
+    requiredClaims: string[],
+    convert: (payload: JWTPayload) => C | undefined,
+  ): Promise<Verified<C> | typeof NO_MATCHING_KEY> {
     try {
       const { payload } = await jwtVerify(token, await this.localKeySet(), {
         algorithms: [SIGNING_ALGORITHM],
         issuer: this.issuer,
-        audience: this.audience,
+        audience,
         typ: ACCESS_TOKEN_TYPE,
         currentDate: now,
-        requiredClaims: ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'role', 'ver', 'gver'],
+        requiredClaims,
       });
-      const claims = toClaims(payload);
+      const claims = convert(payload);
       return claims === undefined ? INVALID : { ok: true, claims };
     } catch (error) {
       if (error instanceof errors.JWKSNoMatchingKey) return NO_MATCHING_KEY;
@@ -178,8 +248,9 @@ function isNonEmptyString(value: unknown): value is string {
 }
 
 function toClaims(payload: JWTPayload): AccessTokenClaims | undefined {
-  const { sub, sid, jti, role, ver, gver, iat, exp } = payload;
+  const { sub, sid, jti, role, ver, gver, iat, exp, client_id: clientId } = payload;
   if (
+    (clientId !== undefined && !isNonEmptyString(clientId)) ||
     !isNonEmptyString(sub) ||
     !isNonEmptyString(sid) ||
     !isNonEmptyString(jti) ||
@@ -191,5 +262,32 @@ function toClaims(payload: JWTPayload): AccessTokenClaims | undefined {
   ) {
     return undefined;
   }
-  return { sub, sid, jti, role, ver, gver, iat: iat as number, exp: exp as number };
+  return {
+    sub,
+    sid,
+    jti,
+    role,
+    ver,
+    gver,
+    iat: iat as number,
+    exp: exp as number,
+    clientId: (clientId as string | undefined) ?? null,
+  };
+}
+
+/** A client-credentials token: `sub` is its `client_id`, and it carries nothing of a user's. */
+function toClientClaims(payload: JWTPayload): ClientTokenClaims | undefined {
+  const { sub, jti, iat, exp, client_id: clientId } = payload;
+  if (
+    !isNonEmptyString(sub) ||
+    sub !== clientId ||
+    !isNonEmptyString(jti) ||
+    payload.sid !== undefined ||
+    payload.role !== undefined ||
+    !Number.isSafeInteger(iat) ||
+    !Number.isSafeInteger(exp)
+  ) {
+    return undefined;
+  }
+  return { clientId: sub, jti, iat: iat as number, exp: exp as number };
 }

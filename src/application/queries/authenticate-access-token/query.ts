@@ -17,6 +17,8 @@ export interface Principal {
   readonly userId: string;
   readonly sessionId: string;
   readonly role: Role;
+  /** The token's verified claims (introspection reports them). */
+  readonly claims: AccessTokenClaims;
 }
 
 /**
@@ -99,7 +101,7 @@ export class AuthenticateAccessTokenQuery {
       }
       return err(rejectionToError(validity));
     }
-    return ok({ userId: user.id, sessionId: claims.sid, role: user.role });
+    return ok({ userId: user.id, sessionId: claims.sid, role: user.role, claims });
   }
 
   private issuance(claims: AccessTokenClaims, state: AccessState, now: Date): Issuance {

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type {
   NewRefreshToken,
   RefreshFacts,
@@ -44,6 +44,14 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
    * rotation that committed meanwhile is seen.
    */
   async findForRefresh(tokenHash: string): Promise<RefreshFacts | null> {
+    return this.#facts(tokenHash, sql`for share of c for update of t for share of u`);
+  }
+
+  async findFacts(tokenHash: string): Promise<RefreshFacts | null> {
+    return this.#facts(tokenHash, sql``);
+  }
+
+  async #facts(tokenHash: string, locks: RawBuilder<unknown>): Promise<RefreshFacts | null> {
     const result = await sql<RefreshFactsRow>`
       select c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
         c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
@@ -57,7 +65,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
         join users u on u.id = t.user_id
         join sessions s on s.id = t.session_id
       where c.id = 1 and t.token_hash = ${tokenHash}
-      for share of c for update of t for share of u`.execute(this.#db);
+      ${locks}`.execute(this.#db);
     const row = result.rows[0];
     if (row === undefined) return null;
     return {

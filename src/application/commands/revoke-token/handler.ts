@@ -1,0 +1,53 @@
+import { ok, type Result } from '../../../domain/result.js';
+import type { AppContext } from '../../context.js';
+import { RevokeSession } from '../revoke-session/command.js';
+import { RevokeSessionHandler } from '../revoke-session/handler.js';
+import type { RevokeToken } from './command.js';
+
+/** The audit reason of a session ended through `POST /oauth/revoke`. */
+const REASON = 'token_revocation';
+
+/**
+ * Finds the session a token belongs to and revokes it through RevokeSessionHandler
+ * (tokens, session, audit row and feed change in one transaction). A refresh token is
+ * found by its hash whatever its state (a used or expired one still names its family);
+ * an access token must carry our signature and be unexpired. Anything else changes
+ * nothing: RFC 7009 answers 200 either way, so `revoked` is for tests and logs only.
+ *
+ * @example
+ * await services.revokeToken.handle(RevokeToken({ token }));
+ */
+export class RevokeTokenHandler {
+  private readonly sessions: RevokeSessionHandler;
+
+  constructor(private readonly ctx: AppContext) {
+    this.sessions = new RevokeSessionHandler(ctx);
+  }
+
+  async handle(command: RevokeToken): Promise<Result<{ readonly revoked: boolean }>> {
+    const owner = await this.ownerOf(command.token);
+    if (owner === null) return ok({ revoked: false });
+    const outcome = await this.sessions.handle(
+      RevokeSession({
+        sessionId: owner.sessionId,
+        ownerId: owner.userId,
+        actor: owner.userId,
+        reason: REASON,
+      }),
+    );
+    // The session went between the lookup and the revocation (a user deleted, a prune): nothing left to end.
+    return ok({ revoked: outcome.ok });
+  }
+
+  private async ownerOf(
+    token: string,
+  ): Promise<{ readonly sessionId: string; readonly userId: string } | null> {
+    if (this.ctx.tokens.isWellFormedRefreshToken(token)) {
+      const tokenHash = this.ctx.tokens.hashRefreshToken(token);
+      const facts = await this.ctx.uow.read((repos) => repos.refreshTokens.findFacts(tokenHash));
+      return facts === null ? null : { sessionId: facts.session.id, userId: facts.user.id };
+    }
+    const verified = await this.ctx.signer.verify(token, this.ctx.clock.now());
+    return verified.ok ? { sessionId: verified.claims.sid, userId: verified.claims.sub } : null;
+  }
+}
