@@ -5,6 +5,8 @@ import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
+import { RunScheduledRotation } from './application/commands/run-scheduled-rotation/command.js';
+import { RunScheduledRotationHandler } from './application/commands/run-scheduled-rotation/handler.js';
 import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
@@ -29,6 +31,7 @@ import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
+import { RotationScheduleTimer } from './infrastructure/scheduling/rotation-schedule-timer.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 import { StartupError } from './startup-error.js';
 
@@ -88,6 +91,8 @@ export interface Core {
   readonly webhooks: Webhooks;
   /** Clears sealed successors past the reuse interval: started by the server only. */
   readonly successorSweep: SealedSuccessorSweep;
+  /** Asks the rotation schedule whether a notice or a rotation is owed: started by the server only. */
+  readonly rotationSchedule: RotationScheduleTimer;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
@@ -184,6 +189,14 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         intervalSeconds: config.successorSweepIntervalSeconds,
       },
     );
+    const scheduledRotation = new RunScheduledRotationHandler(context);
+    const rotationSchedule = new RotationScheduleTimer(
+      {
+        run: () => scheduledRotation.handle(RunScheduledRotation()),
+        logger: pino({ level: config.logLevel, name: 'rotation-schedule' }, overrides.logStream),
+      },
+      { checkSeconds: config.rotationScheduleCheckSeconds },
+    );
     return {
       db: database.db,
       context,
@@ -192,6 +205,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       metrics,
       webhooks,
       successorSweep,
+      rotationSchedule,
       async ready() {
         await sql`select 1`.execute(database.db);
         return true;
@@ -202,6 +216,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
         await successorSweep.close();
+        await rotationSchedule.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
         if (ownsDatabase) await database.close();
@@ -314,6 +329,8 @@ export async function createTokenwarden(
     );
     core.webhooks.startRelay();
     core.successorSweep.start();
+    // After the admin bootstrap and the app: a rotation owed since before this start runs now, once.
+    core.rotationSchedule.start();
     return {
       app,
       services: core.services,

@@ -6,6 +6,7 @@ import { sealedSuccessorSweepMigration } from './migrations/0004-sealed-successo
 import { emailNfkcMigration } from './migrations/0005-email-nfkc.js';
 import { serviceClientsMigration } from './migrations/0006-service-clients.js';
 import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
+import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -17,6 +18,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0005-email-nfkc': emailNfkcMigration,
   '0006-service-clients': serviceClientsMigration,
   '0007-revocation-feed': revocationFeedMigration,
+  '0010-rotation-schedule': rotationScheduleMigration,
 });
 
 class MigrationFailedError extends Error {
