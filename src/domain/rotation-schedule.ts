@@ -7,16 +7,16 @@ import { isValidGracePeriod, MAX_GRACE_PERIOD_SECONDS, type SecurityConfig } fro
 export const SCHEDULE_ACTOR = 'system:schedule';
 
 /** The reason a schedule set without one rotates with. */
-export const DEFAULT_SCHEDULE_REASON = 'scheduled periodic rotation';
+const DEFAULT_SCHEDULE_REASON = 'scheduled periodic rotation';
 
 /**
  * Shorter than an hour would log everyone out more often than any compliance rule asks,
  * and a typo (`30` meaning days) would make the service unusable. Tests cross periods
  * with a ManualClock instead of using short ones.
  */
-export const MIN_ROTATION_INTERVAL_SECONDS = 3_600;
+const MIN_ROTATION_INTERVAL_SECONDS = 3_600;
 /** Ten years: enough for any policy, and far from overflowing a timestamp. */
-export const MAX_ROTATION_INTERVAL_SECONDS = 3_650 * 86_400;
+const MAX_ROTATION_INTERVAL_SECONDS = 3_650 * 86_400;
 /** The advance notice by default: a week, or half the interval when that is shorter. */
 const DEFAULT_NOTICE_LEAD_SECONDS = 7 * 86_400;
 

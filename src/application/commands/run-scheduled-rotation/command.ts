@@ -1,3 +1,5 @@
+import { SCHEDULE_ACTOR } from '../../../domain/rotation-schedule.js';
+
 /**
  * Do what the rotation schedule owes now, if anything: the advance notice, or the
  * scheduled global rotation (with its notice, if that never went out). Every instance's
@@ -8,8 +10,8 @@
  */
 export interface RunScheduledRotation {
   /** Always the schedule itself: scheduled rotations are audited as `system:schedule`. */
-  readonly triggeredBy: 'system:schedule';
+  readonly triggeredBy: typeof SCHEDULE_ACTOR;
 }
 
 export const RunScheduledRotation = (): RunScheduledRotation =>
-  Object.freeze({ triggeredBy: 'system:schedule' });
+  Object.freeze({ triggeredBy: SCHEDULE_ACTOR });
