@@ -5,6 +5,8 @@ import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
+import { RunScheduledRotation } from './application/commands/run-scheduled-rotation/command.js';
+import { RunScheduledRotationHandler } from './application/commands/run-scheduled-rotation/handler.js';
 import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
@@ -30,6 +32,7 @@ import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { Pruner } from './infrastructure/retention/pruner.js';
+import { RotationScheduleTimer } from './infrastructure/scheduling/rotation-schedule-timer.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 import { StartupError } from './startup-error.js';
 
@@ -93,6 +96,8 @@ export interface Core {
   readonly successorSweep: SealedSuccessorSweep;
   /** Deletes rows past retention: its loop is started by the server only; `tokenwarden prune` runs one pass. */
   readonly pruner: Pruner;
+  /** Asks the rotation schedule whether a notice or a rotation is owed: started by the server only. */
+  readonly rotationSchedule: RotationScheduleTimer;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
@@ -207,6 +212,14 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       },
     );
+    const scheduledRotation = new RunScheduledRotationHandler(context);
+    const rotationSchedule = new RotationScheduleTimer(
+      {
+        run: () => scheduledRotation.handle(RunScheduledRotation()),
+        logger: pino({ level: config.logLevel, name: 'rotation-schedule' }, overrides.logStream),
+      },
+      { checkSeconds: config.rotationScheduleCheckSeconds },
+    );
     return {
       db: database.db,
       context,
@@ -216,6 +229,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       webhooks,
       successorSweep,
       pruner,
+      rotationSchedule,
       async ready() {
         await sql`select 1`.execute(database.db);
         return true;
@@ -227,6 +241,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         await webhooks.close();
         await successorSweep.close();
         await pruner.close();
+        await rotationSchedule.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
         if (ownsDatabase) await database.close();
@@ -346,6 +361,8 @@ export async function createTokenwarden(
     core.webhooks.startRelay();
     core.successorSweep.start();
     core.pruner.start();
+    // After the admin bootstrap and the app: a rotation owed since before this start runs now, once.
+    core.rotationSchedule.start();
     return {
       app,
       services: core.services,

@@ -59,6 +59,7 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_WEBHOOK_POLL_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000 }),
   TOKENWARDEN_REJECTION_ROLLUP_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000 }),
   TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
+  TOKENWARDEN_ROTATION_SCHEDULE_CHECK_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 30 }),
   TOKENWARDEN_AUDIENCE: Type.String({ minLength: 1, maxLength: 1024, default: 'tokenwarden' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -150,6 +151,8 @@ export interface Config {
   };
   /** How often used tokens' sealed successors past the reuse interval are cleared. */
   readonly successorSweepIntervalSeconds: number;
+  /** How often each server asks whether the rotation schedule owes a notice or a rotation. */
+  readonly rotationScheduleCheckSeconds: number;
   /** The `aud` of access tokens, required on this service's own routes. */
   readonly audience: string;
   /** Bounds on slow or idle clients, and on the connections one instance holds. */
@@ -315,6 +318,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       channel: env.TOKENWARDEN_INVALIDATION_CHANNEL,
     },
     successorSweepIntervalSeconds: env.TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS,
+    rotationScheduleCheckSeconds: env.TOKENWARDEN_ROTATION_SCHEDULE_CHECK_SECONDS,
     audience: env.TOKENWARDEN_AUDIENCE,
     connections: {
       requestTimeoutSeconds: env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS,

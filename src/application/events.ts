@@ -9,6 +9,8 @@ export const EventType = {
   GlobalTokenRotationAttempted: 'GlobalTokenRotationAttempted',
   GlobalTokenRotationSucceeded: 'GlobalTokenRotationSucceeded',
   GlobalTokenRotationFailed: 'GlobalTokenRotationFailed',
+  /** The advance notice of a scheduled global rotation, lead time before it is due. */
+  GlobalTokenRotationScheduled: 'GlobalTokenRotationScheduled',
   UserTokenRotationAttempted: 'UserTokenRotationAttempted',
   UserTokenRotationSucceeded: 'UserTokenRotationSucceeded',
   UserTokenRotationFailed: 'UserTokenRotationFailed',
@@ -45,6 +47,8 @@ export const AuditAction = {
   PasswordChanged: 'user.password_changed',
   GlobalRotation: 'token_rotation.global',
   GlobalRotationFailed: 'token_rotation.global_failed',
+  /** The advance notice of a scheduled rotation (actor `system:schedule`). */
+  GlobalRotationScheduled: 'token_rotation.scheduled',
   UserRotation: 'token_rotation.user',
   UserRotationFailed: 'token_rotation.user_failed',
   SecurityConfigUpdated: 'security_config.updated',

@@ -1,3 +1,4 @@
+import type { RotationSchedule, RotationScheduleSettings } from '../../domain/rotation-schedule.js';
 import type { SecurityConfig } from '../../domain/versions.js';
 import type { RowLock } from './row-lock.js';
 
@@ -10,4 +11,29 @@ export interface SecurityConfigRepository {
     readonly graceUntil: Date;
   }): Promise<{ readonly previousVersion: number; readonly config: SecurityConfig }>;
   setGracePeriod(seconds: number, at: Date): Promise<SecurityConfig>;
+  /** The rotation schedule, or null while it is off (locks the config row when asked). */
+  getSchedule(lock?: RowLock): Promise<RotationSchedule | null>;
+  /**
+   * Turns the schedule on with these settings and next due time (or off, with null).
+   * `keepNotice` keeps the record of a notice already written for an unchanged due time.
+   */
+  setSchedule(
+    schedule: {
+      readonly settings: RotationScheduleSettings;
+      readonly nextDueAt: Date;
+      readonly keepNotice: boolean;
+    } | null,
+    at: Date,
+  ): Promise<RotationSchedule | null>;
+  /** Records that the notice for `dueAt` was written. */
+  markNoticeSent(dueAt: Date, at: Date): Promise<void>;
+  /**
+   * Moves the schedule from `dueAt` (just rotated for) to `nextDueAt`, only while
+   * `dueAt` is still the stored next due time: false when another transaction got there first.
+   */
+  advanceSchedule(input: {
+    readonly dueAt: Date;
+    readonly nextDueAt: Date;
+    readonly at: Date;
+  }): Promise<boolean>;
 }

@@ -7,6 +7,7 @@ import { emailNfkcMigration } from './migrations/0005-email-nfkc.js';
 import { serviceClientsMigration } from './migrations/0006-service-clients.js';
 import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
 import { retentionMigration } from './migrations/0009-retention.js';
+import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -19,6 +20,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0006-service-clients': serviceClientsMigration,
   '0007-revocation-feed': revocationFeedMigration,
   '0009-retention': retentionMigration,
+  '0010-rotation-schedule': rotationScheduleMigration,
 });
 
 class MigrationFailedError extends Error {

@@ -41,6 +41,14 @@ export interface SecurityConfigTable {
   last_rotation_reason: string | null;
   grace_until: NullableTimestamp;
   updated_at: Timestamp;
+  // The rotation schedule (migration 0010): all null while it is off.
+  rotation_interval_seconds: number | null;
+  rotation_grace_period_seconds: number | null;
+  rotation_reason: string | null;
+  rotation_notice_lead_seconds: number | null;
+  rotation_next_due_at: NullableTimestamp;
+  rotation_notice_sent_for: NullableTimestamp;
+  rotation_last_due_at: NullableTimestamp;
 }
 
 export interface SessionsTable {

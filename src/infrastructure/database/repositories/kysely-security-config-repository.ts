@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
 import type { SecurityConfigRepository } from '../../../application/ports/security-config-repository.js';
+import type { RotationSchedule, RotationScheduleSettings } from '../../../domain/rotation-schedule.js';
 import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, SecurityConfigTable } from '../schema.js';
@@ -66,6 +67,92 @@ export class KyselySecurityConfigRepository implements SecurityConfigRepository 
       .executeTakeFirst();
     return toSecurityConfig(row);
   }
+
+  async getSchedule(lock?: RowLock): Promise<RotationSchedule | null> {
+    const query = this.#db.selectFrom('security_config').selectAll().where('id', '=', SINGLETON_ID);
+    return toSchedule(await withRowLock(query, lock).executeTakeFirst());
+  }
+
+  async setSchedule(
+    schedule: {
+      readonly settings: RotationScheduleSettings;
+      readonly nextDueAt: Date;
+      readonly keepNotice: boolean;
+    } | null,
+    at: Date,
+  ): Promise<RotationSchedule | null> {
+    const values =
+      schedule === null
+        ? {
+            rotation_interval_seconds: null,
+            rotation_grace_period_seconds: null,
+            rotation_reason: null,
+            rotation_notice_lead_seconds: null,
+            rotation_next_due_at: null,
+            rotation_notice_sent_for: null,
+          }
+        : {
+            rotation_interval_seconds: schedule.settings.intervalSeconds,
+            rotation_grace_period_seconds: schedule.settings.gracePeriodSeconds,
+            rotation_reason: schedule.settings.reason,
+            rotation_notice_lead_seconds: schedule.settings.noticeLeadSeconds,
+            rotation_next_due_at: schedule.nextDueAt,
+            ...(schedule.keepNotice ? {} : { rotation_notice_sent_for: null }),
+          };
+    const row = await this.#db
+      .updateTable('security_config')
+      .set({ ...values, updated_at: at })
+      .where('id', '=', SINGLETON_ID)
+      .returningAll()
+      .executeTakeFirst();
+    return toSchedule(row);
+  }
+
+  async markNoticeSent(dueAt: Date, at: Date): Promise<void> {
+    await this.#db
+      .updateTable('security_config')
+      .set({ rotation_notice_sent_for: dueAt, updated_at: at })
+      .where('id', '=', SINGLETON_ID)
+      .execute();
+  }
+
+  /** Compare-and-set on the due time: a second runner's UPDATE matches no row. */
+  async advanceSchedule(input: {
+    readonly dueAt: Date;
+    readonly nextDueAt: Date;
+    readonly at: Date;
+  }): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('security_config')
+      .set({ rotation_next_due_at: input.nextDueAt, rotation_last_due_at: input.dueAt, updated_at: input.at })
+      .where('id', '=', SINGLETON_ID)
+      .where('rotation_next_due_at', '=', input.dueAt)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+}
+
+function toSchedule(row: Selectable<SecurityConfigTable> | undefined): RotationSchedule | null {
+  if (row === undefined) {
+    throw new Error('the security_config row is missing: run the database migrations');
+  }
+  if (
+    row.rotation_interval_seconds === null ||
+    row.rotation_next_due_at === null ||
+    row.rotation_reason === null ||
+    row.rotation_notice_lead_seconds === null
+  ) {
+    return null;
+  }
+  return {
+    intervalSeconds: row.rotation_interval_seconds,
+    gracePeriodSeconds: row.rotation_grace_period_seconds,
+    reason: row.rotation_reason,
+    noticeLeadSeconds: row.rotation_notice_lead_seconds,
+    nextDueAt: row.rotation_next_due_at,
+    noticeSentFor: row.rotation_notice_sent_for,
+    lastDueAt: row.rotation_last_due_at,
+  };
 }
 
 function toSecurityConfig(row: Selectable<SecurityConfigTable> | undefined): SecurityConfig {
