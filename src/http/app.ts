@@ -14,6 +14,8 @@ import { type ErrorCode, TokenwardenError, validationError } from '../domain/err
 import { authGuards } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
+import { KnownPaths } from './method-not-allowed.js';
+import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendProblem } from './problem.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
@@ -46,6 +48,8 @@ export interface HttpOptions {
   readonly docs: boolean;
   /** The revocation feed's stream: heartbeat interval and open streams per instance. */
   readonly feed: Config['feed'];
+  /** The document's `servers` entry: the public base URL, or `/` (relative to where it was fetched). */
+  readonly publicUrl?: string;
 }
 
 export type App = FastifyInstance;
@@ -113,8 +117,14 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         const missing = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
         const field = missing.missingProperty ?? missing.additionalProperty;
         const path = `${v.instancePath}${field === undefined ? '' : `/${field}`}` || '/';
+        // A pattern's source is for machines (the document has it); the field's description says it for people.
+        const described = (v as { parentSchema?: { description?: unknown } }).parentSchema?.description;
         const message =
-          missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
+          missing.additionalProperty !== undefined
+            ? 'is not an accepted field'
+            : v.keyword === 'pattern' && typeof described === 'string'
+              ? `is not valid: ${described}`
+              : (v.message ?? 'is invalid');
         return { path, message };
       });
       return sendProblem(
@@ -131,12 +141,25 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, new TokenwardenError('internal_error', 'An unexpected error occurred'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TokenwardenError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  // Before any route: every route is known for 405s, and documented with the problems
+  // fastify and the hooks answer before its handler (openapi.ts).
+  const knownPaths = new KnownPaths();
+  app.addHook('onRoute', (route) => {
+    knownPaths.add(route);
+    documentFrameworkProblems(route);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = knownPaths.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        new TokenwardenError('method_not_allowed', `${request.method} is not allowed on ${path}`),
+      );
+    }
+    return sendProblem(reply, new TokenwardenError('not_found', `No route ${request.method} ${path}`));
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -172,23 +195,13 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         retryAfterSeconds: Math.ceil(context.ttl / 1000),
       }),
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tokenwarden',
-        description: 'Session and refresh-token service with O(1) breach rotation',
-        version: '0.1.0',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          // RFC 6749 client_secret_basic: base64(urlencode(clientId) ":" urlencode(secret)).
-          serviceClient: { type: 'http', scheme: 'basic', description: 'A service client id and secret' },
-        },
-      },
-    },
-  });
+  await app.register(
+    swagger,
+    openapiOptions({
+      serverUrl: options.publicUrl ?? '/',
+      metricsToken: options.metricsEndpoint.enabled && options.metricsEndpoint.token !== null,
+    }),
+  );
   if (options.docs) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   const guards = authGuards(deps.services);

@@ -1,6 +1,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import { hasEmailShape } from '../domain/credentials.js';
 import { validationError } from '../domain/errors.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default export arrives wrapped.
@@ -11,17 +12,30 @@ const base: Options = {
   removeAdditional: false, // unknown fields are an error, not silently dropped
   useDefaults: true,
   strict: false,
+  // Errors carry their schema, so a pattern failure can be told by the field's description.
+  verbose: true,
 };
+
+/**
+ * ajv-formats' `email` is ASCII-only RFC 5321; the server's rule is the domain's (Unicode
+ * addresses, compared after normalising), so the documented format means that rule.
+ */
+const withFormats = (ajv: Ajv): Ajv => addFormats(ajv).addFormat('email', hasEmailShape);
 
 /**
  * Fastify's default ajv coerces types and strips unknown fields everywhere; an auth
  * API must refuse both in bodies, while query strings and path params (text by
- * nature) still need numbers and booleans coerced. One ajv per part, per app.
+ * nature) still need numbers and booleans coerced. One ajv per part, per app. Path
+ * parameters carry formats as annotations only: an id that is not a uuid names no
+ * resource, the 404 every unknown id gets (schemas.ts, `UuidParam`).
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const bodyAjv = addFormats(new Ajv({ ...base, coerceTypes: false }));
-  const textAjv = addFormats(new Ajv({ ...base, coerceTypes: true }));
-  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+  const bodyAjv = withFormats(new Ajv({ ...base, coerceTypes: false }));
+  const textAjv = withFormats(new Ajv({ ...base, coerceTypes: true }));
+  const pathAjv = withFormats(new Ajv({ ...base, coerceTypes: true, validateFormats: false }));
+  const ajvFor = (part: string | undefined) =>
+    part === 'body' ? bodyAjv : part === 'params' ? pathAjv : textAjv;
+  return ({ schema, httpPart }) => ajvFor(httpPart).compile(schema as object);
 }
 
 // NUL cannot be stored by PostgreSQL (a 500 before this check); a lone surrogate has no

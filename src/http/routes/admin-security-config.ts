@@ -35,13 +35,14 @@ export const adminSecurityConfigRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/security/config',
       {
         ...admin,
         schema: {
+          operationId: 'getSecurityConfig',
           tags: ['admin'],
           summary: 'Current versions and grace period',
           security,
@@ -56,6 +57,7 @@ export const adminSecurityConfigRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'updateSecurityConfig',
           tags: ['admin'],
           summary: 'Change the default grace period of future global rotations',
           security,
