@@ -8,12 +8,34 @@ import { REASON_MAX_LENGTH } from './versions.js';
 describe('visibleTextPattern', () => {
   // Short strings of the characters that decide the rule: spaces and line breaks that trim
   // removes, controls and format characters it refuses, wide characters counted once.
-  const tricky = fc.constantFrom(' ', '\t', '\n', '\u00a0', '\u3000', '\u2028', '\ufeff', '\u200b', '\u001b', 'a', 'é', '🔑', '\ud800');
+  const tricky = fc.constantFrom(
+    ' ',
+    '\t',
+    '\n',
+    '\u00a0',
+    '\u3000',
+    '\u2028',
+    '\ufeff',
+    '\u200b',
+    '\u001b',
+    'a',
+    'é',
+    '🔑',
+    '\ud800',
+  );
   const text = (max: number) =>
     fc.oneof(
       fc.array(tricky, { maxLength: 8 }).map((chars) => chars.join('')),
-      fc.tuple(fc.array(tricky, { maxLength: 3 }), fc.integer({ min: max - 2, max: max + 2 }), fc.array(tricky, { maxLength: 3 }))
-        .map(([before, length, after]) => `${before.join('')}${'🔑'.repeat(Math.max(0, length))}${after.join('')}`),
+      fc
+        .tuple(
+          fc.array(tricky, { maxLength: 3 }),
+          fc.integer({ min: max - 2, max: max + 2 }),
+          fc.array(tricky, { maxLength: 3 }),
+        )
+        .map(
+          ([before, length, after]) =>
+            `${before.join('')}${'🔑'.repeat(Math.max(0, length))}${after.join('')}`,
+        ),
       fc.string({ unit: 'grapheme', maxLength: 12 }),
     );
 
@@ -40,6 +62,12 @@ describe('visibleTextPattern', () => {
   it('bounds the trimmed text, not the padding around it', () => {
     const pattern = new RegExp(visibleTextPattern(3), 'u');
     expect(['x', ' x y ', '\n abc \t'].map((s) => pattern.test(s))).toEqual([true, true, true]);
-    expect(['', '   ', 'abcd', 'a\u202eb', 'a\nb'].map((s) => pattern.test(s))).toEqual([false, false, false, false, false]);
+    expect(['', '   ', 'abcd', 'a\u202eb', 'a\nb'].map((s) => pattern.test(s))).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });

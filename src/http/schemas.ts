@@ -1,14 +1,10 @@
 import { Type } from 'typebox';
-import {
-  EMAIL_MAX_LENGTH,
-  PASSWORD_MAX_LENGTH,
-  PASSWORD_MIN_LENGTH,
-} from '../domain/credentials.js';
+import type { SessionView } from '../application/queries/list-sessions/query.js';
+import { EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../domain/credentials.js';
 import { ERROR_CODES } from '../domain/errors.js';
+import type { Page } from '../domain/page.js';
 import { visibleTextPattern } from '../domain/text.js';
 import { REASON_MAX_LENGTH } from '../domain/versions.js';
-import type { SessionView } from '../application/queries/list-sessions/query.js';
-import type { Page } from '../domain/page.js';
 import { iso } from './route-kit.js';
 
 /**
