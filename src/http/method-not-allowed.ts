@@ -5,7 +5,7 @@ interface KnownPath {
   readonly methods: Set<string>;
 }
 
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A route URL (`/api/v1/sessions/:id`, `/docs/*`) as a regular expression over request paths. */
 function patternOf(url: string): RegExp {
@@ -14,7 +14,7 @@ function patternOf(url: string): RegExp {
     .map((segment) => {
       if (segment === '*') return '.*';
       if (segment.startsWith(':')) return '[^/]+';
-      return escape(segment);
+      return escapeRegExp(segment);
     })
     .join('/');
   return new RegExp(`^${source}$`);
