@@ -50,9 +50,20 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   503: 'Temporarily unable to serve this',
 };
 
+const PROBLEM_HEADERS: Readonly<Record<number, Record<string, { type: string; description: string }>>> = {
+  401: {
+    'WWW-Authenticate': {
+      type: 'string',
+      description: 'The challenge (RFC 6750 for bearer tokens, Basic for service clients)',
+    },
+  },
+  429: { 'Retry-After': { type: 'integer', description: 'Seconds until a retry can succeed' } },
+};
+
 /** One response of `application/problem+json` with the named Problem schema. */
 export const problemResponse = (status: number) => ({
   description: PROBLEM_DESCRIPTIONS[status] ?? 'A problem',
+  ...(PROBLEM_HEADERS[status] === undefined ? {} : { headers: PROBLEM_HEADERS[status] }),
   content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: 'Problem#' } } },
 });
 
