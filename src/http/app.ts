@@ -117,14 +117,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         const missing = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
         const field = missing.missingProperty ?? missing.additionalProperty;
         const path = `${v.instancePath}${field === undefined ? '' : `/${field}`}` || '/';
-        // A pattern's source is for machines (the document has it); the field's description says it for people.
-        const described = (v as { parentSchema?: { description?: unknown } }).parentSchema?.description;
         const message =
-          missing.additionalProperty !== undefined
-            ? 'is not an accepted field'
-            : v.keyword === 'pattern' && typeof described === 'string'
-              ? `is not valid: ${described}`
-              : (v.message ?? 'is invalid');
+          missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
         return { path, message };
       });
       return sendProblem(
