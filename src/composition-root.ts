@@ -350,6 +350,7 @@ export async function createTokenwarden(
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
         feed: config.feed,
+        publicUrl: config.publicUrl,
         oauth: {
           issuer: config.issuer,
           publicUrl: config.publicUrl,

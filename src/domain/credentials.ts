@@ -2,10 +2,10 @@ import { type TokenwardenError, validationError } from './errors.js';
 import { err, ok, type Result } from './result.js';
 import { firstControlOrFormat } from './text.js';
 
-const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MIN_LENGTH = 8;
 /** Bounded so a huge password cannot make argon2 a denial-of-service lever. */
-const PASSWORD_MAX_LENGTH = 256;
-const EMAIL_MAX_LENGTH = 254;
+export const PASSWORD_MAX_LENGTH = 256;
+export const EMAIL_MAX_LENGTH = 254;
 
 // Deliberately simple (RFC 5322 is not a useful target): one @, no spaces, a dot in the domain.
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -71,6 +71,18 @@ export function isMixedScript(part: string): boolean {
 }
 
 /**
+ * Whether `raw`, once normalised, is shaped like an address of at most 254 characters:
+ * the part of {@link parseEmail} a schema can state (the API's `email` format).
+ *
+ * @example
+ * hasEmailShape(' ＡＬＩＣＥ@Example.com '); // true
+ */
+export function hasEmailShape(raw: string): boolean {
+  const email = normaliseEmail(raw);
+  return email.length <= EMAIL_MAX_LENGTH && EMAIL_SHAPE.test(email);
+}
+
+/**
  * A new account's email: normalised ({@link normaliseEmail}), shaped like an address,
  * with no control or format character (ESC, newline, zero-width space, bidi override)
  * and no part mixing look-alike scripts.
@@ -80,7 +92,7 @@ export function parseEmail(raw: string, path = '/email'): Result<string, Tokenwa
   const email = normaliseEmail(raw);
   const hidden = firstControlOrFormat(email);
   if (hidden !== null) return problem(`must not contain control or format characters (found ${hidden})`);
-  if (email.length > EMAIL_MAX_LENGTH || !EMAIL_SHAPE.test(email)) return problem('must be an email address');
+  if (!hasEmailShape(email)) return problem('must be an email address');
   const [local = '', domain = ''] = email.split('@');
   if ([local, ...domain.split('.')].some(isMixedScript)) {
     return problem('must not mix scripts within a part (such as Latin with Cyrillic or Greek letters)');

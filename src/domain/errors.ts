@@ -57,6 +57,9 @@ const ERROR_TABLE = {
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 
+/** Every code, for the API schema of a problem's `code`. */
+export const ERROR_CODES = Object.keys(ERROR_TABLE) as readonly ErrorCode[];
+
 /** Extra members a problem carries beyond RFC 9457's own (e.g. `rejection`, `errors`). */
 export type ProblemExtensions = Readonly<Record<string, unknown>>;
 

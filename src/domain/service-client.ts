@@ -3,7 +3,7 @@ import { err, ok, type Result } from './result.js';
 import { firstControlOrFormat } from './text.js';
 
 /** The longest service-client name, in characters, after trimming. */
-const NAME_MAX_LENGTH = 100;
+export const SERVICE_CLIENT_NAME_MAX_LENGTH = 100;
 
 /**
  * A credential another service presents to read the revocation feed (and, later,
@@ -35,7 +35,8 @@ export function parseServiceClientName(raw: unknown): Result<string, Tokenwarden
   if (typeof raw !== 'string') return problem('is required');
   const name = raw.trim();
   if (name.length === 0) return problem('must not be empty');
-  if ([...name].length > NAME_MAX_LENGTH) return problem(`must be at most ${NAME_MAX_LENGTH} characters`);
+  if ([...name].length > SERVICE_CLIENT_NAME_MAX_LENGTH)
+    return problem(`must be at most ${SERVICE_CLIENT_NAME_MAX_LENGTH} characters`);
   const hidden = firstControlOrFormat(name);
   if (hidden !== null) return problem(`must not contain control or format characters (found ${hidden})`);
   return ok(name);

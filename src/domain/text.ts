@@ -20,3 +20,22 @@ export function firstControlOrFormat(text: string): string | null {
   const codePoint = match[0].codePointAt(0) ?? 0;
   return `U+${codePoint.toString(16).toUpperCase().padStart(4, '0')}`;
 }
+
+// The same classes as CONTROL_OR_FORMAT, as a character-class body for a pattern.
+const HIDDEN_CLASSES = '\\p{Cc}\\p{Cf}\\p{Cs}\\p{Zl}\\p{Zp}';
+
+/**
+ * A regular expression (unicode mode, the dialect of JSON Schema's `pattern`) matching
+ * exactly the strings that trim to 1..`maxLength` characters with no control, format or
+ * separator character left: the rule of a reason or a name, stated once for the API schema.
+ * Whitespace around is allowed (it is trimmed); inside, spaces are fine.
+ *
+ * @example
+ * new RegExp(visibleTextPattern(500), 'u').test('  db leak '); // true
+ */
+export function visibleTextPattern(maxLength: number): string {
+  const visible = `[^\\s${HIDDEN_CLASSES}]`;
+  const inner = `[^${HIDDEN_CLASSES}]`;
+  const between = maxLength < 2 ? '' : `(?:${inner}{0,${maxLength - 2}}${visible})?`;
+  return `^\\s*${visible}${between}\\s*$`;
+}

@@ -14,6 +14,8 @@ import { type ErrorCode, TokenwardenError, validationError } from '../domain/err
 import { authGuards } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
+import { KnownPaths } from './method-not-allowed.js';
+import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendProblem } from './problem.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
@@ -49,6 +51,8 @@ export interface HttpOptions {
   readonly feed: Config['feed'];
   /** The OAuth surface's issuer, public URL, first-party client id and audience. */
   readonly oauth: Omit<OAuthOptions, 'docs'>;
+  /** The document's `servers` entry: the public base URL, or `/` (relative to where it was fetched). */
+  readonly publicUrl?: string;
 }
 
 export type App = FastifyInstance;
@@ -134,12 +138,25 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(reply, new TokenwardenError('internal_error', 'An unexpected error occurred'));
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      new TokenwardenError('not_found', `No route ${request.method} ${request.url.split('?')[0]}`),
-    ),
-  );
+  // Before any route: every route is known for 405s, and documented with the problems
+  // fastify and the hooks answer before its handler (openapi.ts).
+  const knownPaths = new KnownPaths();
+  app.addHook('onRoute', (route) => {
+    knownPaths.add(route);
+    documentFrameworkProblems(route);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = knownPaths.allowed(path);
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '));
+      return sendProblem(
+        reply,
+        new TokenwardenError('method_not_allowed', `${request.method} is not allowed on ${path}`),
+      );
+    }
+    return sendProblem(reply, new TokenwardenError('not_found', `No route ${request.method} ${path}`));
+  });
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -175,23 +192,13 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         retryAfterSeconds: Math.ceil(context.ttl / 1000),
       }),
   });
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'tokenwarden',
-        description: 'Session and refresh-token service with O(1) breach rotation',
-        version: '0.1.0',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          // RFC 6749 client_secret_basic: base64(urlencode(clientId) ":" urlencode(secret)).
-          serviceClient: { type: 'http', scheme: 'basic', description: 'A service client id and secret' },
-        },
-      },
-    },
-  });
+  await app.register(
+    swagger,
+    openapiOptions({
+      serverUrl: options.publicUrl ?? '/',
+      metricsToken: options.metricsEndpoint.enabled && options.metricsEndpoint.token !== null,
+    }),
+  );
   if (options.docs) await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   const guards = authGuards(deps.services);

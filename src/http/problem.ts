@@ -1,7 +1,8 @@
 import type { FastifyReply } from 'fastify';
 import type { ErrorCode, TokenwardenError } from '../domain/errors.js';
+import { PROBLEM_MEDIA_TYPE } from './schemas.js';
 
-const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+const PROBLEM_CONTENT_TYPE = `${PROBLEM_MEDIA_TYPE}; charset=utf-8`;
 
 /** An RFC 9457 problem document with tokenwarden's `code` member. */
 interface Problem {

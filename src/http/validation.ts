@@ -1,6 +1,7 @@
-import { Ajv, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
+import { hasEmailShape } from '../domain/credentials.js';
 import { validationError } from '../domain/errors.js';
 
 // ajv-formats ships CommonJS; under NodeNext its default export arrives wrapped.
@@ -14,14 +15,51 @@ const base: Options = {
 };
 
 /**
+ * ajv-formats' `email` is ASCII-only RFC 5321; the server's rule is the domain's (Unicode
+ * addresses, compared after normalising), so the documented format means that rule.
+ */
+const withFormats = (ajv: Ajv): Ajv => addFormats(ajv).addFormat('email', hasEmailShape);
+
+/**
  * Fastify's default ajv coerces types and strips unknown fields everywhere; an auth
  * API must refuse both in bodies, while query strings and path params (text by
- * nature) still need numbers and booleans coerced. One ajv per part, per app.
+ * nature) still need numbers and booleans coerced. One ajv per part, per app. Path
+ * parameters carry formats as annotations only: an id that is not a uuid names no
+ * resource, the 404 every unknown id gets (schemas.ts, `UuidParam`).
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const bodyAjv = addFormats(new Ajv({ ...base, coerceTypes: false }));
-  const textAjv = addFormats(new Ajv({ ...base, coerceTypes: true }));
-  return ({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : textAjv).compile(schema as object);
+  const bodyAjv = withFormats(new Ajv({ ...base, coerceTypes: false }));
+  const textAjv = withFormats(new Ajv({ ...base, coerceTypes: true }));
+  const pathAjv = withFormats(new Ajv({ ...base, coerceTypes: true, validateFormats: false }));
+  const ajvFor = (part: string | undefined) =>
+    part === 'body' ? bodyAjv : part === 'params' ? pathAjv : textAjv;
+  return ({ schema, httpPart }) => {
+    const validate = ajvFor(httpPart).compile(schema as object);
+    const checked = (data: unknown) => {
+      const valid = validate(data);
+      checked.errors = valid ? null : (validate.errors ?? []).map((error) => describePattern(schema, error));
+      return valid;
+    };
+    checked.errors = null as ErrorObject[] | null;
+    return checked;
+  };
+}
+
+/**
+ * A failed `pattern` says what the field's description says: the pattern's source is for
+ * machines (the document has it), and ajv's message would echo all of it.
+ */
+function describePattern(schema: unknown, error: ErrorObject): ErrorObject {
+  if (error.keyword !== 'pattern') return error;
+  let at: unknown = schema;
+  const steps = error.schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
+  for (const step of steps) {
+    const key = step.replaceAll('~1', '/').replaceAll('~0', '~');
+    at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+  }
+  const description =
+    at !== null && typeof at === 'object' ? (at as { description?: unknown }).description : undefined;
+  return typeof description === 'string' ? { ...error, message: `is not valid: ${description}` } : error;
 }
 
 // NUL cannot be stored by PostgreSQL (a 500 before this check); a lone surrogate has no

@@ -85,6 +85,24 @@ describe.each(testDatabases())('bad input is a 4xx problem, never a 500, on $nam
     expect(problem.errors).toEqual([{ path: '/role', message: 'is not an accepted field' }]);
   });
 
+  it('a value failing a pattern → 422 saying the rule in words, not the regular expression', async () => {
+    for (const reason of ['   ', 'x'.repeat(501), 'two\nlines']) {
+      const problem = expectProblem(
+        await raw(
+          '/api/v1/admin/security/rotations',
+          JSON.stringify({ reason, dryRun: true }),
+          undefined,
+          admin,
+        ),
+        422,
+      );
+      const [error] = problem.errors as { path: string; message: string }[];
+      expect(error?.path).toBe('/reason');
+      expect(error?.message).toMatch(/^is not valid: Why: 500 characters at most once trimmed, not blank/);
+      expect(error?.message).not.toContain('\\p{');
+    }
+  });
+
   it('a 2 MB body → 413 payload_too_large', async () => {
     const big = JSON.stringify({ refreshToken: 'x'.repeat(2 * 1024 * 1024) });
     const problem = expectProblem(await raw('/api/v1/tokens', big), 413);

@@ -30,13 +30,14 @@ export const adminAuditRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/audit',
       {
         ...admin,
         schema: {
+          operationId: 'listAuditEvents',
           tags: ['admin'],
           summary: 'The audit log, newest first',
           security,

@@ -69,13 +69,14 @@ export const adminRotationRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.post(
       '/admin/security/rotations',
       {
         ...admin,
         schema: {
+          operationId: 'triggerGlobalRotation',
           tags: ['admin'],
           summary: 'Global rotation: every refresh and access token issued before now stops working',
           description: 'With `dryRun: true` nothing changes and the answer counts what would stop working.',
@@ -119,6 +120,7 @@ export const adminRotationRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'triggerUserRotation',
           tags: ['admin'],
           summary: 'User rotation: every token of one user stops working at once (no grace)',
           security,

@@ -103,13 +103,14 @@ export const adminSecurityConfigRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/security/config',
       {
         ...admin,
         schema: {
+          operationId: 'getSecurityConfig',
           tags: ['admin'],
           summary: 'Current versions, grace period and rotation schedule (with its next due time)',
           security,
@@ -124,6 +125,7 @@ export const adminSecurityConfigRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'updateSecurityConfig',
           tags: ['admin'],
           summary: 'Change the default grace period of future global rotations and/or the rotation schedule',
           security,

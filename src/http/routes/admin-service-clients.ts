@@ -3,7 +3,8 @@ import { Type } from 'typebox';
 import { CreateServiceClient } from '../../application/commands/create-service-client/command.js';
 import { RevokeServiceClient } from '../../application/commands/revoke-service-client/command.js';
 import type { Services } from '../../application/services.js';
-import type { ServiceClientView } from '../../domain/service-client.js';
+import { SERVICE_CLIENT_NAME_MAX_LENGTH, type ServiceClientView } from '../../domain/service-client.js';
+import { visibleTextPattern } from '../../domain/text.js';
 import { principalOf } from '../auth.js';
 import { emptyBodyAsObject, type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
 import {
@@ -15,17 +16,19 @@ import {
   problemResponses,
   Reason,
   Uuid,
+  UuidParam,
 } from '../schemas.js';
 
-// Length and characters are checked after trimming by the handler (1..100); the schema only bounds the input.
+// The domain's rule as a pattern (trimmed, 1..100 visible characters); maxLength bounds what it reads.
 const ServiceClientName = Type.String({
   maxLength: 1024,
-  description: 'A label for people; trimmed, 1 to 100 characters; need not be unique',
+  pattern: visibleTextPattern(SERVICE_CLIENT_NAME_MAX_LENGTH),
+  description: `A label for people; trimmed, 1 to ${SERVICE_CLIENT_NAME_MAX_LENGTH} characters, no control or format characters; need not be unique`,
 });
 
 const CreationBody = Type.Object({ name: ServiceClientName }, { additionalProperties: false });
 const RevocationBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
-const ClientIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const ClientIdParams = Type.Object({ id: UuidParam });
 const ListQuery = Type.Object(
   { limit: Limit, cursor: Type.Optional(Cursor) },
   { additionalProperties: false },
@@ -58,13 +61,14 @@ export const adminServiceClientRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.post(
       '/admin/service-clients',
       {
         ...admin,
         schema: {
+          operationId: 'createServiceClient',
           tags: ['admin'],
           summary: 'Create a service client; its secret is in this answer and never again (audited)',
           description:
@@ -92,6 +96,7 @@ export const adminServiceClientRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'listServiceClients',
           tags: ['admin'],
           summary: 'Service clients, oldest first, revoked ones included (never a secret)',
           security,
@@ -112,6 +117,7 @@ export const adminServiceClientRoutes =
         // The reason is optional: no body at all reads as {}.
         preValidation: emptyBodyAsObject,
         schema: {
+          operationId: 'revokeServiceClient',
           tags: ['admin'],
           summary: 'Revoke a service client: its secret stops working at once (audited; idempotent)',
           security,

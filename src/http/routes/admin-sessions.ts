@@ -15,13 +15,14 @@ export const adminSessionRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/users/:userId/sessions',
       {
         ...admin,
         schema: {
+          operationId: 'listUserSessions',
           tags: ['admin'],
           summary: "A user's active sessions, newest first",
           security,

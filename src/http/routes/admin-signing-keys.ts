@@ -22,13 +22,14 @@ export const adminSigningKeyRoutes =
     const admin = { preHandler: guards.requireAdmin };
     // Every body field of these two routes is optional: no body at all reads as {}.
     const adminWithOptionalBody = { ...admin, preValidation: emptyBodyAsObject };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/signing-keys',
       {
         ...admin,
         schema: {
+          operationId: 'listSigningKeys',
           tags: ['admin'],
           summary: 'Signing keys, newest first: the active one, those still verifying, retired ones',
           security,
@@ -56,6 +57,7 @@ export const adminSigningKeyRoutes =
       {
         ...adminWithOptionalBody,
         schema: {
+          operationId: 'rotateSigningKey',
           tags: ['admin'],
           summary: 'New active signing key; the previous one verifies until its tokens have expired',
           security,
@@ -78,6 +80,7 @@ export const adminSigningKeyRoutes =
       {
         ...adminWithOptionalBody,
         schema: {
+          operationId: 'retireSigningKey',
           tags: ['admin'],
           summary: 'Retire a signing key at once: tokens it signed are refused from now on',
           description:

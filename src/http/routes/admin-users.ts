@@ -45,13 +45,14 @@ export const adminUserRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/users',
       {
         ...admin,
         schema: {
+          operationId: 'listUsers',
           tags: ['admin'],
           summary: 'Users, optionally filtered by email',
           security,
@@ -70,6 +71,7 @@ export const adminUserRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'promoteUser',
           tags: ['admin'],
           summary: 'Give an existing account the admin role (audited with its reason)',
           description:

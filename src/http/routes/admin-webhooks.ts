@@ -25,13 +25,14 @@ export const adminWebhookRoutes =
   (deliveries: WebhookDeliveries, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
     const admin = { preHandler: guards.requireAdmin };
-    const security = [{ bearer: [] }];
+    const security = [{ admin: [] }];
 
     app.get(
       '/admin/webhooks/deliveries',
       {
         ...admin,
         schema: {
+          operationId: 'listWebhookDeliveries',
           tags: ['admin'],
           summary: 'Webhook deliveries, newest first; `state=dead` lists the dead letters',
           security,
@@ -50,6 +51,7 @@ export const adminWebhookRoutes =
       {
         ...admin,
         schema: {
+          operationId: 'retryWebhookDelivery',
           tags: ['admin'],
           summary: 'Queue a delivery again, due now, with its attempts reset (audited)',
           description: 'A delivered one is sent again; receivers dedupe on the event id.',

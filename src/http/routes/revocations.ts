@@ -93,7 +93,7 @@ export const revocationRoutes =
     const { services } = deps;
     // Services that verify tokens themselves read the feed with their client credentials; admins may too.
     const guarded = { preHandler: guards.requireServiceClientOrAdmin };
-    const security: Record<string, string[]>[] = [{ serviceClient: [] }, { bearer: [] }];
+    const security: Record<string, string[]>[] = [{ serviceClient: [] }, { admin: [] }];
     const streams = new Set<() => void>();
 
     app.get(
@@ -101,6 +101,7 @@ export const revocationRoutes =
       {
         ...guarded,
         schema: {
+          operationId: 'getRevocations',
           tags: ['revocations'],
           summary: 'What a verifier needs now, and the changes after a sequence number',
           security,
@@ -132,6 +133,7 @@ export const revocationRoutes =
       {
         ...guarded,
         schema: {
+          operationId: 'streamRevocations',
           tags: ['revocations'],
           summary: 'The revocation feed as Server-Sent Events (id = seq; resume with Last-Event-ID)',
           security,

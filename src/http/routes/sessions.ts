@@ -31,6 +31,8 @@ export const sessionRoutes =
       {
         onRequest: limits.credentials,
         schema: {
+          operationId: 'logIn',
+          security: [],
           tags: ['sessions'],
           summary: 'Log in: start a session and get a token pair',
           body: Credentials,
@@ -61,6 +63,7 @@ export const sessionRoutes =
       {
         preHandler: guards.requireAuth,
         schema: {
+          operationId: 'logOut',
           tags: ['sessions'],
           summary: 'Log out this session',
           security: [{ bearer: [] }],
@@ -88,6 +91,7 @@ export const sessionRoutes =
       {
         preHandler: guards.requireAuth,
         schema: {
+          operationId: 'listMySessions',
           tags: ['sessions'],
           summary: 'My active sessions, newest first',
           description: 'Paged: pass `nextCursor` back as `cursor` for the next page (null on the last).',
@@ -115,6 +119,7 @@ export const sessionRoutes =
       {
         preHandler: guards.requireAuth,
         schema: {
+          operationId: 'revokeMySession',
           tags: ['sessions'],
           summary: 'Log out one of my sessions',
           security: [{ bearer: [] }],

@@ -36,6 +36,8 @@ export const systemRoutes =
       '/health',
       {
         schema: {
+          operationId: 'getHealth',
+          security: [],
           tags: ['system'],
           summary: 'Liveness',
           response: { 200: Type.Object({ status: Type.Literal('ok') }) },
@@ -48,6 +50,8 @@ export const systemRoutes =
       '/ready',
       {
         schema: {
+          operationId: 'getReadiness',
+          security: [],
           tags: ['system'],
           summary: 'Readiness: the database answers',
           description:
@@ -80,10 +84,17 @@ export const systemRoutes =
                 },
               }),
           schema: {
+            operationId: 'getMetrics',
             tags: ['system'],
             summary: 'Prometheus metrics',
-            ...(metricsToken === null ? {} : { security: [{ bearer: [] }] }),
-            response: { ...problemResponses(401) },
+            security: metricsToken === null ? [] : [{ metricsToken: [] }],
+            response: {
+              200: {
+                description: 'The Prometheus text exposition format',
+                content: { 'text/plain': { schema: Type.String() } },
+              },
+              ...(metricsToken === null ? {} : problemResponses(401)),
+            },
             hide: false,
           },
         },
@@ -99,6 +110,8 @@ export const systemRoutes =
       '/.well-known/jwks.json',
       {
         schema: {
+          operationId: 'getJwks',
+          security: [],
           tags: ['system'],
           summary: 'Public keys that verify access tokens',
           response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) },

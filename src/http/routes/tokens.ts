@@ -12,6 +12,8 @@ export const tokenRoutes =
       {
         onRequest: limits.refresh,
         schema: {
+          operationId: 'refreshTokens',
+          security: [],
           tags: ['tokens'],
           summary: 'Exchange a refresh token for a new pair (the presented token is rotated)',
           body: RefreshBody,

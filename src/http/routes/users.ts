@@ -18,10 +18,10 @@ import {
 } from '../route-kit.js';
 import {
   ChangePasswordBody,
-  Credentials,
   MeSchema,
   problemResponses,
   RegisteredUserSchema,
+  RegistrationBody,
   SelfRotationBody,
   TokenPairSchema,
   UserRotationResultSchema,
@@ -43,9 +43,11 @@ export const userRoutes =
       {
         onRequest: limits.credentials,
         schema: {
+          operationId: 'registerUser',
+          security: [],
           tags: ['users'],
           summary: 'Register a user',
-          body: Credentials,
+          body: RegistrationBody,
           response: { 201: RegisteredUserSchema, ...problemResponses(409, 422, 429) },
         },
       },
@@ -69,6 +71,7 @@ export const userRoutes =
       {
         preHandler: guards.requireAuth,
         schema: {
+          operationId: 'getMe',
           tags: ['users'],
           summary: 'The signed-in user',
           security: [{ bearer: [] }],
@@ -87,6 +90,7 @@ export const userRoutes =
         onRequest: limits.credentials,
         preHandler: guards.requireAuth,
         schema: {
+          operationId: 'changePassword',
           tags: ['users'],
           summary: 'Change password: this device stays signed in, every other device is signed out',
           security: [{ bearer: [] }],
@@ -121,6 +125,7 @@ export const userRoutes =
         preHandler: guards.requireAuth,
         preValidation: emptyBodyAsObject,
         schema: {
+          operationId: 'logOutEverywhere',
           tags: ['users'],
           summary: 'Log out everywhere: rotate all of my tokens',
           security: [{ bearer: [] }],
