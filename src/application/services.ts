@@ -19,6 +19,7 @@ import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-toke
 import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
 import { GetRevocationsQuery } from './queries/get-revocations/query.js';
+import { GetRotationActivityQuery } from './queries/get-rotation-activity/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { ListAuditEventsQuery } from './queries/list-audit-events/query.js';
@@ -52,6 +53,7 @@ export function createServices(ctx: AppContext) {
     getSecurityConfig: new GetSecurityConfigQuery(ctx),
     listSessions: new ListSessionsQuery(ctx),
     listAuditEvents: new ListAuditEventsQuery(ctx),
+    getRotationActivity: new GetRotationActivityQuery(ctx),
     listUsers: new ListUsersQuery(ctx),
     getUser: new GetUserQuery(ctx),
     findUser: new FindUserQuery(ctx),
