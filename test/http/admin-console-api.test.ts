@@ -103,10 +103,11 @@ describe.each(testDatabases())('admin API for the console on $name', (target) =>
     expect(body.buckets.map((b: { rejectedGlobal: number }) => b.rejectedGlobal)).toEqual([0, 0, 3, 0]);
     expect(body.buckets[2]).toMatchObject({ start: new Date(start.getTime() + 7200_000).toISOString() });
 
-    // The default window: the 24 intervals up to now.
+    // The default window: 24 whole hours, the last one holding now (the global rotation above).
     const recent = (await get('/api/v1/admin/audit/activity')).json();
     expect(recent.buckets).toHaveLength(24);
-    expect(recent.until).toBe(t.clock.now().toISOString());
+    expect(recent.until).toBe(new Date(start.getTime() + 3 * 3600_000).toISOString());
+    expect(recent.buckets.at(-1)).toMatchObject({ globalRotations: 1, rejectedGlobal: 3 });
   });
 
   it.each([

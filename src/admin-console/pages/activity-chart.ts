@@ -64,12 +64,16 @@ function panel(top: number, title: string, series: readonly Series[], activity: 
  */
 export function renderActivity(activity: Activity): HTMLElement {
   const rotations: Series[] = [
-    { label: 'global rotations', className: 'bar global', value: (b) => b.globalRotations },
-    { label: 'user rotations', className: 'bar user', value: (b) => b.userRotations },
+    { label: 'global rotations', className: 'bar series-global', value: (b) => b.globalRotations },
+    { label: 'user rotations', className: 'bar series-user', value: (b) => b.userRotations },
   ];
   const rejections: Series[] = [
-    { label: 'rejected after a global rotation', className: 'bar global', value: (b) => b.rejectedGlobal },
-    { label: 'rejected after a user rotation', className: 'bar user', value: (b) => b.rejectedUser },
+    {
+      label: 'rejected after a global rotation',
+      className: 'bar series-global',
+      value: (b) => b.rejectedGlobal,
+    },
+    { label: 'rejected after a user rotation', className: 'bar series-user', value: (b) => b.rejectedUser },
   ];
   const sum = (f: (b: Bucket) => number) => activity.buckets.reduce((a, b) => a + f(b), 0);
   const summary =
@@ -110,22 +114,21 @@ export function renderActivity(activity: Activity): HTMLElement {
       { id: 'activity-summary' },
       summary,
       ' ',
-      h('span', { class: 'key global' }, 'global'),
+      h('span', { class: 'key series-global' }, 'global'),
       ' ',
-      h('span', { class: 'key user' }, 'user'),
+      h('span', { class: 'key series-user' }, 'user'),
     ),
   );
 }
 
-/** Reads the chosen window (`seconds:bucketSeconds`) and draws it. */
+/**
+ * Draws the 24 intervals of the chosen size up to the server's now (not the browser's: a
+ * skewed desk clock must not hide the last hour).
+ */
 export async function loadActivity(): Promise<void> {
-  const [windowSeconds, bucketSeconds] = $<HTMLSelectElement>('activity-range')
-    .value.split(':')
-    .map(Number) as [number, number];
-  const until = new Date();
-  const since = new Date(until.getTime() - windowSeconds * 1000);
+  const bucketSeconds = Number($<HTMLSelectElement>('activity-range').value);
   const activity = await client.request<Activity>('/api/v1/admin/audit/activity', {
-    query: { since: since.toISOString(), until: until.toISOString(), bucketSeconds },
+    query: { bucketSeconds },
   });
   $('activity-chart').replaceChildren(renderActivity(activity));
 }

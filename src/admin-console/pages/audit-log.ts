@@ -30,16 +30,17 @@ const instant = (id: string): string | undefined => {
   return value === '' ? undefined : new Date(value).toISOString();
 };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
- * Who did it or whom it concerns: an email for a user id (the id on hover), `system:…`
- * actors as they are, anything else made visible.
+ * Who did it or whom it concerns: a user id as the user's email (the id on hover), other
+ * actors (`system`, `system:…`, `self`, `cli:…`) as they are, marked as not a person.
  */
 function person(id: string): HTMLElement {
-  if (id.startsWith('system:'))
-    return h('span', { class: 'system', title: 'an automatic actor' }, visible(id));
+  if (!UUID.test(id)) return h('span', { class: 'system', title: 'not a user account' }, visible(id));
   const email = directory.email(id);
   return email === null
-    ? h('code', {}, visible(id))
+    ? h('code', { title: 'no such user (deleted?)' }, id)
     : h('span', { class: 'person', title: `id ${id}`, 'data-id': id }, visible(email));
 }
 

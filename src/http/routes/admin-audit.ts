@@ -127,7 +127,7 @@ export const adminAuditRoutes =
             'Rotations and the token rejections they caused, per interval (default: last 24 h by hour)',
           description:
             `Rotations come from the audit log, rejections from the TokenRejectedDueToRotation roll-ups. ` +
-            `At most ${MAX_ACTIVITY_BUCKETS} intervals; \`until\` defaults to now, \`since\` to 24 intervals before it.`,
+            `At most ${MAX_ACTIVITY_BUCKETS} intervals; \`until\` defaults to the interval boundary after now (aligned to the interval size), \`since\` to 24 intervals before it.`,
           security,
           querystring: ActivityQuery,
           response: { 200: ActivitySchema, ...problemResponses(401, 403, 422) },

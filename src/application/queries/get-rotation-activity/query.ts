@@ -43,7 +43,8 @@ export class GetRotationActivityQuery {
   constructor(private readonly ctx: AppContext) {}
 
   /**
-   * `until` defaults to now, `since` to 24 intervals before `until`. Fails
+   * `until` defaults to the interval boundary after now (so the last interval holds now),
+   * `since` to 24 intervals before `until`. Fails
    * (`validation_failed`) on an empty window, too fine an interval or too many of them.
    */
   async execute(window: {
@@ -52,7 +53,10 @@ export class GetRotationActivityQuery {
     readonly bucketSeconds: number;
   }): Promise<Result<RotationActivity>> {
     const { bucketSeconds } = window;
-    const until = window.until ?? this.ctx.clock.now();
+    // By default the intervals end at the boundary after now, aligned (by the hour for 3600 s):
+    // the current interval is the last one drawn and holds what happened just now.
+    const step = bucketSeconds * 1000;
+    const until = window.until ?? new Date((Math.floor(this.ctx.clock.now().getTime() / step) + 1) * step);
     const since = window.since ?? new Date(until.getTime() - DEFAULT_BUCKETS * bucketSeconds * 1000);
     if (!(until.getTime() > since.getTime())) {
       return err(validationError([{ path: '/until', message: 'must be after since' }]));
