@@ -298,8 +298,9 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     await page.locator('#audit-user').fill('');
     await page.locator('#audit-since').fill('');
     await page.locator('#audit-until').fill('');
+    await page.locator('#audit-limit').selectOption('10');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.locator('#audit-table').waitFor();
+    await expect.poll(() => page.locator('#audit-table tbody tr').count()).toBe(10);
     await shoot('audit');
   });
 

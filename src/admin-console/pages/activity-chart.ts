@@ -62,7 +62,7 @@ function panel(top: number, title: string, series: readonly Series[], activity: 
  * (no library, nothing for the CSP to allow). The totals are in the text and the title, so
  * the picture is never the only way to read them.
  */
-export function renderActivity(activity: Activity): HTMLElement {
+function renderActivity(activity: Activity): HTMLElement {
   const rotations: Series[] = [
     { label: 'global rotations', className: 'bar series-global', value: (b) => b.globalRotations },
     { label: 'user rotations', className: 'bar series-user', value: (b) => b.userRotations },

@@ -12,7 +12,7 @@ export const MIN_ACTIVITY_BUCKET_SECONDS = 60;
 const DEFAULT_BUCKETS = 24;
 
 /** One interval of {@link RotationActivity}: what happened from `start` for `bucketSeconds`. */
-export interface ActivityBucket {
+interface ActivityBucket {
   readonly start: Date;
   readonly globalRotations: number;
   readonly userRotations: number;
