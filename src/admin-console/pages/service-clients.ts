@@ -24,7 +24,7 @@ const byWhom = (actor: string | null): string =>
  * button and a plain warning. Hidden again on the next action on this page.
  */
 function showSecret(created: Created): void {
-  const secret = h('code', { id: 'clients-secret-value' }, created.secret);
+  const secret = h('code', { id: 'clients-secret-value', class: 'secret-value' }, created.secret);
   const copy = h('button', { type: 'button', class: 'secondary small', id: 'clients-copy' }, 'Copy secret');
   copy.addEventListener('click', () => {
     void navigator.clipboard.writeText(created.secret).then(
