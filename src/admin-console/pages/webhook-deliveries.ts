@@ -38,7 +38,9 @@ async function retry(delivery: WebhookDelivery): Promise<void> {
 function lastOutcome(d: WebhookDelivery): string {
   const status = d.lastStatus === null ? '' : `HTTP ${d.lastStatus}`;
   const error = d.lastError === null ? '' : visible(d.lastError);
-  return [status, error].filter((s) => s !== '').join(' · ') || '—';
+  // The relay's error for a refused delivery usually is the status itself: say it once.
+  if (error.startsWith(status)) return error || '—';
+  return [status, error].filter((s) => s !== '').join(' · ');
 }
 
 async function load(at: string | undefined): Promise<void> {
