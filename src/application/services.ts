@@ -22,6 +22,7 @@ import { AuthenticateClientTokenQuery } from './queries/authenticate-client-toke
 import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
 import { FindUserQuery } from './queries/find-user/query.js';
 import { GetRevocationsQuery } from './queries/get-revocations/query.js';
+import { GetRotationActivityQuery } from './queries/get-rotation-activity/query.js';
 import { GetSecurityConfigQuery } from './queries/get-security-config/query.js';
 import { GetUserQuery } from './queries/get-user/query.js';
 import { IntrospectTokenQuery } from './queries/introspect-token/query.js';
@@ -56,6 +57,7 @@ export function createServices(ctx: AppContext) {
     getSecurityConfig: new GetSecurityConfigQuery(ctx),
     listSessions: new ListSessionsQuery(ctx),
     listAuditEvents: new ListAuditEventsQuery(ctx),
+    getRotationActivity: new GetRotationActivityQuery(ctx),
     listUsers: new ListUsersQuery(ctx),
     getUser: new GetUserQuery(ctx),
     findUser: new FindUserQuery(ctx),

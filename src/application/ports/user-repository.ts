@@ -29,6 +29,8 @@ export interface UserRepository {
   setDisabled(id: string, disabledAt: Date | null, at: Date): Promise<void>;
   list(filter: {
     readonly email?: string;
+    /** Only these users (the console resolves the ids of an audit page to emails in one call). */
+    readonly ids?: readonly string[];
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<UserRecord>>;

@@ -1,5 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { AuditAction } from '../../application/events.js';
+import {
+  MAX_ACTIVITY_BUCKETS,
+  MIN_ACTIVITY_BUCKET_SECONDS,
+} from '../../application/queries/get-rotation-activity/query.js';
 import type { Services } from '../../application/services.js';
 import { type Guards, iso, unwrap } from '../route-kit.js';
 import { Cursor, DateTime, Limit, pageOf, problemResponses, Uuid } from '../schemas.js';
@@ -9,6 +14,7 @@ const AuditQuery = Type.Object(
     action: Type.Optional(Type.String({ maxLength: 100 })),
     userId: Type.Optional(Uuid),
     since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
     limit: Limit,
     cursor: Type.Optional(Cursor),
   },
@@ -25,7 +31,38 @@ const AuditEventSchema = Type.Object({
   details: Type.Record(Type.String(), Type.Unknown()),
 });
 
-/** The audit log, newest first. Admin only. */
+const ActivityQuery = Type.Object(
+  {
+    since: Type.Optional(DateTime),
+    until: Type.Optional(DateTime),
+    bucketSeconds: Type.Integer({
+      minimum: MIN_ACTIVITY_BUCKET_SECONDS,
+      maximum: 31 * 86_400,
+      default: 3600,
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const ActivitySchema = Type.Object({
+  since: DateTime,
+  until: DateTime,
+  bucketSeconds: Type.Integer(),
+  buckets: Type.Array(
+    Type.Object({
+      start: DateTime,
+      globalRotations: Type.Integer(),
+      userRotations: Type.Integer(),
+      rejectedGlobal: Type.Integer({ description: 'Requests refused because of a global rotation' }),
+      rejectedUser: Type.Integer({ description: 'Requests refused because of a user rotation' }),
+    }),
+  ),
+});
+
+/** Every audit action, from the one table the handlers write with. */
+const AUDIT_ACTIONS = Object.values(AuditAction).sort();
+
+/** The audit log, newest first, its list of actions, and rotation activity over time. Admin only. */
 export const adminAuditRoutes =
   (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
   async (app) => {
@@ -52,6 +89,7 @@ export const adminAuditRoutes =
             action: q.action,
             userId: q.userId,
             since: q.since === undefined ? undefined : new Date(q.since),
+            until: q.until === undefined ? undefined : new Date(q.until),
             limit: q.limit,
             cursor: q.cursor,
           }),
@@ -59,6 +97,57 @@ export const adminAuditRoutes =
         return {
           items: page.items.map((e) => ({ ...e, occurredAt: iso(e.occurredAt), details: { ...e.details } })),
           nextCursor: page.nextCursor,
+        };
+      },
+    );
+
+    app.get(
+      '/admin/audit/actions',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary: 'Every action the audit log can hold (the console builds its filter from it)',
+          security,
+          response: {
+            200: Type.Object({ items: Type.Array(Type.String()) }),
+            ...problemResponses(401, 403),
+          },
+        },
+      },
+      async () => ({ items: AUDIT_ACTIONS }),
+    );
+
+    app.get(
+      '/admin/audit/activity',
+      {
+        ...admin,
+        schema: {
+          tags: ['admin'],
+          summary:
+            'Rotations and the token rejections they caused, per interval (default: last 24 h by hour)',
+          description:
+            `Rotations come from the audit log, rejections from the TokenRejectedDueToRotation roll-ups. ` +
+            `At most ${MAX_ACTIVITY_BUCKETS} intervals; \`until\` defaults to the interval boundary after now (aligned to the interval size), \`since\` to 24 intervals before it.`,
+          security,
+          querystring: ActivityQuery,
+          response: { 200: ActivitySchema, ...problemResponses(401, 403, 422) },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        const activity = unwrap(
+          await services.getRotationActivity.execute({
+            ...(q.since === undefined ? {} : { since: new Date(q.since) }),
+            ...(q.until === undefined ? {} : { until: new Date(q.until) }),
+            bucketSeconds: q.bucketSeconds,
+          }),
+        );
+        return {
+          since: iso(activity.since),
+          until: iso(activity.until),
+          bucketSeconds: activity.bucketSeconds,
+          buckets: activity.buckets.map((b) => ({ ...b, start: iso(b.start) })),
         };
       },
     );

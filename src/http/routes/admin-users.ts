@@ -19,8 +19,20 @@ import {
 
 const PromotionBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 
+/** Up to 100 user ids, comma-separated: the console resolves the ids of an audit page in one call. */
+const UserIdList = Type.String({
+  pattern:
+    '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$',
+  description: 'Only these users: up to 100 ids, comma-separated',
+});
+
 const UsersQuery = Type.Object(
-  { email: Type.Optional(Type.String({ maxLength: 320 })), limit: Limit, cursor: Type.Optional(Cursor) },
+  {
+    email: Type.Optional(Type.String({ maxLength: 320 })),
+    ids: Type.Optional(UserIdList),
+    limit: Limit,
+    cursor: Type.Optional(Cursor),
+  },
   { additionalProperties: false },
 );
 
@@ -54,14 +66,20 @@ export const adminUserRoutes =
         schema: {
           operationId: 'listUsers',
           tags: ['admin'],
-          summary: 'Users, optionally filtered by email',
+          summary: 'Users, optionally filtered by email (contains) and by id',
           security,
           querystring: UsersQuery,
           response: { 200: pageOf(UserSchema), ...problemResponses(401, 403, 422) },
         },
       },
       async (request) => {
-        const page = unwrap(await services.listUsers.execute(request.query));
+        const { ids, ...rest } = request.query;
+        const page = unwrap(
+          await services.listUsers.execute({
+            ...rest,
+            ...(ids === undefined ? {} : { ids: ids.split(',') }),
+          }),
+        );
         return { items: page.items.map(userJson), nextCursor: page.nextCursor };
       },
     );

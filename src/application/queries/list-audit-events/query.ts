@@ -8,6 +8,8 @@ export interface AuditFilter {
   readonly action?: string;
   readonly userId?: string;
   readonly since?: Date;
+  /** Exclusive. */
+  readonly until?: Date;
   readonly limit: number;
   readonly cursor?: string;
 }

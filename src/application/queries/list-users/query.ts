@@ -17,6 +17,7 @@ export class ListUsersQuery {
   /** Fails (`validation_failed`) on a cursor this list did not issue. */
   async execute(filter: {
     readonly email?: string;
+    readonly ids?: readonly string[];
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Result<Page<UserView>>> {

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { AuditRepository } from '../../../application/ports/audit-repository.js';
+import { type Kysely, sql } from 'kysely';
+import type { ActivityWindow, AuditRepository } from '../../../application/ports/audit-repository.js';
 import type { AuditEntry, AuditRecord } from '../../../domain/audit-entry.js';
 import type { Page } from '../../../domain/page.js';
 import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
@@ -31,6 +31,7 @@ export class KyselyAuditRepository implements AuditRepository {
     readonly action?: string;
     readonly userId?: string;
     readonly since?: Date;
+    readonly until?: Date;
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<AuditRecord>> {
@@ -39,6 +40,7 @@ export class KyselyAuditRepository implements AuditRepository {
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);
     if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
     if (filter.since !== undefined) query = query.where('occurred_at', '>=', filter.since);
+    if (filter.until !== undefined) query = query.where('occurred_at', '<', filter.until);
     if (filter.cursor !== undefined) {
       const [lastId] = decodeCursor(filter.cursor, [isPositiveInt8]) as [string];
       query = query.where('id', '<', lastId);
@@ -48,6 +50,23 @@ export class KyselyAuditRepository implements AuditRepository {
       .limit(limit + 1)
       .execute();
     return pageOf(rows, limit, toAuditRecord, (item) => [item.id]);
+  }
+
+  /** Counted by the database: the answer's size is bounded by the number of intervals, not of rows. */
+  async countByInterval(
+    window: ActivityWindow & { readonly actions: readonly string[] },
+  ): Promise<{ action: string; bucket: number; count: number }[]> {
+    if (window.actions.length === 0) return [];
+    const bucket = sql<number>`floor(extract(epoch from (occurred_at - ${window.since}::timestamptz)) / ${window.bucketSeconds}::int)::int`;
+    const rows = await this.#db
+      .selectFrom('audit_log')
+      .select((eb) => ['action', bucket.as('bucket'), eb.fn.countAll<string>().as('count')])
+      .where('action', 'in', [...window.actions])
+      .where('occurred_at', '>=', window.since)
+      .where('occurred_at', '<', window.until)
+      .groupBy(['action', sql`2`])
+      .execute();
+    return rows.map((row) => ({ action: row.action, bucket: Number(row.bucket), count: Number(row.count) }));
   }
 }
 

@@ -1,4 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import { EventType } from '../../../application/events.js';
+import type { ActivityWindow } from '../../../application/ports/audit-repository.js';
 import type { OutboxRepository } from '../../../application/ports/outbox-repository.js';
 import type { OutboxEvent } from '../../../domain/outbox-event.js';
 import type { Database } from '../schema.js';
@@ -22,5 +24,31 @@ export class KyselyOutboxRepository implements OutboxRepository {
         next_attempt_at: event.occurredAt,
       })
       .execute();
+  }
+
+  /** Summed by the database from each roll-up's `byRejection` counts. */
+  async rejectionsByInterval(
+    window: ActivityWindow,
+  ): Promise<{ bucket: number; globalRotation: number; userRotation: number }[]> {
+    const bucket = sql<number>`floor(extract(epoch from (occurred_at - ${window.since}::timestamptz)) / ${window.bucketSeconds}::int)::int`;
+    const count = (kind: string) =>
+      sql<string>`coalesce(sum(coalesce((payload->'byRejection'->>${kind})::bigint, 0)), 0)`;
+    const rows = await this.#db
+      .selectFrom('outbox')
+      .select([
+        bucket.as('bucket'),
+        count('global_rotation').as('global_rotation'),
+        count('user_rotation').as('user_rotation'),
+      ])
+      .where('event_type', '=', EventType.TokenRejectedDueToRotation)
+      .where('occurred_at', '>=', window.since)
+      .where('occurred_at', '<', window.until)
+      .groupBy(sql`1`)
+      .execute();
+    return rows.map((row) => ({
+      bucket: Number(row.bucket),
+      globalRotation: Number(row.global_rotation),
+      userRotation: Number(row.user_rotation),
+    }));
   }
 }

@@ -116,11 +116,18 @@ export class KyselyUserRepository implements UserRepository {
    */
   async list(filter: {
     readonly email?: string;
+    readonly ids?: readonly string[];
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<UserRecord>> {
     const limit = clampLimit(filter.limit);
     let query = this.#db.selectFrom('users').selectAll();
+    if (filter.ids !== undefined) {
+      // A string that is no UUID names no user; comparing it to the uuid column would be a cast error.
+      const ids = filter.ids.filter((id) => isUuid(id));
+      if (ids.length === 0) return { items: [], nextCursor: null };
+      query = query.where('id', 'in', ids);
+    }
     if (filter.email !== undefined && filter.email !== '') {
       query = query.where('email', 'like', `%${escapeLike(normalizeEmail(filter.email))}%`);
     }
