@@ -350,7 +350,8 @@ export async function createTokenwarden(
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
         feed: config.feed,
-        publicUrl: config.publicUrl,
+        // A derived URL (localhost:<port>) says nothing to a reader of the document: relative then.
+        ...(config.publicUrlConfigured ? { publicUrl: config.publicUrl } : {}),
         oauth: {
           issuer: config.issuer,
           publicUrl: config.publicUrl,

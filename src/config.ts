@@ -106,6 +106,8 @@ export interface Config {
   readonly masterKey: string | null;
   /** The public base URL (no trailing slash): the OAuth metadata's endpoints are under it. */
   readonly publicUrl: string;
+  /** Whether TOKENWARDEN_PUBLIC_URL was set (else publicUrl is derived from HOST and PORT). */
+  readonly publicUrlConfigured: boolean;
   /** `iss` of access tokens and the OAuth metadata's `issuer`: a URL, the public URL by default. */
   readonly issuer: string;
   /** `client_id` of access tokens from first-party logins and refreshes. */
@@ -280,6 +282,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     signingKey: env.TOKENWARDEN_SIGNING_KEY ?? null,
     masterKey: env.TOKENWARDEN_MASTER_KEY ?? null,
     publicUrl,
+    publicUrlConfigured: env.TOKENWARDEN_PUBLIC_URL !== undefined,
     issuer,
     clientId: env.TOKENWARDEN_CLIENT_ID,
     accessTokenTtlSeconds: env.TOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS,

@@ -107,6 +107,7 @@ export const adminAuditRoutes =
         ...admin,
         schema: {
           tags: ['admin'],
+          operationId: 'listAuditActions',
           summary: 'Every action the audit log can hold (the console builds its filter from it)',
           security,
           response: {
@@ -124,6 +125,7 @@ export const adminAuditRoutes =
         ...admin,
         schema: {
           tags: ['admin'],
+          operationId: 'getRotationActivity',
           summary:
             'Rotations and the token rejections they caused, per interval (default: last 24 h by hour)',
           description:
