@@ -61,6 +61,8 @@ export interface Tokenwarden {
   readonly webhooks: Webhooks;
   /** Clears sealed successors past the reuse interval (started with the server). */
   readonly successorSweep: SealedSuccessorSweep;
+  /** The cache-invalidation transport and whether it is subscribed. */
+  invalidation(): InvalidationStatus;
   close(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       stats: () => accessCache.cache.stats(),
       invalidation: () => accessCache.invalidator.status(),
     });
+    metrics.watchWebhooks(webhooks.deliveries);
     webhooks.start();
     const successorSweep = new SealedSuccessorSweep(
       { uow, clock, logger: pino({ level: config.logLevel, name: 'successor-sweep' }, overrides.logStream) },
@@ -265,8 +268,12 @@ export async function createTokenwarden(
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
     await core.context.hasher.verifyDummy('warm-up');
-    if (config.admin !== null) {
-      const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
+    const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
+    if (config.admin === null) {
+      bootstrapLog.info(
+        'admin bootstrap: skipped (TOKENWARDEN_ADMIN_EMAIL is unset; `tokenwarden users create --admin` makes one)',
+      );
+    } else {
       const outcome = await new EnsureAdminHandler(core.context).handle(
         EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
       );
@@ -310,6 +317,8 @@ export async function createTokenwarden(
         metricsEndpoint: config.metricsEndpoint,
         docs: config.docs,
         feed: config.feed,
+        corsOrigins: config.corsOrigins,
+        publicUrl: config.publicUrl,
       },
     );
     core.webhooks.startRelay();
@@ -322,6 +331,7 @@ export async function createTokenwarden(
       keyStore: core.keyStore,
       webhooks: core.webhooks,
       successorSweep: core.successorSweep,
+      invalidation: () => core.invalidation(),
       async close() {
         await app.close();
         limitsRedis?.disconnect();

@@ -75,6 +75,12 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_FEED_MAX_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
+  // The address browsers and clients reach this service at (behind a proxy: the proxy's); parsed by parsePublicUrl.
+  TOKENWARDEN_PUBLIC_URL: Type.Optional(Type.String({ maxLength: 2048 })),
+  // Comma-separated exact origins allowed to call the API from a browser; parsed by parseCorsOrigins.
+  TOKENWARDEN_CORS_ORIGINS: Type.Optional(Type.String({ maxLength: 8192 })),
+  // On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are closed.
+  TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -152,6 +158,12 @@ export interface Config {
   readonly previousMasterKey: string | null;
   /** The revocation feed's stream: heartbeat interval (also its safety-net poll) and open streams per instance. */
   readonly feed: { readonly heartbeatSeconds: number; readonly maxStreams: number };
+  /** Where browsers reach this service (`https://auth.example.com`, no trailing slash); null: not set. */
+  readonly publicUrl: string | null;
+  /** Browser origins allowed to call the API (exact `scheme://host[:port]`); empty: none. */
+  readonly corsOrigins: readonly string[];
+  /** On a stop signal, how long requests in flight may take before their connections are closed. */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -192,6 +204,8 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     problems.push('DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set');
   }
   const trustProxy = parseTrustProxy(env.TOKENWARDEN_TRUST_PROXY, problems);
+  const publicUrl = parsePublicUrl(env.TOKENWARDEN_PUBLIC_URL, problems);
+  const corsOrigins = parseCorsOrigins(env.TOKENWARDEN_CORS_ORIGINS, problems);
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
@@ -275,7 +289,70 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
         feedHeartbeat ?? Math.max(1, Math.min(5, env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS - 1)),
       maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
     },
+    publicUrl,
+    corsOrigins,
+    shutdownTimeoutSeconds: env.TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS,
   };
+}
+
+/** Text for a problem message: quoted, shortened, with control characters escaped by JSON. */
+const quoted = (value: string) => JSON.stringify(value.slice(0, 200));
+
+/** `TOKENWARDEN_PUBLIC_URL`: an absolute http(s) base URL without credentials, query or fragment. */
+function parsePublicUrl(raw: string | undefined, problems: string[]): string | null {
+  if (raw === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    problems.push(`TOKENWARDEN_PUBLIC_URL: ${quoted(raw)} is not an absolute URL`);
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    problems.push('TOKENWARDEN_PUBLIC_URL must be an http or https URL');
+  } else if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+    problems.push('TOKENWARDEN_PUBLIC_URL must not carry credentials, a query or a fragment');
+  } else {
+    return url.href.replace(/\/+$/, '');
+  }
+  return null;
+}
+
+/**
+ * `TOKENWARDEN_CORS_ORIGINS`: comma-separated exact origins (`https://app.example.com`,
+ * `http://localhost:5173`). `*` is refused: the API takes credentials (Authorization), and
+ * an allow-everything origin would let any page spend a token the browser holds.
+ */
+function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of (raw ?? '').split(',')) {
+    const candidate = item.trim();
+    if (candidate === '') continue;
+    if (candidate === '*' || candidate === 'null') {
+      problems.push(
+        `TOKENWARDEN_CORS_ORIGINS: ${candidate} is refused (list each origin that may call the API with credentials)`,
+      );
+      continue;
+    }
+    let url: URL | null = null;
+    try {
+      url = new URL(candidate);
+    } catch {
+      // reported below
+    }
+    if (
+      url === null ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.origin !== candidate.toLowerCase()
+    ) {
+      problems.push(
+        `TOKENWARDEN_CORS_ORIGINS: ${quoted(candidate)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    } else if (!origins.includes(url.origin)) {
+      origins.push(url.origin);
+    }
+  }
+  return origins;
 }
 
 // proxy-addr's names for the private ranges.

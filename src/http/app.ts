@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -46,6 +47,10 @@ export interface HttpOptions {
   readonly docs: boolean;
   /** The revocation feed's stream: heartbeat interval and open streams per instance. */
   readonly feed: Config['feed'];
+  /** Browser origins allowed to call the API; empty: no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  /** Where browsers reach this service; an https one keeps `upgrade-insecure-requests` in the CSP. */
+  readonly publicUrl: string | null;
 }
 
 export type App = FastifyInstance;
@@ -151,9 +156,27 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         imgSrc: ["'self'", 'data:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
+        // Helmet's default upgrades every subresource to https: served over plain http at any
+        // address but localhost, the console then loaded neither its stylesheet nor its script.
+        upgradeInsecureRequests: options.publicUrl?.startsWith('https:') === true ? [] : null,
       },
     },
   });
+  if (options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      // Exact matches only (strings, not patterns); an unlisted origin gets no allow header.
+      origin: [...options.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+      // A 429's wait, which a browser client would otherwise not be allowed to read.
+      exposedHeaders: ['Retry-After'],
+      // Bearer tokens travel in a header the page sets: no cookies, so never Allow-Credentials.
+      credentials: false,
+      maxAge: 600,
+      // Answered with 204 (the default), which every browser accepts for a preflight.
+      strictPreflight: true,
+    });
+  }
   const limitLog = app.log.child({ component: 'rate-limit' });
   const onSharedError = sharedErrorLogger(limitLog);
   await app.register(rateLimit, {
