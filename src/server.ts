@@ -1,5 +1,6 @@
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import type { Config } from './config.js';
+import { installDrain } from './http/drain.js';
 
 /** After the drain deadline, how long closing the database and the rest may take before the process gives up. */
 const CLOSE_GRACE_MS = 10_000;
@@ -16,6 +17,7 @@ const CLOSE_GRACE_MS = 10_000;
 export async function serve(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
   const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
+  const drain = installDrain(app);
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -29,24 +31,30 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
       { signal, timeoutSeconds: config.shutdownTimeoutSeconds },
       'shutting down: refusing new connections, finishing the requests in flight',
     );
-    // fastify's close waits for every request in flight: past the deadline, their sockets go.
-    const drain = setTimeout(() => {
-      app.log.warn(
-        'requests still in flight at TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: closing their connections',
-      );
-      app.server.closeAllConnections();
-    }, drainMs);
     const giveUp = setTimeout(() => {
       app.log.error('shutdown did not finish in time: exiting without a clean close');
       process.exit(1);
     }, drainMs + CLOSE_GRACE_MS);
+    let forced: NodeJS.Timeout | undefined;
     try {
+      await drain(drainMs);
+      // fastify's close waits for every request in flight: past the deadline, their sockets go.
+      forced = setTimeout(
+        () => {
+          app.log.warn(
+            'requests still in flight at TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: closing their connections',
+          );
+          app.server.closeAllConnections();
+        },
+        Math.max(0, started + drainMs - Date.now()),
+      );
+      // Ends feed streams and idle connections, then the webhook relay, the roll-up, the database.
       await tokenwarden.close();
     } catch (error) {
       app.log.error({ err: error }, 'shutdown failed');
       process.exit(1);
     }
-    clearTimeout(drain);
+    clearTimeout(forced);
     clearTimeout(giveUp);
     app.log.info({ signal, ms: Date.now() - started }, 'stopped');
     process.exit(0);

@@ -79,7 +79,7 @@ async function builtCli(args: string[], dataDir: string) {
     "process.argv.splice(1, 0, 'tokenwarden'); const { main } = await import(process.env.TW_CLI); await main();";
   return run(
     process.execPath,
-    ['--import', NO_DEV_DEPENDENCIES, '--input-type=module', '-e', script, ...args],
+    ['--import', NO_DEV_DEPENDENCIES, '--input-type=module', '-e', script, '--', ...args],
     {
       cwd: ROOT,
       env: { ...childEnv(dataDir, { LOG_LEVEL: 'warn' }), TW_CLI: join(OUT, 'dist/cli/main.js') },
