@@ -2,7 +2,7 @@ import { access, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** The console's page and stylesheet, copied as they are; its script is bundled. */
-export const ADMIN_CONSOLE_STATIC_FILES = ['index.html', 'app.css'] as const;
+const ADMIN_CONSOLE_STATIC_FILES = ['index.html', 'app.css'] as const;
 
 /** The bundled script's name, beside the static files (`dist/admin-console/app.js`). */
 export const ADMIN_CONSOLE_SCRIPT = 'app.js';
