@@ -67,6 +67,8 @@ export interface Tokenwarden {
   readonly successorSweep: SealedSuccessorSweep;
   /** Deletes rows past retention (its loop started with the server). */
   readonly pruner: Pruner;
+  /** The cache-invalidation transport and whether it is subscribed. */
+  invalidation(): InvalidationStatus;
   close(): Promise<void>;
 }
 
@@ -188,6 +190,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       stats: () => accessCache.cache.stats(),
       invalidation: () => accessCache.invalidator.status(),
     });
+    metrics.watchWebhooks(webhooks.deliveries);
     webhooks.start();
     const successorSweep = new SealedSuccessorSweep(
       { uow, clock, logger: pino({ level: config.logLevel, name: 'successor-sweep' }, overrides.logStream) },
@@ -305,8 +308,12 @@ export async function createTokenwarden(
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
     await core.context.hasher.verifyDummy('warm-up');
-    if (config.admin !== null) {
-      const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
+    const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
+    if (config.admin === null) {
+      bootstrapLog.info(
+        'admin bootstrap: skipped (TOKENWARDEN_ADMIN_EMAIL is unset; `tokenwarden users create --admin` makes one)',
+      );
+    } else {
       const outcome = await new EnsureAdminHandler(core.context).handle(
         EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
       );
@@ -351,13 +358,15 @@ export async function createTokenwarden(
         docs: config.docs,
         feed: config.feed,
         // A derived URL (localhost:<port>) says nothing to a reader of the document: relative then.
-        ...(config.publicUrlConfigured ? { publicUrl: config.publicUrl } : {}),
+        ...(config.publicUrlConfigured ? { documentServerUrl: config.publicUrl } : {}),
         oauth: {
           issuer: config.issuer,
           publicUrl: config.publicUrl,
           clientId: config.clientId,
           audience: config.audience,
         },
+        corsOrigins: config.corsOrigins,
+        publicUrl: config.publicUrl,
       },
     );
     core.webhooks.startRelay();
@@ -374,6 +383,7 @@ export async function createTokenwarden(
       webhooks: core.webhooks,
       successorSweep: core.successorSweep,
       pruner: core.pruner,
+      invalidation: () => core.invalidation(),
       async close() {
         await app.close();
         limitsRedis?.disconnect();

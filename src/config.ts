@@ -88,6 +88,10 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_RETENTION_DELIVERED_EVENTS: Type.String({ maxLength: 32, default: '7d' }),
   TOKENWARDEN_RETENTION_UNPUBLISHED_EVENTS: Type.String({ maxLength: 32, default: 'forever' }),
   TOKENWARDEN_RETENTION_AUDIT: Type.String({ maxLength: 32, default: 'forever' }),
+  // Comma-separated exact origins allowed to call the API from a browser; parsed by parseCorsOrigins.
+  TOKENWARDEN_CORS_ORIGINS: Type.Optional(Type.String({ maxLength: 8192 })),
+  // On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are closed.
+  TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -183,6 +187,10 @@ export interface Config {
     readonly unpublishedEventsSeconds: number | null;
     readonly auditSeconds: number | null;
   };
+  /** Browser origins allowed to call the API (exact `scheme://host[:port]`); empty: none. */
+  readonly corsOrigins: readonly string[];
+  /** On a stop signal, how long requests in flight may take before their connections are closed. */
+  readonly shutdownTimeoutSeconds: number;
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -234,6 +242,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       'TOKENWARDEN_AUDIENCE must differ from TOKENWARDEN_PUBLIC_URL (the audience of service-client tokens)',
     );
   }
+  const corsOrigins = parseCorsOrigins(env.TOKENWARDEN_CORS_ORIGINS, problems);
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
     problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
@@ -342,8 +351,13 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
     },
     retention,
+    corsOrigins,
+    shutdownTimeoutSeconds: env.TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS,
   };
 }
+
+/** Text for a problem message: quoted, shortened, with control characters escaped by JSON. */
+const quoted = (value: string) => JSON.stringify(value.slice(0, 200));
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
 /** Ten years: longer is "for ever" in all but name, and keeps the arithmetic in range. */
@@ -410,6 +424,43 @@ function defaultPublicUrl(host: string, port: number): string {
   const local = ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost'];
   const name = local.includes(host) ? 'localhost' : isIP(host) === 6 ? `[${host}]` : host;
   return `http://${name}:${port}`;
+}
+
+/**
+ * `TOKENWARDEN_CORS_ORIGINS`: comma-separated exact origins (`https://app.example.com`,
+ * `http://localhost:5173`). `*` is refused: the API takes credentials (Authorization), and
+ * an allow-everything origin would let any page spend a token the browser holds.
+ */
+function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
+  const origins: string[] = [];
+  for (const item of (raw ?? '').split(',')) {
+    const candidate = item.trim();
+    if (candidate === '') continue;
+    if (candidate === '*' || candidate === 'null') {
+      problems.push(
+        `TOKENWARDEN_CORS_ORIGINS: ${candidate} is refused (list each origin that may call the API with credentials)`,
+      );
+      continue;
+    }
+    let url: URL | null = null;
+    try {
+      url = new URL(candidate);
+    } catch {
+      // reported below
+    }
+    if (
+      url === null ||
+      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+      url.origin !== candidate.toLowerCase()
+    ) {
+      problems.push(
+        `TOKENWARDEN_CORS_ORIGINS: ${quoted(candidate)} is not an origin (scheme://host[:port], no path or trailing slash)`,
+      );
+    } else if (!origins.includes(url.origin)) {
+      origins.push(url.origin);
+    }
+  }
+  return origins;
 }
 
 // proxy-addr's names for the private ranges.

@@ -1,9 +1,15 @@
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import type { Config } from './config.js';
+import { installDrain } from './http/drain.js';
+
+/** After the drain deadline, how long closing the database and the rest may take before the process gives up. */
+const CLOSE_GRACE_MS = 10_000;
 
 /**
- * `npm start` and `tokenwarden serve`: build everything over `config`, listen, and
- * stop cleanly on SIGINT or SIGTERM.
+ * `npm start` and `tokenwarden serve`: build everything over `config`, listen, and stop
+ * cleanly on SIGINT or SIGTERM: no new connections, requests in flight finish (for up to
+ * `TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS`), feed streams end, the rejection roll-up writes
+ * its last window, the database closes (PGlite's lock released), then exit 0.
  *
  * @example
  * await serve(loadConfig());
@@ -11,36 +17,105 @@ import type { Config } from './config.js';
 export async function serve(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
   const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
+  const drain = installDrain(app);
   let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) {
+      app.log.warn({ signal }, 'already shutting down (SIGKILL stops at once, without closing the database)');
+      return;
+    }
     stopping = true;
-    app.log.info({ signal }, 'shutting down');
-    await tokenwarden.close();
+    const started = Date.now();
+    const drainMs = config.shutdownTimeoutSeconds * 1000;
+    app.log.info(
+      { signal, timeoutSeconds: config.shutdownTimeoutSeconds },
+      'shutting down: refusing new connections, finishing the requests in flight',
+    );
+    const giveUp = setTimeout(() => {
+      app.log.error('shutdown did not finish in time: exiting without a clean close');
+      process.exit(1);
+    }, drainMs + CLOSE_GRACE_MS);
+    let forced: NodeJS.Timeout | undefined;
+    try {
+      await drain(drainMs);
+      // fastify's close waits for every request in flight: past the deadline, their sockets go.
+      forced = setTimeout(
+        () => {
+          app.log.warn(
+            'requests still in flight at TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: closing their connections',
+          );
+          app.server.closeAllConnections();
+        },
+        Math.max(0, started + drainMs - Date.now()),
+      );
+      // Ends feed streams and idle connections, then the webhook relay, the roll-up, the database.
+      await tokenwarden.close();
+    } catch (error) {
+      app.log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    }
+    clearTimeout(forced);
+    clearTimeout(giveUp);
+    app.log.info({ signal, ms: Date.now() - started }, 'stopped');
     process.exit(0);
   };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', (signal) => void stop(signal));
+  process.on('SIGTERM', (signal) => void stop(signal));
   await app.listen({ port: config.port, host: config.host });
-  app.log.info(
+  logDecisions(tokenwarden, config);
+  return tokenwarden;
+}
+
+/** What the environment made of this start, one line each where an operator would look. */
+function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
+  const log = tokenwarden.app.log;
+  const invalidation = tokenwarden.invalidation();
+  log.info(
     {
-      database: config.database.kind,
-      ...(config.database.kind === 'pglite' ? { dataDir: config.database.dataDir } : {}),
+      database:
+        config.database.kind === 'pglite'
+          ? { kind: 'pglite', dataDir: config.database.dataDir }
+          : { kind: 'postgres', url: redactUrl(config.database.url), poolSize: config.database.poolSize },
+      invalidation: { transport: invalidation.transport, state: invalidation.state },
+      redis: config.redisUrl === null ? 'off' : redactUrl(config.redisUrl),
+      publicUrl: config.publicUrl ?? 'unset',
+      corsOrigins: config.corsOrigins.length === 0 ? 'none' : config.corsOrigins,
+      feed: { heartbeatSeconds: config.feed.heartbeatSeconds, maxStreams: config.feed.maxStreams },
+      webhooks:
+        config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
+      admin: '/admin',
+      docs: config.docs ? '/docs' : 'off',
     },
     'tokenwarden is ready',
   );
+  if (config.masterKey === null) {
+    log.warn(
+      'TOKENWARDEN_MASTER_KEY is unset: private signing keys are stored unencrypted in the database (README, "Signing keys")',
+    );
+  }
   if (!isLoopback(config.host)) {
     const open = [
       ...(config.metricsEndpoint.enabled && config.metricsEndpoint.token === null ? ['/metrics'] : []),
       ...(config.docs ? ['/docs', '/openapi.json'] : []),
     ];
     if (open.length > 0)
-      app.log.warn(
+      log.warn(
         { host: config.host, paths: open },
         'public on a non-loopback address: set TOKENWARDEN_METRICS_TOKEN, TOKENWARDEN_METRICS=off or TOKENWARDEN_DOCS=off',
       );
   }
-  return tokenwarden;
 }
 
 const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/** A connection URL fit for a log: the password (and any query, which may carry one) replaced. */
+function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password !== '') url.password = 'redacted';
+    if (url.search !== '') url.search = '?redacted';
+    return url.href;
+  } catch {
+    return '(unparseable URL)';
+  }
+}

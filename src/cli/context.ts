@@ -4,6 +4,7 @@ import type { UserView } from '../application/queries/list-users/query.js';
 import type { Core } from '../composition-root.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { fromTokenwardenError, usageError } from './errors.js';
+import { holdStopSignals } from './stop-signals.js';
 
 /** The process's streams and environment, passed in so the CLI can run in-process too. */
 export interface CliIo {
@@ -39,18 +40,24 @@ export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
 
 /**
  * Opens the configured database (migrating it, as the server does), runs `work` over
- * the same handlers the server uses, and closes it whatever happens.
+ * the same handlers the server uses, and closes it whatever happens (a stop signal
+ * included: see holdStopSignals).
  */
 export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
   const config = cliConfig(io.env);
   // Loaded on demand: --help and bad command lines answer without loading the database stack.
   const { createCore } = await import('../composition-root.js');
-  // Logs go to stderr: stdout carries the result, which --json callers parse.
-  const core = await createCore(config, { logStream: { write: (line) => io.stderr.write(line) } });
+  const release = holdStopSignals(io, config.shutdownTimeoutSeconds);
   try {
-    return await work(core);
+    // Logs go to stderr: stdout carries the result, which --json callers parse.
+    const core = await createCore(config, { logStream: { write: (line) => io.stderr.write(line) } });
+    try {
+      return await work(core);
+    } finally {
+      await core.close();
+    }
   } finally {
-    await core.close();
+    release();
   }
 }
 

@@ -1,3 +1,4 @@
+import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -52,7 +53,11 @@ export interface HttpOptions {
   /** The OAuth surface's issuer, public URL, first-party client id and audience. */
   readonly oauth: Omit<OAuthOptions, 'docs'>;
   /** The document's `servers` entry: the public base URL, or `/` (relative to where it was fetched). */
-  readonly publicUrl?: string;
+  readonly documentServerUrl?: string;
+  /** Browser origins allowed to call the API; empty: no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  /** Where browsers reach this service; an https one keeps `upgrade-insecure-requests` in the CSP. */
+  readonly publicUrl: string | null;
 }
 
 export type App = FastifyInstance;
@@ -171,9 +176,27 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         imgSrc: ["'self'", 'data:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         scriptSrc: ["'self'"],
+        // Helmet's default upgrades every subresource to https: served over plain http at any
+        // address but localhost, the console then loaded neither its stylesheet nor its script.
+        upgradeInsecureRequests: options.publicUrl?.startsWith('https:') === true ? [] : null,
       },
     },
   });
+  if (options.corsOrigins.length > 0) {
+    await app.register(cors, {
+      // Exact matches only (strings, not patterns); an unlisted origin gets no allow header.
+      origin: [...options.corsOrigins],
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+      // A 429's wait, which a browser client would otherwise not be allowed to read.
+      exposedHeaders: ['Retry-After'],
+      // Bearer tokens travel in a header the page sets: no cookies, so never Allow-Credentials.
+      credentials: false,
+      maxAge: 600,
+      // Answered with 204 (the default), which every browser accepts for a preflight.
+      strictPreflight: true,
+    });
+  }
   const limitLog = app.log.child({ component: 'rate-limit' });
   const onSharedError = sharedErrorLogger(limitLog);
   await app.register(rateLimit, {
@@ -195,7 +218,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   await app.register(
     swagger,
     openapiOptions({
-      serverUrl: options.publicUrl ?? '/',
+      serverUrl: options.documentServerUrl ?? '/',
       metricsToken: options.metricsEndpoint.enabled && options.metricsEndpoint.token !== null,
     }),
   );

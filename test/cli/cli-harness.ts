@@ -9,7 +9,22 @@ import { type Core, createCore } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { TEST_ENV } from '../support/test-app.js';
 
-const BIN = fileURLToPath(new URL('../../bin/tokenwarden.mjs', import.meta.url));
+/**
+ * The CLI from the TypeScript source through tsx, as bin/tokenwarden.mjs runs it without a
+ * build: the bin prefers dist/, which may be older than the code under test. The built bin is
+ * tested in test/deploy/built-server.test.ts.
+ */
+const SOURCE_CLI = [
+  '--import',
+  'tsx',
+  '--input-type=module',
+  '-e',
+  `process.argv.splice(1, 0, 'tokenwarden'); const { main } = await import(${JSON.stringify(
+    fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)),
+  )}); await main();`,
+  // node's own options end here: --help and the rest are the CLI's.
+  '--',
+];
 
 /** The actor the CLI audits as, here. */
 export const CLI_ACTOR = `cli:${userInfo().username}`;
@@ -27,7 +42,7 @@ export interface CliResult {
 }
 
 /**
- * Runs `node bin/tokenwarden.mjs …args` as an operator would, with only the database
+ * Runs `tokenwarden …args` in a process of its own, as an operator would, with only the database
  * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir).
  */
 export function runCli(
@@ -38,7 +53,7 @@ export function runCli(
   const inherited = { ...process.env };
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'TOKENWARDEN_DATA_DIR', 'LOG_LEVEL']) delete inherited[key];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...SOURCE_CLI, ...args], {
       env: { ...inherited, ...CHEAP_ENV, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -1,43 +1,35 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-
-const SOURCE_DIR = fileURLToPath(new URL('../../admin-console/', import.meta.url));
+import { ADMIN_CONSOLE_SCRIPT, bundleAdminConsole, hasBuiltScript } from '../admin-console-assets.js';
 
 /**
- * The console's script, bundled from `src/admin-console/main.ts` (and the client SDK it
- * imports) with esbuild on first request, then kept in memory: `npm start` serves it
- * with no build step, and it can never be stale against the source. One build per process.
+ * src/admin-console/ when run from the TypeScript source, dist/admin-console/ when built:
+ * the same relative place, so one path serves both.
  */
-let bundle: Promise<string> | undefined;
+const CONSOLE_DIR = fileURLToPath(new URL('../../admin-console/', import.meta.url));
 
-async function buildBundle(): Promise<string> {
-  const { build } = await import('esbuild');
-  const result = await build({
-    entryPoints: [`${SOURCE_DIR}main.ts`],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'silent',
-  });
-  const output = result.outputFiles[0];
-  if (output === undefined) throw new Error('esbuild produced no output for the admin console');
-  return output.text;
+/**
+ * The console's script: read as `npm run build` wrote it, or (run from the source, where
+ * there is no built file) bundled with esbuild on first request so it is never stale
+ * against the source. Either way once per process, then kept in memory.
+ */
+let script: Promise<string> | undefined;
+
+async function loadScript(): Promise<string> {
+  if (await hasBuiltScript(CONSOLE_DIR)) return readFile(`${CONSOLE_DIR}${ADMIN_CONSOLE_SCRIPT}`, 'utf8');
+  return bundleAdminConsole(CONSOLE_DIR);
 }
 
 function adminConsoleScript(): Promise<string> {
-  bundle ??= buildBundle().catch((error: unknown) => {
-    bundle = undefined; // let the next request try again
+  script ??= loadScript().catch((error: unknown) => {
+    script = undefined; // let the next request try again
     throw error;
   });
-  return bundle;
+  return script;
 }
 
-const page = (file: string) => readFile(`${SOURCE_DIR}${file}`, 'utf8');
+const page = (file: string) => readFile(`${CONSOLE_DIR}${file}`, 'utf8');
 
 /** Serves the admin console at `/admin`: one HTML page, its stylesheet and its script. */
 export const adminConsoleRoutes = (): FastifyPluginAsync => async (app) => {

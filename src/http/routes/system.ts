@@ -32,6 +32,31 @@ export const systemRoutes =
   (deps: HttpDeps, options: SystemRouteOptions): FastifyPluginAsyncTypebox =>
   async (app) => {
     const metricsToken = options.metrics.token;
+    // A person who opens the bare address (or a probe that checks it) learns where to go.
+    const links = {
+      admin: '/admin',
+      ...(options.docs ? { docs: '/docs', openapi: '/openapi.json' } : {}),
+      health: '/health',
+      ready: '/ready',
+      jwks: '/.well-known/jwks.json',
+      api: '/api/v1',
+    };
+    app.get(
+      '/',
+      {
+        schema: {
+          tags: ['system'],
+          summary: 'What this service is and where its pages are',
+          response: {
+            200: Type.Object({
+              service: Type.Literal('tokenwarden'),
+              links: Type.Record(Type.String(), Type.String()),
+            }),
+          },
+        },
+      },
+      async () => ({ service: 'tokenwarden' as const, links }),
+    );
     app.get(
       '/health',
       {

@@ -159,4 +159,38 @@ export class PrometheusMetrics implements ServiceMetrics, PrunerMetrics {
       },
     });
   }
+
+  /**
+   * Exposes the webhook deliveries waiting for an attempt and the dead letters, read from
+   * the database at scrape time. A failed read leaves the last values (the scrape still answers).
+   */
+  watchWebhooks(source: { backlog(): Promise<{ readonly pending: number; readonly dead: number }> }): void {
+    let last: Promise<{ readonly pending: number; readonly dead: number } | null> | null = null;
+    // Both gauges are collected in the same scrape: one query serves them.
+    const read = () => {
+      last ??= source
+        .backlog()
+        .catch(() => null)
+        .finally(() => setImmediate(() => (last = null)));
+      return last;
+    };
+    new Gauge({
+      name: 'tokenwarden_webhook_deliveries_pending',
+      help: 'Webhook deliveries waiting for their next attempt (the backlog)',
+      registers: [this.registry],
+      async collect() {
+        const counts = await read();
+        if (counts !== null) this.set(counts.pending);
+      },
+    });
+    new Gauge({
+      name: 'tokenwarden_webhook_deliveries_dead',
+      help: 'Webhook deliveries given up after the last attempt (dead letters, retried from the admin API)',
+      registers: [this.registry],
+      async collect() {
+        const counts = await read();
+        if (counts !== null) this.set(counts.dead);
+      },
+    });
+  }
 }

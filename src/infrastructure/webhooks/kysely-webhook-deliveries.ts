@@ -50,6 +50,21 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
   }
 
   /**
+   * Deliveries waiting for an attempt (the backlog) and dead letters, for `/metrics`.
+   * One grouped count over the (state, id) index.
+   */
+  async backlog(): Promise<{ readonly pending: number; readonly dead: number }> {
+    const rows = await this.#db
+      .selectFrom('webhook_deliveries')
+      .select(['state', (eb) => eb.fn.countAll<string>().as('count')])
+      .where('state', 'in', ['pending', 'dead'])
+      .groupBy('state')
+      .execute();
+    const count = (state: string) => Number(rows.find((row) => row.state === state)?.count ?? 0);
+    return { pending: count('pending'), dead: count('dead') };
+  }
+
+  /**
    * Turns up to `limit` unpublished outbox events into one pending delivery per URL
    * and marks them published, in one transaction: an event is never half fanned out.
    * @returns how many events were fanned out

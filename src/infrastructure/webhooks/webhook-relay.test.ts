@@ -259,6 +259,59 @@ describe.each(testDatabases())('webhook relay on $name', (target) => {
     expect((await r.runOnce()).leader).toBe(false);
   });
 
+  /** A receiver that answers 200 after `delayMs`, and says when a request has arrived. */
+  async function slowReceiver(delayMs: number) {
+    const { createServer } = await import('node:http');
+    let arrived: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const server = createServer((req, res) => {
+      arrived();
+      req.resume();
+      const timer = setTimeout(() => res.writeHead(200).end(), delayMs);
+      res.on('close', () => clearTimeout(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}/hook`, first };
+  }
+
+  it('close lets the attempt under way finish and records it (the receiver is not sent it again)', async () => {
+    const { db } = await database();
+    const clock = new ManualClock();
+    const hook = await slowReceiver(300);
+    await appendEvents(db, clock, 1);
+    const r = relay(db, clock, [hook.url]);
+    const pass = r.runOnce();
+    await hook.first;
+    await r.close();
+    expect((await pass).delivered).toBe(1);
+    const rows = await db.selectFrom('webhook_deliveries').select(['state', 'attempts']).execute();
+    expect(rows).toEqual([{ state: 'delivered', attempts: 1 }]);
+  });
+
+  it('close abandons an attempt still under way after its grace: it stays due, not counted', async () => {
+    const { db } = await database();
+    const clock = new ManualClock();
+    const hook = await slowReceiver(10_000);
+    await appendEvents(db, clock, 1);
+    const r = relay(db, clock, [hook.url], { timeoutMs: 20_000 });
+    const pass = r.runOnce();
+    await hook.first;
+    await r.close(100);
+    expect((await pass).delivered).toBe(0);
+    const rows = await db.selectFrom('webhook_deliveries').select(['state', 'attempts']).execute();
+    expect(rows).toEqual([{ state: 'pending', attempts: 0 }]);
+  });
+
   it('backs off exponentially with jitter, up to the cap', () => {
     const clock = new ManualClock();
     const at = (random: number) =>

@@ -72,11 +72,17 @@ const MAX_ERROR_LENGTH = 500;
  * // …
  * await relay.close();
  */
+/** How long a closing relay lets the attempts under way finish. */
+const CLOSE_GRACE_MS = 5_000;
+
 export class WebhookRelay {
   readonly #deps: WebhookRelayDeps;
   readonly #options: WebhookRelayOptions;
   readonly #store: KyselyWebhookDeliveries;
+  /** Closing: no new pass, no new attempt. */
   readonly #closing = new AbortController();
+  /** Attempts under way are abandoned (they stay due): past the close's grace. */
+  readonly #abandon = new AbortController();
   readonly #secrets = new Map<string, string>();
   #lock: Promise<RelayLock> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -108,13 +114,19 @@ export class WebhookRelay {
     return pass;
   }
 
-  /** Stops the loop, aborts requests in flight (they stay due), releases the lock. */
-  async close(): Promise<void> {
+  /**
+   * Stops the loop and starts no new attempt; the attempts under way finish and are recorded
+   * (a receiver that answers is not sent the event again), for up to `graceMs`, after which
+   * they are abandoned and stay due. Then the lock is released.
+   */
+  async close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    const abandon = setTimeout(() => this.#abandon.abort(), graceMs);
     await this.#pass?.catch(() => undefined);
+    clearTimeout(abandon);
     const lock = await this.#lock?.catch(() => null);
     await lock?.release();
   }
@@ -209,7 +221,7 @@ export class WebhookRelay {
           'x-tokenwarden-delivery-attempt': String(delivery.attempts + 1),
           'x-tokenwarden-signature': signWebhook(this.#secretFor(delivery.url), body, sentAt),
         },
-        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#closing.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#abandon.signal]),
       });
       // Only the status matters; do not let a large answer hold the socket.
       await response.body?.cancel().catch(() => undefined);
@@ -219,7 +231,7 @@ export class WebhookRelay {
         error: response.ok ? null : `HTTP ${response.status}`,
       };
     } catch (error) {
-      if (this.#closing.signal.aborted) return 'aborted';
+      if (this.#abandon.signal.aborted) return 'aborted';
       outcome = { at: this.#deps.clock.now(), status: null, error: describe(error, this.#options.timeoutMs) };
     }
 

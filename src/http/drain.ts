@@ -1,0 +1,47 @@
+import type { ServerResponse } from 'node:http';
+import { Server as NetServer } from 'node:net';
+import type { App } from './app.js';
+
+/** How often the drain looks for requests still in flight. */
+const POLL_MS = 50;
+
+/**
+ * The first phase of a graceful stop: stops accepting connections *without* closing the
+ * idle keep-alive ones (Node's `server.close()` does, and a request its client is sending on
+ * one at that moment meets a reset), answers everything from then on with `Connection: close`
+ * so each client moves off its connection after its answer, and waits until no request is in
+ * flight. Event streams are not waited for: the app's close ends them. Install before listening.
+ *
+ * @example
+ * const drain = installDrain(app);
+ * await drain(10_000); // then app.close()
+ * @returns a function that drains, resolving when nothing is in flight or after `timeoutMs`
+ */
+export function installDrain(app: App): (timeoutMs: number) => Promise<void> {
+  const open = new Set<ServerResponse>();
+  let draining = false;
+  app.addHook('onRequest', async (_request, reply) => {
+    const response = reply.raw;
+    open.add(response);
+    response.once('close', () => open.delete(response));
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (draining) reply.header('connection', 'close');
+    return payload;
+  });
+  const busy = () =>
+    [...open].some(
+      (response) => !String(response.getHeader('content-type') ?? '').startsWith('text/event-stream'),
+    );
+  return async (timeoutMs) => {
+    draining = true;
+    // net.Server's close: the listener goes (new connections are refused), open connections stay.
+    NetServer.prototype.close.call(app.server);
+    const until = Date.now() + timeoutMs;
+    // Quiet for two looks in a row: a client answered just now has had its Connection: close.
+    for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      quiet = busy() ? 0 : quiet + 1;
+    }
+  };
+}
