@@ -55,6 +55,7 @@ const BODY_METHODS = new Set(['DELETE', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'QUER
 
 interface RouteSchema {
   readonly hide?: boolean;
+  readonly tags?: readonly string[];
   readonly response?: Record<string | number, unknown>;
 }
 
@@ -68,11 +69,15 @@ interface RouteSchema {
  * - 422: a string holding NUL or an unpaired surrogate anywhere in the query, the path or
  *   the body (validation.ts refuses it on every route), and schema failures.
  *
- * A route may already list one of them (with its own description); it keeps it.
+ * A route may already list one of them (with its own description); it keeps it. The OAuth
+ * routes (tag `oauth`) are left alone.
  */
 export function documentFrameworkProblems(route: RouteOptions): void {
   const schema = route.schema as RouteSchema | undefined;
   if (schema === undefined || schema.hide === true) return;
+  // The OAuth scope answers every error, these included, as RFC 6749 §5.2 JSON, and its
+  // routes document them so (routes/oauth.ts).
+  if (schema.tags?.includes('oauth') === true) return;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
   const statuses = [422];
   if (methods.some((method) => BODY_METHODS.has(method))) statuses.push(400, 413, 415);

@@ -143,10 +143,13 @@ describe.each(testDatabases())('the verifier downstream of a listening tokenward
     expect(created.status).toBe(201);
     clientId = created.body.id as string;
     clientSecret = created.body.secret as string;
+    // The issuer a service configures: the one the server's OAuth metadata names.
+    const metadata = await fetch(`${base}/.well-known/oauth-authorization-server`);
+    const { issuer } = (await metadata.json()) as { issuer: string };
     verifier = createVerifier({
       baseUrl: base,
       audience: 'tokenwarden',
-      issuer: 'tokenwarden',
+      issuer,
       clientId,
       clientSecret,
       maxStalenessSeconds: 2,

@@ -145,7 +145,8 @@ export const oauthRoutes =
           operationId: 'getAuthorizationServerMetadata',
           summary: 'RFC 8414 authorization server metadata',
           security: [],
-          response: { 200: MetadataSchema },
+          // A query holding NUL or an unpaired surrogate: 400 invalid_request, like every OAuth route.
+          response: { 200: MetadataSchema, ...oauthErrors(400) },
         },
       },
       async (_request, reply) => {
@@ -246,7 +247,7 @@ export const oauthRoutes =
           security: [{}, { serviceClient: [] }],
           body: TokenParamBody,
           response: {
-            200: { description: 'Revoked, or nothing to revoke: the answer never says which (empty body)' },
+            200: Type.Null({ description: 'Revoked, or nothing to revoke: the answer never says which (empty body)' }),
             ...oauthErrors(400, 401, 413, 429, 500),
           },
         },

@@ -46,7 +46,9 @@ export const systemRoutes =
       {
         schema: {
           tags: ['system'],
+          operationId: 'getServiceIndex',
           summary: 'What this service is and where its pages are',
+          security: [],
           response: {
             200: Type.Object({
               service: Type.Literal('tokenwarden'),
