@@ -85,8 +85,9 @@ export async function run(
       const cli = fromTokenwardenError(error);
       return fail(cli.message, cli.exitCode);
     }
-    // The data directory in use: its message says what to do, so it is not "unexpected".
-    if (error instanceof StartupError) return fail(error.message, EXIT_FAILURE);
+    // The environment is wrong (data directory in use or never set up, database unreachable or
+    // behind): its message says what to do, so it is not "unexpected", and it exits 2.
+    if (error instanceof StartupError) return fail(error.message, EXIT_USAGE);
     const message = describeUnexpected(error);
     if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);
     return fail(
