@@ -9,6 +9,7 @@ import type { CliIo } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
+import { visibleLines } from './output.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
@@ -66,7 +67,8 @@ export async function run(
   registerClients(program, io);
 
   const fail = (message: string, code: number) => {
-    io.stderr.write(`tokenwarden: ${message}\n`);
+    // Messages may quote what was typed or stored: control and bidi characters are shown escaped.
+    io.stderr.write(`tokenwarden: ${visibleLines(message)}\n`);
     return code;
   };
   try {

@@ -52,8 +52,14 @@ function visible(text: string): string {
   return text.replace(HIDDEN, escapeOne);
 }
 
-/** {@link visible} for a whole human text, keeping its own line breaks: the net under every command's output. */
-function visibleLines(text: string): string {
+/**
+ * {@link visible} for a whole human text, keeping its own line breaks: the net under every
+ * command's output and error messages (which may quote what was typed).
+ *
+ * @example
+ * visibleLines('unknown "a\u202eb"\nsee --help'); // the bidi override escaped, the line break kept
+ */
+export function visibleLines(text: string): string {
   return text.replace(HIDDEN_BUT_NEWLINE, escapeOne);
 }
 

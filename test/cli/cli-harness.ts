@@ -36,7 +36,13 @@ export function runCli(
   input = '',
 ): Promise<CliResult> {
   const inherited = { ...process.env };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'TOKENWARDEN_DATA_DIR', 'TOKENWARDEN_DB_SCHEMA', 'LOG_LEVEL'])
+  for (const key of [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'TOKENWARDEN_DATA_DIR',
+    'TOKENWARDEN_DB_SCHEMA',
+    'LOG_LEVEL',
+  ])
     delete inherited[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
