@@ -9,7 +9,7 @@ import type { CliIo } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
-import { visibleLines } from './output.js';
+import { visible } from './output.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
 import { registerSessions } from './sessions.js';
@@ -67,8 +67,9 @@ export async function run(
   registerClients(program, io);
 
   const fail = (message: string, code: number) => {
-    // Messages may quote what was typed or stored: control and bidi characters are shown escaped.
-    io.stderr.write(`tokenwarden: ${visibleLines(message)}\n`);
+    // Messages may quote what was typed or stored: control, bidi and line-break characters are
+    // shown escaped, so a failure is always one line that cannot rewrite the terminal.
+    io.stderr.write(`tokenwarden: ${visible(message)}\n`);
     return code;
   };
   try {
@@ -79,7 +80,11 @@ export async function run(
       if (error.exitCode === 0) return EXIT_OK;
       // A group without its subcommand has printed its help already.
       if (error.code === 'commander.help') return EXIT_USAGE;
-      return fail(`${error.message.replace(/^error: /, '')} (see --help)`, EXIT_USAGE);
+      // Commander puts its "(Did you mean …?)" on a line of its own: the same line here.
+      return fail(
+        `${error.message.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')} (see --help)`,
+        EXIT_USAGE,
+      );
     }
     if (error instanceof CliError) return fail(error.message, error.exitCode);
     // Queries return their failures; should a coded one be thrown all the same, it reads like theirs.

@@ -48,18 +48,12 @@ const escapeOne = (char: string) =>
  * @example
  * visible('ok\u001b]0;owned\u0007'); // 'ok\\u001b]0;owned\\u0007'
  */
-function visible(text: string): string {
+export function visible(text: string): string {
   return text.replace(HIDDEN, escapeOne);
 }
 
-/**
- * {@link visible} for a whole human text, keeping its own line breaks: the net under every
- * command's output and error messages (which may quote what was typed).
- *
- * @example
- * visibleLines('unknown "a\u202eb"\nsee --help'); // the bidi override escaped, the line break kept
- */
-export function visibleLines(text: string): string {
+/** {@link visible} for a whole human text, keeping its own line breaks: the net under every command's output. */
+function visibleLines(text: string): string {
   return text.replace(HIDDEN_BUT_NEWLINE, escapeOne);
 }
 
