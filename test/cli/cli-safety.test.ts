@@ -285,8 +285,11 @@ describe.skipIf(DATABASE_URL === '')('PostgreSQL schemas', () => {
         expect(JSON.parse(listed.stdout).items).toEqual([
           expect.objectContaining({ email: 'old@example.com' }),
         ]);
-        expect(listed.stderr).toContain(`tokenwarden's tables are in schema "public"`);
-        expect(listed.stderr).toContain('ALTER TABLE … SET SCHEMA');
+        // The warning is a log line (JSON, on stderr: stdout carries the result).
+        const warning = JSON.parse(listed.stderr.trim()) as Record<string, unknown>;
+        expect(warning).toMatchObject({ level: 40, configuredSchema: 'tokenwarden', schema: 'public' });
+        expect(warning.msg).toContain(`tokenwarden's tables are in schema "public"`);
+        expect(warning.msg).toContain('ALTER TABLE … SET SCHEMA');
         // Nothing was made in the schema it was not using.
         const client = new pg.Client({ connectionString: legacy.url });
         await client.connect();
