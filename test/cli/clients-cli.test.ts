@@ -32,10 +32,11 @@ describe('tokenwarden clients, command line', () => {
 describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => {
   let database: CliDatabase;
   let env: Readonly<Record<string, string>>;
+  // Migrates the database first (PGlite's initdb: a minute on a loaded machine).
   beforeAll(async () => {
     database = await target.create();
     env = database.env;
-  });
+  }, 300_000);
   afterAll(async () => {
     await database?.drop();
   });
