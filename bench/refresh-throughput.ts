@@ -104,7 +104,12 @@ export async function refreshThroughput(options: {
       maxSeconds: seconds + 120,
       env: {
         ...(scratch !== null
-          ? { DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: String(DEFAULT_POOL) }
+          ? {
+              DATABASE_URL: scratch.url,
+              DATABASE_POOL_SIZE: String(DEFAULT_POOL),
+              // Its own scratch database: tables in public, where pgbench's scripts and the seeding look.
+              TOKENWARDEN_DB_SCHEMA: 'public',
+            }
           : { TOKENWARDEN_DATA_DIR: dir?.dir ?? '' }),
         // Login cost is not what is measured here (see the login table): keep set-up short.
         TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',

@@ -73,7 +73,8 @@ async function postgresTarget(adminUrl: string): Promise<Target> {
   url.pathname = `/${name}`;
   return {
     name: 'postgres',
-    env: { DATABASE_URL: url.toString() },
+    // Its own scratch database: tables in public, where `open` (no schema) looks.
+    env: { DATABASE_URL: url.toString(), TOKENWARDEN_DB_SCHEMA: 'public' },
     open: () => createDatabase({ kind: 'postgres', url: url.toString(), poolSize: 2 }),
     async cleanup() {
       const client = new pg.Client({ connectionString: adminUrl });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
@@ -24,9 +25,14 @@ import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-seal
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
 import { createDatabase } from './infrastructure/database/create-database.js';
-import { MIGRATIONS, migrateToLatest } from './infrastructure/database/migrator.js';
+import {
+  DatabaseNotInitialisedError,
+  DatabaseUnreachableError,
+} from './infrastructure/database/database-open-errors.js';
+import { MIGRATIONS, migrateToLatest, migrationState } from './infrastructure/database/migrator.js';
 import { DataDirInUseError } from './infrastructure/database/pglite-lock.js';
 import { logSerializers } from './infrastructure/database/redact-database-error.js';
+import { redactDatabaseUrl } from './infrastructure/database/redact-database-url.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
@@ -54,6 +60,13 @@ export interface TokenwardenOverrides {
   readonly defaultMetrics?: boolean;
   /** Where the core's own logs (cache invalidation, webhooks) go; default stdout. The CLI sends them to stderr. */
   readonly logStream?: DestinationStream;
+  /**
+   * `apply` (default, the server): create the database if need be and run pending
+   * migrations. `require-current` (operator commands): create nothing and migrate
+   * nothing; a database never set up, or behind this code's migrations, is a
+   * {@link StartupError} saying how to fix it.
+   */
+  readonly migrations?: 'apply' | 'require-current';
 }
 
 export interface Tokenwarden {
@@ -116,10 +129,13 @@ export interface Core {
 export async function createCore(config: Config, overrides: TokenwardenOverrides = {}): Promise<Core> {
   const clock = overrides.clock ?? systemClock;
   const ownsDatabase = overrides.database === undefined;
-  const database = overrides.database ?? (await openDatabase(config));
+  const apply = overrides.migrations !== 'require-current';
+  const database =
+    overrides.database ?? (await openDatabase(config, { create: apply, logStream: overrides.logStream }));
   let invalidator: CacheInvalidator | undefined;
   try {
-    await migrateToLatest(database.db);
+    if (apply) await migrateToLatest(database.db);
+    else await requireCurrentSchema(database.db, describeDatabase(config));
     const signingKeys = {
       sealer: createPrivateJwkSealer(config.masterKey, config.previousMasterKey),
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
@@ -267,8 +283,9 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
  */
 export async function migrateDatabase(
   config: Config,
+  logStream?: DestinationStream,
 ): Promise<{ readonly applied: readonly string[]; readonly latest: string | null }> {
-  const database = await openDatabase(config, 1);
+  const database = await openDatabase(config, { create: true, poolSize: 1, logStream });
   try {
     const applied = await migrateToLatest(database.db);
     return { applied, latest: Object.keys(MIGRATIONS).at(-1) ?? null };
@@ -277,20 +294,87 @@ export async function migrateDatabase(
   }
 }
 
-/** The configured database; a PGlite directory another process holds is a {@link StartupError}. */
+/**
+ * The configured database. What keeps it from opening (a PGlite directory another
+ * process holds, a PostgreSQL server that does not answer, and with `create: false` a
+ * database never set up) is a {@link StartupError} naming it.
+ */
 async function openDatabase(
   config: Config,
-  poolSize = config.database.kind === 'postgres' ? config.database.poolSize : 1,
+  options: {
+    readonly create: boolean;
+    readonly poolSize?: number;
+    readonly logStream?: DestinationStream | undefined;
+  },
 ): Promise<DatabaseHandle> {
+  const where = describeDatabase(config);
+  let handle: Awaited<ReturnType<typeof createDatabase>>;
   try {
-    return config.database.kind === 'pglite'
-      ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir })
-      : await createDatabase({ kind: 'postgres', url: config.database.url, poolSize });
+    handle =
+      config.database.kind === 'pglite'
+        ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir, create: options.create })
+        : await createDatabase({
+            kind: 'postgres',
+            url: config.database.url,
+            schema: config.database.schema,
+            create: options.create,
+            followExistingSchema: true,
+            poolSize: options.poolSize ?? config.database.poolSize,
+          });
   } catch (error) {
     if (error instanceof DataDirInUseError) {
       throw new StartupError(error.code, error.message, { cause: error });
     }
+    if (error instanceof DatabaseUnreachableError) {
+      throw new StartupError(error.code, `${error.message} (check DATABASE_URL)`, { cause: error });
+    }
+    if (error instanceof DatabaseNotInitialisedError) throw notInitialised(where, error);
     throw error;
+  }
+  if (handle.followed !== null) {
+    pino({ level: config.logLevel, name: 'database' }, options.logStream).warn(
+      { configuredSchema: handle.followed.asked, schema: handle.followed.used },
+      `tokenwarden's tables are in schema "${handle.followed.used}" (an installation from before ` +
+        `TOKENWARDEN_DB_SCHEMA), not in "${handle.followed.asked}": using "${handle.followed.used}". To move ` +
+        `them, stop every instance and run the ALTER TABLE … SET SCHEMA statements of the README ` +
+        `("Moving to a schema of its own"), or set TOKENWARDEN_DB_SCHEMA=${handle.followed.used} to keep them there`,
+    );
+  }
+  return handle;
+}
+
+/** Where the configured database is, for messages: the PGlite path, or the URL without its password and the schema. */
+function describeDatabase(config: Config): string {
+  return config.database.kind === 'pglite'
+    ? `the PGlite data directory ${resolve(config.database.dataDir)}`
+    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${config.database.schema})`;
+}
+
+function notInitialised(where: string, cause?: unknown): StartupError {
+  return new StartupError(
+    'database_not_initialised',
+    `${where} holds no tokenwarden database: create it with \`tokenwarden migrate\` (the server also ` +
+      'does on start), or check TOKENWARDEN_DATA_DIR / DATABASE_URL / TOKENWARDEN_DB_SCHEMA if it should exist',
+    { cause },
+  );
+}
+
+/**
+ * What an operator command opens instead of migrating: a database this code's queries
+ * can run on. One migrated by a newer version is fine (migrations only add, so an older
+ * version keeps working during a rolling upgrade); one behind is refused, reads too,
+ * since this code's queries may name what those migrations add.
+ */
+async function requireCurrentSchema(db: Kysely<Database>, where: string): Promise<void> {
+  const state = await migrationState(db);
+  if (!state.initialised) throw notInitialised(where);
+  if (state.pending.length > 0) {
+    throw new StartupError(
+      'database_behind',
+      `${where} is at migration ${state.latestApplied ?? 'none'}, and this version of tokenwarden needs ` +
+        `${state.pending.length} more (${state.pending.join(', ')}): upgrade it with \`tokenwarden migrate\` ` +
+        '(or start this version of the server, which migrates on start), then run the command again',
+    );
   }
 }
 

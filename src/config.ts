@@ -13,6 +13,8 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  // Lower case only: an unquoted search_path entry is folded to lower case. pg_ names are the system's.
+  TOKENWARDEN_DB_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenwarden' }),
   TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
@@ -102,7 +104,13 @@ export interface Config {
   readonly host: string;
   readonly database:
     | { readonly kind: 'pglite'; readonly dataDir: string }
-    | { readonly kind: 'postgres'; readonly url: string; readonly poolSize: number };
+    | {
+        readonly kind: 'postgres';
+        readonly url: string;
+        readonly poolSize: number;
+        /** The schema tokenwarden's tables live in (PGlite, a database of its own, ignores it). */
+        readonly schema: string;
+      };
   readonly redisUrl: string | null;
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly signingKey: string | null;
@@ -281,7 +289,12 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     host: env.HOST,
     database:
       env.DATABASE_URL !== undefined
-        ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+        ? {
+            kind: 'postgres',
+            url: env.DATABASE_URL,
+            poolSize: env.DATABASE_POOL_SIZE,
+            schema: env.TOKENWARDEN_DB_SCHEMA,
+          }
         : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },
     redisUrl: env.REDIS_URL ?? null,
     admin:

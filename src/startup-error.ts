@@ -11,8 +11,17 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 
   constructor(
-    /** `data_dir_in_use`: another live process holds the PGlite data directory. */
-    readonly code: 'data_dir_in_use',
+    /**
+     * `data_dir_in_use`: another live process holds the PGlite data directory;
+     * `database_unreachable`: PostgreSQL cannot be connected to;
+     * `database_not_initialised`: an operator command found no tokenwarden database there;
+     * `database_behind`: an operator command found migrations this version needs not applied yet.
+     */
+    readonly code:
+      | 'data_dir_in_use'
+      | 'database_unreachable'
+      | 'database_not_initialised'
+      | 'database_behind',
     message: string,
     options?: ErrorOptions,
   ) {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
+import { AuditAction } from '../application/events.js';
 import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, resolveUser, withCore } from './context.js';
 import { table, when } from './output.js';
-import { isoTimestamp } from './parsers.js';
+import { isoTimestamp, oneOf } from './parsers.js';
 
 interface AuditListOptions extends CommonOptions, Paging {
   readonly action?: string;
@@ -19,7 +20,11 @@ export function registerAudit(program: Command, io: CliIo): void {
       audit
         .command('list')
         .description('audit events, newest first')
-        .option('--action <action>', 'only this action, e.g. token_rotation.global or user.disabled')
+        .option(
+          '--action <action>',
+          'only this action, e.g. token_rotation.global or user.disabled',
+          oneOf(Object.values(AuditAction)),
+        )
         .option('--user <user>', 'only events about this user (id or email)')
         .option(
           '--since <iso>',

@@ -39,9 +39,11 @@ export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
 }
 
 /**
- * Opens the configured database (migrating it, as the server does), runs `work` over
- * the same handlers the server uses, and closes it whatever happens (a stop signal
- * included: see holdStopSignals).
+ * Opens the configured database, runs `work` over the same handlers the server uses,
+ * and closes it whatever happens (a stop signal included: holdStopSignals). Unlike the server it creates and migrates nothing:
+ * a data directory or schema never set up (a typo in TOKENWARDEN_DATA_DIR, another
+ * working directory) or one behind this version's migrations is refused with what to
+ * run (`tokenwarden migrate`), so every command, including ones added later, gets that.
  */
 export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
   const config = cliConfig(io.env);
@@ -50,7 +52,10 @@ export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): 
   const release = holdStopSignals(io, config.shutdownTimeoutSeconds);
   try {
     // Logs go to stderr: stdout carries the result, which --json callers parse.
-    const core = await createCore(config, { logStream: { write: (line) => io.stderr.write(line) } });
+    const core = await createCore(config, {
+      logStream: { write: (line) => io.stderr.write(line) },
+      migrations: 'require-current',
+    });
     try {
       return await work(core);
     } finally {

@@ -9,6 +9,7 @@ import type { CliIo } from './context.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
+import { visible } from './output.js';
 import { registerPrune } from './prune.js';
 import { registerRotate } from './rotate.js';
 import { registerServe } from './serve.js';
@@ -68,7 +69,9 @@ export async function run(
   registerPrune(program, io);
 
   const fail = (message: string, code: number) => {
-    io.stderr.write(`tokenwarden: ${message}\n`);
+    // Messages may quote what was typed or stored: control, bidi and line-break characters are
+    // shown escaped, so a failure is always one line that cannot rewrite the terminal.
+    io.stderr.write(`tokenwarden: ${visible(message)}\n`);
     return code;
   };
   try {
@@ -79,7 +82,11 @@ export async function run(
       if (error.exitCode === 0) return EXIT_OK;
       // A group without its subcommand has printed its help already.
       if (error.code === 'commander.help') return EXIT_USAGE;
-      return fail(`${error.message.replace(/^error: /, '')} (see --help)`, EXIT_USAGE);
+      // Commander puts its "(Did you mean …?)" on a line of its own: the same line here.
+      return fail(
+        `${error.message.replace(/^error: /, '').replace(/\n(?=\(Did you mean)/, ' ')} (see --help)`,
+        EXIT_USAGE,
+      );
     }
     if (error instanceof CliError) return fail(error.message, error.exitCode);
     // Queries return their failures; should a coded one be thrown all the same, it reads like theirs.
@@ -87,8 +94,9 @@ export async function run(
       const cli = fromTokenwardenError(error);
       return fail(cli.message, cli.exitCode);
     }
-    // The data directory in use: its message says what to do, so it is not "unexpected".
-    if (error instanceof StartupError) return fail(error.message, EXIT_FAILURE);
+    // The environment is wrong (data directory in use or never set up, database unreachable or
+    // behind): its message says what to do, so it is not "unexpected", and it exits 2.
+    if (error instanceof StartupError) return fail(error.message, EXIT_USAGE);
     const message = describeUnexpected(error);
     if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);
     return fail(

@@ -12,7 +12,7 @@ export function registerMigrate(program: Command, io: CliIo): void {
     const config = cliConfig(io.env);
     // Loaded on demand, as in withCore: --help answers without loading the database stack.
     const { migrateDatabase } = await import('../composition-root.js');
-    const { applied, latest } = await migrateDatabase(config);
+    const { applied, latest } = await migrateDatabase(config, { write: (line) => io.stderr.write(line) });
     outputFor(io, options).result({ database: config.database.kind, applied, latest }, () =>
       applied.length === 0
         ? `The ${config.database.kind} database is up to date (latest migration: ${latest ?? 'none'}).`

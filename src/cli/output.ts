@@ -48,7 +48,7 @@ const escapeOne = (char: string) =>
  * @example
  * visible('ok\u001b]0;owned\u0007'); // 'ok\\u001b]0;owned\\u0007'
  */
-function visible(text: string): string {
+export function visible(text: string): string {
   return text.replace(HIDDEN, escapeOne);
 }
 

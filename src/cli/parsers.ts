@@ -26,3 +26,22 @@ export function isoTimestamp(raw: string): Date {
   }
   return date;
 }
+
+/**
+ * One of a fixed set of names (`audit list --action`): anything else is a usage error
+ * listing the valid ones, rather than a filter that silently matches nothing.
+ *
+ * @example
+ * command.option('--action <action>', 'only this action', oneOf(['user.disabled', 'user.enabled']));
+ */
+export function oneOf(values: readonly string[]): (raw: string) => string {
+  return (raw) => {
+    const value = raw.trim();
+    if (!values.includes(value)) {
+      throw new InvalidArgumentError(
+        `expected one of ${[...values].sort().join(', ')}; got ${JSON.stringify(raw.slice(0, 100))}`,
+      );
+    }
+    return value;
+  };
+}

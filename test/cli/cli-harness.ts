@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { type Core, createCore } from '../../src/composition-root.js';
+import { type Core, createCore, migrateDatabase } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { TEST_ENV } from '../support/test-app.js';
 
@@ -51,7 +51,14 @@ export function runCli(
   input = '',
 ): Promise<CliResult> {
   const inherited = { ...process.env };
-  for (const key of ['DATABASE_URL', 'REDIS_URL', 'TOKENWARDEN_DATA_DIR', 'LOG_LEVEL']) delete inherited[key];
+  for (const key of [
+    'DATABASE_URL',
+    'REDIS_URL',
+    'TOKENWARDEN_DATA_DIR',
+    'TOKENWARDEN_DB_SCHEMA',
+    'LOG_LEVEL',
+  ])
+    delete inherited[key];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...SOURCE_CLI, ...args], {
       env: { ...inherited, ...CHEAP_ENV, ...env },
@@ -94,7 +101,11 @@ export interface CliDatabase {
 
 export interface CliDatabaseTarget {
   readonly name: 'pglite' | 'postgres';
-  create(): Promise<CliDatabase>;
+  /**
+   * A database named by `env`, migrated (as `tokenwarden migrate` would) unless
+   * `initialised` is false: then nothing exists yet (no directory, no schema).
+   */
+  create(options?: { readonly initialised?: boolean }): Promise<CliDatabase>;
 }
 
 /** PGlite in a temporary directory always; PostgreSQL in a scratch schema when DATABASE_URL is set. */
@@ -102,34 +113,32 @@ export function cliDatabaseTargets(): CliDatabaseTarget[] {
   const targets: CliDatabaseTarget[] = [{ name: 'pglite', create: createPGliteDirectory }];
   const url = process.env.DATABASE_URL;
   if (url !== undefined && url !== '')
-    targets.push({ name: 'postgres', create: () => createPostgresSchema(url) });
+    targets.push({ name: 'postgres', create: (options) => createPostgresSchema(url, options) });
   return targets;
 }
 
-const openCoreFor = (env: Readonly<Record<string, string>>) => () =>
-  createCore(loadConfig({ ...CHEAP_ENV, ...env, LOG_LEVEL: 'silent' }), { defaultMetrics: false });
+const configFor = (env: Readonly<Record<string, string>>) =>
+  loadConfig({ ...CHEAP_ENV, ...env, LOG_LEVEL: 'silent' });
 
-async function createPGliteDirectory(): Promise<CliDatabase> {
+const openCoreFor = (env: Readonly<Record<string, string>>) => () =>
+  createCore(configFor(env), { defaultMetrics: false });
+
+async function initialise(env: Readonly<Record<string, string>>, options?: { initialised?: boolean }) {
+  if (options?.initialised !== false) await migrateDatabase(configFor(env));
+}
+
+async function createPGliteDirectory(options?: { initialised?: boolean }): Promise<CliDatabase> {
   const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-'));
   const env = { TOKENWARDEN_DATA_DIR: join(root, 'data') };
+  await initialise(env, options);
   return { env, openCore: openCoreFor(env), drop: () => rm(root, { recursive: true, force: true }) };
 }
 
-/**
- * A schema of its own, named to the CLI through the connection string
- * (`options=-c search_path=…`, which pg passes to the server), dropped afterwards.
- */
-async function createPostgresSchema(url: string): Promise<CliDatabase> {
+/** A schema of its own in the test database (TOKENWARDEN_DB_SCHEMA), dropped afterwards. */
+async function createPostgresSchema(url: string, options?: { initialised?: boolean }): Promise<CliDatabase> {
   const schema = `tw_cli_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(`create schema ${schema}`);
-  } finally {
-    await admin.end();
-  }
-  const options = encodeURIComponent(`-c search_path=${schema}`);
-  const env = { DATABASE_URL: `${url}${url.includes('?') ? '&' : '?'}options=${options}` };
+  const env = { DATABASE_URL: url, TOKENWARDEN_DB_SCHEMA: schema };
+  await initialise(env, options);
   return {
     env,
     openCore: openCoreFor(env),

@@ -247,7 +247,9 @@ export const oauthRoutes =
           security: [{}, { serviceClient: [] }],
           body: TokenParamBody,
           response: {
-            200: Type.Null({ description: 'Revoked, or nothing to revoke: the answer never says which (empty body)' }),
+            200: Type.Null({
+              description: 'Revoked, or nothing to revoke: the answer never says which (empty body)',
+            }),
             ...oauthErrors(400, 401, 413, 429, 500),
           },
         },

@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { join, resolve } from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { lockDataDir } from './pglite-lock.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
 import type { Database } from './schema.js';
 
 export type DatabaseOptions =
@@ -10,12 +14,28 @@ export type DatabaseOptions =
       readonly kind: 'pglite';
       /** `memory://` for in-memory, else a directory (created when missing). */
       readonly dataDir: string;
+      /**
+       * Default true. False: a directory that is not a PGlite database (missing, empty) is a
+       * {@link DatabaseNotInitialisedError}, and nothing is created, not even the lock file.
+       */
+      readonly create?: boolean;
     }
   | {
       readonly kind: 'postgres';
       readonly url: string;
       /** Every connection uses this schema as its search_path; created when missing. */
       readonly schema?: string;
+      /**
+       * Default true. False: a schema without tokenwarden's migration table is a
+       * {@link DatabaseNotInitialisedError}, and no schema is created.
+       */
+      readonly create?: boolean;
+      /**
+       * When `schema` has no tokenwarden tables but the schema the connection would use by
+       * itself does (`public`, or the URL's or role's search_path: an installation from
+       * before TOKENWARDEN_DB_SCHEMA), use that one instead; the handle says so.
+       */
+      readonly followExistingSchema?: boolean;
       /** Default 10. */
       readonly poolSize?: number;
       /** Errors of idle pooled clients (e.g. the server restarted); the next query reconnects. */
@@ -27,6 +47,10 @@ type DatabaseKind = DatabaseOptions['kind'];
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
   readonly kind: DatabaseKind;
+  /** The PostgreSQL schema every connection uses (null: the connection's own search_path, or PGlite). */
+  readonly schema: string | null;
+  /** Set when `followExistingSchema` chose the existing schema over the one asked for. */
+  readonly followed: { readonly asked: string; readonly used: string } | null;
   /** Waits for in-flight work, then closes PGlite or ends the pool. */
   close(): Promise<void>;
 }
@@ -45,22 +69,35 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   if (options.kind === 'pglite') {
     let release = async () => {};
     if (!options.dataDir.startsWith('memory://')) {
+      // Every initialised PGlite directory has PG_VERSION (initdb writes it first).
+      if (options.create === false && !existsSync(join(options.dataDir, 'PG_VERSION'))) {
+        throw new DatabaseNotInitialisedError(`the PGlite data directory ${resolve(options.dataDir)}`);
+      }
       await mkdir(options.dataDir, { recursive: true });
       // One process at a time: a server and a CLI on the same directory would corrupt it.
       release = await lockDataDir(options.dataDir);
     }
     const db = new Kysely<Database>({ dialect: new PGliteDialect(options.dataDir) });
-    return handle(db, 'pglite', release);
+    return handle(db, 'pglite', null, null, release);
   }
 
-  const { schema } = options;
-  if (schema !== undefined && !IDENTIFIER.test(schema)) {
-    throw new Error(`invalid PostgreSQL schema name ${JSON.stringify(schema)}: use letters, digits and _`);
+  if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {
+    throw new Error(
+      `invalid PostgreSQL schema name ${JSON.stringify(options.schema)}: use letters, digits and _`,
+    );
   }
+  const chosen =
+    options.schema === undefined
+      ? undefined
+      : await chooseSchema(options.url, options.schema, {
+          create: options.create ?? true,
+          followExisting: options.followExistingSchema ?? false,
+        });
+  const schema = chosen?.schema;
   const pool = new pg.Pool({
-    connectionString: options.url,
+    connectionString: schema === undefined ? options.url : withSearchPath(options.url, schema),
     max: options.poolSize ?? 10,
-    ...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+    ...(schema === undefined ? {} : { options: searchPathOption(schema) }),
   });
   // Without a listener an idle client's error would crash the process.
   pool.on('error', options.onIdleClientError ?? (() => {}));
@@ -71,25 +108,100 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     client.on('error', () => {});
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  if (schema !== undefined) {
-    try {
-      await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    } catch (error) {
-      // Two processes creating it at once: one of them loses the race, harmlessly.
-      if (!isDuplicateError(error)) {
-        await db.destroy();
-        throw error;
-      }
-    }
-  }
-  return handle(db, 'postgres');
+  return handle(db, 'postgres', schema ?? null, chosen?.followed ?? null);
 }
 
-function handle(db: Kysely<Database>, kind: DatabaseKind, release?: () => Promise<void>): DatabaseHandle {
+interface ChosenSchema {
+  readonly schema: string;
+  readonly followed: DatabaseHandle['followed'];
+}
+
+/**
+ * Connects once (so an unreachable server is named here, not by the first query) and
+ * decides the schema: the one asked for when it holds the migration table; else the
+ * connection's own current schema when that one holds it (and `followExisting`); else
+ * the one asked for, created now (unless `create` is false).
+ */
+async function chooseSchema(
+  url: string,
+  schema: string,
+  options: { readonly create: boolean; readonly followExisting: boolean },
+): Promise<ChosenSchema> {
+  const where = `the PostgreSQL database ${redactDatabaseUrl(url)}`;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // A connection that dies while we look is reported by the query that fails.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw new DatabaseUnreachableError(where, error);
+  }
+  try {
+    const { rows } = await client.query<{ asked: boolean; current: string | null; existing: boolean }>(
+      `select to_regclass(quote_ident($1) || '.tokenwarden_migration') is not null as asked,
+              current_schema() as current,
+              current_schema() is not null
+                and to_regclass(quote_ident(current_schema()) || '.tokenwarden_migration') is not null as existing`,
+      [schema],
+    );
+    const row = rows[0];
+    if (row?.asked) return { schema, followed: null };
+    if (options.followExisting && row?.existing && row.current !== null && row.current !== schema) {
+      return { schema: row.current, followed: { asked: schema, used: row.current } };
+    }
+    if (!options.create) throw new DatabaseNotInitialisedError(`${where} (schema ${schema})`);
+    try {
+      await client.query(`create schema if not exists ${pg.escapeIdentifier(schema)}`);
+    } catch (error) {
+      // Two processes creating it at once: one of them loses the race, harmlessly.
+      if (!isDuplicateError(error)) throw error;
+    }
+    return { schema, followed: null };
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * `-c search_path=…` for the startup packet. The name is double-quoted (a followed
+ * schema may have any case); the server splits the options on unescaped whitespace.
+ */
+function searchPathOption(schema: string): string {
+  return `-c search_path=${pg.escapeIdentifier(schema).replace(/[\\\s]/g, (c) => `\\${c}`)}`;
+}
+
+/**
+ * pg lets the connection string's parameters win over the pool's: when the URL carries
+ * `options` of its own (`?options=-c statement_timeout=…`), the search path is appended
+ * to them, later settings overriding earlier ones.
+ */
+function withSearchPath(url: string, schema: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url;
+  }
+  const own = parsed.searchParams.get('options');
+  if (own === null) return url;
+  parsed.searchParams.set('options', `${own} ${searchPathOption(schema)}`);
+  return parsed.toString();
+}
+
+function handle(
+  db: Kysely<Database>,
+  kind: DatabaseKind,
+  schema: string | null,
+  followed: DatabaseHandle['followed'],
+  release?: () => Promise<void>,
+): DatabaseHandle {
   let closing: Promise<void> | undefined;
   return {
     db,
     kind,
+    schema,
+    followed,
     close: () => {
       closing ??= db.destroy().finally(release);
       return closing;

@@ -82,3 +82,43 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<readonly st
     throw new MigrationFailedError(error, current);
   }
 }
+
+/** What {@link migrationState} finds: whether the database was ever migrated, and how it compares to the code. */
+export interface MigrationState {
+  /** False: no migration table in the current schema (a database tokenwarden never set up). */
+  readonly initialised: boolean;
+  /** Migrations this code has that the database has not applied, in order. */
+  readonly pending: readonly string[];
+  /** The last migration the database has applied (null: none). */
+  readonly latestApplied: string | null;
+  /** Applied migrations this code does not know (the database was migrated by a newer version). */
+  readonly unknown: readonly string[];
+}
+
+/**
+ * Reads, without changing anything, how far the current schema is migrated: what the
+ * operator commands check instead of migrating.
+ *
+ * @example
+ * const { initialised, pending } = await migrationState(db);
+ * if (pending.length > 0) console.log(`run tokenwarden migrate: ${pending.join(', ')}`);
+ */
+export async function migrationState(db: Kysely<Database>): Promise<MigrationState> {
+  const { rows } = await sql<{
+    present: boolean;
+  }>`select to_regclass('tokenwarden_migration') is not null as present`.execute(db);
+  if (rows[0]?.present !== true) {
+    return { initialised: false, pending: Object.keys(MIGRATIONS).sort(), latestApplied: null, unknown: [] };
+  }
+  const done = await sql<{ name: string }>`select name from tokenwarden_migration order by name`.execute(db);
+  const applied = done.rows.map((row) => row.name);
+  const appliedSet = new Set(applied);
+  return {
+    initialised: true,
+    pending: Object.keys(MIGRATIONS)
+      .sort()
+      .filter((name) => !appliedSet.has(name)),
+    latestApplied: applied.at(-1) ?? null,
+    unknown: applied.filter((name) => !(name in MIGRATIONS)),
+  };
+}
