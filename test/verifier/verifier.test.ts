@@ -363,6 +363,87 @@ describe.each(testDatabases())('the verifier downstream of a listening tokenward
     expect(await verifier.verify(token)).toMatchObject({ ok: true });
   }, 40_000);
 
+  it("with onStale 'introspect', asks the server per request while its feed is cut: active tokens pass, a logged-out one is refused, and an unreachable server still fails closed", async () => {
+    // The feed is cut by the verifier's own fetch: its stream errors and reconnects are refused,
+    // while the server (and its introspection endpoint) keeps answering.
+    let cut = false;
+    let introspections = 0;
+    let introspectionDown = false;
+    const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
+    const gated: typeof fetch = async (input, init) => {
+      const url = String(input);
+      if (url.includes('/oauth/introspect')) {
+        introspections++;
+        if (introspectionDown) throw new TypeError('fetch failed');
+      }
+      if (cut && url.includes('/api/v1/revocations')) throw new TypeError('fetch failed');
+      const res = await fetch(input, init);
+      if (!url.includes('/revocations/stream') || res.body === null) return res;
+      const reader = res.body.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          streams.add(controller);
+        },
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const metadata = (await (await fetch(`${base}/.well-known/oauth-authorization-server`)).json()) as {
+      issuer: string;
+    };
+    const fallback = createVerifier({
+      baseUrl: base,
+      audience: 'tokenwarden',
+      issuer: metadata.issuer,
+      clientId,
+      clientSecret,
+      maxStalenessSeconds: 2,
+      onStale: 'introspect',
+      fetch: gated,
+    });
+    try {
+      await fallback.ready();
+      const kept = await newUser();
+      const out = await newUser();
+      expect(await fallback.verify(kept.token)).toMatchObject({ ok: true });
+      expect(introspections).toBe(0);
+      cut = true;
+      for (const controller of streams) controller.error(new Error('feed cut'));
+      const deadline = Date.now() + 15_000;
+      while (fallback.status().fresh && Date.now() < deadline) await sleep(50);
+      expect(fallback.status().fresh).toBe(false);
+
+      expect(await fallback.verify(kept.token)).toMatchObject({ ok: true, claims: { sub: kept.userId } });
+      expect(await fallback.verify(out.token)).toMatchObject({ ok: true });
+      expect(introspections).toBe(2);
+      // A logout the cut feed cannot carry: introspection knows.
+      expect((await call(base, 'DELETE', '/api/v1/sessions/current', { token: out.token })).status).toBe(204);
+      expect(await fallback.verify(out.token)).toMatchObject({ ok: false, code: 'token_revoked' });
+      expect(await fallback.verify('not-a-jwt')).toMatchObject({ ok: false, code: 'token_invalid' });
+      // Introspection unreachable too: refused, never accepted blind.
+      introspectionDown = true;
+      expect(await fallback.verify(kept.token)).toMatchObject({ ok: false, code: 'feed_stale' });
+      introspectionDown = false;
+
+      // The feed back: fresh again, and no more introspection per request.
+      cut = false;
+      const back = Date.now() + 30_000;
+      while (!fallback.status().fresh && Date.now() < back) await sleep(100);
+      expect(fallback.status().fresh).toBe(true);
+      const before = introspections;
+      expect(await fallback.verify(kept.token)).toMatchObject({ ok: true });
+      expect(await fallback.verify(out.token)).toMatchObject({ ok: false, code: 'token_revoked' });
+      expect(introspections).toBe(before);
+    } finally {
+      await fallback.close();
+    }
+  }, 60_000);
+
   it('never becomes ready with wrong client credentials, and refuses every token', async () => {
     const { token } = await newUser();
     const wrong = createVerifier({

@@ -44,8 +44,12 @@ export interface VerifierOptions {
   readonly clientSecret: string;
   /** With no event and no heartbeat for this long, tokens are refused. Default 30. */
   readonly maxStalenessSeconds?: number;
-  /** What a stale feed does: `refuse` (fail closed, `feed_stale`). Introspection comes later. */
-  readonly onStale?: 'refuse';
+  /**
+   * What a stale feed does: `refuse` (the default: fail closed, `feed_stale`), or `introspect`:
+   * ask tokenwarden's `POST /oauth/introspect` per request (with the same client credentials)
+   * until the feed is back, still refusing when that cannot be asked.
+   */
+  readonly onStale?: 'refuse' | 'introspect';
   /** Tokens whose signature check is remembered. Default 10 000. */
   readonly cacheSize?: number;
   /** For tests and proxies. Default the global `fetch`. */
@@ -84,6 +88,8 @@ interface Memo {
 const MAX_BACKOFF_MS = 5_000;
 /** A catch-up page that takes longer than this is given up and tried again. */
 const CATCH_UP_TIMEOUT_MS = 10_000;
+/** One introspection request while the feed is stale: past this, the token is refused. */
+const INTROSPECTION_TIMEOUT_MS = 5_000;
 
 class FeedAuthError extends Error {}
 
@@ -263,12 +269,63 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return { ok: true, claims: entry.claims };
   };
 
+  /**
+   * RFC 7662 introspection, for a token whose signature and claims already passed, while the
+   * feed is stale: the server judges it with its own state. Anything but a clear `active: true`
+   * (an error, a timeout, an odd answer) refuses it: the fallback fails closed too.
+   */
+  async function introspect(entry: Memo, token: string): Promise<VerifyResult> {
+    try {
+      const res = await doFetch(`${base}/oauth/introspect`, {
+        method: 'POST',
+        headers: {
+          authorization,
+          accept: 'application/json',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+        signal: AbortSignal.any([closing.signal, AbortSignal.timeout(INTROSPECTION_TIMEOUT_MS)]),
+      });
+      if (!res.ok) {
+        await res.body?.cancel();
+        return fail('feed_stale', `The feed is not current and introspection answered ${res.status}`);
+      }
+      const answer = (await res.json()) as { active?: unknown; sid?: unknown; sub?: unknown };
+      if (answer.active !== true) {
+        return fail('token_revoked', 'The token is no longer active (introspection)');
+      }
+      if (answer.sid !== entry.claims.sid || answer.sub !== entry.claims.sub) {
+        return fail('token_invalid', 'Introspection describes another token');
+      }
+      return { ok: true, claims: entry.claims };
+    } catch {
+      return fail('feed_stale', 'The feed is not current and introspection could not be reached');
+    }
+  }
+
   async function verify(token: string): Promise<VerifyResult> {
     if (!isFresh()) {
-      return fail('feed_stale', 'The revocation feed is not current: tokens are refused until it is back');
+      if (options.onStale !== 'introspect') {
+        return fail('feed_stale', 'The revocation feed is not current: tokens are refused until it is back');
+      }
+      const checked = memo.get(token) ?? (await checkSignature(token));
+      if (!('kid' in checked)) return checked;
+      if (checked.claims.exp * 1000 <= now()) return fail('token_expired', 'The token has expired');
+      // The feed's retired keys still hold: they only grow, and a stale list is a subset.
+      if (state.retiredKids.has(checked.kid)) {
+        return fail('token_revoked', 'The signing key of this token has been retired');
+      }
+      return introspect(checked, token);
     }
     const seen = memo.get(token);
     if (seen !== undefined) return judge(seen, now());
+    const checked = await checkSignature(token);
+    if (!('kid' in checked)) return checked;
+    return judge(checked, now());
+  }
+
+  /** Signature, header and claims through the JWKS; the result is remembered. */
+  async function checkSignature(token: string): Promise<Memo | VerifyResult> {
     let kid: string;
     try {
       const header = decodeProtectedHeader(token);
@@ -308,7 +365,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const entry: Memo = { claims: payload as AccessTokenClaims, kid };
     remember(token, entry);
-    return judge(entry, now());
+    return entry;
   }
 
   return {
