@@ -78,7 +78,9 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
           : { kind: 'postgres', url: redactUrl(config.database.url), poolSize: config.database.poolSize },
       invalidation: { transport: invalidation.transport, state: invalidation.state },
       redis: config.redisUrl === null ? 'off' : redactUrl(config.redisUrl),
-      publicUrl: config.publicUrl ?? 'unset',
+      publicUrl: config.publicUrlConfigured
+        ? config.publicUrl
+        : `${config.publicUrl} (derived: TOKENWARDEN_PUBLIC_URL unset)`,
       corsOrigins: config.corsOrigins.length === 0 ? 'none' : config.corsOrigins,
       feed: { heartbeatSeconds: config.feed.heartbeatSeconds, maxStreams: config.feed.maxStreams },
       webhooks:
@@ -91,6 +93,14 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
   if (config.masterKey === null) {
     log.warn(
       'TOKENWARDEN_MASTER_KEY is unset: private signing keys are stored unencrypted in the database (README, "Signing keys")',
+    );
+  }
+  if (!config.publicUrlConfigured && config.database.kind === 'postgres') {
+    // On PostgreSQL there may be several instances: each would derive its own issuer from its
+    // port and refuse the others' tokens (and publish a different OAuth issuer).
+    log.warn(
+      { issuer: config.issuer },
+      'TOKENWARDEN_PUBLIC_URL is unset: the issuer is derived from HOST and PORT; set it (the same on every instance) to the address clients use',
     );
   }
   if (!isLoopback(config.host)) {

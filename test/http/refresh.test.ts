@@ -34,7 +34,15 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
       sessionId: expect.any(String),
     });
     const claims = claimsOf(pair.accessToken);
-    expect(claims).toMatchObject({ sid: pair.sessionId, role: 'user', ver: 1, gver: 1, iss: 'tokenwarden' });
+    // The issuer is the public URL: without TOKENWARDEN_PUBLIC_URL, http://localhost:<PORT>.
+    expect(claims).toMatchObject({
+      sid: pair.sessionId,
+      role: 'user',
+      ver: 1,
+      gver: 1,
+      iss: expect.stringMatching(/^http:\/\/localhost:\d+$/),
+      client_id: 'tokenwarden',
+    });
     expect(claims.exp - claims.iat).toBe(900);
   });
 

@@ -8,6 +8,9 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from './test-app
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
+/** The address in front of the instances a test starts (never dialled: each is reached by its own port). */
+const SHARED_PUBLIC_URL = 'http://tokenwarden.localhost';
+
 /** Ports tests may use on this machine; all traffic stays on 127.0.0.1. */
 const PORT_RANGE = { first: 3340, last: 3399 } as const;
 
@@ -82,7 +85,16 @@ export async function startInstance(name: string, env: Record<string, string>): 
     const port = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...inherited, ...TEST_ENV, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ...env },
+      env: {
+        ...inherited,
+        ...TEST_ENV,
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        // What a deployment of several instances sets: one public URL, so one issuer for all.
+        TOKENWARDEN_PUBLIC_URL: SHARED_PUBLIC_URL,
+        ...env,
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
