@@ -44,7 +44,8 @@ describe('deployment settings', () => {
   });
 
   it('TOKENWARDEN_PUBLIC_URL is an http(s) base URL without credentials, query or fragment', () => {
-    expect(loadConfig({}).publicUrl).toBeNull();
+    // Unset: derived from HOST and PORT, and said to be derived.
+    expect(loadConfig({})).toMatchObject({ publicUrl: 'http://localhost:3000', publicUrlConfigured: false });
     expect(loadConfig({ TOKENWARDEN_PUBLIC_URL: 'https://auth.example.com/' }).publicUrl).toBe(
       'https://auth.example.com',
     );
