@@ -12,7 +12,7 @@ import { type ListeningApp, startListeningApp } from '../support/listening-app.j
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
 
 /** The client SDK's entry point, bundled for the page as a browser app would. */
-const CLIENT_ENTRY = resolve(import.meta.dirname, '../../src/client/index.ts');
+const CLIENT_ENTRY = resolve(import.meta.dirname, '../../packages/client/src/index.ts');
 
 /** Debian's chromium (`apt-get install -y chromium`); playwright never downloads a browser here. */
 const CHROMIUM = '/usr/bin/chromium';
