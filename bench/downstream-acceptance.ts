@@ -201,7 +201,8 @@ async function cost(a: Instance, b: Instance, clientId: string, secret: string):
 async function memory(databaseUrl: string, b: Instance, clientId: string, secret: string, count: number) {
   // The feed rows a user rotation writes, 100 000 of them at once, in the last minute:
   // faster than 100 000 admin requests and the same rows the verifier reads.
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // The tables live in tokenwarden's own schema (TOKENWARDEN_DB_SCHEMA, default `tokenwarden`).
+  const client = new pg.Client({ connectionString: databaseUrl, options: '-c search_path=tokenwarden' });
   await client.connect();
   try {
     await client.query('begin');

@@ -116,8 +116,8 @@ export async function introspection(quick: boolean): Promise<string> {
 const { quick, write } = parseFlags(process.argv.slice(2));
 const markdown = `### Introspection (issue 13), PostgreSQL over HTTP${quick ? ' (quick)' : ''}
 
-Measured on the shared two-core machine while other work ran (see the load averages): a
-lower bound, to be rerun on a quiet machine.
+The server, PostgreSQL and autocannon share the two cores; the load average of each run is
+beside its figure.
 
 ${await introspection(quick)}`;
 console.log(markdown);

@@ -100,9 +100,14 @@ async function runOnce(pruning: boolean, seconds: number): Promise<RunResult> {
       TOKENWARDEN_PRUNE_INTERVAL_SECONDS: '0',
     },
   });
-  const probe = new pg.Client({ connectionString: scratch.url });
+  const probe = new pg.Client({ connectionString: scratch.url, options: '-c search_path=tokenwarden' });
   await probe.connect();
-  const prunerDb = await createDatabase({ kind: 'postgres', url: scratch.url, poolSize: 2 });
+  const prunerDb = await createDatabase({
+    kind: 'postgres',
+    url: scratch.url,
+    schema: 'tokenwarden',
+    poolSize: 2,
+  });
   const pruner = new Pruner(
     { db: prunerDb.db, clock: { now: () => new Date() } },
     {
