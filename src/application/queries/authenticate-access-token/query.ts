@@ -10,7 +10,7 @@ import {
 import type { Role } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import type { AccessState } from '../../ports/access-state-reader.js';
-import type { AccessTokenClaims } from '../../ports/access-token-signer.js';
+import type { AccessTokenClaims, VerifyFailure } from '../../ports/access-token-signer.js';
 
 /** Who a valid bearer token speaks for. */
 export interface Principal {
@@ -20,6 +20,13 @@ export interface Principal {
   /** The token's verified claims (introspection reports them). */
   readonly claims: AccessTokenClaims;
 }
+
+/** The error for a token the signer refused (bad signature, claims or type; or expired). */
+export const signatureRefusal = (reason: VerifyFailure): TokenwardenError =>
+  new TokenwardenError(
+    reason,
+    reason === 'token_expired' ? 'The access token has expired' : 'The access token is not valid',
+  );
 
 /**
  * A token that verified under our key but that the issuer never produces (stamps
@@ -51,14 +58,7 @@ export class AuthenticateAccessTokenQuery {
     const now = this.ctx.clock.now();
     const verified = await this.ctx.signer.verify(token, now);
     if (!verified.ok) {
-      return err(
-        new TokenwardenError(
-          verified.reason,
-          verified.reason === 'token_expired'
-            ? 'The access token has expired'
-            : 'The access token is not valid',
-        ),
-      );
+      return err(signatureRefusal(verified.reason));
     }
     const { claims } = verified;
     // From memory when warm: see AccessStateReader for how rotations reach it.

@@ -2,6 +2,7 @@ import { TokenwardenError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import type { ClientTokenClaims } from '../../ports/access-token-signer.js';
+import { signatureRefusal } from '../authenticate-access-token/query.js';
 import type { ServiceClientPrincipal } from '../authenticate-service-client/query.js';
 
 /** A service client authenticated by its client-credentials token, with the token's claims. */
@@ -24,14 +25,7 @@ export class AuthenticateClientTokenQuery {
   async execute(token: string): Promise<Result<ClientTokenPrincipal>> {
     const verified = await this.ctx.signer.verifyClient(token, this.ctx.clock.now());
     if (!verified.ok) {
-      return err(
-        new TokenwardenError(
-          verified.reason,
-          verified.reason === 'token_expired'
-            ? 'The access token has expired'
-            : 'The access token is not valid',
-        ),
-      );
+      return err(signatureRefusal(verified.reason));
     }
     const { claims } = verified;
     const client = await this.ctx.uow.read((repos) => repos.serviceClients.findById(claims.clientId));
