@@ -1,5 +1,6 @@
 import type { Clock } from '../../application/ports/clock.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
+import { PeriodicTask } from '../scheduling/periodic-task.js';
 
 /** Rows cleared per statement: bounded, so a backlog never holds locks for long. */
 const DEFAULT_SWEEP_BATCH_SIZE = 1000;
@@ -34,26 +35,26 @@ export interface SealedSuccessorSweepOptions {
 export class SealedSuccessorSweep {
   readonly #deps: SealedSuccessorSweepDeps;
   readonly #options: SealedSuccessorSweepOptions;
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<number> = Promise.resolve(0);
-  #started = false;
-  #closed = false;
+  readonly #loop: PeriodicTask;
 
   constructor(deps: SealedSuccessorSweepDeps, options: SealedSuccessorSweepOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#loop = new PeriodicTask({
+      intervalSeconds: options.intervalSeconds,
+      pass: () => this.#sweep({}),
+      onError: (error) => deps.logger?.error({ err: error }, 'sealed successor sweep failed; retrying'),
+    });
   }
 
   /** Starts the background loop (idempotent); the first pass runs after one interval. */
   start(): void {
-    if (this.#started || this.#closed) return;
-    this.#started = true;
-    this.#schedule();
+    this.#loop.start();
   }
 
   /** Whether the background loop is on. */
   running(): boolean {
-    return this.#started && !this.#closed;
+    return this.#loop.running();
   }
 
   /**
@@ -64,17 +65,12 @@ export class SealedSuccessorSweep {
   sweepSealedSuccessors(
     options: { readonly batchSize?: number; readonly onBatch?: (cleared: number) => void } = {},
   ): Promise<number> {
-    const pass = this.#pass.catch(() => 0).then(() => this.#sweep(options));
-    this.#pass = pass;
-    return pass;
+    return this.#loop.runNow(() => this.#sweep(options));
   }
 
   /** Stops the loop and waits for a pass in flight (the database must still be open). */
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass.catch(() => 0);
+  close(): Promise<void> {
+    return this.#loop.close();
   }
 
   async #sweep(options: {
@@ -91,21 +87,7 @@ export class SealedSuccessorSweep {
       total += cleared;
       options.onBatch?.(cleared);
       // Closing stops a long backlog between statements; the next start picks it up.
-      if (cleared < batchSize || this.#closed) return total;
+      if (cleared < batchSize || this.#loop.closed()) return total;
     }
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.sweepSealedSuccessors()
-        .catch((error: unknown) => {
-          this.#deps.logger?.error({ err: error }, 'sealed successor sweep failed; retrying');
-        })
-        .finally(() => this.#schedule());
-    }, this.#options.intervalSeconds * 1000);
-    // The sweep alone never keeps a process alive.
-    this.#timer.unref();
   }
 }

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
 import type { Database } from '../database/schema.js';
+import { PeriodicTask } from '../scheduling/periodic-task.js';
 import { PRUNER_LOCK_CLASS, runAsLeader } from '../webhooks/relay-lock.js';
 import {
   cutoffsAt,
@@ -73,26 +74,36 @@ const zeroCounts = (): Record<PrunedTable, number> =>
 export class Pruner {
   readonly #deps: PrunerDeps;
   readonly #options: PrunerOptions;
-  #timer: NodeJS.Timeout | null = null;
-  #pass: Promise<unknown> = Promise.resolve();
-  #started = false;
-  #closed = false;
+  readonly #loop: PeriodicTask;
 
   constructor(deps: PrunerDeps, options: PrunerOptions) {
     this.#deps = deps;
     this.#options = options;
+    this.#loop = new PeriodicTask({
+      intervalSeconds: options.intervalSeconds,
+      pass: async () => {
+        const report = await this.#run({});
+        const deleted = Object.values(report.counts).reduce((a, b) => a + b, 0);
+        if (deleted > 0) {
+          deps.logger?.info(
+            { counts: report.counts, durationMs: Math.round(report.durationMs) },
+            'pruned rows past retention',
+          );
+        }
+      },
+      onError: (error) =>
+        deps.logger?.error({ err: error }, 'prune pass failed; retrying at the next interval'),
+    });
   }
 
   /** Starts the background loop (idempotent; nothing when the interval is 0); the first pass after one interval. */
   start(): void {
-    if (this.#started || this.#closed || this.#options.intervalSeconds <= 0) return;
-    this.#started = true;
-    this.#schedule();
+    this.#loop.start();
   }
 
   /** Whether the background loop is on. */
   running(): boolean {
-    return this.#started && !this.#closed;
+    return this.#loop.running();
   }
 
   /**
@@ -102,17 +113,12 @@ export class Pruner {
    * delete a row twice nor wait on each other.
    */
   runOnce(options: { readonly dryRun?: boolean; readonly exclusive?: boolean } = {}): Promise<PruneReport> {
-    const pass = this.#pass.catch(() => undefined).then(() => this.#run(options));
-    this.#pass = pass;
-    return pass;
+    return this.#loop.runNow(() => this.#run(options));
   }
 
   /** Stops the loop (a pass in flight stops after its current batch) and waits for it. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    await this.#pass.catch(() => undefined);
+  close(): Promise<void> {
+    return this.#loop.close();
   }
 
   async #run(options: { readonly dryRun?: boolean; readonly exclusive?: boolean }): Promise<PruneReport> {
@@ -153,30 +159,7 @@ export class Pruner {
       const deleted = await deleting;
       total += deleted;
       if (deleted > 0) this.#deps.metrics?.pruned(table, deleted);
-      if (deleted < limit || this.#closed) return total;
+      if (deleted < limit || this.#loop.closed()) return total;
     }
-  }
-
-  #schedule(): void {
-    if (this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.runOnce()
-        .then((report) => {
-          const deleted = Object.values(report.counts).reduce((a, b) => a + b, 0);
-          if (deleted > 0) {
-            this.#deps.logger?.info(
-              { counts: report.counts, durationMs: Math.round(report.durationMs) },
-              'pruned rows past retention',
-            );
-          }
-        })
-        .catch((error: unknown) => {
-          this.#deps.logger?.error({ err: error }, 'prune pass failed; retrying at the next interval');
-        })
-        .finally(() => this.#schedule());
-    }, this.#options.intervalSeconds * 1000);
-    // The pruner alone never keeps a process alive.
-    this.#timer.unref();
   }
 }
