@@ -1,66 +1,27 @@
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { RunScheduledRotation } from '../../src/application/commands/run-scheduled-rotation/command.js';
-import {
-  RunScheduledRotationHandler,
-  type ScheduledRotationOutcome,
-} from '../../src/application/commands/run-scheduled-rotation/handler.js';
-import { UpdateSecurityConfig } from '../../src/application/commands/update-security-config/command.js';
-import { UpdateSecurityConfigHandler } from '../../src/application/commands/update-security-config/handler.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase } from '../../src/infrastructure/database/create-database.js';
 import { describeHandler, type HandlerSuite } from '../support/handler-context.js';
+import {
+  DAY,
+  HOUR,
+  type RotationScheduleFixture,
+  rotationScheduleFixture,
+} from '../support/rotation-schedule-fixture.js';
 import { TEST_ENV } from '../support/test-app.js';
 
-const DAY = 86_400;
-const HOUR = 3_600;
-
-const configRow = (suite: HandlerSuite) =>
-  suite.db.selectFrom('security_config').selectAll().executeTakeFirstOrThrow();
-
-/** The scheduled rotations (audit rows by `system:schedule`) and their notices, oldest first. */
-const scheduled = async (suite: HandlerSuite) => ({
-  rotations: (await suite.audit('token_rotation.global', null)).filter((r) => r.actor === 'system:schedule'),
-  notices: await suite.audit('token_rotation.scheduled', null),
-  noticeEvents: await suite.events('GlobalTokenRotationScheduled'),
-});
-
 describeHandler('scheduled rotation across instances and restarts', (suite) => {
-  const run = async (ctx = suite.ctx): Promise<ScheduledRotationOutcome> => {
-    const result = await new RunScheduledRotationHandler(ctx).handle(RunScheduledRotation());
-    if (!result.ok) throw result.error;
-    return result.value;
-  };
-  const setSchedule = async (
-    rotationSchedule: Parameters<typeof UpdateSecurityConfig>[0]['rotationSchedule'],
-  ) => {
-    const result = await new UpdateSecurityConfigHandler(suite.ctx).handle(
-      UpdateSecurityConfig({ actor: 'cli:ops', rotationSchedule }),
-    );
-    if (!result.ok) throw result.error;
-    return result.value;
-  };
-  const counts = async () => {
-    const rows = await scheduled(suite);
-    return {
-      rotations: rows.rotations.length,
-      notices: rows.notices.length,
-      events: rows.noticeEvents.length,
-    };
-  };
-
-  // The suite shares one security config: every test starts from its own schedule and leaves it off.
-  afterEach(async () => {
-    await setSchedule(null);
-  });
+  const fixture = rotationScheduleFixture(suite);
+  const { run, setSchedule, configRow, counts } = fixture;
 
   it('a restart between the rotation and the next due time does not rotate again', async () => {
     await setSchedule({ interval: '12h' });
     suite.clock.advance(12 * HOUR);
     expect((await run()).step).toBe('rotate');
     const after = await counts();
-    const config = await configRow(suite);
+    const config = await configRow();
 
     // A new process: a new core over the same database, the clock where it was.
     const restarted = await createCore(loadConfig({ ...TEST_ENV, LOG_LEVEL: 'silent' }), {
@@ -76,7 +37,7 @@ describeHandler('scheduled rotation across instances and restarts', (suite) => {
       await restarted.close();
     }
     expect(await counts()).toEqual(after);
-    expect((await configRow(suite)).global_min_token_version).toBe(config.global_min_token_version);
+    expect((await configRow()).global_min_token_version).toBe(config.global_min_token_version);
   });
 
   it('the database refuses a second scheduled rotation audited for the same due time', async () => {
@@ -99,7 +60,7 @@ describeHandler('scheduled rotation across instances and restarts', (suite) => {
     ).rejects.toThrow(/audit_log_schedule_once_idx|duplicate key/);
   });
 
-  describe2Instances(suite, run, setSchedule, counts);
+  describe2Instances(suite, fixture);
 });
 
 /**
@@ -108,9 +69,7 @@ describeHandler('scheduled rotation across instances and restarts', (suite) => {
  */
 function describe2Instances(
   suite: HandlerSuite,
-  run: (ctx?: HandlerSuite['ctx']) => Promise<ScheduledRotationOutcome>,
-  setSchedule: (s: { interval: string; noticeLead?: string }) => Promise<unknown>,
-  counts: () => Promise<{ rotations: number; notices: number; events: number }>,
+  { run, setSchedule, configRow, counts }: RotationScheduleFixture,
 ): void {
   let other: Core | undefined;
   let closeOther: (() => Promise<void>) | undefined;
@@ -139,7 +98,7 @@ function describe2Instances(
     const second = other.context;
     await setSchedule({ interval: '1d', noticeLead: '1h' });
     const before = await counts();
-    const version = (await configRow(suite)).global_min_token_version;
+    const version = (await configRow()).global_min_token_version;
     const race = async () => {
       const outcomes = await Promise.all(
         Array.from({ length: 6 }, (_, i) => run(i % 2 === 0 ? suite.ctx : second)),
@@ -157,6 +116,6 @@ function describe2Instances(
       notices: before.notices + 3,
       events: before.events + 3,
     });
-    expect((await configRow(suite)).global_min_token_version).toBe(version + 3);
+    expect((await configRow()).global_min_token_version).toBe(version + 3);
   });
 }

@@ -22,7 +22,7 @@ interface TestUser {
 }
 
 /** An audit row or an outbox event, as a handler test reads it back. */
-interface WrittenRow {
+export interface WrittenRow {
   readonly kind: string;
   readonly actor?: string;
   readonly userId: string | null;

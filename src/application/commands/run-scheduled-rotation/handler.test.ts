@@ -1,59 +1,17 @@
-import { afterEach, expect, it } from 'vitest';
-import { describeHandler, failingAt, type HandlerSuite } from '../../../../test/support/handler-context.js';
-import { UpdateSecurityConfig } from '../update-security-config/command.js';
-import { UpdateSecurityConfigHandler } from '../update-security-config/handler.js';
-import { RunScheduledRotation } from './command.js';
-import { RunScheduledRotationHandler, type ScheduledRotationOutcome } from './handler.js';
-
-const DAY = 86_400;
-const HOUR = 3_600;
-
-const configRow = (suite: HandlerSuite) =>
-  suite.db.selectFrom('security_config').selectAll().executeTakeFirstOrThrow();
-
-/** The scheduled rotations (audit rows by `system:schedule`) and their notices, oldest first. */
-const scheduled = async (suite: HandlerSuite) => ({
-  rotations: (await suite.audit('token_rotation.global', null)).filter((r) => r.actor === 'system:schedule'),
-  notices: await suite.audit('token_rotation.scheduled', null),
-  noticeEvents: await suite.events('GlobalTokenRotationScheduled'),
-});
+import { expect, it } from 'vitest';
+import { describeHandler, failingAt } from '../../../../test/support/handler-context.js';
+import { DAY, HOUR, rotationScheduleFixture } from '../../../../test/support/rotation-schedule-fixture.js';
 
 describeHandler('RunScheduledRotationHandler', (suite) => {
-  const run = async (ctx = suite.ctx): Promise<ScheduledRotationOutcome> => {
-    const result = await new RunScheduledRotationHandler(ctx).handle(RunScheduledRotation());
-    if (!result.ok) throw result.error;
-    return result.value;
-  };
-  const setSchedule = async (
-    rotationSchedule: Parameters<typeof UpdateSecurityConfig>[0]['rotationSchedule'],
-  ) => {
-    const result = await new UpdateSecurityConfigHandler(suite.ctx).handle(
-      UpdateSecurityConfig({ actor: 'cli:ops', rotationSchedule }),
-    );
-    if (!result.ok) throw result.error;
-    return result.value;
-  };
-  const counts = async () => {
-    const rows = await scheduled(suite);
-    return {
-      rotations: rows.rotations.length,
-      notices: rows.notices.length,
-      events: rows.noticeEvents.length,
-    };
-  };
-
-  // The suite shares one security config: every test starts from its own schedule and leaves it off.
-  afterEach(async () => {
-    await setSchedule(null);
-  });
+  const { run, setSchedule, configRow, scheduled, counts } = rotationScheduleFixture(suite);
 
   it('never rotates while the schedule is off, however much time passes', async () => {
     await setSchedule(null);
-    const config = await configRow(suite);
+    const config = await configRow();
     const before = await suite.writes();
     suite.clock.advance(3_650 * DAY);
     expect(await run()).toEqual({ step: 'idle', dueAt: null, nextDueAt: null, noticeWritten: false });
-    expect(await configRow(suite)).toEqual(config);
+    expect(await configRow()).toEqual(config);
     expect(await suite.writes()).toEqual(before);
   });
 
@@ -68,7 +26,7 @@ describeHandler('RunScheduledRotationHandler', (suite) => {
     const firstDue = new Date(start.getTime() + DAY * 1000);
     expect(view.rotationSchedule).toMatchObject({ intervalSeconds: DAY, nextDueAt: firstDue });
     const before = await counts();
-    const version = (await configRow(suite)).global_min_token_version;
+    const version = (await configRow()).global_min_token_version;
 
     for (let period = 0; period < 3; period++) {
       const due = new Date(firstDue.getTime() + period * DAY * 1000);
@@ -99,7 +57,7 @@ describeHandler('RunScheduledRotationHandler', (suite) => {
       notices: before.notices + 3,
       events: before.events + 3,
     });
-    const rows = await scheduled(suite);
+    const rows = await scheduled();
     const last = rows.rotations.at(-1);
     const lastDue = new Date(firstDue.getTime() + 2 * DAY * 1000);
     expect(last).toMatchObject({
@@ -125,7 +83,7 @@ describeHandler('RunScheduledRotationHandler', (suite) => {
       triggeredBy: 'system:schedule',
       dueAt: lastDue.toISOString(),
     });
-    expect(await configRow(suite)).toMatchObject({
+    expect(await configRow()).toMatchObject({
       global_min_token_version: version + 3,
       last_rotation_reason: 'daily compliance rotation',
       grace_until: new Date(lastDue.getTime() + 60_000),
@@ -146,7 +104,7 @@ describeHandler('RunScheduledRotationHandler', (suite) => {
     const start = suite.clock.now();
     await setSchedule({ interval: '1d', noticeLead: '1h' });
     const before = await counts();
-    const version = (await configRow(suite)).global_min_token_version;
+    const version = (await configRow()).global_min_token_version;
     // Everything was down for ten and a half days.
     suite.clock.advance(10.5 * DAY);
     const outcome = await run();
@@ -162,11 +120,11 @@ describeHandler('RunScheduledRotationHandler', (suite) => {
       notices: before.notices + 1,
       events: before.events + 1,
     });
-    expect((await configRow(suite)).global_min_token_version).toBe(version + 1);
-    expect((await scheduled(suite)).noticeEvents.at(-1)?.payload).toMatchObject({ late: true });
+    expect((await configRow()).global_min_token_version).toBe(version + 1);
+    expect((await scheduled()).noticeEvents.at(-1)?.payload).toMatchObject({ late: true });
     // The default reason, and the configured default grace (none set on the schedule).
-    const config = await configRow(suite);
-    expect((await scheduled(suite)).rotations.at(-1)).toMatchObject({
+    const config = await configRow();
+    expect((await scheduled()).rotations.at(-1)).toMatchObject({
       reason: 'scheduled periodic rotation',
       payload: { gracePeriodSeconds: config.grace_period_seconds },
     });
