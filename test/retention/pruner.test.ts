@@ -3,7 +3,12 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
 import { Pruner } from '../../src/infrastructure/retention/pruner.js';
-import type { PruneCounts } from '../../src/infrastructure/retention/retention-rules.js';
+import {
+  batchStatement,
+  cutoffsAt,
+  type PruneCounts,
+  RETENTION_RULES,
+} from '../../src/infrastructure/retention/retention-rules.js';
 import { testDatabases } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -46,6 +51,38 @@ describe.each(testDatabases())('retention (the pruner) on $name', (target) => {
     const user = await t.register(email);
     return { user, pair: await t.login(email) };
   };
+  /**
+   * `users` logins, each refreshed `refreshes` times, then the clock past every token's
+   * and session's life: returns what a pass would delete (a dry run).
+   */
+  const seedExpired = async (t: TestApp, { users, refreshes = 0 }: { users: number; refreshes?: number }) => {
+    for (let i = 0; i < users; i += 1) {
+      const { pair } = await userPair(t);
+      let token = pair.refreshToken;
+      for (let j = 0; j < refreshes; j += 1) token = (await t.refresh(token)).json().refreshToken;
+    }
+    t.clock.advance(4 * HOUR);
+    return t.tw.pruner.runOnce({ dryRun: true });
+  };
+  /** Pruners beside the app's, over its database and clock, with the test's policy and no loop. */
+  const morePruners = (t: TestApp, { count, batchSize }: { count: number; batchSize: number }) =>
+    Array.from(
+      { length: count },
+      () =>
+        new Pruner(
+          { db: t.tw.db, clock: t.clock },
+          {
+            intervalSeconds: 0,
+            batchSize,
+            reuseIntervalSeconds: 10,
+            accessTokenTtlSeconds: 900,
+            revokedSessionsSeconds: HOUR,
+            deliveredEventsSeconds: HOUR,
+            unpublishedEventsSeconds: null,
+            auditSeconds: null,
+          },
+        ),
+    );
   const tokenRows = async (t: TestApp, sessionId: string) =>
     Number(
       (
@@ -298,25 +335,9 @@ describe.each(testDatabases())('retention (the pruner) on $name', (target) => {
     'two pruners at once delete every row exactly once, in small batches, without errors',
     async () => {
       const t = await fresh();
-      for (let i = 0; i < 6; i += 1) {
-        const { pair } = await userPair(t);
-        let token = pair.refreshToken;
-        for (let j = 0; j < 4; j += 1) token = (await t.refresh(token)).json().refreshToken;
-      }
-      t.clock.advance(4 * HOUR);
-      const expected = await t.tw.pruner.runOnce({ dryRun: true });
+      const expected = await seedExpired(t, { users: 6, refreshes: 4 });
       expect(expected.counts.refresh_tokens).toBeGreaterThanOrEqual(30);
-      const policy = {
-        intervalSeconds: 0,
-        batchSize: 3,
-        reuseIntervalSeconds: 10,
-        accessTokenTtlSeconds: 900,
-        revokedSessionsSeconds: HOUR,
-        deliveredEventsSeconds: HOUR,
-        unpublishedEventsSeconds: null,
-        auditSeconds: null,
-      };
-      const pruners = [0, 1, 2].map(() => new Pruner({ db: t.tw.db, clock: t.clock }, policy));
+      const pruners = morePruners(t, { count: 3, batchSize: 3 });
       // Without the leader lock (as `tokenwarden prune` beside a server): rows are claimed with SKIP LOCKED.
       const free = await Promise.all(pruners.map((p) => p.runOnce({ exclusive: false })));
       const deleted = (table: keyof PruneCounts) => free.reduce((sum, r) => sum + r.counts[table], 0);
@@ -335,20 +356,8 @@ describe.each(testDatabases())('retention (the pruner) on $name', (target) => {
     'with the leader lock, one instance prunes at a time',
     async () => {
       const t = await fresh();
-      for (let i = 0; i < 4; i += 1) await userPair(t);
-      t.clock.advance(4 * HOUR);
-      const expected = total((await t.tw.pruner.runOnce({ dryRun: true })).counts);
-      const policy = {
-        intervalSeconds: 0,
-        batchSize: 1,
-        reuseIntervalSeconds: 10,
-        accessTokenTtlSeconds: 900,
-        revokedSessionsSeconds: HOUR,
-        deliveredEventsSeconds: HOUR,
-        unpublishedEventsSeconds: null,
-        auditSeconds: null,
-      };
-      const pruners = [0, 1].map(() => new Pruner({ db: t.tw.db, clock: t.clock }, policy));
+      const expected = total((await seedExpired(t, { users: 4 })).counts);
+      const pruners = morePruners(t, { count: 2, batchSize: 1 });
       // Hold the lock's slot busy: the first pass deletes row by row while the second asks.
       const reports = await Promise.all(pruners.map((p) => p.runOnce()));
       expect(reports.filter((r) => r.leader)).toHaveLength(1);
@@ -363,8 +372,7 @@ describe.each(testDatabases())('retention (the pruner) on $name', (target) => {
     'reports rows deleted per table, the last run and its duration on /metrics',
     async () => {
       const t = await fresh();
-      await userPair(t);
-      t.clock.advance(4 * HOUR);
+      await seedExpired(t, { users: 1 });
       await t.tw.pruner.runOnce();
       const metrics = await t.request('GET', '/metrics');
       expect(metrics.body).toMatch(/tokenwarden_pruned_rows_total\{table="refresh_tokens"\} 1/);
@@ -383,26 +391,30 @@ describe.each(testDatabases())('retention (the pruner) on $name', (target) => {
         TOKENWARDEN_RETENTION_AUDIT: '1h',
         TOKENWARDEN_RETENTION_UNPUBLISHED_EVENTS: '1h',
       });
+      // Every window on, so every batch has a statement to explain.
+      const cutoffs = cutoffsAt(t.clock.now(), {
+        reuseIntervalSeconds: 10,
+        accessTokenTtlSeconds: 900,
+        revokedSessionsSeconds: HOUR,
+        deliveredEventsSeconds: HOUR,
+        unpublishedEventsSeconds: HOUR,
+        auditSeconds: HOUR,
+      });
       // The planner scans small tables whatever the indexes; forbid it, so a missing index shows.
       const plans: string[] = [];
       await t.tw.db.connection().execute(async (conn) => {
         await sql`set enable_seqscan = off`.execute(conn);
-        const cutoff = t.clock.now();
-        for (const statement of [
-          sql`explain select id from refresh_tokens where expires_at < ${cutoff} limit 10`,
-          sql`explain select s.id from sessions s where s.expires_at < ${cutoff} limit 10`,
-          sql`explain select s.id from sessions s where s.revoked_at < ${cutoff} limit 10`,
-          sql`explain select id from webhook_deliveries where state in ('delivered', 'dead') and created_at < ${cutoff} limit 10`,
-          sql`explain select o.id from outbox o where o.published_at is not null and o.occurred_at < ${cutoff} limit 10`,
-          sql`explain select id from outbox where published_at is null and occurred_at < ${cutoff} limit 10`,
-          sql`explain select id from audit_log where occurred_at < ${cutoff} limit 10`,
-          sql`explain select seq from revocation_log where occurred_at < ${cutoff} limit 10`,
-        ]) {
-          const { rows } = await statement.execute(conn);
-          plans.push((rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'));
+        for (const rule of RETENTION_RULES) {
+          for (const batch of rule.batches) {
+            const statement = batchStatement(rule, batch, cutoffs, 10);
+            if (statement === null) throw new Error(`a batch of ${rule.table} is off`);
+            const { rows } = await sql`explain ${statement}`.execute(conn);
+            plans.push((rows as { 'QUERY PLAN': string }[]).map((r) => r['QUERY PLAN']).join('\n'));
+          }
         }
         await sql`reset enable_seqscan`.execute(conn);
       });
+      expect(plans).toHaveLength(9);
       for (const plan of plans) expect(plan).not.toMatch(/Seq Scan/);
     },
     SLOW,

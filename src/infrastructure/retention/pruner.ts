@@ -6,6 +6,7 @@ import { PeriodicTask } from '../scheduling/periodic-task.js';
 import { PRUNER_LOCK_CLASS, runAsLeader } from '../webhooks/relay-lock.js';
 import {
   cutoffsAt,
+  deleteBatch,
   PRUNED_TABLES,
   type PruneCounts,
   type PrunedTable,
@@ -134,7 +135,9 @@ export class Pruner {
           continue;
         }
         for (const batch of rule.batches) {
-          counts[rule.table] += await this.#drain(rule.table, (limit) => batch(db, cutoffs, limit));
+          counts[rule.table] += await this.#drain(rule.table, (limit) =>
+            deleteBatch(db, rule, batch, cutoffs, limit),
+          );
         }
       }
       return counts;

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { revocationWindowStart } from '../../application/queries/get-revocations/query.js';
 import type { Database } from '../database/schema.js';
 
@@ -73,27 +73,74 @@ export function cutoffsAt(now: Date, policy: RetentionPolicy): Cutoffs {
   };
 }
 
-/** One bounded DELETE: at most `limit` rows, found through an index, locked rows skipped. */
-type BatchDelete = (db: Kysely<Database>, cutoffs: Cutoffs, limit: number) => Promise<number> | null;
+/**
+ * One kind of bounded DELETE of a table: the keys of at most a batch of rows older than
+ * a cutoff, found through an index.
+ */
+export interface BatchSpec {
+  /** The instant its rows are older than; null when its window is off. */
+  readonly cutoff: (c: Cutoffs) => Date | null;
+  /** Selects the keys of the rows to delete (no limit, no lock: the batch adds them). */
+  readonly candidates: (cutoff: Date) => RawBuilder<unknown>;
+  /** With a join: the alias of the table whose rows are locked. */
+  readonly lockOf?: string;
+}
 
 /** What a table's rows are deleted by, batch after batch, and how a dry run counts them. */
 export interface TableRule {
   readonly table: PrunedTable;
-  /** Each returns null when its window is off; run in order, each until it deletes less than a batch. */
-  readonly batches: readonly BatchDelete[];
+  /** The primary key the batches select (`id` when absent). */
+  readonly key?: 'seq';
+  /** Run in order, each until it deletes less than a batch. */
+  readonly batches: readonly BatchSpec[];
   /** The rows the batches would delete now, each once. */
   count(db: Kysely<Database>, cutoffs: Cutoffs): Promise<number>;
 }
 
-// Every delete has the shape of the successor sweep's update: the ids come from a bounded,
+// Every delete has the shape of the successor sweep's update: the keys come from a bounded,
 // index-driven select that skips rows another transaction holds (a refresh deciding on a token,
 // another pruner), and `= any(array(…))` makes the delete find them by primary key.
-const affected = (result: { readonly numAffectedRows?: bigint }) => Number(result.numAffectedRows ?? 0n);
+/**
+ * The DELETE of one batch of at most `limit` rows, or null when the batch's window is off.
+ *
+ * @example
+ * const statement = batchStatement(rule, rule.batches[0], cutoffsAt(now, policy), 1000);
+ */
+export function batchStatement(
+  rule: TableRule,
+  batch: BatchSpec,
+  cutoffs: Cutoffs,
+  limit: number,
+): RawBuilder<unknown> | null {
+  const cutoff = batch.cutoff(cutoffs);
+  if (cutoff === null) return null;
+  const key = sql.ref(rule.key ?? 'id');
+  const lock = batch.lockOf === undefined ? sql`for update` : sql`for update of ${sql.ref(batch.lockOf)}`;
+  return sql`delete from ${sql.table(rule.table)} where ${key} = any(array(
+    ${batch.candidates(cutoff)} limit ${limit} ${lock} skip locked))`;
+}
+
+/** Runs one batch: the rows it deleted, or null when its window is off. */
+export function deleteBatch(
+  db: Kysely<Database>,
+  rule: TableRule,
+  batch: BatchSpec,
+  cutoffs: Cutoffs,
+  limit: number,
+): Promise<number> | null {
+  const statement = batchStatement(rule, batch, cutoffs, limit);
+  return statement === null ? null : statement.execute(db).then((r) => Number(r.numAffectedRows ?? 0n));
+}
 
 const count = async (db: Kysely<Database>, query: ReturnType<typeof sql<{ n: string | number }>>) => {
   const { rows } = await query.execute(db);
   return Number(rows[0]?.n ?? 0);
 };
+
+/** Sessions older than the cutoff by `column` whose tokens are all gone. */
+const sessionsWithoutTokens = (column: 'expires_at' | 'revoked_at') => (cutoff: Date) =>
+  sql`select s.id from sessions s where ${sql.ref(`s.${column}`)} < ${cutoff}
+    and not exists (select 1 from refresh_tokens t where t.session_id = s.id)`;
 
 /**
  * The rules, table by table. Refresh tokens go before their sessions and deliveries
@@ -106,22 +153,17 @@ export const RETENTION_RULES: readonly TableRule[] = [
     batches: [
       // Expired: refused as expired whatever else holds. A used token is kept until then, so
       // presenting it again inside its lifetime is still detected as reuse.
-      async (db, c, limit) =>
-        affected(
-          await sql`delete from refresh_tokens where id = any(array(
-            select id from refresh_tokens where expires_at < ${c.tokensExpiredBefore}
-            limit ${limit} for update skip locked))`.execute(db),
-        ),
+      {
+        cutoff: (c) => c.tokensExpiredBefore,
+        candidates: (cutoff) => sql`select id from refresh_tokens where expires_at < ${cutoff}`,
+      },
       // Of sessions revoked longer ago than the window: the session is about to go.
-      (db, c, limit) =>
-        c.sessionsRevokedBefore === null
-          ? null
-          : sql`delete from refresh_tokens where id = any(array(
-              select t.id from sessions s join refresh_tokens t on t.session_id = s.id
-              where s.revoked_at < ${c.sessionsRevokedBefore}
-              limit ${limit} for update of t skip locked))`
-              .execute(db)
-              .then(affected),
+      {
+        cutoff: (c) => c.sessionsRevokedBefore,
+        candidates: (cutoff) => sql`select t.id from sessions s join refresh_tokens t on t.session_id = s.id
+          where s.revoked_at < ${cutoff}`,
+        lockOf: 't',
+      },
     ],
     count: async (db, c) =>
       (await count(
@@ -140,24 +182,8 @@ export const RETENTION_RULES: readonly TableRule[] = [
     table: 'sessions',
     batches: [
       // Past the absolute age: every token of it expired with it (a token never outlives its session).
-      async (db, c, limit) =>
-        affected(
-          await sql`delete from sessions where id = any(array(
-            select s.id from sessions s
-            where s.expires_at < ${c.now}
-              and not exists (select 1 from refresh_tokens t where t.session_id = s.id)
-            limit ${limit} for update skip locked))`.execute(db),
-        ),
-      (db, c, limit) =>
-        c.sessionsRevokedBefore === null
-          ? null
-          : sql`delete from sessions where id = any(array(
-              select s.id from sessions s
-              where s.revoked_at < ${c.sessionsRevokedBefore}
-                and not exists (select 1 from refresh_tokens t where t.session_id = s.id)
-              limit ${limit} for update skip locked))`
-              .execute(db)
-              .then(affected),
+      { cutoff: (c) => c.now, candidates: sessionsWithoutTokens('expires_at') },
+      { cutoff: (c) => c.sessionsRevokedBefore, candidates: sessionsWithoutTokens('revoked_at') },
     ],
     // A dry run deletes no token, so it counts the sessions whose tokens this pass would delete too.
     count: async (db, c) =>
@@ -178,15 +204,11 @@ export const RETENTION_RULES: readonly TableRule[] = [
   {
     table: 'webhook_deliveries',
     batches: [
-      (db, c, limit) =>
-        c.eventsBefore === null
-          ? null
-          : sql`delete from webhook_deliveries where id = any(array(
-              select id from webhook_deliveries
-              where state in ('delivered', 'dead') and created_at < ${c.eventsBefore}
-              limit ${limit} for update skip locked))`
-              .execute(db)
-              .then(affected),
+      {
+        cutoff: (c) => c.eventsBefore,
+        candidates: (cutoff) => sql`select id from webhook_deliveries
+          where state in ('delivered', 'dead') and created_at < ${cutoff}`,
+      },
     ],
     count: async (db, c) =>
       c.eventsBefore === null
@@ -202,26 +224,18 @@ export const RETENTION_RULES: readonly TableRule[] = [
     batches: [
       // Fanned out, and every delivery of it is done (and gone: deliveries were pruned just before).
       // A delivery still pending (a URL removed since, a receiver down) keeps its event.
-      (db, c, limit) =>
-        c.eventsBefore === null
-          ? null
-          : sql`delete from outbox where id = any(array(
-              select o.id from outbox o
-              where o.published_at is not null and o.occurred_at < ${c.eventsBefore}
-                and not exists (select 1 from webhook_deliveries d where d.event_id = o.id)
-              limit ${limit} for update skip locked))`
-              .execute(db)
-              .then(affected),
+      {
+        cutoff: (c) => c.eventsBefore,
+        candidates: (cutoff) => sql`select o.id from outbox o
+          where o.published_at is not null and o.occurred_at < ${cutoff}
+            and not exists (select 1 from webhook_deliveries d where d.event_id = o.id)`,
+      },
       // Never fanned out: waiting for a webhook URL that may never come.
-      (db, c, limit) =>
-        c.unpublishedEventsBefore === null
-          ? null
-          : sql`delete from outbox where id = any(array(
-              select id from outbox
-              where published_at is null and occurred_at < ${c.unpublishedEventsBefore}
-              limit ${limit} for update skip locked))`
-              .execute(db)
-              .then(affected),
+      {
+        cutoff: (c) => c.unpublishedEventsBefore,
+        candidates: (cutoff) =>
+          sql`select id from outbox where published_at is null and occurred_at < ${cutoff}`,
+      },
     ],
     count: async (db, c) =>
       (c.eventsBefore === null
@@ -244,14 +258,10 @@ export const RETENTION_RULES: readonly TableRule[] = [
   {
     table: 'audit_log',
     batches: [
-      (db, c, limit) =>
-        c.auditBefore === null
-          ? null
-          : sql`delete from audit_log where id = any(array(
-              select id from audit_log where occurred_at < ${c.auditBefore}
-              limit ${limit} for update skip locked))`
-              .execute(db)
-              .then(affected),
+      {
+        cutoff: (c) => c.auditBefore,
+        candidates: (cutoff) => sql`select id from audit_log where occurred_at < ${cutoff}`,
+      },
     ],
     count: async (db, c) =>
       c.auditBefore === null
@@ -261,13 +271,12 @@ export const RETENTION_RULES: readonly TableRule[] = [
   {
     table: 'revocation_log',
     // The counter row stays: it numbers the next change, so seqs never repeat.
+    key: 'seq',
     batches: [
-      async (db, c, limit) =>
-        affected(
-          await sql`delete from revocation_log where seq = any(array(
-            select seq from revocation_log where occurred_at < ${c.revocationsBefore}
-            limit ${limit} for update skip locked))`.execute(db),
-        ),
+      {
+        cutoff: (c) => c.revocationsBefore,
+        candidates: (cutoff) => sql`select seq from revocation_log where occurred_at < ${cutoff}`,
+      },
     ],
     count: (db, c) =>
       count(db, sql`select count(*) as n from revocation_log where occurred_at < ${c.revocationsBefore}`),
