@@ -2,6 +2,13 @@ import type { ServerResponse } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import type { App } from './app.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether a drain began: `/ready` answers 503 from then on. Absent: no drain installed. */
+    draining?: () => boolean;
+  }
+}
+
 /** How often the drain looks for requests still in flight. */
 const POLL_MS = 50;
 
@@ -10,7 +17,9 @@ const POLL_MS = 50;
  * idle keep-alive ones (Node's `server.close()` does, and a request its client is sending on
  * one at that moment meets a reset), answers everything from then on with `Connection: close`
  * so each client moves off its connection after its answer, and waits until no request is in
- * flight. Event streams are not waited for: the app's close ends them. Install before listening.
+ * flight. `/ready` answers 503 from the start of the drain, so a load balancer probing over a
+ * kept-alive connection takes the instance out before its connections close. Event streams are
+ * not waited for: the app's close ends them. Install before listening.
  *
  * @example
  * const drain = installDrain(app);
@@ -20,6 +29,7 @@ const POLL_MS = 50;
 export function installDrain(app: App): (timeoutMs: number) => Promise<void> {
   const open = new Set<ServerResponse>();
   let draining = false;
+  app.decorate('draining', () => draining);
   app.addHook('onRequest', async (_request, reply) => {
     const response = reply.raw;
     open.add(response);

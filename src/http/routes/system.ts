@@ -80,17 +80,27 @@ export const systemRoutes =
           operationId: 'getReadiness',
           security: [],
           tags: ['system'],
-          summary: 'Readiness: the database answers',
+          summary: 'Readiness: the database answers and the instance is not shutting down',
           description:
-            'A degraded cache invalidation keeps the instance ready: entries then expire after the fallback TTL.',
-          response: { 200: ReadySchema, 503: ReadySchema },
+            'A degraded cache invalidation keeps the instance ready: entries then expire after the fallback TTL. ' +
+            'From the start of a graceful shutdown the answer is 503 with status `draining`, so a load balancer stops ' +
+            'sending before the connections close.',
+          response: {
+            200: { ...ReadySchema, description: 'Ready' },
+            503: {
+              ...ReadySchema,
+              description:
+                'Not ready: the database does not answer (`not_ready`) or the instance is shutting down (`draining`)',
+            },
+          },
         },
       },
-      async (_request, reply) => {
+      async (request, reply) => {
+        const draining = request.server.draining?.() === true;
         const up = await deps.ready().catch(() => false);
         const invalidation = deps.invalidation?.();
-        return reply.code(up ? 200 : 503).send({
-          status: up ? 'ready' : 'not_ready',
+        return reply.code(up && !draining ? 200 : 503).send({
+          status: draining ? 'draining' : up ? 'ready' : 'not_ready',
           database: up ? 'up' : 'down',
           ...(invalidation === undefined ? {} : { invalidation }),
         });
