@@ -8,6 +8,7 @@ import { serviceClientsMigration } from './migrations/0006-service-clients.js';
 import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
 import { retentionMigration } from './migrations/0009-retention.js';
 import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.js';
+import { rotationActivityIndexMigration } from './migrations/0011-rotation-activity-index.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -21,6 +22,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0007-revocation-feed': revocationFeedMigration,
   '0009-retention': retentionMigration,
   '0010-rotation-schedule': rotationScheduleMigration,
+  '0011-rotation-activity-index': rotationActivityIndexMigration,
 });
 
 class MigrationFailedError extends Error {
