@@ -4,7 +4,7 @@ import type { ServiceClientRepository } from '../../../application/ports/service
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { ServiceClientRecord } from '../../../domain/service-client.js';
-import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { pageByCreatedAt } from '../page-by-created-at.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, ServiceClientRow } from '../schema.js';
 
@@ -57,18 +57,12 @@ export class KyselyServiceClientRepository implements ServiceClientRepository {
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<ServiceClientRecord>> {
-    const limit = clampLimit(filter.limit);
-    let query = this.#db.selectFrom('service_clients').selectAll();
-    if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCreatedAtCursor(filter.cursor);
-      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
-    }
-    const rows = await query
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(limit + 1)
-      .execute();
-    return pageOf(rows, limit, toServiceClientRecord, createdAtCursorOf);
+    return pageByCreatedAt(
+      this.#db.selectFrom('service_clients').selectAll(),
+      filter,
+      'asc',
+      toServiceClientRecord,
+    );
   }
 }
 

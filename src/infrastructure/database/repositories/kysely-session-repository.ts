@@ -4,8 +4,9 @@ import type { NewSession, SessionRepository } from '../../../application/ports/s
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { SessionRecord } from '../../../domain/session.js';
-import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { decodeCreatedAtCursor } from '../cursor.js';
 import { liveTokens } from '../live-token-query.js';
+import { pageByCreatedAt } from '../page-by-created-at.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, SessionRow } from '../schema.js';
 import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
@@ -53,21 +54,12 @@ export class KyselySessionRepository implements SessionRepository {
     now: Date,
     page: { readonly limit: number; readonly cursor?: string },
   ): Promise<Page<SessionRecord>> {
-    const limit = clampLimit(page.limit);
-    // Checked before the id test, so a bad cursor is refused whoever asks.
-    const after = page.cursor === undefined ? undefined : decodeCreatedAtCursor(page.cursor);
-    if (!isUuid(userId)) return { items: [], nextCursor: null };
-    let query = this.#activeOf(userId, now).selectAll();
-    if (after !== undefined) {
-      const [createdAt, id] = after;
-      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(createdAt, id)));
+    if (!isUuid(userId)) {
+      // A bad cursor is refused whoever asks.
+      if (page.cursor !== undefined) decodeCreatedAtCursor(page.cursor);
+      return { items: [], nextCursor: null };
     }
-    const rows = await query
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    return pageOf(rows, limit, toSessionRecord, createdAtCursorOf);
+    return pageByCreatedAt(this.#activeOf(userId, now).selectAll(), page, 'desc', toSessionRecord);
   }
 
   async listActiveIdsBeyondNewest(userId: string, now: Date, keep: number): Promise<readonly string[]> {

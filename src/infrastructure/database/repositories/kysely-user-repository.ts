@@ -5,7 +5,7 @@ import { normaliseEmail } from '../../../domain/credentials.js';
 import { isUuid } from '../../../domain/ids.js';
 import type { Page } from '../../../domain/page.js';
 import type { Role, UserRecord } from '../../../domain/user.js';
-import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../cursor.js';
+import { pageByCreatedAt } from '../page-by-created-at.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, UserRow, UsersTable } from '../schema.js';
 import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
@@ -120,7 +120,6 @@ export class KyselyUserRepository implements UserRepository {
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<UserRecord>> {
-    const limit = clampLimit(filter.limit);
     let query = this.#db.selectFrom('users').selectAll();
     if (filter.ids !== undefined) {
       // A string that is no UUID names no user; comparing it to the uuid column would be a cast error.
@@ -131,16 +130,7 @@ export class KyselyUserRepository implements UserRepository {
     if (filter.email !== undefined && filter.email !== '') {
       query = query.where('email', 'like', `%${escapeLike(normalizeEmail(filter.email))}%`);
     }
-    if (filter.cursor !== undefined) {
-      const [createdAt, id] = decodeCreatedAtCursor(filter.cursor);
-      query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '>', eb.tuple(createdAt, id)));
-    }
-    const rows = await query
-      .orderBy('created_at', 'asc')
-      .orderBy('id', 'asc')
-      .limit(limit + 1)
-      .execute();
-    return pageOf(rows, limit, toUserRecord, createdAtCursorOf);
+    return pageByCreatedAt(query, filter, 'asc', toUserRecord);
   }
 }
 
