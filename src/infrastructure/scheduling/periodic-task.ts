@@ -57,7 +57,7 @@ export class PeriodicTask {
 
   /** Runs `pass` once, now, after the pass in flight if any (whatever that one's outcome). */
   runNow<T>(pass: () => Promise<T>): Promise<T> {
-    const run = this.#pass.catch(() => undefined).then(pass);
+    const run = this.#pass.catch(() => undefined).then(() => pass());
     this.#pass = run;
     return run;
   }
