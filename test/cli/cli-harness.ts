@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { run, SERVING } from '../../src/cli/main.js';
 import { type Core, createCore, migrateDatabase } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { TEST_ENV } from '../support/test-app.js';
@@ -42,10 +44,45 @@ export interface CliResult {
 }
 
 /**
- * Runs `tokenwarden …args` in a process of its own, as an operator would, with only the database
- * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir).
+ * Runs `tokenwarden …args` in this process through `run()`, the function the executable calls,
+ * with its own streams and only `env` (plus cheap argon2): none of this process's DATABASE_URL,
+ * REDIS_URL or data dir, since the CLI reads its environment from `io.env` alone. Piped stdin,
+ * as from a shell pipe. What needs a process of its own (the executable's exit code, signals,
+ * a data directory another process holds) goes through {@link runCliProcess}.
  */
-export function runCli(
+export async function runCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  input = '',
+): Promise<CliResult> {
+  const stdin = new PassThrough();
+  stdin.end(input);
+  const stdout = collect();
+  const stderr = collect();
+  const code = await run(args, { stdin, stdout, stderr, env: { ...CHEAP_ENV, ...env } });
+  if (code === SERVING) throw new Error('runCli: `serve` keeps listening; start it with runCliProcess');
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A stream that keeps what is written to it. */
+function collect(): Writable & { text(): string } {
+  let text = '';
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => text });
+}
+
+/**
+ * Runs `tokenwarden …args` in a process of its own, as an operator would, with only the database
+ * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir). Seconds each
+ * (node, tsx, the database): for what only a real process shows.
+ */
+export function runCliProcess(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   input = '',
