@@ -9,6 +9,7 @@ import pg from 'pg';
 import { run, SERVING } from '../../src/cli/main.js';
 import { type Core, createCore, migrateDatabase } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
+import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { TEST_ENV } from '../support/test-app.js';
 
 /**
@@ -167,7 +168,8 @@ async function initialise(env: Readonly<Record<string, string>>, options?: { ini
 async function createPGliteDirectory(options?: { initialised?: boolean }): Promise<CliDatabase> {
   const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-'));
   const env = { TOKENWARDEN_DATA_DIR: join(root, 'data') };
-  await initialise(env, options);
+  // What `tokenwarden migrate` leaves, copied: initdb is seconds of PGlite per database.
+  if (options?.initialised !== false) await copyPGliteTemplateDirectory(env.TOKENWARDEN_DATA_DIR);
   return { env, openCore: openCoreFor(env), drop: () => rm(root, { recursive: true, force: true }) };
 }
 

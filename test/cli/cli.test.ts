@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSession } from '../../src/application/commands/create-session/command.js';
 import { RegisterUser } from '../../src/application/commands/register-user/command.js';
-import { migrateDatabase } from '../../src/composition-root.js';
-import { loadConfig } from '../../src/config.js';
 import { MIGRATIONS } from '../../src/infrastructure/database/migrator.js';
 import { lockDataDir } from '../../src/infrastructure/database/pglite-lock.js';
+import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { USER_PASSWORD } from '../support/test-app.js';
 import {
   CLI_ACTOR,
@@ -104,7 +103,7 @@ describe('tokenwarden CLI and a running server on PGlite', () => {
     async () => {
       const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-held-'));
       const dataDir = join(root, 'data');
-      await migrateDatabase(loadConfig({ TOKENWARDEN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+      await copyPGliteTemplateDirectory(dataDir);
       // This process stands in for the server: it holds the lock createDatabase takes.
       const release = await lockDataDir(dataDir);
       try {
