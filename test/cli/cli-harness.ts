@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { run, SERVING } from '../../src/cli/main.js';
@@ -60,9 +61,37 @@ export async function runCli(
   stdin.end(input);
   const stdout = collect();
   const stderr = collect();
+  const before = activeResources();
   const code = await run(args, { stdin, stdout, stderr, env: { ...CHEAP_ENV, ...env } });
   if (code === SERVING) throw new Error('runCli: `serve` keeps listening; start it with runCliProcess');
+  await expectNothingLeftOpen(before, args);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** How many of each kind of handle and request keep this process alive. */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * What a process of its own showed: a command that leaves a socket, file or timer open keeps
+ * the executable alive until main()'s 3-s stop. Closing may still be under way when run()
+ * returns (a socket's last close, a file operation), so it gets those 3 s here too.
+ */
+async function expectNothingLeftOpen(before: ReadonlyMap<string, number>, args: readonly string[]) {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const left = [...activeResources()].filter(([kind, count]) => count > (before.get(kind) ?? 0));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `tokenwarden ${args.join(' ')} left open: ${left.map(([kind, count]) => `${kind} ×${count - (before.get(kind) ?? 0)}`).join(', ')}`,
+      );
+    }
+    await sleep(10);
+  }
 }
 
 /** A stream that keeps what is written to it. */
