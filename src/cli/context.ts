@@ -15,7 +15,7 @@ export interface CliIo {
 }
 
 /** Who the audit log names for a CLI action: `cli:<os user>` (CONTRACT §2). */
-export function cliActor(env: CliIo['env'] = process.env): string {
+export function cliActor(env: CliIo['env']): string {
   let name: string | undefined;
   try {
     name = userInfo().username;

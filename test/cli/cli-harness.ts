@@ -45,6 +45,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** What holdStopSignals listens to while a command works on the database. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
 /**
  * Runs `tokenwarden …args` in this process through `run()`, the function the executable calls,
  * with its own streams and only `env` (plus cheap argon2): none of this process's DATABASE_URL,
@@ -62,8 +65,14 @@ export async function runCli(
   const stdout = collect();
   const stderr = collect();
   const before = activeResources();
+  const listening = STOP_SIGNALS.map((signal) => process.listenerCount(signal));
   const code = await run(args, { stdin, stdout, stderr, env: { ...CHEAP_ENV, ...env } });
   if (code === SERVING) throw new Error('runCli: `serve` keeps listening; start it with runCliProcess');
+  // holdStopSignals must give the signals back, or each command would add listeners to this process.
+  STOP_SIGNALS.forEach((signal, i) => {
+    if (process.listenerCount(signal) !== listening[i])
+      throw new Error(`tokenwarden ${args.join(' ')} left a ${signal} listener behind`);
+  });
   await expectNothingLeftOpen(before, args);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
