@@ -15,7 +15,7 @@ export interface CliIo {
 }
 
 /** Who the audit log names for a CLI action: `cli:<os user>` (CONTRACT §2). */
-export function cliActor(env: CliIo['env'] = process.env): string {
+export function cliActor(env: CliIo['env']): string {
   let name: string | undefined;
   try {
     name = userInfo().username;
@@ -55,6 +55,9 @@ export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): 
     const core = await createCore(config, {
       logStream: { write: (line) => io.stderr.write(line) },
       migrations: 'require-current',
+      // Nothing serves /metrics here, and the default collectors (an event-loop-delay monitor,
+      // a GC observer) are never stopped: run() in-process would leave one set per command.
+      defaultMetrics: false,
     });
     try {
       return await work(core);

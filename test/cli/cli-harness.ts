@@ -3,10 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { run, SERVING } from '../../src/cli/main.js';
 import { type Core, createCore, migrateDatabase } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
+import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { TEST_ENV } from '../support/test-app.js';
 
 /**
@@ -41,11 +45,83 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** What holdStopSignals listens to while a command works on the database. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs `tokenwarden …args` in this process through `run()`, the function the executable calls,
+ * with its own streams and only `env` (plus cheap argon2): none of this process's DATABASE_URL,
+ * REDIS_URL or data dir, since the CLI reads its environment from `io.env` alone. Piped stdin,
+ * as from a shell pipe. What needs a process of its own (the executable's exit code, signals,
+ * a data directory another process holds) goes through {@link runCliProcess}.
+ */
+export async function runCli(
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  input = '',
+): Promise<CliResult> {
+  const stdin = new PassThrough();
+  stdin.end(input);
+  const stdout = collect();
+  const stderr = collect();
+  const before = activeResources();
+  const listening = STOP_SIGNALS.map((signal) => process.listenerCount(signal));
+  const code = await run(args, { stdin, stdout, stderr, env: { ...CHEAP_ENV, ...env } });
+  if (code === SERVING) throw new Error('runCli: `serve` keeps listening; start it with runCliProcess');
+  // holdStopSignals must give the signals back, or each command would add listeners to this process.
+  STOP_SIGNALS.forEach((signal, i) => {
+    if (process.listenerCount(signal) !== listening[i])
+      throw new Error(`tokenwarden ${args.join(' ')} left a ${signal} listener behind`);
+  });
+  await expectNothingLeftOpen(before, args);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** How many of each kind of handle and request keep this process alive. */
+function activeResources(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * What a process of its own showed: a command that leaves a socket, file or timer open keeps
+ * the executable alive until main()'s 3-s stop. Closing may still be under way when run()
+ * returns (a socket's last close, a file operation), so it gets those 3 s here too.
+ */
+async function expectNothingLeftOpen(before: ReadonlyMap<string, number>, args: readonly string[]) {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const left = [...activeResources()].filter(([kind, count]) => count > (before.get(kind) ?? 0));
+    if (left.length === 0) return;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `tokenwarden ${args.join(' ')} left open: ${left.map(([kind, count]) => `${kind} ×${count - (before.get(kind) ?? 0)}`).join(', ')}`,
+      );
+    }
+    await sleep(10);
+  }
+}
+
+/** A stream that keeps what is written to it. */
+function collect(): Writable & { text(): string } {
+  let text = '';
+  const stream = new Writable({
+    decodeStrings: false,
+    write(chunk: Buffer | string, _encoding, done) {
+      text += chunk.toString();
+      done();
+    },
+  });
+  return Object.assign(stream, { text: () => text });
+}
+
 /**
  * Runs `tokenwarden …args` in a process of its own, as an operator would, with only the database
- * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir).
+ * variables of `env` (none of this process's DATABASE_URL, REDIS_URL or data dir). Seconds each
+ * (node, tsx, the database): for what only a real process shows.
  */
-export function runCli(
+export function runCliProcess(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   input = '',
@@ -130,7 +206,8 @@ async function initialise(env: Readonly<Record<string, string>>, options?: { ini
 async function createPGliteDirectory(options?: { initialised?: boolean }): Promise<CliDatabase> {
   const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-'));
   const env = { TOKENWARDEN_DATA_DIR: join(root, 'data') };
-  await initialise(env, options);
+  // What `tokenwarden migrate` leaves, copied: initdb is seconds of PGlite per database.
+  if (options?.initialised !== false) await copyPGliteTemplateDirectory(env.TOKENWARDEN_DATA_DIR);
   return { env, openCore: openCoreFor(env), drop: () => rm(root, { recursive: true, force: true }) };
 }
 

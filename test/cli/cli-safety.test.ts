@@ -14,7 +14,8 @@ import { createScratchDatabase, type ScratchDatabase } from '../support/instance
 import { USER_PASSWORD } from '../support/test-app.js';
 import { cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
-// Each run starts node, tsx and (for most commands) the database: seconds, and 15-40 s each on a loaded machine.
+// Most runs open the database in this process: PGlite takes a second or more each on a loaded
+// two-core machine, and migrate's initdb far longer.
 const SLOW = 300_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? '';
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));

@@ -4,15 +4,21 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSession } from '../../src/application/commands/create-session/command.js';
 import { RegisterUser } from '../../src/application/commands/register-user/command.js';
-import { migrateDatabase } from '../../src/composition-root.js';
-import { loadConfig } from '../../src/config.js';
 import { MIGRATIONS } from '../../src/infrastructure/database/migrator.js';
 import { lockDataDir } from '../../src/infrastructure/database/pglite-lock.js';
+import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { USER_PASSWORD } from '../support/test-app.js';
-import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
+import {
+  CLI_ACTOR,
+  type CliDatabase,
+  cliDatabaseTargets,
+  runCli,
+  runCliProcess,
+  runJson,
+} from './cli-harness.js';
 
-// Each run starts node, tsx and (for most commands) the database: seconds, and a minute or
-// more for PGlite on a loaded two-core machine.
+// Most commands open the database (PGlite: seconds on a loaded two-core machine); the few
+// runs in a process of their own start node and tsx too.
 const SLOW = 300_000;
 
 describe('tokenwarden CLI, command line handling', () => {
@@ -54,6 +60,20 @@ describe('tokenwarden CLI, command line handling', () => {
     SLOW,
   );
 
+  it(
+    'the executable exits with what run() returns: 0 for --help, 2 for a bad command line',
+    async () => {
+      const help = await runCliProcess(['--help'], env);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: tokenwarden /);
+      const bad = await runCliProcess(['rotate', 'global'], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toBe("tokenwarden: required option '--reason <text>' not specified (see --help)\n");
+    },
+    SLOW,
+  );
+
   it.each([
     { args: ['rotate', 'global'], message: /required option '--reason <text>' not specified/ },
     { args: ['config', 'set', '--grace', '86401'], message: /expected an integer from 0 to 86400/ },
@@ -83,11 +103,12 @@ describe('tokenwarden CLI and a running server on PGlite', () => {
     async () => {
       const root = await mkdtemp(join(tmpdir(), 'tokenwarden-cli-held-'));
       const dataDir = join(root, 'data');
-      await migrateDatabase(loadConfig({ TOKENWARDEN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }));
+      await copyPGliteTemplateDirectory(dataDir);
       // This process stands in for the server: it holds the lock createDatabase takes.
       const release = await lockDataDir(dataDir);
       try {
-        const result = await runCli(['config', 'get'], { TOKENWARDEN_DATA_DIR: dataDir });
+        // Another process, really: in this one the lock would be refused as held by ourselves.
+        const result = await runCliProcess(['config', 'get'], { TOKENWARDEN_DATA_DIR: dataDir });
         // An environment problem, as the README's exit codes say.
         expect(result.code).toBe(2);
         expect(result.stdout).toBe('');
@@ -224,7 +245,11 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       const rotated = await runJson(['rotate', 'user', alice.toUpperCase(), '--reason', 'phished'], env);
       expect(rotated).toMatchObject({ userId: aliceId, email: alice, previousVersion: 1, newVersion: 2 });
 
-      const missing = await runCli(['rotate', 'user', 'nobody@example.com', '--reason', 'x'], env);
+      // On PGlite, the executable's own exit code for a failure, after opening and closing the database.
+      const missing = await (target.name === 'pglite' ? runCliProcess : runCli)(
+        ['rotate', 'user', 'nobody@example.com', '--reason', 'x'],
+        env,
+      );
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/no user with id or email "nobody@example.com" \(user_not_found\)/);
     },

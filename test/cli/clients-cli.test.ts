@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
-// Each run starts node, tsx and the database: seconds, and a minute or more on a loaded machine.
+// Each run opens the database in this process: PGlite takes a second or more on a loaded machine.
 const SLOW = 300_000;
 
 interface Created {
@@ -32,7 +32,6 @@ describe('tokenwarden clients, command line', () => {
 describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => {
   let database: CliDatabase;
   let env: Readonly<Record<string, string>>;
-  // Migrates the database first (PGlite's initdb: a minute on a loaded machine).
   beforeAll(async () => {
     database = await target.create();
     env = database.env;
@@ -116,7 +115,7 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
       );
       expect(audit.items).toMatchObject([{ actor: CLI_ACTOR, reason: 'moved to a new secret' }]);
     },
-    SLOW * 4,
+    SLOW,
   );
 
   it(
@@ -135,6 +134,6 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(/no service client/i);
     },
-    SLOW * 3,
+    SLOW,
   );
 });

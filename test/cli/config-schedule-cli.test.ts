@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
-// Each run starts node, tsx and the database: seconds, not milliseconds.
+// Each run opens the database in this process: PGlite takes a second or more on a loaded machine.
 const SLOW = 60_000;
 
 interface Config {

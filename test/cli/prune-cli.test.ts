@@ -7,7 +7,7 @@ import { ManualClock } from '../support/manual-clock.js';
 import { TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
-// Each run starts node, tsx and the database: seconds, not milliseconds.
+// Each run opens the database in this process: PGlite takes a second or more on a loaded machine.
 const SLOW = 240_000;
 
 interface PruneJson {

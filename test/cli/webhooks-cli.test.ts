@@ -15,7 +15,7 @@ import { ManualClock } from '../support/manual-clock.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 import { runCli, runJson } from './cli-harness.js';
 
-// Each run starts node and tsx: seconds, not milliseconds.
+// The command reads only the configuration; the receivers' deliveries take the time.
 const SLOW = 60_000;
 const MASTER = 'cli-test-webhook-master-secret';
 

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -151,6 +151,38 @@ async function loadOrBuildTemplate(): Promise<Blob> {
     await db.destroy();
     await pglite.close();
   }
+}
+
+/**
+ * A migrated PGlite data directory at `dataDir` (which must not exist), as `tokenwarden
+ * migrate` leaves one: a copy of a closed, migrated directory, ~0.2 s instead of initdb's
+ * seconds. The directory copied is built once per machine from the dump above, beside it.
+ *
+ * @example
+ * await copyPGliteTemplateDirectory(join(root, 'data'));
+ */
+export async function copyPGliteTemplateDirectory(dataDir: string): Promise<void> {
+  templateDirectory ??= loadOrBuildTemplateDirectory();
+  await cp(await templateDirectory, dataDir, { recursive: true, errorOnExist: true, force: false });
+}
+
+let templateDirectory: Promise<string> | undefined;
+
+async function loadOrBuildTemplateDirectory(): Promise<string> {
+  const path = `${templateCachePath()}.d`;
+  if (existsSync(join(path, 'PG_VERSION'))) return path;
+  // Built aside and renamed, so another worker never copies a half-written directory.
+  const partial = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const pglite = await PGlite.create(partial, { loadDataDir: await pgliteTemplate() });
+  await pglite.close();
+  try {
+    await rename(partial, path);
+  } catch (error) {
+    // Another worker got there first: its copy is as good.
+    await rm(partial, { recursive: true, force: true });
+    if (!existsSync(join(path, 'PG_VERSION'))) throw error;
+  }
+  return path;
 }
 
 let cachePath: string | undefined;
