@@ -41,6 +41,8 @@ const TIMEOUT_MS = 5_000;
 
 export interface DownstreamResult {
   readonly acceptance: string;
+  /** Every verifier delay (ms from A's answer to the verifier's refusal), for the chart. */
+  readonly delays: readonly { readonly change: Change; readonly ms: number }[];
   readonly cost: string;
   readonly memory: string;
 }
@@ -104,7 +106,14 @@ async function untilRefused(verifier: Verifier, token: string, since: number): P
 const fmt = (values: readonly number[]) =>
   values.length === 0 ? '–' : `${median(values).toFixed(1)} ms / ${Math.max(...values).toFixed(1)} ms`;
 
-async function acceptance(a: Instance, b: Instance, clientId: string, secret: string, rounds: number) {
+async function acceptance(
+  a: Instance,
+  b: Instance,
+  clientId: string,
+  secret: string,
+  rounds: number,
+  samples: { change: Change; ms: number }[],
+) {
   // One JWKS cache per round, filled by the fresh token: a key made by the previous round's
   // retirement would otherwise wait out jose's 30 s refetch cooldown.
   let jwks = createRemoteJWKSet(new URL(`${b.base}/.well-known/jwks.json`));
@@ -140,7 +149,10 @@ async function acceptance(a: Instance, b: Instance, clientId: string, secret: st
         const answered = performance.now();
         const delay = await untilRefused(verifier, token, answered);
         if (delay === null) lost++;
-        else delays.push(delay);
+        else {
+          delays.push(delay);
+          samples.push({ change, ms: delay });
+        }
         if (await plainAccepts(token)) plainAfter++;
         if (round === 0) {
           await sleep(1_000);
@@ -269,8 +281,10 @@ export async function downstreamAcceptance(options: {
     expectStatus(created, 201, 'service client');
     const clientId = String(created.body.id);
     const secret = String(created.body.secret);
+    const delays: { change: Change; ms: number }[] = [];
     return {
-      acceptance: await acceptance(a, b, clientId, secret, options.rounds),
+      acceptance: await acceptance(a, b, clientId, secret, options.rounds, delays),
+      delays,
       cost: await cost(a, b, clientId, secret),
       memory: await memory(database.url, b, clientId, secret, options.memoryRotations),
     };
