@@ -62,7 +62,13 @@ export function lineChart(chart: LineChart): Promise<string> {
         title: chart.yTitle ?? chart.y,
         ...scale(chart.yScale),
       },
-      color: { field: chart.series, type: 'nominal' as const, title: chart.series },
+      // Series names are sentences ("PostgreSQL: UPDATE … SET revoked_at"): never cut them short.
+      color: {
+        field: chart.series,
+        type: 'nominal' as const,
+        title: chart.series,
+        legend: { labelLimit: 0 },
+      },
     },
     width: chart.width ?? 320,
     height: chart.height ?? 220,
@@ -110,12 +116,13 @@ export function distributionChart(chart: DistributionChart): Promise<string> {
     title: chart.valueTitle ?? chart.value,
     ...scale(chart.valueScale),
   };
-  const y = { field: chart.category, type: 'nominal' as const, title: null };
+  const y = { field: chart.category, type: 'nominal' as const, title: null, axis: { labelLimit: 0 } };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: chart.title,
     data: { values: [...chart.rows] },
     width: chart.width ?? 480,
+    height: { step: 26 },
     layer: [
       {
         mark: {
@@ -129,7 +136,11 @@ export function distributionChart(chart: DistributionChart): Promise<string> {
       },
       {
         mark: { type: 'tick', thickness: 1.5 },
-        encoding: { x, y, color: { field: chart.color, type: 'nominal', title: chart.color } },
+        encoding: {
+          x,
+          y,
+          color: { field: chart.color, type: 'nominal', title: chart.color, legend: { labelLimit: 0 } },
+        },
       },
     ],
   };

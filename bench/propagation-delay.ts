@@ -143,12 +143,14 @@ export async function propagationDelay(options: {
       file: options.plotFile,
       title: 'From A’s answer to B’s first refusal, every change (instances A → B)',
       value: 'ms',
-      category: 'transport',
+      category: 'row',
       color: 'change',
       valueTitle: 'milliseconds after A answered (log)',
       valueScale: 'log',
       rows: samples.flatMap((s) =>
-        s.afterAnswer === null ? [] : [{ transport: s.transport, change: s.change, ms: s.afterAnswer }],
+        s.afterAnswer === null
+          ? []
+          : [{ row: `${s.transport} · ${s.change}`, change: s.change, ms: s.afterAnswer }],
       ),
     });
   }
