@@ -77,6 +77,8 @@ interface Snapshot {
   readonly at: number;
   readonly counters: Counters;
   readonly sizes: Readonly<Record<Table, number>>;
+  /** Of `sizes`, the indexes: what random keys (uuid, token hash) touch on every insert. */
+  readonly indexes: Readonly<Record<Table, number>>;
   readonly rows: Readonly<Record<Table, number>>;
   readonly lsn: string;
   /** Whether the statistics had caught up with the tables when the snapshot was taken. */
@@ -139,6 +141,7 @@ class Probe {
     counters: Counters;
     rows: Record<Table, number>;
     sizes: Record<Table, number>;
+    indexes: Record<Table, number>;
   }> {
     const stats = await this.#client.query<{ relname: Table; ins: string; upd: string; del: string }>(
       `select relname, n_tup_ins as ins, n_tup_upd as upd, n_tup_del as del
@@ -152,13 +155,14 @@ class Probe {
     for (const r of stats.rows)
       counters[r.relname] = { ins: Number(r.ins), upd: Number(r.upd), del: Number(r.del) };
     const sized = await this.#client.query<Record<string, string>>(
-      `select ${TABLES.map((t) => `(select count(*) from ${t}) as ${t}_rows, pg_total_relation_size('${t}') as ${t}_bytes`).join(', ')}`,
+      `select ${TABLES.map((t) => `(select count(*) from ${t}) as ${t}_rows, pg_total_relation_size('${t}') as ${t}_bytes, pg_indexes_size('${t}') as ${t}_index`).join(', ')}`,
     );
     const row = sized.rows[0] ?? {};
     return {
       counters,
       rows: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_rows`])])) as Record<Table, number>,
       sizes: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_bytes`])])) as Record<Table, number>,
+      indexes: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_index`])])) as Record<Table, number>,
     };
   }
 
@@ -603,12 +607,13 @@ function report(phases: readonly Phase[]): string {
     last === undefined
       ? ''
       : table(
-          ['table', 'rows', 'table + indexes + TOAST', 'bytes per row'],
+          ['table', 'rows', 'table + indexes + TOAST', 'bytes per row', 'of which indexes'],
           TABLES.filter((t) => last.rows[t] > 0).map((t) => [
             `\`${t}\``,
             int(last.rows[t]),
             `${(last.sizes[t] / 2 ** 20).toFixed(1)} MiB`,
             int(last.sizes[t] / last.rows[t]),
+            int(last.indexes[t] / last.rows[t]),
           ]),
         );
   return `${cpu}\n\nRows and bytes written per operation:\n\n${writes}\n\n${wal}\n\nTable sizes at the end (seeded rows plus the run's):\n\n${sizes}`;
