@@ -20,12 +20,13 @@ import {
   login,
   me,
   measurePropagation,
+  median,
   type Rotation,
   register,
   startInstance,
 } from '../test/support/instances.js';
 import { distributionChart } from './chart.js';
-import { load, median, type Row, table } from './support/env.js';
+import { load, type Row, table } from './support/env.js';
 
 const KINDS: readonly Rotation[] = ['global', 'user', 'logout'];
 const TIMEOUT_MS = 10_000;
