@@ -7,21 +7,22 @@
  * A server in a child process on a scratch PostgreSQL database (100 000 seeded live
  * tokens, so indexes have a realistic depth), then three steady loads with autocannon:
  * refreshes (every request with a fresh token, as bench/refresh-throughput.ts), logins
- * (production argon2id parameters) and `GET /api/v1/users/me` (the bearer check). For
- * each, before and after:
+ * (production argon2id parameters) and `GET /api/v1/users/me` (the bearer check and one
+ * read of the user by primary key). For each:
  *
- * - CPU: utime + stime from /proc/<pid>/stat of the server process, of the PostgreSQL
- *   backends connected to the scratch database (pg_stat_activity), and of PostgreSQL's
- *   background processes (WAL writer, checkpointer, background writer, autovacuum,
- *   postmaster). The background figure is shared with every other database of the
- *   cluster: an upper bound on a shared machine.
- * - Rows: `n_tup_ins`, `n_tup_upd`, `n_tup_del` of pg_stat_user_tables. Backends report
- *   them up to 10 s late, so each snapshot waits until the insert counters agree with
- *   `count(*)` (nothing is deleted: the pruner is off).
- * - Bytes: `pg_total_relation_size` of each table (heap, indexes, TOAST); WAL as the
- *   cluster's `pg_current_wal_lsn()` difference (every database's writes) and, through
- *   pg_walinspect, the records that touch this database's relations or belong to their
- *   transactions (this load's writes alone).
+ * - CPU: utime + stime from /proc/<pid>/stat, sampled every half second through the load
+ *   and a few seconds past it, of the server process, of the PostgreSQL backends connected
+ *   to the scratch database (pg_stat_activity), and of PostgreSQL's background processes
+ *   (WAL writer, checkpointer, background writer, autovacuum, postmaster). The background
+ *   figure is shared with every other database of the cluster: an upper bound on a shared
+ *   machine.
+ * - Rows, before and after: `n_tup_ins`, `n_tup_upd`, `n_tup_del` of pg_stat_user_tables.
+ *   Backends report them up to 10 s late, so each snapshot waits until the insert counters
+ *   agree with `count(*)` (nothing is deleted: the pruner is off).
+ * - Bytes: `pg_total_relation_size` of each table (heap, indexes, TOAST) before and after;
+ *   WAL as the cluster's `pg_current_wal_lsn()` difference (every database's writes) and,
+ *   read in chunks through pg_walinspect while the load runs, the records that touch this
+ *   database's relations or belong to their transactions (this load's writes alone).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -516,7 +517,7 @@ export async function capacity(quick: boolean): Promise<string> {
     const access = (await sessions(server.base, connections)).map((p) => p.accessToken);
     await bearerLoad(server.base, access, connections, 1);
     phases.push(
-      await measure(probe, pid, 'bearer check', quick ? 3 : 10, 0, (s) =>
+      await measure(probe, pid, 'GET /users/me', quick ? 3 : 10, 0, (s) =>
         bearerLoad(server.base, access, connections, s),
       ),
     );
@@ -564,7 +565,7 @@ function report(phases: readonly Phase[]): string {
   const writes = table(
     ['operation', 'table', 'inserted / op', 'updated / op', 'table + index growth / op', 'load average'],
     phases
-      .filter((p) => p.name !== 'bearer check')
+      .filter((p) => p.name !== 'GET /users/me')
       .flatMap((p) =>
         TABLES.flatMap((t) => {
           const ins = p.after.counters[t].ins - p.before.counters[t].ins;

@@ -28,7 +28,7 @@ import {
   startInstance,
 } from '../test/support/instances.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
-import { int, median, type Row, table } from './support/env.js';
+import { int, load, median, type Row, table } from './support/env.js';
 
 type Change = 'user rotation' | 'global rotation, grace 0' | 'logout' | 'signing key retired';
 const CHANGES: readonly Change[] = [
@@ -163,13 +163,14 @@ async function acceptance(
         change,
         `${fmt(delays)}${lost > 0 ? ` (${lost} not refused in ${TIMEOUT_MS / 1000} s)` : ''}`,
         `${plainAfter}/${rounds} still accepted when the verifier refused; ${plainAfterSecond}/1 a second later (until \`exp\`, 900 s)`,
+        load(),
       ]);
     }
   } finally {
     await verifier.close();
   }
   return table(
-    ['change made on A', 'verifier (feed from B): median / max', 'plain jose + JWKS from B'],
+    ['change made on A', 'verifier (feed from B): median / max', 'plain jose + JWKS from B', 'load average'],
     rows,
   );
 }
@@ -199,10 +200,14 @@ async function cost(a: Instance, b: Instance, clientId: string, secret: string):
     for (let i = 0; i < n; i++) await verifier.verify(seen);
     const warmUs = ((performance.now() - began) * 1000) / n;
     return table(
-      ['check', 'per request'],
+      ['check', 'per request', 'load average'],
       [
-        ['token seen before (memoised signature, feed state checked each time)', `${warmUs.toFixed(2)} µs`],
-        ['token seen for the first time (EdDSA verify through jose)', `${firstUs.toFixed(0)} µs`],
+        [
+          'token seen before (memoised signature, feed state checked each time)',
+          `${warmUs.toFixed(2)} µs`,
+          load(),
+        ],
+        ['token seen for the first time (EdDSA verify through jose)', `${firstUs.toFixed(0)} µs`, load()],
       ],
     );
   } finally {
@@ -251,8 +256,16 @@ async function memory(databaseUrl: string, b: Instance, clientId: string, secret
   await verifier.close();
   const mb = (after - before) / 1024 / 1024;
   return table(
-    ['user rotations inside one TTL', 'verifier heap', 'per rotation', 'catch-up from seq 0'],
-    [[int(count), `${mb.toFixed(1)} MB`, `${int(((after - before) / count) | 0)} B`, `${int(catchUp)} ms`]],
+    ['user rotations inside one TTL', 'verifier heap', 'per rotation', 'catch-up from seq 0', 'load average'],
+    [
+      [
+        int(count),
+        `${mb.toFixed(1)} MB`,
+        `${int(((after - before) / count) | 0)} B`,
+        `${int(catchUp)} ms`,
+        load(),
+      ],
+    ],
   );
 }
 
