@@ -170,16 +170,17 @@ class Probe {
   /** Row counters, sizes and the WAL position, waiting up to 15 s for the statistics to catch up. */
   async snapshot(): Promise<Snapshot> {
     const at = performance.now();
-    const lsn =
-      (await this.#client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]?.lsn ??
-      '0/0';
     const until = performance.now() + 15_000;
     for (;;) {
       const counted = await this.#counts();
       const caughtUp = (['refresh_tokens', 'sessions', 'audit_log'] as const).every(
         (t) => counted.counters[t].ins - counted.counters[t].del === counted.rows[t],
       );
-      if (caughtUp || performance.now() > until) return { at, ...counted, lsn, statsCaughtUp: caughtUp };
+      // The WAL position after the wait: the window's reading starts there, and other
+      // databases' WAL written during the wait could otherwise be recycled before it is read.
+      if (caughtUp || performance.now() > until) {
+        return { at, ...counted, lsn: await this.lsn(), statsCaughtUp: caughtUp };
+      }
       await sleep(250);
     }
   }
