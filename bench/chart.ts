@@ -3,6 +3,8 @@
  * canvas), written under docs/img/. Vega-Lite 5 / Vega 5: the last majors that run on Node 20.
  *
  *   await lineChart({ file: 'docs/img/x.svg', title, x: 'seconds', y: 'rows', series: 'table', rows });
+ *   await lineChart({ ..., xScale: 'log', yScale: 'log', points: true });
+ *   await distributionChart({ file, title, value: 'ms', category: 'transport', color: 'change', rows });
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -32,16 +34,41 @@ export interface LineChart {
   readonly rows: readonly Record<string, string | number>[];
   readonly width?: number;
   readonly height?: number;
+  /** `log` for quantities spanning orders of magnitude (Vega-Lite's own log scale, base 10). */
+  readonly xScale?: ScaleType;
+  readonly yScale?: ScaleType;
+  /** A dot at each measured value: with few x values, a line alone hides where the data is. */
+  readonly points?: boolean;
 }
+
+type ScaleType = 'linear' | 'log';
+
+const scale = (type: ScaleType | undefined) => (type === 'log' ? { scale: { type: 'log' as const } } : {});
 
 /** One line per series over x, optionally one panel per `facet` value side by side. */
 export function lineChart(chart: LineChart): Promise<string> {
   const unit = {
-    mark: { type: 'line' as const, point: false },
+    mark: { type: 'line' as const, point: chart.points ?? false },
     encoding: {
-      x: { field: chart.x, type: 'quantitative' as const, title: chart.xTitle ?? chart.x },
-      y: { field: chart.y, type: 'quantitative' as const, title: chart.yTitle ?? chart.y },
-      color: { field: chart.series, type: 'nominal' as const, title: chart.series },
+      x: {
+        field: chart.x,
+        type: 'quantitative' as const,
+        title: chart.xTitle ?? chart.x,
+        ...scale(chart.xScale),
+      },
+      y: {
+        field: chart.y,
+        type: 'quantitative' as const,
+        title: chart.yTitle ?? chart.y,
+        ...scale(chart.yScale),
+      },
+      // Series names are sentences ("PostgreSQL: UPDATE … SET revoked_at"): never cut them short.
+      color: {
+        field: chart.series,
+        type: 'nominal' as const,
+        title: chart.series,
+        legend: { labelLimit: 0 },
+      },
     },
     width: chart.width ?? 320,
     height: chart.height ?? 220,
@@ -62,5 +89,60 @@ export function lineChart(chart: LineChart): Promise<string> {
           spec: unit,
           resolve: { scale: { y: 'shared' } },
         };
+  return renderSvg({ ...spec, background: 'white' } as TopLevelSpec, chart.file);
+}
+
+export interface DistributionChart {
+  readonly file: string;
+  readonly title: string;
+  /** Field names in `rows`: the measured value (x), the row of the chart (y), and the colour of each sample. */
+  readonly value: string;
+  readonly category: string;
+  readonly color: string;
+  readonly valueTitle?: string;
+  readonly rows: readonly Record<string, string | number>[];
+  readonly valueScale?: ScaleType;
+  readonly width?: number;
+}
+
+/**
+ * Each sample as a tick on its category's row, over a box of min / quartiles / median / max:
+ * with 10-30 samples per row the ticks show what a box alone would summarise away.
+ */
+export function distributionChart(chart: DistributionChart): Promise<string> {
+  const x = {
+    field: chart.value,
+    type: 'quantitative' as const,
+    title: chart.valueTitle ?? chart.value,
+    ...scale(chart.valueScale),
+  };
+  const y = { field: chart.category, type: 'nominal' as const, title: null, axis: { labelLimit: 0 } };
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: chart.title,
+    data: { values: [...chart.rows] },
+    width: chart.width ?? 480,
+    height: { step: 26 },
+    layer: [
+      {
+        mark: {
+          type: 'boxplot',
+          extent: 'min-max',
+          opacity: 0.25,
+          color: 'grey',
+          median: { color: 'black' },
+        },
+        encoding: { x, y },
+      },
+      {
+        mark: { type: 'tick', thickness: 1.5 },
+        encoding: {
+          x,
+          y,
+          color: { field: chart.color, type: 'nominal', title: chart.color, legend: { labelLimit: 0 } },
+        },
+      },
+    ],
+  };
   return renderSvg({ ...spec, background: 'white' } as TopLevelSpec, chart.file);
 }

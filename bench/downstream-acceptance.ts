@@ -28,7 +28,7 @@ import {
   startInstance,
 } from '../test/support/instances.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
-import { int, median, type Row, table } from './support/env.js';
+import { int, load, median, type Row, table } from './support/env.js';
 
 type Change = 'user rotation' | 'global rotation, grace 0' | 'logout' | 'signing key retired';
 const CHANGES: readonly Change[] = [
@@ -41,6 +41,8 @@ const TIMEOUT_MS = 5_000;
 
 export interface DownstreamResult {
   readonly acceptance: string;
+  /** Every verifier delay (ms from A's answer to the verifier's refusal), for the chart. */
+  readonly delays: readonly { readonly change: Change; readonly ms: number }[];
   readonly cost: string;
   readonly memory: string;
 }
@@ -104,7 +106,14 @@ async function untilRefused(verifier: Verifier, token: string, since: number): P
 const fmt = (values: readonly number[]) =>
   values.length === 0 ? '–' : `${median(values).toFixed(1)} ms / ${Math.max(...values).toFixed(1)} ms`;
 
-async function acceptance(a: Instance, b: Instance, clientId: string, secret: string, rounds: number) {
+async function acceptance(
+  a: Instance,
+  b: Instance,
+  clientId: string,
+  secret: string,
+  rounds: number,
+  samples: { change: Change; ms: number }[],
+) {
   // One JWKS cache per round, filled by the fresh token: a key made by the previous round's
   // retirement would otherwise wait out jose's 30 s refetch cooldown.
   let jwks = createRemoteJWKSet(new URL(`${b.base}/.well-known/jwks.json`));
@@ -140,7 +149,10 @@ async function acceptance(a: Instance, b: Instance, clientId: string, secret: st
         const answered = performance.now();
         const delay = await untilRefused(verifier, token, answered);
         if (delay === null) lost++;
-        else delays.push(delay);
+        else {
+          delays.push(delay);
+          samples.push({ change, ms: delay });
+        }
         if (await plainAccepts(token)) plainAfter++;
         if (round === 0) {
           await sleep(1_000);
@@ -151,13 +163,14 @@ async function acceptance(a: Instance, b: Instance, clientId: string, secret: st
         change,
         `${fmt(delays)}${lost > 0 ? ` (${lost} not refused in ${TIMEOUT_MS / 1000} s)` : ''}`,
         `${plainAfter}/${rounds} still accepted when the verifier refused; ${plainAfterSecond}/1 a second later (until \`exp\`, 900 s)`,
+        load(),
       ]);
     }
   } finally {
     await verifier.close();
   }
   return table(
-    ['change made on A', 'verifier (feed from B): median / max', 'plain jose + JWKS from B'],
+    ['change made on A', 'verifier (feed from B): median / max', 'plain jose + JWKS from B', 'load average'],
     rows,
   );
 }
@@ -187,10 +200,14 @@ async function cost(a: Instance, b: Instance, clientId: string, secret: string):
     for (let i = 0; i < n; i++) await verifier.verify(seen);
     const warmUs = ((performance.now() - began) * 1000) / n;
     return table(
-      ['check', 'per request'],
+      ['check', 'per request', 'load average'],
       [
-        ['token seen before (memoised signature, feed state checked each time)', `${warmUs.toFixed(2)} µs`],
-        ['token seen for the first time (EdDSA verify through jose)', `${firstUs.toFixed(0)} µs`],
+        [
+          'token seen before (memoised signature, feed state checked each time)',
+          `${warmUs.toFixed(2)} µs`,
+          load(),
+        ],
+        ['token seen for the first time (EdDSA verify through jose)', `${firstUs.toFixed(0)} µs`, load()],
       ],
     );
   } finally {
@@ -239,8 +256,16 @@ async function memory(databaseUrl: string, b: Instance, clientId: string, secret
   await verifier.close();
   const mb = (after - before) / 1024 / 1024;
   return table(
-    ['user rotations inside one TTL', 'verifier heap', 'per rotation', 'catch-up from seq 0'],
-    [[int(count), `${mb.toFixed(1)} MB`, `${int(((after - before) / count) | 0)} B`, `${int(catchUp)} ms`]],
+    ['user rotations inside one TTL', 'verifier heap', 'per rotation', 'catch-up from seq 0', 'load average'],
+    [
+      [
+        int(count),
+        `${mb.toFixed(1)} MB`,
+        `${int(((after - before) / count) | 0)} B`,
+        `${int(catchUp)} ms`,
+        load(),
+      ],
+    ],
   );
 }
 
@@ -269,8 +294,10 @@ export async function downstreamAcceptance(options: {
     expectStatus(created, 201, 'service client');
     const clientId = String(created.body.id);
     const secret = String(created.body.secret);
+    const delays: { change: Change; ms: number }[] = [];
     return {
-      acceptance: await acceptance(a, b, clientId, secret, options.rounds),
+      acceptance: await acceptance(a, b, clientId, secret, options.rounds, delays),
+      delays,
       cost: await cost(a, b, clientId, secret),
       memory: await memory(database.url, b, clientId, secret, options.memoryRotations),
     };

@@ -14,6 +14,7 @@ import { sql } from 'kysely';
 import { TriggerGlobalTokenRotation } from '../src/application/commands/trigger-global-token-rotation/command.js';
 import { type Core, createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
+import { lineChart } from './chart.js';
 import {
   int,
   load,
@@ -59,8 +60,20 @@ async function timeNaive(core: Core): Promise<{ readonly ms: number; readonly ro
   });
 }
 
-async function run(database: 'postgres' | 'pglite', sizes: readonly number[]): Promise<Row[]> {
+/** One measured point of the chart: what ran, at how many live tokens, in how many ms. */
+interface Point {
+  readonly what: string;
+  readonly tokens: number;
+  readonly ms: number;
+}
+
+async function run(
+  database: 'postgres' | 'pglite',
+  sizes: readonly number[],
+  points: Point[],
+): Promise<Row[]> {
   const rows: Row[] = [];
+  const name = database === 'postgres' ? 'PostgreSQL' : 'PGlite';
   const scratch = database === 'postgres' ? await scratchPostgres('rotation') : null;
   const dir = database === 'pglite' ? await scratchDir() : null;
   const core = await createCore(
@@ -80,8 +93,12 @@ async function run(database: 'postgres' | 'pglite', sizes: readonly number[]): P
       seeded = size;
       const rotation = await timeRotation(core);
       const naive = await timeNaive(core);
+      points.push(
+        { what: `${name}: global rotation (median)`, tokens: size, ms: rotation.median },
+        { what: `${name}: UPDATE … SET revoked_at`, tokens: size, ms: naive.ms },
+      );
       const line: Row = [
-        database === 'postgres' ? 'PostgreSQL' : 'PGlite',
+        name,
         int(size),
         `${(seedMs / 1000).toFixed(1)} s`,
         ms(rotation.median),
@@ -101,11 +118,28 @@ async function run(database: 'postgres' | 'pglite', sizes: readonly number[]): P
   return rows;
 }
 
-export async function rotationScale(quick: boolean): Promise<string> {
+/** The table, and the chart (both axes log: sizes and times span three orders of magnitude) into `plotFile`. */
+export async function rotationScale(quick: boolean, plotFile: string): Promise<string> {
+  const points: Point[] = [];
   const rows = [
-    ...(await run('postgres', quick ? [10_000, 50_000] : [10_000, 100_000, 1_000_000])),
-    ...(quick ? [] : await run('pglite', [10_000, 100_000])),
+    ...(await run('postgres', quick ? [10_000, 50_000] : [10_000, 100_000, 1_000_000], points)),
+    ...(quick ? [] : await run('pglite', [10_000, 100_000], points)),
   ];
+  await lineChart({
+    file: plotFile,
+    title: 'Ending every session: global rotation vs revoking every row',
+    x: 'tokens',
+    y: 'ms',
+    series: 'what',
+    xTitle: 'live refresh tokens (log)',
+    yTitle: 'milliseconds (log)',
+    xScale: 'log',
+    yScale: 'log',
+    points: true,
+    width: 420,
+    height: 280,
+    rows: points.map((p) => ({ ...p })),
+  });
   return table(
     [
       'database',
@@ -123,7 +157,8 @@ export async function rotationScale(quick: boolean): Promise<string> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv);
-  const markdown = await rotationScale(flags.quick);
+  const plot = `rotation-scale${flags.quick ? '-quick' : ''}.svg`;
+  const markdown = await rotationScale(flags.quick, new URL(`../docs/img/${plot}`, import.meta.url).pathname);
   console.log(markdown);
   if (flags.write) await writeSection(flags.quick ? 'rotation-scale-quick' : 'rotation-scale', markdown);
 }

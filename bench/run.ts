@@ -3,10 +3,13 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity]
  */
 import { accessAndLogin } from './access-and-login.js';
+import { capacity } from './capacity.js';
+import { distributionChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
+import { propagationDelay } from './propagation-delay.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
 import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
@@ -80,11 +83,16 @@ if (wanted('version')) {
   );
 }
 
+const img = (file: string) => new URL(`../docs/img/${file}`, import.meta.url).pathname;
+
 if (wanted('rotation')) {
+  const plot = `rotation-scale${suffix}.svg`;
+  const body = await rotationScale(quick, img(plot));
   await emit(
     'rotation-scale',
-    `### Global rotation at scale, ${mode}\n\n${machineLine}. Median and max of 7 rotations through the handler (whole transaction: config row, audit row, outbox events, cache broadcast); the naive revoke runs once, rolled back.`,
-    await rotationScale(quick),
+    `### Global rotation at scale, ${mode}\n\n${machineLine}. Median and max of 7 rotations through the handler (whole transaction: config row, audit row, outbox events, cache broadcast); the naive revoke runs once, rolled back.\n\n` +
+      `![Global rotation vs revoking every row, time against live tokens, both axes log](img/${plot})`,
+    body,
   );
 }
 
@@ -105,12 +113,22 @@ if (wanted('downstream')) {
     rounds,
     memoryRotations,
   });
+  const plot = `downstream${suffix}.svg`;
+  await distributionChart({
+    file: img(plot),
+    title: 'Verifier package: from A’s answer to its refusal, every change',
+    value: 'ms',
+    category: 'change',
+    color: 'change',
+    valueTitle: 'milliseconds after A answered',
+    rows: result.delays.map((d) => ({ ...d })),
+  });
   await emit(
     'downstream',
     `### Downstream services: how long a changed token is still accepted, ${mode}\n\n${machineLine}. ` +
       `Two tokenwarden processes on PostgreSQL; the change is made on A, the verifier package follows B's revocation feed, ` +
       `plain jose verifies with B's JWKS. ${rounds} changes of each kind, timed from A's answer (\`bench/downstream-acceptance.ts\`).`,
-    `${result.acceptance}\n\nWhat the verifier costs per request (in process, after \`ready()\`):\n\n${result.cost}\n\n` +
+    `![Verifier delays per change](img/${plot})\n\n${result.acceptance}\n\nWhat the verifier costs per request (in process, after \`ready()\`):\n\n${result.cost}\n\n` +
       `Its memory with ${memoryRotations.toLocaleString('en')} user rotations inside one access-token TTL ` +
       `(heap after a forced GC, \`node --expose-gc\`; without it the figure includes garbage):\n\n${result.memory}`,
   );
@@ -126,6 +144,36 @@ if (wanted('retention')) {
       'with and without the pruner (`bench/retention.ts`).\n\n' +
       `![Rows per table over time, with and without pruning](img/${plot})`,
     body,
+  );
+}
+
+if (wanted('propagation')) {
+  const rounds = quick ? 6 : 21;
+  const plot = `propagation${suffix}.svg`;
+  const { markdown } = await propagationDelay({
+    databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    redisUrl: process.env.REDIS_URL ?? '',
+    rounds,
+    plotFile: img(plot),
+  });
+  await emit(
+    'propagation',
+    `### Propagation between instances, ${mode}\n\n${machineLine}. Two \`src/main.ts\` processes A and B per transport on one scratch PostgreSQL database; ` +
+      `${rounds} changes made on A per transport (global rotation with grace 0, user rotation, logout, in turn), B polled with the token until it answers 401 ` +
+      `(\`bench/propagation-delay.ts\`). Redis runs only when \`REDIS_URL\` is set.\n\n![Propagation delays A → B per transport, every change](img/${plot})`,
+    markdown,
+  );
+}
+
+if (wanted('capacity')) {
+  await emit(
+    'capacity',
+    `### Capacity: CPU, rows and bytes per operation, ${mode}\n\n${machineLine}. One server (pool 16) on a scratch PostgreSQL database seeded with ` +
+      `${quick ? '10 000' : '100 000'} live tokens; autocannon: refreshes (16 connections, ${quick ? 4 : 20} s), logins (production argon2id, 8 connections, ${quick ? 3 : 10} s), ` +
+      `\`GET /api/v1/users/me\` (16 connections, ${quick ? 3 : 10} s) (\`bench/capacity.ts\`). CPU from /proc/<pid>/stat; PostgreSQL "backends" are this database's connections, ` +
+      '"background" its WAL writer, checkpointer, background writer, autovacuum and postmaster, which every database of the cluster shares (an upper bound here). ' +
+      'The capacity model built on these figures is [SCALING.md](SCALING.md).',
+    await capacity(quick),
   );
 }
 

@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, type as osType, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 
@@ -18,6 +18,23 @@ export function load(): string {
   return `load ${loadavg()[0]?.toFixed(2)}`;
 }
 
+/** The commit the figures were taken at, `+ changes` when the tree differs from it. */
+function commit(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
+    return `commit ${head}${dirty === '' ? '' : ' + changes'}`;
+  } catch {
+    return 'commit unknown';
+  }
+}
+
+/**
+ * The line printed beside every table: CPU model and cores, RAM, OS kernel, Node, the
+ * PostgreSQL server's version, PGlite's, pgbench's, and the commit.
+ */
 export async function machine(): Promise<string> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   let postgres = 'unreachable';
@@ -45,7 +62,10 @@ export async function machine(): Promise<string> {
   } catch {
     // Reported as not installed.
   }
-  return `${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, PostgreSQL ${postgres}, PGlite ${pglite}, ${pgbench}`;
+  return (
+    `${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, ${osType()} ${release()}, ` +
+    `Node ${process.version}, PostgreSQL ${postgres}, PGlite ${pglite}, ${pgbench}, ${commit()}`
+  );
 }
 
 export interface ScratchPostgres {
