@@ -3,10 +3,11 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,peer]
  */
 import { accessAndLogin } from './access-and-login.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
+import { peer } from './peer.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
 import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
@@ -127,6 +128,17 @@ if (wanted('retention')) {
       `![Rows per table over time, with and without pruning](img/${plot})`,
     body,
   );
+}
+
+if (wanted('peer')) {
+  const plot = `peer${suffix}.svg`;
+  const body = await peer({
+    quick,
+    chartFile: new URL(`../docs/img/${plot}`, import.meta.url).pathname,
+    chartLink: `img/${plot}`,
+    machineLine,
+  });
+  await emit('peer', `### tokenwarden and better-auth side by side, ${mode}`, body);
 }
 
 console.log(`suite took ${((performance.now() - started) / 1000).toFixed(0)} s (${load()})`);
