@@ -5,8 +5,16 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from './chart.js';
-import type { Figure } from './peer-throughput.js';
 import type { Revocation } from './peer-revocation.js';
+import type { Figure } from './peer-throughput.js';
+
+/** The table's labels without their parentheses, short enough for an axis. */
+function short(who: string): string {
+  return who
+    .replace(/ \(.*\)$/, '')
+    .replace('getSession, ', '')
+    .replace('getSession ', '');
+}
 
 export function peerChart(
   file: string,
@@ -14,7 +22,11 @@ export function peerChart(
   figures: readonly Figure[],
   revocations: readonly Revocation[],
 ): Promise<string> {
-  const bars = figures.map((f) => ({ part: f.part, who: f.who, rps: Math.round(f.requestsPerSecond) }));
+  const bars = figures.map((f) => ({
+    part: f.part,
+    who: short(f.who),
+    rps: Math.round(f.requestsPerSecond),
+  }));
   const lines = revocations
     .filter((r) => r.effectMs !== null)
     .map((r) => ({ action: r.action, sessions: r.sessions, ms: r.effectMs }));
@@ -28,9 +40,14 @@ export function peerChart(
         data: { values: bars },
         mark: { type: 'bar' },
         encoding: {
-          y: { field: 'who', type: 'nominal', title: null, sort: null, axis: { labelLimit: 320 } },
+          y: { field: 'who', type: 'nominal', title: null, sort: null, axis: { labelLimit: 400 } },
           x: { field: 'rps', type: 'quantitative', title: 'requests/s (mean of rounds)' },
-          color: { field: 'part', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+          color: {
+            field: 'part',
+            type: 'nominal',
+            title: null,
+            legend: { orient: 'bottom', columns: 1, labelLimit: 400 },
+          },
         },
         width: 300,
         height: 200,
@@ -42,7 +59,12 @@ export function peerChart(
         encoding: {
           x: { field: 'sessions', type: 'quantitative', title: 'live sessions', scale: { type: 'log' } },
           y: { field: 'ms', type: 'quantitative', title: 'ms (log)', scale: { type: 'log' } },
-          color: { field: 'action', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } },
+          color: {
+            field: 'action',
+            type: 'nominal',
+            title: null,
+            legend: { orient: 'bottom', columns: 1, labelLimit: 400 },
+          },
         },
         width: 300,
         height: 200,

@@ -44,6 +44,8 @@ export interface Revocation {
   readonly actionMs: number;
   /** From the start of the action until an ended session was refused; null if never within the timeout. */
   readonly effectMs: number | null;
+  /** Probes with the ended session still accepted after the action had answered. */
+  readonly acceptedAfter: number;
   readonly rowsDeleted: number | null;
   /** With the cookie cache on, the status of the first probe after the delete. */
   readonly cookieCacheStatus: number | null;
@@ -62,14 +64,23 @@ async function status(url: string, headers: Record<string, string>): Promise<num
   return res.status;
 }
 
-/** ms from `since` until `probe` answers 401, or null after the timeout. */
-async function untilRefused(probe: () => Promise<number>, since: number): Promise<number | null> {
+/**
+ * ms from `since` until `probe` answers 401 (null after the timeout), and how many probes
+ * were still accepted on the way: probing starts once the action has answered, so each
+ * of those is a request with an ended session that got through.
+ */
+async function untilRefused(
+  probe: () => Promise<number>,
+  since: number,
+): Promise<{ readonly effectMs: number | null; readonly acceptedAfter: number }> {
+  let acceptedAfter = 0;
   for (;;) {
     const code = await probe();
     const now = performance.now();
-    if (code === 401) return now - since;
+    if (code === 401) return { effectMs: now - since, acceptedAfter };
     if (code !== 200) throw new Error(`probe answered ${code}`);
-    if (now - since > PROBE_TIMEOUT_MS) return null;
+    acceptedAfter++;
+    if (now - since > PROBE_TIMEOUT_MS) return { effectMs: null, acceptedAfter };
   }
 }
 
@@ -117,7 +128,7 @@ async function tokenwardenSize(
     sessions: size,
     seedSeconds,
     actionMs,
-    effectMs: await untilRefused(() => status(me, userProbe), began),
+    ...(await untilRefused(() => status(me, userProbe), began)),
     rowsDeleted: null,
     cookieCacheStatus: null,
     load: load(),
@@ -141,7 +152,7 @@ async function tokenwardenSize(
     sessions: size,
     seedSeconds,
     actionMs,
-    effectMs: await untilRefused(() => status(me, probe), began),
+    ...(await untilRefused(() => status(me, probe), began)),
     rowsDeleted: null,
     cookieCacheStatus: null,
     load: load(),
@@ -186,7 +197,7 @@ async function peerSize(
     sessions: size,
     seedSeconds,
     actionMs,
-    effectMs: await untilRefused(() => status(me, { cookie }), began),
+    ...(await untilRefused(() => status(me, { cookie }), began)),
     rowsDeleted: null,
     cookieCacheStatus: null,
     load: load(),
@@ -199,13 +210,13 @@ async function peerSize(
   began = performance.now();
   const deleted = await client.query('delete from "session"');
   actionMs = performance.now() - began;
-  const effectMs = await untilRefused(() => status(me, { cookie: victim }), began);
+  const effect = await untilRefused(() => status(me, { cookie: victim }), began);
   const globalRow: Revocation = {
     action: 'better-auth: delete every session',
     sessions: size,
     seedSeconds,
     actionMs,
-    effectMs,
+    ...effect,
     rowsDeleted: deleted.rowCount,
     cookieCacheStatus: await status(`${targets.peerCookieCache}/me`, { cookie: cached }),
     load: load(),

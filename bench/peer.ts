@@ -198,6 +198,7 @@ function render(
       'seed (this size)',
       'the action took',
       'until an ended session is refused',
+      'probes still accepted after the answer',
       'rows deleted',
       'load average',
     ],
@@ -210,6 +211,7 @@ function render(
         `${r.seedSeconds.toFixed(1)} s`,
         ms(r.actionMs),
         r.effectMs === null ? 'not within 10 s' : ms(r.effectMs),
+        String(r.acceptedAfter),
         r.rowsDeleted === null ? '—' : int(r.rowsDeleted),
         r.load,
       ],
@@ -235,19 +237,19 @@ function render(
       `database session check (${int(bearer)} against ${int(dbCheck)} requests/s), and ${times(bearer, cached)} ` +
       `better-auth with its cookie cache on (${int(cached)}/s). better-auth's default has no signature to verify, ` +
       'but each request is a round trip to PostgreSQL (the cookie token looked up in `session` joined to `user`); ' +
-      "tokenwarden verifies an Ed25519 signature and reads versions from memory. With the cookie cache on, better-auth " +
+      'tokenwarden verifies an Ed25519 signature and reads versions from memory. With the cookie cache on, better-auth ' +
       'checks an HMAC over a cookie and skips the database, the same trade tokenwarden makes, but a deleted session is ' +
       'then still accepted until the cache cookie expires (its `maxAge`, 5 minutes by default): see (c).',
     `**(b) Keeping a session alive.** tokenwarden's refresh is ${times(refresh, extend)} better-auth's session ` +
       `extension (${int(refresh)} against ${int(extend)} requests/s). They do different work: better-auth updates ` +
-      "the expiry of the same row and re-sends the same token; tokenwarden marks the presented refresh token used, " +
+      'the expiry of the same row and re-sends the same token; tokenwarden marks the presented refresh token used, ' +
       'inserts its successor, touches the session and signs a new access token, which is what lets it detect a ' +
       'replayed (stolen) refresh token. By default better-auth extends a session at most once a day (`updateAge`), so ' +
       'in its default setting this path is rare; `updateAge: 0` forces it on every request here.',
     `**(c) Ending sessions.** better-auth deletes rows. At ${int(smallest)} sessions, deleting all of them took effect ` +
       `in ${ms(deleteSmall)} against ${ms(rotateSmall)} for tokenwarden's global rotation` +
       (deleteSmall < rotateSmall
-        ? ': there the peer is faster, since deleting a few thousand rows is a short statement and tokenwarden\'s ' +
+        ? ": there the peer is faster, since deleting a few thousand rows is a short statement and tokenwarden's " +
           'rotation is an HTTP call writing a config row, an audit row and outbox events. '
         : '. ') +
       `At ${int(largest)} sessions the delete took ${ms(deleteLarge)} before a request was refused, the rotation ` +
@@ -280,5 +282,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     machineLine: await machine(),
   });
   console.log(markdown);
-  if (write) await writeSection(quick ? 'peer-quick' : 'peer', `### tokenwarden and better-auth side by side\n\n${markdown}`);
+  if (write)
+    await writeSection(
+      quick ? 'peer-quick' : 'peer',
+      `### tokenwarden and better-auth side by side\n\n${markdown}`,
+    );
 }
