@@ -26,6 +26,8 @@ export interface Figure {
   /** Requests whose answer re-set the session cookie (the extension path only). */
   readonly extended: number | null;
   readonly total: number;
+  /** SQL statements per request, counted in better-auth's pool (null for tokenwarden). */
+  readonly statementsPerRequest: number | null;
   readonly load: string;
 }
 
@@ -44,14 +46,22 @@ export interface Credentials {
   readonly cookies: readonly string[];
 }
 
+/** The statements better-auth's server has sent so far (bench/peer/server.mjs counts them). */
+async function statements(base: string): Promise<number> {
+  const res = await fetch(`${base}/statements`);
+  return ((await res.json()) as { statements: number }).statements;
+}
+
 async function cannon(
   base: string,
   headers: readonly Record<string, string>[],
   path: string,
   connections: number,
   seconds: number,
+  peer: boolean,
 ): Promise<Omit<Figure, 'part' | 'who'>> {
   const counts = { extended: 0 };
+  const before = peer ? await statements(base) : 0;
   const result = await autocannon({
     url: base,
     connections,
@@ -72,6 +82,7 @@ async function cannon(
     failed: result.non2xx + result.errors + result.timeouts,
     extended: counts.extended,
     total: result.requests.total,
+    statementsPerRequest: peer ? ((await statements(base)) - before) / result.requests.total : null,
     load: load(),
   };
 }
@@ -94,19 +105,19 @@ export async function throughputRound(
   figures.push({
     part: a,
     who: 'tokenwarden: bearer check',
-    ...(await cannon(servers.tokenwarden, bearer, '/api/v1/users/me', connections, seconds)),
+    ...(await cannon(servers.tokenwarden, bearer, '/api/v1/users/me', connections, seconds, false)),
     extended: null,
   });
   figures.push({
     part: a,
     who: 'better-auth: getSession, cookie cache off (default)',
-    ...(await cannon(servers.peer, cookies, '/me', connections, seconds)),
+    ...(await cannon(servers.peer, cookies, '/me', connections, seconds, true)),
     extended: null,
   });
   figures.push({
     part: a,
     who: 'better-auth: getSession, cookie cache on',
-    ...(await cannon(servers.peerCookieCache, cached, '/me', connections, seconds)),
+    ...(await cannon(servers.peerCookieCache, cached, '/me', connections, seconds, true)),
     extended: null,
   });
   const refresh = await loadRefresh(servers.tokenwarden, connections, seconds);
@@ -119,12 +130,13 @@ export async function throughputRound(
     failed: refresh.non2xx + refresh.errors,
     extended: null,
     total: refresh.total,
+    statementsPerRequest: null,
     load: refresh.load,
   });
   figures.push({
     part: b,
     who: 'better-auth: getSession extending the session (updateAge 0)',
-    ...(await cannon(servers.peerExtending, cookies, '/me', connections, seconds)),
+    ...(await cannon(servers.peerExtending, cookies, '/me', connections, seconds, true)),
   });
   return figures;
 }

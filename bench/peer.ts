@@ -140,6 +140,8 @@ function summarise(figures: readonly Figure[]): Figure[] {
       failed: runs.reduce((sum, r) => sum + r.failed, 0),
       total: runs.reduce((sum, r) => sum + r.total, 0),
       extended: first.extended === null ? null : runs.reduce((sum, r) => sum + (r.extended ?? 0), 0),
+      statementsPerRequest:
+        first.statementsPerRequest === null ? null : median(runs.map((r) => r.statementsPerRequest ?? 0)),
       load: runs.map((r) => r.load).join('; '),
     };
   });
@@ -176,6 +178,7 @@ function render(
       'p50',
       'p99',
       'failed / sent',
+      'SQL statements per request',
       'load average (each round)',
     ],
     summary.map(
@@ -187,6 +190,7 @@ function render(
         ms(f.p50),
         ms(f.p99),
         `${int(f.failed)} / ${int(f.total)}`,
+        f.statementsPerRequest === null ? '—' : f.statementsPerRequest.toFixed(2),
         f.load,
       ],
     ),
@@ -223,40 +227,69 @@ function render(
   const cached = rate(summary, 'better-auth: getSession, cookie cache on');
   const refresh = rate(summary, 'tokenwarden: refresh');
   const extend = rate(summary, 'better-auth: getSession extending');
-  const largest = Math.max(...ended.map((r) => r.sessions));
-  const at = (action: string, size: number) =>
+  const perRequest = (prefix: string) =>
+    (summary.find((f) => f.who.startsWith(prefix))?.statementsPerRequest ?? Number.NaN).toFixed(1);
+  const sizes = [...new Set(ended.map((r) => r.sessions))];
+  const smallest = Math.min(...sizes);
+  const largest = Math.max(...sizes);
+  const at = (action: Revocation['action'], size: number) =>
     ended.find((r) => r.action === action && r.sessions === size)?.effectMs ?? Number.NaN;
-  const smallest = Math.min(...ended.map((r) => r.sessions));
-  const deleteSmall = at('better-auth: delete every session', smallest);
-  const deleteLarge = at('better-auth: delete every session', largest);
-  const rotateLarge = at('tokenwarden: global rotation', largest);
-  const rotateSmall = at('tokenwarden: global rotation', smallest);
+  const deleteAll = (size: number) => at('better-auth: delete every session', size);
+  const rotateAll = (size: number) => at('tokenwarden: global rotation', size);
+  const deleteOne = (size: number) => at("better-auth: revoke one user's sessions", size);
+  const rotateOne = (size: number) => at('tokenwarden: user rotation', size);
+  const leaked = ended.filter((r) => r.acceptedAfter > 0);
+  const cacheStatuses = ended
+    .filter((r) => r.cookieCacheStatus !== null)
+    .map((r) => `${r.cookieCacheStatus === 200 ? '200' : String(r.cookieCacheStatus)} at ${int(r.sessions)}`)
+    .join(', ');
+  const faster = (peerMs: number, ownMs: number) =>
+    peerMs < ownMs ? 'the peer is faster' : 'tokenwarden is faster';
 
   const prose = [
     `**(a) Authenticated request.** tokenwarden's bearer check is ${times(bearer, dbCheck)} better-auth's default ` +
-      `database session check (${int(bearer)} against ${int(dbCheck)} requests/s), and ${times(bearer, cached)} ` +
-      `better-auth with its cookie cache on (${int(cached)}/s). better-auth's default has no signature to verify, ` +
-      'but each request is a round trip to PostgreSQL (the cookie token looked up in `session` joined to `user`); ' +
-      'tokenwarden verifies an Ed25519 signature and reads versions from memory. With the cookie cache on, better-auth ' +
-      'checks an HMAC over a cookie and skips the database, the same trade tokenwarden makes, but a deleted session is ' +
-      'then still accepted until the cache cookie expires (its `maxAge`, 5 minutes by default): see (c).',
+      `database session check (${int(bearer)} against ${int(dbCheck)} requests/s) and ${times(bearer, cached)} ` +
+      `better-auth with its cookie cache on (${int(cached)}/s). better-auth's default check has no signature to ` +
+      `verify, but it asks PostgreSQL every time: ${perRequest('better-auth: getSession, cookie cache off')} ` +
+      'statements per request, counted in its pool (the session by its token, then its user: its Kysely adapter ' +
+      "joins in JavaScript unless `advanced.database.joins` is set). tokenwarden's warm check sends none: an " +
+      'Ed25519 signature verify and the versions from memory. With the cookie cache on, better-auth sends ' +
+      `${perRequest('better-auth: getSession, cookie cache on')} statements too and checks an HMAC over a cookie, ` +
+      "cheaper than an Ed25519 verify; what separates the two then is the rest of each server's request path " +
+      "(better-auth's here is a bare node:http server; tokenwarden's is fastify with its security headers, CORS, " +
+      'rate limiting and logging). The price of the cache is in (c): a deleted session stays valid until the cache ' +
+      'cookie expires (`maxAge`, 5 minutes by default), as a tokenwarden access token does for a downstream service ' +
+      'that verifies it with plain jose until its `exp` (the downstream section above).',
     `**(b) Keeping a session alive.** tokenwarden's refresh is ${times(refresh, extend)} better-auth's session ` +
-      `extension (${int(refresh)} against ${int(extend)} requests/s). They do different work: better-auth updates ` +
-      'the expiry of the same row and re-sends the same token; tokenwarden marks the presented refresh token used, ' +
-      'inserts its successor, touches the session and signs a new access token, which is what lets it detect a ' +
-      'replayed (stolen) refresh token. By default better-auth extends a session at most once a day (`updateAge`), so ' +
-      'in its default setting this path is rare; `updateAge: 0` forces it on every request here.',
-    `**(c) Ending sessions.** better-auth deletes rows. At ${int(smallest)} sessions, deleting all of them took effect ` +
-      `in ${ms(deleteSmall)} against ${ms(rotateSmall)} for tokenwarden's global rotation` +
-      (deleteSmall < rotateSmall
-        ? ": there the peer is faster, since deleting a few thousand rows is a short statement and tokenwarden's " +
-          'rotation is an HTTP call writing a config row, an audit row and outbox events. '
-        : '. ') +
-      `At ${int(largest)} sessions the delete took ${ms(deleteLarge)} before a request was refused, the rotation ` +
-      `${ms(rotateLarge)}: a version bump touches no session row, so its cost does not grow with the sessions. ` +
-      "Ending one user's sessions is an indexed delete on `session.userId` in better-auth (migrations create the " +
-      'index) and a version bump in tokenwarden: both stay small at every size. tokenwarden also audits every rotation ' +
-      'in the same transaction; better-auth keeps no audit of a revocation.',
+      `extension (${int(refresh)} against ${int(extend)} requests/s). They do different work: better-auth sends ` +
+      `${perRequest('better-auth: getSession extending')} statements in autocommit (the two reads of (a) and an ` +
+      '`UPDATE … RETURNING` of the same row) and re-sends the same token; tokenwarden runs one transaction of four ' +
+      'round trips (a locking read, then one statement that marks the presented token used, inserts its successor ' +
+      'and touches the session), signs a new access token, and leaves a row per refresh: that is what lets it ' +
+      'refuse a replayed (stolen) refresh token, which better-auth cannot tell from its owner. By default better-auth ' +
+      'extends a session at most once a day (`updateAge`), so this path is rare in its default setting; ' +
+      '`updateAge: 0` forces it on every request here.',
+    `**(c) Ending sessions.** better-auth deletes rows; tokenwarden bumps a version. At ${int(smallest)} sessions ` +
+      `deleting them all took effect in ${ms(deleteAll(smallest))} against ${ms(rotateAll(smallest))} for the global ` +
+      `rotation (${faster(deleteAll(smallest), rotateAll(smallest))}` +
+      (deleteAll(smallest) < rotateAll(smallest)
+        ? ": a delete of that many rows is over at once, and the rotation's transaction also writes the config " +
+          'row, an audit row and outbox events). At '
+        : ': even at this size the delete costs more than the version bump). At ') +
+      `${int(largest)} the delete took ${ms(deleteAll(largest))}, the rotation ${ms(rotateAll(largest))}: the ` +
+      "version bump touches no session row, so its cost does not grow with the sessions; the delete's does, and " +
+      "PostgreSQL's vacuum pays for the dead rows later (a DELETE only marks rows dead, which is why it stays far " +
+      "cheaper than the naive `UPDATE … SET revoked_at` of the rotation section). Ending one user's sessions is an " +
+      "indexed delete on `session.userId` (better-auth's migrations create the index) against a version bump: at " +
+      `${int(smallest)} sessions ${ms(deleteOne(smallest))} against ${ms(rotateOne(smallest))}, at ${int(largest)} ` +
+      `${ms(deleteOne(largest))} against ${ms(rotateOne(largest))} ` +
+      `(${faster(deleteOne(largest), rotateOne(largest))}). ` +
+      (leaked.length === 0
+        ? 'On either side no probe got through once the action had answered'
+        : `Probes got through after the answer in: ${leaked.map((r) => `${r.action} at ${int(r.sessions)}`).join(', ')}`) +
+      '; better-auth with its cookie cache on still answered the deleted session right after the global delete ' +
+      `(${cacheStatuses}). tokenwarden writes ` +
+      'an audit row in the same transaction as each rotation; better-auth keeps no record of a revocation.',
   ].join('\n\n');
 
   return [

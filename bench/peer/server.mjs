@@ -6,7 +6,7 @@
  * A plain node:http server, as better-auth's Node integration documents it: its handler
  * under /api/auth/*, and one protected route, GET /me, that asks `auth.api.getSession`
  * (the database session check: the cookie's token looked up in `session` joined to
- * `user`), 401 without a session. Migrations are better-auth's own (`getMigrations`), run
+ * `user`), 401 without a session; GET /statements, how many SQL statements it has sent. Migrations are better-auth's own (`getMigrations`), run
  * at start. Options beyond the defaults, and why:
  *   - COOKIE_CACHE=1 turns on the signed cookie cache (off by default);
  *   - UPDATE_AGE=0 makes every getSession extend the session (default: once a day), which
@@ -27,6 +27,15 @@ const baseURL = `http://127.0.0.1:${port}`;
 const pool = new pg.Pool({
   connectionString: process.env.DATABASE_URL,
   max: Number(process.env.DATABASE_POOL_SIZE ?? 16),
+});
+// Counts the statements better-auth sends, so the bench can say how many a request costs.
+let statements = 0;
+pool.on('connect', (client) => {
+  const query = client.query.bind(client);
+  client.query = (...args) => {
+    statements++;
+    return query(...args);
+  };
 });
 const cookieCache = process.env.COOKIE_CACHE === '1';
 const updateAge = process.env.UPDATE_AGE === undefined ? undefined : Number(process.env.UPDATE_AGE);
@@ -54,6 +63,10 @@ const server = createServer(async (req, res) => {
   try {
     if (req.url === '/ready') {
       res.writeHead(200).end('ok');
+      return;
+    }
+    if (req.url === '/statements') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ statements }));
       return;
     }
     if (req.url?.startsWith('/api/auth/')) {
