@@ -254,7 +254,7 @@ function render(
       'statements per request, counted in its pool (the session by its token, then its user: its Kysely adapter ' +
       "joins in JavaScript unless `advanced.database.joins` is set). tokenwarden's warm check sends none: an " +
       'Ed25519 signature verify and the versions from memory. With the cookie cache on, better-auth sends ' +
-      `${perRequest('better-auth: getSession, cookie cache on')} statements too and checks an HMAC over a cookie, ` +
+      `${perRequest('better-auth: getSession, cookie cache on')} statements per request as well and checks an HMAC over a cookie, ` +
       "cheaper than an Ed25519 verify; what separates the two then is the rest of each server's request path " +
       "(better-auth's here is a bare node:http server; tokenwarden's is fastify with its security headers, CORS, " +
       'rate limiting and logging). The price of the cache is in (c): a deleted session stays valid until the cache ' +
