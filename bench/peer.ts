@@ -244,7 +244,19 @@ function render(
   const faster = (peerMs: number, ownMs: number) =>
     peerMs < ownMs ? 'the peer is faster' : 'tokenwarden is faster';
 
+  const spread = Math.max(
+    ...summary.map((f) => {
+      const rates = figures.filter((r) => r.who === f.who).map((r) => r.requestsPerSecond);
+      return Math.max(...rates) / Math.min(...rates);
+    }),
+  );
   const prose = [
+    ...(spread > 1.3
+      ? [
+          `Rounds of one path differ by up to ${spread.toFixed(1)}× here: the machine was shared (the load ` +
+            'average beside each figure), so these ratios are rough; a quiet machine gives steadier ones.',
+        ]
+      : []),
     `**(a) Authenticated request.** tokenwarden's bearer check is ${times(bearer, dbCheck)} better-auth's default ` +
       `database session check (${int(bearer)} against ${int(dbCheck)} requests/s) and ${times(bearer, cached)} ` +
       `better-auth with its cookie cache on (${int(cached)}/s). better-auth's default check has no signature to ` +
