@@ -3,13 +3,14 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,peer]
  */
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
 import { distributionChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { propagationDelay } from './propagation-delay.js';
+import { peer } from './peer.js';
 import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
 import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
@@ -175,6 +176,17 @@ if (wanted('capacity')) {
       'The capacity model built on these figures is [SCALING.md](SCALING.md).',
     await capacity(quick),
   );
+}
+
+if (wanted('peer')) {
+  const plot = `peer${suffix}.svg`;
+  const body = await peer({
+    quick,
+    chartFile: new URL(`../docs/img/${plot}`, import.meta.url).pathname,
+    chartLink: `img/${plot}`,
+    machineLine,
+  });
+  await emit('peer', `### tokenwarden and better-auth side by side, ${mode}`, body);
 }
 
 console.log(`suite took ${((performance.now() - started) / 1000).toFixed(0)} s (${load()})`);

@@ -23,8 +23,10 @@ export async function startServer(options: {
   readonly maxSeconds?: number;
   /** How long it may take to answer /ready (default 30 s; more on a machine busy with other work). */
   readonly readySeconds?: number;
+  /** A port outside tokenwarden's 3500-3599 (the peer's servers use 3600-3649). */
+  readonly port?: number;
 }): Promise<BenchServer> {
-  const port = nextPort++;
+  const port = options.port ?? nextPort++;
   if (nextPort > 3599) nextPort = 3500;
   const base = `http://127.0.0.1:${port}`;
   const child = spawn(
