@@ -12,21 +12,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
-import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
+import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
 const NOW = new Date('2030-01-01T00:00:00Z');
 const input: AccessTokenInput = { sub: 'user-1', sid: 'session-1', role: 'admin', ver: 3, gver: 7 };
 
-describeEachDatabase('JoseAccessTokenSigner', (suite) => {
+describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
   let keyStore: SigningKeyStore;
-  let signer: JoseAccessTokenSigner;
+  let signer: Ed25519AccessTokenSigner;
 
   beforeAll(async () => {
     keyStore = new SigningKeyStore(suite.db, new ManualClock(NOW));
     await keyStore.ensureActiveKey();
-    signer = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER });
+    signer = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
   });
 
   /** Signs arbitrary claims with the store's real key, to reach the checks after the signature. */
@@ -100,7 +100,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     });
 
     it('honours a configured TTL and id source', async () => {
-      const custom = new JoseAccessTokenSigner({
+      const custom = new Ed25519AccessTokenSigner({
         keyStore,
         issuer: ISSUER,
         ttlSeconds: 60,
@@ -119,7 +119,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
       const aud = (token: string) =>
         JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).aud;
       expect(aud((await signer.sign(input, NOW)).token)).toBe('tokenwarden');
-      const custom = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
+      const custom = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
       const { token } = await custom.sign(input, NOW);
       expect(aud(token)).toBe('https://api.test');
       expect((await custom.verify(token, NOW)).ok).toBe(true);
@@ -136,7 +136,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     });
 
     it('rejects a non-positive TTL at construction', () => {
-      expect(() => new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
+      expect(() => new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
     });
   });
 
@@ -147,7 +147,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
         const clock = new ManualClock(NOW);
         const store = new SigningKeyStore(fresh.db, clock);
         await store.ensureActiveKey();
-        const own = new JoseAccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
         const { token } = await own.sign(input, NOW);
         const first = await own.verify(token, NOW);
         expect(first.ok).toBe(true);
@@ -258,14 +258,14 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
 
     it('a token from another issuer', async () => {
       expect(await signer.verify(await signRaw(validClaims, {}, 'https://evil.test'), NOW)).toEqual(invalid);
-      const other = new JoseAccessTokenSigner({ keyStore, issuer: 'https://other.test' });
+      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: 'https://other.test' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 
     it('a token for another audience, or for none', async () => {
       expect(await signer.verify(await signRaw({ ...validClaims, aud: 'other' }), NOW)).toEqual(invalid);
       expect(await signer.verify(await signRaw({ ...validClaims, aud: undefined }), NOW)).toEqual(invalid);
-      const other = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
+      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 
