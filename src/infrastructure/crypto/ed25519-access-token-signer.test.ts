@@ -1,10 +1,12 @@
 import {
   base64url,
   calculateJwkThumbprint,
+  createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
+  jwtVerify,
   SignJWT,
   UnsecuredJWT,
 } from 'jose';
@@ -91,6 +93,62 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
         kid: (await keyStore.signingKey()).kid,
         typ: 'at+jwt',
       });
+    });
+
+    it('writes, byte for byte, the token jose SignJWT wrote for the same claims (Ed25519 is deterministic)', async () => {
+      const fixed = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ids: { id: () => 'jti-1' } });
+      const { kid, privateKey } = await keyStore.signingKey();
+      const iat = Math.floor(NOW.getTime() / 1000);
+      const byJose = await new SignJWT({
+        client_id: 'tokenwarden',
+        sid: input.sid,
+        role: input.role,
+        ver: 3,
+        gver: 7,
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setAudience('tokenwarden')
+        .setSubject(input.sub)
+        .setJti('jti-1')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 900)
+        .sign(privateKey);
+      expect((await fixed.sign(input, NOW)).token).toBe(byJose);
+      const clientByJose = await new SignJWT({ client_id: 'svc' })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setAudience(ISSUER)
+        .setSubject('svc')
+        .setJti('jti-1')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 900)
+        .sign(privateKey);
+      expect((await fixed.signClient('svc', NOW)).token).toBe(clientByJose);
+    });
+
+    it('issues tokens jose jwtVerify accepts under the published JWKS', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(await keyStore.jwks()), {
+        algorithms: ['EdDSA'],
+        issuer: ISSUER,
+        audience: 'tokenwarden',
+        typ: 'at+jwt',
+        currentDate: NOW,
+      });
+      expect(protectedHeader.kid).toBe((await keyStore.signingKey()).kid);
+      expect(payload).toMatchObject({ sub: input.sub, sid: input.sid, ver: 3, gver: 7 });
+    });
+
+    it('refuses a token whose signature is padded or spelled non-canonically (one token, one spelling)', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      // The last character's 4 low bits are unused: flipping one decodes to the same signature.
+      const sibling = alphabet[alphabet.indexOf(token.at(-1) as string) ^ 1];
+      for (const variant of [`${token}==`, `${token.slice(0, -1)}${sibling}`, ` ${token}`, `${token}.`]) {
+        expect(await signer.verify(variant, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      }
+      expect((await signer.verify(token, NOW)).ok).toBe(true);
     });
 
     it('gives every token its own jti', async () => {

@@ -156,7 +156,14 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
 
   async verifyClient(token: string, now: Date): Promise<Verified<ClientTokenClaims>> {
     const keys = await this.keyStore.verificationKeySet();
-    const result = await this.verifyOnce(keys, token, now, this.clientAudience, CLIENT_TOKEN_CLAIMS, toClientClaims);
+    const result = await this.verifyOnce(
+      keys,
+      token,
+      now,
+      this.clientAudience,
+      CLIENT_TOKEN_CLAIMS,
+      toClientClaims,
+    );
     if (result.ok && result.claims.exp - result.claims.iat > this.ttlSeconds) return INVALID;
     return result;
   }

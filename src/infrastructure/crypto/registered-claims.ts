@@ -48,7 +48,9 @@ export function checkRegisteredClaims(
   if (!Object.hasOwn(claims, 'aud') || !Object.hasOwn(claims, 'iss')) return INVALID;
   if (claims.iss !== rules.issuer) return INVALID;
   const { aud } = claims;
-  if (!(typeof aud === 'string' ? aud === rules.audience : Array.isArray(aud) && aud.includes(rules.audience))) {
+  if (
+    !(typeof aud === 'string' ? aud === rules.audience : Array.isArray(aud) && aud.includes(rules.audience))
+  ) {
     return INVALID;
   }
   const { iat, nbf, exp } = claims;

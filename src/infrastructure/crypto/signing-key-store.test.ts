@@ -21,7 +21,8 @@ describeEachDatabase('SigningKeyStore', (suite) => {
   let db: Kysely<Database>;
 
   const storeOver = (overrideKey?: string) => new SigningKeyStore(db, clock, { overrideKey });
-  const signerOver = (keyStore: SigningKeyStore) => new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+  const signerOver = (keyStore: SigningKeyStore) =>
+    new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
   const storedKids = async () =>
     (await db.selectFrom('signing_keys').select('kid').execute()).map((r) => r.kid);
 
