@@ -129,13 +129,17 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
 
     it('issues tokens jose jwtVerify accepts under the published JWKS', async () => {
       const { token } = await signer.sign(input, NOW);
-      const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(await keyStore.jwks()), {
-        algorithms: ['EdDSA'],
-        issuer: ISSUER,
-        audience: 'tokenwarden',
-        typ: 'at+jwt',
-        currentDate: NOW,
-      });
+      const { payload, protectedHeader } = await jwtVerify(
+        token,
+        createLocalJWKSet({ keys: [...(await keyStore.jwks()).keys] }),
+        {
+          algorithms: ['EdDSA'],
+          issuer: ISSUER,
+          audience: 'tokenwarden',
+          typ: 'at+jwt',
+          currentDate: NOW,
+        },
+      );
       expect(protectedHeader.kid).toBe((await keyStore.signingKey()).kid);
       expect(payload).toMatchObject({ sub: input.sub, sid: input.sid, ver: 3, gver: 7 });
     });
