@@ -238,6 +238,50 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
   });
 
+  describe('tokens this signer wrote', () => {
+    it('are believed without a signature check, and only those: a twin signer with the same key is checked', async () => {
+      // A store that hands out the real signing key but no verification key: only
+      // remembered tokens can pass, anything else fails at the key lookup.
+      const empty = Object.freeze({ keys: Object.freeze([]), byKid: new Map() });
+      const blind = {
+        signingKey: () => keyStore.signingKey(),
+        verificationKeySet: async () => empty,
+        reloadForUnknownKid: async () => false,
+      } as unknown as SigningKeyStore;
+      const own = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const twin = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const { token } = await own.sign(input, NOW);
+      const mine = await own.verify(token, NOW);
+      expect(mine.ok && mine.claims).toMatchObject({ ...input, clientId: 'tokenwarden' });
+      expect(await twin.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      // Still only until its exp.
+      expect(await own.verify(token, new Date(NOW.getTime() + 900_000))).toEqual({
+        ok: false,
+        reason: 'token_expired',
+      });
+    });
+
+    it("are forgotten when the key set changes (a retired key's tokens are refused at once)", async () => {
+      const fresh = await suite.create();
+      try {
+        const store = new SigningKeyStore(fresh.db, new ManualClock(NOW));
+        await store.ensureActiveKey();
+        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const { token } = await own.sign(input, NOW);
+        const { kid } = await store.signingKey();
+        await fresh.db
+          .updateTable('signing_keys')
+          .set({ status: 'retired', retired_at: NOW })
+          .where('kid', '=', kid)
+          .execute();
+        await store.reload();
+        expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
   describe('expiry', () => {
     it('accepts a token until its last second and reports token_expired after', async () => {
       const { token } = await signer.sign(input, NOW);

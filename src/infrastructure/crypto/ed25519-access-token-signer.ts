@@ -120,7 +120,7 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     const limit = notAfter === undefined ? Number.POSITIVE_INFINITY : Math.floor(notAfter.getTime() / 1000);
     const exp = Math.max(iat, Math.min(iat + this.ttlSeconds, limit));
     // Claim order as jose's SignJWT wrote it (its claims, then each setter in call order).
-    const token = this.compact(key, {
+    const payload = {
       client_id: this.clientId,
       sid: input.sid,
       role: input.role,
@@ -132,7 +132,13 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
       jti: this.newId(),
       iat,
       exp,
-    });
+    };
+    const token = this.compact(key, payload);
+    // A client presents a new token right after it gets it, most often to the instance
+    // that issued it: what this signer wrote needs no signature check to be believed.
+    // The claims pass the same conversion a verified token's would, or are not kept.
+    const claims = toClaims(payload);
+    if (claims !== undefined) this.rememberUnder(await this.keyStore.verificationKeySet(), token, claims);
     return { token, expiresIn: exp - iat };
   }
 
@@ -170,10 +176,7 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
 
   async verify(token: string, now: Date): Promise<VerifyResult> {
     const keys = await this.keyStore.verificationKeySet();
-    if (keys !== this.verifiedUnder) {
-      this.verified.clear();
-      this.verifiedUnder = keys;
-    }
+    this.forgetUnlessUnder(keys);
     const known = this.verified.get(token);
     if (known !== undefined) {
       // Same rule as jose: expired from the `exp` second on.
@@ -197,6 +200,19 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     const signingInput = `${header}.${encodeJson(claims)}`;
     const signature = sign(null, Buffer.from(signingInput, 'latin1'), key.privateKey);
     return `${signingInput}.${signature.toString('base64url')}`;
+  }
+
+  /** Tokens remembered under another key set may no longer verify: forget them. */
+  private forgetUnlessUnder(keys: VerificationKeySet): void {
+    if (keys !== this.verifiedUnder) {
+      this.verified.clear();
+      this.verifiedUnder = keys;
+    }
+  }
+
+  private rememberUnder(keys: VerificationKeySet, token: string, claims: AccessTokenClaims): void {
+    this.forgetUnlessUnder(keys);
+    this.remember(token, claims);
   }
 
   private remember(token: string, claims: AccessTokenClaims): void {
