@@ -5,7 +5,8 @@
  *   - signing, per token;
  *   - first sight: tokens signed beforehand, each verified once (what a token's first
  *     bearer check pays; later checks are answered from memory);
- *   - the whole bearer check (AuthenticateAccessTokenQuery) on tokens it never saw.
+ *   - the whole bearer check (AuthenticateAccessTokenQuery) on tokens it never saw,
+ *     issued by another instance (a signature check) or by this one (remembered).
  * Each figure is the median and the mean of per-call times over every token.
  *
  *   npx tsx bench/token-crypto.ts [--quick]
@@ -17,6 +18,7 @@ import { RegisterUser } from '../src/application/commands/register-user/command.
 import type { AccessTokenInput } from '../src/application/ports/access-token-signer.js';
 import { type Core, createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
+import { Ed25519AccessTokenSigner } from '../src/infrastructure/crypto/ed25519-access-token-signer.js';
 import { load, median, parseFlags, type Row, scratchDir, table } from './support/env.js';
 
 const ROUNDS = 4;
@@ -24,9 +26,11 @@ const ROUNDS = 4;
 interface Stats {
   readonly samples: number[];
   readonly loads: string[];
+  /** CPU time (user + system) of the process over the timed calls, µs: less swayed by other load. */
+  cpu: number;
 }
 
-const stats = (): Stats => ({ samples: [], loads: [] });
+const stats = (): Stats => ({ samples: [], loads: [], cpu: 0 });
 
 /** Per-call µs for each item, appended to `into`, with the load average of the round. */
 async function timeEach<T>(
@@ -34,11 +38,14 @@ async function timeEach<T>(
   into: Stats,
   fn: (item: T) => Promise<unknown>,
 ): Promise<void> {
+  const cpu = process.cpuUsage();
   for (const item of items) {
     const began = performance.now();
     await fn(item);
     into.samples.push((performance.now() - began) * 1000);
   }
+  const used = process.cpuUsage(cpu);
+  into.cpu += used.user + used.system;
   into.loads.push(load().replace('load ', ''));
 }
 
@@ -49,6 +56,7 @@ function row(what: string, s: Stats): Row {
     s.samples.length.toLocaleString('en'),
     `${median(s.samples).toFixed(1)} µs`,
     `${mean.toFixed(1)} µs`,
+    `${(s.cpu / s.samples.length).toFixed(1)} µs`,
     `load ${s.loads.join(' / ')}`,
   ];
 }
@@ -73,12 +81,20 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
   const jwks = createLocalJWKSet({ keys: [...(await keyStore.jwks()).keys] });
   const probe = await context.signer.sign(input, now());
   // The issuer and audience as configured, read back from a token the signer wrote.
-  const { iss: issuer, aud } = JSON.parse(
-    Buffer.from(probe.token.split('.')[1] ?? '', 'base64url').toString(),
-  ) as { iss: string; aud: string };
+  const {
+    iss: issuer,
+    aud,
+    client_id: clientId,
+  } = JSON.parse(Buffer.from(probe.token.split('.')[1] ?? '', 'base64url').toString()) as {
+    iss: string;
+    aud: string;
+    client_id: string;
+  };
+  // Another instance over the same keys: its tokens are new to this one's signer.
+  const elsewhere = new Ed25519AccessTokenSigner({ keyStore, issuer, audience: aud, clientId });
   const joseSign = () => {
     const iat = Math.floor(now().getTime() / 1000);
-    return new SignJWT({ client_id: 'tokenwarden', ...input })
+    return new SignJWT({ client_id: clientId, ...input })
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
       .setIssuer(issuer)
       .setAudience(aud)
@@ -112,39 +128,53 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
     await timeEach(part, signNode, () => context.signer.sign(input, now()));
   }
 
-  // Fresh tokens for each first-sight figure: none of them was verified before.
-  const signMany = async () =>
-    Promise.all(indices.map(async () => (await context.signer.sign(input, now())).token));
-  const forJose = await signMany();
-  const forNode = await signMany();
-  const forBearer = await signMany();
+  // Fresh tokens for each first-sight figure: none of them was seen before. Signed
+  // by the other instance, except those this instance issued itself (it remembers them).
+  const signMany = async (signer: Pick<Ed25519AccessTokenSigner, 'sign'>) =>
+    Promise.all(indices.map(async () => (await signer.sign(input, now())).token));
+  const forJose = await signMany(elsewhere);
+  const forNode = await signMany(elsewhere);
+  const forBearer = await signMany(elsewhere);
+  const forBearerOwn = await signMany(context.signer);
   const verifyJose = stats();
   const verifyNode = stats();
   const bearerNode = stats();
+  const bearerOwn = stats();
   const joseParts = chunks(forJose, ROUNDS);
   const nodeParts = chunks(forNode, ROUNDS);
   const bearerParts = chunks(forBearer, ROUNDS);
+  const bearerOwnParts = chunks(forBearerOwn, ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
     await timeEach(joseParts[r] ?? [], verifyJose, joseVerify);
     await timeEach(nodeParts[r] ?? [], verifyNode, async (token) => {
       const result = await context.signer.verify(token, now());
       if (!result.ok) throw new Error(`a fresh token did not verify: ${result.reason}`);
     });
-    await timeEach(bearerParts[r] ?? [], bearerNode, async (token) => {
+    const check = async (token: string) => {
       const result = await services.authenticateAccessToken.execute(token);
       if (!result.ok) throw result.error;
-    });
+    };
+    await timeEach(bearerParts[r] ?? [], bearerNode, check);
+    await timeEach(bearerOwnParts[r] ?? [], bearerOwn, check);
   }
   return [
     row('sign an access token: jose SignJWT (WebCrypto)', signJose),
     row('sign an access token: node:crypto KeyObject (now)', signNode),
     row("verify a token's first sight: jose jwtVerify (WebCrypto)", verifyJose),
     row("verify a token's first sight: node:crypto KeyObject (now)", verifyNode),
-    row("bearer check of a token's first sight, whole query (now)", bearerNode),
+    row("bearer check, a token's first sight, issued by another instance (whole query)", bearerNode),
+    row("bearer check, a token's first sight, issued by this instance (whole query)", bearerOwn),
   ];
 }
 
-export const TOKEN_CRYPTO_HEADER: Row = ['what', 'tokens', 'median', 'mean', 'load average per round'];
+export const TOKEN_CRYPTO_HEADER: Row = [
+  'what',
+  'tokens',
+  'median',
+  'mean',
+  'CPU per token',
+  'load average per round',
+];
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv);
