@@ -19,8 +19,8 @@ import { createAccessStateCache } from './infrastructure/cache/create-access-sta
 import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
-import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
 import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
+import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
 import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-sealer.js';
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';

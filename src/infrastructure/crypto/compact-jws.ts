@@ -25,7 +25,7 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decodes canonical unpadded base64url, or undefined: re-encoding must give back the same text. */
-export function decodeBase64url(part: string): Buffer | undefined {
+function decodeBase64url(part: string): Buffer | undefined {
   if (!BASE64URL.test(part)) return undefined;
   const bytes = Buffer.from(part, 'base64url');
   return bytes.toString('base64url') === part ? bytes : undefined;

@@ -24,7 +24,7 @@ const INVALID = Object.freeze({ ok: false, reason: 'token_invalid' }) satisfies 
 const EXPIRED = Object.freeze({ ok: false, reason: 'token_expired' }) satisfies ClaimsCheck;
 
 /** `at+jwt`, `AT+JWT` and `application/at+jwt` name one type (RFC 7515 §4.1.9). */
-export function normalizeTyp(value: string): string {
+function normalizeTyp(value: string): string {
   const lower = value.toLowerCase();
   return value.includes('/') ? lower : `application/${lower}`;
 }
