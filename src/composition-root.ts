@@ -19,8 +19,8 @@ import { createAccessStateCache } from './infrastructure/cache/create-access-sta
 import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
+import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
 import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
-import { JoseAccessTokenSigner } from './infrastructure/crypto/jose-access-token-signer.js';
 import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-sealer.js';
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
@@ -180,7 +180,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       tokens,
       hasher: overrides.hasher ?? new Argon2PasswordHasher(config.argon2),
       sealer: new HkdfSuccessorSealer(),
-      signer: new JoseAccessTokenSigner({
+      signer: new Ed25519AccessTokenSigner({
         keyStore,
         issuer: config.issuer,
         audience: config.audience,

@@ -1,5 +1,7 @@
+import { KeyObject, type webcrypto } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import { createRemoteJWKSet, type JWTPayload } from 'jose';
+import { checkJwt, type ParsedJwt, parseJwt } from './ed25519-jwt.js';
 import { type FeedChange, FeedState, type FeedStateSnapshot } from './feed-state.js';
 
 /** The claims of a tokenwarden access token that verified. */
@@ -126,6 +128,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
   ).toString('base64')}`;
   const state = new FeedState(now);
   const memo = new Map<string, Memo>();
+  // jose fetches and caches the JWKS and picks the key; the signature is checked with a
+  // KeyObject made once per key, synchronously (WebCrypto hopped to the thread pool).
+  const keyObjects = new WeakMap<object, KeyObject>();
+  const publicKeyFor = async (jwt: ParsedJwt): Promise<KeyObject> => {
+    const cryptoKey = await jwks({ alg: 'EdDSA', kid: jwt.kid }, { payload: '', signature: '' });
+    let key = keyObjects.get(cryptoKey);
+    if (key === undefined) {
+      key = KeyObject.from(cryptoKey as webcrypto.CryptoKey);
+      keyObjects.set(cryptoKey, key);
+    }
+    return key;
+  };
 
   let closed = false;
   let connected = false;
@@ -326,32 +340,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** Signature, header and claims through the JWKS; the result is remembered. */
   async function checkSignature(token: string): Promise<Memo | VerifyResult> {
-    let kid: string;
-    try {
-      const header = decodeProtectedHeader(token);
-      if (typeof header.kid !== 'string') return fail('token_invalid', 'The token names no key');
-      kid = header.kid;
-    } catch {
-      return fail('token_invalid', 'The token is not a JWT');
-    }
+    const jwt = parseJwt(token);
+    if (jwt === undefined) return fail('token_invalid', 'The token is not an EdDSA JWT naming its key');
+    const { kid } = jwt;
     // A key the feed says is retired is refused whatever the JWKS cache still holds.
     if (state.retiredKids.has(kid)) {
       return fail('token_revoked', 'The signing key of this token has been retired');
     }
-    let payload: JWTPayload;
+    let key: KeyObject;
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
-        algorithms: ['EdDSA'],
-        audience: options.audience,
-        typ: 'at+jwt',
-        currentDate: new Date(now()),
-        requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'],
-        ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
-      }));
-    } catch (error) {
-      if (error instanceof errors.JWTExpired) return fail('token_expired', 'The token has expired');
+      key = await publicKeyFor(jwt);
+    } catch {
       return fail('token_invalid', 'The token could not be verified');
     }
+    const check = checkJwt(jwt, key, {
+      audience: options.audience,
+      issuer: options.issuer,
+      requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'],
+      now: Math.floor(now() / 1000),
+    });
+    if (!check.ok) {
+      return check.reason === 'expired'
+        ? fail('token_expired', 'The token has expired')
+        : fail('token_invalid', 'The token could not be verified');
+    }
+    const payload: JWTPayload = check.claims;
     if (
       typeof payload.sid !== 'string' ||
       !Number.isSafeInteger(payload.ver) ||

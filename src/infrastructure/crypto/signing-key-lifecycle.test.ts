@@ -10,7 +10,7 @@ import { loadConfig } from '../../config.js';
 import { masterKeyProblem } from '../../master-key.js';
 import { KyselyUnitOfWork } from '../database/repositories/kysely-unit-of-work.js';
 import type { Database } from '../database/schema.js';
-import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
+import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
@@ -179,7 +179,7 @@ describeEachDatabase('signing-key lifecycle', (suite) => {
       accessTokenTtlSeconds: TTL,
     });
   const signerOver = (keyStore: SigningKeyStore) =>
-    new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: TTL });
+    new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: TTL });
   const uowOver = (masterKey?: string) =>
     new KyselyUnitOfWork(db, {
       signingKeys: { sealer: createPrivateJwkSealer(masterKey), accessTokenTtlSeconds: TTL },

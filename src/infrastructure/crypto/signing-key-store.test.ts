@@ -6,7 +6,7 @@ import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
 import type { Database } from '../database/schema.js';
-import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
+import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
@@ -21,7 +21,8 @@ describeEachDatabase('SigningKeyStore', (suite) => {
   let db: Kysely<Database>;
 
   const storeOver = (overrideKey?: string) => new SigningKeyStore(db, clock, { overrideKey });
-  const signerOver = (keyStore: SigningKeyStore) => new JoseAccessTokenSigner({ keyStore, issuer: ISSUER });
+  const signerOver = (keyStore: SigningKeyStore) =>
+    new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
   const storedKids = async () =>
     (await db.selectFrom('signing_keys').select('kid').execute()).map((r) => r.kid);
 

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { type CryptoKey, calculateJwkThumbprint, importJWK, type JWK } from 'jose';
+import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
 import type { SigningKeyCache } from '../../application/ports/signing-key-cache.js';
@@ -25,7 +25,19 @@ export interface PublicSigningJwk extends JWK {
 
 export interface SigningKey {
   readonly kid: string;
-  readonly privateKey: CryptoKey;
+  /** Made once per load: `crypto.sign(null, data, privateKey)` signs synchronously. */
+  readonly privateKey: KeyObject;
+}
+
+/**
+ * The keys whose tokens are accepted now, as published JWKs and as `node:crypto`
+ * public KeyObjects by kid (made once per load, for synchronous `crypto.verify`).
+ * The same frozen object until a reload or a verifying key's window ends, so its
+ * identity tells a verifier when what it remembered may no longer hold.
+ */
+export interface VerificationKeySet {
+  readonly keys: readonly PublicSigningJwk[];
+  readonly byKid: ReadonlyMap<string, KeyObject>;
 }
 
 export interface SigningKeyStoreOptions {
@@ -41,6 +53,7 @@ export interface SigningKeyStoreOptions {
 
 interface VerificationEntry {
   readonly jwk: PublicSigningJwk;
+  readonly publicKey: KeyObject;
   /** Epoch ms after which a verifying key no longer verifies; undefined for the active key. */
   readonly until: number | undefined;
 }
@@ -53,13 +66,13 @@ interface LoadedKeys {
 /** What `verificationKeys()` hands out: the same frozen array until a key's window ends or a reload. */
 interface VerificationView {
   readonly from: LoadedKeys;
-  readonly keys: readonly PublicSigningJwk[];
+  readonly set: VerificationKeySet;
   /** Epoch ms when the next verifying key lapses. */
   readonly validUntil: number;
 }
 
 interface OverrideKey {
-  readonly privateJwk: JWK;
+  readonly privateKey: KeyObject;
   readonly publicJwk: JWK;
 }
 
@@ -145,6 +158,14 @@ export class SigningKeyStore implements SigningKeyCache {
    * its window, override). The same frozen array until a reload or a window ends.
    */
   async verificationKeys(): Promise<readonly PublicSigningJwk[]> {
+    return (await this.verificationKeySet()).keys;
+  }
+
+  /**
+   * {@link verificationKeys} with a public KeyObject per kid; the same frozen object
+   * until a reload or a window ends.
+   */
+  async verificationKeySet(): Promise<VerificationKeySet> {
     const loaded = await this.keys();
     const now = this.clock.now().getTime();
     if (this.view === undefined || this.view.from !== loaded || now >= this.view.validUntil) {
@@ -153,9 +174,13 @@ export class SigningKeyStore implements SigningKeyCache {
         Number.POSITIVE_INFINITY,
         ...live.flatMap((entry) => (entry.until === undefined ? [] : [entry.until])),
       );
-      this.view = { from: loaded, keys: Object.freeze(live.map((entry) => entry.jwk)), validUntil };
+      const set: VerificationKeySet = Object.freeze({
+        keys: Object.freeze(live.map((entry) => entry.jwk)),
+        byKid: new Map(live.map((entry) => [entry.jwk.kid, entry.publicKey])),
+      });
+      this.view = { from: loaded, set, validUntil };
     }
-    return this.view.keys;
+    return this.view.set;
   }
 
   /**
@@ -238,8 +263,8 @@ export class SigningKeyStore implements SigningKeyCache {
 
     if (this.override !== undefined) {
       const kid = await calculateJwkThumbprint(this.override.publicJwk);
-      signing = { kid, privateKey: await importPrivateKey(this.override.privateJwk) };
-      verification.set(kid, { jwk: publish(this.override.publicJwk, kid), until: undefined });
+      signing = { kid, privateKey: this.override.privateKey };
+      verification.set(kid, verificationEntry(this.override.publicJwk, kid, undefined));
     }
 
     const now = this.clock.now().getTime();
@@ -251,13 +276,13 @@ export class SigningKeyStore implements SigningKeyCache {
           : undefined;
       if (until !== undefined && until <= now) continue;
       if (!verification.has(row.kid)) {
-        verification.set(row.kid, { jwk: publish(row.publicJwk as JWK, row.kid), until });
+        verification.set(row.kid, verificationEntry(row.publicJwk as JWK, row.kid, until));
       }
       // Rows are newest first: should two ever be active, the newer one signs.
       if (signing === undefined && row.status === 'active') {
         signing = {
           kid: row.kid,
-          privateKey: await importPrivateKey(this.sealer.open(row.kid, row.storedPrivateJwk)),
+          privateKey: importPrivateKey(this.sealer.open(row.kid, row.storedPrivateJwk), row.kid),
         };
       }
     }
@@ -273,9 +298,19 @@ function publish(jwk: JWK, kid: string): PublicSigningJwk {
   return Object.freeze({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid, alg: SIGNING_ALGORITHM, use: 'sig' });
 }
 
-async function importPrivateKey(jwk: JWK): Promise<CryptoKey> {
-  const key = await importJWK(jwk, SIGNING_ALGORITHM);
-  if (key instanceof Uint8Array) throw new Error('Signing key is not an asymmetric key');
+function verificationEntry(jwk: JWK, kid: string, until: number | undefined): VerificationEntry {
+  const published = publish(jwk, kid);
+  const publicKey = createPublicKey({
+    key: { kty: published.kty, crv: published.crv, x: published.x },
+    format: 'jwk',
+  });
+  if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error(`Signing key ${kid} is not an Ed25519 key`);
+  return { jwk: published, publicKey, until };
+}
+
+function importPrivateKey(jwk: JWK, kid: string): KeyObject {
+  const key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`Signing key ${kid} is not an Ed25519 key`);
   return key;
 }
 
@@ -303,7 +338,6 @@ function parseOverrideKey(raw: string): OverrideKey {
       `${SIGNING_KEY_ENV} must be an Ed25519 private key, got ${keyObject.asymmetricKeyType ?? 'an unknown key type'}`,
     );
   }
-  const privateJwk = keyObject.export({ format: 'jwk' }) as JWK;
   const publicJwk = createPublicKey(keyObject).export({ format: 'jwk' }) as JWK;
-  return { privateJwk, publicJwk };
+  return { privateKey: keyObject, publicJwk };
 }

@@ -1,10 +1,12 @@
 import {
   base64url,
   calculateJwkThumbprint,
+  createLocalJWKSet,
   decodeJwt,
   decodeProtectedHeader,
   exportJWK,
   generateKeyPair,
+  jwtVerify,
   SignJWT,
   UnsecuredJWT,
 } from 'jose';
@@ -12,21 +14,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
-import { JoseAccessTokenSigner } from './jose-access-token-signer.js';
+import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
 const NOW = new Date('2030-01-01T00:00:00Z');
 const input: AccessTokenInput = { sub: 'user-1', sid: 'session-1', role: 'admin', ver: 3, gver: 7 };
 
-describeEachDatabase('JoseAccessTokenSigner', (suite) => {
+describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
   let keyStore: SigningKeyStore;
-  let signer: JoseAccessTokenSigner;
+  let signer: Ed25519AccessTokenSigner;
 
   beforeAll(async () => {
     keyStore = new SigningKeyStore(suite.db, new ManualClock(NOW));
     await keyStore.ensureActiveKey();
-    signer = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER });
+    signer = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
   });
 
   /** Signs arbitrary claims with the store's real key, to reach the checks after the signature. */
@@ -93,6 +95,66 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
       });
     });
 
+    it('writes, byte for byte, the token jose SignJWT wrote for the same claims (Ed25519 is deterministic)', async () => {
+      const fixed = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ids: { id: () => 'jti-1' } });
+      const { kid, privateKey } = await keyStore.signingKey();
+      const iat = Math.floor(NOW.getTime() / 1000);
+      const byJose = await new SignJWT({
+        client_id: 'tokenwarden',
+        sid: input.sid,
+        role: input.role,
+        ver: 3,
+        gver: 7,
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setAudience('tokenwarden')
+        .setSubject(input.sub)
+        .setJti('jti-1')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 900)
+        .sign(privateKey);
+      expect((await fixed.sign(input, NOW)).token).toBe(byJose);
+      const clientByJose = await new SignJWT({ client_id: 'svc' })
+        .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setAudience(ISSUER)
+        .setSubject('svc')
+        .setJti('jti-1')
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 900)
+        .sign(privateKey);
+      expect((await fixed.signClient('svc', NOW)).token).toBe(clientByJose);
+    });
+
+    it('issues tokens jose jwtVerify accepts under the published JWKS', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const { payload, protectedHeader } = await jwtVerify(
+        token,
+        createLocalJWKSet({ keys: [...(await keyStore.jwks()).keys] }),
+        {
+          algorithms: ['EdDSA'],
+          issuer: ISSUER,
+          audience: 'tokenwarden',
+          typ: 'at+jwt',
+          currentDate: NOW,
+        },
+      );
+      expect(protectedHeader.kid).toBe((await keyStore.signingKey()).kid);
+      expect(payload).toMatchObject({ sub: input.sub, sid: input.sid, ver: 3, gver: 7 });
+    });
+
+    it('refuses a token whose signature is padded or spelled non-canonically (one token, one spelling)', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      // The last character's 4 low bits are unused: flipping one decodes to the same signature.
+      const sibling = alphabet[alphabet.indexOf(token.at(-1) as string) ^ 1];
+      for (const variant of [`${token}==`, `${token.slice(0, -1)}${sibling}`, ` ${token}`, `${token}.`]) {
+        expect(await signer.verify(variant, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      }
+      expect((await signer.verify(token, NOW)).ok).toBe(true);
+    });
+
     it('gives every token its own jti', async () => {
       const first = await signer.verify((await signer.sign(input, NOW)).token, NOW);
       const second = await signer.verify((await signer.sign(input, NOW)).token, NOW);
@@ -100,7 +162,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     });
 
     it('honours a configured TTL and id source', async () => {
-      const custom = new JoseAccessTokenSigner({
+      const custom = new Ed25519AccessTokenSigner({
         keyStore,
         issuer: ISSUER,
         ttlSeconds: 60,
@@ -119,7 +181,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
       const aud = (token: string) =>
         JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).aud;
       expect(aud((await signer.sign(input, NOW)).token)).toBe('tokenwarden');
-      const custom = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
+      const custom = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
       const { token } = await custom.sign(input, NOW);
       expect(aud(token)).toBe('https://api.test');
       expect((await custom.verify(token, NOW)).ok).toBe(true);
@@ -136,7 +198,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
     });
 
     it('rejects a non-positive TTL at construction', () => {
-      expect(() => new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
+      expect(() => new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
     });
   });
 
@@ -147,7 +209,7 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
         const clock = new ManualClock(NOW);
         const store = new SigningKeyStore(fresh.db, clock);
         await store.ensureActiveKey();
-        const own = new JoseAccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
         const { token } = await own.sign(input, NOW);
         const first = await own.verify(token, NOW);
         expect(first.ok).toBe(true);
@@ -162,6 +224,50 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
         const altered = `${token.slice(0, signatureAt)}${swapped}${token.slice(signatureAt + 1)}`;
         expect((await own.verify(altered, NOW)).ok).toBe(false);
 
+        const { kid } = await store.signingKey();
+        await fresh.db
+          .updateTable('signing_keys')
+          .set({ status: 'retired', retired_at: NOW })
+          .where('kid', '=', kid)
+          .execute();
+        await store.reload();
+        expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
+  describe('tokens this signer wrote', () => {
+    it('are believed without a signature check, and only those: a twin signer with the same key is checked', async () => {
+      // A store that hands out the real signing key but no verification key: only
+      // remembered tokens can pass, anything else fails at the key lookup.
+      const empty = Object.freeze({ keys: Object.freeze([]), byKid: new Map() });
+      const blind = {
+        signingKey: () => keyStore.signingKey(),
+        verificationKeySet: async () => empty,
+        reloadForUnknownKid: async () => false,
+      } as unknown as SigningKeyStore;
+      const own = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const twin = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const { token } = await own.sign(input, NOW);
+      const mine = await own.verify(token, NOW);
+      expect(mine.ok && mine.claims).toMatchObject({ ...input, clientId: 'tokenwarden' });
+      expect(await twin.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      // Still only until its exp.
+      expect(await own.verify(token, new Date(NOW.getTime() + 900_000))).toEqual({
+        ok: false,
+        reason: 'token_expired',
+      });
+    });
+
+    it("are forgotten when the key set changes (a retired key's tokens are refused at once)", async () => {
+      const fresh = await suite.create();
+      try {
+        const store = new SigningKeyStore(fresh.db, new ManualClock(NOW));
+        await store.ensureActiveKey();
+        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const { token } = await own.sign(input, NOW);
         const { kid } = await store.signingKey();
         await fresh.db
           .updateTable('signing_keys')
@@ -258,14 +364,14 @@ describeEachDatabase('JoseAccessTokenSigner', (suite) => {
 
     it('a token from another issuer', async () => {
       expect(await signer.verify(await signRaw(validClaims, {}, 'https://evil.test'), NOW)).toEqual(invalid);
-      const other = new JoseAccessTokenSigner({ keyStore, issuer: 'https://other.test' });
+      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: 'https://other.test' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 
     it('a token for another audience, or for none', async () => {
       expect(await signer.verify(await signRaw({ ...validClaims, aud: 'other' }), NOW)).toEqual(invalid);
       expect(await signer.verify(await signRaw({ ...validClaims, aud: undefined }), NOW)).toEqual(invalid);
-      const other = new JoseAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
+      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 

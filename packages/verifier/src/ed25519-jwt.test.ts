@@ -1,0 +1,143 @@
+import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import fc from 'fast-check';
+import { createLocalJWKSet, errors, type JWK, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { checkJwt, parseJwt } from './ed25519-jwt.js';
+
+const NOW = 1_900_000_000;
+const AUDIENCE = 'orders-api';
+const ISSUER = 'https://auth.test';
+const REQUIRED = ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'];
+const ours = generateKeyPairSync('ed25519');
+const stranger = generateKeyPairSync('ed25519');
+const KID = 'kid-1';
+const jwks = createLocalJWKSet({
+  keys: [{ ...(createPublicKey(ours.privateKey).export({ format: 'jwk' }) as JWK), kid: KID, alg: 'EdDSA' }],
+});
+const b64 = (value: string) => Buffer.from(value).toString('base64url');
+const canonical = (part: string) =>
+  /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part;
+
+function signed(key: KeyObject, header: unknown, claims: unknown): string {
+  const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(claims))}`;
+  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+}
+
+async function oracle(token: string): Promise<'ok' | 'invalid' | 'expired'> {
+  try {
+    await jwtVerify(token, jwks, {
+      algorithms: ['EdDSA'],
+      audience: AUDIENCE,
+      issuer: ISSUER,
+      typ: 'at+jwt',
+      currentDate: new Date(NOW * 1000),
+      requiredClaims: REQUIRED,
+    });
+    return 'ok';
+  } catch (error) {
+    return error instanceof errors.JWTExpired ? 'expired' : 'invalid';
+  }
+}
+
+function checked(token: string): 'ok' | 'invalid' | 'expired' {
+  const jwt = parseJwt(token);
+  if (jwt === undefined) return 'invalid';
+  // The key jose's JWKS would pick: ours under our kid, none otherwise.
+  if (jwt.kid !== KID) return 'invalid';
+  const check = checkJwt(jwt, createPublicKey(ours.privateKey), {
+    audience: AUDIENCE,
+    issuer: ISSUER,
+    requiredClaims: REQUIRED,
+    now: NOW,
+  });
+  return check.ok ? 'ok' : check.reason;
+}
+
+/** Where this check is stricter than jose on purpose (see ed25519-jwt.ts). */
+function stricter(token: string): boolean {
+  const parts = token.split('.');
+  if (parts.length !== 3 || token.length > 8192 || !parts.every(canonical)) return true;
+  if ((parts[0] ?? '').length > 512 || (parts[2] ?? '').length !== 86) return true;
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString()) as Record<string, unknown>;
+  } catch {
+    return false;
+  }
+  return typeof header?.kid !== 'string' || header.crit !== undefined;
+}
+
+describe('the verifier package checks a JWT as jose jwtVerify does (oracle)', () => {
+  const good = { iss: ISSUER, aud: AUDIENCE, sub: 'u', sid: 's', jti: 'j', ver: 1, gver: 1 };
+  const edits = fc.array(
+    fc.oneof(
+      fc.tuple(
+        fc.constantFrom('h.alg', 'h.kid', 'h.typ', 'h.crit'),
+        fc.constantFrom(
+          undefined,
+          'none',
+          'Ed25519',
+          7,
+          ['b64'],
+          'AT+JWT',
+          'application/at+jwt',
+          'JWT',
+          'kid-2',
+          '\u202ekid-1',
+          'kid-1\u0000',
+        ),
+      ),
+      fc.tuple(
+        fc.constantFrom('iss', 'aud', 'sub', 'sid', 'ver'),
+        fc.constantFrom(undefined, 'x', [AUDIENCE], 1, ISSUER),
+      ),
+      fc.tuple(
+        fc.constantFrom('iat', 'nbf', 'exp'),
+        fc.oneof(fc.integer({ min: NOW - 2, max: NOW + 2 }), fc.constantFrom('1', null, undefined)),
+      ),
+    ),
+    { maxLength: 3 },
+  );
+  const mutation = fc.oneof(
+    fc.constant((t: string) => t),
+    fc.constantFrom('=', '==', '.', ' ').map((tail) => (t: string) => `${t}${tail}`),
+    fc.integer({ min: 1, max: 15 }).map((d) => (t: string) => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return `${t.slice(0, -1)}${alphabet[alphabet.indexOf(t.at(-1) ?? 'A') ^ d]}`;
+    }),
+    fc.tuple(fc.nat(400), fc.constantFrom('A', '-', '=', '.')).map(([at, c]) => (t: string) => {
+      const i = at % t.length;
+      return `${t.slice(0, i)}${c}${t.slice(i + 1)}`;
+    }),
+  );
+
+  it('refuses what jose refuses, calls expired what jose does, accepts the rest but what it refuses on purpose', async () => {
+    await fc.assert(
+      fc.asyncProperty(edits, mutation, fc.boolean(), async (changes, mutate, byStranger) => {
+        const header: Record<string, unknown> = { alg: 'EdDSA', kid: KID, typ: 'at+jwt' };
+        const claims: Record<string, unknown> = { ...good, iat: NOW, exp: NOW + 60 };
+        for (const [name, value] of changes) {
+          if (name.startsWith('h.')) header[name.slice(2)] = value;
+          else claims[name] = value;
+        }
+        const token = mutate(signed(byStranger ? stranger.privateKey : ours.privateKey, header, claims));
+        const expected = await oracle(token);
+        const actual = checked(token);
+        // A spelling it refuses on purpose is invalid even where jose would call it expired.
+        if (stricter(token)) expect(actual, token).toBe('invalid');
+        else expect(actual, token).toBe(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('accepts a genuine token (control)', async () => {
+    const token = signed(
+      ours.privateKey,
+      { alg: 'EdDSA', kid: KID, typ: 'at+jwt' },
+      { ...good, iat: NOW, exp: NOW + 1 },
+    );
+    expect(await oracle(token)).toBe('ok');
+    expect(checked(token)).toBe('ok');
+  });
+});
