@@ -106,7 +106,9 @@ export interface RefreshOptions {
   readonly poolSize?: number;
 }
 
-export async function refreshThroughput(options: RefreshOptions & { readonly connections: number }): Promise<RefreshRun> {
+export async function refreshThroughput(
+  options: RefreshOptions & { readonly connections: number },
+): Promise<RefreshRun> {
   const [run] = await refreshSweep({ ...options, connections: [options.connections] });
   if (run === undefined) throw new Error('no run');
   return run;
@@ -172,7 +174,12 @@ const TOKENS_PER_SECOND = 8_000;
 let seededUpTo = 0;
 
 /** pgbench tps of `script` on tokens seeded for this run, in a database the server has migrated. */
-export async function pgbench(url: string, script: string, clients: number, seconds: number): Promise<number> {
+export async function pgbench(
+  url: string,
+  script: string,
+  clients: number,
+  seconds: number,
+): Promise<number> {
   const base = seededUpTo;
   const count = Math.max(20_000, TOKENS_PER_SECOND * seconds);
   await seedForPgbench(url, base, count);
@@ -182,7 +189,13 @@ export async function pgbench(url: string, script: string, clients: number, seco
 
 /** Seeds tokens `base+1 .. base+count` (hashes `md5(n) || md5(n+1)`) into a migrated database's tokenwarden schema. */
 async function seedForPgbench(url: string, base: number, count: number): Promise<void> {
-  const database = await createDatabase({ kind: 'postgres', url, schema: SCHEMA, create: false, poolSize: 2 });
+  const database = await createDatabase({
+    kind: 'postgres',
+    url,
+    schema: SCHEMA,
+    create: false,
+    poolSize: 2,
+  });
   try {
     await seedTokens(database.db, base + 1, base + count);
   } finally {

@@ -38,7 +38,12 @@ export async function versionCheckCost(options: {
 }): Promise<VersionCheckCost> {
   const scratch = await scratchPostgres('version');
   try {
-    const database = await createDatabase({ kind: 'postgres', url: scratch.url, schema: SCHEMA, poolSize: 2 });
+    const database = await createDatabase({
+      kind: 'postgres',
+      url: scratch.url,
+      schema: SCHEMA,
+      poolSize: 2,
+    });
     try {
       await migrateToLatest(database.db);
     } finally {
