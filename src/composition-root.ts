@@ -320,6 +320,7 @@ async function openDatabase(
             create: options.create,
             followExistingSchema: true,
             poolSize: options.poolSize ?? config.database.poolSize,
+            driver: config.database.driver,
           });
   } catch (error) {
     if (error instanceof DataDirInUseError) {
