@@ -320,7 +320,6 @@ async function openDatabase(
             create: options.create,
             followExistingSchema: true,
             poolSize: options.poolSize ?? config.database.poolSize,
-            driver: config.database.driver,
           });
   } catch (error) {
     if (error instanceof DataDirInUseError) {

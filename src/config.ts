@@ -13,7 +13,6 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-  DATABASE_DRIVER: Type.Union([Type.Literal('pg'), Type.Literal('postgres.js')], { default: 'pg' }),
   // Lower case only: an unquoted search_path entry is folded to lower case. pg_ names are the system's.
   TOKENWARDEN_DB_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenwarden' }),
   TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
@@ -109,8 +108,6 @@ export interface Config {
         readonly kind: 'postgres';
         readonly url: string;
         readonly poolSize: number;
-        /** The PostgreSQL client library: node-postgres, or postgres.js (which pipelines). */
-        readonly driver: 'pg' | 'postgres.js';
         /** The schema tokenwarden's tables live in (PGlite, a database of its own, ignores it). */
         readonly schema: string;
       };
@@ -296,7 +293,6 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
             kind: 'postgres',
             url: env.DATABASE_URL,
             poolSize: env.DATABASE_POOL_SIZE,
-            driver: env.DATABASE_DRIVER,
             schema: env.TOKENWARDEN_DB_SCHEMA,
           }
         : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },

@@ -2,9 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
-import { PostgresJSDialect } from 'kysely-postgres-js';
 import pg from 'pg';
-import postgres from 'postgres';
 import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { lockDataDir } from './pglite-lock.js';
@@ -40,8 +38,6 @@ export type DatabaseOptions =
       readonly followExistingSchema?: boolean;
       /** Default 10. */
       readonly poolSize?: number;
-      /** Default `pg` (node-postgres); `postgres.js` pipelines queries on its connections. */
-      readonly driver?: 'pg' | 'postgres.js';
       /** Errors of idle pooled clients (e.g. the server restarted); the next query reconnects. */
       readonly onIdleClientError?: (error: Error) => void;
     };
@@ -98,17 +94,6 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
           followExisting: options.followExistingSchema ?? false,
         });
   const schema = chosen?.schema;
-  if (options.driver === 'postgres.js') {
-    const client = postgres(options.url, {
-      max: options.poolSize ?? 10,
-      onnotice: () => {},
-      // The types node-postgres gives: int8 and numeric as strings, timestamptz as Date, json parsed.
-      types: { bigint: { to: 20, from: [20], serialize: String, parse: String } },
-      ...(schema === undefined ? {} : { connection: { search_path: pg.escapeIdentifier(schema) } }),
-    });
-    const db = new Kysely<Database>({ dialect: new PostgresJSDialect({ postgres: client }) });
-    return handle(db, 'postgres', schema ?? null, chosen?.followed ?? null);
-  }
   const pool = new pg.Pool({
     connectionString: schema === undefined ? options.url : withSearchPath(options.url, schema),
     max: options.poolSize ?? 10,
