@@ -170,7 +170,7 @@ export async function refreshSweep(
 }
 
 /** Tokens seeded per pgbench second: more than any run here commits, so none is drawn twice. */
-const TOKENS_PER_SECOND = 8_000;
+const TOKENS_PER_SECOND = 5_000;
 let seededUpTo = 0;
 
 /** pgbench tps of `script` on tokens seeded for this run, in a database the server has migrated. */

@@ -57,15 +57,15 @@ if (wanted('refresh')) {
   if (!quick && flags.write) {
     await lineChart({
       file: fileURLToPath(new URL('../docs/img/refresh-throughput.svg', import.meta.url)),
-      title: `Refresh on PostgreSQL: tokenwarden over HTTP vs pgbench of its SQL (${seconds} s per point)`,
+      title: `Refresh on PostgreSQL, ${seconds} s per point`,
       x: 'connections',
       y: 'per second',
       series: 'what',
-      yTitle: 'refreshes/s (HTTP) or transactions/s (pgbench)',
+      yTitle: 'refreshes/s or pgbench tps',
       rows: runs
         .filter((run) => run.database === 'postgres')
         .flatMap((run) => [
-          { connections: run.connections, 'per second': run.requestsPerSecond, what: 'tokenwarden, HTTP' },
+          { connections: run.connections, 'per second': run.requestsPerSecond, what: 'tokenwarden (HTTP)' },
           { connections: run.connections, 'per second': run.pgbench ?? 0, what: 'pgbench refresh.sql' },
           {
             connections: run.connections,
