@@ -1,46 +1,72 @@
 /**
- * Before/after of issue 5's refresh change, back to back under the same load:
- * `--root` is a checkout of the earlier commit (e.g. `git archive 4b64cda | tar -x -C /tmp/tw-base`
- * and a node_modules symlink), held against `refresh-before.sql`; this tree against `refresh.sql`.
+ * A refresh change measured before and after, back to back and alternated (A, B, A, B…)
+ * so that the drifting load of a shared machine hits both sides alike. Each side starts
+ * its own server on a fresh scratch database and holds it against pgbench of its own
+ * refresh SQL (and the minimal refresh SQL) with the same connections.
  *
- *   npx tsx bench/before-after.ts --root /tmp/tw-base [--seconds 10]
+ *   npx tsx bench/before-after.ts [--root /tmp/tw-base] [--before-sql refresh-locked.sql]
+ *     [--before-env K=V,K=V] [--after-env K=V] [--before-label …] [--after-label …]
+ *     [--seconds 10] [--rounds 2] [--connections 16]
+ *
+ * `--root` is a checkout of the earlier commit (`git archive <commit> | tar -x -C /tmp/tw-base`
+ * and a node_modules symlink); without it both sides are this tree, told apart by their env
+ * (e.g. `--before-env DATABASE_POOL_SIZE=16 --after-env DATABASE_POOL_SIZE=32`).
  */
-import { describe, refreshThroughput } from './refresh-throughput.js';
+import { describe, HEADER, refreshThroughput } from './refresh-throughput.js';
 import { table } from './support/env.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
 };
+const env = (name: string): Record<string, string> =>
+  Object.fromEntries(
+    arg(name, '')
+      .split(',')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+const root = process.argv.includes('--root') ? arg('root', '') : undefined;
 const seconds = Number(arg('seconds', '10'));
+const rounds = Number(arg('rounds', '2'));
+const connections = Number(arg('connections', '16'));
+const sides = [
+  {
+    label: arg('before-label', 'before'),
+    root,
+    env: env('before-env'),
+    sql: arg('before-sql', root === undefined ? 'refresh.sql' : 'refresh-locked.sql'),
+  },
+  {
+    label: arg('after-label', 'after'),
+    root: undefined,
+    env: env('after-env'),
+    sql: arg('after-sql', 'refresh.sql'),
+  },
+];
+
 const rows: string[][] = [];
-for (const side of ['before', 'after'] as const) {
-  const run = await refreshThroughput({
-    database: 'postgres',
-    connections: 16,
-    seconds,
-    pgbenchScript: side === 'before' ? 'refresh-before.sql' : 'refresh.sql',
-    ...(side === 'before' ? { root: arg('root', '/tmp/tw-base') } : {}),
-  });
-  rows.push([
-    side === 'before' ? 'before (7 statements, 9 round trips)' : 'after (2 statements, 4 round trips)',
-    ...describe(run),
-  ]);
+const sums = sides.map(() => 0);
+for (let round = 0; round < rounds; round++) {
+  for (const [i, side] of sides.entries()) {
+    const run = await refreshThroughput({
+      database: 'postgres',
+      connections,
+      seconds,
+      pgbenchScript: side.sql,
+      minimal: true,
+      env: side.env,
+      ...(side.root === undefined ? {} : { root: side.root }),
+    });
+    sums[i] = (sums[i] ?? 0) + run.requestsPerSecond;
+    rows.push([`${side.label} (\`${side.sql}\`)`, ...describe(run)]);
+    console.log(rows.at(-1)?.join(' | '));
+  }
 }
-console.log(
-  table(
-    [
-      'refresh',
-      'database',
-      'connections',
-      'refreshes/s',
-      'non-2xx / errors',
-      'p50',
-      'p99',
-      'pgbench tps (same SQL)',
-      'ratio',
-      'load average',
-    ],
-    rows,
-  ),
-);
+console.log(table(['refresh', ...HEADER], rows));
+const [before, after] = sums.map((sum) => sum / rounds);
+if (before !== undefined && after !== undefined) {
+  console.log(
+    `mean refreshes/s: ${sides[0]?.label} ${before.toFixed(0)}, ${sides[1]?.label} ${after.toFixed(0)} (${((after / before - 1) * 100).toFixed(1)} %)`,
+  );
+}

@@ -1,7 +1,8 @@
 /**
  * Refresh throughput against the database limit.
  *
- *   npx tsx bench/refresh-throughput.ts [--db postgres|pglite] [--seconds 10] [--connections 16]
+ *   npx tsx bench/refresh-throughput.ts [--db postgres|pglite] [--seconds 10] [--connections 8,16,32]
+ *     [--pool 16] [--minimal] [--pgbench refresh.sql] [--root <checkout>]
  *
  * tokenwarden side: a server in a child process (src/main.ts, PGlite in a temp
  * dir or a scratch PostgreSQL database), `connections + 8` sessions logged in, then
@@ -11,21 +12,21 @@
  * non-2xx is counted (and reported) rather than hidden.
  *
  * Database side: `pgbench -M extended -f bench/sql/refresh.sql` (the statements one
- * refresh commits, on seeded tokens) with the same number of connections.
+ * refresh commits, on tokens seeded for the run) with the same number of connections,
+ * and with `--minimal` `bench/sql/refresh-minimal.sql` (the least any refresh commits),
+ * on the same database (the `tokenwarden` schema, as the server uses it), right after.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
-import { int, load, ms, parseFlags, scratchDir, scratchPostgres } from './support/env.js';
+import { int, load, ms, parseFlags, scratchDir, scratchPostgres, table } from './support/env.js';
 import { seedTokens } from './support/seed.js';
 import { sessions, startServer } from './support/server.js';
 
 const run = promisify(execFile);
 const SPARE_SESSIONS = 8;
-/** Server pool: the same number of PostgreSQL connections pgbench gets. */
-const DEFAULT_POOL = 16;
 
 export interface LoadResult {
   readonly requestsPerSecond: number;
@@ -76,14 +77,21 @@ export async function loadRefresh(base: string, connections: number, seconds: nu
 export interface RefreshRun extends LoadResult {
   readonly database: 'postgres' | 'pglite';
   readonly connections: number;
-  /** pgbench tps with the same connections (PostgreSQL only). */
+  /** pgbench tps of the project's refresh SQL with the same connections (PostgreSQL only). */
   readonly pgbench: number | null;
   readonly pgbenchLoad: string | null;
+  /** pgbench tps of bench/sql/refresh-minimal.sql with the same connections, when asked for. */
+  readonly minimal: number | null;
+  readonly minimalLoad: string | null;
 }
 
-export async function refreshThroughput(options: {
+/** The schema the server puts its tables in by default, where pgbench and the seeding look too. */
+export const SCHEMA = 'tokenwarden';
+/** Server pool when none is asked for (TOKENWARDEN's DATABASE_POOL_SIZE). */
+export const DEFAULT_POOL = 16;
+
+export interface RefreshOptions {
   readonly database: 'postgres' | 'pglite';
-  readonly connections: number;
   readonly seconds: number;
   /** A checkout to start instead of this one (before/after figures). */
   readonly root?: string;
@@ -91,9 +99,30 @@ export async function refreshThroughput(options: {
   readonly env?: Readonly<Record<string, string>>;
   /** pgbench script to hold it against; none skips pgbench. */
   readonly pgbenchScript?: string;
+  /** Also run bench/sql/refresh-minimal.sql at each connection count. */
+  readonly minimal?: boolean;
   readonly nodeArgs?: readonly string[];
-}): Promise<RefreshRun> {
-  const { database, connections, seconds } = options;
+  /** The server's PostgreSQL pool (DATABASE_POOL_SIZE). */
+  readonly poolSize?: number;
+}
+
+export async function refreshThroughput(
+  options: RefreshOptions & { readonly connections: number },
+): Promise<RefreshRun> {
+  const [run] = await refreshSweep({ ...options, connections: [options.connections] });
+  if (run === undefined) throw new Error('no run');
+  return run;
+}
+
+/**
+ * One server and one scratch database for every connection count, in order: the
+ * server under autocannon, then pgbench on the project's refresh SQL, then (when asked)
+ * on the minimal refresh SQL, each with the same connections, back to back.
+ */
+export async function refreshSweep(
+  options: RefreshOptions & { readonly connections: readonly number[] },
+): Promise<RefreshRun[]> {
+  const { database, seconds } = options;
   const scratch = database === 'postgres' ? await scratchPostgres('refresh') : null;
   const dir = database === 'pglite' ? await scratchDir() : null;
   try {
@@ -101,15 +130,10 @@ export async function refreshThroughput(options: {
       root: options.root,
       entry: options.entry,
       nodeArgs: options.nodeArgs,
-      maxSeconds: seconds + 120,
+      maxSeconds: (seconds + 60) * options.connections.length * 3 + 60,
       env: {
         ...(scratch !== null
-          ? {
-              DATABASE_URL: scratch.url,
-              DATABASE_POOL_SIZE: String(DEFAULT_POOL),
-              // Its own scratch database: tables in public, where pgbench's scripts and the seeding look.
-              TOKENWARDEN_DB_SCHEMA: 'public',
-            }
+          ? { DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: String(options.poolSize ?? DEFAULT_POOL) }
           : { TOKENWARDEN_DATA_DIR: dir?.dir ?? '' }),
         // Login cost is not what is measured here (see the login table): keep set-up short.
         TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
@@ -117,54 +141,75 @@ export async function refreshThroughput(options: {
         ...options.env,
       },
     });
-    let result: LoadResult;
+    const runs: RefreshRun[] = [];
     try {
-      result = await loadRefresh(server.base, connections, seconds);
+      for (const connections of options.connections) {
+        const result = await loadRefresh(server.base, connections, seconds);
+        let tps: number | null = null;
+        let pgbenchLoad: string | null = null;
+        let minimal: number | null = null;
+        let minimalLoad: string | null = null;
+        if (scratch !== null && options.pgbenchScript !== undefined) {
+          tps = await pgbench(scratch.url, options.pgbenchScript, connections, seconds);
+          pgbenchLoad = load();
+          if (options.minimal === true) {
+            minimal = await pgbench(scratch.url, 'refresh-minimal.sql', connections, seconds);
+            minimalLoad = load();
+          }
+        }
+        runs.push({ database, connections, ...result, pgbench: tps, pgbenchLoad, minimal, minimalLoad });
+      }
     } finally {
       await server.stop();
     }
-    let tps: number | null = null;
-    let pgbenchLoad: string | null = null;
-    if (scratch !== null && options.pgbenchScript !== undefined) {
-      tps = await pgbench(scratch.url, options.pgbenchScript, connections, seconds);
-      pgbenchLoad = load();
-    }
-    return { database, connections, ...result, pgbench: tps, pgbenchLoad };
+    return runs;
   } finally {
     await scratch?.drop();
     await dir?.remove();
   }
 }
 
-const SEEDED = 20_000;
+/** Tokens seeded per pgbench second: more than any run here commits, so none is drawn twice. */
+const TOKENS_PER_SECOND = 5_000;
+let seededUpTo = 0;
 
-/** pgbench tps of `script` on seeded tokens in the database at `url`, which a server has migrated. */
+/** pgbench tps of `script` on tokens seeded for this run, in a database the server has migrated. */
 export async function pgbench(
   url: string,
   script: string,
   clients: number,
   seconds: number,
 ): Promise<number> {
-  await seedForPgbench(url);
-  return runPgbench(url, script, clients, seconds);
+  const base = seededUpTo;
+  const count = Math.max(20_000, TOKENS_PER_SECOND * seconds);
+  await seedForPgbench(url, base, count);
+  seededUpTo = base + count;
+  return runPgbench(url, script, clients, seconds, { base, count });
 }
 
-/** Seeds the tokens the pgbench scripts name (`md5(n) || md5(n+1)`, n ≤ 20 000) into a migrated database. */
-export async function seedForPgbench(url: string): Promise<void> {
-  const database = await createDatabase({ kind: 'postgres', url, poolSize: 2 });
+/** Seeds tokens `base+1 .. base+count` (hashes `md5(n) || md5(n+1)`) into a migrated database's tokenwarden schema. */
+async function seedForPgbench(url: string, base: number, count: number): Promise<void> {
+  const database = await createDatabase({
+    kind: 'postgres',
+    url,
+    schema: SCHEMA,
+    create: false,
+    poolSize: 2,
+  });
   try {
-    await seedTokens(database.db, 1, SEEDED);
+    await seedTokens(database.db, base + 1, base + count);
   } finally {
     await database.close();
   }
 }
 
-/** pgbench tps of `script` (a file in bench/sql/) on a database seeded by `seedForPgbench`. */
-export async function runPgbench(
+/** pgbench tps of `script` (a file in bench/sql/) on tokens `base+1 .. base+count` seeded by `seedForPgbench`. */
+async function runPgbench(
   url: string,
   script: string,
   clients: number,
   seconds: number,
+  tokens: { readonly base: number; readonly count: number },
 ): Promise<number> {
   const { stdout } = await run(
     'pgbench',
@@ -179,17 +224,38 @@ export async function runPgbench(
       '-T',
       String(seconds),
       '-D',
-      `ntokens=${SEEDED}`,
+      'i=0',
+      '-D',
+      `base=${tokens.base}`,
+      '-D',
+      `ntokens=${tokens.count}`,
+      '-D',
+      `clients=${clients}`,
       '-f',
       fileURLToPath(new URL(`sql/${script}`, import.meta.url)),
       url,
     ],
-    { timeout: (seconds + 60) * 1000 },
+    // The tables are in tokenwarden's schema, like the server's (TOKENWARDEN_DB_SCHEMA's default).
+    { timeout: (seconds + 60) * 1000, env: { ...process.env, PGOPTIONS: `-c search_path=${SCHEMA}` } },
   );
   const match = /tps = ([\d.]+)/.exec(stdout);
   if (match?.[1] === undefined) throw new Error(`pgbench printed no tps:\n${stdout}`);
   return Number(match[1]);
 }
+
+export const HEADER = [
+  'database',
+  'connections',
+  'refreshes/s (2xx)',
+  'non-2xx / errors',
+  'p50',
+  'p99',
+  'pgbench tps (refresh.sql)',
+  'ratio',
+  'pgbench tps (refresh-minimal.sql)',
+  'ratio to minimal',
+  'load average',
+];
 
 export function describe(run: RefreshRun): string[] {
   return [
@@ -201,7 +267,13 @@ export function describe(run: RefreshRun): string[] {
     ms(run.p99),
     run.pgbench === null ? '—' : int(run.pgbench),
     run.pgbench === null ? '—' : `${(run.requestsPerSecond / run.pgbench).toFixed(2)}×`,
-    run.pgbenchLoad === null ? run.load : `${run.load}; pgbench ${run.pgbenchLoad}`,
+    run.minimal === null ? '—' : int(run.minimal),
+    run.minimal === null ? '—' : `${(run.requestsPerSecond / run.minimal).toFixed(2)}×`,
+    [
+      run.load,
+      ...(run.pgbenchLoad === null ? [] : [`pgbench ${run.pgbenchLoad}`]),
+      ...(run.minimalLoad === null ? [] : [`minimal ${run.minimalLoad}`]),
+    ].join('; '),
   ];
 }
 
@@ -211,13 +283,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const i = process.argv.indexOf(`--${name}`);
     return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
   };
-  const result = await refreshThroughput({
+  const results = await refreshSweep({
     database: arg('db', 'postgres') as 'postgres' | 'pglite',
-    connections: Number(arg('connections', '16')),
+    connections: arg('connections', '16').split(',').map(Number),
     seconds: Number(arg('seconds', flags.quick ? '3' : '10')),
     pgbenchScript: arg('pgbench', 'refresh.sql'),
+    minimal: process.argv.includes('--minimal'),
+    poolSize: Number(arg('pool', String(DEFAULT_POOL))),
     root: process.argv.includes('--root') ? arg('root', '') : undefined,
   });
-  console.log(JSON.stringify(result));
-  console.log(describe(result).join(' | '));
+  console.log(table(HEADER, results.map(describe)));
 }

@@ -5,13 +5,21 @@
  *
  *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,peer]
  */
+
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
-import { distributionChart } from './chart.js';
+import { distributionChart, lineChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
-import { describe, type RefreshRun, refreshThroughput } from './refresh-throughput.js';
+import {
+  DEFAULT_POOL,
+  describe,
+  HEADER,
+  type RefreshRun,
+  refreshSweep,
+  refreshThroughput,
+} from './refresh-throughput.js';
 import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
 import { load, machine, parseFlags, table, writeSection } from './support/env.js';
@@ -32,43 +40,53 @@ async function emit(id: string, title: string, body: string): Promise<void> {
   if (flags.write) await writeSection(`${id}${suffix}`, markdown);
 }
 
+const img = (file: string) => new URL(`../docs/img/${file}`, import.meta.url).pathname;
+
 const machineLine = await machine();
 const mode = quick ? 'quick run (`npm run bench:quick`)' : 'full run (`npm run bench`)';
 console.log(machineLine);
 
 if (wanted('refresh')) {
-  const runs: RefreshRun[] = [];
-  runs.push(
-    await refreshThroughput({ database: 'postgres', connections: 16, seconds, pgbenchScript: 'refresh.sql' }),
-  );
-  if (!quick) {
-    runs.push(
-      await refreshThroughput({
-        database: 'postgres',
-        connections: 32,
-        seconds,
-        pgbenchScript: 'refresh.sql',
-      }),
-    );
-  }
+  // One server and database for the sweep; pgbench right after each load, same connections.
+  const sweep = quick ? [16] : [4, 8, 16, 32, 64];
+  const runs: RefreshRun[] = await refreshSweep({
+    database: 'postgres',
+    connections: sweep,
+    seconds,
+    pgbenchScript: 'refresh.sql',
+    minimal: true,
+  });
   runs.push(await refreshThroughput({ database: 'pglite', connections: 8, seconds }));
+  const chart = quick ? '' : `\n\n![Refreshes per second against connections](img/refresh-throughput.svg)`;
+  if (!quick && flags.write) {
+    await lineChart({
+      file: img('refresh-throughput.svg'),
+      title: `Refresh on PostgreSQL, ${seconds} s per point`,
+      x: 'connections',
+      y: 'per second',
+      series: 'what',
+      yTitle: 'refreshes/s or pgbench tps',
+      rows: runs
+        .filter((run) => run.database === 'postgres')
+        .flatMap((run) => [
+          { connections: run.connections, 'per second': run.requestsPerSecond, what: 'tokenwarden (HTTP)' },
+          { connections: run.connections, 'per second': run.pgbench ?? 0, what: 'pgbench refresh.sql' },
+          {
+            connections: run.connections,
+            'per second': run.minimal ?? 0,
+            what: 'pgbench refresh-minimal.sql',
+          },
+        ]),
+      width: 480,
+    });
+  }
   await emit(
     'refresh',
-    `### Refresh throughput vs pgbench, ${mode}\n\n${machineLine}. ${seconds} s per side.`,
-    table(
-      [
-        'database',
-        'connections',
-        'refreshes/s (2xx)',
-        'non-2xx / errors',
-        'p50',
-        'p99',
-        'pgbench tps',
-        'ratio',
-        'load average',
-      ],
-      runs.map(describe),
-    ),
+    `### Refresh throughput vs pgbench, ${mode}\n\n${machineLine}. ${seconds} s per side; server pool ${DEFAULT_POOL}; ` +
+      'at each connection count the server under autocannon, then pgbench on `bench/sql/refresh.sql` ' +
+      '(what a refresh commits) and on `bench/sql/refresh-minimal.sql` (the least any refresh commits), back to back.' +
+      chart,
+    table(HEADER, runs.map(describe)),
   );
 }
 
@@ -83,8 +101,6 @@ if (wanted('version')) {
     table(['refresh SQL', 'connections', 'pgbench tps', 'load average'], cost.rows),
   );
 }
-
-const img = (file: string) => new URL(`../docs/img/${file}`, import.meta.url).pathname;
 
 if (wanted('rotation')) {
   const plot = `rotation-scale${suffix}.svg`;

@@ -3,22 +3,23 @@
  *
  *   npx tsx bench/version-check.ts [--seconds 10] [--rounds 3] [--connections 16]
  *
- * The check has two parts. In the database, `bench/sql/refresh.sql` (the SQL a refresh
- * commits) reads the security_config row and takes it and the user FOR SHARE;
+ * The check has two parts. In the database, `bench/sql/refresh-locked.sql` (the SQL a
+ * refresh commits in a transaction: its fallback path, and its only path before issue 16)
+ * reads the security_config row and takes it and the user FOR SHARE;
  * `bench/sql/refresh-no-version-check.sql` is the same transaction without them (no
  * config read or lock, no user lock, the stamps copied). pgbench runs the two
- * alternately on one scratch PostgreSQL database (migrated and seeded here, dropped
- * after), so drifting load hits both alike; 1 − with/without is the check's share of
+ * alternately on one scratch PostgreSQL database (migrated into the `tokenwarden` schema
+ * here, fresh tokens seeded before each run, dropped after), so drifting load hits both alike; 1 − with/without is the check's share of
  * the database's work. In process, the stamp comparison (`checkVersionStamp`) is timed
  * over a million calls.
  */
 import { checkVersionStamp } from '../src/domain/token-validity.js';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
-import { runPgbench, seedForPgbench } from './refresh-throughput.js';
+import { pgbench, SCHEMA } from './refresh-throughput.js';
 import { int, load, parseFlags, type Row, scratchPostgres } from './support/env.js';
 
-export const WITH_CHECK = 'refresh.sql';
+export const WITH_CHECK = 'refresh-locked.sql';
 export const WITHOUT_CHECK = 'refresh-no-version-check.sql';
 
 export interface VersionCheckCost {
@@ -37,18 +38,22 @@ export async function versionCheckCost(options: {
 }): Promise<VersionCheckCost> {
   const scratch = await scratchPostgres('version');
   try {
-    const database = await createDatabase({ kind: 'postgres', url: scratch.url, poolSize: 2 });
+    const database = await createDatabase({
+      kind: 'postgres',
+      url: scratch.url,
+      schema: SCHEMA,
+      poolSize: 2,
+    });
     try {
       await migrateToLatest(database.db);
     } finally {
       await database.close();
     }
-    await seedForPgbench(scratch.url);
     const tps = { [WITH_CHECK]: [] as number[], [WITHOUT_CHECK]: [] as number[] };
     const rows: Row[] = [];
     for (let round = 0; round < options.rounds; round++) {
       for (const script of [WITH_CHECK, WITHOUT_CHECK] as const) {
-        const result = await runPgbench(scratch.url, script, options.connections, options.seconds);
+        const result = await pgbench(scratch.url, script, options.connections, options.seconds);
         tps[script].push(result);
         rows.push([
           script === WITH_CHECK ? `with the version check (\`${script}\`)` : `without it (\`${script}\`)`,

@@ -1,9 +1,13 @@
--- What one refresh commits since issue 5: two statements in a transaction, the
--- SQL of KyselyRefreshTokenRepository.findForRefresh and .rotate.
--- Token :n is seeded by bench/support/seed.ts; pgbench -D ntokens=N.
-\set n random(1, :ntokens)
+-- What one refresh commits since issue 16: two statements, each its own transaction (no
+-- BEGIN/COMMIT), the SQL of KyselyRefreshTokenRepository.findFacts (no locks) and
+-- .rotateIfUnchanged (re-checks under the lock order's row locks, then writes): 2 round trips.
+-- The seeded rows carry versions 1/1, no grace, role user.
+-- Token :n is seeded by bench/support/seed.ts (refresh-throughput.ts seeds a fresh range
+-- :base+1 .. :base+:ntokens before each run); each client takes the next token of its own
+-- stride, so no token is drawn twice while the range lasts (-D i=0 base=… ntokens=… clients=…).
+\set i :i + 1
+\set n :base + 1 + (:client_id + :clients * (:i - 1)) % :ntokens
 \set r random(1, 1000000000000)
-BEGIN;
 SELECT c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at, c.last_rotation_reason,
     c.grace_until, c.updated_at AS c_updated_at,
     t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
@@ -14,17 +18,28 @@ SELECT c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at, c
   FROM security_config c CROSS JOIN refresh_tokens t
     JOIN users u ON u.id = t.user_id
     JOIN sessions s ON s.id = t.session_id
-  WHERE c.id = 1 AND t.token_hash = md5(:n::text) || md5((:n + 1)::text)
-  FOR SHARE OF c FOR UPDATE OF t FOR SHARE OF u;
-WITH successor AS (
+  WHERE c.id = 1 AND t.token_hash = md5(:n::text) || md5((:n + 1)::text);
+WITH facts AS (
+  SELECT t.id FROM security_config c CROSS JOIN refresh_tokens t
+    JOIN users u ON u.id = t.user_id
+    JOIN sessions s ON s.id = t.session_id
+  WHERE c.id = 1 AND t.id = md5('t' || :n)::uuid
+    AND c.global_min_token_version = 1 AND c.grace_until IS NOT DISTINCT FROM NULL
+    AND t.used_at IS NULL AND t.revoked_at IS NULL
+    AND u.min_token_version = 1 AND u.role = 'user' AND u.disabled_at IS NULL
+    AND s.revoked_at IS NULL
+  FOR SHARE OF c FOR UPDATE OF t FOR SHARE OF u
+), successor AS (
   INSERT INTO refresh_tokens (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
-  VALUES (md5(:client_id || '-' || :r)::uuid, md5('s' || :n)::uuid, md5('u' || ((:n + 9) / 10))::uuid,
-          md5(:client_id || 'a' || :r) || md5(:client_id || 'b' || :r), 1, 1, now(), now() + interval '14 days',
-          md5('t' || :n)::uuid)
+  SELECT md5(:client_id || '-' || :r)::uuid, md5('s' || :n)::uuid, md5('u' || ((:n + 9) / 10))::uuid,
+         md5(:client_id || 'a' || :r) || md5(:client_id || 'b' || :r), 1, 1, now(), now() + interval '14 days',
+         facts.id
+  FROM facts
 ), parent AS (
   UPDATE refresh_tokens SET used_at = now(), successor_id = md5(:client_id || '-' || :r)::uuid,
     successor_sealed = 'v1.AAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB'
-  WHERE id = md5('t' || :n)::uuid
+  FROM facts WHERE refresh_tokens.id = facts.id
+), touched AS (
+  UPDATE sessions SET last_used_at = now() FROM facts WHERE sessions.id = md5('s' || :n)::uuid
 )
-UPDATE sessions SET last_used_at = now() WHERE id = md5('s' || :n)::uuid;
-COMMIT;
+SELECT count(*)::int AS written FROM facts;

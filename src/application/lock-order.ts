@@ -22,8 +22,14 @@ export interface TokenWriteLocks<T> {
  * global rotation (which takes that row FOR UPDATE): one waits for the other to
  * commit, so a token stamped by a transaction that commits after a rotation committed
  * always read the new version. The user row does the same against a user rotation.
- * The refresh, the hot path, takes the first three in one statement in this order
- * (`RefreshTokenRepository.findForRefresh`); every other writer calls this.
+ *
+ * The refresh, the hot path, reads its facts without locks and then writes in one
+ * statement that takes the first three in this order and re-checks under them what it
+ * read (`RefreshTokenRepository.rotateIfUnchanged`): a lock that waited re-reads the
+ * newest row, so a rotation or a use that committed after the unlocked read makes the
+ * statement write nothing, and the refresh falls back to a transaction that takes the
+ * same three in one locking SELECT first (`findForRefresh`). Every other writer calls
+ * this. test/http/refresh.test.ts holds both interleavings deterministically.
  *
  * @example
  * const { user } = await lockForTokenWrite(repos, { user: { id: userId, lock: 'update' } });

@@ -222,6 +222,21 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     expect(started.every((s) => s.gver !== null)).toBe(true);
   });
 
+  // Backends that wait on a lock `pid` holds, with the statement each is running.
+  const blockedBy = async (pid: number) =>
+    (
+      await sql<{
+        pid: number;
+        query: string;
+      }>`select pid, query from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(t.tw.db)
+    ).rows;
+  const waitUntil = async (condition: () => Promise<boolean>) => {
+    for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10)) if (await condition()) return;
+    throw new Error('timed out waiting for the interleaving');
+  };
+  // The refresh's one write statement (KyselyRefreshTokenRepository.rotateIfUnchanged), after its unlocked read.
+  const isRefreshWrite = (query: string) => /^\s*with facts as/.test(query);
+
   // PGlite has one connection, so this interleaving cannot happen there.
   it.runIf(target.name === 'postgres')(
     'a refresh that has read the versions holds off a rotation until it commits (deterministic interleaving)',
@@ -237,18 +252,6 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
       const locked = new Promise<void>((r) => {
         signalLocked = r;
       });
-      // Backends that wait on a lock `pid` holds.
-      const blockedBy = async (pid: number) =>
-        (
-          await sql<{
-            pid: number;
-          }>`select pid from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(t.tw.db)
-        ).rows.map((r) => r.pid);
-      const waitUntil = async (condition: () => Promise<boolean>) => {
-        for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10))
-          if (await condition()) return;
-        throw new Error('timed out waiting for the interleaving');
-      };
       // Another transaction holds the token row, so the refresh stops right after reading the versions.
       let blockerPid = 0;
       const blocker = t.tw.db.transaction().execute(async (trx) => {
@@ -271,7 +274,10 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
       });
       let refreshPid = 0;
       await waitUntil(async () => {
-        refreshPid = (await blockedBy(blockerPid))[0] ?? 0;
+        const waiting = (await blockedBy(blockerPid))[0];
+        refreshPid = waiting?.pid ?? 0;
+        // It waits in its write, having read the versions without locks and taken the config share lock.
+        if (waiting !== undefined) expect(isRefreshWrite(waiting.query)).toBe(true);
         return refreshPid !== 0;
       });
       const rotation = t
@@ -296,6 +302,49 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
       expect(claimsOf(refreshed.json().accessToken).gver).toBe(rotated.json().previousVersion);
       const next = await t.refresh(refreshed.json().refreshToken);
       expect(claimsOf(next.json().accessToken).gver).toBe(rotated.json().newVersion);
+    },
+  );
+  it.runIf(target.name === 'postgres')(
+    'a user rotation that commits between the unlocked read and the write is not missed (deterministic interleaving)',
+    async () => {
+      const pair = await t.login(await freshUser());
+      const userId: string = claimsOf(pair.accessToken).sub;
+      let release = () => {};
+      const released = new Promise<void>((r) => {
+        release = r;
+      });
+      let signalLocked = () => {};
+      const locked = new Promise<void>((r) => {
+        signalLocked = r;
+      });
+      // A user rotation in flight: the refresh's unlocked read still sees the old version,
+      // and its write waits for this commit on the user row's share lock.
+      let blockerPid = 0;
+      const blocker = t.tw.db.transaction().execute(async (trx) => {
+        blockerPid =
+          (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+        await trx
+          .updateTable('users')
+          .set((eb) => ({ min_token_version: eb('min_token_version', '+', 1) }))
+          .where('id', '=', userId)
+          .execute();
+        signalLocked();
+        await released;
+      });
+      await locked;
+      const refresh = t.refresh(pair.refreshToken);
+      await waitUntil(async () => (await blockedBy(blockerPid)).some((w) => isRefreshWrite(w.query)));
+      release();
+      await blocker;
+      const refreshed = await refresh;
+      // Written with the stamp it read, it would be a 200 carrying a user version already rotated away.
+      expect(refreshed.statusCode).toBe(401);
+      const row = await t.tw.db
+        .selectFrom('refresh_tokens')
+        .select(['used_at', 'successor_id'])
+        .where('token_hash', '=', createHash('sha256').update(pair.refreshToken).digest('hex'))
+        .executeTakeFirstOrThrow();
+      expect(row).toEqual({ used_at: null, successor_id: null });
     },
   );
 });

@@ -215,6 +215,7 @@ export function failingAt<R extends keyof Repos>(
     uow: {
       run: (work) => ctx.uow.run((repos) => work(breakOne(repos))),
       read: (work) => ctx.uow.read(work),
+      statement: (work) => ctx.uow.statement((repos) => work(breakOne(repos))),
     },
   };
 }

@@ -22,6 +22,14 @@ export interface RefreshFacts {
   readonly session: SessionRecord;
 }
 
+/** What a refresh decided on, read without locks: its write goes ahead only if all of it still holds. */
+export interface RefreshExpectation {
+  readonly globalMinTokenVersion: number;
+  readonly graceUntil: Date | null;
+  readonly userMinTokenVersion: number;
+  readonly role: UserRecord['role'];
+}
+
 export interface RefreshTokenRepository {
   insert(token: NewRefreshToken): Promise<void>;
   /**
@@ -38,6 +46,18 @@ export interface RefreshTokenRepository {
     readonly successorSealed: string;
     readonly usedAt: Date;
   }): Promise<void>;
+  /**
+   * The same writes as `rotate`, as one statement that is its own transaction, made only
+   * if, under the lock order's row locks, the parent is still unused and unrevoked, its
+   * session unrevoked, its user enabled and the versions, grace and role still those
+   * expected. False: nothing was written (decide again under locks).
+   */
+  rotateIfUnchanged(input: {
+    readonly successor: NewRefreshToken & { readonly parentId: string };
+    readonly successorSealed: string;
+    readonly usedAt: Date;
+    readonly expected: RefreshExpectation;
+  }): Promise<boolean>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;

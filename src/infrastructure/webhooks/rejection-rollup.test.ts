@@ -78,6 +78,7 @@ describeEachDatabase('rejection rollup', (suite) => {
       uow: {
         run: (work) => (fail ? Promise.reject(new Error('database down')) : real.run(work)),
         read: (work) => real.read(work),
+        statement: (work) => real.statement(work),
       },
       clock,
       ids: new RandomTokenGenerator(),

@@ -7,6 +7,11 @@ import type { UserRecord } from '../../../domain/user.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
+import type {
+  RefreshExpectation,
+  RefreshFacts,
+  RefreshTokenRepository,
+} from '../../ports/refresh-token-repository.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
@@ -19,10 +24,12 @@ interface Granted extends TokenPairInput {
 }
 
 /**
- * Refresh with rotation, idempotent retries and reuse detection. The versions, the
- * presented token, its user and session are read in one statement that takes the
- * shared lock order of ../../lock-order.ts (config share → token update → user share),
- * so a refresh that commits after a rotation committed always read the new version.
+ * Refresh with rotation, idempotent retries and reuse detection. A plain rotation reads
+ * without locks and writes in one statement that re-checks, under the shared lock order
+ * of ../../lock-order.ts (config share → token update → user share), what it decided
+ * on; anything else (a used token, a rejection, a change since the read) is decided in
+ * a transaction that reads the same facts under those locks first. Either way a refresh
+ * that commits after a rotation committed wrote the new version, or nothing.
  */
 export class RefreshTokensHandler {
   constructor(private readonly ctx: AppContext) {}
@@ -35,53 +42,27 @@ export class RefreshTokensHandler {
     const tokenHash = this.ctx.tokens.hashRefreshToken(command.refreshToken);
     // Set when reuse detection revoked a session, so caches are told after the commit.
     const revoked: { sessionId: string | null } = { sessionId: null };
-    const outcome = await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
-      const facts = await repos.refreshTokens.findForRefresh(tokenHash);
-      if (facts === null) return err(invalidToken());
-      const { token: presented, user, session, config } = facts;
-      const now = this.ctx.clock.now();
-
-      if (presented.usedAt !== null) {
-        return this.presentedAgain(
-          repos,
-          { presented, user, session, config, now },
-          command.refreshToken,
-          revoked,
+    const outcome =
+      (await this.optimistic(command.refreshToken, tokenHash)) ??
+      (await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
+        const facts = await repos.refreshTokens.findForRefresh(tokenHash);
+        if (facts === null) return err(invalidToken());
+        const now = this.ctx.clock.now();
+        if (facts.token.usedAt !== null) {
+          return this.presentedAgain(
+            repos,
+            { ...facts, presented: facts.token, now },
+            command.refreshToken,
+            revoked,
+          );
+        }
+        const validity = judge(facts.token, facts.session, facts.user, facts.config, now);
+        if (!validity.valid) return this.reject(validity, facts.token);
+        // The successor, the parent marked used, the session touched: one statement.
+        return ok(
+          await this.rotate(facts, now, command.refreshToken, (write) => repos.refreshTokens.rotate(write)),
         );
-      }
-      const validity = judge(presented, session, user, config, now);
-      if (!validity.valid) return this.reject(validity, presented);
-
-      const stamp: VersionStamp = {
-        userVersion: user.minTokenVersion,
-        globalVersion: config.globalMinTokenVersion,
-      };
-      const successor = newRefreshToken(this.ctx, {
-        sessionId: session.id,
-        sessionExpiresAt: session.expiresAt,
-        userId: user.id,
-        stamp,
-        now,
-        parentId: presented.id,
-      });
-      // The successor, the parent marked used, the session touched: one statement.
-      await repos.refreshTokens.rotate({
-        successor: successor.record,
-        successorSealed: this.ctx.sealer.seal(command.refreshToken, successor.issued.token),
-        usedAt: now,
-      });
-      return ok({
-        userId: user.id,
-        role: user.role,
-        sessionId: session.id,
-        stamp,
-        refreshToken: successor.issued.token,
-        refreshExpiresAt: successor.issued.expiresAt,
-        sessionExpiresAt: session.expiresAt,
-        now,
-        replayed: false,
-      });
-    });
+      }));
 
     if (revoked.sessionId !== null) this.ctx.versionListener.sessionRevoked(revoked.sessionId);
     if (!outcome.ok) {
@@ -90,6 +71,74 @@ export class RefreshTokensHandler {
     }
     this.ctx.metrics.refresh(outcome.value.replayed ? 'replayed' : 'issued');
     return ok(await buildTokenPair(this.ctx, outcome.value));
+  }
+
+  /**
+   * The common case in two round trips and no BEGIN/COMMIT: the facts read without
+   * locks, judged here, then one statement that takes the lock order's row locks,
+   * re-checks under them everything the judgement rested on and only then writes
+   * (`rotateIfUnchanged`). Null when the token was used, is not valid, or changed
+   * between the read and the write: the locked transaction decides those (reuse
+   * detection, retries, rejections), exactly as when it was the only path.
+   */
+  private async optimistic(plaintext: string, tokenHash: string): Promise<Result<Granted> | null> {
+    const facts = await this.ctx.uow.read((repos) => repos.refreshTokens.findFacts(tokenHash));
+    // No such hash: nothing to lock or re-check, and no row can come to have it.
+    if (facts === null) return err(invalidToken());
+    if (facts.token.usedAt !== null) return null;
+    const now = this.ctx.clock.now();
+    if (!judge(facts.token, facts.session, facts.user, facts.config, now).valid) return null;
+    const expected: RefreshExpectation = {
+      globalMinTokenVersion: facts.config.globalMinTokenVersion,
+      graceUntil: facts.config.graceUntil,
+      userMinTokenVersion: facts.user.minTokenVersion,
+      role: facts.user.role,
+    };
+    let written = false;
+    const granted = await this.rotate(facts, now, plaintext, async (write) => {
+      written = await this.ctx.uow.statement((repos) =>
+        repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
+      );
+    });
+    return written ? ok(granted) : null;
+  }
+
+  /** Stamps a successor with the versions of `facts`, has `write` store it, and says what to answer. */
+  private async rotate(
+    facts: RefreshFacts,
+    now: Date,
+    plaintext: string,
+    write: (rotation: Parameters<RefreshTokenRepository['rotate']>[0]) => Promise<void>,
+  ): Promise<Granted> {
+    const { token: presented, user, session, config } = facts;
+    const stamp: VersionStamp = {
+      userVersion: user.minTokenVersion,
+      globalVersion: config.globalMinTokenVersion,
+    };
+    const successor = newRefreshToken(this.ctx, {
+      sessionId: session.id,
+      sessionExpiresAt: session.expiresAt,
+      userId: user.id,
+      stamp,
+      now,
+      parentId: presented.id,
+    });
+    await write({
+      successor: successor.record,
+      successorSealed: this.ctx.sealer.seal(plaintext, successor.issued.token),
+      usedAt: now,
+    });
+    return {
+      userId: user.id,
+      role: user.role,
+      sessionId: session.id,
+      stamp,
+      refreshToken: successor.issued.token,
+      refreshExpiresAt: successor.issued.expiresAt,
+      sessionExpiresAt: session.expiresAt,
+      now,
+      replayed: false,
+    };
   }
 
   /**

@@ -184,6 +184,46 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     expect(seenBySecond?.token.usedAt).toEqual(minutes(1));
   });
 
+  it('rotates only if unchanged: writes while the facts hold, nothing once the token is used or a version moved', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const facts = await tokens().findFacts((await addToken(sessionId, userId)).tokenHash);
+    if (facts === null) throw new Error('token not found');
+    const expected = {
+      globalMinTokenVersion: facts.config.globalMinTokenVersion,
+      graceUntil: facts.config.graceUntil,
+      userMinTokenVersion: facts.user.minTokenVersion,
+      role: facts.user.role,
+    };
+    const rotation = (parentId: string, changed: Partial<typeof expected> = {}) => {
+      const successor = { ...tokenIn(sessionId, userId), parentId };
+      const write = { successor, successorSealed: 'sealed', usedAt: minutes(1) };
+      return tokens()
+        .rotateIfUnchanged({ ...write, expected: { ...expected, ...changed } })
+        .then(async (written) => ({ written, stored: await tokens().findById(successor.id) }));
+    };
+
+    for (const changed of [
+      { globalMinTokenVersion: expected.globalMinTokenVersion - 1 },
+      { graceUntil: minutes(5) },
+      { userMinTokenVersion: expected.userMinTokenVersion - 1 },
+      { role: 'admin' as const },
+    ]) {
+      expect(await rotation(facts.token.id, changed)).toEqual({ written: false, stored: null });
+    }
+    expect((await tokens().findById(facts.token.id))?.usedAt).toBeNull();
+
+    const first = await rotation(facts.token.id);
+    expect(first.written).toBe(true);
+    expect(await tokens().findById(facts.token.id)).toMatchObject({
+      usedAt: minutes(1),
+      successorId: first.stored?.id,
+    });
+    expect((await sessions().findById(sessionId))?.lastUsedAt).toEqual(minutes(1));
+    // Used now: a second write for the same parent is refused and leaves no orphan successor.
+    expect(await rotation(facts.token.id)).toEqual({ written: false, stored: null });
+  });
+
   it('revokes the unrevoked tokens of one session', async () => {
     const userId = await addUser();
     const sessionId = await addSession(userId);

@@ -1,6 +1,7 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type {
   NewRefreshToken,
+  RefreshExpectation,
   RefreshFacts,
   RefreshTokenRepository,
 } from '../../../application/ports/refresh-token-repository.js';
@@ -118,6 +119,49 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
         where id = ${t.parentId}
       )
       update sessions set last_used_at = ${usedAt} where id = ${t.sessionId}`.execute(this.#db);
+  }
+
+  /**
+   * The refresh's write when its facts were read without locks: one statement, its own
+   * transaction. The `facts` CTE takes the lock order of application/lock-order.ts
+   * (config share → token update → user share) and re-checks under those locks what the
+   * unlocked read decided on; a lock that waited re-reads the newest row versions
+   * (EvalPlanQual), so a rotation, a use or a revocation that committed since the read
+   * leaves `facts` empty, and then nothing is written. Returns whether it wrote.
+   */
+  async rotateIfUnchanged(input: {
+    readonly successor: NewRefreshToken & { readonly parentId: string };
+    readonly successorSealed: string;
+    readonly usedAt: Date;
+    readonly expected: RefreshExpectation;
+  }): Promise<boolean> {
+    const { successor: t, successorSealed, usedAt, expected: e } = input;
+    const result = await sql<{ written: number }>`
+      with facts as (
+        select t.id from security_config c cross join refresh_tokens t
+          join users u on u.id = t.user_id
+          join sessions s on s.id = t.session_id
+        where c.id = 1 and t.id = ${t.parentId}
+          and c.global_min_token_version = ${e.globalMinTokenVersion}
+          and c.grace_until is not distinct from ${e.graceUntil}
+          and t.used_at is null and t.revoked_at is null
+          and u.min_token_version = ${e.userMinTokenVersion} and u.role = ${e.role} and u.disabled_at is null
+          and s.revoked_at is null
+        for share of c for update of t for share of u
+      ), successor as (
+        insert into refresh_tokens
+          (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
+        select ${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
+          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, facts.id
+        from facts
+      ), parent as (
+        update refresh_tokens set used_at = ${usedAt}, successor_id = ${t.id}, successor_sealed = ${successorSealed}
+        from facts where refresh_tokens.id = facts.id
+      ), touched as (
+        update sessions set last_used_at = ${usedAt} from facts where sessions.id = ${t.sessionId}
+      )
+      select count(*)::int as written from facts`.execute(this.#db);
+    return result.rows[0]?.written === 1;
   }
 
   async findById(id: string): Promise<RefreshTokenRecord | null> {

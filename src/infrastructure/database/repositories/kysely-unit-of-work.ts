@@ -11,7 +11,7 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * `run` is one database transaction (committed when `work` resolves, rolled back
- * when it throws); `read` runs each query on its own.
+ * when it throws); `read` and `statement` run each query on its own.
  *
  * On PGlite there is one connection: inside `run`, use only the repositories
  * given to `work`, never another unit of work, or the two wait for each other.
@@ -44,6 +44,11 @@ export class KyselyUnitOfWork implements UnitOfWork {
   }
 
   read<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return work(createKyselyRepositories(this.#db, this.#options));
+  }
+
+  /** Autocommit, like `read`: `work` must be one statement for it to be one transaction. */
+  statement<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     return work(createKyselyRepositories(this.#db, this.#options));
   }
 }
