@@ -43,7 +43,25 @@ export interface LineChart {
 
 type ScaleType = 'linear' | 'log';
 
-const scale = (type: ScaleType | undefined) => (type === 'log' ? { scale: { type: 'log' as const } } : {});
+/**
+ * A log scale ticks at the powers of ten the data spans, labelled 10k / 100k / 1M: Vega's own log
+ * ticks fall between measured sizes (30,000, 400,000) and can leave the largest unlabelled.
+ */
+function scale(type: ScaleType | undefined, field: string, rows: LineChart['rows']) {
+  return type === 'log' ? logScale(field, rows) : {};
+}
+
+/** {@link scale}'s log case, for specs written by hand (bench/peer-chart.ts). */
+export function logScale(field: string, rows: readonly Record<string, unknown>[]) {
+  const values = rows.map((row) => Number(row[field])).filter((v) => Number.isFinite(v) && v > 0);
+  const ticks: number[] = [];
+  if (values.length > 0) {
+    const low = Math.floor(Math.log10(Math.min(...values)));
+    const high = Math.ceil(Math.log10(Math.max(...values)));
+    for (let power = low; power <= high; power++) ticks.push(10 ** power);
+  }
+  return { scale: { type: 'log' as const }, axis: { values: ticks, format: '~s', grid: true } };
+}
 
 /** One line per series over x, optionally one panel per `facet` value side by side. */
 export function lineChart(chart: LineChart): Promise<string> {
@@ -54,13 +72,13 @@ export function lineChart(chart: LineChart): Promise<string> {
         field: chart.x,
         type: 'quantitative' as const,
         title: chart.xTitle ?? chart.x,
-        ...scale(chart.xScale),
+        ...scale(chart.xScale, chart.x, chart.rows),
       },
       y: {
         field: chart.y,
         type: 'quantitative' as const,
         title: chart.yTitle ?? chart.y,
-        ...scale(chart.yScale),
+        ...scale(chart.yScale, chart.y, chart.rows),
       },
       // Series names are sentences ("PostgreSQL: UPDATE … SET revoked_at"): never cut them short.
       color: {
@@ -114,7 +132,7 @@ export function distributionChart(chart: DistributionChart): Promise<string> {
     field: chart.value,
     type: 'quantitative' as const,
     title: chart.valueTitle ?? chart.value,
-    ...scale(chart.valueScale),
+    ...scale(chart.valueScale, chart.value, chart.rows),
   };
   const y = { field: chart.category, type: 'nominal' as const, title: null, axis: { labelLimit: 0 } };
   const spec: TopLevelSpec = {

@@ -4,7 +4,7 @@
  * against the number of live sessions, both axes logarithmic.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { renderSvg } from './chart.js';
+import { logScale, renderSvg } from './chart.js';
 import type { Revocation } from './peer-revocation.js';
 import type { Figure } from './peer-throughput.js';
 
@@ -57,8 +57,13 @@ export function peerChart(
         data: { values: lines },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'sessions', type: 'quantitative', title: 'live sessions', scale: { type: 'log' } },
-          y: { field: 'ms', type: 'quantitative', title: 'ms (log)', scale: { type: 'log' } },
+          x: {
+            field: 'sessions',
+            type: 'quantitative',
+            title: 'live sessions',
+            ...logScale('sessions', lines),
+          },
+          y: { field: 'ms', type: 'quantitative', title: 'ms (log)', ...logScale('ms', lines) },
           color: {
             field: 'action',
             type: 'nominal',
