@@ -94,6 +94,7 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_CORS_ORIGINS: Type.Optional(Type.String({ maxLength: 8192 })),
   // On SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are closed.
   TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
+  TOKENWARDEN_SHUTDOWN_DELAY_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 0 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -199,6 +200,8 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** On a stop signal, how long requests in flight may take before their connections are closed. */
   readonly shutdownTimeoutSeconds: number;
+  /** On a stop signal, how long to keep listening with `/ready` at 503 before the drain closes the listener. */
+  readonly shutdownDelaySeconds: number;
 }
 
 export type TrustProxy = false | number | readonly string[];
@@ -366,6 +369,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     retention,
     corsOrigins,
     shutdownTimeoutSeconds: env.TOKENWARDEN_SHUTDOWN_TIMEOUT_SECONDS,
+    shutdownDelaySeconds: env.TOKENWARDEN_SHUTDOWN_DELAY_SECONDS,
   };
 }
 

@@ -25,19 +25,27 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
       return;
     }
     stopping = true;
-    const started = Date.now();
+    const delayMs = config.shutdownDelaySeconds * 1000;
+    // The drain's deadline runs from the end of the announcement, when the listener closes.
+    const signalledAt = Date.now();
+    const started = signalledAt + delayMs;
     const drainMs = config.shutdownTimeoutSeconds * 1000;
     app.log.info(
-      { signal, timeoutSeconds: config.shutdownTimeoutSeconds },
-      'shutting down: refusing new connections, finishing the requests in flight',
+      { signal, timeoutSeconds: config.shutdownTimeoutSeconds, delaySeconds: config.shutdownDelaySeconds },
+      delayMs > 0
+        ? 'shutting down: /ready answers 503 now, new connections refused after the delay, then the requests in flight finish'
+        : 'shutting down: refusing new connections, finishing the requests in flight',
     );
-    const giveUp = setTimeout(() => {
-      app.log.error('shutdown did not finish in time: exiting without a clean close');
-      process.exit(1);
-    }, drainMs + CLOSE_GRACE_MS);
+    const giveUp = setTimeout(
+      () => {
+        app.log.error('shutdown did not finish in time: exiting without a clean close');
+        process.exit(1);
+      },
+      delayMs + drainMs + CLOSE_GRACE_MS,
+    );
     let forced: NodeJS.Timeout | undefined;
     try {
-      await drain(drainMs);
+      await drain(drainMs, delayMs);
       // fastify's close waits for every request in flight: past the deadline, their sockets go.
       forced = setTimeout(
         () => {
@@ -56,7 +64,7 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
     }
     clearTimeout(forced);
     clearTimeout(giveUp);
-    app.log.info({ signal, ms: Date.now() - started }, 'stopped');
+    app.log.info({ signal, ms: Date.now() - signalledAt }, 'stopped');
     process.exit(0);
   };
   process.on('SIGINT', (signal) => void stop(signal));

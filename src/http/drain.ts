@@ -18,15 +18,18 @@ const POLL_MS = 50;
  * one at that moment meets a reset), answers everything from then on with `Connection: close`
  * so each client moves off its connection after its answer, and waits until no request is in
  * flight. `/ready` answers 503 from the start of the drain, so a load balancer probing over a
- * kept-alive connection takes the instance out before its connections close. Event streams are
+ * kept-alive connection takes the instance out before its connections close; with
+ * `announceMs` the listener stays open that long first, so probes on new connections see the
+ * 503 too (a load balancer needs a few probe intervals to stop routing). Event streams are
  * not waited for: the app's close ends them. Install before listening.
  *
  * @example
  * const drain = installDrain(app);
- * await drain(10_000); // then app.close()
- * @returns a function that drains, resolving when nothing is in flight or after `timeoutMs`
+ * await drain(10_000, 5_000); // then app.close()
+ * @returns a function that drains, resolving after the announcement, when nothing is in
+ * flight or after `timeoutMs` more
  */
-export function installDrain(app: App): (timeoutMs: number) => Promise<void> {
+export function installDrain(app: App): (timeoutMs: number, announceMs?: number) => Promise<void> {
   const open = new Set<ServerResponse>();
   let draining = false;
   app.decorate('draining', () => draining);
@@ -43,8 +46,9 @@ export function installDrain(app: App): (timeoutMs: number) => Promise<void> {
     [...open].some(
       (response) => !String(response.getHeader('content-type') ?? '').startsWith('text/event-stream'),
     );
-  return async (timeoutMs) => {
+  return async (timeoutMs, announceMs = 0) => {
     draining = true;
+    if (announceMs > 0) await new Promise((resolve) => setTimeout(resolve, announceMs));
     // net.Server's close: the listener goes (new connections are refused), open connections stay.
     NetServer.prototype.close.call(app.server);
     const until = Date.now() + timeoutMs;

@@ -8,7 +8,7 @@ const dir = await mkdtemp(join(tmpdir(), 'tw-chart-test-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** The text of every <text> element of an SVG, in order. */
-const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1] ?? '');
 
 describe('bench charts', () => {
   it('puts decades on a log axis and writes the file it returns', async () => {

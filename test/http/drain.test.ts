@@ -73,4 +73,33 @@ describe('the drain of a graceful stop', () => {
       agent.destroy();
     }
   }, 60_000);
+
+  it('with an announcement, keeps listening with /ready at 503 for new connections, then refuses them', async () => {
+    if (pglite === undefined) throw new Error('no test database');
+    database = await pglite.create();
+    tw = await createTokenwarden(loadConfig(TEST_ENV), {
+      clock: new ManualClock(),
+      database,
+      logger: false,
+      defaultMetrics: false,
+    });
+    const drain = installDrain(tw.app);
+    await tw.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(tw.app.server.address() as AddressInfo).port}`;
+    const began = Date.now();
+    const drained = drain(5_000, 1_500);
+    // A fresh connection, as a load balancer's next probe may open: still accepted, told 503.
+    const fresh = new Agent({ keepAlive: false });
+    try {
+      const during = await get(fresh, base, '/ready');
+      expect(during.status).toBe(503);
+      expect(during.body).toMatchObject({ status: 'draining' });
+      await drained;
+      expect(Date.now() - began).toBeGreaterThanOrEqual(1_400);
+      // The announcement is over: the listener is closed.
+      await expect(get(fresh, base, '/ready')).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      fresh.destroy();
+    }
+  }, 60_000);
 });
