@@ -217,7 +217,19 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     const value = source[key];
     if (value !== undefined && value !== '') picked[key] = value;
   }
-  const env = Value.Default(EnvSchema, Value.Convert(EnvSchema, picked)) as Env;
+  // Convert truncates "1.5" to 1 for an integer (and may convert in place): such a value is
+  // kept as typed, so it is refused.
+  const converted = Value.Convert(EnvSchema, { ...picked }) as Record<string, unknown>;
+  for (const [key, schema] of Object.entries(EnvSchema.properties)) {
+    const typed = picked[key];
+    if (
+      (schema as { type?: string }).type === 'integer' &&
+      typeof typed === 'string' &&
+      !/^\s*-?\d+\s*$/.test(typed)
+    )
+      converted[key] = typed;
+  }
+  const env = Value.Default(EnvSchema, converted) as Env;
   const problems = [...Value.Errors(EnvSchema, env)].map(
     (e) => `${e.instancePath.replace(/^\//, '') || '(environment)'} ${e.message}`,
   );

@@ -77,7 +77,7 @@ describe('deployment settings', () => {
   it('TOKENWARDEN_SHUTDOWN_DELAY_SECONDS defaults to 0 and takes 0-300 whole seconds', () => {
     expect(loadConfig({}).shutdownDelaySeconds).toBe(0);
     expect(loadConfig({ TOKENWARDEN_SHUTDOWN_DELAY_SECONDS: '15' }).shutdownDelaySeconds).toBe(15);
-    for (const bad of ['-1', '301', 'soon']) {
+    for (const bad of ['-1', '301', '1.5', '1e2', 'soon']) {
       expect(problems({ TOKENWARDEN_SHUTDOWN_DELAY_SECONDS: bad })).toContain(
         'TOKENWARDEN_SHUTDOWN_DELAY_SECONDS',
       );
