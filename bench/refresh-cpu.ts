@@ -1,0 +1,209 @@
+/**
+ * CPU per refresh: server µs and PostgreSQL backend µs per refresh, as bench/capacity.ts
+ * computes them (utime + stime from /proc of the server process and of this database's
+ * backends), for one tree or two alternated (A, B, A, B…) on a shared machine.
+ *
+ *   npx tsx bench/refresh-cpu.ts [--seconds 10] [--rounds 2] [--connections 16] [--seed 20000]
+ *     [--root /tmp/tw-base] [--before-env K=V,K=V] [--after-env K=V] [--cpu-prof dir]
+ *   npm run bench -- --only refresh-cpu
+ *
+ * Without `--root` and without env, one side (this tree). `--root` is a checkout of the
+ * earlier commit (`git archive <commit> | tar -x -C /tmp/tw-base` and a node_modules
+ * symlink). `--cpu-prof` writes a .cpuprofile of each server (bench/cpu-profile.ts reads it).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { createDatabase } from '../src/infrastructure/database/create-database.js';
+import { CpuWindow, Probe, refreshLoad, refreshTokens } from './capacity.js';
+import { load, scratchPostgres, table } from './support/env.js';
+import { seedTokens } from './support/seed.js';
+import { startServer } from './support/server.js';
+
+export interface RefreshCpuSide {
+  readonly label: string;
+  readonly root?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export interface RefreshCpuRun {
+  readonly label: string;
+  readonly refreshes: number;
+  readonly perSecond: number;
+  readonly serverMicros: number;
+  readonly postgresMicros: number;
+  readonly load: string;
+}
+
+export async function refreshCpu(
+  side: RefreshCpuSide,
+  options: {
+    readonly seconds: number;
+    readonly connections: number;
+    readonly seed: number;
+    readonly cpuProfDir?: string;
+  },
+): Promise<RefreshCpuRun> {
+  const scratch = await scratchPostgres(`cpu_${Math.random().toString(36).slice(2, 8)}`);
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let client: pg.Client | undefined;
+  try {
+    server = await startServer({
+      ...(side.root === undefined ? {} : { root: side.root }),
+      ...(options.cpuProfDir === undefined
+        ? {}
+        : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] }),
+      maxSeconds: 120 + options.seconds * 2,
+      readySeconds: 120,
+      env: {
+        DATABASE_URL: scratch.url,
+        DATABASE_POOL_SIZE: '16',
+        TOKENWARDEN_MAX_SESSIONS_PER_USER: '10000',
+        TOKENWARDEN_PRUNE_INTERVAL_SECONDS: '0',
+        ...side.env,
+      },
+    });
+    if (options.seed > 0) {
+      const seeding = await createDatabase({
+        kind: 'postgres',
+        url: scratch.url,
+        schema: 'tokenwarden',
+        poolSize: 2,
+      });
+      try {
+        await seedTokens(seeding.db, 1, options.seed);
+      } finally {
+        await seeding.close();
+      }
+    }
+    client = new pg.Client({ connectionString: scratch.url });
+    await client.connect();
+    const probe = new Probe(client);
+    const pid = server.child.pid ?? 0;
+    // Unmeasured first: JIT, pool connections, PostgreSQL's caches.
+    await refreshLoad(
+      server.base,
+      await refreshTokens(server.base, options.connections),
+      options.connections,
+      3,
+    );
+    const pool = await refreshTokens(server.base, options.connections);
+    await sleep(1000);
+    const serverCpu = new CpuWindow();
+    const backends = new CpuWindow();
+    const sample = async () => {
+      const pids = await probe.pids();
+      serverCpu.record([pid]);
+      backends.record(pids.backends);
+    };
+    await sample();
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        await sleep(500);
+        await sample();
+      }
+    })();
+    const began = performance.now();
+    const result = await refreshLoad(server.base, pool, options.connections, options.seconds);
+    const elapsed = (performance.now() - began) / 1000;
+    // Answers still in flight at autocannon's deadline: let the server finish them.
+    await sleep(500);
+    running = false;
+    await sampler;
+    await sample();
+    const run: RefreshCpuRun = {
+      label: side.label,
+      refreshes: result.ok,
+      perSecond: result.ok / elapsed,
+      serverMicros: (serverCpu.seconds() / result.ok) * 1e6,
+      postgresMicros: (backends.seconds() / result.ok) * 1e6,
+      load: load(),
+    };
+    console.log(
+      `${run.label}: ${run.refreshes} refreshes (${result.non2xx} failed), ${Math.round(run.perSecond)}/s, ` +
+        `server ${Math.round(run.serverMicros)} µs/refresh, PostgreSQL backends ${Math.round(run.postgresMicros)} µs/refresh (${run.load})`,
+    );
+    return run;
+  } finally {
+    await client?.end();
+    await server?.stop();
+    await scratch.drop();
+  }
+}
+
+/** Alternates the sides `rounds` times; the markdown table of every run and the means. */
+export async function refreshCpuAlternated(
+  sides: readonly RefreshCpuSide[],
+  options: Parameters<typeof refreshCpu>[1] & { readonly rounds: number },
+): Promise<string> {
+  const runs: RefreshCpuRun[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    for (const side of sides) runs.push(await refreshCpu(side, options));
+  }
+  const rows = runs.map((r) => [
+    r.label,
+    r.refreshes,
+    Math.round(r.perSecond),
+    Math.round(r.serverMicros),
+    Math.round(r.postgresMicros),
+    r.load,
+  ]);
+  for (const side of sides) {
+    const mine = runs.filter((r) => r.label === side.label);
+    const mean = (f: (r: RefreshCpuRun) => number) =>
+      Math.round(mine.reduce((s, r) => s + f(r), 0) / mine.length);
+    rows.push([
+      `**${side.label}, mean**`,
+      '',
+      mean((r) => r.perSecond),
+      mean((r) => r.serverMicros),
+      mean((r) => r.postgresMicros),
+      '',
+    ]);
+  }
+  return table(
+    [
+      'side',
+      'refreshes',
+      'refreshes/s',
+      'server µs / refresh',
+      'PostgreSQL backends µs / refresh',
+      'load average',
+    ],
+    rows,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name: string, fallback: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+  };
+  const env = (name: string): Record<string, string> =>
+    Object.fromEntries(
+      arg(name, '')
+        .split(',')
+        .filter((pair) => pair.includes('='))
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    );
+  const root = process.argv.includes('--root') ? arg('root', '') : undefined;
+  const before = env('before-env');
+  const after = env('after-env');
+  const sides: RefreshCpuSide[] =
+    root === undefined && Object.keys(before).length === 0 && Object.keys(after).length === 0
+      ? [{ label: 'this tree' }]
+      : [
+          { label: arg('before-label', 'before'), ...(root === undefined ? {} : { root }), env: before },
+          { label: arg('after-label', 'after'), env: after },
+        ];
+  const cpuProfDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
+  console.log(
+    await refreshCpuAlternated(sides, {
+      seconds: Number(arg('seconds', '10')),
+      rounds: Number(arg('rounds', sides.length > 1 ? '2' : '1')),
+      connections: Number(arg('connections', '16')),
+      seed: Number(arg('seed', '20000')),
+      ...(cpuProfDir === undefined ? {} : { cpuProfDir }),
+    }),
+  );
+}
