@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/refresh-cpu.ts [--seconds 10] [--rounds 2] [--connections 16] [--seed 20000]
  *     [--root /tmp/tw-base] [--before-env K=V,K=V] [--after-env K=V] [--cpu-prof dir]
+ *     [--before-pg plan_cache_mode=force_custom_plan] [--after-pg K=V]
  *   npm run bench -- --only refresh-cpu
  *
  * Without `--root` and without env, one side (this tree). `--root` is a checkout of the
@@ -23,6 +24,8 @@ export interface RefreshCpuSide {
   readonly label: string;
   readonly root?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** PostgreSQL settings of the scratch database (`alter database … set`), e.g. plan_cache_mode. */
+  readonly pgSettings?: Readonly<Record<string, string>>;
 }
 
 export interface RefreshCpuRun {
@@ -47,6 +50,20 @@ export async function refreshCpu(
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let client: pg.Client | undefined;
   try {
+    if (side.pgSettings !== undefined && Object.keys(side.pgSettings).length > 0) {
+      const admin = new pg.Client({ connectionString: scratch.url });
+      await admin.connect();
+      try {
+        for (const [name, value] of Object.entries(side.pgSettings)) {
+          // Names and values come from this script's command line, not from requests.
+          await admin.query(
+            `alter database ${scratch.name} set ${pg.escapeIdentifier(name)} = ${pg.escapeLiteral(value)}`,
+          );
+        }
+      } finally {
+        await admin.end();
+      }
+    }
     server = await startServer({
       ...(side.root === undefined ? {} : { root: side.root }),
       ...(options.cpuProfDir === undefined
@@ -189,12 +206,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const root = process.argv.includes('--root') ? arg('root', '') : undefined;
   const before = env('before-env');
   const after = env('after-env');
+  const beforePg = env('before-pg');
+  const afterPg = env('after-pg');
   const sides: RefreshCpuSide[] =
-    root === undefined && Object.keys(before).length === 0 && Object.keys(after).length === 0
+    root === undefined && [before, after, beforePg, afterPg].every((e) => Object.keys(e).length === 0)
       ? [{ label: 'this tree' }]
       : [
-          { label: arg('before-label', 'before'), ...(root === undefined ? {} : { root }), env: before },
-          { label: arg('after-label', 'after'), env: after },
+          {
+            label: arg('before-label', 'before'),
+            ...(root === undefined ? {} : { root }),
+            env: before,
+            pgSettings: beforePg,
+          },
+          { label: arg('after-label', 'after'), env: after, pgSettings: afterPg },
         ];
   const cpuProfDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
   console.log(
