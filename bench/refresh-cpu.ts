@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/refresh-cpu.ts [--seconds 10] [--rounds 2] [--connections 16] [--seed 20000]
  *     [--root /tmp/tw-base] [--before-env K=V,K=V] [--after-env K=V] [--cpu-prof dir]
- *     [--before-pg plan_cache_mode=force_custom_plan] [--after-pg K=V]
+ *     [--before-pg plan_cache_mode=force_custom_plan] [--after-pg K=V] [--pgbench]
  *   npm run bench -- --only refresh-cpu
  *
  * Without `--root` and without env, one side (this tree). `--root` is a checkout of the
@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { CpuWindow, Probe, refreshLoad, refreshTokens } from './capacity.js';
+import { pgbench } from './refresh-throughput.js';
 import { load, scratchPostgres, table } from './support/env.js';
 import { seedTokens } from './support/seed.js';
 import { startServer } from './support/server.js';
@@ -35,6 +36,36 @@ export interface RefreshCpuRun {
   readonly serverMicros: number;
   readonly postgresMicros: number;
   readonly load: string;
+  /** pgbench of bench/sql/refresh.sql on the same database and connections, per protocol. */
+  readonly pgbench: readonly PgbenchRun[];
+}
+
+interface PgbenchRun {
+  readonly mode: 'extended' | 'prepared';
+  readonly tps: number;
+  readonly postgresMicros: number;
+  readonly load: string;
+}
+
+/** Samples, every half second while `work` runs, the CPU of this database's backends. */
+async function backendCpu<T>(probe: Probe, work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
+  const backends = new CpuWindow();
+  const sample = async () => backends.record((await probe.pids()).backends);
+  await sample();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      await sleep(500);
+      await sample();
+    }
+  })();
+  try {
+    const result = await work();
+    return { result, seconds: backends.seconds() };
+  } finally {
+    running = false;
+    await sampler;
+  }
 }
 
 export async function refreshCpu(
@@ -44,6 +75,8 @@ export async function refreshCpu(
     readonly connections: number;
     readonly seed: number;
     readonly cpuProfDir?: string;
+    /** Also pgbench refresh.sql, `-M extended` and `-M prepared`, after the server stopped. */
+    readonly pgbench?: boolean;
   },
 ): Promise<RefreshCpuRun> {
   const scratch = await scratchPostgres(`cpu_${Math.random().toString(36).slice(2, 8)}`);
@@ -87,7 +120,8 @@ export async function refreshCpu(
         poolSize: 2,
       });
       try {
-        await seedTokens(seeding.db, 1, options.seed);
+        // Far above the range pgbench seeds for itself (from 1 up).
+        await seedTokens(seeding.db, 10_000_001, 10_000_000 + options.seed);
       } finally {
         await seeding.close();
       }
@@ -128,19 +162,46 @@ export async function refreshCpu(
     running = false;
     await sampler;
     await sample();
-    const run: RefreshCpuRun = {
+    const measuredLoad = load();
+    console.log(
+      `${side.label}: ${result.ok} refreshes (${result.non2xx} failed), ${Math.round(result.ok / elapsed)}/s, ` +
+        `server ${Math.round((serverCpu.seconds() / result.ok) * 1e6)} µs/refresh, ` +
+        `PostgreSQL backends ${Math.round((backends.seconds() / result.ok) * 1e6)} µs/refresh (${measuredLoad})`,
+    );
+    const pgbenchRuns: PgbenchRun[] = [];
+    if (options.pgbench === true) {
+      await server.stop();
+      server = undefined;
+      for (const mode of ['extended', 'prepared'] as const) {
+        let seconds = 0;
+        const tps = await pgbench(
+          scratch.url,
+          'refresh.sql',
+          options.connections,
+          options.seconds,
+          mode,
+          async (run) => {
+            const measured = await backendCpu(probe, run);
+            seconds = measured.seconds;
+            return measured.result;
+          },
+        );
+        const postgresMicros = (seconds / (tps * options.seconds)) * 1e6;
+        pgbenchRuns.push({ mode, tps, postgresMicros, load: load() });
+        console.log(
+          `  pgbench -M ${mode}: ${Math.round(tps)} tps, ${Math.round(postgresMicros)} PostgreSQL µs/transaction (${load()})`,
+        );
+      }
+    }
+    return {
       label: side.label,
       refreshes: result.ok,
       perSecond: result.ok / elapsed,
       serverMicros: (serverCpu.seconds() / result.ok) * 1e6,
       postgresMicros: (backends.seconds() / result.ok) * 1e6,
-      load: load(),
+      load: measuredLoad,
+      pgbench: pgbenchRuns,
     };
-    console.log(
-      `${run.label}: ${run.refreshes} refreshes (${result.non2xx} failed), ${Math.round(run.perSecond)}/s, ` +
-        `server ${Math.round(run.serverMicros)} µs/refresh, PostgreSQL backends ${Math.round(run.postgresMicros)} µs/refresh (${run.load})`,
-    );
-    return run;
   } finally {
     await client?.end();
     await server?.stop();
@@ -164,6 +225,7 @@ export async function refreshCpuAlternated(
     Math.round(r.serverMicros),
     Math.round(r.postgresMicros),
     r.load,
+    ...pgbenchCells(r),
   ]);
   for (const side of sides) {
     const mine = runs.filter((r) => r.label === side.label);
@@ -176,6 +238,13 @@ export async function refreshCpuAlternated(
       mean((r) => r.serverMicros),
       mean((r) => r.postgresMicros),
       '',
+      ...(options.pgbench === true
+        ? [0, 1].flatMap((i) => [
+            mean((r) => r.pgbench[i]?.tps ?? Number.NaN),
+            mean((r) => r.pgbench[i]?.postgresMicros ?? Number.NaN),
+            `${(mean((r) => r.perSecond) / mean((r) => r.pgbench[i]?.tps ?? Number.NaN)).toFixed(2)}×`,
+          ])
+        : []),
     ]);
   }
   return table(
@@ -186,9 +255,24 @@ export async function refreshCpuAlternated(
       'server µs / refresh',
       'PostgreSQL backends µs / refresh',
       'load average',
+      ...(options.pgbench === true
+        ? ['extended', 'prepared'].flatMap((m) => [
+            `pgbench -M ${m} tps`,
+            `PostgreSQL µs / transaction (-M ${m})`,
+            `refreshes/s ÷ tps (-M ${m})`,
+          ])
+        : []),
     ],
     rows,
   );
+}
+
+function pgbenchCells(run: RefreshCpuRun): (string | number)[] {
+  return run.pgbench.flatMap((p) => [
+    Math.round(p.tps),
+    Math.round(p.postgresMicros),
+    `${(run.perSecond / p.tps).toFixed(2)}× (${p.load})`,
+  ]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -227,6 +311,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       rounds: Number(arg('rounds', sides.length > 1 ? '2' : '1')),
       connections: Number(arg('connections', '16')),
       seed: Number(arg('seed', '20000')),
+      pgbench: process.argv.includes('--pgbench'),
       ...(cpuProfDir === undefined ? {} : { cpuProfDir }),
     }),
   );
