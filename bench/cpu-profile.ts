@@ -43,7 +43,11 @@ const label = (n: ProfileNode) =>
 const area = (n: ProfileNode) => {
   const url = short(n.callFrame.url);
   if (url === '') return n.callFrame.functionName; // (garbage collector), (program), (idle)
-  if (url.startsWith('npm:')) return url.split('/').slice(0, url.startsWith('npm:@') ? 2 : 1).join('/');
+  if (url.startsWith('npm:'))
+    return url
+      .split('/')
+      .slice(0, url.startsWith('npm:@') ? 2 : 1)
+      .join('/');
   if (url.startsWith('node:')) return url;
   return url;
 };
@@ -76,7 +80,9 @@ for (const [i, id] of profile.samples.entries()) {
 const print = (title: string, values: Map<string, number>) => {
   console.log(`\n${title}`);
   for (const [name, us] of [...values].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    console.log(`${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`);
+    console.log(
+      `${((us / total) * 100).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(6)} ms  ${name}`,
+    );
   }
 };
 console.log(`busy ${(total / 1000).toFixed(0)} ms, idle ${(idle / 1000).toFixed(0)} ms`);

@@ -6,6 +6,7 @@
  *   npx tsx bench/refresh-cpu.ts [--seconds 10] [--rounds 2] [--connections 16] [--seed 20000]
  *     [--root /tmp/tw-base] [--before-env K=V,K=V] [--after-env K=V] [--cpu-prof dir]
  *     [--before-pg plan_cache_mode=force_custom_plan] [--after-pg K=V] [--pgbench]
+ *     [--before-socket /var/run/postgresql] [--after-socket /var/run/postgresql]
  *   npm run bench -- --only refresh-cpu
  *
  * Without `--root` and without env, one side (this tree). `--root` is a checkout of the
@@ -27,6 +28,8 @@ export interface RefreshCpuSide {
   readonly env?: Readonly<Record<string, string>>;
   /** PostgreSQL settings of the scratch database (`alter database … set`), e.g. plan_cache_mode. */
   readonly pgSettings?: Readonly<Record<string, string>>;
+  /** The server connects through PostgreSQL's Unix socket in this directory instead of TCP. */
+  readonly socketDir?: string;
 }
 
 export interface RefreshCpuRun {
@@ -105,7 +108,10 @@ export async function refreshCpu(
       maxSeconds: 120 + options.seconds * 2,
       readySeconds: 120,
       env: {
-        DATABASE_URL: scratch.url,
+        DATABASE_URL:
+          side.socketDir === undefined
+            ? scratch.url
+            : `postgres://postgres@localhost/${scratch.name}?host=${encodeURIComponent(side.socketDir)}`,
         DATABASE_POOL_SIZE: '16',
         TOKENWARDEN_MAX_SESSIONS_PER_USER: '10000',
         TOKENWARDEN_PRUNE_INTERVAL_SECONDS: '0',
@@ -292,8 +298,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const after = env('after-env');
   const beforePg = env('before-pg');
   const afterPg = env('after-pg');
+  const socket = (name: string) => (process.argv.includes(`--${name}`) ? { socketDir: arg(name, '') } : {});
   const sides: RefreshCpuSide[] =
-    root === undefined && [before, after, beforePg, afterPg].every((e) => Object.keys(e).length === 0)
+    root === undefined &&
+    !process.argv.some((a) => a.endsWith('-socket')) &&
+    [before, after, beforePg, afterPg].every((e) => Object.keys(e).length === 0)
       ? [{ label: 'this tree' }]
       : [
           {
@@ -301,8 +310,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
             ...(root === undefined ? {} : { root }),
             env: before,
             pgSettings: beforePg,
+            ...socket('before-socket'),
           },
-          { label: arg('after-label', 'after'), env: after, pgSettings: afterPg },
+          { label: arg('after-label', 'after'), env: after, pgSettings: afterPg, ...socket('after-socket') },
         ];
   const cpuProfDir = process.argv.includes('--cpu-prof') ? arg('cpu-prof', '') : undefined;
   console.log(
