@@ -38,6 +38,8 @@ export interface RefreshCpuRun {
   readonly perSecond: number;
   readonly serverMicros: number;
   readonly postgresMicros: number;
+  /** Committed transactions per refresh (pg_stat_database): statements when each is its own. */
+  readonly transactions: number;
   readonly load: string;
   /** pgbench of bench/sql/refresh.sql on the same database and connections, per protocol. */
   readonly pgbench: readonly PgbenchRun[];
@@ -132,9 +134,10 @@ export async function refreshCpu(
         await seeding.close();
       }
     }
-    client = new pg.Client({ connectionString: scratch.url });
-    await client.connect();
-    const probe = new Probe(client);
+    const connected = new pg.Client({ connectionString: scratch.url });
+    client = connected;
+    await connected.connect();
+    const probe = new Probe(connected);
     const pid = server.child.pid ?? 0;
     // Unmeasured first: JIT, pool connections, PostgreSQL's caches.
     await refreshLoad(
@@ -160,19 +163,31 @@ export async function refreshCpu(
         await sample();
       }
     })();
+    const commits = async () =>
+      Number(
+        (
+          await connected.query<{ n: string }>(
+            'select xact_commit as n from pg_stat_database where datname = current_database()',
+          )
+        ).rows[0]?.n ?? 0,
+      );
+    const commitsBefore = await commits();
     const began = performance.now();
     const result = await refreshLoad(server.base, pool, options.connections, options.seconds);
     const elapsed = (performance.now() - began) / 1000;
     // Answers still in flight at autocannon's deadline: let the server finish them.
-    await sleep(500);
+    // Backends report their counters at most once a second.
+    await sleep(1500);
     running = false;
     await sampler;
     await sample();
+    const transactions = ((await commits()) - commitsBefore) / result.ok;
     const measuredLoad = load();
     console.log(
       `${side.label}: ${result.ok} refreshes (${result.non2xx} failed), ${Math.round(result.ok / elapsed)}/s, ` +
         `server ${Math.round((serverCpu.seconds() / result.ok) * 1e6)} µs/refresh, ` +
-        `PostgreSQL backends ${Math.round((backends.seconds() / result.ok) * 1e6)} µs/refresh (${measuredLoad})`,
+        `PostgreSQL backends ${Math.round((backends.seconds() / result.ok) * 1e6)} µs/refresh, ` +
+        `${transactions.toFixed(2)} transactions/refresh (${measuredLoad})`,
     );
     const pgbenchRuns: PgbenchRun[] = [];
     if (options.pgbench === true) {
@@ -205,6 +220,7 @@ export async function refreshCpu(
       perSecond: result.ok / elapsed,
       serverMicros: (serverCpu.seconds() / result.ok) * 1e6,
       postgresMicros: (backends.seconds() / result.ok) * 1e6,
+      transactions,
       load: measuredLoad,
       pgbench: pgbenchRuns,
     };
