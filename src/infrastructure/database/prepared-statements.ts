@@ -5,7 +5,9 @@ import type pg from 'pg';
 /**
  * The SQL of a hot statement starts with this comment: node-postgres then sends it as a
  * named prepared statement, parsed and planned once per connection instead of on every
- * call (unnamed statements are re-parsed and re-planned each time).
+ * call (unnamed statements are re-parsed and re-planned each time). A pooler between the
+ * server and PostgreSQL must keep a connection's named statements (PgBouncer in transaction
+ * mode does so from 1.21, with max_prepared_statements set).
  *
  * @example
  * await sql`${sql.raw(PREPARED)} select … where t.token_hash = ${hash}`.execute(db);
