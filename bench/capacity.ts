@@ -91,7 +91,7 @@ interface Snapshot {
  * so a backend that comes or goes during the window is counted up to its last sample
  * (one that starts inside the window is counted from zero).
  */
-class CpuWindow {
+export class CpuWindow {
   readonly #first = new Map<number, number>();
   readonly #last = new Map<number, number>();
   #sampled = false;
@@ -113,7 +113,7 @@ class CpuWindow {
   }
 }
 
-class Probe {
+export class Probe {
   readonly #client: pg.Client;
   #postmaster: number | null = null;
 
@@ -385,11 +385,11 @@ function outcome(
  * Fresh sessions every run: autocannon drops the answers still in flight when it stops,
  * and with them the successors of tokens the server has already used.
  */
-async function refreshTokens(base: string, connections: number): Promise<string[]> {
+export async function refreshTokens(base: string, connections: number): Promise<string[]> {
   return (await sessions(base, connections + 8)).map((p) => p.refreshToken);
 }
 
-async function refreshLoad(base: string, pool: string[], connections: number, seconds: number) {
+export async function refreshLoad(base: string, pool: string[], connections: number, seconds: number) {
   let non2xx = 0;
   const result = await autocannon({
     url: base,

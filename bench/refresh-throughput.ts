@@ -179,12 +179,16 @@ export async function pgbench(
   script: string,
   clients: number,
   seconds: number,
+  /** `prepared`: each statement parsed and planned once per connection, as the server's named statements. */
+  mode: 'extended' | 'prepared' = 'extended',
+  /** Wraps pgbench itself, the seeding before it left out (e.g. to sample CPU). */
+  around: (run: () => Promise<number>) => Promise<number> = (run) => run(),
 ): Promise<number> {
   const base = seededUpTo;
   const count = Math.max(20_000, TOKENS_PER_SECOND * seconds);
   await seedForPgbench(url, base, count);
   seededUpTo = base + count;
-  return runPgbench(url, script, clients, seconds, { base, count });
+  return around(() => runPgbench(url, script, clients, seconds, { base, count }, mode));
 }
 
 /** Seeds tokens `base+1 .. base+count` (hashes `md5(n) || md5(n+1)`) into a migrated database's tokenwarden schema. */
@@ -210,13 +214,14 @@ async function runPgbench(
   clients: number,
   seconds: number,
   tokens: { readonly base: number; readonly count: number },
+  mode: 'extended' | 'prepared',
 ): Promise<number> {
   const { stdout } = await run(
     'pgbench',
     [
       '-n',
       '-M',
-      'extended',
+      mode,
       '-c',
       String(clients),
       '-j',

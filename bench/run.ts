@@ -3,7 +3,7 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
@@ -12,6 +12,7 @@ import { distributionChart, lineChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
+import { refreshCpuAlternated } from './refresh-cpu.js';
 import {
   DEFAULT_POOL,
   describe,
@@ -191,6 +192,23 @@ if (wanted('capacity')) {
       '"background" its WAL writer, checkpointer, background writer, autovacuum and postmaster, which every database of the cluster shares (an upper bound here). ' +
       'The capacity model built on these figures is [SCALING.md](SCALING.md).',
     await capacity(quick),
+  );
+}
+
+if (wanted('refresh-cpu')) {
+  await emit(
+    'refresh-cpu',
+    `### CPU per refresh, ${mode}\n\n${machineLine}. One server (pool 16, named prepared statements) on a scratch PostgreSQL database seeded with ` +
+      `${quick ? '10 000' : '20 000'} live tokens, autocannon 16 connections for ${quick ? 5 : 10} s; then pgbench of \`bench/sql/refresh.sql\` ` +
+      'on the same database and 16 clients, `-M extended` (parsed and planned per statement, as unnamed statements) and `-M prepared` ' +
+      "(as the server's named statements). CPU from /proc/<pid>/stat of the server and of this database's backends (`bench/refresh-cpu.ts`).",
+    await refreshCpuAlternated([{ label: 'this tree' }], {
+      seconds: quick ? 5 : 10,
+      rounds: 1,
+      connections: 16,
+      seed: quick ? 10_000 : 20_000,
+      pgbench: true,
+    }),
   );
 }
 

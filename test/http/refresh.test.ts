@@ -235,7 +235,7 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     throw new Error('timed out waiting for the interleaving');
   };
   // The refresh's one write statement (KyselyRefreshTokenRepository.rotateIfUnchanged), after its unlocked read.
-  const isRefreshWrite = (query: string) => /^\s*with facts as/.test(query);
+  const isRefreshWrite = (query: string) => /^(\/\* prepared \*\/)?\s*with facts as/.test(query);
 
   // PGlite has one connection, so this interleaving cannot happen there.
   it.runIf(target.name === 'postgres')(

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { lockDataDir } from './pglite-lock.js';
+import { preparingPool } from './prepared-statements.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 import type { Database } from './schema.js';
 
@@ -107,7 +108,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
   return handle(db, 'postgres', schema ?? null, chosen?.followed ?? null);
 }
 

@@ -9,6 +9,7 @@ import { isUuid } from '../../../domain/ids.js';
 import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
 import type { Role } from '../../../domain/user.js';
 import { liveTokens } from '../live-token-query.js';
+import { PREPARED } from '../prepared-statements.js';
 import type { Database, RefreshTokenRow } from '../schema.js';
 
 export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
@@ -53,7 +54,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   async #facts(tokenHash: string, locks: RawBuilder<unknown>): Promise<RefreshFacts | null> {
-    const result = await sql<RefreshFactsRow>`
+    const result = await sql<RefreshFactsRow>`${sql.raw(PREPARED)}
       select c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
         c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
         t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
@@ -136,7 +137,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     readonly expected: RefreshExpectation;
   }): Promise<boolean> {
     const { successor: t, successorSealed, usedAt, expected: e } = input;
-    const result = await sql<{ written: number }>`
+    const result = await sql<{ written: number }>`${sql.raw(PREPARED)}
       with facts as (
         select t.id from security_config c cross join refresh_tokens t
           join users u on u.id = t.user_id
