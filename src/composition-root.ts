@@ -320,6 +320,7 @@ async function openDatabase(
             create: options.create,
             followExistingSchema: true,
             poolSize: options.poolSize ?? config.database.poolSize,
+            preparedStatements: config.database.preparedStatements,
           });
   } catch (error) {
     if (error instanceof DataDirInUseError) {

@@ -13,6 +13,7 @@ const EnvSchema = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DATABASE_PREPARED_STATEMENTS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
   // Lower case only: an unquoted search_path entry is folded to lower case. pg_ names are the system's.
   TOKENWARDEN_DB_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenwarden' }),
   TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
@@ -109,6 +110,8 @@ export interface Config {
         readonly kind: 'postgres';
         readonly url: string;
         readonly poolSize: number;
+        /** Hot statements sent named (prepared once per connection); off behind a pooler that cannot keep them. */
+        readonly preparedStatements: boolean;
         /** The schema tokenwarden's tables live in (PGlite, a database of its own, ignores it). */
         readonly schema: string;
       };
@@ -308,6 +311,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
             kind: 'postgres',
             url: env.DATABASE_URL,
             poolSize: env.DATABASE_POOL_SIZE,
+            preparedStatements: env.DATABASE_PREPARED_STATEMENTS === 'on',
             schema: env.TOKENWARDEN_DB_SCHEMA,
           }
         : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },

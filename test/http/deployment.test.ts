@@ -74,6 +74,19 @@ describe('deployment settings', () => {
     }
   });
 
+  it('DATABASE_PREPARED_STATEMENTS is on by default and takes on or off', () => {
+    const url = { DATABASE_URL: 'postgres://u@127.0.0.1/db' };
+    const prepared = (env: Record<string, string>) => {
+      const database = loadConfig({ ...url, ...env }).database;
+      return database.kind === 'postgres' ? database.preparedStatements : undefined;
+    };
+    expect(prepared({})).toBe(true);
+    expect(prepared({ DATABASE_PREPARED_STATEMENTS: 'off' })).toBe(false);
+    expect(problems({ ...url, DATABASE_PREPARED_STATEMENTS: 'no' })).toContain(
+      'DATABASE_PREPARED_STATEMENTS',
+    );
+  });
+
   it('TOKENWARDEN_SHUTDOWN_DELAY_SECONDS defaults to 0 and takes 0-300 whole seconds', () => {
     expect(loadConfig({}).shutdownDelaySeconds).toBe(0);
     expect(loadConfig({ TOKENWARDEN_SHUTDOWN_DELAY_SECONDS: '15' }).shutdownDelaySeconds).toBe(15);

@@ -39,6 +39,11 @@ export type DatabaseOptions =
       readonly followExistingSchema?: boolean;
       /** Default 10. */
       readonly poolSize?: number;
+      /**
+       * Default true: statements marked PREPARED (prepared-statements.ts) are sent named, planned once per
+       * connection. False for a pooler that does not keep a connection's named statements.
+       */
+      readonly preparedStatements?: boolean;
       /** Errors of idle pooled clients (e.g. the server restarted); the next query reconnects. */
       readonly onIdleClientError?: (error: Error) => void;
     };
@@ -108,7 +113,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
   pool.on('connect', (client) => {
     client.on('error', () => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }),
+  });
   return handle(db, 'postgres', schema ?? null, chosen?.followed ?? null);
 }
 

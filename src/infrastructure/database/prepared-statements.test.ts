@@ -37,4 +37,29 @@ describe('prepared statements', () => {
       }
     },
   );
+
+  it.runIf(url !== undefined && url !== '')(
+    'sends marked statements unnamed with preparedStatements: false (DATABASE_PREPARED_STATEMENTS=off)',
+    async () => {
+      const schema = `tw_t_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+      const database = await createDatabase({
+        kind: 'postgres',
+        url: url!,
+        schema,
+        poolSize: 1,
+        preparedStatements: false,
+      });
+      try {
+        const rows = (
+          await sql<{ n: number }>`${sql.raw(PREPARED)} select ${1}::int + 1 as n`.execute(database.db)
+        ).rows;
+        expect(rows).toEqual([{ n: 2 }]);
+        const prepared = await sql`select name from pg_prepared_statements`.execute(database.db);
+        expect(prepared.rows).toEqual([]);
+      } finally {
+        await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(database.db);
+        await database.close();
+      }
+    },
+  );
 });
