@@ -11,10 +11,12 @@
  * request takes a token from the pool, so no token is presented twice and any
  * non-2xx is counted (and reported) rather than hidden.
  *
- * Database side: `pgbench -M extended -f bench/sql/refresh.sql` (the statements one
- * refresh commits, on tokens seeded for the run) with the same number of connections,
- * and with `--minimal` `bench/sql/refresh-minimal.sql` (the least any refresh commits),
- * on the same database (the `tokenwarden` schema, as the server uses it), right after.
+ * Database side: `pgbench -f bench/sql/refresh.sql` (the statements one refresh commits,
+ * on tokens seeded for the run) with the same number of connections, once with
+ * `-M prepared` (parsed and planned once per connection, as the server sends its named
+ * statements) and once with `-M extended` (planned on every call, as before issue 16), and
+ * with `--minimal` `bench/sql/refresh-minimal.sql` (the least any refresh commits,
+ * `-M prepared`), on the same database (the `tokenwarden` schema), right after.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -77,10 +79,13 @@ export async function loadRefresh(base: string, connections: number, seconds: nu
 export interface RefreshRun extends LoadResult {
   readonly database: 'postgres' | 'pglite';
   readonly connections: number;
-  /** pgbench tps of the project's refresh SQL with the same connections (PostgreSQL only). */
+  /** pgbench tps of the project's refresh SQL with the same connections, `-M prepared` like the server (PostgreSQL only). */
   readonly pgbench: number | null;
   readonly pgbenchLoad: string | null;
-  /** pgbench tps of bench/sql/refresh-minimal.sql with the same connections, when asked for. */
+  /** The same under `-M extended` (every statement planned on each call). */
+  readonly extended: number | null;
+  readonly extendedLoad: string | null;
+  /** pgbench tps of bench/sql/refresh-minimal.sql (`-M prepared`) with the same connections, when asked for. */
   readonly minimal: number | null;
   readonly minimalLoad: string | null;
 }
@@ -147,17 +152,31 @@ export async function refreshSweep(
         const result = await loadRefresh(server.base, connections, seconds);
         let tps: number | null = null;
         let pgbenchLoad: string | null = null;
+        let extended: number | null = null;
+        let extendedLoad: string | null = null;
         let minimal: number | null = null;
         let minimalLoad: string | null = null;
         if (scratch !== null && options.pgbenchScript !== undefined) {
-          tps = await pgbench(scratch.url, options.pgbenchScript, connections, seconds);
+          tps = await pgbench(scratch.url, options.pgbenchScript, connections, seconds, 'prepared');
           pgbenchLoad = load();
+          extended = await pgbench(scratch.url, options.pgbenchScript, connections, seconds, 'extended');
+          extendedLoad = load();
           if (options.minimal === true) {
-            minimal = await pgbench(scratch.url, 'refresh-minimal.sql', connections, seconds);
+            minimal = await pgbench(scratch.url, 'refresh-minimal.sql', connections, seconds, 'prepared');
             minimalLoad = load();
           }
         }
-        runs.push({ database, connections, ...result, pgbench: tps, pgbenchLoad, minimal, minimalLoad });
+        runs.push({
+          database,
+          connections,
+          ...result,
+          pgbench: tps,
+          pgbenchLoad,
+          extended,
+          extendedLoad,
+          minimal,
+          minimalLoad,
+        });
       }
     } finally {
       await server.stop();
@@ -255,9 +274,11 @@ export const HEADER = [
   'non-2xx / errors',
   'p50',
   'p99',
-  'pgbench tps (refresh.sql)',
+  'pgbench tps (refresh.sql, prepared)',
   'ratio',
-  'pgbench tps (refresh-minimal.sql)',
+  'pgbench tps (refresh.sql, extended)',
+  'ratio to extended',
+  'pgbench tps (refresh-minimal.sql, prepared)',
   'ratio to minimal',
   'load average',
 ];
@@ -272,11 +293,14 @@ export function describe(run: RefreshRun): string[] {
     ms(run.p99),
     run.pgbench === null ? '—' : int(run.pgbench),
     run.pgbench === null ? '—' : `${(run.requestsPerSecond / run.pgbench).toFixed(2)}×`,
+    run.extended === null ? '—' : int(run.extended),
+    run.extended === null ? '—' : `${(run.requestsPerSecond / run.extended).toFixed(2)}×`,
     run.minimal === null ? '—' : int(run.minimal),
     run.minimal === null ? '—' : `${(run.requestsPerSecond / run.minimal).toFixed(2)}×`,
     [
       run.load,
       ...(run.pgbenchLoad === null ? [] : [`pgbench ${run.pgbenchLoad}`]),
+      ...(run.extendedLoad === null ? [] : [`extended ${run.extendedLoad}`]),
       ...(run.minimalLoad === null ? [] : [`minimal ${run.minimalLoad}`]),
     ].join('; '),
   ];

@@ -71,11 +71,20 @@ if (wanted('refresh')) {
         .filter((run) => run.database === 'postgres')
         .flatMap((run) => [
           { connections: run.connections, 'per second': run.requestsPerSecond, what: 'tokenwarden (HTTP)' },
-          { connections: run.connections, 'per second': run.pgbench ?? 0, what: 'pgbench refresh.sql' },
+          {
+            connections: run.connections,
+            'per second': run.pgbench ?? 0,
+            what: 'pgbench refresh.sql (prepared)',
+          },
+          {
+            connections: run.connections,
+            'per second': run.extended ?? 0,
+            what: 'pgbench refresh.sql (extended)',
+          },
           {
             connections: run.connections,
             'per second': run.minimal ?? 0,
-            what: 'pgbench refresh-minimal.sql',
+            what: 'pgbench refresh-minimal.sql (prepared)',
           },
         ]),
       width: 480,
@@ -85,7 +94,9 @@ if (wanted('refresh')) {
     'refresh',
     `### Refresh throughput vs pgbench, ${mode}\n\n${machineLine}. ${seconds} s per side; server pool ${DEFAULT_POOL}; ` +
       'at each connection count the server under autocannon, then pgbench on `bench/sql/refresh.sql` ' +
-      '(what a refresh commits) and on `bench/sql/refresh-minimal.sql` (the least any refresh commits), back to back.' +
+      '(what a refresh commits) with `-M prepared` (planned once per connection, as the server now sends its named statements: ' +
+      'the ratio the target is held to) and `-M extended` (planned on every call), and on `bench/sql/refresh-minimal.sql` ' +
+      '(the least any refresh commits, prepared), back to back.' +
       chart,
     table(HEADER, runs.map(describe)),
   );
