@@ -273,9 +273,9 @@ function render(
     `**(b) Keeping a session alive.** tokenwarden's refresh is ${times(refresh, extend)} better-auth's session ` +
       `extension (${int(refresh)} against ${int(extend)} requests/s). They do different work: better-auth sends ` +
       `${perRequest('better-auth: getSession extending')} statements in autocommit (the two reads of (a) and an ` +
-      '`UPDATE … RETURNING` of the same row) and re-sends the same token; tokenwarden runs one transaction of four ' +
-      'round trips (a locking read, then one statement that marks the presented token used, inserts its successor ' +
-      'and touches the session), signs a new access token, and leaves a row per refresh: that is what lets it ' +
+      '`UPDATE … RETURNING` of the same row) and re-sends the same token; tokenwarden sends 2 statements in ' +
+      'autocommit, both prepared (an unlocked read, then one statement that re-checks the versions under row locks, ' +
+      'marks the presented token used, inserts its successor and touches the session), signs a new access token, and leaves a row per refresh: that is what lets it ' +
       'refuse a replayed (stolen) refresh token, which better-auth cannot tell from its owner. By default better-auth ' +
       'extends a session at most once a day (`updateAge`), so this path is rare in its default setting; ' +
       '`updateAge: 0` forces it on every request here.',
