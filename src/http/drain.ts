@@ -13,6 +13,14 @@ declare module 'fastify' {
 const POLL_MS = 50;
 
 /**
+ * How long no request may start or finish before the drain calls the server quiet. Closing
+ * then ends the idle keep-alive connections, and a client writing on one at that instant
+ * meets a reset: two empty looks 50 ms apart were not enough on a loaded machine, where a
+ * client between two requests can be off the CPU that long.
+ */
+const QUIET_MS = 500;
+
+/**
  * The first phase of a graceful stop: stops accepting connections *without* closing the
  * idle keep-alive ones (Node's `server.close()` does, and a request its client is sending on
  * one at that moment meets a reset), answers everything from then on with `Connection: close`
@@ -32,11 +40,16 @@ const POLL_MS = 50;
 export function installDrain(app: App): (timeoutMs: number, announceMs?: number) => Promise<void> {
   const open = new Set<ServerResponse>();
   let draining = false;
+  let lastActivity = Date.now();
   app.decorate('draining', () => draining);
   app.addHook('onRequest', async (_request, reply) => {
     const response = reply.raw;
+    lastActivity = Date.now();
     open.add(response);
-    response.once('close', () => open.delete(response));
+    response.once('close', () => {
+      open.delete(response);
+      lastActivity = Date.now();
+    });
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     if (draining) reply.header('connection', 'close');
@@ -52,10 +65,11 @@ export function installDrain(app: App): (timeoutMs: number, announceMs?: number)
     // net.Server's close: the listener goes (new connections are refused), open connections stay.
     NetServer.prototype.close.call(app.server);
     const until = Date.now() + timeoutMs;
-    // Quiet for two looks in a row: a client answered just now has had its Connection: close.
-    for (let quiet = 0; quiet < 2 && Date.now() < until; ) {
+    // Quiet: nothing in flight and no request started or finished for QUIET_MS, so the clients
+    // answered lately have had their Connection: close and moved off before idle ones close.
+    while (Date.now() < until) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      quiet = busy() ? 0 : quiet + 1;
+      if (!busy() && Date.now() - lastActivity >= QUIET_MS) break;
     }
   };
 }
