@@ -13,19 +13,8 @@
  * (e.g. `--before-env DATABASE_POOL_SIZE=16 --after-env DATABASE_POOL_SIZE=32`).
  */
 import { describe, HEADER, refreshThroughput } from './refresh-throughput.js';
-import { table } from './support/env.js';
+import { arg, keyValues, table } from './support/env.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-};
-const env = (name: string): Record<string, string> =>
-  Object.fromEntries(
-    arg(name, '')
-      .split(',')
-      .filter((pair) => pair.includes('='))
-      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-  );
 const root = process.argv.includes('--root') ? arg('root', '') : undefined;
 const seconds = Number(arg('seconds', '10'));
 const rounds = Number(arg('rounds', '2'));
@@ -34,13 +23,13 @@ const sides = [
   {
     label: arg('before-label', 'before'),
     root,
-    env: env('before-env'),
+    env: keyValues('before-env'),
     sql: arg('before-sql', root === undefined ? 'refresh.sql' : 'refresh-locked.sql'),
   },
   {
     label: arg('after-label', 'after'),
     root: undefined,
-    env: env('after-env'),
+    env: keyValues('after-env'),
     sql: arg('after-sql', 'refresh.sql'),
   },
 ];

@@ -30,6 +30,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
+import { driveRefreshes } from './refresh-throughput.js';
 import {
   int,
   load,
@@ -390,29 +391,8 @@ export async function refreshTokens(base: string, connections: number): Promise<
 }
 
 export async function refreshLoad(base: string, pool: string[], connections: number, seconds: number) {
-  let non2xx = 0;
-  const result = await autocannon({
-    url: base,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/v1/tokens',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => {
-          const token = pool.shift();
-          if (token === undefined) throw new Error('the token pool ran dry: too many failed refreshes');
-          return { ...req, body: JSON.stringify({ refreshToken: token }) };
-        },
-        onResponse: (status, body) => {
-          if (status === 200) pool.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
-          else non2xx++;
-        },
-      },
-    ],
-  });
-  return outcome(result, Math.max(non2xx, result.non2xx));
+  const { result, failed } = await driveRefreshes(base, pool, connections, seconds);
+  return outcome(result, failed);
 }
 
 async function loginLoad(base: string, emails: readonly string[], connections: number, seconds: number) {

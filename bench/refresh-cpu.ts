@@ -18,7 +18,7 @@ import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { CpuWindow, Probe, refreshLoad, refreshTokens } from './capacity.js';
 import { pgbench } from './refresh-throughput.js';
-import { load, scratchPostgres, table } from './support/env.js';
+import { arg, keyValues, load, scratchPostgres, table } from './support/env.js';
 import { seedTokens } from './support/seed.js';
 import { startServer } from './support/server.js';
 
@@ -298,22 +298,11 @@ function pgbenchCells(run: RefreshCpuRun): (string | number)[] {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const arg = (name: string, fallback: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-  };
-  const env = (name: string): Record<string, string> =>
-    Object.fromEntries(
-      arg(name, '')
-        .split(',')
-        .filter((pair) => pair.includes('='))
-        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-    );
   const root = process.argv.includes('--root') ? arg('root', '') : undefined;
-  const before = env('before-env');
-  const after = env('after-env');
-  const beforePg = env('before-pg');
-  const afterPg = env('after-pg');
+  const before = keyValues('before-env');
+  const after = keyValues('after-env');
+  const beforePg = keyValues('before-pg');
+  const afterPg = keyValues('after-pg');
   const socket = (name: string) => (process.argv.includes(`--${name}`) ? { socketDir: arg(name, '') } : {});
   const sides: RefreshCpuSide[] =
     root === undefined &&

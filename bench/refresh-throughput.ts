@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
-import { int, load, ms, parseFlags, scratchDir, scratchPostgres, table } from './support/env.js';
+import { arg, int, load, ms, parseFlags, scratchDir, scratchPostgres, table } from './support/env.js';
 import { seedTokens } from './support/seed.js';
 import { sessions, startServer } from './support/server.js';
 
@@ -40,10 +40,18 @@ export interface LoadResult {
   readonly load: string;
 }
 
-/** autocannon against POST /api/v1/tokens, every request with a fresh token. */
-export async function loadRefresh(base: string, connections: number, seconds: number): Promise<LoadResult> {
-  const pool = (await sessions(base, connections + SPARE_SESSIONS)).map((p) => p.refreshToken);
-  const failures = { status: 0 };
+/**
+ * autocannon against POST /api/v1/tokens on `pool`: each request takes a token from it and
+ * every 200 puts the successor back, so no token is presented twice; `failed` counts the
+ * other answers (autocannon's own non2xx misses the ones it sees in onResponse only).
+ */
+export async function driveRefreshes(
+  base: string,
+  pool: string[],
+  connections: number,
+  seconds: number,
+): Promise<{ readonly result: autocannon.Result; readonly failed: number }> {
+  let failed = 0;
   const result = await autocannon({
     url: base,
     connections,
@@ -60,15 +68,22 @@ export async function loadRefresh(base: string, connections: number, seconds: nu
         },
         onResponse: (status, body) => {
           if (status === 200) pool.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
-          else failures.status++;
+          else failed++;
         },
       },
     ],
   });
+  return { result, failed: Math.max(failed, result.non2xx) };
+}
+
+/** {@link driveRefreshes} on `connections + 8` fresh sessions, summarised. */
+export async function loadRefresh(base: string, connections: number, seconds: number): Promise<LoadResult> {
+  const pool = (await sessions(base, connections + SPARE_SESSIONS)).map((p) => p.refreshToken);
+  const { result, failed } = await driveRefreshes(base, pool, connections, seconds);
   return {
     requestsPerSecond: result['2xx'] / seconds,
     total: result.requests.total,
-    non2xx: Math.max(result.non2xx, failures.status),
+    non2xx: failed,
     errors: result.errors + result.timeouts,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -308,10 +323,6 @@ export function describe(run: RefreshRun): string[] {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv);
-  const arg = (name: string, fallback: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-  };
   const results = await refreshSweep({
     database: arg('db', 'postgres') as 'postgres' | 'pglite',
     connections: arg('connections', '16').split(',').map(Number),

@@ -17,7 +17,7 @@ import { checkVersionStamp } from '../src/domain/token-validity.js';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
 import { pgbench, SCHEMA } from './refresh-throughput.js';
-import { int, load, parseFlags, type Row, scratchPostgres } from './support/env.js';
+import { arg, int, load, parseFlags, type Row, scratchPostgres } from './support/env.js';
 
 export const WITH_CHECK = 'refresh-locked.sql';
 export const WITHOUT_CHECK = 'refresh-no-version-check.sql';
@@ -94,10 +94,6 @@ function stampCheckMicros(): number {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const flags = parseFlags(process.argv);
-  const arg = (name: string, fallback: string) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
-  };
   const cost = await versionCheckCost({
     connections: Number(arg('connections', '16')),
     seconds: Number(arg('seconds', flags.quick ? '2' : '10')),

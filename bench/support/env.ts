@@ -151,3 +151,19 @@ export async function writeSection(id: string, markdown: string): Promise<void> 
 export function parseFlags(argv: readonly string[]): { readonly quick: boolean; readonly write: boolean } {
   return { quick: argv.includes('--quick'), write: !argv.includes('--no-write') };
 }
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+/** `--name K=V,K=V` as a record (pairs without `=` are ignored; a value may contain `=`). */
+export function keyValues(name: string): Record<string, string> {
+  return Object.fromEntries(
+    arg(name, '')
+      .split(',')
+      .filter((pair) => pair.includes('='))
+      .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+  );
+}
