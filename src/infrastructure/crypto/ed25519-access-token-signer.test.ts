@@ -10,10 +10,12 @@ import {
   SignJWT,
   UnsecuredJWT,
 } from 'jose';
+import type { Kysely } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
+import type { Database } from '../database/schema.js';
 import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
@@ -224,13 +226,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
         const altered = `${token.slice(0, signatureAt)}${swapped}${token.slice(signatureAt + 1)}`;
         expect((await own.verify(altered, NOW)).ok).toBe(false);
 
-        const { kid } = await store.signingKey();
-        await fresh.db
-          .updateTable('signing_keys')
-          .set({ status: 'retired', retired_at: NOW })
-          .where('kid', '=', kid)
-          .execute();
-        await store.reload();
+        await retireActiveKey(fresh.db, store);
         expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
       } finally {
         await fresh.close();
@@ -268,13 +264,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
         await store.ensureActiveKey();
         const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
         const { token } = await own.sign(input, NOW);
-        const { kid } = await store.signingKey();
-        await fresh.db
-          .updateTable('signing_keys')
-          .set({ status: 'retired', retired_at: NOW })
-          .where('kid', '=', kid)
-          .execute();
-        await store.reload();
+        await retireActiveKey(fresh.db, store);
         expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
       } finally {
         await fresh.close();
@@ -401,3 +391,14 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
   });
 });
+
+/** Retires the store's active key in the database and reloads the store, as a retirement elsewhere would. */
+async function retireActiveKey(db: Kysely<Database>, store: SigningKeyStore): Promise<void> {
+  const { kid } = await store.signingKey();
+  await db
+    .updateTable('signing_keys')
+    .set({ status: 'retired', retired_at: NOW })
+    .where('kid', '=', kid)
+    .execute();
+  await store.reload();
+}
