@@ -44,7 +44,8 @@ describe('the drain of a graceful stop', () => {
     await database?.close();
   });
 
-  it('turns /ready to 503 (status draining) on a kept-alive connection while requests still finish', async () => {
+  /** A server on PGlite with the drain installed, listening on a free port. */
+  async function listenWithDrain() {
     if (pglite === undefined) throw new Error('no test database');
     database = await pglite.create();
     tw = await createTokenwarden(loadConfig(TEST_ENV), {
@@ -55,7 +56,11 @@ describe('the drain of a graceful stop', () => {
     });
     const drain = installDrain(tw.app);
     await tw.app.listen({ host: '127.0.0.1', port: 0 });
-    const base = `http://127.0.0.1:${(tw.app.server.address() as AddressInfo).port}`;
+    return { drain, base: `http://127.0.0.1:${(tw.app.server.address() as AddressInfo).port}` };
+  }
+
+  it('turns /ready to 503 (status draining) on a kept-alive connection while requests still finish', async () => {
+    const { drain, base } = await listenWithDrain();
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const before = await get(agent, base, '/ready');
@@ -75,17 +80,7 @@ describe('the drain of a graceful stop', () => {
   }, 60_000);
 
   it('with an announcement, keeps listening with /ready at 503 for new connections, then refuses them', async () => {
-    if (pglite === undefined) throw new Error('no test database');
-    database = await pglite.create();
-    tw = await createTokenwarden(loadConfig(TEST_ENV), {
-      clock: new ManualClock(),
-      database,
-      logger: false,
-      defaultMetrics: false,
-    });
-    const drain = installDrain(tw.app);
-    await tw.app.listen({ host: '127.0.0.1', port: 0 });
-    const base = `http://127.0.0.1:${(tw.app.server.address() as AddressInfo).port}`;
+    const { drain, base } = await listenWithDrain();
     const began = Date.now();
     const drained = drain(5_000, 1_500);
     // A fresh connection, as a load balancer's next probe may open: still accepted, told 503.
