@@ -418,7 +418,13 @@ export async function createTokenwarden(
     }
     // Loaded here, not at the top: the CLI builds the core without HTTP and starts faster without fastify.
     const { buildHttpApp } = await import('./http/app.js');
-    limitsRedis = config.redisUrl === null ? undefined : await sharedLimitsRedis(config.redisUrl);
+    limitsRedis =
+      config.redisUrl === null
+        ? undefined
+        : await sharedLimitsRedis(
+            config.redisUrl,
+            pino({ level: config.logLevel, name: 'rate-limit' }, overrides.logStream),
+          );
     const app = await buildHttpApp(
       {
         services: core.services,
@@ -486,11 +492,18 @@ export async function createTokenwarden(
  * The connection the rate limits and the per-account lock share. Commands fail at once
  * while it is down (no offline queue, one retry) and after 1 s when it hangs, so a login
  * falls back to this instance's limits instead of waiting on Redis.
+ *
+ * It waits for the first connection (at most the connect timeout) before the instance
+ * serves: without the offline queue, logins that arrive while it is still connecting
+ * would be counted in this instance's memory only, so a lock earned on another instance
+ * would not hold here. A Redis that refuses or does not answer in time does not stop the
+ * start: the limits hold per instance until it comes back.
  */
-async function sharedLimitsRedis(url: string): Promise<Redis> {
+async function sharedLimitsRedis(url: string, log: { warn: (message: string) => void }): Promise<Redis> {
   const { Redis } = await import('ioredis');
+  const connectTimeoutMs = 2_000;
   const redis = new Redis(url, {
-    connectTimeout: 2_000,
+    connectTimeout: connectTimeoutMs,
     // A Redis that accepts but does not answer must not stall logins either.
     commandTimeout: 1_000,
     enableOfflineQueue: false,
@@ -499,5 +512,28 @@ async function sharedLimitsRedis(url: string): Promise<Redis> {
   });
   // Errors surface on each command, which falls back and is logged there.
   redis.on('error', () => {});
+  const connected = await firstConnection(redis, connectTimeoutMs);
+  if (!connected)
+    log.warn('shared rate limits: Redis not reachable at start; limits hold per instance until it is');
   return redis;
+}
+
+/** Whether `redis` became ready before it failed once or `timeoutMs` passed. */
+function firstConnection(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const settle = (ready: boolean) => () => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onFailure);
+      redis.off('end', onFailure);
+      resolve(ready);
+    };
+    const onReady = settle(true);
+    const onFailure = settle(false);
+    const timer = setTimeout(onFailure, timeoutMs);
+    redis.once('ready', onReady);
+    redis.once('error', onFailure);
+    redis.once('end', onFailure);
+  });
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
 import { testDatabases } from '../support/databases.js';
@@ -68,6 +69,83 @@ describe.skipIf(REDIS_URL === '')('rate limits and the account lock shared throu
       statuses.push((await loginFrom(app, '10.78.0.1', `nobody${i}-${run}@example.com`, 'x')).statusCode);
     }
     expect(statuses).toEqual([...Array(6).fill(401), 429]);
+  });
+});
+
+/**
+ * A TCP proxy to Redis that holds each connection's traffic back for `delayMs` first: a Redis
+ * slow to answer at start (a loaded machine, a far network). Without waiting for the first
+ * connection, an instance behind it counted its first logins in memory only.
+ */
+async function slowRedisProxy(
+  target: URL,
+  delayMs: number,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.pause();
+    setTimeout(() => {
+      const upstream = connect(Number(target.port || 6379), target.hostname);
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      client.resume();
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    }, delayMs);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe.skipIf(REDIS_URL === '')('an instance whose Redis is slow to answer at start', () => {
+  const run = randomBytes(4).toString('hex');
+  let database: DatabaseHandle | undefined;
+  let proxy: Awaited<ReturnType<typeof slowRedisProxy>> | undefined;
+  let a: TestApp | undefined;
+  let b: TestApp | undefined;
+
+  beforeAll(async () => {
+    database = await pglite!.create();
+    proxy = await slowRedisProxy(new URL(REDIS_URL), 800);
+    const env = {
+      TOKENWARDEN_INVALIDATION_CHANNEL: `tw_test_slow_${run}`,
+      TOKENWARDEN_RATE_LIMIT_MAX: '6',
+      TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '3',
+    };
+    a = await startTestApp(database, { ...env, REDIS_URL });
+    b = await startTestApp(database, { ...env, REDIS_URL: proxy.url });
+  });
+  afterAll(async () => {
+    await a?.close();
+    await b?.close();
+    await proxy?.close();
+    await database?.close();
+  });
+
+  it('starts serving only once connected, so a lock earned on another instance holds on its first login', async () => {
+    const email = `slow-${run}@example.com`;
+    await a!.tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      remoteAddress: '10.80.0.99',
+      payload: { email, password: USER_PASSWORD },
+    });
+    for (let i = 0; i < 3; i++)
+      expect((await loginFrom(a!, '10.80.0.1', email, `guess ${i}`)).statusCode).toBe(401);
+    expect((await loginFrom(b!, '10.80.0.1', email, USER_PASSWORD)).statusCode).toBe(429);
   });
 });
 
