@@ -3,7 +3,7 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
@@ -13,6 +13,7 @@ import { downstreamAcceptance } from './downstream-acceptance.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
 import { refreshCpuAlternated } from './refresh-cpu.js';
+import { refreshFloor } from './refresh-floor.js';
 import {
   DEFAULT_POOL,
   describe,
@@ -220,6 +221,19 @@ if (wanted('refresh-cpu')) {
       seed: quick ? 10_000 : 20_000,
       pgbench: true,
     }),
+  );
+}
+
+if (wanted('refresh-floor')) {
+  await emit(
+    'refresh-floor',
+    `### How close any refresh on this stack comes to pgbench, ${mode}\n\n${machineLine}. One scratch PostgreSQL database, 16 connections, ` +
+      `${quick ? 4 : 10} s each, back to back: pgbench \`-M prepared\` of \`bench/sql/refresh.sql\`; node-postgres alone running the same two ` +
+      'statements as named prepared statements from 16 loops (no HTTP); then three floors built of fastify, node-postgres and node:crypto only ' +
+      '(`bench/support/floor-server.ts`): `http` answers a token pair without a database, `sql` adds the two statements, `crypto` adds the ' +
+      "crypto of a refresh (hashes, a random successor sealed with HKDF + AES-GCM, an Ed25519 JWT); then tokenwarden's own refresh. " +
+      'The floors skip every rule, check and fallback of a real refresh: they bound what an implementation on this stack can reach (`bench/refresh-floor.ts`).',
+    await refreshFloor({ seconds: quick ? 4 : 10, connections: 16, rounds: 1 }),
   );
 }
 

@@ -1,0 +1,321 @@
+/**
+ * How close could any refresh come to pgbench on this stack? One run, same database and
+ * connections: pgbench `-M prepared` of bench/sql/refresh.sql, then three floors built of
+ * nothing but fastify, node-postgres and node:crypto (bench/support/floor-server.ts:
+ * `http` alone, `sql` with the refresh's two statements, `crypto` with a refresh's crypto
+ * too), then tokenwarden itself (bench/refresh-cpu.ts). Each with its refreshes/s, its
+ * ratio to pgbench, server CPU and PostgreSQL CPU per refresh.
+ *
+ *   npx tsx bench/refresh-floor.ts [--seconds 10] [--connections 16] [--rounds 1]
+ *   npm run bench -- --only refresh-floor
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { createDatabase } from '../src/infrastructure/database/create-database.js';
+import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
+import { CpuWindow, Probe } from './capacity.js';
+import { refreshCpu } from './refresh-cpu.js';
+import { pgbench, SCHEMA } from './refresh-throughput.js';
+import { arg, load, scratchPostgres, table } from './support/env.js';
+import { FIND, ROTATE, seededHash } from './support/floor-statements.js';
+import { seedTokens } from './support/seed.js';
+import { startServer } from './support/server.js';
+
+type Stage = 'http' | 'sql' | 'crypto';
+
+interface Measured {
+  readonly label: string;
+  readonly perSecond: number;
+  readonly failed: number;
+  readonly serverMicros: number | null;
+  readonly postgresMicros: number;
+  readonly load: string;
+}
+
+/** autocannon on the floor: request i presents seeded token `next()`, no token twice. */
+async function driveFloor(
+  base: string,
+  next: () => number,
+  connections: number,
+  seconds: number,
+): Promise<{ ok: number; failed: number }> {
+  let failed = 0;
+  const result = await autocannon({
+    url: base,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: 'POST',
+        path: '/api/v1/tokens',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refreshToken: String(next()) }) }),
+        onResponse: (status) => {
+          if (status !== 200) failed++;
+        },
+      },
+    ],
+  });
+  return { ok: result['2xx'], failed: Math.max(failed, result.non2xx) + result.errors + result.timeouts };
+}
+
+/**
+ * node-postgres as pgbench's client: `connections` loops in this process, each running the
+ * two statements on the next seeded token through a pool, no HTTP. Client CPU is this
+ * process's (autocannon is idle meanwhile).
+ */
+async function driverOnly(
+  url: string,
+  probe: Probe,
+  tokens: { next: () => number },
+  connections: number,
+  seconds: number,
+): Promise<Measured> {
+  const pool = new pg.Pool({ connectionString: url, max: connections, options: `-c search_path=${SCHEMA}` });
+  const loop = async (until: number) => {
+    let ok = 0;
+    let failed = 0;
+    while (performance.now() < until) {
+      const found = await pool.query<{ id: string; session_id: string; user_id: string }>({
+        ...FIND,
+        values: [seededHash(tokens.next())],
+      });
+      const row = found.rows[0];
+      if (row === undefined) {
+        failed++;
+        continue;
+      }
+      const successorId = randomUUID();
+      const written = await pool.query<{ written: number }>({
+        ...ROTATE,
+        values: [row.id, successorId, row.session_id, row.user_id, seededHash(successorId), 'v1.sealed'],
+      });
+      if (written.rows[0]?.written === 1) ok++;
+      else failed++;
+    }
+    return { ok, failed };
+  };
+  const run = async (s: number) => {
+    const until = performance.now() + s * 1000;
+    const outcomes = await Promise.all(Array.from({ length: connections }, () => loop(until)));
+    return outcomes.reduce((a, b) => ({ ok: a.ok + b.ok, failed: a.failed + b.failed }), {
+      ok: 0,
+      failed: 0,
+    });
+  };
+  try {
+    await run(3);
+    const cpuBefore = process.cpuUsage();
+    const cpu = await measured(probe, null, async () => {
+      const began = performance.now();
+      const outcome = await run(seconds);
+      return { ...outcome, elapsed: (performance.now() - began) / 1000, used: process.cpuUsage(cpuBefore) };
+    });
+    const { elapsed, used } = cpu.result;
+    const { ok, failed } = cpu.result;
+    return {
+      label: 'floor: node-postgres alone, no HTTP',
+      perSecond: ok / elapsed,
+      failed,
+      serverMicros: (used.user + used.system) / ok,
+      postgresMicros: (cpu.backends / ok) * 1e6,
+      load: load(),
+    };
+  } finally {
+    await pool.end();
+  }
+}
+
+async function floor(
+  stage: Stage,
+  url: string,
+  probe: Probe,
+  tokens: { next: () => number },
+  connections: number,
+  seconds: number,
+): Promise<Measured> {
+  const server = await startServer({
+    entry: 'bench/support/floor-server.ts',
+    env: { DATABASE_URL: url, FLOOR_STAGE: stage },
+    maxSeconds: 120 + seconds * 2,
+  });
+  try {
+    // Unmeasured first: JIT, the pool's connections, PostgreSQL's caches.
+    await driveFloor(server.base, tokens.next, connections, 3);
+    await sleep(1000);
+    const pid = server.child.pid ?? null;
+    const cpu = await measured(probe, pid, async () => {
+      const began = performance.now();
+      const outcome = await driveFloor(server.base, tokens.next, connections, seconds);
+      return { ...outcome, elapsed: (performance.now() - began) / 1000 };
+    });
+    const { ok, failed, elapsed } = cpu.result;
+    return {
+      label: `floor: ${stage}`,
+      perSecond: ok / elapsed,
+      failed,
+      serverMicros: (cpu.server / ok) * 1e6,
+      postgresMicros: (cpu.backends / ok) * 1e6,
+      load: load(),
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Server (when a pid is given) and backend CPU seconds while `work` runs, sampled every half second. */
+async function measured<T>(
+  probe: Probe,
+  serverPid: number | null,
+  work: () => Promise<T>,
+): Promise<{ result: T; server: number; backends: number }> {
+  const server = new CpuWindow();
+  const backends = new CpuWindow();
+  const sample = async () => {
+    const pids = await probe.pids();
+    if (serverPid !== null) server.record([serverPid]);
+    backends.record(pids.backends);
+  };
+  await sample();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      await sleep(500);
+      await sample();
+    }
+  })();
+  let result: T;
+  try {
+    result = await work();
+    // Answers in flight at the deadline; backends report their counters at most once a second.
+    await sleep(1500);
+  } finally {
+    running = false;
+    await sampler;
+  }
+  await sample();
+  return { result, server: server.seconds(), backends: backends.seconds() };
+}
+
+export async function refreshFloor(options: {
+  readonly seconds: number;
+  readonly connections: number;
+  readonly rounds: number;
+}): Promise<string> {
+  const runs: Measured[] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const scratch = await scratchPostgres(`floor_${round}`);
+    const client = new pg.Client({ connectionString: scratch.url });
+    try {
+      const database = await createDatabase({
+        kind: 'postgres',
+        url: scratch.url,
+        schema: SCHEMA,
+        poolSize: 2,
+      });
+      // Enough tokens for every floor stage at any speed this machine reaches, none drawn twice.
+      const perStage = Math.max(30_000, 6_000 * (options.seconds + 3));
+      const first = 50_000_001;
+      const last = first + perStage * 4 - 1;
+      try {
+        await migrateToLatest(database.db);
+        await seedTokens(database.db, first, last);
+      } finally {
+        await database.close();
+      }
+      await client.connect();
+      const probe = new Probe(client);
+      let cursor = first;
+      const tokens = {
+        next: () => {
+          if (cursor > last) throw new Error('the seeded tokens ran out');
+          return cursor++;
+        },
+      };
+      let seconds = 0;
+      const tps = await pgbench(
+        scratch.url,
+        'refresh.sql',
+        options.connections,
+        options.seconds,
+        'prepared',
+        async (run) => {
+          const cpu = await measured(probe, null, run);
+          seconds = cpu.backends;
+          return cpu.result;
+        },
+      );
+      runs.push({
+        label: 'pgbench -M prepared, refresh.sql',
+        perSecond: tps,
+        failed: 0,
+        serverMicros: null,
+        postgresMicros: (seconds / (tps * options.seconds)) * 1e6,
+        load: load(),
+      });
+      runs.push(await driverOnly(scratch.url, probe, tokens, options.connections, options.seconds));
+      console.log(JSON.stringify(runs.at(-1)));
+      for (const stage of ['http', 'sql', 'crypto'] as const) {
+        runs.push(await floor(stage, scratch.url, probe, tokens, options.connections, options.seconds));
+        console.log(JSON.stringify(runs.at(-1)));
+      }
+    } finally {
+      await client.end().catch(() => {});
+      await scratch.drop();
+    }
+    const real = await refreshCpu(
+      { label: 'tokenwarden' },
+      { seconds: options.seconds, connections: options.connections, seed: 20_000 },
+    );
+    runs.push({
+      label: 'tokenwarden',
+      perSecond: real.perSecond,
+      failed: 0,
+      serverMicros: real.serverMicros,
+      postgresMicros: real.postgresMicros,
+      load: real.load,
+    });
+  }
+  return report(runs, options.connections);
+}
+
+function report(runs: readonly Measured[], connections: number): string {
+  const rows: (string | number)[][] = [];
+  let pgbenchTps: number | null = null;
+  for (const run of runs) {
+    if (run.serverMicros === null) pgbenchTps = run.perSecond;
+    rows.push([
+      run.label,
+      Math.round(run.perSecond),
+      pgbenchTps === null ? '' : `${(run.perSecond / pgbenchTps).toFixed(2)}×`,
+      run.serverMicros === null ? '–' : Math.round(run.serverMicros),
+      Math.round(run.postgresMicros),
+      run.failed,
+      run.load,
+    ]);
+  }
+  return table(
+    [
+      `${connections} connections`,
+      'refreshes/s',
+      'of pgbench',
+      'server µs / refresh',
+      'PostgreSQL µs / refresh',
+      'failed',
+      'load average',
+    ],
+    rows,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.log(
+    await refreshFloor({
+      seconds: Number(arg('seconds', '10')),
+      connections: Number(arg('connections', '16')),
+      rounds: Number(arg('rounds', '1')),
+    }),
+  );
+}
