@@ -95,7 +95,7 @@ export async function introspection(quick: boolean): Promise<string> {
           `POST /oauth/introspect: ${run.what}`,
           '16',
           int(result['2xx'] / seconds),
-          `${result.non2xx} / ${result.errors + result.timeouts}`,
+          failures(result),
           ms(result.latency.p50),
           ms(result.latency.p99),
           load(),
@@ -113,12 +113,27 @@ export async function introspection(quick: boolean): Promise<string> {
   );
 }
 
-const { quick, write } = parseFlags(process.argv.slice(2));
-const markdown = `### Introspection (issue 13), PostgreSQL over HTTP${quick ? ' (quick)' : ''}
+/** Non-2xx answers and errors, with the status codes and errors seen: a failed run says why. */
+function failures(result: autocannon.Result): string {
+  const codes = Object.entries(result.statusCodeStats ?? {})
+    .filter(([code]) => !code.startsWith('2'))
+    .map(([code, { count }]) => `${count}× ${code}`);
+  const errors = [
+    ...(result.timeouts > 0 ? [`${result.timeouts} timeouts`] : []),
+    ...(result.errors > result.timeouts ? [`${result.errors - result.timeouts} socket errors`] : []),
+  ];
+  const detail = [...codes, ...errors];
+  return `${result.non2xx} / ${result.errors}${detail.length > 0 ? ` (${detail.join(', ')})` : ''}`;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { quick, write } = parseFlags(process.argv.slice(2));
+  const markdown = `### Introspection (issue 13), PostgreSQL over HTTP${quick ? ' (quick)' : ''}
 
 The server, PostgreSQL and autocannon share the two cores; the load average of each run is
 beside its figure.
 
 ${await introspection(quick)}`;
-console.log(markdown);
-if (write) await writeSection(quick ? 'introspection-quick' : 'introspection', markdown);
+  console.log(markdown);
+  if (write) await writeSection(quick ? 'introspection-quick' : 'introspection', markdown);
+}

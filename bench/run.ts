@@ -3,13 +3,14 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
 import { distributionChart, lineChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
+import { introspection } from './introspection.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
 import { refreshCpuAlternated } from './refresh-cpu.js';
@@ -234,6 +235,16 @@ if (wanted('refresh-floor')) {
       "crypto of a refresh (hashes, a random successor sealed with HKDF + AES-GCM, an Ed25519 JWT); then tokenwarden's own refresh. " +
       'The floors skip every rule, check and fallback of a real refresh: they bound what an implementation on this stack can reach (`bench/refresh-floor.ts`).',
     await refreshFloor({ seconds: quick ? 4 : 10, connections: 16, rounds: 1 }),
+  );
+}
+
+if (wanted('introspection')) {
+  await emit(
+    'introspection',
+    `### Introspection (RFC 7662) over HTTP, ${mode}\n\n${machineLine}. One server (pool 8) on a scratch PostgreSQL database, 16 users with a ` +
+      `session each and one service client; autocannon 16 connections, ${quick ? 2 : 10} s per row, POSTs \`/oauth/introspect\` ` +
+      '(form-encoded) with Basic client authentication or a client-credentials Bearer token (`bench/introspection.ts`).',
+    await introspection(quick),
   );
 }
 
