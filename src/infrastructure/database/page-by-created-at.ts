@@ -8,7 +8,7 @@ import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from './
  * fetched so the extra one says whether a next page exists. An index on
  * (created_at, id) — or one the query's filter already narrows by — keeps every page
  * a range read, however deep. A cursor that is not one this made is an
- * {@link InvalidCursorError}.
+ * {@link InvalidCursorError}. `alias` names the paged table when the query joins others.
  *
  * @example
  * const page = await pageByCreatedAt(db.selectFrom('users').selectAll(), { limit: 50, cursor }, 'asc', toUserRecord);
@@ -23,20 +23,23 @@ export async function pageByCreatedAt<
   page: { readonly limit: number; readonly cursor?: string },
   order: 'asc' | 'desc',
   toItem: (row: Row) => Item,
+  alias?: string,
 ): Promise<Page<Item>> {
   const limit = clampLimit(page.limit);
+  const createdAtColumn = sql.ref(alias === undefined ? 'created_at' : `${alias}.created_at`);
+  const idColumn = sql.ref(alias === undefined ? 'id' : `${alias}.id`);
   let paged = query;
   if (page.cursor !== undefined) {
     const [createdAt, id] = decodeCreatedAtCursor(page.cursor);
     paged = paged.where(
       order === 'asc'
-        ? sql<boolean>`(created_at, id) > (${createdAt}, ${id})`
-        : sql<boolean>`(created_at, id) < (${createdAt}, ${id})`,
+        ? sql<boolean>`(${createdAtColumn}, ${idColumn}) > (${createdAt}, ${id})`
+        : sql<boolean>`(${createdAtColumn}, ${idColumn}) < (${createdAt}, ${id})`,
     );
   }
   const rows = await paged
-    .orderBy(sql.ref('created_at'), order)
-    .orderBy(sql.ref('id'), order)
+    .orderBy(createdAtColumn, order)
+    .orderBy(idColumn, order)
     .limit(limit + 1)
     .execute();
   return pageOf(rows, limit, toItem, createdAtCursorOf);

@@ -10,7 +10,7 @@ import type {
 import { TokenwardenError } from '../../domain/errors.js';
 import type { Page } from '../../domain/page.js';
 import { err, ok, type Result } from '../../domain/result.js';
-import { clampLimit, createdAtCursorOf, decodeCreatedAtCursor, pageOf } from '../database/cursor.js';
+import { pageByCreatedAt } from '../database/page-by-created-at.js';
 import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
 import type { Database } from '../database/schema.js';
 
@@ -231,7 +231,6 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
     readonly limit: number;
     readonly cursor?: string;
   }): Promise<Page<WebhookDeliveryRecord>> {
-    const limit = clampLimit(filter.limit);
     let query = this.#db
       .selectFrom('webhook_deliveries as d')
       .innerJoin('outbox as o', 'o.id', 'd.event_id')
@@ -239,21 +238,7 @@ export class KyselyWebhookDeliveries implements WebhookDeliveries {
       .select(['o.event_type', 'o.occurred_at']);
     if (filter.state !== undefined) query = query.where('d.state', '=', filter.state);
     if (filter.eventId !== undefined) query = query.where('d.event_id', '=', filter.eventId);
-    if (filter.cursor !== undefined) {
-      const [after, id] = decodeCreatedAtCursor(filter.cursor);
-      query = query.where((eb) =>
-        eb.or([
-          eb('d.created_at', '<', after),
-          eb.and([eb('d.created_at', '=', after), eb('d.id', '<', id)]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('d.created_at', 'desc')
-      .orderBy('d.id', 'desc')
-      .limit(limit + 1)
-      .execute();
-    return pageOf(rows, limit, toRecord, createdAtCursorOf);
+    return pageByCreatedAt(query, filter, 'desc', toRecord, 'd');
   }
 
   async retry(id: string, actor: string): Promise<Result<WebhookDeliveryRecord>> {
