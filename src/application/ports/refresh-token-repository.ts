@@ -22,6 +22,13 @@ export interface RefreshFacts {
   readonly session: SessionRecord;
 }
 
+/** A rotation's writes: the successor inserted, its parent marked used and pointing at it (sealed). */
+export interface RefreshRotation {
+  readonly successor: NewRefreshToken & { readonly parentId: string };
+  readonly successorSealed: string;
+  readonly usedAt: Date;
+}
+
 /** What a refresh decided on, read without locks: its write goes ahead only if all of it still holds. */
 export interface RefreshExpectation {
   readonly globalMinTokenVersion: number;
@@ -41,23 +48,14 @@ export interface RefreshTokenRepository {
   /** The same facts read without any lock: for questions that change nothing (introspection, revocation's lookup). */
   findFacts(tokenHash: string): Promise<RefreshFacts | null>;
   /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
-  rotate(input: {
-    readonly successor: NewRefreshToken & { readonly parentId: string };
-    readonly successorSealed: string;
-    readonly usedAt: Date;
-  }): Promise<void>;
+  rotate(input: RefreshRotation): Promise<void>;
   /**
    * The same writes as `rotate`, as one statement that is its own transaction, made only
    * if, under the lock order's row locks, the parent is still unused and unrevoked, its
    * session unrevoked, its user enabled and the versions, grace and role still those
    * expected. False: nothing was written (decide again under locks).
    */
-  rotateIfUnchanged(input: {
-    readonly successor: NewRefreshToken & { readonly parentId: string };
-    readonly successorSealed: string;
-    readonly usedAt: Date;
-    readonly expected: RefreshExpectation;
-  }): Promise<boolean>;
+  rotateIfUnchanged(input: RefreshRotation & { readonly expected: RefreshExpectation }): Promise<boolean>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;

@@ -60,6 +60,16 @@ const ACCESS_TOKEN_CLAIMS = ['iss', 'aud', 'sub', 'sid', 'jti', 'iat', 'exp', 'r
 const CLIENT_TOKEN_CLAIMS = ['iss', 'aud', 'sub', 'client_id', 'jti', 'iat', 'exp'] as const;
 
 /**
+ * What verification asks of one type of token. One per type and signer, built in the
+ * constructor (the audiences are configured), so a verify allocates none.
+ */
+interface TokenKind<C> {
+  readonly audience: string;
+  readonly requiredClaims: readonly string[];
+  readonly convert: (payload: JwtClaims) => C | undefined;
+}
+
+/**
  * Signs and verifies access tokens as EdDSA (Ed25519) JWTs with `typ: at+jwt`, with
  * `node:crypto` KeyObjects, synchronously: WebCrypto (jose's path) hops to the thread
  * pool for each operation, which cost a token's first check ~230 µs. The tokens are
@@ -80,6 +90,8 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
   private readonly clientAudience: string;
   private readonly ttlSeconds: number;
   private readonly newId: () => string;
+  private readonly accessTokenKind: TokenKind<AccessTokenClaims>;
+  private readonly clientTokenKind: TokenKind<ClientTokenClaims>;
   /** The encoded protected header per kid: the same bytes for every token a key signs. */
   private readonly headers = new Map<string, string>();
   /**
@@ -104,6 +116,16 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     if (this.clientAudience === this.audience) {
       throw new Error("The audience of client-credentials tokens must differ from the users' audience");
     }
+    this.accessTokenKind = Object.freeze({
+      audience: this.audience,
+      requiredClaims: ACCESS_TOKEN_CLAIMS,
+      convert: toClaims,
+    });
+    this.clientTokenKind = Object.freeze({
+      audience: this.clientAudience,
+      requiredClaims: CLIENT_TOKEN_CLAIMS,
+      convert: toClientClaims,
+    });
     this.ttlSeconds = ttl;
     const ids = options.ids;
     this.newId = ids === undefined ? randomUUID : () => ids.id();
@@ -162,14 +184,7 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
 
   async verifyClient(token: string, now: Date): Promise<Verified<ClientTokenClaims>> {
     const keys = await this.keyStore.verificationKeySet();
-    const result = await this.verifyOnce(
-      keys,
-      token,
-      now,
-      this.clientAudience,
-      CLIENT_TOKEN_CLAIMS,
-      toClientClaims,
-    );
+    const result = await this.verifyOnce(keys, token, now, this.clientTokenKind);
     if (result.ok && result.claims.exp - result.claims.iat > this.ttlSeconds) return INVALID;
     return result;
   }
@@ -186,7 +201,7 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
       }
       return { ok: true, claims: known };
     }
-    const result = await this.verifyOnce(keys, token, now, this.audience, ACCESS_TOKEN_CLAIMS, toClaims);
+    const result = await this.verifyOnce(keys, token, now, this.accessTokenKind);
     if (result.ok && this.verifiedUnder === keys) this.remember(token, result.claims);
     return result;
   }
@@ -228,15 +243,13 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     keys: VerificationKeySet,
     token: string,
     now: Date,
-    audience: string,
-    requiredClaims: readonly string[],
-    convert: (payload: JwtClaims) => C | undefined,
+    kind: TokenKind<C>,
   ): Promise<Verified<C>> {
-    const first = this.verifyWithKeys(keys, token, now, audience, requiredClaims, convert);
+    const first = this.verifyWithKeys(keys, token, now, kind);
     // A kid this instance does not know may be another instance's new key: look once more.
     if (first === NO_MATCHING_KEY && (await this.keyStore.reloadForUnknownKid())) {
       const reloaded = await this.keyStore.verificationKeySet();
-      const second = this.verifyWithKeys(reloaded, token, now, audience, requiredClaims, convert);
+      const second = this.verifyWithKeys(reloaded, token, now, kind);
       return second === NO_MATCHING_KEY ? INVALID : second;
     }
     return first === NO_MATCHING_KEY ? INVALID : first;
@@ -247,9 +260,7 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     keys: VerificationKeySet,
     token: string,
     now: Date,
-    audience: string,
-    requiredClaims: readonly string[],
-    convert: (payload: JwtClaims) => C | undefined,
+    kind: TokenKind<C>,
   ): Verified<C> | typeof NO_MATCHING_KEY {
     const jws = parseCompactJws(token);
     if (jws === undefined) return INVALID;
@@ -266,13 +277,13 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     const check = checkRegisteredClaims(header, payload, {
       typ: ACCESS_TOKEN_TYPE,
       issuer: this.issuer,
-      audience,
-      requiredClaims,
+      audience: kind.audience,
+      requiredClaims: kind.requiredClaims,
       now: Math.floor(now.getTime() / 1000),
     });
     // Expiry is reported only for a genuine token: the signature was checked first.
     if (!check.ok) return check.reason === 'token_expired' ? EXPIRED : INVALID;
-    const claims = convert(payload);
+    const claims = kind.convert(payload);
     return claims === undefined ? INVALID : { ok: true, claims };
   }
 }

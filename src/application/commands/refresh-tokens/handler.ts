@@ -10,7 +10,7 @@ import { AuditAction, EventType, recordChange } from '../../events.js';
 import type {
   RefreshExpectation,
   RefreshFacts,
-  RefreshTokenRepository,
+  RefreshRotation,
 } from '../../ports/refresh-token-repository.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
@@ -21,6 +21,12 @@ const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh to
 /** What the transaction decided; the access token is signed after commit. */
 interface Granted extends TokenPairInput {
   readonly replayed: boolean;
+}
+
+/** A rotation made ready: what to write, and what to answer once it is written. */
+interface PreparedRotation {
+  readonly write: RefreshRotation;
+  readonly granted: Granted;
 }
 
 /**
@@ -58,10 +64,10 @@ export class RefreshTokensHandler {
         }
         const validity = judge(facts.token, facts.session, facts.user, facts.config, now);
         if (!validity.valid) return this.reject(validity, facts.token);
+        const { write, granted } = this.prepareRotation(facts, now, command.refreshToken);
         // The successor, the parent marked used, the session touched: one statement.
-        return ok(
-          await this.rotate(facts, now, command.refreshToken, (write) => repos.refreshTokens.rotate(write)),
-        );
+        await repos.refreshTokens.rotate(write);
+        return ok(granted);
       }));
 
     if (revoked.sessionId !== null) this.ctx.versionListener.sessionRevoked(revoked.sessionId);
@@ -94,22 +100,19 @@ export class RefreshTokensHandler {
       userMinTokenVersion: facts.user.minTokenVersion,
       role: facts.user.role,
     };
-    let written = false;
-    const granted = await this.rotate(facts, now, plaintext, async (write) => {
-      written = await this.ctx.uow.statement((repos) =>
-        repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
-      );
-    });
+    // Made before knowing it will be written, and thrown away when it is not: each change
+    // that empties the write's re-check (a use, a revocation, a disable, a version bump,
+    // which a role or grace change always comes with) leaves the locked path replaying,
+    // refusing or stamping anew, never rotating to this same successor.
+    const { write, granted } = this.prepareRotation(facts, now, plaintext);
+    const written = await this.ctx.uow.statement((repos) =>
+      repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
+    );
     return written ? ok(granted) : null;
   }
 
-  /** Stamps a successor with the versions of `facts`, has `write` store it, and says what to answer. */
-  private async rotate(
-    facts: RefreshFacts,
-    now: Date,
-    plaintext: string,
-    write: (rotation: Parameters<RefreshTokenRepository['rotate']>[0]) => Promise<void>,
-  ): Promise<Granted> {
+  /** A successor stamped with the versions of `facts`, sealed under the parent: not yet written. */
+  private prepareRotation(facts: RefreshFacts, now: Date, plaintext: string): PreparedRotation {
     const { token: presented, user, session, config } = facts;
     const stamp: VersionStamp = {
       userVersion: user.minTokenVersion,
@@ -123,12 +126,12 @@ export class RefreshTokensHandler {
       now,
       parentId: presented.id,
     });
-    await write({
+    const write: RefreshRotation = {
       successor: successor.record,
       successorSealed: this.ctx.sealer.seal(plaintext, successor.issued.token),
       usedAt: now,
-    });
-    return {
+    };
+    const granted: Granted = {
       userId: user.id,
       role: user.role,
       sessionId: session.id,
@@ -139,6 +142,7 @@ export class RefreshTokensHandler {
       now,
       replayed: false,
     };
+    return { write, granted };
   }
 
   /**

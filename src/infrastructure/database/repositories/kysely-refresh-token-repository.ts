@@ -3,6 +3,7 @@ import type {
   NewRefreshToken,
   RefreshExpectation,
   RefreshFacts,
+  RefreshRotation,
   RefreshTokenRepository,
 } from '../../../application/ports/refresh-token-repository.js';
 import { isUuid } from '../../../domain/ids.js';
@@ -103,11 +104,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   /** Data-modifying CTEs: the insert, the parent's update and the session's touch in one statement. */
-  async rotate(input: {
-    readonly successor: NewRefreshToken & { readonly parentId: string };
-    readonly successorSealed: string;
-    readonly usedAt: Date;
-  }): Promise<void> {
+  async rotate(input: RefreshRotation): Promise<void> {
     const { successor: t, successorSealed, usedAt } = input;
     await sql`
       with successor as (
@@ -130,12 +127,9 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
    * (EvalPlanQual), so a rotation, a use or a revocation that committed since the read
    * leaves `facts` empty, and then nothing is written. Returns whether it wrote.
    */
-  async rotateIfUnchanged(input: {
-    readonly successor: NewRefreshToken & { readonly parentId: string };
-    readonly successorSealed: string;
-    readonly usedAt: Date;
-    readonly expected: RefreshExpectation;
-  }): Promise<boolean> {
+  async rotateIfUnchanged(
+    input: RefreshRotation & { readonly expected: RefreshExpectation },
+  ): Promise<boolean> {
     const { successor: t, successorSealed, usedAt, expected: e } = input;
     const result = await sql<{ written: number }>`${sql.raw(PREPARED)}
       with facts as (
