@@ -4,7 +4,8 @@
  * A/B/A/B in rounds with the load average beside each figure:
  *   - signing, per token;
  *   - first sight: tokens signed beforehand, each verified once (what a token's first
- *     bearer check pays; later checks are answered from memory);
+ *     bearer check pays; later checks are answered from memory): by a verify where the
+ *     private key is not held, by signing again where it is (the key that signs now);
  *   - the whole bearer check (AuthenticateAccessTokenQuery) on tokens it never saw,
  *     issued by another instance (a signature check) or by this one (remembered).
  * Each figure is the median and the mean of per-call times over every token.
@@ -19,6 +20,7 @@ import type { AccessTokenInput } from '../src/application/ports/access-token-sig
 import { type Core, createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
 import { Ed25519AccessTokenSigner } from '../src/infrastructure/crypto/ed25519-access-token-signer.js';
+import type { SigningKeyStore, VerificationKeySet } from '../src/infrastructure/crypto/signing-key-store.js';
 import { load, median, parseFlags, type Row, scratchDir, table } from './support/env.js';
 
 const ROUNDS = 4;
@@ -93,6 +95,27 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
   };
   // Another instance over the same keys: its tokens are new to this one's signer.
   const elsewhere = new Ed25519AccessTokenSigner({ keyStore, issuer, audience: aud, clientId });
+  // A signer that holds no private key for the tokens' kid (a retired key's tokens, a
+  // verifier elsewhere): every first sight is an Ed25519 verify.
+  const publicOnly = new WeakMap<VerificationKeySet, VerificationKeySet>();
+  const verifyOnly = new Ed25519AccessTokenSigner({
+    keyStore: {
+      signingKey: () => keyStore.signingKey(),
+      reloadForUnknownKid: () => keyStore.reloadForUnknownKid(),
+      verificationKeySet: async () => {
+        const set = await keyStore.verificationKeySet();
+        let stripped = publicOnly.get(set);
+        if (stripped === undefined) {
+          stripped = Object.freeze({ ...set, signing: undefined });
+          publicOnly.set(set, stripped);
+        }
+        return stripped;
+      },
+    } as unknown as SigningKeyStore,
+    issuer,
+    audience: aud,
+    clientId,
+  });
   const joseSign = () => {
     const iat = Math.floor(now().getTime() / 1000);
     return new SignJWT({ client_id: clientId, ...input })
@@ -135,19 +158,26 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
     Promise.all(indices.map(async () => (await signer.sign(input, now())).token));
   const forJose = await signMany(elsewhere);
   const forNode = await signMany(elsewhere);
+  const forVerifyOnly = await signMany(elsewhere);
   const forBearer = await signMany(elsewhere);
   const verifyJose = stats();
   const verifyNode = stats();
+  const verifyPublic = stats();
   const bearerNode = stats();
   const bearerOwn = stats();
   const joseParts = chunks(forJose, ROUNDS);
   const nodeParts = chunks(forNode, ROUNDS);
+  const publicParts = chunks(forVerifyOnly, ROUNDS);
   const bearerParts = chunks(forBearer, ROUNDS);
   const ownParts = chunks(indices, ROUNDS);
   for (let r = 0; r < ROUNDS; r++) {
     await timeEach(joseParts[r] ?? [], verifyJose, joseVerify);
     await timeEach(nodeParts[r] ?? [], verifyNode, async (token) => {
       const result = await context.signer.verify(token, now());
+      if (!result.ok) throw new Error(`a fresh token did not verify: ${result.reason}`);
+    });
+    await timeEach(publicParts[r] ?? [], verifyPublic, async (token) => {
+      const result = await verifyOnly.verify(token, now());
       if (!result.ok) throw new Error(`a fresh token did not verify: ${result.reason}`);
     });
     const check = async (token: string) => {
@@ -166,7 +196,14 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
     row('sign an access token: jose SignJWT (WebCrypto)', signJose),
     row('sign an access token: node:crypto KeyObject (now)', signNode),
     row("verify a token's first sight: jose jwtVerify (WebCrypto)", verifyJose),
-    row("verify a token's first sight: node:crypto KeyObject (now)", verifyNode),
+    row(
+      "verify a token's first sight: node:crypto, a key without its private half here (Ed25519 verify)",
+      verifyPublic,
+    ),
+    row(
+      "verify a token's first sight: node:crypto, the key that signs now (signed again and compared)",
+      verifyNode,
+    ),
     row("bearer check, a token's first sight, issued by another instance (whole query)", bearerNode),
     row("bearer check, a token's first sight, issued by this instance (whole query)", bearerOwn),
   ];

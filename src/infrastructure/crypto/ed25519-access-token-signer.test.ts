@@ -272,6 +272,49 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
   });
 
+  describe("tokens of the key that signs now, from another instance's signer", () => {
+    /**
+     * A store whose public key for the signing kid is some other key: a verify refuses
+     * every token under it, so a token that passes was checked by signing it again.
+     */
+    async function misleadingStore(): Promise<SigningKeyStore> {
+      const signing = await keyStore.signingKey();
+      const { publicKey: stranger } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+      const { KeyObject } = await import('node:crypto');
+      const set = Object.freeze({
+        keys: Object.freeze([]),
+        byKid: new Map([[signing.kid, KeyObject.from(stranger as CryptoKey)]]),
+        signing,
+      });
+      return {
+        signingKey: async () => signing,
+        verificationKeySet: async () => set,
+        reloadForUnknownKid: async () => false,
+      } as unknown as SigningKeyStore;
+    }
+
+    it('are checked by signing their input again (Ed25519 is deterministic), not by a verify', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const other = new Ed25519AccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
+      const result = await other.verify(token, NOW);
+      expect(result.ok && result.claims).toMatchObject(input);
+    });
+
+    it('are refused when the signature is not the one signing again gives, unless a verify accepts it', async () => {
+      const { token } = await signer.sign(input, NOW);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const bytes = Buffer.from(signature, 'base64url');
+      bytes[0] = (bytes[0] ?? 0) ^ 1;
+      const tampered = `${header}.${payload}.${bytes.toString('base64url')}`;
+      const other = new Ed25519AccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
+      expect(await other.verify(tampered, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      // With the true public key the fallback verify runs, and refuses it too.
+      const twin = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+      expect(await twin.verify(tampered, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
+      expect((await twin.verify(token, NOW)).ok).toBe(true);
+    });
+  });
+
   describe('expiry', () => {
     it('accepts a token until its last second and reports token_expired after', async () => {
       const { token } = await signer.sign(input, NOW);

@@ -38,6 +38,11 @@ export interface SigningKey {
 export interface VerificationKeySet {
   readonly keys: readonly PublicSigningJwk[];
   readonly byKid: ReadonlyMap<string, KeyObject>;
+  /**
+   * The key that signs now, when this instance holds it: a token it signed can be checked
+   * by signing its input again (Ed25519 is deterministic), for a third of a verify's cost.
+   */
+  readonly signing: SigningKey | undefined;
 }
 
 export interface SigningKeyStoreOptions {
@@ -177,6 +182,7 @@ export class SigningKeyStore implements SigningKeyCache {
       const set: VerificationKeySet = Object.freeze({
         keys: Object.freeze(live.map((entry) => entry.jwk)),
         byKid: new Map(live.map((entry) => [entry.jwk.kid, entry.publicKey])),
+        signing: live.some((entry) => entry.jwk.kid === loaded.signing?.kid) ? loaded.signing : undefined,
       });
       this.view = { from: loaded, set, validUntil };
     }
