@@ -12,6 +12,7 @@ import Fastify, {
 } from 'fastify';
 import type { Config, TrustProxy } from '../config.js';
 import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
+import { AccessLog } from './access-log.js';
 import { authGuards } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
@@ -97,10 +98,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     },
     // Ids come from crypto, not a counter, so they do not leak request volume.
     genReqId: () => crypto.randomUUID(),
-    // One access line per request, written on the response (below), instead of fastify's two
-    // ("incoming request", "request completed"): at the default level, info, the second line
-    // cost a refresh about a tenth of its server CPU (docs/BENCHMARKS.md, "Logging").
-    disableRequestLogging: true,
+    logController: new AccessLog(),
     ajv: undefined,
     // The router's own errors bypass setErrorHandler: without this a path parameter over
     // maxParamLength answered 414 in fastify's JSON shape, echoing the whole URL (found by the fuzz).
@@ -170,7 +168,6 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    request.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
 
   await app.register(helmet, {
