@@ -95,7 +95,9 @@ describe.each(testDatabases())('no secret reaches the logs on $name', (target) =
     }
     const log = lines.join('');
     // Not vacuous: every request above wrote its access line (with its request facts) here.
-    expect(lines.filter((line) => line.includes('"msg":"request completed"')).length).toBeGreaterThanOrEqual(8);
+    expect(lines.filter((line) => line.includes('"msg":"request completed"')).length).toBeGreaterThanOrEqual(
+      8,
+    );
     for (const secret of secrets) {
       // The whole value, and for tokens their distinctive parts (a JWT's signature, a refresh token's body).
       const pieces = [
