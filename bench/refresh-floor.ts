@@ -6,7 +6,7 @@
  * too), then tokenwarden itself (bench/refresh-cpu.ts). Each with its refreshes/s, its
  * ratio to pgbench, server CPU and PostgreSQL CPU per refresh.
  *
- *   npx tsx bench/refresh-floor.ts [--seconds 10] [--connections 16] [--rounds 1]
+ *   npx tsx bench/refresh-floor.ts [--seconds 10] [--connections 16] [--rounds 1] [--cpu-prof dir]
  *   npm run bench -- --only refresh-floor
  */
 import { randomUUID } from 'node:crypto';
@@ -135,10 +135,12 @@ async function floor(
   tokens: { next: () => number },
   connections: number,
   seconds: number,
+  cpuProfDir: string | undefined,
 ): Promise<Measured> {
   const server = await startServer({
     entry: 'bench/support/floor-server.ts',
     env: { DATABASE_URL: url, FLOOR_STAGE: stage },
+    ...(cpuProfDir === undefined ? {} : { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] }),
     maxSeconds: 120 + seconds * 2,
   });
   try {
@@ -203,6 +205,8 @@ export async function refreshFloor(options: {
   readonly seconds: number;
   readonly connections: number;
   readonly rounds: number;
+  /** Profiles each floor server and tokenwarden's (`--cpu-prof`); bench/cpu-profile.ts reads them. */
+  readonly cpuProfDir?: string;
 }): Promise<string> {
   const runs: Measured[] = [];
   for (let round = 0; round < options.rounds; round++) {
@@ -258,7 +262,17 @@ export async function refreshFloor(options: {
       runs.push(await driverOnly(scratch.url, probe, tokens, options.connections, options.seconds));
       console.log(JSON.stringify(runs.at(-1)));
       for (const stage of ['http', 'sql', 'crypto'] as const) {
-        runs.push(await floor(stage, scratch.url, probe, tokens, options.connections, options.seconds));
+        runs.push(
+          await floor(
+            stage,
+            scratch.url,
+            probe,
+            tokens,
+            options.connections,
+            options.seconds,
+            options.cpuProfDir,
+          ),
+        );
         console.log(JSON.stringify(runs.at(-1)));
       }
     } finally {
@@ -267,7 +281,12 @@ export async function refreshFloor(options: {
     }
     const real = await refreshCpu(
       { label: 'tokenwarden' },
-      { seconds: options.seconds, connections: options.connections, seed: 20_000 },
+      {
+        seconds: options.seconds,
+        connections: options.connections,
+        seed: 20_000,
+        ...(options.cpuProfDir === undefined ? {} : { cpuProfDir: options.cpuProfDir }),
+      },
     );
     runs.push({
       label: 'tokenwarden',
@@ -316,6 +335,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       seconds: Number(arg('seconds', '10')),
       connections: Number(arg('connections', '16')),
       rounds: Number(arg('rounds', '1')),
+      ...(arg('cpu-prof', '') === '' ? {} : { cpuProfDir: arg('cpu-prof', '') }),
     }),
   );
 }
