@@ -35,6 +35,8 @@ export interface RefreshCpuSide {
 export interface RefreshCpuRun {
   readonly label: string;
   readonly refreshes: number;
+  /** Non-2xx answers and errors during the measured window. */
+  readonly failed: number;
   readonly perSecond: number;
   readonly serverMicros: number;
   readonly postgresMicros: number;
@@ -217,6 +219,7 @@ export async function refreshCpu(
     return {
       label: side.label,
       refreshes: result.ok,
+      failed: result.non2xx,
       perSecond: result.ok / elapsed,
       serverMicros: (serverCpu.seconds() / result.ok) * 1e6,
       postgresMicros: (backends.seconds() / result.ok) * 1e6,

@@ -1,6 +1,7 @@
 /**
  * How close could any refresh come to pgbench on this stack? One run, same database and
- * connections: pgbench `-M prepared` of bench/sql/refresh.sql, then three floors built of
+ * connections: pgbench `-M prepared` of bench/sql/refresh.sql, node-postgres alone sending
+ * the same two statements (no HTTP), then three floors built of
  * nothing but fastify, node-postgres and node:crypto (bench/support/floor-server.ts:
  * `http` alone, `sql` with the refresh's two statements, `crypto` with a refresh's crypto
  * too), then tokenwarden itself (bench/refresh-cpu.ts). Each with its refreshes/s, its
@@ -28,7 +29,8 @@ type Stage = 'http' | 'sql' | 'crypto';
 interface Measured {
   readonly label: string;
   readonly perSecond: number;
-  readonly failed: number;
+  /** Non-2xx answers and errors; null for pgbench, which stops at an error instead. */
+  readonly failed: number | null;
   readonly serverMicros: number | null;
   readonly postgresMicros: number;
   readonly load: string;
@@ -254,7 +256,7 @@ export async function refreshFloor(options: {
       runs.push({
         label: 'pgbench -M prepared, refresh.sql',
         perSecond: tps,
-        failed: 0,
+        failed: null,
         serverMicros: null,
         postgresMicros: (seconds / (tps * options.seconds)) * 1e6,
         load: load(),
@@ -291,7 +293,7 @@ export async function refreshFloor(options: {
     runs.push({
       label: 'tokenwarden',
       perSecond: real.perSecond,
-      failed: 0,
+      failed: real.failed,
       serverMicros: real.serverMicros,
       postgresMicros: real.postgresMicros,
       load: real.load,
@@ -311,7 +313,7 @@ function report(runs: readonly Measured[], connections: number): string {
       pgbenchTps === null ? '' : `${(run.perSecond / pgbenchTps).toFixed(2)}×`,
       run.serverMicros === null ? '–' : Math.round(run.serverMicros),
       Math.round(run.postgresMicros),
-      run.failed,
+      run.failed ?? '–',
       run.load,
     ]);
   }
