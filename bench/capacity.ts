@@ -114,6 +114,43 @@ export class CpuWindow {
   }
 }
 
+/**
+ * CPU seconds of the server (when a pid is given) and of this database's backends while
+ * `work` runs and `settleMs` after, sampled every half second.
+ */
+export async function cpuDuring<T>(
+  probe: Probe,
+  serverPid: number | null,
+  settleMs: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; server: number; backends: number }> {
+  const server = new CpuWindow();
+  const backends = new CpuWindow();
+  const sample = async () => {
+    const pids = await probe.pids();
+    if (serverPid !== null) server.record([serverPid]);
+    backends.record(pids.backends);
+  };
+  await sample();
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      await sleep(500);
+      await sample();
+    }
+  })();
+  let result: T;
+  try {
+    result = await work();
+    if (settleMs > 0) await sleep(settleMs);
+  } finally {
+    running = false;
+    await sampler;
+  }
+  await sample();
+  return { result, server: server.seconds(), backends: backends.seconds() };
+}
+
 export class Probe {
   readonly #client: pg.Client;
   #postmaster: number | null = null;

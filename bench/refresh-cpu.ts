@@ -16,7 +16,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
-import { CpuWindow, Probe, refreshLoad, refreshTokens } from './capacity.js';
+import { cpuDuring, Probe, refreshLoad, refreshTokens } from './capacity.js';
 import { pgbench } from './refresh-throughput.js';
 import { arg, keyValues, load, scratchPostgres, table } from './support/env.js';
 import { seedTokens } from './support/seed.js';
@@ -52,27 +52,6 @@ interface PgbenchRun {
   readonly tps: number;
   readonly postgresMicros: number;
   readonly load: string;
-}
-
-/** Samples, every half second while `work` runs, the CPU of this database's backends. */
-async function backendCpu<T>(probe: Probe, work: () => Promise<T>): Promise<{ result: T; seconds: number }> {
-  const backends = new CpuWindow();
-  const sample = async () => backends.record((await probe.pids()).backends);
-  await sample();
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      await sleep(500);
-      await sample();
-    }
-  })();
-  try {
-    const result = await work();
-    return { result, seconds: backends.seconds() };
-  } finally {
-    running = false;
-    await sampler;
-  }
 }
 
 export async function refreshCpu(
@@ -141,30 +120,11 @@ export async function refreshCpu(
     await connected.connect();
     const probe = new Probe(connected);
     const pid = server.child.pid ?? 0;
+    const base = server.base;
     // Unmeasured first: JIT, pool connections, PostgreSQL's caches.
-    await refreshLoad(
-      server.base,
-      await refreshTokens(server.base, options.connections),
-      options.connections,
-      3,
-    );
-    const pool = await refreshTokens(server.base, options.connections);
+    await refreshLoad(base, await refreshTokens(base, options.connections), options.connections, 3);
+    const pool = await refreshTokens(base, options.connections);
     await sleep(1000);
-    const serverCpu = new CpuWindow();
-    const backends = new CpuWindow();
-    const sample = async () => {
-      const pids = await probe.pids();
-      serverCpu.record([pid]);
-      backends.record(pids.backends);
-    };
-    await sample();
-    let running = true;
-    const sampler = (async () => {
-      while (running) {
-        await sleep(500);
-        await sample();
-      }
-    })();
     const commits = async () =>
       Number(
         (
@@ -174,21 +134,21 @@ export async function refreshCpu(
         ).rows[0]?.n ?? 0,
       );
     const commitsBefore = await commits();
-    const began = performance.now();
-    const result = await refreshLoad(server.base, pool, options.connections, options.seconds);
-    const elapsed = (performance.now() - began) / 1000;
-    // Answers still in flight at autocannon's deadline: let the server finish them.
-    // Backends report their counters at most once a second.
-    await sleep(1500);
-    running = false;
-    await sampler;
-    await sample();
+    // 1.5 s after the load: answers still in flight at autocannon's deadline finish, and
+    // backends report their counters at most once a second.
+    const cpu = await cpuDuring(probe, pid, 1500, async () => {
+      const began = performance.now();
+      const outcome = await refreshLoad(base, pool, options.connections, options.seconds);
+      return { ...outcome, elapsed: (performance.now() - began) / 1000 };
+    });
+    const { result } = cpu;
+    const { elapsed } = result;
     const transactions = ((await commits()) - commitsBefore) / result.ok;
     const measuredLoad = load();
     console.log(
       `${side.label}: ${result.ok} refreshes (${result.non2xx} failed), ${Math.round(result.ok / elapsed)}/s, ` +
-        `server ${Math.round((serverCpu.seconds() / result.ok) * 1e6)} µs/refresh, ` +
-        `PostgreSQL backends ${Math.round((backends.seconds() / result.ok) * 1e6)} µs/refresh, ` +
+        `server ${Math.round((cpu.server / result.ok) * 1e6)} µs/refresh, ` +
+        `PostgreSQL backends ${Math.round((cpu.backends / result.ok) * 1e6)} µs/refresh, ` +
         `${transactions.toFixed(2)} transactions/refresh (${measuredLoad})`,
     );
     const pgbenchRuns: PgbenchRun[] = [];
@@ -204,8 +164,8 @@ export async function refreshCpu(
           options.seconds,
           mode,
           async (run) => {
-            const measured = await backendCpu(probe, run);
-            seconds = measured.seconds;
+            const measured = await cpuDuring(probe, null, 0, run);
+            seconds = measured.backends;
             return measured.result;
           },
         );
@@ -221,8 +181,8 @@ export async function refreshCpu(
       refreshes: result.ok,
       failed: result.non2xx,
       perSecond: result.ok / elapsed,
-      serverMicros: (serverCpu.seconds() / result.ok) * 1e6,
-      postgresMicros: (backends.seconds() / result.ok) * 1e6,
+      serverMicros: (cpu.server / result.ok) * 1e6,
+      postgresMicros: (cpu.backends / result.ok) * 1e6,
       transactions,
       load: measuredLoad,
       pgbench: pgbenchRuns,

@@ -16,7 +16,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
-import { CpuWindow, Probe } from './capacity.js';
+import { cpuDuring, Probe } from './capacity.js';
 import { refreshCpu } from './refresh-cpu.js';
 import { pgbench, SCHEMA } from './refresh-throughput.js';
 import { arg, load, scratchPostgres, table } from './support/env.js';
@@ -25,6 +25,9 @@ import { seedTokens } from './support/seed.js';
 import { startServer } from './support/server.js';
 
 type Stage = 'http' | 'sql' | 'crypto';
+
+/** Answers in flight at the deadline; backends report their counters at most once a second. */
+const SETTLE_MS = 1500;
 
 interface Measured {
   readonly label: string;
@@ -110,7 +113,7 @@ async function driverOnly(
   try {
     await run(3);
     const cpuBefore = process.cpuUsage();
-    const cpu = await measured(probe, null, async () => {
+    const cpu = await cpuDuring(probe, null, SETTLE_MS, async () => {
       const began = performance.now();
       const outcome = await run(seconds);
       return { ...outcome, elapsed: (performance.now() - began) / 1000, used: process.cpuUsage(cpuBefore) };
@@ -150,7 +153,7 @@ async function floor(
     await driveFloor(server.base, tokens.next, connections, 3);
     await sleep(1000);
     const pid = server.child.pid ?? null;
-    const cpu = await measured(probe, pid, async () => {
+    const cpu = await cpuDuring(probe, pid, SETTLE_MS, async () => {
       const began = performance.now();
       const outcome = await driveFloor(server.base, tokens.next, connections, seconds);
       return { ...outcome, elapsed: (performance.now() - began) / 1000 };
@@ -167,40 +170,6 @@ async function floor(
   } finally {
     await server.stop();
   }
-}
-
-/** Server (when a pid is given) and backend CPU seconds while `work` runs, sampled every half second. */
-async function measured<T>(
-  probe: Probe,
-  serverPid: number | null,
-  work: () => Promise<T>,
-): Promise<{ result: T; server: number; backends: number }> {
-  const server = new CpuWindow();
-  const backends = new CpuWindow();
-  const sample = async () => {
-    const pids = await probe.pids();
-    if (serverPid !== null) server.record([serverPid]);
-    backends.record(pids.backends);
-  };
-  await sample();
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      await sleep(500);
-      await sample();
-    }
-  })();
-  let result: T;
-  try {
-    result = await work();
-    // Answers in flight at the deadline; backends report their counters at most once a second.
-    await sleep(1500);
-  } finally {
-    running = false;
-    await sampler;
-  }
-  await sample();
-  return { result, server: server.seconds(), backends: backends.seconds() };
 }
 
 export async function refreshFloor(options: {
@@ -248,7 +217,7 @@ export async function refreshFloor(options: {
         options.seconds,
         'prepared',
         async (run) => {
-          const cpu = await measured(probe, null, run);
+          const cpu = await cpuDuring(probe, null, SETTLE_MS, run);
           seconds = cpu.backends;
           return cpu.result;
         },
