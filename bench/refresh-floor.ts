@@ -12,13 +12,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
 import { cpuDuring, Probe } from './capacity.js';
 import { refreshCpu } from './refresh-cpu.js';
-import { pgbench, SCHEMA } from './refresh-throughput.js';
+import { drivePresentedTokens, pgbench, SCHEMA } from './refresh-throughput.js';
 import { arg, load, scratchPostgres, table } from './support/env.js';
 import { FIND, ROTATE, seededHash } from './support/floor-statements.js';
 import { seedTokens } from './support/seed.js';
@@ -39,31 +38,15 @@ interface Measured {
   readonly load: string;
 }
 
-/** autocannon on the floor: request i presents seeded token `next()`, no token twice. */
+/** autocannon on the floor: each request presents the next seeded token, none twice. */
 async function driveFloor(
   base: string,
   next: () => number,
   connections: number,
   seconds: number,
 ): Promise<{ ok: number; failed: number }> {
-  let failed = 0;
-  const result = await autocannon({
-    url: base,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: '/api/v1/tokens',
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refreshToken: String(next()) }) }),
-        onResponse: (status) => {
-          if (status !== 200) failed++;
-        },
-      },
-    ],
-  });
-  return { ok: result['2xx'], failed: Math.max(failed, result.non2xx) + result.errors + result.timeouts };
+  const { result, failed } = await drivePresentedTokens(base, connections, seconds, () => String(next()));
+  return { ok: result['2xx'], failed: failed + result.errors + result.timeouts };
 }
 
 /**

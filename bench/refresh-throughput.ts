@@ -41,15 +41,16 @@ export interface LoadResult {
 }
 
 /**
- * autocannon against POST /api/v1/tokens on `pool`: each request takes a token from it and
- * every 200 puts the successor back, so no token is presented twice; `failed` counts the
- * other answers (autocannon's own non2xx misses the ones it sees in onResponse only).
+ * autocannon against POST /api/v1/tokens, each request presenting `nextToken()`; `failed`
+ * counts the answers other than 200 (autocannon's own non2xx misses the ones it sees in
+ * onResponse only), `onGranted` sees each 200's body.
  */
-export async function driveRefreshes(
+export async function drivePresentedTokens(
   base: string,
-  pool: string[],
   connections: number,
   seconds: number,
+  nextToken: () => string,
+  onGranted: (body: string) => void = () => {},
 ): Promise<{ readonly result: autocannon.Result; readonly failed: number }> {
   let failed = 0;
   const result = await autocannon({
@@ -61,19 +62,38 @@ export async function driveRefreshes(
         method: 'POST',
         path: '/api/v1/tokens',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (req) => {
-          const token = pool.shift();
-          if (token === undefined) throw new Error('the token pool ran dry: too many failed refreshes');
-          return { ...req, body: JSON.stringify({ refreshToken: token }) };
-        },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ refreshToken: nextToken() }) }),
         onResponse: (status, body) => {
-          if (status === 200) pool.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
+          if (status === 200) onGranted(body);
           else failed++;
         },
       },
     ],
   });
   return { result, failed: Math.max(failed, result.non2xx) };
+}
+
+/**
+ * Refreshes on `pool`: each request takes a token from it and every 200 puts the successor
+ * back, so no token is presented twice.
+ */
+export function driveRefreshes(
+  base: string,
+  pool: string[],
+  connections: number,
+  seconds: number,
+): Promise<{ readonly result: autocannon.Result; readonly failed: number }> {
+  return drivePresentedTokens(
+    base,
+    connections,
+    seconds,
+    () => {
+      const token = pool.shift();
+      if (token === undefined) throw new Error('the token pool ran dry: too many failed refreshes');
+      return token;
+    },
+    (body) => pool.push((JSON.parse(body) as { refreshToken: string }).refreshToken),
+  );
 }
 
 /** {@link driveRefreshes} on `connections + 8` fresh sessions, summarised. */
