@@ -29,7 +29,6 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { driveRefreshes } from './refresh-throughput.js';
 import {
   int,
@@ -41,7 +40,7 @@ import {
   table,
   writeSection,
 } from './support/env.js';
-import { seedTokens } from './support/seed.js';
+import { seedPostgres } from './support/seed.js';
 import { sessions, startServer } from './support/server.js';
 
 const SEEDED_TOKENS = 100_000;
@@ -493,17 +492,7 @@ export async function capacity(quick: boolean): Promise<string> {
     await client.query('create extension if not exists pg_walinspect').catch((error: unknown) => {
       console.warn(`no pg_walinspect: ${String(error)}`);
     });
-    const seeding = await createDatabase({
-      kind: 'postgres',
-      url: scratch.url,
-      schema: 'tokenwarden',
-      poolSize: 2,
-    });
-    try {
-      await seedTokens(seeding.db, 1, quick ? SEEDED_TOKENS / 10 : SEEDED_TOKENS);
-    } finally {
-      await seeding.close();
-    }
+    await seedPostgres(scratch.url, 1, quick ? SEEDED_TOKENS / 10 : SEEDED_TOKENS);
     const probe = new Probe(client);
     const pid = server.child.pid ?? 0;
     const connections = 16;

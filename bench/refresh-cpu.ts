@@ -15,11 +15,10 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { cpuDuring, Probe, refreshLoad, refreshTokens } from './capacity.js';
 import { pgbench } from './refresh-throughput.js';
 import { arg, keyValues, load, scratchPostgres, table } from './support/env.js';
-import { seedTokens } from './support/seed.js';
+import { seedPostgres } from './support/seed.js';
 import { startServer } from './support/server.js';
 
 export interface RefreshCpuSide {
@@ -101,20 +100,8 @@ export async function refreshCpu(
         ...side.env,
       },
     });
-    if (options.seed > 0) {
-      const seeding = await createDatabase({
-        kind: 'postgres',
-        url: scratch.url,
-        schema: 'tokenwarden',
-        poolSize: 2,
-      });
-      try {
-        // Far above the range pgbench seeds for itself (from 1 up).
-        await seedTokens(seeding.db, 10_000_001, 10_000_000 + options.seed);
-      } finally {
-        await seeding.close();
-      }
-    }
+    // Far above the range pgbench seeds for itself (from 1 up).
+    if (options.seed > 0) await seedPostgres(scratch.url, 10_000_001, 10_000_000 + options.seed);
     const connected = new pg.Client({ connectionString: scratch.url });
     client = connected;
     await connected.connect();

@@ -13,14 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { createDatabase } from '../src/infrastructure/database/create-database.js';
-import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
 import { cpuDuring, Probe } from './capacity.js';
 import { refreshCpu } from './refresh-cpu.js';
-import { drivePresentedTokens, pgbench, SCHEMA } from './refresh-throughput.js';
+import { drivePresentedTokens, pgbench } from './refresh-throughput.js';
 import { arg, load, scratchPostgres, table } from './support/env.js';
 import { FIND, ROTATE, seededHash } from './support/floor-statements.js';
-import { seedTokens } from './support/seed.js';
+import { SCHEMA, seedPostgres } from './support/seed.js';
 import { startServer } from './support/server.js';
 
 type Stage = 'http' | 'sql' | 'crypto';
@@ -167,22 +165,11 @@ export async function refreshFloor(options: {
     const scratch = await scratchPostgres(`floor_${round}`);
     const client = new pg.Client({ connectionString: scratch.url });
     try {
-      const database = await createDatabase({
-        kind: 'postgres',
-        url: scratch.url,
-        schema: SCHEMA,
-        poolSize: 2,
-      });
       // Enough tokens for every floor stage at any speed this machine reaches, none drawn twice.
       const perStage = Math.max(30_000, 6_000 * (options.seconds + 3));
       const first = 50_000_001;
       const last = first + perStage * 4 - 1;
-      try {
-        await migrateToLatest(database.db);
-        await seedTokens(database.db, first, last);
-      } finally {
-        await database.close();
-      }
+      await seedPostgres(scratch.url, first, last, { migrate: true });
       await client.connect();
       const probe = new Probe(client);
       let cursor = first;

@@ -22,9 +22,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import autocannon from 'autocannon';
-import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { arg, int, load, ms, parseFlags, scratchDir, scratchPostgres, table } from './support/env.js';
-import { seedTokens } from './support/seed.js';
+import { SCHEMA, seedPostgres } from './support/seed.js';
 import { sessions, startServer } from './support/server.js';
 
 const run = promisify(execFile);
@@ -125,8 +124,6 @@ export interface RefreshRun extends LoadResult {
   readonly minimalLoad: string | null;
 }
 
-/** The schema the server puts its tables in by default, where pgbench and the seeding look too. */
-export const SCHEMA = 'tokenwarden';
 /** Server pool when none is asked for (TOKENWARDEN's DATABASE_POOL_SIZE). */
 export const DEFAULT_POOL = 16;
 
@@ -247,18 +244,7 @@ export async function pgbench(
 
 /** Seeds tokens `base+1 .. base+count` (hashes `md5(n) || md5(n+1)`) into a migrated database's tokenwarden schema. */
 async function seedForPgbench(url: string, base: number, count: number): Promise<void> {
-  const database = await createDatabase({
-    kind: 'postgres',
-    url,
-    schema: SCHEMA,
-    create: false,
-    poolSize: 2,
-  });
-  try {
-    await seedTokens(database.db, base + 1, base + count);
-  } finally {
-    await database.close();
-  }
+  await seedPostgres(url, base + 1, base + count, { create: false });
 }
 
 /** pgbench tps of `script` (a file in bench/sql/) on tokens `base+1 .. base+count` seeded by `seedForPgbench`. */

@@ -5,7 +5,12 @@
  * token n without a lookup table. Ids are deterministic uuids from md5.
  */
 import { type Kysely, sql } from 'kysely';
+import { createDatabase } from '../../src/infrastructure/database/create-database.js';
+import { migrateToLatest } from '../../src/infrastructure/database/migrator.js';
 import type { Database } from '../../src/infrastructure/database/schema.js';
+
+/** The schema the server puts its tables in by default, where pgbench and the seeding look too. */
+export const SCHEMA = 'tokenwarden';
 
 /** Adds tokens `from..to` (inclusive) with their sessions and users. */
 export async function seedTokens(db: Kysely<Database>, from: number, to: number): Promise<void> {
@@ -27,4 +32,30 @@ export async function seedTokens(db: Kysely<Database>, from: number, to: number)
            now(), now() + interval '14 days'
     from generate_series(${from}::int, ${to}::int) as n`.execute(db);
   await sql`analyze`.execute(db);
+}
+
+/**
+ * {@link seedTokens} `from..to` into {@link SCHEMA} of the PostgreSQL database at `url`, on a
+ * connection of its own: migrated first with `migrate` (no server has started on it yet);
+ * with `create: false` a schema that is not set up is refused rather than created.
+ */
+export async function seedPostgres(
+  url: string,
+  from: number,
+  to: number,
+  options: { readonly migrate?: boolean; readonly create?: boolean } = {},
+): Promise<void> {
+  const database = await createDatabase({
+    kind: 'postgres',
+    url,
+    schema: SCHEMA,
+    poolSize: 2,
+    ...(options.create === undefined ? {} : { create: options.create }),
+  });
+  try {
+    if (options.migrate === true) await migrateToLatest(database.db);
+    await seedTokens(database.db, from, to);
+  } finally {
+    await database.close();
+  }
 }
