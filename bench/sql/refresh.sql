@@ -1,7 +1,8 @@
 -- What one refresh commits since issue 16: two statements, each its own transaction (no
 -- BEGIN/COMMIT), the SQL of KyselyRefreshTokenRepository.findFacts (no locks) and
 -- .rotateIfUnchanged (re-checks under the lock order's row locks, then writes): 2 round trips.
--- The seeded rows carry versions 1/1, no grace, role user.
+-- The seeded rows carry versions 1/1, no grace, role user. bench/support/floor-statements.ts
+-- sends the same two statements with parameters: change both together.
 -- Token :n is seeded by bench/support/seed.ts (refresh-throughput.ts seeds a fresh range
 -- :base+1 .. :base+:ntokens before each run); each client takes the next token of its own
 -- stride, so no token is drawn twice while the range lasts (-D i=0 base=… ntokens=… clients=…).

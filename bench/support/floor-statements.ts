@@ -1,6 +1,7 @@
 /**
  * The two statements of bench/sql/refresh.sql (what one refresh commits), with the values
- * pgbench computes passed as parameters, for the floors of bench/refresh-floor.ts.
+ * pgbench computes passed as parameters, for the floors of bench/refresh-floor.ts. A copy
+ * kept in step by hand (deriving it would mean rewriting pgbench syntax): change both together.
  */
 import { createHash } from 'node:crypto';
 
