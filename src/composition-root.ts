@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import type { FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
@@ -14,9 +13,11 @@ import type { PasswordHasher } from './application/ports/password-hasher.js';
 import { createServices, type Services } from './application/services.js';
 import type { Config } from './config.js';
 import type { App } from './http/app.js';
+import type { Readiness } from './http/http-deps.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
 import { createAccessStateCache } from './infrastructure/cache/create-access-state-cache.js';
 import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
+import { RedisCircuit } from './infrastructure/cache/redis-circuit.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
 import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
@@ -31,6 +32,7 @@ import {
 } from './infrastructure/database/database-open-errors.js';
 import { MIGRATIONS, migrateToLatest, migrationState } from './infrastructure/database/migrator.js';
 import { DataDirInUseError } from './infrastructure/database/pglite-lock.js';
+import { type DatabaseReadiness, probeDatabase } from './infrastructure/database/readiness-probe.js';
 import { logSerializers } from './infrastructure/database/redact-database-error.js';
 import { redactDatabaseUrl } from './infrastructure/database/redact-database-url.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
@@ -113,8 +115,8 @@ export interface Core {
   readonly pruner: Pruner;
   /** Asks the rotation schedule whether a notice or a rotation is owed: started by the server only. */
   readonly rotationSchedule: RotationScheduleTimer;
-  /** Whether the database answers. */
-  ready(): Promise<boolean>;
+  /** Whether the database takes a write, answered within `timeoutMs`. */
+  databaseReadiness(timeoutMs: number): Promise<DatabaseReadiness>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
   invalidation(): InvalidationStatus;
   /** Subscribes to every committed change this instance hears of (the revocation feed's wake-up). */
@@ -130,12 +132,17 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   const clock = overrides.clock ?? systemClock;
   const ownsDatabase = overrides.database === undefined;
   const apply = overrides.migrations !== 'require-current';
+  // PostgreSQL migrations run on a connection of their own with no timeouts (a long one must
+  // finish); the serving pool is opened after, bounded (docs/RELIABILITY.md, "Faults").
+  const migrateFirst = apply && ownsDatabase && config.database.kind === 'postgres';
+  if (migrateFirst) await migrateDatabase(config, overrides.logStream, { quiet: true });
   const database =
-    overrides.database ?? (await openDatabase(config, { create: apply, logStream: overrides.logStream }));
+    overrides.database ??
+    (await openDatabase(config, { create: apply, logStream: overrides.logStream, serving: true }));
   let invalidator: CacheInvalidator | undefined;
   try {
-    if (apply) await migrateToLatest(database.db);
-    else await requireCurrentSchema(database.db, describeDatabase(config));
+    if (apply && !migrateFirst) await migrateToLatest(database.db);
+    else if (!apply) await requireCurrentSchema(database.db, describeDatabase(config));
     const signingKeys = {
       sealer: createPrivateJwkSealer(config.masterKey, config.previousMasterKey),
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
@@ -249,10 +256,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       successorSweep,
       pruner,
       rotationSchedule,
-      async ready() {
-        await sql`select 1`.execute(database.db);
-        return true;
-      },
+      databaseReadiness: (timeoutMs) => probeDatabase(database.db, timeoutMs),
       invalidation: () => accessCache.invalidator.status(),
       onChange: (listener) => accessCache.invalidator.onChange(listener),
       async close() {
@@ -284,8 +288,9 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
 export async function migrateDatabase(
   config: Config,
   logStream?: DestinationStream,
+  options: { readonly quiet?: boolean } = {},
 ): Promise<{ readonly applied: readonly string[]; readonly latest: string | null }> {
-  const database = await openDatabase(config, { create: true, poolSize: 1, logStream });
+  const database = await openDatabase(config, { create: true, poolSize: 1, logStream, quiet: options.quiet });
   try {
     const applied = await migrateToLatest(database.db);
     return { applied, latest: Object.keys(MIGRATIONS).at(-1) ?? null };
@@ -305,6 +310,10 @@ async function openDatabase(
     readonly create: boolean;
     readonly poolSize?: number;
     readonly logStream?: DestinationStream | undefined;
+    /** The pool a running instance serves from: bounded by the configured timeouts. */
+    readonly serving?: boolean;
+    /** Say nothing about a followed schema (it is said by the open that serves). */
+    readonly quiet?: boolean | undefined;
   },
 ): Promise<DatabaseHandle> {
   const where = describeDatabase(config);
@@ -321,6 +330,7 @@ async function openDatabase(
             followExistingSchema: true,
             poolSize: options.poolSize ?? config.database.poolSize,
             preparedStatements: config.database.preparedStatements,
+            ...(options.serving === true ? { timeouts: config.database.timeouts } : {}),
           });
   } catch (error) {
     if (error instanceof DataDirInUseError) {
@@ -332,7 +342,7 @@ async function openDatabase(
     if (error instanceof DatabaseNotInitialisedError) throw notInitialised(where, error);
     throw error;
   }
-  if (handle.followed !== null) {
+  if (handle.followed !== null && options.quiet !== true) {
     pino({ level: config.logLevel, name: 'database' }, options.logStream).warn(
       { configuredSchema: handle.followed.asked, schema: handle.followed.used },
       `tokenwarden's tables are in schema "${handle.followed.used}" (an installation from before ` +
@@ -423,6 +433,7 @@ export async function createTokenwarden(
         ? undefined
         : await sharedLimitsRedis(
             config.redisUrl,
+            config.redisCommandTimeoutMs,
             pino({ level: config.logLevel, name: 'rate-limit' }, overrides.logStream),
           );
     const app = await buildHttpApp(
@@ -430,14 +441,18 @@ export async function createTokenwarden(
         services: core.services,
         metrics: core.metrics,
         jwks: () => core.keyStore.jwks(),
-        ready: () => core.ready(),
-        invalidation: () => core.invalidation(),
+        readiness: () => readiness(core, limitsRedis, config.readyRequires),
         onRevocationChange: (listener) => core.onChange(listener),
         webhooks: core.webhooks.deliveries,
         // The invalidation channel in the prefix: deployments (and test runs) sharing a Redis stay apart.
         ...(limitsRedis === undefined
           ? {}
-          : { sharedLimits: { redis: limitsRedis, prefix: `${config.accessCache.channel}:limits:` } }),
+          : {
+              sharedLimits: {
+                redis: new RedisCircuit(limitsRedis),
+                prefix: `${config.accessCache.channel}:limits:`,
+              },
+            }),
       },
       {
         bodyLimitBytes: config.bodyLimitBytes,
@@ -458,6 +473,7 @@ export async function createTokenwarden(
         },
         corsOrigins: config.corsOrigins,
         publicUrl: config.publicUrl,
+        responseDeadlineMs: config.responseDeadlineMs,
       },
     );
     core.webhooks.startRelay();
@@ -488,10 +504,52 @@ export async function createTokenwarden(
   }
 }
 
+/** Each readiness check must answer within this, so `/ready` answers within 2 s. */
+const READINESS_CHECK_MS = 1_500;
+
+/**
+ * What `/ready` reports: the database takes a write, the invalidation subscriptions are
+ * alive (their own heartbeats), the rate limits' Redis answers a PING; each bounded, all
+ * at once. `required` names the parts whose failure makes the instance not ready.
+ */
+async function readiness(
+  core: Core,
+  redis: Redis | undefined,
+  required: ReadonlySet<'database' | 'redis' | 'invalidation'>,
+): Promise<Readiness> {
+  const [database, redisState] = await Promise.all([
+    core.databaseReadiness(READINESS_CHECK_MS),
+    redis === undefined ? Promise.resolve(undefined) : pingRedis(redis, READINESS_CHECK_MS),
+  ]);
+  const invalidation = core.invalidation();
+  const failing: Readiness['failing'][number][] = [];
+  if (database !== 'up') failing.push('database');
+  if (redisState === 'down' && required.has('redis')) failing.push('redis');
+  if (invalidation.state !== 'subscribed' && required.has('invalidation')) failing.push('invalidation');
+  return { database, ...(redisState === undefined ? {} : { redis: redisState }), invalidation, failing };
+}
+
+async function pingRedis(redis: Redis, timeoutMs: number): Promise<'up' | 'down'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      redis.ping().then(
+        () => 'up' as const,
+        () => 'down' as const,
+      ),
+      new Promise<'down'>((resolve) => {
+        timer = setTimeout(() => resolve('down'), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The connection the rate limits and the per-account lock share. Commands fail at once
- * while it is down (no offline queue, one retry) and after 1 s when it hangs, so a login
- * falls back to this instance's limits instead of waiting on Redis.
+ * while it is down (no offline queue, one retry) and after `commandTimeoutMs` when it
+ * hangs, so a login falls back to this instance's limits instead of waiting on Redis.
  *
  * It waits for the first connection (at most the connect timeout) before the instance
  * serves: without the offline queue, logins that arrive while it is still connecting
@@ -499,13 +557,18 @@ export async function createTokenwarden(
  * would not hold here. A Redis that refuses or does not answer in time does not stop the
  * start: the limits hold per instance until it comes back.
  */
-async function sharedLimitsRedis(url: string, log: { warn: (message: string) => void }): Promise<Redis> {
+async function sharedLimitsRedis(
+  url: string,
+  commandTimeoutMs: number,
+  log: { warn: (message: string) => void },
+): Promise<Redis> {
   const { Redis } = await import('ioredis');
   const connectTimeoutMs = 2_000;
   const redis = new Redis(url, {
     connectTimeout: connectTimeoutMs,
-    // A Redis that accepts but does not answer must not stall logins either.
-    commandTimeout: 1_000,
+    // A Redis that accepts but does not answer must not stall logins either: a few tens of
+    // milliseconds, then this instance's limits answer (and the circuit skips Redis a while).
+    commandTimeout: connectTimeoutMs,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: (times: number) => Math.min(times * 200, 5_000),
@@ -513,6 +576,9 @@ async function sharedLimitsRedis(url: string, log: { warn: (message: string) => 
   // Errors surface on each command, which falls back and is logged there.
   redis.on('error', () => {});
   const connected = await firstConnection(redis, connectTimeoutMs);
+  // The first connection's ready check may take the connect timeout (a Redis slow at start);
+  // from then on a command that takes longer than commandTimeoutMs counts as Redis down.
+  redis.options.commandTimeout = commandTimeoutMs;
   if (!connected)
     log.warn('shared rate limits: Redis not reachable at start; limits hold per instance until it is');
   return redis;

@@ -14,6 +14,27 @@ const EnvSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   DATABASE_PREPARED_STATEMENTS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // Bounds on waiting for PostgreSQL while serving: past them a request answers 503 (docs/RELIABILITY.md).
+  TOKENWARDEN_DB_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 3_000 }),
+  TOKENWARDEN_DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000 }),
+  TOKENWARDEN_DB_LOCK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 3_000 }),
+  TOKENWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: Type.Integer({
+    minimum: 1_000,
+    maximum: 3_600_000,
+    default: 15_000,
+  }),
+  // Which parts make /ready answer 503 when they fail (the database always does).
+  TOKENWARDEN_READY_REQUIRES: Type.String({
+    pattern: '^(database|redis|invalidation)(,(database|redis|invalidation))*$',
+    default: 'database,redis,invalidation',
+  }),
+  // Whatever the database does, a request is answered within this (503 when its work is not done).
+  TOKENWARDEN_RESPONSE_DEADLINE_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 9_500 }),
+  // A Redis command of the shared rate limits: past this, the limits of this instance's memory answer.
+  TOKENWARDEN_REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 5, maximum: 10_000, default: 100 }),
+  // Each invalidation subscription sends itself a heartbeat this often, and is declared dead when one is this late.
+  TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 1_000 }),
+  TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS: Type.Integer({ minimum: 100, maximum: 300_000, default: 3_000 }),
   // Lower case only: an unquoted search_path entry is folded to lower case. pg_ names are the system's.
   TOKENWARDEN_DB_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenwarden' }),
   TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
@@ -48,7 +69,7 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_TRUST_PROXY: Type.Optional(Type.String({ maxLength: 4096 })),
   TOKENWARDEN_CACHE_MAX_ENTRIES: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 10_000 }),
   TOKENWARDEN_CACHE_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 60 }),
-  TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 5 }),
+  TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 2 }),
   TOKENWARDEN_INVALIDATION_CHANNEL: Type.String({
     pattern: '^[A-Za-z0-9_.:-]{1,63}$',
     default: 'tokenwarden_invalidation',
@@ -114,8 +135,23 @@ export interface Config {
         readonly preparedStatements: boolean;
         /** The schema tokenwarden's tables live in (PGlite, a database of its own, ignores it). */
         readonly schema: string;
+        /** Bounds on waiting for it while serving (migrations and the CLI's own tools run without). */
+        readonly timeouts: {
+          readonly connectMs: number;
+          readonly statementMs: number;
+          readonly lockMs: number;
+          readonly idleInTransactionMs: number;
+        };
       };
   readonly redisUrl: string | null;
+  /** A request is answered within this, 503 when its work is not done by then. */
+  readonly responseDeadlineMs: number;
+  /** The parts whose failure makes `/ready` answer 503 (the database always). */
+  readonly readyRequires: ReadonlySet<'database' | 'redis' | 'invalidation'>;
+  /** A shared rate-limit command to Redis waits this long before this instance's memory answers. */
+  readonly redisCommandTimeoutMs: number;
+  /** Invalidation subscriptions prove they are alive: a heartbeat this often, dead when one is this late. */
+  readonly subscriptionHeartbeat: { readonly intervalMs: number; readonly deadAfterMs: number };
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly signingKey: string | null;
   /** Encrypts stored private signing keys (HKDF-SHA256 → AES-256-GCM); null keeps them plaintext. */
@@ -273,6 +309,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     // Node refuses a headers timeout longer than the request timeout.
     problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
   }
+  if (env.TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS <= env.TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS) {
+    problems.push(
+      'TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS must be longer than TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS',
+    );
+  }
   const feedHeartbeat = env.TOKENWARDEN_FEED_HEARTBEAT_SECONDS;
   if (feedHeartbeat !== undefined && feedHeartbeat >= env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // A proxy in front cuts a response that stays silent for its own read timeout, usually set alike.
@@ -313,9 +354,25 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
             poolSize: env.DATABASE_POOL_SIZE,
             preparedStatements: env.DATABASE_PREPARED_STATEMENTS === 'on',
             schema: env.TOKENWARDEN_DB_SCHEMA,
+            timeouts: {
+              connectMs: env.TOKENWARDEN_DB_CONNECT_TIMEOUT_MS,
+              statementMs: env.TOKENWARDEN_DB_STATEMENT_TIMEOUT_MS,
+              lockMs: env.TOKENWARDEN_DB_LOCK_TIMEOUT_MS,
+              idleInTransactionMs: env.TOKENWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+            },
           }
         : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },
     redisUrl: env.REDIS_URL ?? null,
+    responseDeadlineMs: env.TOKENWARDEN_RESPONSE_DEADLINE_MS,
+    readyRequires: new Set([
+      'database',
+      ...(env.TOKENWARDEN_READY_REQUIRES.split(',') as ('database' | 'redis' | 'invalidation')[]),
+    ]),
+    redisCommandTimeoutMs: env.TOKENWARDEN_REDIS_COMMAND_TIMEOUT_MS,
+    subscriptionHeartbeat: {
+      intervalMs: env.TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS,
+      deadAfterMs: env.TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS,
+    },
     admin:
       env.TOKENWARDEN_ADMIN_EMAIL !== undefined && env.TOKENWARDEN_ADMIN_PASSWORD !== undefined
         ? { email: env.TOKENWARDEN_ADMIN_EMAIL, password: env.TOKENWARDEN_ADMIN_PASSWORD }

@@ -76,14 +76,53 @@ export class TokenwardenError extends Error {
   readonly title: string;
   readonly extensions: ProblemExtensions;
 
-  constructor(code: ErrorCode, detail?: string, extensions: ProblemExtensions = {}) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    extensions: ProblemExtensions = {},
+    options?: { readonly cause?: unknown },
+  ) {
     const entry = ERROR_TABLE[code];
-    super(detail ?? entry.title);
+    super(detail ?? entry.title, options);
     this.name = 'TokenwardenError';
     this.code = code;
     this.status = entry.status;
     this.title = entry.title;
     this.extensions = extensions;
+  }
+}
+
+/** What a {@link ServiceUnavailableError} could not reach (null: the request ran out of time). */
+export type UnavailableDependency = 'database' | 'redis' | 'revocation_log' | null;
+
+/**
+ * A part tokenwarden depends on is down, refusing, read-only, full or too slow: the
+ * request was not served and may be sent again after `retryAfterSeconds` (HTTP: 503 with
+ * `Retry-After`). It is an infrastructure fault, so it is thrown, not returned; its
+ * `cause` keeps the driver's error for the log and never reaches a client.
+ *
+ * @example
+ * throw new ServiceUnavailableError('database', 'The database did not answer in time', { cause: error });
+ */
+export class ServiceUnavailableError extends TokenwardenError {
+  readonly dependency: UnavailableDependency;
+  readonly retryAfterSeconds: number;
+
+  constructor(
+    dependency: UnavailableDependency,
+    detail: string,
+    options: { readonly cause?: unknown; readonly retryAfterSeconds?: number } = {},
+  ) {
+    const retryAfterSeconds = options.retryAfterSeconds ?? 2;
+    super(
+      'service_unavailable',
+      detail,
+      { ...(dependency === null ? {} : { dependency }), retryAfterSeconds },
+      { cause: options.cause },
+    );
+    this.name = 'ServiceUnavailableError';
+    this.dependency = dependency;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -11,7 +11,12 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import type { Config, TrustProxy } from '../config.js';
-import { type ErrorCode, TokenwardenError, validationError } from '../domain/errors.js';
+import {
+  type ErrorCode,
+  ServiceUnavailableError,
+  TokenwardenError,
+  validationError,
+} from '../domain/errors.js';
 import { AccessLog } from './access-log.js';
 import { authGuards } from './auth.js';
 import type { HttpDeps } from './http-deps.js';
@@ -59,6 +64,8 @@ export interface HttpOptions {
   readonly corsOrigins: readonly string[];
   /** Where browsers reach this service; an https one keeps `upgrade-insecure-requests` in the CSP. */
   readonly publicUrl: string | null;
+  /** Every request is answered within this: 503 when its work is not done by then (default 9 500 ms). */
+  readonly responseDeadlineMs?: number;
 }
 
 export type App = FastifyInstance;
@@ -120,7 +127,9 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   app.decorateRequest('serviceClient', null);
   app.addSchema(ProblemSchema);
 
+  const unavailableLog = unavailabilityLogger(app.log);
   app.setErrorHandler((error: FastifyError | TokenwardenError, request, reply) => {
+    if (error instanceof ServiceUnavailableError) unavailableLog(error);
     if (error instanceof TokenwardenError) return sendProblem(reply, error);
     if (error.validation) {
       const errors = error.validation.map((v) => {
@@ -163,6 +172,29 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       );
     }
     return sendProblem(reply, new TokenwardenError('not_found', `No route ${request.method} ${path}`));
+  });
+
+  // Whatever a dependency does (a database that stopped answering, a pool with no free
+  // connection), the client gets an answer: 503 with Retry-After, through the route's own
+  // error handler (problem+json, or RFC 6749 JSON on the OAuth routes). The work itself
+  // is bounded by the database timeouts; this bounds the sum of them.
+  const deadlineMs = options.responseDeadlineMs ?? 9_500;
+  const deadlines = new WeakMap<object, NodeJS.Timeout>();
+  app.addHook('onRequest', async (request, reply) => {
+    const timer = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return;
+      reply.send(
+        new ServiceUnavailableError(null, `The request could not be completed within ${deadlineMs} ms`),
+      );
+    }, deadlineMs);
+    timer.unref();
+    deadlines.set(request, timer);
+  });
+  app.addHook('onResponse', async (request) => {
+    clearTimeout(deadlines.get(request));
+  });
+  app.addHook('onRequestAbort', async (request) => {
+    clearTimeout(deadlines.get(request));
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -290,6 +322,29 @@ function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
       { err: error instanceof Error ? error.message : String(error) },
       'shared rate-limit store unreachable: limits hold per instance until it answers',
     );
+  };
+}
+
+/**
+ * A dependency that is down answers every request with 503 until it is back: one warning
+ * a second says so (with how many were answered that way since), not one per request.
+ */
+function unavailabilityLogger(log: FastifyBaseLogger): (error: ServiceUnavailableError) => void {
+  let lastWarned = 0;
+  let suppressed = 0;
+  return (error) => {
+    const now = Date.now();
+    if (now - lastWarned < 1_000) {
+      suppressed += 1;
+      return;
+    }
+    lastWarned = now;
+    const cause = error.cause instanceof Error ? error.cause.message : undefined;
+    log.warn(
+      { dependency: error.dependency, detail: error.message, cause, alsoAnswered503: suppressed },
+      'service unavailable: answering 503 with Retry-After',
+    );
+    suppressed = 0;
   };
 }
 

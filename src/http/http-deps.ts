@@ -13,20 +13,34 @@ interface HttpMetrics {
   scrape(): Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
+type SubscriptionState = 'subscribed' | 'degraded';
+type TransportKind = 'redis' | 'postgres' | 'local';
+
+/**
+ * Each part an instance needs, as `/ready` reports it. `failing` names the parts that
+ * make it not ready (empty: ready).
+ */
+export interface Readiness {
+  readonly database: 'up' | 'down' | 'read_only' | 'timeout';
+  /** The shared rate limits' Redis, when configured. */
+  readonly redis?: 'up' | 'down';
+  readonly invalidation?: {
+    readonly transport: TransportKind;
+    readonly state: SubscriptionState;
+    readonly transports?: readonly { readonly transport: TransportKind; readonly state: SubscriptionState }[];
+  };
+  readonly failing: readonly ('database' | 'redis' | 'invalidation')[];
+}
+
 /** Everything the HTTP app is built over, passed in by the composition root. */
 export interface HttpDeps {
   readonly services: Services;
   readonly metrics: HttpMetrics;
   readonly jwks: () => Promise<{ readonly keys: readonly object[] }>;
-  /** Whether the database answers; `/ready` reports it. */
-  readonly ready: () => Promise<boolean>;
+  /** What `/ready` reports: each part's state, checked within a bounded time. */
+  readonly readiness: () => Promise<Readiness>;
   /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */
   readonly webhooks?: WebhookDeliveries;
-  /** Cache invalidation's transport and state; `/ready` reports it (degraded is still ready: TTL). */
-  readonly invalidation?: () => {
-    readonly transport: 'redis' | 'postgres' | 'local';
-    readonly state: 'subscribed' | 'degraded';
-  };
   /**
    * Redis for the per-address limits and the per-account lock, so every instance shares
    * them (absent: this instance's memory). Keys start with `prefix`.
@@ -37,5 +51,5 @@ export interface HttpDeps {
    * streams wake on it. Absent: they rely on the heartbeat poll.
    */
   readonly onRevocationChange?: (listener: () => void) => () => void;
-  readonly sharedLimits?: { readonly redis: Redis; readonly prefix: string };
+  readonly sharedLimits?: { readonly redis: Pick<Redis, 'eval'>; readonly prefix: string };
 }

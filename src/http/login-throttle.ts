@@ -170,11 +170,11 @@ return {tonumber(failures), redis.call('PTTL', KEYS[1]), redis.call('SISMEMBER',
 
 /** Redis, shared by every instance on it: one counter and one source set per account, under `prefix`. */
 export class RedisThrottleStore implements ThrottleStore {
-  readonly #redis: Redis;
+  readonly #redis: Pick<Redis, 'eval'>;
   readonly #prefix: string;
   readonly #windowMs: number;
 
-  constructor(redis: Redis, options: { prefix: string; windowSeconds: number }) {
+  constructor(redis: Pick<Redis, 'eval'>, options: { prefix: string; windowSeconds: number }) {
     this.#redis = redis;
     this.#prefix = options.prefix;
     this.#windowMs = options.windowSeconds * 1000;

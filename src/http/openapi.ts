@@ -79,7 +79,9 @@ export function documentFrameworkProblems(route: RouteOptions): void {
   // routes document them so (routes/oauth.ts).
   if (schema.tags?.includes('oauth') === true) return;
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  const statuses = [422];
+  // 503: every request is answered within the response deadline, and a dependency that is
+  // down answers 503 with Retry-After rather than a 500.
+  const statuses = [422, 503];
   if (methods.some((method) => BODY_METHODS.has(method))) statuses.push(400, 413, 415);
   else if (route.url.includes(':')) statuses.push(400);
   const response: Record<string | number, unknown> = { ...schema.response };

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import type { ErrorCode, TokenwardenError } from '../domain/errors.js';
+import { type ErrorCode, ServiceUnavailableError, type TokenwardenError } from '../domain/errors.js';
 import { PROBLEM_MEDIA_TYPE } from './schemas.js';
 
 const PROBLEM_CONTENT_TYPE = `${PROBLEM_MEDIA_TYPE}; charset=utf-8`;
@@ -40,5 +40,6 @@ export function sendProblem(reply: FastifyReply, error: TokenwardenError): Fasti
     // own challenge (Basic, for service clients) keeps it.
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
   }
+  if (error instanceof ServiceUnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }

@@ -47,7 +47,7 @@ const PROBLEM_DESCRIPTIONS: Readonly<Record<number, string>> = {
   415: 'The body has a content type this operation does not read',
   422: 'The input does not satisfy the schema or the rules behind it (`errors` names each field)',
   429: 'Too many requests from this address or against this account (`Retry-After` says when to retry)',
-  503: 'Temporarily unable to serve this',
+  503: 'Temporarily unable to serve this: a dependency (the database, Redis) is down, refusing, read-only or too slow, or the response deadline passed (`Retry-After` says when to retry)',
 };
 
 const PROBLEM_HEADERS: Readonly<Record<number, Record<string, { type: string; description: string }>>> = {
@@ -58,6 +58,7 @@ const PROBLEM_HEADERS: Readonly<Record<number, Record<string, { type: string; de
     },
   },
   429: { 'Retry-After': { type: 'integer', description: 'Seconds until a retry can succeed' } },
+  503: { 'Retry-After': { type: 'integer', description: 'Seconds after which a retry may succeed' } },
 };
 
 /** One response of `application/problem+json` with the named Problem schema. */

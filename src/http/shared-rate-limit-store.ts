@@ -28,7 +28,7 @@ const MAX_LOCAL_KEYS = 100_000;
  * await app.register(rateLimit, { store: sharedRateLimitStore(redis, 'tw:rl:', log) });
  */
 export function sharedRateLimitStore(
-  redis: Redis,
+  redis: Pick<Redis, 'eval'>,
   prefix: string,
   onError: (error: unknown) => void,
 ): new () => RateLimitStore {

@@ -106,7 +106,9 @@ describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () =
       expect(ready.body).toEqual({
         status: 'ready',
         database: 'up',
+        ...(transport === 'redis' ? { redis: 'up' } : {}),
         invalidation: subscribedOver(transport),
+        failing: [],
       });
     }
   });
@@ -186,15 +188,17 @@ describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () =
     },
   );
 
-  it('with Redis lost, /ready stays 200 and reports degraded, and NOTIFY still carries every change at once', async () => {
+  it('with Redis lost, /ready answers 503 naming it, and NOTIFY still carries every change at once', async () => {
     const lost = degraded;
     const a = pairs[0]?.a;
     if (lost === undefined || a === undefined) throw new Error('instances missing');
     const ready = await call(lost.base, 'GET', '/ready');
-    expect(ready.status).toBe(200);
+    expect(ready.status).toBe(503);
     expect(ready.body).toEqual({
-      status: 'ready',
+      status: 'not_ready',
       database: 'up',
+      redis: 'down',
+      failing: ['redis', 'invalidation'],
       invalidation: {
         transport: 'postgres',
         state: 'degraded',

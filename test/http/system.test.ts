@@ -14,6 +14,7 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
       status: 'ready',
       database: 'up',
       invalidation: { transport: 'local', state: 'subscribed' },
+      failing: [],
     });
   });
 

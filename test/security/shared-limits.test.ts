@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
 import { testDatabases } from '../support/databases.js';
 import { freePort } from '../support/instances.js';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { startTestApp, type TestApp, USER_PASSWORD } from '../support/test-app.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? '';
@@ -32,6 +33,9 @@ describe.skipIf(REDIS_URL === '')('rate limits and the account lock shared throu
     database = await pglite!.create();
     const env = {
       REDIS_URL,
+      // What is tested here is the sharing: both instances and PGlite share one event loop in
+      // this process, so an answer can wait behind a query longer than the default bound.
+      TOKENWARDEN_REDIS_COMMAND_TIMEOUT_MS: '2000',
       TOKENWARDEN_INVALIDATION_CHANNEL: `tw_test_limits_${run}`,
       TOKENWARDEN_RATE_LIMIT_MAX: '6',
       TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '3',
@@ -121,6 +125,7 @@ describe.skipIf(REDIS_URL === '')('an instance whose Redis is slow to answer at 
     database = await pglite!.create();
     proxy = await slowRedisProxy(new URL(REDIS_URL), 800);
     const env = {
+      TOKENWARDEN_REDIS_COMMAND_TIMEOUT_MS: '2000',
       TOKENWARDEN_INVALIDATION_CHANNEL: `tw_test_slow_${run}`,
       TOKENWARDEN_RATE_LIMIT_MAX: '6',
       TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '3',
@@ -177,5 +182,55 @@ describe('with Redis unreachable', () => {
     for (let i = 0; i < 6; i++)
       budget.push((await loginFrom(app!, '10.79.0.2', `n${i}@example.com`, 'x')).statusCode);
     expect(budget).toEqual([...Array(5).fill(401), 429]);
+  });
+});
+
+describe.skipIf(REDIS_URL === '')('an instance whose Redis hangs (accepts, never answers)', () => {
+  const run = randomBytes(4).toString('hex');
+  let database: DatabaseHandle | undefined;
+  let proxy: TcpProxy | undefined;
+  let app: TestApp | undefined;
+
+  beforeAll(async () => {
+    database = await pglite!.create();
+    proxy = await startTcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    app = await startTestApp(database, {
+      REDIS_URL: proxy.rewrite(REDIS_URL),
+      TOKENWARDEN_INVALIDATION_CHANNEL: `tw_test_hung_${run}`,
+      TOKENWARDEN_RATE_LIMIT_MAX: '1000',
+      TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: '1000',
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await proxy?.close();
+    await database?.close();
+  });
+
+  it('costs one login at most the command timeout, the next ones nothing, and /ready names Redis', async () => {
+    const email = `hung-${run}@example.com`;
+    await app!.register(email);
+    const timed = async () => {
+      const started = performance.now();
+      const res = await loginFrom(app!, '10.81.0.1', email, USER_PASSWORD);
+      return { status: res.statusCode, ms: performance.now() - started };
+    };
+    const before = await timed();
+    expect(before.status).toBe(201);
+    proxy!.freeze();
+    const during = [];
+    for (let i = 0; i < 6; i++) during.push(await timed());
+    const ready = await app!.request('GET', '/ready');
+    proxy!.thaw();
+    console.log(
+      `hung Redis: login ${before.ms.toFixed(0)} ms before; during: ${during.map((d) => d.ms.toFixed(0)).join(', ')} ms`,
+    );
+    expect(during.every((d) => d.status === 201)).toBe(true);
+    // Each Redis command waits at most the 100 ms default; once one has timed out the
+    // circuit skips Redis, so the logins after it pay nothing for it (before: +2 s each).
+    expect(Math.max(...during.map((d) => d.ms - before.ms))).toBeLessThan(600);
+    expect(during.slice(2).every((d) => d.ms - before.ms < 100)).toBe(true);
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ redis: 'down', failing: expect.arrayContaining(['redis']) });
   });
 });

@@ -118,8 +118,10 @@ export async function startInstance(name: string, env: Record<string, string>): 
     };
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline && child.exitCode === null) {
-      const ok = await fetch(`${instance.base}/ready`, { signal: AbortSignal.timeout(1_000) }).then(
-        (r) => r.ok,
+      // Serving on its database: an instance started with a part deliberately down (a Redis
+      // that is not there) answers 503 naming it, and is still the instance a test wants.
+      const ok = await fetch(`${instance.base}/ready`, { signal: AbortSignal.timeout(2_500) }).then(
+        async (r) => ((await r.json()) as { database?: string }).database === 'up',
         () => false,
       );
       if (ok) return instance;

@@ -6,7 +6,7 @@ import { RefreshTokens } from '../../application/commands/refresh-tokens/command
 import { RevokeToken } from '../../application/commands/revoke-token/command.js';
 import type { ActiveToken } from '../../application/queries/introspect-token/query.js';
 import type { Services } from '../../application/services.js';
-import { TokenwardenError } from '../../domain/errors.js';
+import { ServiceUnavailableError, TokenwardenError } from '../../domain/errors.js';
 import { BASIC_CHALLENGE, basicCredentials } from '../auth.js';
 import { clientFacts, type Guards, noStore, type RateLimits, unwrap } from '../route-kit.js';
 
@@ -146,7 +146,7 @@ export const oauthRoutes =
           summary: 'RFC 8414 authorization server metadata',
           security: [],
           // A query holding NUL or an unpaired surrogate: 400 invalid_request, like every OAuth route.
-          response: { 200: MetadataSchema, ...oauthErrors(400) },
+          response: { 200: MetadataSchema, ...oauthErrors(400, 503) },
         },
       },
       async (_request, reply) => {
@@ -181,7 +181,7 @@ export const oauthRoutes =
           // Public clients send no credentials; service clients use Basic or client_secret_post.
           security: [{}, { serviceClient: [] }],
           body: TokenBody,
-          response: { 200: TokenAnswer, ...oauthErrors(400, 401, 413, 429, 500) },
+          response: { 200: TokenAnswer, ...oauthErrors(400, 401, 413, 429, 500, 503) },
         },
       },
       async (request, reply) => {
@@ -250,7 +250,7 @@ export const oauthRoutes =
             200: Type.Null({
               description: 'Revoked, or nothing to revoke: the answer never says which (empty body)',
             }),
-            ...oauthErrors(400, 401, 413, 429, 500),
+            ...oauthErrors(400, 401, 413, 429, 500, 503),
           },
         },
       },
@@ -275,7 +275,7 @@ export const oauthRoutes =
           consumes: [FORM],
           security: [{ serviceClient: [] }, { bearer: [] }],
           body: TokenParamBody,
-          response: { 200: IntrospectionAnswer, ...oauthErrors(400, 401, 413, 500) },
+          response: { 200: IntrospectionAnswer, ...oauthErrors(400, 401, 413, 500, 503) },
         },
       },
       async (request, reply) => {
@@ -468,6 +468,11 @@ function fromTokenwardenError(error: TokenwardenError, request: FastifyRequest):
       return new OAuthError(413, 'invalid_request', error.message);
     case 'rate_limited':
       return new OAuthError(429, 'temporarily_unavailable', error.message);
+    case 'service_unavailable':
+      // The RFC 6749 code for "try again later"; sendOAuthError adds the Retry-After.
+      return Object.assign(new OAuthError(503, 'temporarily_unavailable', error.message), {
+        retryAfterSeconds: error instanceof ServiceUnavailableError ? error.retryAfterSeconds : 2,
+      });
     default:
       if (error.status >= 500) return new OAuthError(error.status, 'server_error', error.message);
       return new OAuthError(400, 'invalid_request', error.message);
@@ -484,7 +489,8 @@ function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
       error.error === 'invalid_token' ? `Bearer realm="tokenwarden", error="invalid_token"` : BASIC_CHALLENGE,
     );
   }
-  const extra = error as OAuthError & { code?: string; rejection?: unknown };
+  const extra = error as OAuthError & { code?: string; rejection?: unknown; retryAfterSeconds?: number };
+  if (extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(extra.retryAfterSeconds));
   return reply
     .code(error.status)
     .type('application/json; charset=utf-8')

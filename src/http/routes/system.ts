@@ -10,14 +10,23 @@ const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), T
 const State = Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]);
 
 const ReadySchema = Type.Object({
-  status: Type.String(),
-  database: Type.String(),
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready'), Type.Literal('draining')]),
+  database: Type.Union([
+    Type.Literal('up'),
+    Type.Literal('down'),
+    Type.Literal('read_only'),
+    Type.Literal('timeout'),
+  ]),
+  redis: Type.Optional(Type.Union([Type.Literal('up'), Type.Literal('down')])),
   invalidation: Type.Optional(
     Type.Object({
       transport: Transport,
       state: State,
       transports: Type.Optional(Type.Array(Type.Object({ transport: Transport, state: State }))),
     }),
+  ),
+  failing: Type.Array(
+    Type.Union([Type.Literal('database'), Type.Literal('redis'), Type.Literal('invalidation')]),
   ),
 });
 
@@ -80,29 +89,45 @@ export const systemRoutes =
           operationId: 'getReadiness',
           security: [],
           tags: ['system'],
-          summary: 'Readiness: the database answers and the instance is not shutting down',
+          summary: 'Readiness: every part this instance needs works, and it is not shutting down',
           description:
-            'A degraded cache invalidation keeps the instance ready: entries then expire after the fallback TTL. ' +
-            'From the start of a graceful shutdown the answer is 503 with status `draining`, so a load balancer stops ' +
-            'sending before the connections close.',
+            'Answered within 2 s whatever the parts do. The database must take a write (a standby, a read-only ' +
+            'or full database is `read_only`/`down`), each cache-invalidation subscription must be alive (it ' +
+            "proves it with a heartbeat of its own), and the shared rate limits' Redis, when configured, must " +
+            'answer. `failing` names what is not. From the start of a graceful shutdown the answer is 503 with ' +
+            'status `draining`, so a load balancer stops sending before the connections close. ' +
+            'TOKENWARDEN_READY_REQUIRES chooses which parts count.',
           response: {
             200: { ...ReadySchema, description: 'Ready' },
             503: {
               ...ReadySchema,
               description:
-                'Not ready: the database does not answer (`not_ready`) or the instance is shutting down (`draining`)',
+                'Not ready: `failing` names the parts that fail, or the instance is shutting down (`draining`)',
             },
           },
         },
       },
       async (request, reply) => {
         const draining = request.server.draining?.() === true;
-        const up = await deps.ready().catch(() => false);
-        const invalidation = deps.invalidation?.();
-        return reply.code(up && !draining ? 200 : 503).send({
-          status: draining ? 'draining' : up ? 'ready' : 'not_ready',
-          database: up ? 'up' : 'down',
-          ...(invalidation === undefined ? {} : { invalidation }),
+        const readiness = await deps.readiness();
+        const ready = readiness.failing.length === 0;
+        const { invalidation } = readiness;
+        return reply.code(ready && !draining ? 200 : 503).send({
+          status: draining ? 'draining' : ready ? 'ready' : 'not_ready',
+          database: readiness.database,
+          ...(readiness.redis === undefined ? {} : { redis: readiness.redis }),
+          ...(invalidation === undefined
+            ? {}
+            : {
+                invalidation: {
+                  transport: invalidation.transport,
+                  state: invalidation.state,
+                  ...(invalidation.transports === undefined
+                    ? {}
+                    : { transports: invalidation.transports.map((t) => ({ ...t })) }),
+                },
+              }),
+          failing: [...readiness.failing],
         });
       },
     );

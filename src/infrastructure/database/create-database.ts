@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
+import { guardedPool } from './guarded-pool.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import { lockDataDir } from './pglite-lock.js';
-import { preparingPool } from './prepared-statements.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 import type { Database } from './schema.js';
 
@@ -46,7 +46,26 @@ export type DatabaseOptions =
       readonly preparedStatements?: boolean;
       /** Errors of idle pooled clients (e.g. the server restarted); the next query reconnects. */
       readonly onIdleClientError?: (error: Error) => void;
+      /** Bounds on waiting for the database (a serving instance sets them; migrations and tools do not). */
+      readonly timeouts?: DatabaseTimeouts;
     };
+
+/**
+ * How long a serving instance waits on PostgreSQL before it answers 503 instead
+ * (docs/RELIABILITY.md, "Faults"). The server cancels what it can itself (statements,
+ * lock waits, idle transactions); the client bounds the rest (a connection that went
+ * silent, a pool with no free connection).
+ */
+export interface DatabaseTimeouts {
+  /** Connecting, and waiting for a free pooled connection. */
+  readonly connectMs: number;
+  /** `statement_timeout`; the client gives up on a silent connection one second later. */
+  readonly statementMs: number;
+  /** `lock_timeout`. */
+  readonly lockMs: number;
+  /** `idle_in_transaction_session_timeout`: locks of an instance that froze mid-transaction are freed. */
+  readonly idleInTransactionMs: number;
+}
 
 type DatabaseKind = DatabaseOptions['kind'];
 
@@ -100,10 +119,22 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
           followExisting: options.followExistingSchema ?? false,
         });
   const schema = chosen?.schema;
+  const timeouts = options.timeouts;
+  const settings = timeouts === undefined ? [] : timeoutOptions(timeouts);
+  const searchPath = schema === undefined ? undefined : searchPathOption(schema);
+  const startupOptions = [...settings, ...(searchPath === undefined ? [] : [searchPath])].join(' ');
   const pool = new pg.Pool({
-    connectionString: schema === undefined ? options.url : withSearchPath(options.url, schema),
+    connectionString: startupOptions === '' ? options.url : withOptions(options.url, settings, searchPath),
     max: options.poolSize ?? 10,
-    ...(schema === undefined ? {} : { options: searchPathOption(schema) }),
+    ...(startupOptions === '' ? {} : { options: startupOptions }),
+    ...(timeouts === undefined
+      ? {}
+      : {
+          connectionTimeoutMillis: timeouts.connectMs,
+          // A peer that vanished without a FIN (a failover, a NAT) is noticed on idle connections too.
+          keepAlive: true,
+          keepAliveInitialDelayMillis: 10_000,
+        }),
   });
   // Without a listener an idle client's error would crash the process.
   pool.on('error', options.onIdleClientError ?? (() => {}));
@@ -114,7 +145,12 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     client.on('error', () => {});
   });
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: options.preparedStatements === false ? pool : preparingPool(pool) }),
+    dialect: new PostgresDialect({
+      pool: guardedPool(pool, {
+        prepared: options.preparedStatements !== false,
+        queryTimeoutMs: timeouts === undefined ? null : timeouts.statementMs + QUERY_TIMEOUT_MARGIN_MS,
+      }),
+    }),
   });
   return handle(db, 'postgres', schema ?? null, chosen?.followed ?? null);
 }
@@ -171,6 +207,17 @@ async function chooseSchema(
   }
 }
 
+/** How much longer than statement_timeout the client waits before it calls a connection silent. */
+const QUERY_TIMEOUT_MARGIN_MS = 1_000;
+
+function timeoutOptions(timeouts: DatabaseTimeouts): string[] {
+  return [
+    `-c statement_timeout=${timeouts.statementMs}`,
+    `-c lock_timeout=${timeouts.lockMs}`,
+    `-c idle_in_transaction_session_timeout=${timeouts.idleInTransactionMs}`,
+  ];
+}
+
 /**
  * `-c search_path=…` for the startup packet. The name is double-quoted (a followed
  * schema may have any case); the server splits the options on unescaped whitespace.
@@ -181,10 +228,11 @@ function searchPathOption(schema: string): string {
 
 /**
  * pg lets the connection string's parameters win over the pool's: when the URL carries
- * `options` of its own (`?options=-c statement_timeout=…`), the search path is appended
- * to them, later settings overriding earlier ones.
+ * `options` of its own (`?options=-c statement_timeout=…`), ours are put before them, so
+ * the URL's own settings still win (later settings override earlier ones) — except the
+ * search path, which is ours to set and goes last.
  */
-function withSearchPath(url: string, schema: string): string {
+function withOptions(url: string, settings: readonly string[], searchPath: string | undefined): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -193,7 +241,10 @@ function withSearchPath(url: string, schema: string): string {
   }
   const own = parsed.searchParams.get('options');
   if (own === null) return url;
-  parsed.searchParams.set('options', `${own} ${searchPathOption(schema)}`);
+  parsed.searchParams.set(
+    'options',
+    [...settings, own, ...(searchPath === undefined ? [] : [searchPath])].join(' '),
+  );
   return parsed.toString();
 }
 

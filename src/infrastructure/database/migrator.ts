@@ -9,6 +9,7 @@ import { revocationFeedMigration } from './migrations/0007-revocation-feed.js';
 import { retentionMigration } from './migrations/0009-retention.js';
 import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.js';
 import { rotationActivityIndexMigration } from './migrations/0011-rotation-activity-index.js';
+import { readinessProbeMigration } from './migrations/0012-readiness-probe.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -23,6 +24,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0009-retention': retentionMigration,
   '0010-rotation-schedule': rotationScheduleMigration,
   '0011-rotation-activity-index': rotationActivityIndexMigration,
+  '0012-readiness-probe': readinessProbeMigration,
 });
 
 class MigrationFailedError extends Error {

@@ -1,6 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { PostgresCursor, PostgresPool, PostgresPoolClient } from 'kysely';
-import type pg from 'pg';
 
 /**
  * The SQL of a hot statement starts with this comment: node-postgres then sends it as a
@@ -33,35 +31,4 @@ export function preparedName(text: string): string | null {
     names.set(text, name);
   }
   return name;
-}
-
-/**
- * The pool as kysely's PostgresDialect sees it, with marked statements sent named.
- * One wrapper per pg client, kept while the client lives: kysely keys its connection
- * objects by the client it is given.
- */
-export function preparingPool(pool: pg.Pool): PostgresPool {
-  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    let wrapper = wrapped.get(client);
-    if (wrapper === undefined) {
-      wrapper = {
-        query: ((textOrCursor: string | PostgresCursor<unknown>, parameters?: readonly unknown[]) => {
-          if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
-          const name = preparedName(textOrCursor);
-          const values = parameters === undefined ? [] : [...parameters];
-          return name === null
-            ? client.query(textOrCursor, values)
-            : client.query({ name, text: textOrCursor, values });
-        }) as unknown as PostgresPoolClient['query'],
-        release: (destroy?: boolean) => client.release(destroy),
-      };
-      wrapped.set(client, wrapper);
-    }
-    return wrapper;
-  };
-  return {
-    connect: async () => wrap(await pool.connect()),
-    end: () => pool.end(),
-  };
 }

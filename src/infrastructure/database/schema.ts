@@ -17,6 +17,13 @@ export interface Database {
   readonly service_clients: ServiceClientsTable;
   readonly revocation_log: RevocationLogTable;
   readonly revocation_log_counter: RevocationLogCounterTable;
+  readonly readiness_probe: ReadinessProbeTable;
+}
+
+/** One row `/ready` writes, to know the database takes writes (0012-readiness-probe.ts). */
+export interface ReadinessProbeTable {
+  id: number;
+  probed_at: Timestamp;
 }
 
 type Timestamp = ColumnType<Date, Date, Date>;

@@ -1,0 +1,98 @@
+import type { PostgresCursor, PostgresPool, PostgresPoolClient } from 'kysely';
+import type pg from 'pg';
+import { asUnavailable, databaseFault, QueryTimeoutError } from './database-faults.js';
+import { preparedName } from './prepared-statements.js';
+
+export interface GuardedPoolOptions {
+  /** Send statements marked PREPARED (prepared-statements.ts) named. */
+  readonly prepared: boolean;
+  /**
+   * A query with no answer after this long fails and its connection is destroyed (null:
+   * no bound). Set above the server's statement_timeout: the server cancels a slow
+   * statement first, and this catches what it cannot, a connection that went silent.
+   */
+  readonly queryTimeoutMs: number | null;
+}
+
+/**
+ * The pool as kysely's PostgresDialect sees it, with three guards on every query:
+ *
+ * - a query that gets no answer within `queryTimeoutMs` fails, and its socket is destroyed
+ *   (node-postgres' own `query_timeout` leaves the connection in use, so a late answer
+ *   would be read as the next query's);
+ * - a connection that showed a fault (dropped, terminated, read-only) is destroyed when
+ *   released instead of going back to the pool, so recovery is immediate once the
+ *   database is back;
+ * - errors that mean "the database is unavailable" become `ServiceUnavailableError`
+ *   (HTTP 503 with Retry-After), database-faults.ts decides which.
+ *
+ * One wrapper per pg client, kept while the client lives: kysely keys its connection
+ * objects by the client it is given.
+ *
+ * @example
+ * new PostgresDialect({ pool: guardedPool(pool, { prepared: true, queryTimeoutMs: 6_000 }) });
+ */
+export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): PostgresPool {
+  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    let wrapper = wrapped.get(client);
+    if (wrapper !== undefined) return wrapper;
+    let broken = false;
+    const send = (text: string, parameters: readonly unknown[] | undefined): Promise<unknown> => {
+      const values = parameters === undefined ? [] : [...parameters];
+      const name = options.prepared ? preparedName(text) : null;
+      return name === null ? client.query(text, values) : client.query({ name, text, values });
+    };
+    const guarded = async (text: string, parameters: readonly unknown[] | undefined): Promise<unknown> => {
+      if (broken) throw asUnavailable(new Error('Client was closed and is not queryable'));
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const running = send(text, parameters);
+        if (options.queryTimeoutMs === null) return await running;
+        const timeoutMs = options.queryTimeoutMs;
+        return await Promise.race([
+          running,
+          new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => {
+              broken = true;
+              // The late answer must never be read as another query's: the socket goes.
+              destroySocket(client);
+              running.catch(() => {});
+              reject(new QueryTimeoutError(timeoutMs));
+            }, timeoutMs);
+          }),
+        ]);
+      } catch (error) {
+        if (databaseFault(error)?.discard === true) broken = true;
+        throw asUnavailable(error);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    wrapper = {
+      query: ((textOrCursor: string | PostgresCursor<unknown>, parameters?: readonly unknown[]) => {
+        if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
+        return guarded(textOrCursor, parameters);
+      }) as unknown as PostgresPoolClient['query'],
+      release: (destroy?: boolean) => client.release(destroy === true || broken),
+    };
+    wrapped.set(client, wrapper);
+    return wrapper;
+  };
+  return {
+    connect: async () => {
+      try {
+        return wrap(await pool.connect());
+      } catch (error) {
+        throw asUnavailable(error);
+      }
+    },
+    end: () => pool.end(),
+  };
+}
+
+/** Ends the client's socket at once (no Terminate message: the connection may be a black hole). */
+function destroySocket(client: pg.PoolClient): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+  stream?.destroy();
+}
