@@ -164,6 +164,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       redisUrl: config.redisUrl,
       channel: config.accessCache.channel,
       cache: config.accessCache,
+      heartbeat: config.subscriptionHeartbeat,
       log: pino(
         { level: config.logLevel, name: 'invalidation', serializers: logSerializers },
         overrides.logStream,

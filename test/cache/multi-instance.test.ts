@@ -252,7 +252,8 @@ describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () =
         const { rows } = await client.query<{ n: string }>(
           // Only this core's listener: the other instances listen on another channel.
           `select count(*) as n from pg_stat_activity
-            where datname = current_database() and query ilike 'listen %' and query like $1`,
+            where datname = current_database() and query like $1
+              and (query ilike 'listen %' or query ilike 'select pg_notify(%')`,
           [`%${coreChannel}%`],
         );
         return Number(rows[0]?.n ?? 0);

@@ -52,6 +52,18 @@ describe('the fault-test TCP proxy', () => {
     fresh.destroy();
   });
 
+  it('freezes only the connections whose client sent a match', async () => {
+    const listener = await open();
+    const other = await open();
+    expect(await roundTrip(listener, 'LISTEN "x"')).toBe('LISTEN "x"');
+    expect(await roundTrip(other, 'select 1')).toBe('select 1');
+    expect(proxy.freezeExisting(/listen /i)).toBe(1);
+    expect(await roundTrip(listener, 'y', 300)).toBeNull();
+    expect(await roundTrip(other, 'z')).toBe('z');
+    listener.destroy();
+    other.destroy();
+  });
+
   it('cut resets open connections; refuse closes new ones until accept', async () => {
     const socket = await open();
     // events.once would reject on the reset's 'error': wait for 'close' itself.

@@ -7,9 +7,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - `freeze()`: a black hole. Connections stay open and new ones are accepted, but nothing
  *   crosses either way (what is sent is held). `thaw()` lets the held bytes through, as TCP
  *   does once a partition heals.
- * - `freezeExisting()`: the connections open now become black holes for good (a NAT or a
- *   firewall that silently dropped their state); new connections work. What a half-open
- *   LISTEN or pub/sub connection looks like.
+ * - `freezeExisting(pattern?)`: the connections open now become black holes for good (a NAT
+ *   or a firewall that silently dropped their state); new connections work. With a pattern,
+ *   only those whose client has sent a match so far (`/listen /i`: a PostgreSQL LISTEN
+ *   connection; `/subscribe/i`: a Redis subscriber). What a half-open subscription looks like.
  * - `cut()`: every open connection is reset; new ones still work.
  * - `refuse()`: the server is gone: open connections reset, new ones closed on accept.
  *   `accept()` undoes it.
@@ -25,7 +26,7 @@ export interface TcpProxy {
   rewrite(url: string): string;
   freeze(): void;
   thaw(): void;
-  freezeExisting(): void;
+  freezeExisting(pattern?: RegExp): number;
   cut(): void;
   refuse(): void;
   accept(): void;
@@ -41,8 +42,12 @@ interface Link {
   readonly upstream: Socket;
   /** Held for good: a dropped connection, never thawed. */
   dead: boolean;
+  /** The start of what the client sent (latin1), for `freezeExisting(pattern)`. */
+  sent: string;
   readonly held: { toUpstream: Buffer[]; toClient: Buffer[] };
 }
+
+const MAX_TRANSCRIPT = 64 * 1024;
 
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const links = new Set<Link>();
@@ -83,9 +88,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.setNoDelay(true);
     const upstream = connect(targetPort, targetHost);
     upstream.setNoDelay(true);
-    const link: Link = { client, upstream, dead: false, held: { toUpstream: [], toClient: [] } };
+    const link: Link = { client, upstream, dead: false, sent: '', held: { toUpstream: [], toClient: [] } };
     links.add(link);
-    client.on('data', (chunk: Buffer) => forward(link, 'toUpstream', chunk));
+    client.on('data', (chunk: Buffer) => {
+      if (link.sent.length < MAX_TRANSCRIPT) link.sent += chunk.toString('latin1');
+      forward(link, 'toUpstream', chunk);
+    });
     upstream.on('data', (chunk: Buffer) => forward(link, 'toClient', chunk));
     // A held connection must not be ended by its peer either: a black hole carries no FIN.
     const end = () => {
@@ -120,8 +128,14 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       frozen = false;
       for (const link of links) flush(link);
     },
-    freezeExisting() {
-      for (const link of links) link.dead = true;
+    freezeExisting(pattern) {
+      let frozen = 0;
+      for (const link of links) {
+        if (pattern !== undefined && !pattern.test(link.sent)) continue;
+        link.dead = true;
+        frozen += 1;
+      }
+      return frozen;
     },
     cut() {
       for (const link of [...links]) reset(link);

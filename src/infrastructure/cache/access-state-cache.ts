@@ -91,11 +91,13 @@ export class AccessStateCache implements AccessStateReader {
 
   /**
    * Whether invalidation messages are arriving. Entries live `ttlSeconds` while they
-   * are, `fallbackTtlSeconds` while not. Becoming subscribed drops everything: what
-   * was cached meanwhile may have missed a message.
+   * are, `fallbackTtlSeconds` while not. Either change drops everything: losing the
+   * subscription means a message may already have been missed (a connection that died
+   * silently is only declared dead a few seconds later), and what was cached while it
+   * was lost may have missed one too.
    */
   setSubscribed(subscribed: boolean): void {
-    if (subscribed && !this.subscribed) this.clear();
+    if (subscribed !== this.subscribed) this.clear();
     this.subscribed = subscribed;
   }
 

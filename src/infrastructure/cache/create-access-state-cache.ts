@@ -12,6 +12,7 @@ import {
 } from './invalidation-transport.js';
 import { PostgresInvalidationTransport } from './postgres-invalidation-transport.js';
 import { RedisInvalidationTransport } from './redis-invalidation-transport.js';
+import type { SubscriptionHeartbeatOptions } from './subscription-heartbeat.js';
 
 export interface AccessStateCacheSetupOptions {
   readonly uow: UnitOfWork;
@@ -25,6 +26,8 @@ export interface AccessStateCacheSetupOptions {
   readonly channel: string;
   readonly cache: AccessStateCacheOptions;
   readonly log: InvalidationLog;
+  /** How each subscription proves it is alive (default: a heartbeat a second, dead after 3 s). */
+  readonly heartbeat?: SubscriptionHeartbeatOptions;
 }
 
 /**
@@ -41,12 +44,18 @@ export function createAccessStateCache(options: AccessStateCacheSetupOptions): {
   const redis =
     options.redisUrl === null
       ? null
-      : new RedisInvalidationTransport(options.redisUrl, options.channel, options.log);
+      : new RedisInvalidationTransport(options.redisUrl, options.channel, options.log, options.heartbeat);
   const transport: InvalidationTransport =
     options.databaseUrl !== null
       ? new FanOutInvalidationTransport(
           [
-            new PostgresInvalidationTransport(options.databaseUrl, options.channel, options.db, options.log),
+            new PostgresInvalidationTransport(
+              options.databaseUrl,
+              options.channel,
+              options.db,
+              options.log,
+              options.heartbeat,
+            ),
             ...(redis === null ? [] : [redis]),
           ],
           options.log,

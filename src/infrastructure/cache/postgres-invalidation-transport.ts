@@ -7,11 +7,17 @@ import {
   ReportedState,
   reconnectDelayMs,
 } from './invalidation-transport.js';
+import { SubscriptionHeartbeat, type SubscriptionHeartbeatOptions } from './subscription-heartbeat.js';
 
 /**
  * PostgreSQL LISTEN/NOTIFY. LISTEN needs a session of its own, so the subscriber is
  * a dedicated client outside the pool; publishing is a plain `pg_notify` through
  * the pool. Lost connections are retried with backoff.
+ *
+ * The subscriber proves it is alive: it NOTIFYs a heartbeat on its own connection and
+ * must hear it back (subscription-heartbeat.ts). A connection that went silent (dropped
+ * by a NAT, a failover that left it half-open) is declared dead within the bound,
+ * destroyed and replaced.
  */
 export class PostgresInvalidationTransport implements InvalidationTransport {
   readonly kind = 'postgres' as const;
@@ -21,6 +27,7 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
   private readonly state: ReportedState;
   private closed = false;
   private handlers: InvalidationHandlers | undefined;
+  private beat: SubscriptionHeartbeat | undefined;
 
   constructor(
     private readonly url: string,
@@ -28,6 +35,7 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     // biome-ignore lint/suspicious/noExplicitAny: publishing needs no table types
     private readonly db: Kysely<any>,
     log: InvalidationLog,
+    private readonly heartbeat: SubscriptionHeartbeatOptions = { intervalMs: 1_000, deadAfterMs: 3_000 },
   ) {
     this.state = new ReportedState('postgres', channel, log);
   }
@@ -45,6 +53,7 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    this.beat?.stop();
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => {});
@@ -58,10 +67,23 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
       connectionTimeoutMillis: 5_000,
     });
     this.client = client;
+    const beat = new SubscriptionHeartbeat(this.heartbeat, {
+      // On the subscriber's own connection: what is proved is that this connection still hears.
+      // The channel as a literal: pg_stat_activity then shows which channel a listener serves.
+      send: (payload) =>
+        client.query(`select pg_notify(${client.escapeLiteral(this.channel)}, $1)`, [payload]),
+      onDead: (silentMs) => {
+        // A silent connection may never error or close: its socket is destroyed, not ended.
+        destroySocket(client);
+        this.lost(client, new Error(`no heartbeat heard for ${silentMs} ms`));
+      },
+    });
+    this.beat?.stop();
+    this.beat = beat;
     client.on('notification', (notification) => {
-      if (notification.channel === this.channel && notification.payload !== undefined) {
-        this.handlers?.onMessage(notification.payload);
-      }
+      if (notification.channel !== this.channel || notification.payload === undefined) return;
+      if (beat.receive(notification.payload)) return;
+      this.handlers?.onMessage(notification.payload);
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('connection ended')));
@@ -74,12 +96,14 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     }
     if (this.client !== client) return;
     this.attempt = 0;
+    beat.start();
     this.state.change('subscribed', this.handlers);
   }
 
   private lost(client: pg.Client, error: unknown): void {
     if (this.client !== client) return;
     this.client = undefined;
+    this.beat?.stop();
     client.end().catch(() => {});
     if (this.closed) return;
     this.state.change('degraded', this.handlers, {
@@ -90,4 +114,9 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     this.timer = setTimeout(() => void this.connect(), delay);
     this.timer.unref();
   }
+}
+
+/** Ends the client's socket at once: a Terminate message would wait on a silent connection. */
+function destroySocket(client: pg.Client): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

@@ -21,8 +21,8 @@ export interface GuardedPoolOptions {
  *   (node-postgres' own `query_timeout` leaves the connection in use, so a late answer
  *   would be read as the next query's);
  * - a connection that showed a fault (dropped, terminated, read-only) is destroyed when
- *   released instead of going back to the pool, so recovery is immediate once the
- *   database is back;
+ *   released instead of going back to the pool, and so is every connection opened before
+ *   it, so recovery is immediate once the database is back;
  * - errors that mean "the database is unavailable" become `ServiceUnavailableError`
  *   (HTTP 503 with Retry-After), database-faults.ts decides which.
  *
@@ -34,10 +34,17 @@ export interface GuardedPoolOptions {
  */
 export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): PostgresPool {
   const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  /** Whether a connection is unfit: it showed a fault, or is older than the last one that did. */
+  const retired = new WeakMap<pg.PoolClient, () => boolean>();
+  // A fault that discards one connection (a failover, a restart, read-only) is usually true of
+  // every connection opened before it: those still idle are not handed out again either.
+  let faults = 0;
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
     let wrapper = wrapped.get(client);
     if (wrapper !== undefined) return wrapper;
+    const bornAfter = faults;
     let broken = false;
+    retired.set(client, () => broken || bornAfter < faults);
     const send = (text: string, parameters: readonly unknown[] | undefined): Promise<unknown> => {
       const values = parameters === undefined ? [] : [...parameters];
       const name = options.prepared ? preparedName(text) : null;
@@ -55,6 +62,7 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
           new Promise<never>((_resolve, reject) => {
             timer = setTimeout(() => {
               broken = true;
+              faults += 1;
               // The late answer must never be read as another query's: the socket goes.
               destroySocket(client);
               running.catch(() => {});
@@ -63,7 +71,10 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
           }),
         ]);
       } catch (error) {
-        if (databaseFault(error)?.discard === true) broken = true;
+        if (databaseFault(error)?.discard === true && !broken) {
+          broken = true;
+          faults += 1;
+        }
         throw asUnavailable(error);
       } finally {
         clearTimeout(timer);
@@ -74,7 +85,7 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
         if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
         return guarded(textOrCursor, parameters);
       }) as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy === true || broken),
+      release: (destroy?: boolean) => client.release(destroy === true || retired.get(client)?.() === true),
     };
     wrapped.set(client, wrapper);
     return wrapper;
@@ -82,7 +93,12 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
   return {
     connect: async () => {
       try {
-        return wrap(await pool.connect());
+        // Connections retired while idle are closed here, a fresh one taken in their place.
+        for (let skipped = 0; ; skipped++) {
+          const client = await pool.connect();
+          if (retired.get(client)?.() !== true || skipped >= pool.options.max) return wrap(client);
+          client.release(true);
+        }
       } catch (error) {
         throw asUnavailable(error);
       }
