@@ -37,5 +37,12 @@ export interface HttpDeps {
    * streams wake on it. Absent: they rely on the heartbeat poll.
    */
   readonly onRevocationChange?: (listener: () => void) => () => void;
+  /**
+   * Subscribes to service-client revocations (this instance's and, through the same fan-out,
+   * every other's); returns the unsubscribe. The feed ends the streams the client opened.
+   */
+  readonly onServiceClientRevoked?: (listener: (clientId: string) => void) => () => void;
   readonly sharedLimits?: { readonly redis: Redis; readonly prefix: string };
+  /** The application's clock (tokens' `exp` are judged by it); absent: the system's. */
+  readonly now?: () => Date;
 }
