@@ -118,8 +118,10 @@ const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: fa
  * A verifier for tokenwarden's access tokens that honours rotations and revocations at once:
  * the JWT is checked through the JWKS (EdDSA, `typ: at+jwt`, audience), then held against
  * the revocation feed it follows over Server-Sent Events with the service client's credentials.
- * When the feed has been silent for `maxStalenessSeconds`, every token is refused with
- * `feed_stale` (fail closed) until the feed is back and caught up.
+ * When no heartbeat has proved a successful read of the server's log for `maxStalenessSeconds`
+ * (bytes arriving prove nothing), or the server's head has been ahead of what was applied that
+ * long, every token is refused with `feed_stale` (fail closed) until the feed is back and
+ * caught up. Versions never go down: a restored log is reported (`onRegression`), not believed.
  *
  * @example
  * const verifier = createVerifier({
@@ -215,7 +217,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const watchdog = setInterval(
     () => {
       state.prune(now());
-      // A stream silent past the bound is dead or hung: drop it, the loop reconnects and catches up.
+      // A stream that proved no read within the bound is dead, hung or stuck: drop it, the loop
+      // reconnects and catches up.
       if (connected && !isFresh()) {
         caughtUp = false;
         abort?.abort();
@@ -293,11 +296,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  async function stream(signal: AbortSignal): Promise<void> {
-    const res = await doFetch(`${base}/api/v1/revocations/stream`, {
-      headers: { authorization, accept: 'text/event-stream', 'last-event-id': String(state.lastSeq) },
-      signal,
-    });
+  async function stream(signal: AbortSignal, controller: AbortController): Promise<void> {
+    // A server that never answers (its guard waiting on a database that went away) must not
+    // hold the loop: past the bound the attempt is dropped and tried again.
+    const connecting = setTimeout(() => controller.abort(), CATCH_UP_TIMEOUT_MS);
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/v1/revocations/stream`, {
+        headers: { authorization, accept: 'text/event-stream', 'last-event-id': String(state.lastSeq) },
+        signal,
+      });
+    } finally {
+      clearTimeout(connecting);
+    }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new FeedAuthError(`feed refused the client credentials (${res.status})`);
@@ -322,7 +333,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       abort = new AbortController();
       try {
         await catchUp(abort.signal);
-        await stream(abort.signal);
+        await stream(abort.signal, abort);
         attempt = 0;
         lastError = 'feed stream ended';
       } catch (error) {

@@ -91,6 +91,19 @@ const stateJson = (page: RevocationFeedPage) => ({
   signingKeys: [...page.state.signingKeys],
 });
 
+/** `promise`, or a rejection once `ms` pass first (the promise runs on, its outcome ignored). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The revocation feed (README, "Revocation feed"): a catch-up page and a Server-Sent
  * Events stream. For service clients; until they exist, admin only.
@@ -197,7 +210,7 @@ export const revocationRoutes =
         // client retries (another instance, or this one later) instead of hearing a silent feed.
         let first: RevocationFeedPage;
         try {
-          first = await readWithin(readTimeoutMs, after);
+          first = await readWithin(after);
         } catch (error) {
           request.log.warn({ err: String(error) }, 'revocation stream refused: the log cannot be read');
           reply.header('retry-after', String(feed.heartbeatSeconds));
@@ -216,21 +229,11 @@ export const revocationRoutes =
     });
 
     /**
-     * One page of the log, or a rejection when the read fails or takes longer than `ms`
-     * (a database that stopped answering holds the query for minutes).
+     * One page of the log, or a rejection when the read fails or takes longer than the
+     * read timeout (a database that stopped answering holds the query for minutes).
      */
-    async function readWithin(ms: number, after: number): Promise<RevocationFeedPage> {
-      const reading = services.getRevocations.execute({ after, limit: STREAM_PAGE }).then(unwrap);
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      });
-      try {
-        return await Promise.race([reading, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    }
+    const readWithin = (after: number): Promise<RevocationFeedPage> =>
+      within(services.getRevocations.execute({ after, limit: STREAM_PAGE }).then(unwrap), readTimeoutMs);
 
     function openStream(
       request: FastifyRequest,
@@ -296,23 +299,9 @@ export const revocationRoutes =
             }
           })();
         }
-        const reading = running;
-        let timer: NodeJS.Timeout | undefined;
-        try {
-          await Promise.race([
-            reading,
-            new Promise<never>((_, reject) => {
-              timer = setTimeout(
-                () => reject(new Error(`no answer within ${readTimeoutMs} ms`)),
-                readTimeoutMs,
-              );
-            }),
-          ]);
-        } finally {
-          clearTimeout(timer);
-        }
+        await within(running, readTimeoutMs);
       };
-      // A heartbeat proves a read that just succeeded: the head it saw, and when (DESIGN: a
+      // A heartbeat proves a read that just succeeded: the head it saw, and when (a
       // verifier judges freshness by these, never by bytes arriving). A failed read sends none;
       // one failure is retried once, the second in a row ends the stream.
       const beat = async () => {
@@ -348,10 +337,13 @@ export const revocationRoutes =
         const match = /^Bearer (.+)$/.exec(bearer);
         if (match === null) return false;
         try {
-          const result = await services.authenticateAccessToken.execute(match[1] as string);
+          const result = await within(
+            services.authenticateAccessToken.execute(match[1] as string),
+            readTimeoutMs,
+          );
           return result.ok && result.value.role === 'admin';
         } catch {
-          // The database failing is the log read's business (it ends the stream after a retry).
+          // The database failing or hanging is the log read's business (it ends the stream).
           return true;
         }
       };
