@@ -271,7 +271,9 @@ describe.skipIf(DATABASE_URL === '')(
               `(bound ${(MAX_STALENESS_SECONDS + HEARTBEAT_SECONDS) * 1000} ms); the stream ended after ${streamMs} ms`,
           );
           expect(refusedMs).toBeLessThan((MAX_STALENESS_SECONDS + HEARTBEAT_SECONDS) * 1000);
-          expect(streamMs).toBeLessThan(4 * HEARTBEAT_SECONDS * 1000);
+          // The next heartbeat's read fails (a hung one after its 1 s timeout), its retry too: about
+          // 3.3 s at most with a 1 s heartbeat, plus room for a loaded machine.
+          expect(streamMs).toBeLessThan(5_000);
           // No heartbeat after the database went away: none proved a read.
           const lastBeat = stream.events.filter((e) => e.event === 'heartbeat').at(-1);
           expect(lastBeat?.at ?? 0).toBeLessThan(cutAt + 1_500);
