@@ -121,6 +121,8 @@ export interface Core {
   invalidation(): InvalidationStatus;
   /** Subscribes to every committed change this instance hears of (the revocation feed's wake-up). */
   onChange(listener: () => void): () => void;
+  /** Subscribes to service-client revocations, this instance's and every other's (their streams end). */
+  onServiceClientRevoked(listener: (clientId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -260,6 +262,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       databaseReadiness: (timeoutMs) => probeDatabase(database.db, timeoutMs),
       invalidation: () => accessCache.invalidator.status(),
       onChange: (listener) => accessCache.invalidator.onChange(listener),
+      onServiceClientRevoked: (listener) => accessCache.invalidator.onServiceClientRevoked(listener),
       async close() {
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
@@ -444,6 +447,8 @@ export async function createTokenwarden(
         jwks: () => core.keyStore.jwks(),
         readiness: () => readiness(core, limitsRedis, config.readyRequires),
         onRevocationChange: (listener) => core.onChange(listener),
+        onServiceClientRevoked: (listener) => core.onServiceClientRevoked(listener),
+        now: () => core.context.clock.now(),
         webhooks: core.webhooks.deliveries,
         // The invalidation channel in the prefix: deployments (and test runs) sharing a Redis stay apart.
         ...(limitsRedis === undefined

@@ -11,8 +11,11 @@ import { TokenwardenError } from '../domain/errors.js';
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
-    /** The service client that authenticated this request (set by the service-client guards). */
-    serviceClient: ServiceClientPrincipal | null;
+    /**
+     * The service client that authenticated this request (set by the service-client guards),
+     * with its client-credentials token's `exp` (epoch seconds) when it came with one.
+     */
+    serviceClient: (ServiceClientPrincipal & { readonly tokenExp?: number }) | null;
   }
 }
 
@@ -122,7 +125,11 @@ export function authGuards(services: Services) {
     if (bearer !== null && isClientToken(bearer[1] as string)) {
       const result = await services.authenticateClientToken.execute(bearer[1] as string);
       if (!result.ok) throw result.error;
-      request.serviceClient = { clientId: result.value.clientId, name: result.value.name };
+      request.serviceClient = {
+        clientId: result.value.clientId,
+        name: result.value.name,
+        tokenExp: result.value.claims.exp,
+      };
       return;
     }
     const credentials = header === undefined ? null : basicCredentials(header);

@@ -42,14 +42,21 @@ export interface HttpDeps {
   /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */
   readonly webhooks?: WebhookDeliveries;
   /**
-   * Redis for the per-address limits and the per-account lock, so every instance shares
-   * them (absent: this instance's memory). Keys start with `prefix`.
-   */
-  /**
    * Subscribes to committed changes seen by this instance (its own and, through the
    * invalidation fan-out, every other's); returns the unsubscribe. The revocation feed's
    * streams wake on it. Absent: they rely on the heartbeat poll.
    */
   readonly onRevocationChange?: (listener: () => void) => () => void;
+  /**
+   * Subscribes to service-client revocations (this instance's and, through the same fan-out,
+   * every other's); returns the unsubscribe. The feed ends the streams the client opened.
+   */
+  readonly onServiceClientRevoked?: (listener: (clientId: string) => void) => () => void;
+  /**
+   * Redis for the per-address limits and the per-account lock, so every instance shares
+   * them (absent: this instance's memory). Keys start with `prefix`.
+   */
   readonly sharedLimits?: { readonly redis: Pick<Redis, 'eval'>; readonly prefix: string };
+  /** The application's clock (tokens' `exp` are judged by it); absent: the system's. */
+  readonly now?: () => Date;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type FeedChange, FeedState } from './feed-state.js';
+import { type FeedChange, type FeedRegression, FeedState } from './feed-state.js';
 
 const NOW = Date.parse('2026-11-29T20:00:00.000Z');
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000).toISOString();
@@ -90,5 +90,43 @@ describe('the verifier feed state', () => {
     state.prune(NOW);
     expect([...state.revokedSessions.keys()]).toEqual(['recent']);
     expect(state.userMin.size).toBe(0);
+  });
+
+  it('never lowers the global version for a state that shows a lower one, and reports it', () => {
+    const seen: FeedRegression[] = [];
+    const state = new FeedState(Date.now, (r) => seen.push(r));
+    state.applyState({ globalMinTokenVersion: 5, graceUntil: null, signingKeys: [] });
+    state.applyState({ globalMinTokenVersion: 3, graceUntil: null, signingKeys: [] });
+    expect(state.globalMinTokenVersion).toBe(5);
+    expect(state.check({ ...claims, gver: 4 }, 'k1', NOW)).toMatchObject({ rejection: 'global_rotation' });
+    expect(seen).toEqual([{ kind: 'global_version', held: 5, seen: 3 }]);
+  });
+
+  it('reports a new change with a lower user version and keeps the higher one', () => {
+    const seen: FeedRegression[] = [];
+    const state = new FeedState(Date.now, (r) => seen.push(r));
+    state.applyChange(change('user_version', { userId: 'u1', details: { minTokenVersion: 4 } }));
+    state.applyChange(change('user_version', { userId: 'u1', details: { minTokenVersion: 2 } }));
+    expect(state.check({ ...claims, ver: 3 }, 'k1', NOW)).toMatchObject({ rejection: 'user_rotation' });
+    expect(seen).toEqual([{ kind: 'user_version', held: 4, seen: 2, userId: 'u1' }]);
+  });
+
+  it('on a head below what it applied, reports it, reads from 0 again and re-accepts nothing it refused', () => {
+    const seen: FeedRegression[] = [];
+    const state = new FeedState(Date.now, (r) => seen.push(r));
+    const base = seq;
+    const enabled = change('user_enabled', { userId: 'u1', details: { minTokenVersion: 2 } });
+    const disabled = change('user_disabled', { userId: 'u1', details: { minTokenVersion: 2 } });
+    const revoked = change('session_revoked', { userId: 'u1', sessionId: 's1' });
+    for (const c of [enabled, disabled, revoked]) state.applyChange(c);
+    expect(state.noteHead(base + 1)).toBe(true);
+    expect(seen).toEqual([{ kind: 'seq', held: base + 3, seen: base + 1 }]);
+    expect(state.lastSeq).toBe(0);
+    // The restored log replays the enable it kept: the later disable still holds, and the session.
+    state.applyChange(enabled);
+    expect(state.check({ ...claims, sid: 's2', ver: 2 }, 'k1', NOW)).toMatchObject({ code: 'token_revoked' });
+    expect(state.check({ ...claims, ver: 2 }, 'k1', NOW)).toMatchObject({ code: 'token_revoked' });
+    expect(seen).toHaveLength(1);
+    expect(state.noteHead(base + 1)).toBe(false);
   });
 });

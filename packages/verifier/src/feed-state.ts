@@ -19,6 +19,20 @@ export interface FeedStateSnapshot {
   readonly accessTokenTtlSeconds?: number;
 }
 
+/**
+ * The feed showed less than the verifier already holds: a lower global or user version, or
+ * a log whose head is below the seq already applied (a database restored from a backup, or
+ * failed over to a standby that lost writes). The verifier keeps what it holds.
+ */
+export interface FeedRegression {
+  readonly kind: 'global_version' | 'user_version' | 'seq';
+  /** What the verifier holds and keeps. */
+  readonly held: number;
+  /** What the feed showed. */
+  readonly seen: number;
+  readonly userId?: string;
+}
+
 /** Why the state refuses a token; `null` when it accepts it. */
 export type StateRejection =
   | { readonly code: 'token_revoked'; readonly message: string }
@@ -43,42 +57,86 @@ const time = (value: unknown): number | null => {
 /**
  * Per user the highest `minTokenVersion`, the revoked sessions, the disabled users, the
  * retired kids, the global version and its grace window; entries older than one
- * access-token TTL (plus skew) are pruned.
+ * access-token TTL (plus skew) are pruned. Nothing it holds goes down: a feed that shows
+ * lower versions or a lower head is reported to `onRegression` and otherwise ignored.
  */
 export class FeedState {
   globalMinTokenVersion = 0;
   graceUntil: number | null = null;
   ttlSeconds = 900;
+  /** Where the feed is read from: every change up to it is applied. */
   lastSeq = 0;
+  /** The highest seq ever applied; a change at or below it after a regression is a replay. */
+  highestSeq = 0;
   readonly retiredKids = new Set<string>();
   /** userId → [minTokenVersion, when it was seen] */
   readonly userMin = new Map<string, [number, number]>();
   readonly revokedSessions = new Map<string, number>();
-  readonly disabledUsers = new Map<string, number>();
+  /** userId → [when disabled, the user's minTokenVersion then] */
+  readonly disabledUsers = new Map<string, [number, number]>();
 
-  /** `now`: the verifier's clock in epoch ms, for a change that carries no time. */
-  constructor(private readonly now: () => number = Date.now) {}
+  /**
+   * `now`: the verifier's clock in epoch ms, for a change that carries no time;
+   * `onRegression`: told when the feed shows less than what is held.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly onRegression: (regression: FeedRegression) => void = () => {},
+  ) {}
 
   applyState(state: FeedStateSnapshot): void {
-    this.globalMinTokenVersion = state.globalMinTokenVersion;
-    this.graceUntil = time(state.graceUntil);
+    const global = state.globalMinTokenVersion;
+    if (global > this.globalMinTokenVersion) {
+      this.globalMinTokenVersion = global;
+      this.graceUntil = time(state.graceUntil);
+    } else if (global === this.globalMinTokenVersion) {
+      this.graceUntil = time(state.graceUntil);
+    } else {
+      // A restored or failed-over database: the rotation it lost still holds here.
+      this.onRegression({ kind: 'global_version', held: this.globalMinTokenVersion, seen: global });
+    }
     if (state.accessTokenTtlSeconds !== undefined) this.ttlSeconds = state.accessTokenTtlSeconds;
     for (const key of state.signingKeys) {
       if (key.status === 'retired') this.retiredKids.add(key.kid);
     }
   }
 
+  /**
+   * The log's head as the server read it (a heartbeat's, a state's or a page's). Below what is
+   * applied, the log went back: reported, and `lastSeq` goes to 0 so the window is read again
+   * (changes written since the restore reuse seqs already applied), merged into what is held.
+   * Returns whether it went back.
+   */
+  noteHead(head: number): boolean {
+    if (head >= this.lastSeq) return false;
+    this.onRegression({ kind: 'seq', held: this.lastSeq, seen: head });
+    this.lastSeq = 0;
+    return true;
+  }
+
+  /** Every change up to `seq` has been read (a catch-up page's `lastSeq`). */
+  readThrough(seq: number): void {
+    if (seq > this.lastSeq) this.lastSeq = seq;
+    if (seq > this.highestSeq) this.highestSeq = seq;
+  }
+
   applyChange(change: FeedChange): void {
     if (change.seq <= this.lastSeq) return;
     this.lastSeq = change.seq;
+    // Read again after the log went back: old changes show old versions, no news.
+    const replay = change.seq <= this.highestSeq;
+    if (!replay) this.highestSeq = change.seq;
     const at = time(change.occurredAt) ?? this.now();
     const d = change.details;
     switch (change.kind) {
       case 'global_version': {
         const version = num(d.globalMinTokenVersion);
-        if (version !== undefined && version >= this.globalMinTokenVersion) {
+        if (version === undefined) break;
+        if (version >= this.globalMinTokenVersion) {
           this.globalMinTokenVersion = version;
           this.graceUntil = time(d.graceUntil);
+        } else if (!replay) {
+          this.onRegression({ kind: 'global_version', held: this.globalMinTokenVersion, seen: version });
         }
         break;
       }
@@ -87,9 +145,17 @@ export class FeedState {
       case 'user_enabled': {
         if (change.userId === null) break;
         const version = num(d.minTokenVersion);
-        if (version !== undefined) this.raiseUser(change.userId, version, at);
-        if (change.kind === 'user_disabled') this.disabledUsers.set(change.userId, at);
-        if (change.kind === 'user_enabled') this.disabledUsers.delete(change.userId);
+        if (version !== undefined) this.raiseUser(change.userId, version, at, replay);
+        if (change.kind === 'user_disabled') {
+          const held = this.disabledUsers.get(change.userId)?.[1] ?? -1;
+          this.disabledUsers.set(change.userId, [at, Math.max(held, version ?? -1)]);
+        }
+        // Enabling raises the user's version: an enable older than the disable held (a replay
+        // after the log went back) does not undo it.
+        if (change.kind === 'user_enabled') {
+          const disabledVersion = this.disabledUsers.get(change.userId)?.[1] ?? -1;
+          if (version === undefined || version > disabledVersion) this.disabledUsers.delete(change.userId);
+        }
         break;
       }
       case 'session_revoked':
@@ -108,9 +174,10 @@ export class FeedState {
     }
   }
 
-  private raiseUser(userId: string, version: number, at: number): void {
+  private raiseUser(userId: string, version: number, at: number, replay: boolean): void {
     const held = this.userMin.get(userId);
     if (held === undefined || version >= held[0]) this.userMin.set(userId, [version, at]);
+    else if (!replay) this.onRegression({ kind: 'user_version', held: held[0], seen: version, userId });
   }
 
   /** Drops what only tokens already expired could be refused for. */
@@ -118,7 +185,7 @@ export class FeedState {
     const before = now - (this.ttlSeconds + SKEW_SECONDS) * 1000;
     for (const [user, [, at]] of this.userMin) if (at < before) this.userMin.delete(user);
     for (const [sid, at] of this.revokedSessions) if (at < before) this.revokedSessions.delete(sid);
-    for (const [user, at] of this.disabledUsers) if (at < before) this.disabledUsers.delete(user);
+    for (const [user, [at]] of this.disabledUsers) if (at < before) this.disabledUsers.delete(user);
   }
 
   /**

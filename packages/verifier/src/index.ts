@@ -7,6 +7,7 @@ export { jwkToPem } from './jwk-to-pem.js';
 export { tokenwardenExpress, tokenwardenFastify } from './middleware.js';
 export type {
   AccessTokenClaims,
+  FeedRegression,
   Verifier,
   VerifierOptions,
   VerifierStatus,

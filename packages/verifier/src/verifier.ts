@@ -2,7 +2,9 @@ import { KeyObject, type webcrypto } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, type JWTPayload } from 'jose';
 import { checkJwt, type ParsedJwt, parseJwt } from './ed25519-jwt.js';
-import { type FeedChange, FeedState, type FeedStateSnapshot } from './feed-state.js';
+import { type FeedChange, type FeedRegression, FeedState, type FeedStateSnapshot } from './feed-state.js';
+
+export type { FeedRegression } from './feed-state.js';
 
 /** The claims of a tokenwarden access token that verified. */
 export interface AccessTokenClaims extends JWTPayload {
@@ -44,8 +46,18 @@ export interface VerifierOptions {
   /** A service client's id and secret (`tokenwarden clients create`). */
   readonly clientId: string;
   readonly clientSecret: string;
-  /** With no event and no heartbeat for this long, tokens are refused. Default 30. */
+  /**
+   * With no proof of a successful read of the server's log for this long (a heartbeat whose
+   * `readAt` moved on, a `state`, a catch-up page), or with the server's head (a heartbeat's
+   * `lastSeq`) ahead of what was applied for this long, tokens are refused. Default 30.
+   */
   readonly maxStalenessSeconds?: number;
+  /**
+   * Told when the feed shows less than the verifier holds: a lower global or user version, or
+   * a log head below the seq applied (a restored or failed-over database). The verifier keeps
+   * the higher versions and what it revoked, reads the window again, and goes on.
+   */
+  readonly onRegression?: (regression: FeedRegression) => void;
   /**
    * What a stale feed does: `refuse` (the default: fail closed, `feed_stale`), or `introspect`:
    * ask tokenwarden's `POST /oauth/introspect` per request (with the same client credentials)
@@ -64,12 +76,17 @@ export interface VerifierOptions {
 }
 
 export interface VerifierStatus {
-  /** The feed is connected, caught up and heard from within `maxStalenessSeconds`. */
+  /** The feed is caught up, proved a read within `maxStalenessSeconds` and is not behind for longer. */
   readonly fresh: boolean;
   readonly connected: boolean;
   readonly lastSeq: number;
-  /** Milliseconds since the last event or heartbeat (null before the first). */
+  /** The server's head as its last heartbeat (or state, or page) read it; null before the first. */
+  readonly headSeq: number | null;
+  /** Milliseconds since the last proof of a read (heartbeat, state, catch-up; null before the first). */
   readonly msSinceLastEvent: number | null;
+  /** The last regression the feed showed (see `onRegression`), and how many so far. */
+  readonly regression: FeedRegression | null;
+  readonly regressions: number;
   /** The last feed failure, e.g. `401` for wrong client credentials. */
   readonly lastError: string | null;
 }
@@ -101,8 +118,10 @@ const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: fa
  * A verifier for tokenwarden's access tokens that honours rotations and revocations at once:
  * the JWT is checked through the JWKS (EdDSA, `typ: at+jwt`, audience), then held against
  * the revocation feed it follows over Server-Sent Events with the service client's credentials.
- * When the feed has been silent for `maxStalenessSeconds`, every token is refused with
- * `feed_stale` (fail closed) until the feed is back and caught up.
+ * When no heartbeat has proved a successful read of the server's log for `maxStalenessSeconds`
+ * (bytes arriving prove nothing), or the server's head has been ahead of what was applied that
+ * long, every token is refused with `feed_stale` (fail closed) until the feed is back and
+ * caught up. Versions never go down: a restored log is reported (`onRegression`), not believed.
  *
  * @example
  * const verifier = createVerifier({
@@ -126,7 +145,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const authorization = `Basic ${Buffer.from(
     `${encodeURIComponent(options.clientId)}:${encodeURIComponent(options.clientSecret)}`,
   ).toString('base64')}`;
-  const state = new FeedState(now);
+  let regression: FeedRegression | null = null;
+  let regressions = 0;
+  const state = new FeedState(now, (seen) => {
+    regression = seen;
+    regressions++;
+    try {
+      options.onRegression?.(seen);
+    } catch {
+      // The caller's callback must not stop the feed.
+    }
+  });
   const memo = new Map<string, Memo>();
   // jose fetches and caches the JWKS and picks the key; the signature is checked with a
   // KeyObject made once per key, synchronously (WebCrypto hopped to the thread pool).
@@ -144,7 +173,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let closed = false;
   let connected = false;
   let caughtUp = false;
+  /** When (by this clock) the server last proved a successful read of its log. */
   let lastEventAt: number | null = null;
+  /** The server's `readAt` of the last proof on this connection: a heartbeat must move it on. */
+  let lastReadAt: number | null = null;
+  let headSeq: number | null = null;
+  /** Since when the server's head has been ahead of what is applied (null: it is not). */
+  let behindSince: number | null = null;
   let lastError: string | null = null;
   let abort: AbortController | null = null;
   const closing = new AbortController();
@@ -161,12 +196,29 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const heard = () => {
     lastEventAt = now();
   };
-  const isFresh = () => caughtUp && lastEventAt !== null && now() - lastEventAt <= staleMs;
+  /** The server's head as it read it: ahead of what is applied starts the clock; below, the log went back. */
+  const noteHead = (head: number): boolean => {
+    headSeq = head;
+    if (state.noteHead(head)) {
+      behindSince = null;
+      return true;
+    }
+    if (head <= state.lastSeq) behindSince = null;
+    else behindSince ??= now();
+    return false;
+  };
+  const isFresh = () => {
+    if (!caughtUp || lastEventAt === null) return false;
+    const at = now();
+    if (at - lastEventAt > staleMs) return false;
+    return behindSince === null || at - behindSince <= staleMs;
+  };
 
   const watchdog = setInterval(
     () => {
       state.prune(now());
-      // A stream silent past the bound is dead or hung: drop it, the loop reconnects and catches up.
+      // A stream that proved no read within the bound is dead, hung or stuck: drop it, the loop
+      // reconnects and catches up.
       if (connected && !isFresh()) {
         caughtUp = false;
         abort?.abort();
@@ -195,20 +247,45 @@ export function createVerifier(options: VerifierOptions): Verifier {
         changes: FeedChange[];
         lastSeq: number;
         hasMore: boolean;
+        headSeq?: number;
         accessTokenTtlSeconds: number;
       };
       state.applyState({ ...page.state, accessTokenTtlSeconds: page.accessTokenTtlSeconds });
+      // The log went back: read the window again from 0, merged into what is held.
+      if (typeof page.headSeq === 'number' && noteHead(page.headSeq)) continue;
       for (const change of page.changes) applyChange(change);
-      if (!page.hasMore) return;
+      // Changes older than the window are left out: the page's lastSeq is read through all the same.
+      state.readThrough(page.lastSeq);
+      if (typeof page.headSeq === 'number') noteHead(page.headSeq);
+      if (!page.hasMore) {
+        heard();
+        return;
+      }
     }
   }
 
-  function onEvent(event: string, data: string): void {
-    heard();
-    if (event === 'heartbeat' || data === '') return;
-    const parsed = JSON.parse(data) as unknown;
-    if (event === 'state') state.applyState(parsed as FeedStateSnapshot);
-    else applyChange(parsed as FeedChange);
+  /**
+   * Bytes arriving prove nothing: a heartbeat counts only with a `readAt` later than the last
+   * (the server read its log again), and its `lastSeq` (the head it read) must not be ahead of
+   * what is applied for long. Returns false when the log went back and the stream must restart.
+   */
+  function onEvent(event: string, data: string): boolean {
+    if (data === '') return true;
+    const parsed = JSON.parse(data) as Record<string, unknown>;
+    if (event === 'heartbeat' || event === 'state') {
+      const readAt = typeof parsed.readAt === 'string' ? Date.parse(parsed.readAt) : Number.NaN;
+      if (event === 'state') state.applyState(parsed as unknown as FeedStateSnapshot);
+      if (!Number.isNaN(readAt) && (lastReadAt === null || readAt > lastReadAt)) {
+        lastReadAt = readAt;
+        heard();
+      }
+      if (typeof parsed.lastSeq === 'number' && Number.isSafeInteger(parsed.lastSeq)) {
+        return !noteHead(parsed.lastSeq);
+      }
+      return true;
+    }
+    applyChange(parsed as unknown as FeedChange);
+    return true;
   }
 
   function applyChange(change: FeedChange): void {
@@ -219,11 +296,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   }
 
-  async function stream(signal: AbortSignal): Promise<void> {
-    const res = await doFetch(`${base}/api/v1/revocations/stream`, {
-      headers: { authorization, accept: 'text/event-stream', 'last-event-id': String(state.lastSeq) },
-      signal,
-    });
+  async function stream(signal: AbortSignal, controller: AbortController): Promise<void> {
+    // A server that never answers (its guard waiting on a database that went away) must not
+    // hold the loop: past the bound the attempt is dropped and tried again.
+    const connecting = setTimeout(() => controller.abort(), CATCH_UP_TIMEOUT_MS);
+    let res: Response;
+    try {
+      res = await doFetch(`${base}/api/v1/revocations/stream`, {
+        headers: { authorization, accept: 'text/event-stream', 'last-event-id': String(state.lastSeq) },
+        signal,
+      });
+    } finally {
+      clearTimeout(connecting);
+    }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new FeedAuthError(`feed refused the client credentials (${res.status})`);
@@ -234,7 +319,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     connected = true;
     caughtUp = true;
-    heard();
+    lastReadAt = null;
     if (!settled) {
       settled = true;
       resolveReady();
@@ -248,7 +333,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       abort = new AbortController();
       try {
         await catchUp(abort.signal);
-        await stream(abort.signal);
+        await stream(abort.signal, abort);
         attempt = 0;
         lastError = 'feed stream ended';
       } catch (error) {
@@ -388,8 +473,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
       fresh: isFresh(),
       connected,
       lastSeq: state.lastSeq,
+      headSeq,
       msSinceLastEvent: lastEventAt === null ? null : now() - lastEventAt,
       lastError,
+      regression,
+      regressions,
     }),
     async close() {
       closed = true;
@@ -403,11 +491,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
 /**
  * Reads a Server-Sent Events body (the `event:`, `data:` and `id:` lines; comments and
- * `retry:` are ignored) and calls `onEvent` per event, until the body ends or is aborted.
+ * `retry:` are ignored) and calls `onEvent` per event, until the body ends or is aborted,
+ * or `onEvent` answers false.
  */
 async function readEvents(
   body: ReadableStream<Uint8Array>,
-  onEvent: (event: string, data: string) => void,
+  onEvent: (event: string, data: string) => boolean,
 ): Promise<void> {
   const decoder = new TextDecoder();
   let buffer = '';
@@ -423,7 +512,10 @@ async function readEvents(
         const width = buffer.startsWith('\r\n', newline) ? 2 : 1;
         buffer = buffer.slice(newline + width);
         if (line === '') {
-          if (data.length > 0 || event !== '') onEvent(event || 'message', data.join('\n'));
+          if ((data.length > 0 || event !== '') && !onEvent(event || 'message', data.join('\n'))) {
+            await reader.cancel();
+            return;
+          }
           event = '';
           data = [];
         } else if (!line.startsWith(':')) {

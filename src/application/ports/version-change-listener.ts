@@ -13,4 +13,6 @@ export interface VersionChangeListener {
   userSessionsRevoked(userId: string): void;
   /** A signing key was added, rotated out or retired. */
   signingKeysChanged(): void;
+  /** A service client was revoked: every instance ends the revocation streams it opened. */
+  serviceClientRevoked(clientId: string): void;
 }

@@ -1,18 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { RevocationChange } from '../../application/ports/revocation-log.js';
 import type { RevocationFeedPage } from '../../application/queries/get-revocations/query.js';
 import type { Config } from '../../config.js';
-import { TokenwardenError } from '../../domain/errors.js';
+import { ServiceUnavailableError } from '../../domain/errors.js';
 import type { HttpDeps } from '../http-deps.js';
 import { type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
-import { DateTime, NullableDateTime, problemResponses } from '../schemas.js';
+import { DateTime, NullableDateTime, problemResponse, problemResponses } from '../schemas.js';
 
 /** Rows one read of the log takes, for the catch-up page and each step of a stream's backlog. */
 const STREAM_PAGE = 500;
 /** Unsent bytes a stream may hold for a slow reader before it is ended. */
 const MAX_BUFFERED_BYTES = 1 << 20;
+/** Failed reads of the log in a row after which a stream ends: a transient blip is retried once. */
+const MAX_FAILED_READS = 2;
+/** The retry of a failed read, well inside one heartbeat. */
+const RETRY_DELAY_MS = 250;
+/** setTimeout's ceiling (about 24.8 days); a later `exp` is caught by the heartbeat's check. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 
@@ -63,6 +69,12 @@ const FeedSchema = Type.Object({
   changes: Type.Array(ChangeSchema),
   lastSeq: Seq,
   hasMore: Type.Boolean(),
+  headSeq: Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description:
+      "The log's highest committed seq as this read saw it; below `after` only when the log went back (restored)",
+  }),
   windowStart: DateTime,
   accessTokenTtlSeconds: Type.Integer(),
 });
@@ -79,22 +91,39 @@ const stateJson = (page: RevocationFeedPage) => ({
   signingKeys: [...page.state.signingKeys],
 });
 
+/** `promise`, or a rejection once `ms` pass first (the promise runs on, its outcome ignored). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The revocation feed (README, "Revocation feed"): a catch-up page and a Server-Sent
  * Events stream. For service clients; until they exist, admin only.
  */
 export const revocationRoutes =
   (
-    deps: Pick<HttpDeps, 'services' | 'onRevocationChange'>,
+    deps: Pick<HttpDeps, 'services' | 'onRevocationChange' | 'onServiceClientRevoked' | 'now'>,
     guards: Guards,
     feed: Config['feed'],
   ): FastifyPluginAsyncTypebox =>
   async (app) => {
     const { services } = deps;
+    const now = () => (deps.now?.() ?? new Date()).getTime();
     // Services that verify tokens themselves read the feed with their client credentials; admins may too.
     const guarded = { preHandler: guards.requireServiceClientOrAdmin };
     const security: Record<string, string[]>[] = [{ serviceClient: [] }, { admin: [] }];
-    const streams = new Set<() => void>();
+    const streams = new Set<{ end(why: string): void }>();
+    // A read slower than this counts as failed: a database that stopped answering holds a
+    // query for minutes, and the stream must end within a heartbeat or two.
+    const readTimeoutMs = Math.max(1_000, (feed.heartbeatSeconds * 1000) / 2);
 
     app.get(
       '/revocations',
@@ -122,6 +151,7 @@ export const revocationRoutes =
           changes: page.changes.map(changeJson),
           lastSeq: page.lastSeq,
           hasMore: page.hasMore,
+          headSeq: page.headSeq,
           windowStart: iso(page.windowStart),
           accessTokenTtlSeconds: page.accessTokenTtlSeconds,
         };
@@ -136,37 +166,79 @@ export const revocationRoutes =
           operationId: 'streamRevocations',
           tags: ['revocations'],
           summary: 'The revocation feed as Server-Sent Events (id = seq; resume with Last-Event-ID)',
+          description:
+            "First `event: state` (the state, `lastSeq`: the log's head, `readAt`), then one event per change " +
+            '(`id` = seq, `event` = kind, `data` = the change), and every heartbeat interval an ' +
+            '`event: heartbeat` with `{"lastSeq", "readAt"}`, sent only after a successful read of the log: ' +
+            '`lastSeq` is the head it read (every change up to it was sent before), `readAt` when. An instance ' +
+            'that cannot read the log ends its streams and answers 503 until it can again. A stream also ends ' +
+            "at its token's `exp`, when its service client is revoked, and when its admin token stops " +
+            'authenticating: reconnect with fresh credentials and `Last-Event-ID`.',
           security,
           querystring: StreamQuery,
           response: {
             200: {
-              description: 'state, then one event per change (id = seq, event = kind), heartbeats',
+              description:
+                'state, then one event per change (id = seq, event = kind), heartbeats {lastSeq, readAt}',
               content: { 'text/event-stream': { schema: Type.String() } },
             },
-            ...problemResponses(401, 403, 422, 503),
+            ...problemResponses(401, 403, 422),
+            503: {
+              ...problemResponse(503),
+              description:
+                'Too many open streams on this instance, or it cannot read the revocation log right now',
+              headers: {
+                'Retry-After': { type: 'integer', description: 'Seconds until a retry may succeed' },
+              },
+            },
           },
         },
       },
       async (request, reply) => {
         if (streams.size >= feed.maxStreams) {
-          throw new TokenwardenError(
-            'service_unavailable',
-            'Too many open revocation streams on this instance',
-          );
+          throw new ServiceUnavailableError(null, 'Too many open revocation streams on this instance', {
+            retryAfterSeconds: feed.heartbeatSeconds,
+          });
         }
         const header = request.headers['last-event-id'];
         const fromHeader =
           typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
-        openStream(reply, fromHeader ?? request.query.after ?? 0);
+        const after = fromHeader ?? request.query.after ?? 0;
+        // Read before answering 200: an instance cut off from its log refuses the stream, so the
+        // client retries (another instance, or this one later) instead of hearing a silent feed.
+        let first: RevocationFeedPage;
+        try {
+          first = await readWithin(after);
+        } catch (error) {
+          request.log.warn({ err: String(error) }, 'revocation stream refused: the log cannot be read');
+          throw new ServiceUnavailableError(
+            'revocation_log',
+            'The revocation log cannot be read on this instance right now',
+            { retryAfterSeconds: feed.heartbeatSeconds, cause: error },
+          );
+        }
+        openStream(request, reply, after, first);
       },
     );
 
     // Open streams would hold the server's close forever: end them first.
     app.addHook('preClose', async () => {
-      for (const end of [...streams]) end();
+      for (const stream of [...streams]) stream.end('server closing');
     });
 
-    function openStream(reply: FastifyReply, after: number): void {
+    /**
+     * One page of the log, or a rejection when the read fails or takes longer than the
+     * read timeout (a database that stopped answering holds the query for minutes).
+     */
+    const readWithin = (after: number): Promise<RevocationFeedPage> =>
+      within(services.getRevocations.execute({ after, limit: STREAM_PAGE }).then(unwrap), readTimeoutMs);
+
+    function openStream(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      after: number,
+      first: RevocationFeedPage,
+    ): void {
       reply.hijack();
       const raw = reply.raw;
       // The slow-client timeouts are for receiving requests; this response is meant to stay open.
@@ -180,72 +252,145 @@ export const revocationRoutes =
       });
       raw.write('retry: 1000\n\n');
       let cursor = after;
+      let head = first.headSeq;
       let closed = false;
+      /** The read in progress (one at a time), and whether a wake-up asked for one more after it. */
       let running: Promise<void> | null = null;
       let again = false;
+      let failedReads = 0;
+      let retry: NodeJS.Timeout | undefined;
 
       const send = (text: string) => {
         if (closed) return;
         raw.write(text);
         // A client that stopped reading: end rather than buffer; it resumes with Last-Event-ID.
-        if (raw.writableLength > MAX_BUFFERED_BYTES) end();
+        if (raw.writableLength > MAX_BUFFERED_BYTES) end('client not reading');
       };
-      // One read at a time; a wake-up during a read runs one more after it, so none is lost.
-      const pump = (): Promise<void> => {
-        if (running !== null) {
-          again = true;
-          return running;
+      const sendPage = (page: RevocationFeedPage) => {
+        for (const change of page.changes) {
+          send(`id: ${change.seq}\nevent: ${change.kind}\ndata: ${JSON.stringify(changeJson(change))}\n\n`);
         }
-        running = (async () => {
-          try {
-            do {
-              again = false;
-              await drain();
-            } while (again && !closed);
-          } catch (error) {
-            reply.log.warn(
-              { err: String(error) },
-              'revocation stream: reading the log failed, retrying at the next heartbeat',
-            );
-          } finally {
-            running = null;
-          }
-        })();
-        return running;
+        cursor = page.lastSeq;
+        head = page.headSeq;
       };
       const drain = async () => {
-        for (let first = cursor === after; !closed; first = false) {
+        for (;;) {
           const page = unwrap(await services.getRevocations.execute({ after: cursor, limit: STREAM_PAGE }));
-          if (first)
-            send(
-              `event: state\ndata: ${JSON.stringify({ ...stateJson(page), accessTokenTtlSeconds: page.accessTokenTtlSeconds })}\n\n`,
-            );
-          for (const change of page.changes) {
-            send(`id: ${change.seq}\nevent: ${change.kind}\ndata: ${JSON.stringify(changeJson(change))}\n\n`);
-          }
-          cursor = page.lastSeq;
+          if (closed) return;
+          sendPage(page);
           if (!page.hasMore) return;
         }
       };
+      /** Reads the log up to its head, at most `readTimeoutMs`; a wake-up during a read runs one more after it. */
+      const pump = async (): Promise<void> => {
+        if (running !== null) {
+          again = true;
+        } else {
+          running = (async () => {
+            try {
+              do {
+                again = false;
+                await drain();
+              } while (again && !closed);
+            } finally {
+              running = null;
+            }
+          })();
+        }
+        await within(running, readTimeoutMs);
+      };
+      // A heartbeat proves a read that just succeeded: the head it saw, and when (a
+      // verifier judges freshness by these, never by bytes arriving). A failed read sends none;
+      // one failure is retried once, the second in a row ends the stream.
+      const beat = async () => {
+        if (closed) return;
+        if (exp !== undefined && exp * 1000 <= now()) return end('token expired');
+        if (!(await stillAuthorised())) return end('credentials no longer valid');
+        try {
+          await pump();
+        } catch (error) {
+          failedReads++;
+          if (closed) return;
+          if (failedReads >= MAX_FAILED_READS) {
+            request.log.warn({ err: String(error) }, 'revocation stream ended: the log cannot be read');
+            return end('log unreadable');
+          }
+          clearTimeout(retry);
+          retry = setTimeout(() => void beat(), RETRY_DELAY_MS);
+          return;
+        }
+        failedReads = 0;
+        send(
+          `event: heartbeat\ndata: ${JSON.stringify({ lastSeq: head, readAt: new Date().toISOString() })}\n\n`,
+        );
+      };
 
-      const unsubscribe = deps.onRevocationChange?.(() => void pump()) ?? (() => {});
+      // Who opened it: a revoked service client, or an expired token, must not go on hearing the feed.
+      const clientId = request.serviceClient?.clientId;
+      const exp = request.serviceClient?.tokenExp ?? request.principal?.claims.exp;
+      const bearer = request.principal === null ? null : (request.headers.authorization ?? null);
+      /** An admin's token, checked again each heartbeat: disabled, demoted, rotated or logged out ends it. */
+      const stillAuthorised = async (): Promise<boolean> => {
+        if (bearer === null) return true;
+        const match = /^Bearer (.+)$/.exec(bearer);
+        if (match === null) return false;
+        try {
+          const result = await within(
+            services.authenticateAccessToken.execute(match[1] as string),
+            readTimeoutMs,
+          );
+          return result.ok && result.value.role === 'admin';
+        } catch {
+          // The database failing or hanging is the log read's business (it ends the stream).
+          return true;
+        }
+      };
+
+      const unsubscribe = deps.onRevocationChange?.(() => void pump().catch(() => {})) ?? (() => {});
+      const unsubscribeRevoked =
+        clientId === undefined
+          ? () => {}
+          : (deps.onServiceClientRevoked?.((revoked) => {
+              if (revoked === clientId) end('service client revoked');
+            }) ?? (() => {}));
+      const expiry =
+        exp === undefined
+          ? undefined
+          : // Checked at each heartbeat too (by the application's clock); this ends it on the dot.
+            setTimeout(() => end('token expired'), Math.min(MAX_TIMER_MS, Math.max(0, exp * 1000 - now())));
       // The heartbeat is also the safety net: a wake-up lost between instances is read here.
-      const heartbeat = setInterval(() => {
-        void pump().then(() => send(`event: heartbeat\ndata: ${JSON.stringify({ lastSeq: cursor })}\n\n`));
-      }, feed.heartbeatSeconds * 1000);
-      const end = () => {
+      const heartbeat = setInterval(() => void beat(), feed.heartbeatSeconds * 1000);
+      const end = (why: string) => {
         if (closed) return;
         closed = true;
         clearInterval(heartbeat);
+        clearTimeout(retry);
+        clearTimeout(expiry);
         unsubscribe();
-        streams.delete(end);
+        unsubscribeRevoked();
+        streams.delete(stream);
+        request.log.debug({ why }, 'revocation stream ended');
         if (raw.destroyed) return;
         raw.end();
         // Closed when written out: a client gone silently would otherwise hold the server's close.
         raw.socket?.destroySoon();
       };
-      streams.add(end);
-      raw.on('close', end);
-      void pump();
+      const stream = { end };
+      streams.add(stream);
+      raw.on('close', () => end('client gone'));
+
+      const readAt = new Date().toISOString();
+      send(
+        `event: state\ndata: ${JSON.stringify({
+          ...stateJson(first),
+          accessTokenTtlSeconds: first.accessTokenTtlSeconds,
+          lastSeq: first.headSeq,
+          readAt,
+        })}\n\n`,
+      );
+      sendPage(first);
+      // The first page was one page: the rest of the backlog, then the first heartbeat at once.
+      if (first.hasMore) void beat();
+      else send(`event: heartbeat\ndata: ${JSON.stringify({ lastSeq: head, readAt })}\n\n`);
     }
   };

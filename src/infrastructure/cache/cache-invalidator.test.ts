@@ -109,6 +109,26 @@ describe('CacheInvalidator', () => {
     expect(t.keys.reload).toHaveBeenCalledTimes(2);
   });
 
+  it("tells its listeners of a revoked service client, its own and every other instance's", () => {
+    const t = setup();
+    const heard: string[] = [];
+    const stop = t.invalidator.onServiceClientRevoked((clientId) => heard.push(clientId));
+    t.invalidator.serviceClientRevoked('c1');
+    expect(decodeInvalidation(t.transport.published[0] ?? '')?.message).toEqual({
+      kind: 'service-client',
+      clientId: 'c1',
+    });
+    t.transport.handlers?.onMessage(
+      encodeInvalidation('other-instance', { kind: 'service-client', clientId: 'c2' }),
+    );
+    stop();
+    t.transport.handlers?.onMessage(
+      encodeInvalidation('other-instance', { kind: 'service-client', clientId: 'c3' }),
+    );
+    expect(heard).toEqual(['c1', 'c2']);
+    expect(decodeInvalidation(JSON.stringify({ v: 1, o: 'x', k: 'service-client' }))).toBeNull();
+  });
+
   it('reports its state, and reloads keys when a lost subscription comes back', () => {
     const t = setup();
     expect(t.invalidator.status()).toEqual({ transport: 'redis', state: 'subscribed' });

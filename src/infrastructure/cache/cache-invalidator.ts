@@ -32,6 +32,7 @@ export class CacheInvalidator implements VersionChangeListener {
   private readonly origin = randomUUID();
   private readonly pending = new Set<Promise<void>>();
   private readonly changeListeners = new Set<() => void>();
+  private readonly revokedClientListeners = new Set<(clientId: string) => void>();
   private state: InvalidationState = 'degraded';
   private everSubscribed = false;
 
@@ -91,6 +92,19 @@ export class CacheInvalidator implements VersionChangeListener {
     this.changed({ kind: 'keys' });
   }
 
+  serviceClientRevoked(clientId: string): void {
+    this.changed({ kind: 'service-client', clientId });
+  }
+
+  /**
+   * Called with the client's id when a service client is revoked, here or on another instance
+   * (the revocation feed ends the streams it opened); returns the unsubscribe.
+   */
+  onServiceClientRevoked(listener: (clientId: string) => void): () => void {
+    this.revokedClientListeners.add(listener);
+    return () => this.revokedClientListeners.delete(listener);
+  }
+
   /**
    * Called after every change this instance applies, its own or another instance's (the
    * revocation feed's streams wake on it and read the log); returns the unsubscribe.
@@ -146,6 +160,9 @@ export class CacheInvalidator implements VersionChangeListener {
         return;
       case 'keys':
         this.reloadKeys();
+        return;
+      case 'service-client':
+        for (const listener of this.revokedClientListeners) listener(message.clientId);
         return;
     }
   }

@@ -4,7 +4,8 @@ export type InvalidationMessage =
   | { readonly kind: 'user'; readonly userId: string }
   | { readonly kind: 'session'; readonly sessionId: string }
   | { readonly kind: 'user-sessions'; readonly userId: string }
-  | { readonly kind: 'keys' };
+  | { readonly kind: 'keys' }
+  | { readonly kind: 'service-client'; readonly clientId: string };
 
 interface Wire {
   /** Format version. */
@@ -22,7 +23,9 @@ export function encodeInvalidation(origin: string, message: InvalidationMessage)
       ? { v: 1, o: origin, k: message.kind, id: message.userId }
       : message.kind === 'session'
         ? { v: 1, o: origin, k: message.kind, id: message.sessionId }
-        : { v: 1, o: origin, k: message.kind };
+        : message.kind === 'service-client'
+          ? { v: 1, o: origin, k: message.kind, id: message.clientId }
+          : { v: 1, o: origin, k: message.kind };
   return JSON.stringify(wire);
 }
 
@@ -48,6 +51,8 @@ export function decodeInvalidation(
       return id === undefined ? null : { origin, message: { kind: wire.k, userId: id } };
     case 'session':
       return id === undefined ? null : { origin, message: { kind: 'session', sessionId: id } };
+    case 'service-client':
+      return id === undefined ? null : { origin, message: { kind: 'service-client', clientId: id } };
     default:
       return null;
   }

@@ -53,6 +53,9 @@ describeHandler('RevokeServiceClientHandler', (suite) => {
 
   it('takes no reason, and is idempotent: revoking again reports the first time and writes nothing', async () => {
     const { id } = await client('idempotent');
+    // After the commit, once: the instances end the revocation streams the client opened.
+    const told: string[] = [];
+    const stop = suite.core.onServiceClientRevoked((clientId) => told.push(clientId));
     const first = await revoke(id);
     if (!first.ok) throw first.error;
     expect(
@@ -62,6 +65,8 @@ describeHandler('RevokeServiceClientHandler', (suite) => {
     const before = await suite.writes();
     const again = await revoke(id, 'again');
     expect(again).toEqual({ ok: true, value: { changed: false, client: first.value.client } });
+    stop();
+    expect(told).toEqual([id]);
     expect(await suite.writes()).toEqual(before);
   });
 

@@ -17,7 +17,8 @@ export interface RevokedServiceClient {
 
 /**
  * Sets `revoked_at` with its audit row and outbox event in one transaction; from then on
- * the client's secret authenticates nothing. Revoking again changes and writes nothing.
+ * the client's secret authenticates nothing and the revocation streams it holds open end.
+ * Revoking again changes and writes nothing.
  */
 export class RevokeServiceClientHandler {
   constructor(private readonly ctx: AppContext) {}
@@ -25,7 +26,7 @@ export class RevokeServiceClientHandler {
   async handle(command: RevokeServiceClient): Promise<Result<RevokedServiceClient>> {
     const reason = optionalReason(command.reason);
     if (!reason.ok) return reason;
-    return this.ctx.uow.run(async (repos) => {
+    const result = await this.ctx.uow.run(async (repos) => {
       const client = await repos.serviceClients.findById(command.clientId, 'update');
       if (client === null) return err(serviceClientNotFound(command.clientId));
       if (client.revokedAt !== null) return ok({ client: toServiceClientView(client), changed: false });
@@ -44,5 +45,9 @@ export class RevokeServiceClientHandler {
         changed: true,
       });
     });
+    // After the commit: its open revocation streams end on every instance (they were
+    // authenticated once, when they opened).
+    if (result.ok && result.value.changed) this.ctx.versionListener.serviceClientRevoked(command.clientId);
+    return result;
   }
 }

@@ -43,6 +43,11 @@ export interface RevocationFeedPage {
   /** Where to continue: the last change's seq, or the feed's end when nothing more is there. */
   readonly lastSeq: number;
   readonly hasMore: boolean;
+  /**
+   * The log's highest committed seq as this read saw it. Below `after` only when the log went
+   * back (restored from a backup, a standby that lost writes): a verifier must not trust it.
+   */
+  readonly headSeq: number;
   /** Changes older than this are left out: every token they concern has expired. */
   readonly windowStart: Date;
   readonly accessTokenTtlSeconds: number;
@@ -86,6 +91,7 @@ export class GetRevocationsQuery {
       changes,
       lastSeq: hasMore ? (changes.at(-1)?.seq ?? input.after) : Math.max(input.after, page.end),
       hasMore,
+      headSeq: page.end,
       windowStart,
       accessTokenTtlSeconds: ttl,
     });
