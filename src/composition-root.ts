@@ -210,6 +210,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         reuseIntervalSeconds: config.reuseIntervalSeconds,
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         maxSessionsPerUser: config.maxSessionsPerUser,
+        writeDeadlineMs: config.responseDeadlineMs,
       },
     };
     metrics.watchAccessCache({
@@ -485,6 +486,15 @@ export async function createTokenwarden(
     core.webhooks.startRelay();
     core.successorSweep.start();
     core.pruner.start();
+    // Refreshes whose answer a stalled database lost get their reuse window back once it answers.
+    const settleLog = pino({ level: config.logLevel, name: 'refresh' }, overrides.logStream);
+    const settleTimer = setInterval(() => {
+      void core.services.refreshTokens.settleUnconfirmed().then(({ reopened, settled }) => {
+        if (settled > 0)
+          settleLog.info({ reopened, settled }, 'refreshes whose answer was lost: reuse windows reopened');
+      });
+    }, UNCONFIRMED_SETTLE_MS);
+    settleTimer.unref();
     // After the admin bootstrap and the app: a rotation owed since before this start runs now, once.
     core.rotationSchedule.start();
     return {
@@ -498,6 +508,7 @@ export async function createTokenwarden(
       pruner: core.pruner,
       invalidation: () => core.invalidation(),
       async close() {
+        clearInterval(settleTimer);
         await app.close();
         limitsRedis?.disconnect();
         await core.close();
@@ -509,6 +520,9 @@ export async function createTokenwarden(
     throw error;
   }
 }
+
+/** How often the refreshes whose answer was lost are settled with the database. */
+const UNCONFIRMED_SETTLE_MS = 1_000;
 
 /** Each readiness check must answer within this, so `/ready` answers within 2 s. */
 const READINESS_CHECK_MS = 1_500;

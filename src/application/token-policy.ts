@@ -10,4 +10,10 @@ export interface TokenPolicy {
   readonly accessTokenTtlSeconds: number;
   /** Live sessions one user may hold; a login past it revokes the oldest. */
   readonly maxSessionsPerUser: number;
+  /**
+   * A refresh's write applies only if the database runs it within this of the refresh's
+   * start: by then its client has been answered (503 at the latest), so a write that comes
+   * later must not use the token the client still holds.
+   */
+  readonly writeDeadlineMs: number;
 }

@@ -29,6 +29,9 @@ describe.skipIf(DATABASE_URL === '')('faults between an instance and PostgreSQL'
       DATABASE_URL: url,
       DATABASE_POOL_SIZE: '4',
       TOKENWARDEN_INVALIDATION_CHANNEL: `tw_faults_${run}`,
+      // Statements sent as text (not named), so the proxy can tell a refresh's write by its SQL.
+      DATABASE_PREPARED_STATEMENTS: 'off',
+      TOKENWARDEN_REUSE_INTERVAL_SECONDS: '3',
       ...extra,
     });
 
@@ -171,6 +174,47 @@ describe.skipIf(DATABASE_URL === '')('faults between an instance and PostgreSQL'
       body: { email: user.email, password: USER_PASSWORD },
     });
     expect(again.statusCode).toBe(201);
+  }, 60_000);
+
+  it("a stall that loses a refresh's answer after its write committed: the honest retry gets the same successor on either instance, the session lives", async () => {
+    const user = await newUser('stall');
+    const hash = a.context.tokens.hashRefreshToken(user.refreshToken);
+    proxy.holdRepliesAfter(/insert into refresh_tokens/i);
+    const started = performance.now();
+    const lost = await inject(b, 'POST', '/api/v1/tokens', { body: { refreshToken: user.refreshToken } });
+    const lostMs = performance.now() - started;
+    proxy.holdRepliesAfter(null);
+    expect(lost.statusCode).toBe(503);
+    expect(proxy.heldReplies).toBeGreaterThanOrEqual(1);
+    // The write did commit: the token is used, and the reuse interval (3 s) is over by now.
+    const row = await a.db
+      .selectFrom('refresh_tokens')
+      .select(['used_at'])
+      .where('token_hash', '=', hash)
+      .executeTakeFirstOrThrow();
+    expect(row.used_at).not.toBeNull();
+    const retryOnB = await inject(b, 'POST', '/api/v1/tokens', { body: { refreshToken: user.refreshToken } });
+    expect(retryOnB.statusCode).toBe(200);
+    const successor = (retryOnB.json() as { refreshToken: string }).refreshToken;
+    // B reopens the window once the database answers (its settle runs every second):
+    // another instance then agrees it is a retry, not a replay.
+    const usedAt = row.used_at as Date;
+    await waitFor(async () => {
+      const now = await a.db
+        .selectFrom('refresh_tokens')
+        .select(['used_at'])
+        .where('token_hash', '=', hash)
+        .executeTakeFirstOrThrow();
+      return (now.used_at as Date).getTime() > usedAt.getTime();
+    });
+    const retryOnA = await inject(a, 'POST', '/api/v1/tokens', { body: { refreshToken: user.refreshToken } });
+    console.log(
+      `lost refresh answer: 503 after ${lostMs.toFixed(0)} ms; retry on B ${retryOnB.statusCode}, on A ${retryOnA.statusCode}`,
+    );
+    expect(retryOnA.statusCode).toBe(200);
+    expect((retryOnA.json() as { refreshToken: string }).refreshToken).toBe(successor);
+    const next = await inject(a, 'POST', '/api/v1/tokens', { body: { refreshToken: successor } });
+    expect(next.statusCode).toBe(200);
   }, 60_000);
 
   it('a database that refuses connections: 503 at once, never 500, and the first request after it is back succeeds', async () => {

@@ -11,6 +11,9 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  *   or a firewall that silently dropped their state); new connections work. With a pattern,
  *   only those whose client has sent a match so far (`/listen /i`: a PostgreSQL LISTEN
  *   connection; `/subscribe/i`: a Redis subscriber). What a half-open subscription looks like.
+ * - `holdRepliesAfter(pattern)`: from the moment a client sends a match (say a statement's
+ *   text), that connection's replies are held for good: the server did the work, the client
+ *   never hears of it. What a stall after a commit looks like to the client.
  * - `cut()`: every open connection is reset; new ones still work.
  * - `refuse()`: the server is gone: open connections reset, new ones closed on accept.
  *   `accept()` undoes it.
@@ -27,6 +30,10 @@ export interface TcpProxy {
   freeze(): void;
   thaw(): void;
   freezeExisting(pattern?: RegExp): number;
+  /** Null stops holding replies of connections that match from now on (held ones stay held). */
+  holdRepliesAfter(pattern: RegExp | null): void;
+  /** How many connections have had their replies held by `holdRepliesAfter`. */
+  readonly heldReplies: number;
   cut(): void;
   refuse(): void;
   accept(): void;
@@ -44,6 +51,8 @@ interface Link {
   dead: boolean;
   /** The start of what the client sent (latin1), for `freezeExisting(pattern)`. */
   sent: string;
+  /** Replies held for good (`holdRepliesAfter`). */
+  deaf: boolean;
   readonly held: { toUpstream: Buffer[]; toClient: Buffer[] };
 }
 
@@ -54,9 +63,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let frozen = false;
   let refusing = false;
   let accepted = 0;
+  let holdAfter: RegExp | null = null;
+  let heldReplies = 0;
 
   const forward = (link: Link, direction: 'toUpstream' | 'toClient', chunk: Buffer) => {
     const to = direction === 'toUpstream' ? link.upstream : link.client;
+    if (direction === 'toClient' && link.deaf) return;
     if (frozen || link.dead) link.held[direction].push(chunk);
     else if (!to.destroyed) to.write(chunk);
   };
@@ -88,10 +100,21 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     client.setNoDelay(true);
     const upstream = connect(targetPort, targetHost);
     upstream.setNoDelay(true);
-    const link: Link = { client, upstream, dead: false, sent: '', held: { toUpstream: [], toClient: [] } };
+    const link: Link = {
+      client,
+      upstream,
+      dead: false,
+      sent: '',
+      deaf: false,
+      held: { toUpstream: [], toClient: [] },
+    };
     links.add(link);
     client.on('data', (chunk: Buffer) => {
       if (link.sent.length < MAX_TRANSCRIPT) link.sent += chunk.toString('latin1');
+      if (holdAfter !== null && !link.deaf && holdAfter.test(chunk.toString('latin1'))) {
+        link.deaf = true;
+        heldReplies += 1;
+      }
       forward(link, 'toUpstream', chunk);
     });
     upstream.on('data', (chunk: Buffer) => forward(link, 'toClient', chunk));
@@ -136,6 +159,12 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
         frozen += 1;
       }
       return frozen;
+    },
+    holdRepliesAfter(pattern) {
+      holdAfter = pattern;
+    },
+    get heldReplies() {
+      return heldReplies;
     },
     cut() {
       for (const link of [...links]) reset(link);

@@ -16,6 +16,11 @@ export interface NewRefreshToken {
 
 /** What {@link RefreshTokenRepository.findForRefresh} reads, locked. */
 export interface RefreshFacts {
+  /**
+   * The database's own clock when it read them: a write's deadline is set from it, so the
+   * deadline holds whatever the skew between this server's clock and the database's.
+   */
+  readonly readAt: Date;
   readonly config: SecurityConfig;
   readonly token: RefreshTokenRecord;
   readonly user: UserRecord;
@@ -27,6 +32,12 @@ export interface RefreshRotation {
   readonly successor: NewRefreshToken & { readonly parentId: string };
   readonly successorSealed: string;
   readonly usedAt: Date;
+  /**
+   * The write applies only if the database runs it before this time, by its own clock: a
+   * statement that arrives after its client was answered 503 (held by a network that
+   * healed later) must not use the token the client still holds.
+   */
+  readonly writeBefore: Date;
 }
 
 /** What a refresh decided on, read without locks: its write goes ahead only if all of it still holds. */
@@ -47,8 +58,11 @@ export interface RefreshTokenRepository {
   findForRefresh(tokenHash: string): Promise<RefreshFacts | null>;
   /** The same facts read without any lock: for questions that change nothing (introspection, revocation's lookup). */
   findFacts(tokenHash: string): Promise<RefreshFacts | null>;
-  /** Inserts the successor, marks the parent used (pointing at it) and touches the session: one statement. */
-  rotate(input: RefreshRotation): Promise<void>;
+  /**
+   * Inserts the successor, marks the parent used (pointing at it) and touches the session:
+   * one statement. False: it ran after `writeBefore`, and wrote nothing.
+   */
+  rotate(input: RefreshRotation): Promise<boolean>;
   /**
    * The same writes as `rotate`, as one statement that is its own transaction, made only
    * if, under the lock order's row locks, the parent is still unused and unrevoked, its
@@ -56,6 +70,12 @@ export interface RefreshTokenRepository {
    * expected. False: nothing was written (decide again under locks).
    */
   rotateIfUnchanged(input: RefreshRotation & { readonly expected: RefreshExpectation }): Promise<boolean>;
+  /**
+   * A refresh whose answer was lost: when the token (by hash) is still as that refresh
+   * left it (used at `usedAt`, unrevoked, its successor still sealed), its reuse window
+   * starts again at `now`. Returns whether it did.
+   */
+  reopenReuseWindow(tokenHash: string, usedAt: Date, now: Date): Promise<boolean>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;

@@ -1,4 +1,4 @@
-import { TokenwardenError } from '../../../domain/errors.js';
+import { ServiceUnavailableError, TokenwardenError } from '../../../domain/errors.js';
 import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import type { SessionRecord } from '../../../domain/session.js';
@@ -15,8 +15,11 @@ import type {
 import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import type { RefreshTokens } from './command.js';
+import { UnconfirmedRefreshes } from './unconfirmed-refreshes.js';
 
 const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh token is not valid');
+const tooLate = () =>
+  new ServiceUnavailableError('database', 'The refresh could not be written in time; send it again');
 
 /** What the transaction decided; the access token is signed after commit. */
 interface Granted extends TokenPairInput {
@@ -38,6 +41,10 @@ interface PreparedRotation {
  * that commits after a rotation committed wrote the new version, or nothing.
  */
 export class RefreshTokensHandler {
+  /** This instance's refreshes whose write may have committed while the answer was lost. */
+  readonly #unconfirmed = new UnconfirmedRefreshes();
+  #settling = false;
+
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: RefreshTokens): Promise<Result<TokenPair>> {
@@ -50,25 +57,7 @@ export class RefreshTokensHandler {
     const revoked: { sessionId: string | null } = { sessionId: null };
     const outcome =
       (await this.optimistic(command.refreshToken, tokenHash)) ??
-      (await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
-        const facts = await repos.refreshTokens.findForRefresh(tokenHash);
-        if (facts === null) return err(invalidToken());
-        const now = this.ctx.clock.now();
-        if (facts.token.usedAt !== null) {
-          return this.presentedAgain(
-            repos,
-            { ...facts, presented: facts.token, now },
-            command.refreshToken,
-            revoked,
-          );
-        }
-        const validity = judge(facts.token, facts.session, facts.user, facts.config, now);
-        if (!validity.valid) return this.reject(validity, facts.token);
-        const { write, granted } = this.prepareRotation(facts, now, command.refreshToken);
-        // The successor, the parent marked used, the session touched: one statement.
-        await repos.refreshTokens.rotate(write);
-        return ok(granted);
-      }));
+      (await this.locked(command.refreshToken, tokenHash, revoked));
 
     if (revoked.sessionId !== null) this.ctx.versionListener.sessionRevoked(revoked.sessionId);
     if (!outcome.ok) {
@@ -77,6 +66,80 @@ export class RefreshTokensHandler {
     }
     this.ctx.metrics.refresh(outcome.value.replayed ? 'replayed' : 'issued');
     return ok(await buildTokenPair(this.ctx, outcome.value));
+  }
+
+  /**
+   * Reopens the reuse window of each refresh whose answer was lost, once the database
+   * answers again: the client's retry with the same token then gets the same successor,
+   * however long the database stalled (docs/RELIABILITY.md, "A stall never turns a retry
+   * into reuse"). Called on a timer by the server; stops at the first failure (the
+   * database is still away) and keeps what is left for the next call.
+   *
+   * @returns how many windows were reopened and how many entries were settled
+   */
+  async settleUnconfirmed(limit = 100): Promise<{ readonly reopened: number; readonly settled: number }> {
+    if (this.#settling || this.#unconfirmed.size === 0) return { reopened: 0, settled: 0 };
+    this.#settling = true;
+    let reopened = 0;
+    let settled = 0;
+    try {
+      for (const entry of this.#unconfirmed.list(limit)) {
+        const now = this.ctx.clock.now();
+        const done = await this.ctx.uow.statement((repos) =>
+          repos.refreshTokens.reopenReuseWindow(entry.tokenHash, entry.usedAt, now),
+        );
+        // Reopened, or the token is not as the lost write would have left it (it never
+        // committed, or was used or revoked since): either way the database holds the truth.
+        if (done) reopened += 1;
+        this.#unconfirmed.settle(entry.tokenHash);
+        settled += 1;
+      }
+    } catch {
+      // Still unavailable: the rest wait for the next call.
+    } finally {
+      this.#settling = false;
+    }
+    return { reopened, settled };
+  }
+
+  /** Anything but a plain rotation, decided under the lock order's row locks. */
+  private async locked(
+    plaintext: string,
+    tokenHash: string,
+    revoked: { sessionId: string | null },
+  ): Promise<Result<Granted>> {
+    let writing: Date | null = null;
+    try {
+      return await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
+        const facts = await repos.refreshTokens.findForRefresh(tokenHash);
+        if (facts === null) return err(invalidToken());
+        const now = this.ctx.clock.now();
+        if (facts.token.usedAt !== null) {
+          return this.presentedAgain(
+            repos,
+            { ...facts, presented: facts.token, now },
+            plaintext,
+            tokenHash,
+            revoked,
+          );
+        }
+        const validity = judge(facts.token, facts.session, facts.user, facts.config, now);
+        if (!validity.valid) return this.reject(validity, facts.token);
+        const { write, granted } = this.prepareRotation(facts, now, plaintext);
+        writing = now;
+        // The successor, the parent marked used, the session touched: one statement.
+        if (!(await repos.refreshTokens.rotate(write))) {
+          writing = null; // known: nothing was written
+          throw tooLate();
+        }
+        return ok(granted);
+      });
+    } catch (error) {
+      if (writing !== null && error instanceof ServiceUnavailableError) {
+        this.#unconfirmed.add({ tokenHash, usedAt: writing });
+      }
+      throw error;
+    }
   }
 
   /**
@@ -105,9 +168,17 @@ export class RefreshTokensHandler {
     // which a role or grace change always comes with) leaves the locked path replaying,
     // refusing or stamping anew, never rotating to this same successor.
     const { write, granted } = this.prepareRotation(facts, now, plaintext);
-    const written = await this.ctx.uow.statement((repos) =>
-      repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
-    );
+    let written: boolean;
+    try {
+      written = await this.ctx.uow.statement((repos) =>
+        repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
+      );
+    } catch (error) {
+      // The statement may have committed with its answer lost: remember it, so the
+      // client's retry is not taken for a replay (settleUnconfirmed).
+      if (error instanceof ServiceUnavailableError) this.#unconfirmed.add({ tokenHash, usedAt: now });
+      throw error;
+    }
     return written ? ok(granted) : null;
   }
 
@@ -130,6 +201,8 @@ export class RefreshTokensHandler {
       successor: successor.record,
       successorSealed: this.ctx.sealer.seal(plaintext, successor.issued.token),
       usedAt: now,
+      // By the database's clock: the reads' `readAt` is its time, whatever this server's says.
+      writeBefore: new Date(facts.readAt.getTime() + this.ctx.policy.writeDeadlineMs),
     };
     const granted: Granted = {
       userId: user.id,
@@ -160,6 +233,7 @@ export class RefreshTokensHandler {
       readonly now: Date;
     },
     plaintext: string,
+    tokenHash: string,
     revoked: { sessionId: string | null },
   ): Promise<Result<Granted>> {
     const { presented, user, session, config, now } = facts;
@@ -167,7 +241,10 @@ export class RefreshTokensHandler {
     if (session.revokedAt !== null)
       return this.reject({ valid: false, reason: 'session_revoked' }, presented);
     const usedAt = presented.usedAt as Date;
-    const withinInterval = now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
+    // A use whose answer this instance lost is no replay: its client never saw the successor.
+    const unconfirmed = this.#unconfirmed.has(tokenHash);
+    const withinInterval =
+      unconfirmed || now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
     const successorToken =
       withinInterval && presented.successorSealed !== null
         ? this.ctx.sealer.open(plaintext, presented.successorSealed)
@@ -177,6 +254,10 @@ export class RefreshTokensHandler {
         ? await repos.refreshTokens.findById(presented.successorId)
         : null;
 
+    if ((successorToken === null || successor === null) && unconfirmed) {
+      // Its successor is gone (swept): refused, but the session stays; nothing was replayed.
+      return err(new TokenwardenError('token_invalid', 'The refresh could not be completed; sign in again'));
+    }
     if (successorToken === null || successor === null) {
       revoked.sessionId = presented.sessionId;
       return this.detectReuse(repos, presented, user, now);

@@ -10,6 +10,8 @@ import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
 
 const t0 = new Date('2030-01-01T00:00:00.000Z');
 const minutes = (n: number) => new Date(t0.getTime() + n * 60_000);
+/** `writeBefore` is judged by the database's own clock: an hour from the real now. */
+const inTime = () => new Date(Date.now() + 3_600_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const newHash = () => createHash('sha256').update(randomBytes(32)).digest('hex');
 
@@ -124,13 +126,66 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     expect(row.successor_id).toBe(missing);
   });
 
+  it('writes nothing when the statement runs after writeBefore (it arrived after its client was answered)', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const parent = await addToken(sessionId, userId);
+    const late = { successorSealed: 'sealed', usedAt: minutes(1), writeBefore: new Date(Date.now() - 1_000) };
+    const first = { ...tokenIn(sessionId, userId), parentId: parent.id };
+    expect(
+      await new KyselyUnitOfWork(suite.db).run((repos) =>
+        repos.refreshTokens.rotate({ successor: first, ...late }),
+      ),
+    ).toBe(false);
+    const second = { ...tokenIn(sessionId, userId), parentId: parent.id };
+    const expected = {
+      globalMinTokenVersion: 1,
+      graceUntil: null,
+      userMinTokenVersion: 1,
+      role: 'user' as const,
+    };
+    expect(await tokens().rotateIfUnchanged({ successor: second, ...late, expected })).toBe(false);
+    expect(await tokens().findById(parent.id)).toMatchObject({ usedAt: null, successorId: null });
+    expect(await tokens().findById(first.id)).toBeNull();
+    expect(await tokens().findById(second.id)).toBeNull();
+  });
+
+  it('reopens the reuse window of a token exactly as a lost refresh left it, and of no other', async () => {
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const parent = await addToken(sessionId, userId);
+    const successor = { ...tokenIn(sessionId, userId), parentId: parent.id };
+    await tokens().rotate({
+      successor,
+      successorSealed: 'sealed',
+      usedAt: minutes(1),
+      writeBefore: inTime(),
+    });
+    const hash = parent.tokenHash;
+    expect(await tokens().reopenReuseWindow(hash, minutes(2), minutes(5))).toBe(false);
+    expect(await tokens().reopenReuseWindow(hash, minutes(1), minutes(5))).toBe(true);
+    expect(await tokens().findById(parent.id)).toMatchObject({
+      usedAt: minutes(5),
+      successorSealed: 'sealed',
+    });
+    // An unused token (the lost write never committed) is left alone.
+    const unused = await addToken(sessionId, userId);
+    expect(await tokens().reopenReuseWindow(unused.tokenHash, minutes(1), minutes(5))).toBe(false);
+    expect(await tokens().findById(unused.id)).toMatchObject({ usedAt: null });
+  });
+
   it('rotates: inserts the successor, marks the parent used with its sealed successor, touches the session', async () => {
     const userId = await addUser();
     const sessionId = await addSession(userId);
     const parent = await addToken(sessionId, userId);
     const successor = { ...tokenIn(sessionId, userId), parentId: parent.id };
     await new KyselyUnitOfWork(suite.db).run((repos) =>
-      repos.refreshTokens.rotate({ successor, successorSealed: 'sealed-successor', usedAt: minutes(1) }),
+      repos.refreshTokens.rotate({
+        successor,
+        successorSealed: 'sealed-successor',
+        usedAt: minutes(1),
+        writeBefore: inTime(),
+      }),
     );
     expect(await tokens().findById(parent.id)).toMatchObject({
       usedAt: minutes(1),
@@ -166,7 +221,12 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       firstLocked();
       await firstMayCommit;
       const successor = { ...tokenIn(sessionId, userId), parentId: token.id };
-      await repos.refreshTokens.rotate({ successor, successorSealed: 'sealed', usedAt: minutes(1) });
+      await repos.refreshTokens.rotate({
+        successor,
+        successorSealed: 'sealed',
+        usedAt: minutes(1),
+        writeBefore: inTime(),
+      });
       order.push('first committed');
     });
     await firstHasLock;
@@ -197,7 +257,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     };
     const rotation = (parentId: string, changed: Partial<typeof expected> = {}) => {
       const successor = { ...tokenIn(sessionId, userId), parentId };
-      const write = { successor, successorSealed: 'sealed', usedAt: minutes(1) };
+      const write = { successor, successorSealed: 'sealed', usedAt: minutes(1), writeBefore: inTime() };
       return tokens()
         .rotateIfUnchanged({ ...write, expected: { ...expected, ...changed } })
         .then(async (written) => ({ written, stored: await tokens().findById(successor.id) }));
@@ -261,7 +321,12 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     await addToken(session, userId, { expiresAt: minutes(10) }); // expired
     const used = await addToken(session, userId);
     const successor = { ...tokenIn(session, userId, { expiresAt: minutes(10) }), parentId: used.id }; // expired
-    await tokens().rotate({ successor, successorSealed: 'sealed', usedAt: minutes(1) });
+    await tokens().rotate({
+      successor,
+      successorSealed: 'sealed',
+      usedAt: minutes(1),
+      writeBefore: inTime(),
+    });
     const revokedSession = await addSession(userId);
     await addToken(revokedSession, userId);
     await sessions().revoke(revokedSession, minutes(1), 'logout');

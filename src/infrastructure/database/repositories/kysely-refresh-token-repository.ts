@@ -56,7 +56,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
 
   async #facts(tokenHash: string, locks: RawBuilder<unknown>): Promise<RefreshFacts | null> {
     const result = await sql<RefreshFactsRow>`${sql.raw(PREPARED)}
-      select c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+      select clock_timestamp() as db_now, c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
         c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
         t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
         t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
@@ -72,6 +72,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     const row = result.rows[0];
     if (row === undefined) return null;
     return {
+      readAt: row.db_now,
       config: {
         globalMinTokenVersion: row.global_min_token_version,
         gracePeriodSeconds: row.grace_period_seconds,
@@ -104,19 +105,37 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   }
 
   /** Data-modifying CTEs: the insert, the parent's update and the session's touch in one statement. */
-  async rotate(input: RefreshRotation): Promise<void> {
-    const { successor: t, successorSealed, usedAt } = input;
-    await sql`
-      with successor as (
+  async rotate(input: RefreshRotation): Promise<boolean> {
+    const { successor: t, successorSealed, usedAt, writeBefore } = input;
+    const result = await sql<{ written: number }>`
+      with intime as (
+        select 1 as one where clock_timestamp() < ${writeBefore}
+      ), successor as (
         insert into refresh_tokens
           (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
-        values (${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
-          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, ${t.parentId})
+        select ${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
+          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, ${t.parentId}
+        from intime
       ), parent as (
         update refresh_tokens set used_at = ${usedAt}, successor_id = ${t.id}, successor_sealed = ${successorSealed}
-        where id = ${t.parentId}
+        from intime where refresh_tokens.id = ${t.parentId}
+      ), touched as (
+        update sessions set last_used_at = ${usedAt} from intime where sessions.id = ${t.sessionId}
       )
-      update sessions set last_used_at = ${usedAt} where id = ${t.sessionId}`.execute(this.#db);
+      select count(*)::int as written from intime`.execute(this.#db);
+    return result.rows[0]?.written === 1;
+  }
+
+  async reopenReuseWindow(tokenHash: string, usedAt: Date, now: Date): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', '=', usedAt)
+      .where('revoked_at', 'is', null)
+      .where('successor_sealed', 'is not', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /**
@@ -130,13 +149,13 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
   async rotateIfUnchanged(
     input: RefreshRotation & { readonly expected: RefreshExpectation },
   ): Promise<boolean> {
-    const { successor: t, successorSealed, usedAt, expected: e } = input;
+    const { successor: t, successorSealed, usedAt, writeBefore, expected: e } = input;
     const result = await sql<{ written: number }>`${sql.raw(PREPARED)}
       with facts as (
         select t.id from security_config c cross join refresh_tokens t
           join users u on u.id = t.user_id
           join sessions s on s.id = t.session_id
-        where c.id = 1 and t.id = ${t.parentId}
+        where c.id = 1 and t.id = ${t.parentId} and clock_timestamp() < ${writeBefore}
           and c.global_min_token_version = ${e.globalMinTokenVersion}
           and c.grace_until is not distinct from ${e.graceUntil}
           and t.used_at is null and t.revoked_at is null
@@ -223,6 +242,7 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
 }
 
 interface RefreshFactsRow extends Omit<RefreshTokenRow, 'token_hash' | 'parent_id'> {
+  readonly db_now: Date;
   readonly global_min_token_version: number;
   readonly grace_period_seconds: number;
   readonly last_rotation_at: Date | null;
