@@ -259,6 +259,8 @@ async function takeOver(path: string, seen: Seen, id: string): Promise<void> {
 function hold(path: string, record: LockRecord, ino: number, staleAfterMs: number): () => Promise<void> {
   const heartbeat = new Worker(HEARTBEAT, {
     eval: true,
+    // Plain CommonJS: none of the process's own flags (--input-type=module, a loader such as tsx).
+    execArgv: [],
     workerData: { path, id: record.id, ino, intervalMs: Math.max(20, Math.floor(staleAfterMs / 5)) },
   });
   const lock: HeldLock = { id: record.id, ino, heartbeat };
