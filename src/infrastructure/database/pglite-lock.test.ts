@@ -90,7 +90,9 @@ describe('the data directory lock between processes that cannot see each other',
       expect(exit.code).toBe(2);
       // The holder goes on, undisturbed.
       expect(holder.child.exitCode).toBeNull();
-      expect(JSON.parse(await readFile(join(dir, LOCK_FILE_NAME), 'utf8'))).toMatchObject({ pidns: 'pid:[1]' });
+      expect(JSON.parse(await readFile(join(dir, LOCK_FILE_NAME), 'utf8'))).toMatchObject({
+        pidns: 'pid:[1]',
+      });
     },
     SLOW,
   );
@@ -216,7 +218,10 @@ function startOpener(dataDir: string, mode: 'hold' | 'once', wrapper: readonly s
  * written them (a lock file of the PID-only format gets the PID). The holder's heartbeat keeps
  * the fields it finds: checked after one heartbeat, and redone if a beat raced it.
  */
-async function forgeLock(dataDir: string, fields: { readonly pid: number; readonly pidns: string }): Promise<void> {
+async function forgeLock(
+  dataDir: string,
+  fields: { readonly pid: number; readonly pidns: string },
+): Promise<void> {
   const path = join(dataDir, LOCK_FILE_NAME);
   for (let attempt = 0; attempt < 5; attempt++) {
     const text = await readFile(path, 'utf8');
@@ -240,7 +245,11 @@ function canUnsharePid(): boolean {
   return spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
