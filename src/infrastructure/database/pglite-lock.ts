@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 export const LOCK_FILE_NAME = 'tokenwarden.lock';
 
 /** How long a lock must stay unchanged before another process may take it over (the README's bound). */
-export const DEFAULT_STALE_LOCK_MS = 10_000;
+const DEFAULT_STALE_LOCK_MS = 10_000;
 
 /** Who holds the directory, as the lock file says. */
 interface Holder {
@@ -24,7 +24,8 @@ export class DataDirInUseError extends Error {
   constructor(dataDir: string, holder: Holder, staleAfterMs: number) {
     const where = holder.host === null || holder.host === hostname() ? '' : ` on host ${holder.host}`;
     super(
-      `the data directory ${dataDir} is in use by process ${holder.pid} (a running server?)${where}: PGlite ` +
+      `the data directory ${dataDir} is in use by ${holder.pid > 0 ? `process ${holder.pid}` : 'another process'} ` +
+        `(a running server?)${where}: PGlite ` +
         `allows one process at a time, so stop it first, or use PostgreSQL (DATABASE_URL) to share the ` +
         `database; a lock left by a process that died is taken over by the next start once it has not been ` +
         `renewed for ${Math.ceil(staleAfterMs / 1000)} s`,
@@ -353,7 +354,7 @@ function tick() {
   } catch {
     // An I/O hiccup: the next beat tries again.
   } finally {
-    fs.closeSync(fd);
+    try { fs.closeSync(fd); } catch {}
   }
 }
 tick();
