@@ -38,6 +38,16 @@ describe('lockDataDir', () => {
     await again();
   });
 
+  it('lets one of two concurrent attempts in the same process in, not both', async () => {
+    const attempts = await Promise.allSettled([lockDataDir(dir), lockDataDir(dir)]);
+    const won = attempts.filter((attempt) => attempt.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect(attempts.find((attempt) => attempt.status === 'rejected')?.reason).toBeInstanceOf(
+      DataDirInUseError,
+    );
+    await won[0]?.value();
+  });
+
   it('refuses a directory another live process holds, naming it', async () => {
     // pid 1 (init) is always alive, and is not this test's worker.
     await writeFile(join(dir, LOCK_FILE_NAME), '1\n');

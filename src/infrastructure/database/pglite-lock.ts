@@ -72,6 +72,7 @@ interface HeldLock {
 
 /** Lock files this process holds, removed on exit even if nobody closed the database. */
 const held = new Map<string, HeldLock>();
+const acquiring = new Set<string>();
 let exitHookInstalled = false;
 
 /**
@@ -98,7 +99,19 @@ export async function lockDataDir(
 ): Promise<() => Promise<void>> {
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_LOCK_MS;
   const path = resolve(dataDir, LOCK_FILE_NAME);
-  if (held.has(path)) throw new DataDirInUseError(dataDir, { pid: process.pid, host: null }, staleAfterMs);
+  // This process's own lock (or one it is taking right now) would look like a previous life's.
+  if (held.has(path) || acquiring.has(path)) {
+    throw new DataDirInUseError(dataDir, { pid: process.pid, host: null }, staleAfterMs);
+  }
+  acquiring.add(path);
+  try {
+    return await acquire(dataDir, path, staleAfterMs);
+  } finally {
+    acquiring.delete(path);
+  }
+}
+
+async function acquire(dataDir: string, path: string, staleAfterMs: number): Promise<() => Promise<void>> {
   const self = identity();
   const record: LockRecord = {
     id: randomBytes(16).toString('hex'),
