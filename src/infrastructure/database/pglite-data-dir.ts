@@ -25,7 +25,8 @@ export async function prepareDataDir(
 ): Promise<PreparedDataDir> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   // An empty directory (a fresh volume's mount point) is tokenwarden's to initialise.
-  if ((await readdir(dataDir)).length === 0) await chmod(dataDir, 0o700);
+  // (Not ours to change, e.g. a mount point owned by root: then it is warned about below.)
+  if ((await readdir(dataDir)).length === 0) await chmod(dataDir, 0o700).catch(() => {});
   const unlock = await lockDataDir(dataDir, { staleAfterMs: options.staleAfterMs });
   const open = findOpenEntries(dataDir);
   if (open !== null) options.onWarning(describeOpenDataDir(dataDir, open));
