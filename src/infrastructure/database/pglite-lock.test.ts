@@ -13,9 +13,15 @@ const CREATE_DATABASE = pathToFileURL(fileURLToPath(new URL('./create-database.t
 const STALE_MS = 1000;
 const SLOW = 90_000;
 
+/** The holder's PID: the file's first line, in both formats (PID alone, or PID then a JSON record). */
 function holderPid(text: string): number {
-  const value: unknown = JSON.parse(text);
-  return typeof value === 'number' ? value : (value as { pid: number }).pid;
+  return Number.parseInt(text, 10);
+}
+
+/** The JSON record on the lock file's second line, or null in the PID-only format. */
+function lockRecord(text: string): { readonly pidns?: string } | null {
+  const json = text.slice(text.indexOf('\n') + 1).trim();
+  return json === '' ? null : (JSON.parse(json) as { readonly pidns?: string });
 }
 
 describe('lockDataDir', () => {
@@ -100,7 +106,7 @@ describe('the data directory lock between processes that cannot see each other',
       expect(exit.code).toBe(2);
       // The holder goes on, undisturbed.
       expect(holder.child.exitCode).toBeNull();
-      expect(JSON.parse(await readFile(join(dir, LOCK_FILE_NAME), 'utf8'))).toMatchObject({
+      expect(lockRecord(await readFile(join(dir, LOCK_FILE_NAME), 'utf8'))).toMatchObject({
         pidns: 'pid:[1]',
       });
     },
@@ -234,13 +240,14 @@ async function forgeLock(
 ): Promise<void> {
   const path = join(dataDir, LOCK_FILE_NAME);
   for (let attempt = 0; attempt < 5; attempt++) {
-    const text = await readFile(path, 'utf8');
-    const value: unknown = JSON.parse(text);
-    const record = typeof value === 'object' && value !== null;
-    await writeFile(path, record ? `${JSON.stringify({ ...value, ...fields })}\n` : `${fields.pid}\n`);
+    const record = lockRecord(await readFile(path, 'utf8'));
+    await writeFile(
+      path,
+      record === null ? `${fields.pid}\n` : `${fields.pid}\n${JSON.stringify({ ...record, ...fields })}\n`,
+    );
     await new Promise((resolve) => setTimeout(resolve, STALE_MS / 2));
-    const now: unknown = JSON.parse(await readFile(path, 'utf8'));
-    if (holderPid(JSON.stringify(now)) === fields.pid) return;
+    const now = await readFile(path, 'utf8');
+    if (holderPid(now) === fields.pid && (record === null || lockRecord(now)?.pidns === fields.pidns)) return;
   }
   throw new Error('could not forge the lock file: the holder kept rewriting it');
 }

@@ -42,7 +42,11 @@ export interface LockDataDirOptions {
   readonly staleAfterMs?: number;
 }
 
-/** What the lock file holds: JSON, rewritten in place (same inode) on every heartbeat. */
+/**
+ * What the lock file holds, as JSON on its second line; the first line is the PID alone, which
+ * is all a version from before the heartbeat reads (it then still refuses a live holder that
+ * it can see). Rewritten in place (same inode) on every heartbeat.
+ */
 interface LockRecord {
   /** Random per acquisition: a PID can be reused, or be some other process in another PID namespace. */
   readonly id: string;
@@ -143,7 +147,7 @@ async function acquire(dataDir: string, path: string, staleAfterMs: number): Pro
  * @returns the file's inode, or null when someone else's lock is there
  */
 async function create(path: string, record: LockRecord): Promise<number | null> {
-  const text = `${JSON.stringify(record)}\n`;
+  const text = `${record.pid}\n${JSON.stringify(record)}\n`;
   const aside = `${path}.${record.id}.new`;
   const file = await open(aside, 'wx', 0o600);
   let ino: number;
@@ -200,7 +204,7 @@ function parse(text: string): Seen['record'] {
   // Before the heartbeat, the file held only the PID.
   if (/^\d+\s*$/.test(text)) return { legacyPid: Number.parseInt(text, 10) };
   try {
-    const value = JSON.parse(text) as Partial<LockRecord>;
+    const value = JSON.parse(text.slice(text.indexOf('\n') + 1)) as Partial<LockRecord>;
     if (typeof value.id === 'string' && Number.isSafeInteger(value.pid)) return value as LockRecord;
   } catch {
     // not (yet) a record
@@ -357,11 +361,11 @@ function tick() {
     const stat = fs.fstatSync(fd);
     const text = fs.readFileSync(fd, 'utf8');
     let record = null;
-    try { record = JSON.parse(text); } catch {}
+    try { record = JSON.parse(text.slice(text.indexOf('\\n') + 1)); } catch {}
     if (stat.ino !== ino || record === null || record.id !== id) return lost('replaced');
     record.beat = ++beat;
     record.at = new Date().toISOString();
-    last = JSON.stringify(record) + '\\n';
+    last = record.pid + '\\n' + JSON.stringify(record) + '\\n';
     fs.writeSync(fd, last, 0);
     fs.ftruncateSync(fd, Buffer.byteLength(last));
   } catch {
