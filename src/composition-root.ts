@@ -326,7 +326,14 @@ async function openDatabase(
   try {
     handle =
       config.database.kind === 'pglite'
-        ? await createDatabase({ kind: 'pglite', dataDir: config.database.dataDir, create: options.create })
+        ? await createDatabase({
+            kind: 'pglite',
+            dataDir: config.database.dataDir,
+            create: options.create,
+            staleLockMs: config.database.staleLockSeconds * 1000,
+            onWarning: (message) =>
+              pino({ level: config.logLevel, name: 'database' }, options.logStream).warn(message),
+          })
         : await createDatabase({
             kind: 'postgres',
             url: config.database.url,

@@ -38,6 +38,8 @@ const EnvSchema = Type.Object({
   // Lower case only: an unquoted search_path entry is folded to lower case. pg_ names are the system's.
   TOKENWARDEN_DB_SCHEMA: Type.String({ pattern: '^(?!pg_)[a-z_][a-z0-9_]{0,62}$', default: 'tokenwarden' }),
   TOKENWARDEN_DATA_DIR: Type.String({ minLength: 1, default: './.tokenwarden' }),
+  // How long the data directory's lock may go unrenewed before another process takes it over.
+  TOKENWARDEN_DATA_DIR_LOCK_STALE_SECONDS: Type.Integer({ minimum: 2, maximum: 600, default: 10 }),
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
@@ -126,7 +128,12 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly database:
-    | { readonly kind: 'pglite'; readonly dataDir: string }
+    | {
+        readonly kind: 'pglite';
+        readonly dataDir: string;
+        /** A lock on the directory unrenewed this long is another process's to take over. */
+        readonly staleLockSeconds: number;
+      }
     | {
         readonly kind: 'postgres';
         readonly url: string;
@@ -361,7 +368,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
               idleInTransactionMs: env.TOKENWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
             },
           }
-        : { kind: 'pglite', dataDir: env.TOKENWARDEN_DATA_DIR },
+        : {
+            kind: 'pglite',
+            dataDir: env.TOKENWARDEN_DATA_DIR,
+            staleLockSeconds: env.TOKENWARDEN_DATA_DIR_LOCK_STALE_SECONDS,
+          },
     redisUrl: env.REDIS_URL ?? null,
     responseDeadlineMs: env.TOKENWARDEN_RESPONSE_DEADLINE_MS,
     readyRequires: new Set([

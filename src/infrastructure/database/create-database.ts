@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
 import { guardedPool } from './guarded-pool.js';
+import { type PreparedDataDir, prepareDataDir } from './pglite-data-dir.js';
 import { PGliteDialect } from './pglite-dialect.js';
-import { lockDataDir } from './pglite-lock.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 import type { Database } from './schema.js';
 
@@ -20,6 +19,10 @@ export type DatabaseOptions =
        * {@link DatabaseNotInitialisedError}, and nothing is created, not even the lock file.
        */
       readonly create?: boolean;
+      /** A lock on the directory unrenewed this long is taken over (pglite-lock.ts); default 10 s. */
+      readonly staleLockMs?: number;
+      /** A directory open to other users is reported here; default process.emitWarning. */
+      readonly onWarning?: (message: string) => void;
     }
   | {
       readonly kind: 'postgres';
@@ -92,18 +95,20 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
  */
 export async function createDatabase(options: DatabaseOptions): Promise<DatabaseHandle> {
   if (options.kind === 'pglite') {
-    let release = async () => {};
+    let dir: PreparedDataDir | undefined;
     if (!options.dataDir.startsWith('memory://')) {
       // Every initialised PGlite directory has PG_VERSION (initdb writes it first).
       if (options.create === false && !existsSync(join(options.dataDir, 'PG_VERSION'))) {
         throw new DatabaseNotInitialisedError(`the PGlite data directory ${resolve(options.dataDir)}`);
       }
-      await mkdir(options.dataDir, { recursive: true });
       // One process at a time: a server and a CLI on the same directory would corrupt it.
-      release = await lockDataDir(options.dataDir);
+      dir = await prepareDataDir(options.dataDir, {
+        staleAfterMs: options.staleLockMs,
+        onWarning: options.onWarning ?? ((message) => process.emitWarning(message)),
+      });
     }
-    const db = new Kysely<Database>({ dialect: new PGliteDialect(options.dataDir) });
-    return handle(db, 'pglite', null, null, release);
+    const db = new Kysely<Database>({ dialect: new PGliteDialect(options.dataDir, { onOpen: dir?.opened }) });
+    return handle(db, 'pglite', null, null, dir?.release);
   }
 
   if (options.schema !== undefined && !IDENTIFIER.test(options.schema)) {

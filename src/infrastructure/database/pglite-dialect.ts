@@ -15,6 +15,8 @@ import { PGliteDriver } from './pglite-driver.js';
 export interface PGliteDialectOptions {
   /** Close the PGlite instance when kysely is destroyed. Default true. */
   readonly closeOnDestroy?: boolean;
+  /** Called once the instance is ready, before the first query. */
+  readonly onOpen?: () => Promise<void>;
 }
 
 /**

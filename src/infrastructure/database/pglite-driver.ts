@@ -15,6 +15,8 @@ export interface PGliteDriverConfig {
   readonly pglite: PGliteInterface | string;
   /** Close the PGlite instance when kysely is destroyed. Default true. */
   readonly closeOnDestroy?: boolean;
+  /** Called once the instance is ready, before the first query. */
+  readonly onOpen?: () => Promise<void>;
 }
 
 /**
@@ -38,6 +40,7 @@ export class PGliteDriver implements Driver {
     const source = this.#config.pglite;
     const pglite = typeof source === 'string' ? await PGlite.create(source) : source;
     await pglite.waitReady;
+    await this.#config.onOpen?.();
     this.#pglite = pglite;
     this.#connection = new PGliteConnection(pglite);
   }
