@@ -36,6 +36,7 @@ import { redactDatabaseUrl } from './infrastructure/database/redact-database-url
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
+import { createVersionMarks } from './infrastructure/high-water/create-version-marks.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { Pruner } from './infrastructure/retention/pruner.js';
 import { RotationScheduleTimer } from './infrastructure/scheduling/rotation-schedule-timer.js';
@@ -133,6 +134,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   const database =
     overrides.database ?? (await openDatabase(config, { create: apply, logStream: overrides.logStream }));
   let invalidator: CacheInvalidator | undefined;
+  let marks: { close(): Promise<void> } | undefined;
   try {
     if (apply) await migrateToLatest(database.db);
     else await requireCurrentSchema(database.db, describeDatabase(config));
@@ -163,6 +165,15 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       ),
     });
     invalidator = accessCache.invalidator;
+    const highWaterLog = pino({ level: config.logLevel, name: 'high-water' }, overrides.logStream);
+    const versionMarks = createVersionMarks({
+      redisUrl: config.redisUrl,
+      pgliteDataDir: ownsDatabase && config.database.kind === 'pglite' ? config.database.dataDir : null,
+      namespace: config.accessCache.channel,
+      maxUsers: config.accessCache.maxEntries,
+      onStoreError: (error) => highWaterLog.warn({ err: String(error) }, 'high-water store unavailable'),
+    });
+    marks = versionMarks;
     const webhooks = createWebhooks({
       db: database.db,
       uow,
@@ -201,6 +212,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
         maxSessionsPerUser: config.maxSessionsPerUser,
       },
+      versionMarks,
     };
     metrics.watchAccessCache({
       stats: () => accessCache.cache.stats(),
@@ -263,11 +275,13 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         await rotationSchedule.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
+        await versionMarks.close();
         if (ownsDatabase) await database.close();
       },
     };
   } catch (error) {
     await invalidator?.close();
+    await marks?.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
