@@ -12,7 +12,7 @@ export const REGRESSION_ACTOR = 'system:regression';
  * is refused as a forgery instead, so a stolen signing key cannot push the versions
  * towards the column's limit in one token (docs/DESIGN.md §7).
  */
-export const MAX_EVIDENCE_LEAD = 100;
+const MAX_EVIDENCE_LEAD = 100;
 
 /**
  * Whether a stamp above what is known may be taken as a version the database lost.

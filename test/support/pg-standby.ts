@@ -35,7 +35,7 @@ export function serverBinaries(): { readonly bindir: string } | { readonly missi
 }
 
 /** One server of the pair. */
-export interface Cluster {
+interface Cluster {
   readonly port: number;
   readonly dataDir: string;
   /** A connection URL to its `postgres` database. */
