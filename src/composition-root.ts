@@ -12,6 +12,7 @@ import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
 import { createServices, type Services } from './application/services.js';
+import { watchGlobalVersion } from './application/version-regression.js';
 import type { Config } from './config.js';
 import type { App } from './http/app.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
@@ -39,6 +40,7 @@ import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor
 import { createVersionMarks } from './infrastructure/high-water/create-version-marks.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { Pruner } from './infrastructure/retention/pruner.js';
+import { PeriodicTask } from './infrastructure/scheduling/periodic-task.js';
 import { RotationScheduleTimer } from './infrastructure/scheduling/rotation-schedule-timer.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 import { StartupError } from './startup-error.js';
@@ -114,6 +116,8 @@ export interface Core {
   readonly pruner: Pruner;
   /** Asks the rotation schedule whether a notice or a rotation is owed: started by the server only. */
   readonly rotationSchedule: RotationScheduleTimer;
+  /** Checks the global version against the high-water mark every few seconds: started by the server only. */
+  readonly versionWatch: PeriodicTask;
   /** Whether the database answers. */
   ready(): Promise<boolean>;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
@@ -251,9 +255,17 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       },
       { checkSeconds: config.rotationScheduleCheckSeconds },
     );
+    // Seconds between background checks of the global version (docs/DESIGN.md §7).
+    const versionWatch = new PeriodicTask({
+      intervalSeconds: 5,
+      maxBackoffSeconds: 60,
+      pass: () => watchGlobalVersion(context),
+      onError: (error) => highWaterLog.warn({ err: String(error) }, 'global version check failed'),
+    });
     return {
       db: database.db,
       context,
+      versionWatch,
       services: createServices(context),
       keyStore,
       metrics,
@@ -273,6 +285,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         await successorSweep.close();
         await pruner.close();
         await rotationSchedule.close();
+        await versionWatch.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
         await versionMarks.close();
@@ -479,6 +492,7 @@ export async function createTokenwarden(
     core.pruner.start();
     // After the admin bootstrap and the app: a rotation owed since before this start runs now, once.
     core.rotationSchedule.start();
+    core.versionWatch.start();
     return {
       app,
       services: core.services,

@@ -132,3 +132,18 @@ async function raiseUser(ctx: AppContext, userId: string): Promise<void> {
   ctx.metrics.rotation('user', 'succeeded');
   ctx.versionListener.userVersionChanged(userId, result.newVersion);
 }
+
+/**
+ * One pass of the background watch: the global version read and checked with no request
+ * in flight, so a regression is raised (and the revocation feed carries the raise to
+ * verifiers) even on an instance nobody is calling. Throws when the database cannot be
+ * read or the raise cannot commit, for the loop to log and back off.
+ *
+ * @example
+ * new PeriodicTask({ intervalSeconds: 5, pass: () => watchGlobalVersion(ctx) }).start();
+ */
+export async function watchGlobalVersion(ctx: AppContext): Promise<void> {
+  const config = await ctx.uow.read((repos) => repos.securityConfig.get());
+  const checked = await checkGlobalVersion(ctx, config);
+  if (!checked.ok) throw checked.error;
+}
