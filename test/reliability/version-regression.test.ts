@@ -160,6 +160,28 @@ describe.each(testDatabases())('versions that go back on $name', (target) => {
     expect(await me(restarted, fresh.accessToken)).toBe(200);
   });
 
+  it('with no request at all, the servers raise a version set back within seconds, once', async () => {
+    const before = await configRow(db());
+    const rotation = await a.request('POST', '/api/v1/admin/security/rotations', {
+      token: await a.adminToken(),
+      body: { reason: 'breach', gracePeriodSeconds: 0 },
+    });
+    expect(rotation.statusCode).toBe(201);
+    const raisesBefore = (await regressionAudit(db(), 'token_rotation.global')).length;
+    await db()
+      .updateTable('security_config')
+      .set({ global_min_token_version: before.global_min_token_version, grace_until: before.grace_until })
+      .execute();
+    const deadline = Date.now() + 15_000;
+    while ((await configRow(db())).global_min_token_version <= before.global_min_token_version + 1) {
+      if (Date.now() > deadline) throw new Error('no background raise within 15 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    // Every instance's check has run at least once more: still one raise.
+    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    expect(await regressionAudit(db(), 'token_rotation.global')).toHaveLength(raisesBefore + 1);
+  }, 30_000);
+
   it('after a user rotation is undone, neither instance accepts what it killed; one audited raise', async () => {
     const user = await newUser(a);
     const killed = await a.login(user.email);
