@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Database } from '../../src/infrastructure/database/schema.js';
 import { RedisHighWaterStore } from '../../src/infrastructure/high-water/redis-high-water-store.js';
 import { VersionMarks } from '../../src/infrastructure/high-water/version-marks.js';
-import { type TestDatabase, testDatabases } from '../support/databases.js';
+import { copyPGliteTemplateDirectory, type TestDatabase, testDatabases } from '../support/databases.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestApp, TEST_ENV, type TestApp, USER_PASSWORD } from '../support/test-app.js';
 
@@ -147,6 +147,7 @@ describe('a PGlite data directory restored from a copy', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tw-hw-'));
     dirs.push(dir);
     const dataDir = join(dir, 'data');
+    await copyPGliteTemplateDirectory(dataDir);
     const clock = new ManualClock();
     const open = () =>
       createTokenwarden(loadConfig({ ...TEST_ENV, TOKENWARDEN_DATA_DIR: dataDir }), {

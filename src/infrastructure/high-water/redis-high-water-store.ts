@@ -14,7 +14,8 @@ return current`;
 /**
  * The global high-water mark shared by every instance through Redis, so one that
  * restarted after a restore still knows what was in force. Optional and never waited on
- * for long: no offline queue, so a Redis that is down fails a command at once.
+ * for long: no offline queue, so a Redis that is down fails a command at once, and one that
+ * does not answer fails it after a second.
  *
  * @example
  * const store = new RedisHighWaterStore('redis://127.0.0.1:6379', 'tokenwarden:high-water:global');
@@ -29,6 +30,8 @@ export class RedisHighWaterStore implements HighWaterStore {
   ) {
     this.redis = new Redis(url, {
       connectTimeout: 2_000,
+      // A Redis that holds a command (frozen, not down) must not hold a shutdown either.
+      commandTimeout: 1_000,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       retryStrategy: (times: number) => Math.min(250 * 2 ** Math.min(times, 5), 5_000),
