@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeHandler, failingAt, type HandlerSuite } from '../../test/support/handler-context.js';
+import { IntrospectTokenQuery } from './queries/introspect-token/query.js';
 import { checkGlobalVersion, checkUserVersion } from './version-regression.js';
 
 const globalVersion = async (suite: HandlerSuite) =>
@@ -82,5 +83,21 @@ describeHandler('versions below the high-water mark', (suite) => {
       },
     ]);
     expect(await checkUserVersion(suite.ctx, user.id, 5)).toEqual({ ok: true, value: 'current' });
+  });
+
+  it('introspection never reports a refresh token active on versions below the mark', async () => {
+    const user = await suite.user({ prefix: 'introspect' });
+    const pair = await suite.login(user);
+    const introspect = () => new IntrospectTokenQuery(suite.ctx).execute(pair.refreshToken);
+    expect(await introspect()).toMatchObject({ ok: true, value: { kind: 'refresh', sub: user.id } });
+    // As if this user's rotation had been seen, then lost with the database's writes.
+    suite.ctx.versionMarks.observeUser(user.id, 2);
+    expect(await introspect()).toEqual({ ok: true, value: null });
+    suite.ctx.versionMarks.observeGlobal((await globalVersion(suite)) + 1);
+    const other = await suite.login(await suite.user({ prefix: 'introspect' }));
+    expect(await new IntrospectTokenQuery(suite.ctx).execute(other.refreshToken)).toEqual({
+      ok: true,
+      value: null,
+    });
   });
 });
