@@ -11,6 +11,7 @@ import type { AppContext } from './application/context.js';
 import type { Clock } from './application/ports/clock.js';
 import type { PasswordHasher } from './application/ports/password-hasher.js';
 import { createServices, type Services } from './application/services.js';
+import { watchGlobalVersion } from './application/version-regression.js';
 import type { Config } from './config.js';
 import type { App } from './http/app.js';
 import type { Readiness } from './http/http-deps.js';
@@ -38,8 +39,10 @@ import { redactDatabaseUrl } from './infrastructure/database/redact-database-url
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
+import { createVersionMarks } from './infrastructure/high-water/create-version-marks.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { Pruner } from './infrastructure/retention/pruner.js';
+import { PeriodicTask } from './infrastructure/scheduling/periodic-task.js';
 import { RotationScheduleTimer } from './infrastructure/scheduling/rotation-schedule-timer.js';
 import { createWebhooks, type Webhooks } from './infrastructure/webhooks/create-webhooks.js';
 import { StartupError } from './startup-error.js';
@@ -117,6 +120,8 @@ export interface Core {
   readonly rotationSchedule: RotationScheduleTimer;
   /** Whether the database takes a write, answered within `timeoutMs`. */
   databaseReadiness(timeoutMs: number): Promise<DatabaseReadiness>;
+  /** Checks the global version against the high-water mark every few seconds: started by the server only. */
+  readonly versionWatch: PeriodicTask;
   /** The cache-invalidation transport and whether it is subscribed (else entries use the fallback TTL). */
   invalidation(): InvalidationStatus;
   /** Subscribes to every committed change this instance hears of (the revocation feed's wake-up). */
@@ -142,6 +147,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     overrides.database ??
     (await openDatabase(config, { create: apply, logStream: overrides.logStream, serving: true }));
   let invalidator: CacheInvalidator | undefined;
+  let marks: { close(): Promise<void> } | undefined;
   try {
     if (apply && !migrateFirst) await migrateToLatest(database.db);
     else if (!apply) await requireCurrentSchema(database.db, describeDatabase(config));
@@ -173,6 +179,15 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       ),
     });
     invalidator = accessCache.invalidator;
+    const highWaterLog = pino({ level: config.logLevel, name: 'high-water' }, overrides.logStream);
+    const versionMarks = createVersionMarks({
+      redisUrl: config.redisUrl,
+      pgliteDataDir: ownsDatabase && config.database.kind === 'pglite' ? config.database.dataDir : null,
+      namespace: config.accessCache.channel,
+      maxUsers: config.accessCache.maxEntries,
+      onStoreError: (error) => highWaterLog.warn({ err: String(error) }, 'high-water store unavailable'),
+    });
+    marks = versionMarks;
     const webhooks = createWebhooks({
       db: database.db,
       uow,
@@ -212,6 +227,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         maxSessionsPerUser: config.maxSessionsPerUser,
         writeDeadlineMs: config.responseDeadlineMs,
       },
+      versionMarks,
     };
     metrics.watchAccessCache({
       stats: () => accessCache.cache.stats(),
@@ -250,9 +266,17 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       },
       { checkSeconds: config.rotationScheduleCheckSeconds },
     );
+    // Seconds between background checks of the global version (docs/DESIGN.md §7).
+    const versionWatch = new PeriodicTask({
+      intervalSeconds: 5,
+      maxBackoffSeconds: 60,
+      pass: () => watchGlobalVersion(context),
+      onError: (error) => highWaterLog.warn({ err: String(error) }, 'global version check failed'),
+    });
     return {
       db: database.db,
       context,
+      versionWatch,
       services: createServices(context),
       keyStore,
       metrics,
@@ -270,13 +294,16 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         await successorSweep.close();
         await pruner.close();
         await rotationSchedule.close();
+        await versionWatch.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
         await accessCache.invalidator.close();
+        await versionMarks.close();
         if (ownsDatabase) await database.close();
       },
     };
   } catch (error) {
     await invalidator?.close();
+    await marks?.close();
     if (ownsDatabase) await database.close();
     throw error;
   }
@@ -504,6 +531,7 @@ export async function createTokenwarden(
     settleTimer.unref();
     // After the admin bootstrap and the app: a rotation owed since before this start runs now, once.
     core.rotationSchedule.start();
+    core.versionWatch.start();
     return {
       app,
       services: core.services,

@@ -9,6 +9,7 @@ import type { SuccessorSealer } from './ports/successor-sealer.js';
 import type { TokenGenerator } from './ports/token-generator.js';
 import type { UnitOfWork } from './ports/unit-of-work.js';
 import type { VersionChangeListener } from './ports/version-change-listener.js';
+import type { VersionHighWaterMark } from './ports/version-high-water-mark.js';
 import type { TokenPolicy } from './token-policy.js';
 
 /** The ports every handler may use; built once by the composition root. */
@@ -28,4 +29,6 @@ export interface AppContext {
   /** Counts rotation rejections; rolled up into one outbox event a minute, not a row per request. */
   readonly rejections: RejectionRecorder;
   readonly policy: TokenPolicy;
+  /** The highest versions this instance knows were in force: a database below them lost writes. */
+  readonly versionMarks: VersionHighWaterMark;
 }

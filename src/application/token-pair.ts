@@ -83,6 +83,9 @@ export interface TokenPairInput {
 
 /** Signs an access token with the same stamps (expiring no later than its session) and puts the pair together. */
 export async function buildTokenPair(ctx: AppContext, input: TokenPairInput): Promise<TokenPair> {
+  // Versions this instance issued under were in force: remembered against a database that goes back.
+  ctx.versionMarks.observeGlobal(input.stamp.globalVersion);
+  ctx.versionMarks.observeUser(input.userId, input.stamp.userVersion);
   const access = await ctx.signer.sign(
     {
       sub: input.userId,

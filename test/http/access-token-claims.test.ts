@@ -98,12 +98,18 @@ describe.each(testDatabases())('access tokens hold only what the issuer issues o
       expect(res.json().code).toBe('token_invalid');
     };
 
-    it('refuses ver or gver above the current versions', async () => {
+    it('refuses ver or gver above the current versions; one a lost write could explain raises them past it', async () => {
       const base = claimsOf((await freshPair()).accessToken);
-      await refusedAsInvalid(await mint(t, { ...base, ver: base.ver + 1 }));
-      await refusedAsInvalid(await mint(t, { ...base, gver: base.gver + 1 }));
+      // Far above anything a failover or restore loses: a forgery, and nothing else changes.
       await refusedAsInvalid(await mint(t, { ...base, ver: 1_000_000, gver: 1_000_000 }));
       expect((await me(await mint(t, base))).statusCode).toBe(200);
+      // Just above: refused too, and taken as evidence the database went back (DESIGN §7).
+      await refusedAsInvalid(await mint(t, { ...base, ver: base.ver + 1 }));
+      await refusedAsInvalid(await mint(t, { ...base, gver: base.gver + 1 }));
+      const before = await me(await mint(t, base));
+      expect(before.statusCode).toBe(401);
+      expect(before.json().code).toBe('token_rotated');
+      expect((await me((await freshPair()).accessToken)).statusCode).toBe(200);
     });
 
     it('refuses a lifetime longer than the configured TTL', async () => {

@@ -37,6 +37,8 @@ export interface TcpProxy {
   cut(): void;
   refuse(): void;
   accept(): void;
+  /** New connections go to this port from now on (a virtual address following a failover); open ones stay. */
+  retarget(port: number): void;
   /** Connections open through the proxy now. */
   readonly openConnections: number;
   /** Connections accepted since the start (refused ones not counted). */
@@ -65,6 +67,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let accepted = 0;
   let holdAfter: RegExp | null = null;
   let heldReplies = 0;
+  let target = targetPort;
 
   const forward = (link: Link, direction: 'toUpstream' | 'toClient', chunk: Buffer) => {
     const to = direction === 'toUpstream' ? link.upstream : link.client;
@@ -98,7 +101,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     }
     accepted += 1;
     client.setNoDelay(true);
-    const upstream = connect(targetPort, targetHost);
+    const upstream = connect(target, targetHost);
     upstream.setNoDelay(true);
     const link: Link = {
       client,
@@ -175,6 +178,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     accept() {
       refusing = false;
+    },
+    retarget(port) {
+      target = port;
     },
     get openConnections() {
       return links.size;

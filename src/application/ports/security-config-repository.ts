@@ -4,11 +4,16 @@ import type { RowLock } from './row-lock.js';
 
 export interface SecurityConfigRepository {
   get(lock?: RowLock): Promise<SecurityConfig>;
-  /** Increments the global version in one statement, returning the version before and the new config. */
+  /**
+   * Increments the global version in one statement (to `atLeast` when that is higher: a
+   * raise past versions the database lost, docs/DESIGN.md §7), returning the version
+   * before and the new config.
+   */
   rotateGlobal(input: {
     readonly rotatedAt: Date;
     readonly reason: string;
     readonly graceUntil: Date;
+    readonly atLeast?: number;
   }): Promise<{ readonly previousVersion: number; readonly config: SecurityConfig }>;
   setGracePeriod(seconds: number, at: Date): Promise<SecurityConfig>;
   /** The rotation schedule, or null while it is off (locks the config row when asked). */

@@ -15,10 +15,14 @@ export interface UserRepository {
   insert(user: NewUser): Promise<'inserted' | 'email_taken'>;
   findById(id: string, lock?: RowLock): Promise<UserRecord | null>;
   findByEmail(email: string): Promise<UserRecord | null>;
-  /** `min_token_version = min_token_version + 1`, returning both; null when no such user. */
+  /**
+   * `min_token_version = min_token_version + 1` (or `atLeast` when that is higher: a raise
+   * past versions the database lost, docs/DESIGN.md §7), returning both; null when no such user.
+   */
   incrementMinTokenVersion(
     id: string,
     at: Date,
+    atLeast?: number,
   ): Promise<{ readonly previousVersion: number; readonly newVersion: number } | null>;
   updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void>;
   setRole(id: string, role: Role, at: Date): Promise<void>;

@@ -14,6 +14,7 @@ import type {
 } from '../../ports/refresh-token-repository.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
+import { checkGlobalVersion, checkUserVersion, regressionUnavailable } from '../../version-regression.js';
 import type { RefreshTokens } from './command.js';
 import { UnconfirmedRefreshes } from './unconfirmed-refreshes.js';
 
@@ -113,6 +114,8 @@ export class RefreshTokensHandler {
       return await this.ctx.uow.run(async (repos): Promise<Result<Granted>> => {
         const facts = await repos.refreshTokens.findForRefresh(tokenHash);
         if (facts === null) return err(invalidToken());
+        // Raised on the optimistic path; below the high-water mark still means a raise is due.
+        if (this.belowHighWater(facts.config, facts.user)) return err(regressionUnavailable());
         const now = this.ctx.clock.now();
         if (facts.token.usedAt !== null) {
           return this.presentedAgain(
@@ -154,6 +157,8 @@ export class RefreshTokensHandler {
     const facts = await this.ctx.uow.read((repos) => repos.refreshTokens.findFacts(tokenHash));
     // No such hash: nothing to lock or re-check, and no row can come to have it.
     if (facts === null) return err(invalidToken());
+    const versions = await this.admitVersions(facts);
+    if (versions !== 'current') return versions;
     if (facts.token.usedAt !== null) return null;
     const now = this.ctx.clock.now();
     if (!judge(facts.token, facts.session, facts.user, facts.config, now).valid) return null;
@@ -180,6 +185,27 @@ export class RefreshTokensHandler {
       throw error;
     }
     return written ? ok(granted) : null;
+  }
+
+  /**
+   * The versions read, held against the highest this instance knows (docs/DESIGN.md §7):
+   * below, they are raised by an audited rotation and the locked path reads them again
+   * (null); a raise that cannot commit refuses the refresh.
+   */
+  private async admitVersions(facts: RefreshFacts): Promise<'current' | Result<never> | null> {
+    const global = await checkGlobalVersion(this.ctx, facts.config);
+    if (!global.ok) return global;
+    const user = await checkUserVersion(this.ctx, facts.user.id, facts.user.minTokenVersion);
+    if (!user.ok) return user;
+    return global.value === 'current' && user.value === 'current' ? 'current' : null;
+  }
+
+  private belowHighWater(config: SecurityConfig, user: UserRecord | null): boolean {
+    const marks = this.ctx.versionMarks;
+    return (
+      config.globalMinTokenVersion < marks.global() ||
+      (user !== null && user.minTokenVersion < marks.user(user.id))
+    );
   }
 
   /** A successor stamped with the versions of `facts`, sealed under the parent: not yet written. */

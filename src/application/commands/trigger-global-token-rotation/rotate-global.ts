@@ -23,6 +23,8 @@ export interface GlobalRotationInput {
   readonly reason: string;
   readonly gracePeriodSeconds?: number;
   readonly rotateSigningKey?: boolean;
+  /** Raise to at least this version (past versions the database lost, docs/DESIGN.md §7). */
+  readonly atLeast?: number;
   /** Facts of the caller's own for the audit row and the Succeeded event (a schedule's `dueAt`). */
   readonly details?: Readonly<Record<string, unknown>>;
 }
@@ -50,6 +52,7 @@ export async function rotateGlobalInTransaction(
     rotatedAt,
     reason: input.reason,
     graceUntil: until,
+    atLeast: input.atLeast,
   });
   const newVersion = config.globalMinTokenVersion;
   const keys =
@@ -88,6 +91,7 @@ export async function rotateGlobalInTransaction(
 /** After the commit: count it, drop every instance's cached versions, reload keys if they changed. */
 export async function afterGlobalRotation(ctx: AppContext, result: GlobalRotationResult): Promise<void> {
   ctx.metrics.rotation('global', 'succeeded');
+  ctx.versionMarks.observeGlobal(result.newVersion);
   ctx.versionListener.globalVersionChanged(result.newVersion);
   if (result.newSigningKeyId !== undefined) await signingKeysChanged(ctx);
 }

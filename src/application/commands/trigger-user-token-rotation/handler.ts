@@ -39,6 +39,7 @@ export class TriggerUserTokenRotationHandler {
     }
     if (result === null) return err(userNotFound(command.userId));
     this.ctx.metrics.rotation('user', 'succeeded');
+    this.ctx.versionMarks.observeUser(result.userId, result.newVersion);
     this.ctx.versionListener.userVersionChanged(result.userId, result.newVersion);
     return ok(result);
   }

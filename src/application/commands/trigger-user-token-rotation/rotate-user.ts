@@ -17,13 +17,19 @@ export interface UserRotationResult {
 export async function rotateUserInTransaction(
   ctx: AppContext,
   repos: Repositories,
-  input: { readonly userId: string; readonly triggeredBy: string; readonly reason: string },
+  input: {
+    readonly userId: string;
+    readonly triggeredBy: string;
+    readonly reason: string;
+    /** Raise to at least this version (past versions the database lost, docs/DESIGN.md §7). */
+    readonly atLeast?: number;
+  },
 ): Promise<UserRotationResult | null> {
   // The increment is the user step of the lock order: it locks the row it updates.
   await lockForTokenWrite(repos);
   const rotatedAt = ctx.clock.now();
   const attempt = { userId: input.userId, triggeredBy: input.triggeredBy, reason: input.reason };
-  const versions = await repos.users.incrementMinTokenVersion(input.userId, rotatedAt);
+  const versions = await repos.users.incrementMinTokenVersion(input.userId, rotatedAt, input.atLeast);
   if (versions === null) return null;
   await appendEvent(repos.outbox, ctx.tokens, EventType.UserTokenRotationAttempted, rotatedAt, attempt);
   await recordChange(

@@ -8,9 +8,11 @@ import {
   rejectionToError,
 } from '../../../domain/token-validity.js';
 import type { Role } from '../../../domain/user.js';
+import { isCredibleEvidence } from '../../../domain/version-regression.js';
 import type { AppContext } from '../../context.js';
 import type { AccessState } from '../../ports/access-state-reader.js';
 import type { AccessTokenClaims, VerifyFailure } from '../../ports/access-token-signer.js';
+import { checkGlobalVersion, checkUserVersion, regressionUnavailable } from '../../version-regression.js';
 
 /** Who a valid bearer token speaks for. */
 export interface Principal {
@@ -68,12 +70,25 @@ export class AuthenticateAccessTokenQuery {
       // This instance may not have heard of a rotation another one already issued under.
       state = await this.ctx.accessState.read(claims.sub, claims.sid, { fresh: true });
       issuance = this.issuance(claims, state, now);
+      // Still above: minted with a stolen key, or the database went back below versions we
+      // issued under (docs/DESIGN.md §7). Refused either way; when credible it is evidence
+      // too, and the versions are raised past it before anything else is accepted.
+      if (
+        !issuance.plausible &&
+        issuance.reason === 'stamp_above_current' &&
+        this.noteEvidence(claims, state)
+      ) {
+        const raised = await this.admitVersions(claims, state);
+        if (!raised.ok) return raised;
+      }
     }
     if (!issuance.plausible) {
       this.ctx.metrics.tokenRejected(issuance.reason);
       return err(new ForgedTokenSuspected(issuance.reason, claims.sub, claims.jti));
     }
-    const { config, user, session } = state;
+    const admitted = await this.admitVersions(claims, state);
+    if (!admitted.ok) return admitted;
+    const { config, user, session } = admitted.value;
     if (user === null || user.disabledAt !== null) {
       return err(new TokenwardenError('token_revoked', 'The user is no longer active'));
     }
@@ -102,6 +117,44 @@ export class AuthenticateAccessTokenQuery {
       return err(rejectionToError(validity));
     }
     return ok({ userId: user.id, sessionId: claims.sid, role: user.role, claims });
+  }
+
+  /**
+   * A stamp above the database's versions on a token that verified under our key and is
+   * plausible in time: the versions it carries may have been in force. Remembered unless
+   * it is further ahead than a real loss could be (MAX_EVIDENCE_LEAD); true when remembered.
+   */
+  private noteEvidence(claims: AccessTokenClaims, state: AccessState): boolean {
+    const marks = this.ctx.versionMarks;
+    const known = (database: number, remembered: number, stamp: number) =>
+      stamp <= Math.max(database, remembered) || isCredibleEvidence(stamp, Math.max(database, remembered));
+    if (!known(state.config.globalMinTokenVersion, marks.global(), claims.gver)) return false;
+    const user = state.user;
+    if (user !== null && !known(user.minTokenVersion, marks.user(user.id), claims.ver)) return false;
+    marks.observeGlobal(claims.gver);
+    if (user !== null) marks.observeUser(user.id, claims.ver);
+    return true;
+  }
+
+  /**
+   * The versions as read, once they are at or above the highest this instance knows;
+   * below, they are raised by an audited rotation first (docs/DESIGN.md §7) and read
+   * again, and nothing is accepted on the lower ones meanwhile.
+   */
+  private async admitVersions(claims: AccessTokenClaims, read: AccessState): Promise<Result<AccessState>> {
+    let state = read;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const global = await checkGlobalVersion(this.ctx, state.config);
+      if (!global.ok) return global;
+      const user =
+        state.user === null
+          ? ok('current' as const)
+          : await checkUserVersion(this.ctx, state.user.id, state.user.minTokenVersion);
+      if (!user.ok) return user;
+      if (global.value === 'current' && user.value === 'current') return ok(state);
+      state = await this.ctx.accessState.read(claims.sub, claims.sid, { fresh: true });
+    }
+    return err(regressionUnavailable());
   }
 
   private issuance(claims: AccessTokenClaims, state: AccessState, now: Date): Issuance {

@@ -93,13 +93,21 @@ export class IntrospectTokenQuery {
     const facts = await this.ctx.uow.read((repos) => repos.refreshTokens.findFacts(tokenHash));
     if (facts === null || facts.token.usedAt !== null) return null;
     const { token: record, user, session, config } = facts;
+    // Never active on versions below the highest in force (docs/DESIGN.md §7): judged as the
+    // raise past them will leave them, which refreshes and bearer checks make.
+    const marks = this.ctx.versionMarks;
+    const globalRegressed = config.globalMinTokenVersion < marks.global();
+    const userFloor = marks.user(user.id);
     const validity = checkRefreshToken(
       {
         token: { expiresAt: record.expiresAt, revokedAt: record.revokedAt, stamp: record.stamp },
         session: { revokedAt: session.revokedAt, expiresAt: session.expiresAt },
-        user: { minTokenVersion: user.minTokenVersion, disabledAt: user.disabledAt },
-        globalMinTokenVersion: config.globalMinTokenVersion,
-        graceUntil: config.graceUntil,
+        user: {
+          minTokenVersion: user.minTokenVersion < userFloor ? userFloor + 1 : user.minTokenVersion,
+          disabledAt: user.disabledAt,
+        },
+        globalMinTokenVersion: globalRegressed ? marks.global() + 1 : config.globalMinTokenVersion,
+        graceUntil: globalRegressed ? null : config.graceUntil,
       },
       this.ctx.clock.now(),
     );

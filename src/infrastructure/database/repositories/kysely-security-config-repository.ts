@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
 import type { SecurityConfigRepository } from '../../../application/ports/security-config-repository.js';
 import type { RotationSchedule, RotationScheduleSettings } from '../../../domain/rotation-schedule.js';
@@ -24,35 +24,49 @@ export class KyselySecurityConfigRepository implements SecurityConfigRepository 
     return toSecurityConfig(await withRowLock(query, lock).executeTakeFirst());
   }
 
-  /** One UPDATE … SET v = v + 1 … RETURNING: concurrent rotations each move the version by one. */
+  /**
+   * One UPDATE … SET v = greatest(v + 1, atLeast) … RETURNING: concurrent rotations each move
+   * the version by one. The version before is read from the row the statement locks.
+   */
   async rotateGlobal(input: {
     readonly rotatedAt: Date;
     readonly reason: string;
     readonly graceUntil: Date;
+    readonly atLeast?: number;
   }): Promise<{ readonly previousVersion: number; readonly config: SecurityConfig }> {
     const row = await this.#db
+      .with('before', (db) =>
+        db
+          .selectFrom('security_config')
+          .select(['id', 'global_min_token_version as previous_version'])
+          .where('id', '=', SINGLETON_ID)
+          .forUpdate(),
+      )
       .updateTable('security_config')
-      .set((eb) => ({
-        global_min_token_version: eb('global_min_token_version', '+', 1),
+      .from('before')
+      .set({
+        global_min_token_version: sql<number>`greatest(before.previous_version + 1, ${input.atLeast ?? null}::integer)`,
         last_rotation_at: input.rotatedAt,
         last_rotation_reason: input.reason,
         grace_until: input.graceUntil,
         updated_at: input.rotatedAt,
-      }))
-      .where('id', '=', SINGLETON_ID)
-      .returningAll()
+      })
+      .whereRef('security_config.id', '=', 'before.id')
+      .returningAll('security_config')
+      .returning('before.previous_version')
       .executeTakeFirst();
     const config = toSecurityConfig(row);
+    const previousVersion = row?.previous_version ?? config.globalMinTokenVersion - 1;
     await this.#revocations.record({
       kind: 'global_version',
       details: {
         globalMinTokenVersion: config.globalMinTokenVersion,
-        previousVersion: config.globalMinTokenVersion - 1,
+        previousVersion,
         graceUntil: input.graceUntil.toISOString(),
       },
       occurredAt: input.rotatedAt,
     });
-    return { previousVersion: config.globalMinTokenVersion - 1, config };
+    return { previousVersion, config };
   }
 
   async setGracePeriod(seconds: number, at: Date): Promise<SecurityConfig> {

@@ -1,4 +1,4 @@
-import type { Kysely, Updateable } from 'kysely';
+import { type Kysely, sql, type Updateable } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
 import type { NewUser, UserRepository } from '../../../application/ports/user-repository.js';
 import { normaliseEmail } from '../../../domain/credentials.js';
@@ -58,22 +58,31 @@ export class KyselyUserRepository implements UserRepository {
   async incrementMinTokenVersion(
     id: string,
     at: Date,
+    atLeast?: number,
   ): Promise<{ readonly previousVersion: number; readonly newVersion: number } | null> {
     if (!isUuid(id)) return null;
+    // The version before comes from the locked row itself, not new - 1: a raise may jump.
     const row = await this.#db
+      .with('before', (db) =>
+        db.selectFrom('users').select(['id', 'min_token_version']).where('id', '=', id).forUpdate(),
+      )
       .updateTable('users')
-      .set((eb) => ({ min_token_version: eb('min_token_version', '+', 1), updated_at: at }))
-      .where('id', '=', id)
-      .returning('min_token_version')
+      .from('before')
+      .set({
+        min_token_version: sql<number>`greatest(before.min_token_version + 1, ${atLeast ?? null}::integer)`,
+        updated_at: at,
+      })
+      .whereRef('users.id', '=', 'before.id')
+      .returning(['users.min_token_version as newVersion', 'before.min_token_version as previousVersion'])
       .executeTakeFirst();
     if (row === undefined) return null;
     await this.#revocations.record({
       kind: 'user_version',
       userId: id,
-      details: { minTokenVersion: row.min_token_version },
+      details: { minTokenVersion: row.newVersion },
       occurredAt: at,
     });
-    return { previousVersion: row.min_token_version - 1, newVersion: row.min_token_version };
+    return { previousVersion: row.previousVersion, newVersion: row.newVersion };
   }
 
   async updatePasswordHash(id: string, passwordHash: string, at: Date): Promise<void> {
