@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 
 /** What the shared rate limits call on Redis. */
-export type SharedLimitsRedis = Pick<Redis, 'eval'>;
+type SharedLimitsRedis = Pick<Redis, 'eval'>;
 
 /**
  * A circuit breaker in front of the shared rate limits' Redis. A command that fails or
