@@ -9,7 +9,8 @@
 \set i :i + 1
 \set n :base + 1 + (:client_id + :clients * (:i - 1)) % :ntokens
 \set r random(1, 1000000000000)
-SELECT c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at, c.last_rotation_reason,
+SELECT clock_timestamp() AS db_now, c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+    c.last_rotation_reason,
     c.grace_until, c.updated_at AS c_updated_at,
     t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
     t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
@@ -24,7 +25,7 @@ WITH facts AS (
   SELECT t.id FROM security_config c CROSS JOIN refresh_tokens t
     JOIN users u ON u.id = t.user_id
     JOIN sessions s ON s.id = t.session_id
-  WHERE c.id = 1 AND t.id = md5('t' || :n)::uuid
+  WHERE c.id = 1 AND t.id = md5('t' || :n)::uuid AND clock_timestamp() < now() + interval '9500 milliseconds'
     AND c.global_min_token_version = 1 AND c.grace_until IS NOT DISTINCT FROM NULL
     AND t.used_at IS NULL AND t.revoked_at IS NULL
     AND u.min_token_version = 1 AND u.role = 'user' AND u.disabled_at IS NULL

@@ -14,7 +14,8 @@ export function seededHash(n: number | string): string {
 
 export const FIND = {
   name: 'floor_find',
-  text: `SELECT c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at, c.last_rotation_reason,
+  text: `SELECT clock_timestamp() AS db_now, c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+    c.last_rotation_reason,
     c.grace_until, c.updated_at AS c_updated_at,
     t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
     t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
@@ -32,7 +33,7 @@ export const ROTATE = {
   SELECT t.id FROM security_config c CROSS JOIN refresh_tokens t
     JOIN users u ON u.id = t.user_id
     JOIN sessions s ON s.id = t.session_id
-  WHERE c.id = 1 AND t.id = $1
+  WHERE c.id = 1 AND t.id = $1 AND clock_timestamp() < now() + interval '9500 milliseconds'
     AND c.global_min_token_version = 1 AND c.grace_until IS NOT DISTINCT FROM NULL
     AND t.used_at IS NULL AND t.revoked_at IS NULL
     AND u.min_token_version = 1 AND u.role = 'user' AND u.disabled_at IS NULL
