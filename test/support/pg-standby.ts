@@ -9,6 +9,8 @@ import { freePort } from './instances.js';
 
 /** The OS user the clusters run as when the tests run as root (initdb refuses root). */
 const CLUSTER_USER = 'postgres';
+/** The standby's application_name, as synchronous_standby_names names it. */
+const STANDBY_NAME = 'tw_standby';
 
 /**
  * The directory of initdb, pg_ctl and pg_basebackup (`pg_config --bindir`), or null with
@@ -43,7 +45,7 @@ interface Cluster {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
 }
 
-/** A primary and an asynchronous standby streaming from it, in a temporary directory of their own. */
+/** A primary and a standby streaming from it, in a temporary directory of their own. */
 export interface StandbyPair {
   readonly primary: Cluster;
   readonly standby: Cluster;
@@ -56,6 +58,15 @@ export interface StandbyPair {
   detach(): Promise<void>;
   /** The primary dies at once (no shutdown checkpoint), the standby is promoted and accepts writes. */
   failover(): Promise<void>;
+  /**
+   * The standby's walreceiver is stopped (SIGSTOP) but stays connected: it receives and
+   * acknowledges nothing, so with `synchronous` every commit on the primary waits.
+   */
+  stall(): Promise<void>;
+  /** The stalled walreceiver carries on (SIGCONT): waiting commits complete. */
+  resume(): Promise<void>;
+  /** How many backends on the primary wait for the standby to acknowledge their commit. */
+  waitingCommits(): Promise<number>;
   /** Stops both servers and removes the directory. */
   close(): Promise<void>;
 }
@@ -140,7 +151,10 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
  * await pair.detach(); // writes on pair.primary are now lost at failover
  * await pair.failover();
  */
-export async function startStandbyPair(bindir: string): Promise<StandbyPair> {
+export async function startStandbyPair(
+  bindir: string,
+  options: { readonly synchronous?: boolean } = {},
+): Promise<StandbyPair> {
   const asRoot = process.getuid?.() === 0;
   const root = await mkdtemp(join(tmpdir(), 'tw-standby-'));
   if (asRoot) {
@@ -188,8 +202,12 @@ export async function startStandbyPair(bindir: string): Promise<StandbyPair> {
       'stream',
       '--no-sync',
     ]);
-    // The copy carries the primary's port: the later line wins.
-    await appendFile(join(standby.dataDir, 'postgresql.conf'), `port = ${standby.port}\n`);
+    // The copy carries the primary's port: the later line wins. cluster_name is the
+    // walreceiver's application_name, which synchronous_standby_names names.
+    await appendFile(
+      join(standby.dataDir, 'postgresql.conf'),
+      `port = ${standby.port}\ncluster_name = '${STANDBY_NAME}'\n`,
+    );
     await run(ctx, 'pg_ctl', ['-D', standby.dataDir, '-l', join(root, 'standby.log'), '-w', 'start']);
     started.push(standby);
     await until(
@@ -197,11 +215,27 @@ export async function startStandbyPair(bindir: string): Promise<StandbyPair> {
       async () => (await standby.query(`select status from pg_stat_wal_receiver`))[0]?.status === 'streaming',
       15_000,
     );
+    if (options.synchronous === true) {
+      await primary.query(`alter system set synchronous_standby_names = '${STANDBY_NAME}'`);
+      await primary.query(`alter system set synchronous_commit = 'on'`);
+      await primary.query('select pg_reload_conf()');
+      await until(
+        'the standby is synchronous',
+        async () =>
+          (
+            await primary.query(`select sync_state from pg_stat_replication where application_name = $1`, [
+              STANDBY_NAME,
+            ])
+          )[0]?.sync_state === 'sync',
+        10_000,
+      );
+    }
   } catch (error) {
     await close();
     throw error;
   }
 
+  let stalled: number | null = null;
   return {
     primary,
     standby,
@@ -244,6 +278,25 @@ export async function startStandbyPair(bindir: string): Promise<StandbyPair> {
         10_000,
       );
     },
-    close,
+    async stall() {
+      const [row] = await standby.query<{ pid: number }>('select pid from pg_stat_wal_receiver');
+      if (row === undefined) throw new Error('the standby has no walreceiver to stall');
+      stalled = row.pid;
+      process.kill(stalled, 'SIGSTOP');
+    },
+    async resume() {
+      if (stalled !== null) process.kill(stalled, 'SIGCONT');
+      stalled = null;
+    },
+    async waitingCommits() {
+      const [row] = await primary.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where wait_event = 'SyncRep'`,
+      );
+      return row?.n ?? 0;
+    },
+    close: async () => {
+      if (stalled !== null) process.kill(stalled, 'SIGCONT');
+      await close();
+    },
   };
 }

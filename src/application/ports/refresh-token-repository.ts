@@ -71,11 +71,13 @@ export interface RefreshTokenRepository {
    */
   rotateIfUnchanged(input: RefreshRotation & { readonly expected: RefreshExpectation }): Promise<boolean>;
   /**
-   * A refresh whose answer was lost: when the token (by hash) is still as that refresh
-   * left it (used at `usedAt`, unrevoked, its successor still sealed), its reuse window
-   * starts again at `now`. Returns whether it did.
+   * A refresh whose answer was lost: when the token (by hash) is still as one of those
+   * refreshes left it (used at one of `usedAt`, unrevoked, its successor still sealed), its
+   * reuse window starts again at `now`. Returns whether it did. Throws (unavailable) while
+   * a write to the token is still in progress: it may yet commit (a commit waiting for a
+   * synchronous standby), so its absence proves nothing.
    */
-  reopenReuseWindow(tokenHash: string, usedAt: Date, now: Date): Promise<boolean>;
+  reopenReuseWindow(tokenHash: string, usedAt: readonly Date[], now: Date): Promise<boolean>;
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;

@@ -162,16 +162,48 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       writeBefore: inTime(),
     });
     const hash = parent.tokenHash;
-    expect(await tokens().reopenReuseWindow(hash, minutes(2), minutes(5))).toBe(false);
-    expect(await tokens().reopenReuseWindow(hash, minutes(1), minutes(5))).toBe(true);
+    expect(await tokens().reopenReuseWindow(hash, [minutes(2)], minutes(5))).toBe(false);
+    expect(await tokens().reopenReuseWindow(hash, [minutes(3), minutes(1)], minutes(5))).toBe(true);
     expect(await tokens().findById(parent.id)).toMatchObject({
       usedAt: minutes(5),
       successorSealed: 'sealed',
     });
     // An unused token (the lost write never committed) is left alone.
     const unused = await addToken(sessionId, userId);
-    expect(await tokens().reopenReuseWindow(unused.tokenHash, minutes(1), minutes(5))).toBe(false);
+    expect(await tokens().reopenReuseWindow(unused.tokenHash, [minutes(1)], minutes(5))).toBe(false);
     expect(await tokens().findById(unused.id)).toMatchObject({ usedAt: null });
+  });
+
+  it('does not judge a token while a write to it is in progress (it may yet commit): it throws, and reopens once it committed', async () => {
+    // PGlite runs one transaction at a time: nothing can be in progress beside this one.
+    if (suite.name !== 'postgres') return;
+    const userId = await addUser();
+    const sessionId = await addSession(userId);
+    const parent = await addToken(sessionId, userId);
+    let commit!: () => void;
+    const mayCommit = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let wrote!: () => void;
+    const written = new Promise<void>((resolve) => {
+      wrote = resolve;
+    });
+    // A write that has not committed yet, as one waiting for a synchronous standby.
+    const inProgress = new KyselyUnitOfWork(suite.db).run(async (repos) => {
+      await repos.refreshTokens.rotate({
+        successor: { ...tokenIn(sessionId, userId), parentId: parent.id },
+        successorSealed: 'sealed',
+        usedAt: minutes(1),
+        writeBefore: inTime(),
+      });
+      wrote();
+      await mayCommit;
+    });
+    await written;
+    await expect(tokens().reopenReuseWindow(parent.tokenHash, [minutes(1)], minutes(5))).rejects.toThrow();
+    commit();
+    await inProgress;
+    expect(await tokens().reopenReuseWindow(parent.tokenHash, [minutes(1)], minutes(5))).toBe(true);
   });
 
   it('rotates: inserts the successor, marks the parent used with its sealed successor, touches the session', async () => {

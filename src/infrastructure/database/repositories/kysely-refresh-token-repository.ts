@@ -126,16 +126,24 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     return result.rows[0]?.written === 1;
   }
 
-  async reopenReuseWindow(tokenHash: string, usedAt: Date, now: Date): Promise<boolean> {
-    const result = await this.#db
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('token_hash', '=', tokenHash)
-      .where('used_at', '=', usedAt)
-      .where('revoked_at', 'is', null)
-      .where('successor_sealed', 'is not', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  async reopenReuseWindow(tokenHash: string, usedAt: readonly Date[], now: Date): Promise<boolean> {
+    if (usedAt.length === 0) return false;
+    // The row is locked first, without waiting: a write still in progress holds it, and may
+    // yet commit (committed locally, waiting for a synchronous standby, invisible until
+    // then). Reading past it would take the lost write for one that never happened; the
+    // lock error (unavailable) leaves the entry for the next attempt instead.
+    const result = await sql<{ reopened: number }>`
+      with locked as (
+        select id, used_at, revoked_at, successor_sealed from refresh_tokens
+        where token_hash = ${tokenHash} for update nowait
+      ), reopened as (
+        update refresh_tokens t set used_at = ${now} from locked l
+        where t.id = l.id and l.used_at in (${sql.join([...usedAt])})
+          and l.revoked_at is null and l.successor_sealed is not null
+        returning 1
+      )
+      select count(*)::int as reopened from reopened`.execute(this.#db);
+    return result.rows[0]?.reopened === 1;
   }
 
   /**
