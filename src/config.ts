@@ -29,7 +29,7 @@ const EnvSchema = Type.Object({
     default: 'database,redis,invalidation',
   }),
   // Whatever the database does, a request is answered within this (503 when its work is not done).
-  TOKENWARDEN_RESPONSE_DEADLINE_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 9_500 }),
+  TOKENWARDEN_RESPONSE_DEADLINE_MS: Type.Integer({ minimum: 500, maximum: 600_000, default: 8_000 }),
   // A Redis command of the shared rate limits: past this, the limits of this instance's memory answer.
   TOKENWARDEN_REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 5, maximum: 10_000, default: 100 }),
   // Each invalidation subscription sends itself a heartbeat this often, and is declared dead when one is this late.

@@ -64,7 +64,7 @@ export interface HttpOptions {
   readonly corsOrigins: readonly string[];
   /** Where browsers reach this service; an https one keeps `upgrade-insecure-requests` in the CSP. */
   readonly publicUrl: string | null;
-  /** Every request is answered within this: 503 when its work is not done by then (default 9 500 ms). */
+  /** Every request is answered within this: 503 when its work is not done by then (default 8 000 ms). */
   readonly responseDeadlineMs?: number;
 }
 
@@ -178,7 +178,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   // connection), the client gets an answer: 503 with Retry-After, through the route's own
   // error handler (problem+json, or RFC 6749 JSON on the OAuth routes). The work itself
   // is bounded by the database timeouts; this bounds the sum of them.
-  const deadlineMs = options.responseDeadlineMs ?? 9_500;
+  const deadlineMs = options.responseDeadlineMs ?? 8_000;
   const deadlines = new WeakMap<object, NodeJS.Timeout>();
   app.addHook('onRequest', async (request, reply) => {
     const timer = setTimeout(() => {
