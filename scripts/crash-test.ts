@@ -39,16 +39,11 @@ const { values: args } = parseArgs({
   },
 });
 const KILLS = Number(args.kills);
-/**
- * A small seeded generator, so a failing run can be replayed with --seed: one per database
- * (the seed, then the seed + 1), since the databases are tested at the same time.
- */
-const seededRandom = (start: number) => {
-  let seed = start;
-  return () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
-  };
+let seed = Number(args.seed);
+/** A small seeded generator, so a failing run can be replayed with --seed. */
+const random = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+  return seed / 2_147_483_648;
 };
 
 interface Target {
@@ -183,13 +178,7 @@ async function setUp(base: string): Promise<Client> {
 }
 
 /** Refresh chains and rotations until `stop` is set (the process is killed under them). */
-async function drive(
-  base: string,
-  client: Client,
-  ledger: Ledger,
-  stop: { now: boolean },
-  random: () => number,
-) {
+async function drive(base: string, client: Client, ledger: Ledger, stop: { now: boolean }) {
   const loginAs = async (email: string, password = USER_PASSWORD) => {
     const res = await call(base, 'POST', '/api/v1/sessions', { email, password });
     return res.status === 201 ? res.json : null;
@@ -321,7 +310,7 @@ async function check(target: Target, ledger: Ledger): Promise<string[]> {
 
 const openTimes: number[] = [];
 
-async function run(target: Target, random: () => number) {
+async function run(target: Target) {
   const ledger: Ledger = { global: [], user: [], requests: 0, answers500: 0 };
   const problems: string[] = [];
   const started = performance.now();
@@ -331,7 +320,7 @@ async function run(target: Target, random: () => number) {
   try {
     for (; kills < KILLS; kills++) {
       const stop = { now: false };
-      const load = drive(server.base, client, ledger, stop, random);
+      const load = drive(server.base, client, ledger, stop);
       await sleep(150 + random() * 1_200);
       server.child.kill('SIGKILL');
       await server.exited;
@@ -361,26 +350,24 @@ async function run(target: Target, random: () => number) {
 }
 
 const which = args.db === 'both' ? ['pglite', 'postgres'] : [args.db];
-// The databases at the same time: each has its own server, ports and data, and most of a
-// kill's cycle is waiting (the load's random span, a restart), so the run takes the slower one's time.
-const results = await Promise.all(
-  which.map(async (name, index) => {
-    const target =
-      name === 'pglite'
-        ? await pgliteTarget()
-        : await postgresTarget(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-    try {
-      return await run(target, seededRandom(Number(args.seed) + index));
-    } catch (error) {
-      return { database: name, error: error instanceof Error ? error.message : String(error) };
-    } finally {
-      await target.cleanup();
-    }
-  }),
-);
-const failed = results.some(
-  (result) => !('problems' in result) || result.problems.length > 0 || result.answers500 > 0,
-);
+const results = [];
+let failed = false;
+for (const name of which) {
+  const target =
+    name === 'pglite'
+      ? await pgliteTarget()
+      : await postgresTarget(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
+  try {
+    const result = await run(target);
+    results.push(result);
+    if (result.problems.length > 0 || result.answers500 > 0) failed = true;
+  } catch (error) {
+    failed = true;
+    results.push({ database: name, error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    await target.cleanup();
+  }
+}
 const sorted = [...openTimes].sort((a, b) => a - b);
 process.stdout.write(
   `${JSON.stringify({ seed: Number(args.seed), results, dbOpenMs: { median: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0), max: Math.round(sorted.at(-1) ?? 0) } })}\n`,
