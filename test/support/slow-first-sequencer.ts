@@ -22,6 +22,8 @@ const KNOWN_SECONDS: Readonly<Record<string, number>> = {
   'test/verifier/verifier-faults.test.ts': 36,
   'test/feed/revocation-stream.test.ts': 35,
   'test/reliability/faults.test.ts': 32,
+  // Five server processes; 39 s alone (the run above reported 3 s).
+  'test/cache/multi-instance.test.ts': 39,
   'test/security/admin-bootstrap.test.ts': 31,
   'test/http/openapi-conformance.test.ts': 30,
   'src/infrastructure/webhooks/webhook-relay.test.ts': 30,
