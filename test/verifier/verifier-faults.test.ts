@@ -212,14 +212,23 @@ describe.skipIf(DATABASE_URL === '')(
       database = await createScratchDatabase(DATABASE_URL);
       proxy = await startTcpProxy(Number(new URL(DATABASE_URL).port || 5432));
       const env = { DATABASE_POOL_SIZE: '4', TOKENWARDEN_FEED_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS) };
-      writer = await startInstance('writer', { ...env, DATABASE_URL: database.url });
-      // Its tokens checked from the cache while the database is away: the feed's guard still answers.
-      followed = await startInstance('followed', {
-        ...env,
-        DATABASE_URL: proxy.rewrite(database.url),
-        TOKENWARDEN_CACHE_TTL_SECONDS: '300',
-        TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: '300',
-      });
+      // Started together: migrations take an advisory lock and the admin bootstrap settles a
+      // concurrent start, so two processes on one empty database are safe (and a start is seconds).
+      // Each kept as soon as it is up, so afterAll stops it even if the other failed.
+      await Promise.all([
+        startInstance('writer', { ...env, DATABASE_URL: database.url }).then((i) => {
+          writer = i;
+        }),
+        // Its tokens checked from the cache while the database is away: the feed's guard still answers.
+        startInstance('followed', {
+          ...env,
+          DATABASE_URL: proxy.rewrite(database.url),
+          TOKENWARDEN_CACHE_TTL_SECONDS: '300',
+          TOKENWARDEN_CACHE_FALLBACK_TTL_SECONDS: '300',
+        }).then((i) => {
+          followed = i;
+        }),
+      ]);
     }, 90_000);
     afterAll(async () => {
       proxy?.thaw();

@@ -475,16 +475,27 @@ describe.skipIf(DATABASE_URL === '')('the verifier across two instances on Postg
   beforeAll(async () => {
     database = await createScratchDatabase(DATABASE_URL);
     const env = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: '4' };
-    a = await startInstance('verifier-a', env);
-    b = await startInstance('verifier-b', env);
-    const created = await call(a.base, 'POST', '/api/v1/admin/service-clients', {
-      token: await login(a.base, ADMIN_EMAIL, ADMIN_PASSWORD),
+    // Started together: migrations take an advisory lock and the admin bootstrap settles a
+    // concurrent start, so two processes on one empty database are safe (and a start is seconds).
+    // Each kept as soon as it is up, so afterAll stops it even if the other failed.
+    const [startedA, startedB] = await Promise.all([
+      startInstance('verifier-a', env).then((i) => {
+        a = i;
+        return i;
+      }),
+      startInstance('verifier-b', env).then((i) => {
+        b = i;
+        return i;
+      }),
+    ]);
+    const created = await call(startedA.base, 'POST', '/api/v1/admin/service-clients', {
+      token: await login(startedA.base, ADMIN_EMAIL, ADMIN_PASSWORD),
       body: { name: 'orders-api' },
     });
     expect(created.status).toBe(201);
     // The verifier follows B's feed; the changes are made on A.
     verifier = createVerifier({
-      baseUrl: b.base,
+      baseUrl: startedB.base,
       audience: 'tokenwarden',
       clientId: created.body.id as string,
       clientSecret: created.body.secret as string,
