@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,25 @@ const USER_CHANGE = {
   details: { minTokenVersion: 2 },
   occurredAt: new Date().toISOString(),
 };
+
+/** An access token signed with the feed's key: whoever holds it can sign anything. */
+function token(claims: Record<string, unknown>): string {
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const iat = Math.floor(Date.now() / 1000);
+  const input = `${b64({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' })}.${b64({
+    aud: 'test',
+    sub: 'u1',
+    sid: 's1',
+    jti: `j${Math.random()}`,
+    role: 'user',
+    iat,
+    exp: iat + 900,
+    ver: 2,
+    gver: 1,
+    ...claims,
+  })}`;
+  return `${input}.${sign(null, Buffer.from(input), KEY.privateKey).toString('base64url')}`;
+}
 
 /** A feed server whose heartbeats keep coming every 100 ms, proving a read or not as `mode` says. */
 async function fakeFeed(mode: () => Mode): Promise<{ server: Server; base: string; beats: () => number }> {
@@ -112,6 +131,38 @@ describe('the verifier judges freshness by proofs of a read, not by bytes arrivi
     expect(ms).toBeLessThan(1_600);
     expect(feed.beats() - beatsBefore).toBeGreaterThan(5);
     expect(await verifier.verify('a.b.c')).toMatchObject({ ok: false, code: 'feed_stale' });
+  });
+});
+
+describe("the verifier holds tokens to the issuer's bounds, as the server does", () => {
+  let verifier: Verifier | undefined;
+  let server: Server | undefined;
+  afterEach(async () => {
+    await verifier?.close();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('refuses a token dated ahead, one outliving the TTL, and versions above what the feed showed', async () => {
+    const feed = await fakeFeed(() => 'reading');
+    server = feed.server;
+    verifier = createVerifier({ baseUrl: feed.base, audience: 'test', clientId: 'c', clientSecret: 's' });
+    await verifier.ready();
+    const now = Math.floor(Date.now() / 1000);
+    expect(await verifier.verify(token({}))).toMatchObject({ ok: true });
+    expect(await verifier.verify(token({ iat: now + 20, exp: now + 20 + 900 }))).toMatchObject({ ok: true });
+    expect(await verifier.verify(token({ iat: now + 600, exp: now + 600 + 900 }))).toMatchObject({
+      ok: false,
+      code: 'token_invalid',
+    });
+    expect(await verifier.verify(token({ exp: now + 901 }))).toMatchObject({
+      ok: false,
+      code: 'token_invalid',
+    });
+    expect(await verifier.verify(token({ gver: 2 }))).toMatchObject({ ok: false, code: 'feed_stale' });
+    expect(await verifier.verify(token({ ver: 3 }))).toMatchObject({ ok: false, code: 'feed_stale' });
+    // A user the window shows no change of: its version is unknown here, and not held against it.
+    expect(await verifier.verify(token({ sub: 'u2', ver: 7 }))).toMatchObject({ ok: true });
   });
 });
 
