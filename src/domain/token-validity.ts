@@ -62,7 +62,8 @@ export function checkVersionStamp(stamp: VersionStamp, current: CurrentVersions,
 /**
  * How far ahead of this instance's clock an access token's `iat` may be. Instances
  * sync their clocks (NTP keeps them within a second); 30 s leaves room for a bad
- * day, never for a token dated ahead to outlive its TTL.
+ * day, never for a token dated ahead to outlive its TTL. The verifier package holds the
+ * same bounds (packages/verifier/src/issuance.ts); one table of cases tests both.
  */
 export const MAX_ISSUED_AT_SKEW_SECONDS = 30;
 

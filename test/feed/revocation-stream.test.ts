@@ -98,6 +98,39 @@ describe.each(testDatabases())('revocation stream over a socket on $name', (targ
     client.close();
   }, 15_000);
 
+  it('starts a fresh connection at the head (state, then only new changes) and replays only for a resume', async () => {
+    const past = [await newUser(), await newUser(), await newUser()];
+    for (const user of past) await rotateUser(user);
+    const fresh = await open();
+    const state = await fresh.waitFor((e) => e.event === 'state', 2_000);
+    await fresh.waitFor((e) => e.event === 'heartbeat', 2_000);
+    // Nothing from before the connection: the state carries the head it starts from.
+    expect(fresh.changes()).toEqual([]);
+    const user = await newUser();
+    await rotateUser(user);
+    const next = await fresh.waitFor((e) => e.data.userId === user, 2_000);
+    expect(Number(next.id)).toBeGreaterThan(Number(state.data.lastSeq));
+    fresh.close();
+    // A consumer that resumes (Last-Event-ID, even 0) is replayed the window from there.
+    const resumed = await open('0');
+    await resumed.waitFor((e) => e.event === 'heartbeat', 2_000);
+    expect(resumed.changes().map((e) => e.data.userId)).toEqual(expect.arrayContaining([...past, user]));
+    resumed.close();
+  });
+
+  it('sends the state once per connection, not again with the heartbeats of a resumed idle stream', async () => {
+    const user = await newUser();
+    await rotateUser(user);
+    const client = await open('1');
+    const deadline = Date.now() + 6_000;
+    while (client.events.filter((e) => e.event === 'heartbeat').length < 4 && Date.now() < deadline) {
+      await sleep(50);
+    }
+    expect(client.events.filter((e) => e.event === 'heartbeat').length).toBeGreaterThanOrEqual(4);
+    expect(client.events.filter((e) => e.event === 'state')).toHaveLength(1);
+    client.close();
+  }, 10_000);
+
   describe('with one stream allowed', () => {
     const capped = useListeningApp(target, { TOKENWARDEN_FEED_MAX_STREAMS: '1' });
 

@@ -11,6 +11,7 @@ export type {
   Verifier,
   VerifierOptions,
   VerifierStatus,
+  VerifierStatusChange,
   VerifyErrorCode,
   VerifyResult,
 } from './verifier.js';

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, type JWTPayload } from 'jose';
 import { checkJwt, type ParsedJwt, parseJwt } from './ed25519-jwt.js';
 import { type FeedChange, type FeedRegression, FeedState, type FeedStateSnapshot } from './feed-state.js';
+import { issuanceRefusal } from './issuance.js';
 
 export type { FeedRegression } from './feed-state.js';
 
@@ -41,7 +42,10 @@ export interface VerifierOptions {
   readonly baseUrl: string;
   /** The `aud` tokens must carry (tokenwarden's `TOKENWARDEN_AUDIENCE`). */
   readonly audience: string;
-  /** The `iss` tokens must carry, when given (tokenwarden's `TOKENWARDEN_ISSUER`). */
+  /**
+   * The `iss` tokens must carry (tokenwarden's `TOKENWARDEN_ISSUER`, its metadata's `issuer`).
+   * When left out, `iss` is not checked: the audience and the key still are.
+   */
   readonly issuer?: string;
   /** A service client's id and secret (`tokenwarden clients create`). */
   readonly clientId: string;
@@ -64,6 +68,17 @@ export interface VerifierOptions {
    * until the feed is back, still refusing when that cannot be asked.
    */
   readonly onStale?: 'refuse' | 'introspect';
+  /**
+   * `ready()` rejects when the feed has not caught up within this many seconds (counted from
+   * each call), with the last failure as its `cause`; the verifier goes on trying. Default 10.
+   */
+  readonly readyTimeoutSeconds?: number;
+  /**
+   * Told when the verifier becomes fresh (caught up, tokens judged) or stale (tokens refused
+   * with `feed_stale`, or introspected), with why. Noticed within a quarter of
+   * `maxStalenessSeconds` (at most 5 s). Errors it throws are ignored.
+   */
+  readonly onStatusChange?: (change: VerifierStatusChange) => void;
   /** Tokens whose signature check is remembered. Default 10 000. */
   readonly cacheSize?: number;
   /** For tests and proxies. Default the global `fetch`. */
@@ -91,10 +106,22 @@ export interface VerifierStatus {
   readonly lastError: string | null;
 }
 
+/** What `onStatusChange` is told. */
+export interface VerifierStatusChange {
+  readonly fresh: boolean;
+  /** Why, e.g. `caught up with the feed`, or the last feed failure when it went stale. */
+  readonly reason: string;
+  readonly status: VerifierStatus;
+}
+
 export interface Verifier {
   verify(token: string): Promise<VerifyResult>;
-  /** Resolves once the feed is caught up; rejects when the feed refuses the client's credentials. */
+  /**
+   * Resolves once the feed is caught up; rejects when the feed refuses the client's credentials,
+   * or when it has not caught up within `readyTimeoutSeconds` (the cause attached).
+   */
   ready(): Promise<void>;
+  /** Stops following the feed (the stream, the reconnects, the watchdog); resolves once stopped. */
   close(): Promise<void>;
   status(): VerifierStatus;
 }
@@ -111,6 +138,13 @@ const CATCH_UP_TIMEOUT_MS = 10_000;
 const INTROSPECTION_TIMEOUT_MS = 5_000;
 
 class FeedAuthError extends Error {}
+
+/** An error's message with its cause's (fetch says only `fetch failed`; the cause says why). */
+const describe = (error: unknown): string => {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause === undefined || cause === '' ? error.message : `${error.message}: ${cause}`;
+};
 
 const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: false, code, message });
 
@@ -140,6 +174,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const staleMs = (options.maxStalenessSeconds ?? 30) * 1000;
   const now = options.now ?? Date.now;
   const cacheSize = options.cacheSize ?? 10_000;
+  const readyTimeoutMs = (options.readyTimeoutSeconds ?? 10) * 1000;
   // Unknown kids refetch after 5 s at most (jose's default is 30 s); the feed's key events refetch at once.
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 5_000 });
   const authorization = `Basic ${Buffer.from(
@@ -181,6 +216,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** Since when the server's head has been ahead of what is applied (null: it is not). */
   let behindSince: number | null = null;
   let lastError: string | null = null;
+  /** The last feed failure itself, for `ready()`'s rejection. */
+  let lastCause: unknown = null;
+  /** What `onStatusChange` was last told (it starts stale, and is told nothing until it changes). */
+  let reportedFresh = false;
   let abort: AbortController | null = null;
   const closing = new AbortController();
   let resolveReady!: () => void;
@@ -214,12 +253,38 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return behindSince === null || at - behindSince <= staleMs;
   };
 
+  const staleReason = (): string => {
+    if (!connected && lastError !== null) return lastError;
+    if (!caughtUp) return 'not caught up with the feed';
+    if (behindSince !== null && now() - behindSince > staleMs) {
+      return `the server's head has been ahead of what was applied for over ${staleMs / 1000} s`;
+    }
+    return `no proof of a read of the server's log for over ${staleMs / 1000} s`;
+  };
+  /** Tells `onStatusChange` when freshness changed since it was last told. */
+  const observe = () => {
+    const fresh = isFresh();
+    if (fresh === reportedFresh || closed) return;
+    reportedFresh = fresh;
+    try {
+      options.onStatusChange?.({
+        fresh,
+        reason: fresh ? 'caught up with the feed' : staleReason(),
+        status: status(),
+      });
+    } catch {
+      // The caller's callback must not stop the feed.
+    }
+  };
+
   const watchdog = setInterval(
     () => {
+      observe();
       state.prune(now());
       // A stream that proved no read within the bound is dead, hung or stuck: drop it, the loop
       // reconnects and catches up.
       if (connected && !isFresh()) {
+        lastError = staleReason();
         caughtUp = false;
         abort?.abort();
       }
@@ -324,6 +389,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       settled = true;
       resolveReady();
     }
+    observe();
     await readEvents(res.body, onEvent);
   }
 
@@ -337,7 +403,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
         attempt = 0;
         lastError = 'feed stream ended';
       } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
+        lastError = describe(error);
+        lastCause = error;
         if (error instanceof FeedAuthError && !settled) {
           settled = true;
           rejectReady(error);
@@ -346,6 +413,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         connected = false;
       }
       if (closed) return;
+      observe();
       const delay = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
       attempt = Math.min(attempt + 1, 10);
       await sleep(delay, undefined, { signal: closing.signal }).catch(() => {});
@@ -361,8 +429,32 @@ export function createVerifier(options: VerifierOptions): Verifier {
     memo.set(token, entry);
   };
 
+  /**
+   * The issuer's bounds (the server's checkIssuance): `stamp` false leaves the versions out, for a
+   * stale feed whose versions may be behind the issuer's (introspection judges them then).
+   */
+  const implausible = (claims: AccessTokenClaims, at: number, stamp: boolean): VerifyResult | null => {
+    const held = stamp
+      ? { userVersion: state.userMin.get(claims.sub)?.[0], globalVersion: state.globalMinTokenVersion }
+      : { userVersion: undefined, globalVersion: Number.POSITIVE_INFINITY };
+    switch (issuanceRefusal(claims, held, state.ttlSeconds, at / 1000)) {
+      case null:
+        return null;
+      case 'issued_in_future':
+        return fail('token_invalid', 'The token is dated ahead of the issuer by more than the allowed skew');
+      case 'lifetime_exceeds_ttl':
+        return fail('token_invalid', 'The token outlives the access-token TTL its issuer uses');
+      case 'stamp_above_current':
+        // Right after a rotation the token may be ahead of the feed for well under a second; a
+        // token minted with a stolen key stays ahead for good. Either way it is not judged yet.
+        return fail('feed_stale', 'The token carries a version the revocation feed has not shown yet');
+    }
+  };
+
   const judge = (entry: Memo, at: number): VerifyResult => {
     if (entry.claims.exp * 1000 <= at) return fail('token_expired', 'The token has expired');
+    const refusal = implausible(entry.claims, at, true);
+    if (refusal !== null) return refusal;
     const refused = state.check(entry.claims, entry.kid, at);
     if (refused !== null) return { ok: false, ...refused };
     return { ok: true, claims: entry.claims };
@@ -410,6 +502,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       const checked = memo.get(token) ?? (await checkSignature(token));
       if (!('kid' in checked)) return checked;
       if (checked.claims.exp * 1000 <= now()) return fail('token_expired', 'The token has expired');
+      const refusal = implausible(checked.claims, now(), false);
+      if (refusal !== null) return refusal;
       // The feed's retired keys still hold: they only grow, and a stale list is a subset.
       if (state.retiredKids.has(checked.kid)) {
         return fail('token_revoked', 'The signing key of this token has been retired');
@@ -457,19 +551,29 @@ export function createVerifier(options: VerifierOptions): Verifier {
     ) {
       return fail('token_invalid', 'The token lacks its session or version claims');
     }
-    // The issuer never signs for longer than its access-token TTL (the server's checkIssuance).
-    if ((payload.exp ?? 0) - (payload.iat ?? 0) > state.ttlSeconds) {
-      return fail('token_invalid', 'The token outlives the access-token TTL its issuer uses');
-    }
     const entry: Memo = { claims: payload as AccessTokenClaims, kid };
     remember(token, entry);
     return entry;
   }
 
-  return {
-    verify,
-    ready: () => readyPromise,
-    status: () => ({
+  function ready(): Promise<void> {
+    if (settled) return readyPromise;
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const why = lastError ?? 'no answer yet';
+        reject(
+          new Error(`tokenwarden's feed was not caught up within ${readyTimeoutMs / 1000} s: ${why}`, {
+            cause: lastCause ?? undefined,
+          }),
+        );
+      }, readyTimeoutMs);
+      timer.unref();
+      readyPromise.then(resolve, reject).finally(() => clearTimeout(timer));
+    });
+  }
+
+  function status(): VerifierStatus {
+    return {
       fresh: isFresh(),
       connected,
       lastSeq: state.lastSeq,
@@ -478,7 +582,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
       lastError,
       regression,
       regressions,
-    }),
+    };
+  }
+
+  return {
+    verify,
+    ready,
+    status,
     async close() {
       closed = true;
       closing.abort();

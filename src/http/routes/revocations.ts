@@ -167,8 +167,10 @@ export const revocationRoutes =
           tags: ['revocations'],
           summary: 'The revocation feed as Server-Sent Events (id = seq; resume with Last-Event-ID)',
           description:
-            "First `event: state` (the state, `lastSeq`: the log's head, `readAt`), then one event per change " +
-            '(`id` = seq, `event` = kind, `data` = the change), and every heartbeat interval an ' +
+            "First `event: state` (the state, `lastSeq`: the log's head, `readAt`; sent once per connection), " +
+            'then one event per change (`id` = seq, `event` = kind, `data` = the change): with `Last-Event-ID` ' +
+            '(or `after`) every change in the window after that seq, without either only the changes made ' +
+            'after the head the state carries. Every heartbeat interval an ' +
             '`event: heartbeat` with `{"lastSeq", "readAt"}`, sent only after a successful read of the log: ' +
             '`lastSeq` is the head it read (every change up to it was sent before), `readAt` when. An instance ' +
             'that cannot read the log ends its streams and answers 503 until it can again. A stream also ends ' +
@@ -203,12 +205,15 @@ export const revocationRoutes =
         const header = request.headers['last-event-id'];
         const fromHeader =
           typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
-        const after = fromHeader ?? request.query.after ?? 0;
+        // A consumer that resumes (Last-Event-ID or `after`, even 0) is replayed the window from
+        // there; a new one starts from the current state at the log's head, then hears only what
+        // comes next (it has nothing to replay the window into).
+        const resumeFrom = fromHeader ?? request.query.after;
         // Read before answering 200: an instance cut off from its log refuses the stream, so the
         // client retries (another instance, or this one later) instead of hearing a silent feed.
         let first: RevocationFeedPage;
         try {
-          first = await readWithin(after);
+          first = resumeFrom === undefined ? atHead(await readWithin(0, 1)) : await readWithin(resumeFrom);
         } catch (error) {
           request.log.warn({ err: String(error) }, 'revocation stream refused: the log cannot be read');
           throw new ServiceUnavailableError(
@@ -217,7 +222,7 @@ export const revocationRoutes =
             { retryAfterSeconds: feed.heartbeatSeconds, cause: error },
           );
         }
-        openStream(request, reply, after, first);
+        openStream(request, reply, resumeFrom ?? first.lastSeq, first);
       },
     );
 
@@ -230,8 +235,19 @@ export const revocationRoutes =
      * One page of the log, or a rejection when the read fails or takes longer than the
      * read timeout (a database that stopped answering holds the query for minutes).
      */
-    const readWithin = (after: number): Promise<RevocationFeedPage> =>
-      within(services.getRevocations.execute({ after, limit: STREAM_PAGE }).then(unwrap), readTimeoutMs);
+    const readWithin = (after: number, limit = STREAM_PAGE): Promise<RevocationFeedPage> =>
+      within(services.getRevocations.execute({ after, limit }).then(unwrap), readTimeoutMs);
+
+    /**
+     * The page as a start at the head: the state as read, no changes. The per-user changes of the
+     * window are the catch-up page's business (a verifier reads it first, then resumes from its seq).
+     */
+    const atHead = (page: RevocationFeedPage): RevocationFeedPage => ({
+      ...page,
+      changes: [],
+      lastSeq: page.headSeq,
+      hasMore: false,
+    });
 
     function openStream(
       request: FastifyRequest,
