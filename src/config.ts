@@ -96,7 +96,8 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_HEADERS_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
   TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 65 }),
   TOKENWARDEN_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_024 }),
-  TOKENWARDEN_METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // Unset: on for a loopback HOST or with a metrics token, else off (see metricsEndpointFor).
+  TOKENWARDEN_METRICS: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   // Compared in constant time; 32+ characters so it cannot be guessed online.
   TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
   TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
@@ -223,8 +224,15 @@ export interface Config {
     readonly keepAliveTimeoutSeconds: number;
     readonly maxConnections: number;
   };
-  /** `/metrics`: served or not, and the bearer token it then requires (null: none). */
-  readonly metricsEndpoint: { readonly enabled: boolean; readonly token: string | null };
+  /**
+   * `/metrics`: served or not, the bearer token it then requires (null: none), and, when it
+   * is off only because of where it listens, the start-up line saying how to turn it on.
+   */
+  readonly metricsEndpoint: {
+    readonly enabled: boolean;
+    readonly token: string | null;
+    readonly offByDefault: string | null;
+  };
   /** `/docs` and `/openapi.json`: served or not. */
   readonly docs: boolean;
   /** Live sessions one user may hold; a login past it revokes the oldest (audited). */
@@ -438,10 +446,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       keepAliveTimeoutSeconds: env.TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS,
       maxConnections: env.TOKENWARDEN_MAX_CONNECTIONS,
     },
-    metricsEndpoint: {
-      enabled: env.TOKENWARDEN_METRICS === 'on',
-      token: env.TOKENWARDEN_METRICS_TOKEN ?? null,
-    },
+    metricsEndpoint: metricsEndpointFor(env.TOKENWARDEN_METRICS, env.TOKENWARDEN_METRICS_TOKEN, env.HOST),
     docs: env.TOKENWARDEN_DOCS === 'on',
     maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
     previousMasterKey: env.TOKENWARDEN_MASTER_KEY_PREVIOUS ?? null,
@@ -515,6 +520,36 @@ function parsePublicUrl(name: string, raw: string | undefined, problems: string[
     return url.href.replace(/\/+$/, '');
   }
   return null;
+}
+
+/**
+ * Whether `host` binds only the loopback interface (a wildcard `0.0.0.0` or `::` does not).
+ *
+ * @example
+ * isLoopbackHost('127.0.0.1'); // true
+ */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * `/metrics` from TOKENWARDEN_METRICS, its token and HOST. Unset, it is served on a
+ * loopback bind (`npm start`) or behind a token, and off (404) otherwise: the metrics
+ * name routes, clients and failure rates, which an open port should not tell anyone.
+ */
+function metricsEndpointFor(
+  setting: 'on' | 'off' | undefined,
+  token: string | undefined,
+  host: string,
+): Config['metricsEndpoint'] {
+  const open = setting === undefined && token === undefined && !isLoopbackHost(host);
+  return {
+    enabled: setting === 'on' || (setting === undefined && !open),
+    token: token ?? null,
+    offByDefault: open
+      ? `/metrics is off: HOST ${host} is not loopback and TOKENWARDEN_METRICS_TOKEN is unset; set TOKENWARDEN_METRICS_TOKEN (or TOKENWARDEN_METRICS=on to serve it without a token)`
+      : null,
+  };
 }
 
 /**
