@@ -105,6 +105,8 @@ const EnvSchema = Type.Object({
   // The revocation feed's stream: a heartbeat this often (default 5, below the request timeout), and a cap on open streams.
   TOKENWARDEN_FEED_HEARTBEAT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
   TOKENWARDEN_FEED_MAX_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+  // Streams one service client (or admin) may hold on an instance; one more ends its oldest.
+  TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 4 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
   // Retention (issue 14): how often the pruner runs (0 = never on its own), rows per batch, and the
@@ -240,7 +242,11 @@ export interface Config {
   /** A former master key, only to open signing keys sealed with it (they are re-sealed at start). */
   readonly previousMasterKey: string | null;
   /** The revocation feed's stream: heartbeat interval (also its safety-net poll) and open streams per instance. */
-  readonly feed: { readonly heartbeatSeconds: number; readonly maxStreams: number };
+  readonly feed: {
+    readonly heartbeatSeconds: number;
+    readonly maxStreams: number;
+    readonly maxStreamsPerClient: number;
+  };
   /** The pruner: its period (0: no background pass), rows per batch, and windows in seconds (null: for ever). */
   readonly retention: {
     readonly intervalSeconds: number;
@@ -454,6 +460,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       heartbeatSeconds:
         feedHeartbeat ?? Math.max(1, Math.min(5, env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS - 1)),
       maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
+      maxStreamsPerClient: env.TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT,
     },
     retention,
     corsOrigins,

@@ -90,7 +90,7 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
         ? config.publicUrl
         : `${config.publicUrl} (derived: TOKENWARDEN_PUBLIC_URL unset)`,
       corsOrigins: config.corsOrigins.length === 0 ? 'none' : config.corsOrigins,
-      feed: { heartbeatSeconds: config.feed.heartbeatSeconds, maxStreams: config.feed.maxStreams },
+      feed: config.feed,
       webhooks:
         config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
       admin: '/admin',
