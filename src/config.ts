@@ -66,6 +66,8 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  // The limits count an IPv6 client by its network of this many bits (one host holds a /64).
+  TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX: Type.Integer({ minimum: 32, maximum: 128, default: 64 }),
   TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   // A hop count or a list of proxy addresses/CIDRs; parsed by parseTrustProxy (`true` is refused).
   TOKENWARDEN_TRUST_PROXY: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -186,6 +188,8 @@ export interface Config {
     /** Per account (normalised email): failed logins per window before the failing sources get 429. */
     readonly accountMaxFailures: number;
     readonly accountWindowSeconds: number;
+    /** IPv6 clients are counted by their network of this many bits; IPv4 by the address. */
+    readonly ipv6Prefix: number;
   };
   readonly bodyLimitBytes: number;
   /**
@@ -423,6 +427,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       windowSeconds: env.TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS,
       accountMaxFailures: env.TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES,
       accountWindowSeconds: env.TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS,
+      ipv6Prefix: env.TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX,
     },
     bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
     trustProxy,
