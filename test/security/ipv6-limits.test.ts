@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { LoginThrottle, RedisThrottleStore } from '../../src/http/login-throttle.js';
 import { rateLimitAddress } from '../../src/http/rate-limit-address.js';
 import { testDatabases } from '../support/databases.js';
@@ -20,6 +21,16 @@ describe('the address the limits count', () => {
     expect(rateLimitAddress('2001:db8:1:2::1', 56)).toBe(rateLimitAddress('2001:db8:1:3::1', 56));
     expect(rateLimitAddress('2001:db8:1:2::1', 128)).not.toBe(rateLimitAddress('2001:db8:1:2::2', 128));
     expect(rateLimitAddress('fe80::1%eth0', 64)).toBe(rateLimitAddress('fe80::2', 64));
+  });
+
+  it('takes a prefix of 32 to 128 bits from TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX, 64 by default', () => {
+    expect(loadConfig({}).rateLimit.ipv6Prefix).toBe(64);
+    expect(loadConfig({ TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX: '56' }).rateLimit.ipv6Prefix).toBe(56);
+    for (const bad of ['31', '129', 'wide']) {
+      expect(() => loadConfig({ TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX: bad })).toThrow(
+        /TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX/,
+      );
+    }
   });
 });
 
