@@ -66,6 +66,8 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
   TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+  // The limits count an IPv6 client by its network of this many bits (one host holds a /64).
+  TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX: Type.Integer({ minimum: 32, maximum: 128, default: 64 }),
   TOKENWARDEN_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   // A hop count or a list of proxy addresses/CIDRs; parsed by parseTrustProxy (`true` is refused).
   TOKENWARDEN_TRUST_PROXY: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -96,7 +98,8 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_HEADERS_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 10 }),
   TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 65 }),
   TOKENWARDEN_MAX_CONNECTIONS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_024 }),
-  TOKENWARDEN_METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  // Unset: on for a loopback HOST or with a metrics token, else off (see metricsEndpointFor).
+  TOKENWARDEN_METRICS: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   // Compared in constant time; 32+ characters so it cannot be guessed online.
   TOKENWARDEN_METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024 })),
   TOKENWARDEN_DOCS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
@@ -104,6 +107,8 @@ const EnvSchema = Type.Object({
   // The revocation feed's stream: a heartbeat this often (default 5, below the request timeout), and a cap on open streams.
   TOKENWARDEN_FEED_HEARTBEAT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 300 })),
   TOKENWARDEN_FEED_MAX_STREAMS: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),
+  // Streams one service client (or admin) may hold on an instance; one more ends its oldest.
+  TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 4 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
   // Retention (issue 14): how often the pruner runs (0 = never on its own), rows per batch, and the
@@ -183,6 +188,8 @@ export interface Config {
     /** Per account (normalised email): failed logins per window before the failing sources get 429. */
     readonly accountMaxFailures: number;
     readonly accountWindowSeconds: number;
+    /** IPv6 clients are counted by their network of this many bits; IPv4 by the address. */
+    readonly ipv6Prefix: number;
   };
   readonly bodyLimitBytes: number;
   /**
@@ -223,8 +230,15 @@ export interface Config {
     readonly keepAliveTimeoutSeconds: number;
     readonly maxConnections: number;
   };
-  /** `/metrics`: served or not, and the bearer token it then requires (null: none). */
-  readonly metricsEndpoint: { readonly enabled: boolean; readonly token: string | null };
+  /**
+   * `/metrics`: served or not, the bearer token it then requires (null: none), and, when it
+   * is off only because of where it listens, the start-up line saying how to turn it on.
+   */
+  readonly metricsEndpoint: {
+    readonly enabled: boolean;
+    readonly token: string | null;
+    readonly offByDefault: string | null;
+  };
   /** `/docs` and `/openapi.json`: served or not. */
   readonly docs: boolean;
   /** Live sessions one user may hold; a login past it revokes the oldest (audited). */
@@ -232,7 +246,11 @@ export interface Config {
   /** A former master key, only to open signing keys sealed with it (they are re-sealed at start). */
   readonly previousMasterKey: string | null;
   /** The revocation feed's stream: heartbeat interval (also its safety-net poll) and open streams per instance. */
-  readonly feed: { readonly heartbeatSeconds: number; readonly maxStreams: number };
+  readonly feed: {
+    readonly heartbeatSeconds: number;
+    readonly maxStreams: number;
+    readonly maxStreamsPerClient: number;
+  };
   /** The pruner: its period (0: no background pass), rows per batch, and windows in seconds (null: for ever). */
   readonly retention: {
     readonly intervalSeconds: number;
@@ -409,6 +427,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       windowSeconds: env.TOKENWARDEN_RATE_LIMIT_WINDOW_SECONDS,
       accountMaxFailures: env.TOKENWARDEN_LOGIN_ACCOUNT_MAX_FAILURES,
       accountWindowSeconds: env.TOKENWARDEN_LOGIN_ACCOUNT_WINDOW_SECONDS,
+      ipv6Prefix: env.TOKENWARDEN_RATE_LIMIT_IPV6_PREFIX,
     },
     bodyLimitBytes: env.TOKENWARDEN_BODY_LIMIT_BYTES,
     trustProxy,
@@ -438,10 +457,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       keepAliveTimeoutSeconds: env.TOKENWARDEN_KEEP_ALIVE_TIMEOUT_SECONDS,
       maxConnections: env.TOKENWARDEN_MAX_CONNECTIONS,
     },
-    metricsEndpoint: {
-      enabled: env.TOKENWARDEN_METRICS === 'on',
-      token: env.TOKENWARDEN_METRICS_TOKEN ?? null,
-    },
+    metricsEndpoint: metricsEndpointFor(env.TOKENWARDEN_METRICS, env.TOKENWARDEN_METRICS_TOKEN, env.HOST),
     docs: env.TOKENWARDEN_DOCS === 'on',
     maxSessionsPerUser: env.TOKENWARDEN_MAX_SESSIONS_PER_USER,
     previousMasterKey: env.TOKENWARDEN_MASTER_KEY_PREVIOUS ?? null,
@@ -449,6 +465,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       heartbeatSeconds:
         feedHeartbeat ?? Math.max(1, Math.min(5, env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS - 1)),
       maxStreams: env.TOKENWARDEN_FEED_MAX_STREAMS,
+      maxStreamsPerClient: env.TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT,
     },
     retention,
     corsOrigins,
@@ -515,6 +532,36 @@ function parsePublicUrl(name: string, raw: string | undefined, problems: string[
     return url.href.replace(/\/+$/, '');
   }
   return null;
+}
+
+/**
+ * Whether `host` binds only the loopback interface (a wildcard `0.0.0.0` or `::` does not).
+ *
+ * @example
+ * isLoopbackHost('127.0.0.1'); // true
+ */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * `/metrics` from TOKENWARDEN_METRICS, its token and HOST. Unset, it is served on a
+ * loopback bind (`npm start`) or behind a token, and off (404) otherwise: the metrics
+ * name routes, clients and failure rates, which an open port should not tell anyone.
+ */
+function metricsEndpointFor(
+  setting: 'on' | 'off' | undefined,
+  token: string | undefined,
+  host: string,
+): Config['metricsEndpoint'] {
+  const open = setting === undefined && token === undefined && !isLoopbackHost(host);
+  return {
+    enabled: setting === 'on' || (setting === undefined && !open),
+    token: token ?? null,
+    offByDefault: open
+      ? `/metrics is off: HOST ${host} is not loopback and TOKENWARDEN_METRICS_TOKEN is unset; set TOKENWARDEN_METRICS_TOKEN (or TOKENWARDEN_METRICS=on to serve it without a token)`
+      : null,
+  };
 }
 
 /**

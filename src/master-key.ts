@@ -56,15 +56,31 @@ export function canonicalBase64(value: string): Buffer | null {
 }
 
 /**
+ * Shares of text bytes above which a key is taken for text (a passphrase given as base64 or
+ * hex, with a few non-text bytes mixed in): printable ASCII (95 of 256 values, about 37 %
+ * of random bytes) and letters or space (53 of 256, about 21 %). A random 32-byte key
+ * crosses either about once in 2·10^9 (binomial tails: 29+ of 32 printable 4·10^-10, 25+
+ * of 32 letters 6·10^-11), longer keys less often; an English sentence is well above both.
+ */
+const MAX_PRINTABLE_SHARE = 0.9;
+const MAX_LETTER_SHARE = 0.75;
+
+/**
  * Cheap tests that random bytes pass with overwhelming probability: enough distinct
- * values, enough distinct steps between neighbours (a counter has one), and not all
- * printable ASCII (text given as base64 or hex).
+ * values, enough distinct steps between neighbours (a counter has one), and not mostly
+ * text (see {@link MAX_PRINTABLE_SHARE}).
  */
 function looksRandom(bytes: Buffer): boolean {
   const values = new Set(bytes);
   const steps = new Set<number>();
-  for (let i = 1; i < bytes.length; i++)
-    steps.add(((bytes[i] as number) - (bytes[i - 1] as number) + 256) % 256);
-  const printable = bytes.every((b) => b >= 0x20 && b <= 0x7e);
-  return values.size >= MASTER_KEY_MIN_DISTINCT && steps.size >= MASTER_KEY_MIN_DISTINCT && !printable;
+  let printable = 0;
+  let letters = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i] as number;
+    if (i > 0) steps.add((b - (bytes[i - 1] as number) + 256) % 256);
+    if (b >= 0x20 && b <= 0x7e) printable++;
+    if (b === 0x20 || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a)) letters++;
+  }
+  const text = printable > MAX_PRINTABLE_SHARE * bytes.length || letters > MAX_LETTER_SHARE * bytes.length;
+  return values.size >= MASTER_KEY_MIN_DISTINCT && steps.size >= MASTER_KEY_MIN_DISTINCT && !text;
 }

@@ -1,5 +1,5 @@
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
-import type { Config } from './config.js';
+import { type Config, isLoopbackHost } from './config.js';
 import { installDrain } from './http/drain.js';
 
 /** After the drain deadline, how long closing the database and the rest may take before the process gives up. */
@@ -90,7 +90,7 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
         ? config.publicUrl
         : `${config.publicUrl} (derived: TOKENWARDEN_PUBLIC_URL unset)`,
       corsOrigins: config.corsOrigins.length === 0 ? 'none' : config.corsOrigins,
-      feed: { heartbeatSeconds: config.feed.heartbeatSeconds, maxStreams: config.feed.maxStreams },
+      feed: config.feed,
       webhooks:
         config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
       admin: '/admin',
@@ -111,7 +111,8 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
       'TOKENWARDEN_PUBLIC_URL is unset: the issuer is derived from HOST and PORT; set it (the same on every instance) to the address clients use',
     );
   }
-  if (!isLoopback(config.host)) {
+  if (config.metricsEndpoint.offByDefault !== null) log.info(config.metricsEndpoint.offByDefault);
+  if (!isLoopbackHost(config.host)) {
     const open = [
       ...(config.metricsEndpoint.enabled && config.metricsEndpoint.token === null ? ['/metrics'] : []),
       ...(config.docs ? ['/docs', '/openapi.json'] : []),
@@ -123,8 +124,6 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
       );
   }
 }
-
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || host.startsWith('127.');
 
 /** A connection URL fit for a log: the password (and any query, which may carry one) replaced. */
 function redactUrl(raw: string): string {

@@ -24,6 +24,7 @@ import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { KnownPaths } from './method-not-allowed.js';
 import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendProblem } from './problem.js';
+import { rateLimitAddress } from './rate-limit-address.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
@@ -263,7 +264,11 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   // One limiter per bucket, each keyed by its name and the address: every route that takes a
   // password draws on the same per-address budget (per-route buckets gave 20 logins, then 20 registrations).
   const limiter = (bucket: string, max: number): RateLimitHook => {
-    const hook = app.rateLimit({ max, timeWindow, keyGenerator: (request) => `${bucket}:${request.ip}` });
+    const hook = app.rateLimit({
+      max,
+      timeWindow,
+      keyGenerator: (request) => `${bucket}:${rateLimitAddress(request.ip, options.rateLimit.ipv6Prefix)}`,
+    });
     return async (request, reply) => {
       await hook.call(app, request, reply);
     };
@@ -274,6 +279,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     account: new LoginThrottle({
       maxFailures: options.rateLimit.accountMaxFailures,
       windowSeconds: options.rateLimit.accountWindowSeconds,
+      ipv6Prefix: options.rateLimit.ipv6Prefix,
       ...(deps.sharedLimits === undefined
         ? {}
         : {

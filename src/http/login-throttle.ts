@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { normaliseEmail } from '../domain/credentials.js';
+import { rateLimitAddress } from './rate-limit-address.js';
 
 /** One account's current window, as a {@link ThrottleStore} holds it. */
 export interface ThrottleWindow {
@@ -24,6 +25,8 @@ export interface LoginThrottleOptions {
   /** Failed logins an account absorbs in one window before sources that failed are refused. */
   readonly maxFailures: number;
   readonly windowSeconds: number;
+  /** IPv6 sources are counted by their network of this many bits (default 64); IPv4 as is. */
+  readonly ipv6Prefix?: number;
   /** Accounts remembered at once in memory (oldest forgotten first), so a spray of emails cannot grow memory. */
   readonly maxAccounts?: number;
   readonly now?: () => number;
@@ -42,7 +45,9 @@ export interface LoginThrottleOptions {
  * the owner at home while an attacker guesses — still gets its password checked, so an
  * attacker cannot lock the owner out; and the lock ends one window after the last burst
  * began, never later. An attacker with many addresses gets `maxFailures` guesses per
- * window plus one per fresh address, each of them also bound by the per-IP limit.
+ * window plus one per fresh address, each of them also bound by the per-IP limit. An IPv6
+ * source is its /64 (see {@link rateLimitAddress}); past the sources an account remembers
+ * exactly, failing ones are still recorded, in a bitmap (see {@link OVERFLOW_BUCKETS}).
  *
  * With a shared store every instance counts into it. When it fails (Redis down) the
  * check degrades to this instance's memory, which records every failure too: the lock
@@ -57,9 +62,11 @@ export class LoginThrottle {
   readonly #shared: ThrottleStore | undefined;
   readonly #onSharedError: (error: unknown) => void;
   readonly #maxFailures: number;
+  readonly #ipv6Prefix: number;
 
   constructor(options: LoginThrottleOptions) {
     this.#maxFailures = options.maxFailures;
+    this.#ipv6Prefix = options.ipv6Prefix ?? 64;
     this.#memory = new MemoryThrottleStore({
       windowSeconds: options.windowSeconds,
       maxAccounts: options.maxAccounts,
@@ -71,7 +78,7 @@ export class LoginThrottle {
 
   /** Seconds until `ip` may try `email` again, or null when it may now. */
   async retryAfter(email: string, ip: string): Promise<number | null> {
-    const [account, source] = [keyOfEmail(email), hashOf(ip)];
+    const [account, source] = [keyOfEmail(email), this.#sourceOf(ip)];
     const window =
       (await this.#fromShared((s) => s.read(account, source))) ?? (await this.#memory.read(account, source));
     if (window === null || window.failures < this.#maxFailures || !window.sourceFailed) return null;
@@ -79,9 +86,13 @@ export class LoginThrottle {
   }
 
   async recordFailure(email: string, ip: string): Promise<void> {
-    const [account, source] = [keyOfEmail(email), hashOf(ip)];
+    const [account, source] = [keyOfEmail(email), this.#sourceOf(ip)];
     await this.#memory.recordFailure(account, source);
     await this.#fromShared((s) => s.recordFailure(account, source));
+  }
+
+  #sourceOf(ip: string): string {
+    return hashOf(rateLimitAddress(ip, this.#ipv6Prefix));
   }
 
   /** The shared store's answer; undefined when there is none or it failed (then memory answers). */
@@ -101,9 +112,23 @@ interface Entry {
   failures: number;
   /** Sources (hashed IPs) that failed for this account in the window; bounded. */
   readonly failedFrom: Set<string>;
+  /** Failing sources past {@link MAX_SOURCES_PER_ACCOUNT}, by bucket; null until the set is full. */
+  overflow: Uint8Array | null;
 }
 
 const MAX_SOURCES_PER_ACCOUNT = 1024;
+
+/**
+ * Buckets (bits) a full source set spills into: a failing source past the 1 024 remembered
+ * exactly sets its bucket's bit, and a source whose bit is set counts as failed. So a
+ * source is never forgotten (it gets at most one guess past the lock, as before the set
+ * filled); another source sharing its bucket is locked with it, which for the owner takes
+ * an attacker about 45 000 addresses per 50 % (8 KiB an account, only once 1 024 failed).
+ */
+const OVERFLOW_BUCKETS = 65_536;
+
+/** A source's overflow bucket: 16 bits of a hash of it, the same in memory and in Redis. */
+const bucketOf = (source: string) => createHash('sha256').update(source).digest().readUInt16BE(0);
 
 /** This process's memory: bounded in accounts and in sources per account. */
 export class MemoryThrottleStore implements ThrottleStore {
@@ -124,14 +149,14 @@ export class MemoryThrottleStore implements ThrottleStore {
     return {
       failures: entry.failures,
       msLeft: entry.windowStart + this.#windowMs - this.#now(),
-      sourceFailed: entry.failedFrom.has(source),
+      sourceFailed: entry.failedFrom.has(source) || hasBit(entry.overflow, bucketOf(source)),
     };
   }
 
   async recordFailure(account: string, source: string): Promise<void> {
     let entry = this.#current(account);
     if (entry === undefined) {
-      entry = { windowStart: this.#now(), failures: 0, failedFrom: new Set() };
+      entry = { windowStart: this.#now(), failures: 0, failedFrom: new Set(), overflow: null };
       this.#entries.set(account, entry);
       if (this.#entries.size > this.#maxAccounts) {
         const oldest = this.#entries.keys().next().value;
@@ -139,7 +164,14 @@ export class MemoryThrottleStore implements ThrottleStore {
       }
     }
     entry.failures += 1;
-    if (entry.failedFrom.size < MAX_SOURCES_PER_ACCOUNT) entry.failedFrom.add(source);
+    if (entry.failedFrom.has(source)) return;
+    if (entry.failedFrom.size < MAX_SOURCES_PER_ACCOUNT) {
+      entry.failedFrom.add(source);
+      return;
+    }
+    entry.overflow ??= new Uint8Array(OVERFLOW_BUCKETS / 8);
+    const bucket = bucketOf(source);
+    entry.overflow[bucket >> 3] = (entry.overflow[bucket >> 3] as number) | (1 << (bucket & 7));
   }
 
   #current(key: string): Entry | undefined {
@@ -152,21 +184,35 @@ export class MemoryThrottleStore implements ThrottleStore {
   }
 }
 
-// KEYS: count, sources. ARGV: window ms, source, max sources. The set expires with the count,
-// so a window is fixed from its first failure exactly as in memory.
+const hasBit = (bits: Uint8Array | null, bucket: number) =>
+  bits !== null && ((bits[bucket >> 3] as number) & (1 << (bucket & 7))) !== 0;
+
+// KEYS: count, sources, overflow bitmap. ARGV: window ms, source, max sources, its bucket.
+// The set and the bitmap expire with the count, so a window is fixed from its first failure
+// exactly as in memory.
 const RECORD_LUA = `
 local failures = redis.call('INCR', KEYS[1])
 if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-if redis.call('SCARD', KEYS[2]) < tonumber(ARGV[3]) then redis.call('SADD', KEYS[2], ARGV[2]) end
+if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then
+  if redis.call('SCARD', KEYS[2]) < tonumber(ARGV[3]) then
+    redis.call('SADD', KEYS[2], ARGV[2])
+  else
+    redis.call('SETBIT', KEYS[3], tonumber(ARGV[4]), 1)
+    redis.call('PEXPIRE', KEYS[3], ttl)
+  end
+end
 redis.call('PEXPIRE', KEYS[2], ttl)
 return failures`;
 
+// KEYS: count, sources, overflow bitmap. ARGV: source, its bucket.
 const READ_LUA = `
 local failures = redis.call('GET', KEYS[1])
 if not failures then return false end
-return {tonumber(failures), redis.call('PTTL', KEYS[1]), redis.call('SISMEMBER', KEYS[2], ARGV[1])}`;
+local failed = redis.call('SISMEMBER', KEYS[2], ARGV[1])
+if failed == 0 then failed = redis.call('GETBIT', KEYS[3], tonumber(ARGV[2])) end
+return {tonumber(failures), redis.call('PTTL', KEYS[1]), failed}`;
 
 /** Redis, shared by every instance on it: one counter and one source set per account, under `prefix`. */
 export class RedisThrottleStore implements ThrottleStore {
@@ -181,9 +227,13 @@ export class RedisThrottleStore implements ThrottleStore {
   }
 
   async read(account: string, source: string): Promise<ThrottleWindow | null> {
-    const reply = (await this.#redis.eval(READ_LUA, 2, ...this.#keys(account), source)) as
-      | [number, number, number]
-      | null;
+    const reply = (await this.#redis.eval(
+      READ_LUA,
+      3,
+      ...this.#keys(account),
+      source,
+      String(bucketOf(source)),
+    )) as [number, number, number] | null;
     if (reply === null) return null;
     const [failures, msLeft, member] = reply;
     return { failures, msLeft: msLeft < 0 ? this.#windowMs : msLeft, sourceFailed: member === 1 };
@@ -192,16 +242,18 @@ export class RedisThrottleStore implements ThrottleStore {
   async recordFailure(account: string, source: string): Promise<void> {
     await this.#redis.eval(
       RECORD_LUA,
-      2,
+      3,
       ...this.#keys(account),
       String(this.#windowMs),
       source,
       String(MAX_SOURCES_PER_ACCOUNT),
+      String(bucketOf(source)),
     );
   }
 
-  #keys(account: string): [string, string] {
-    return [`${this.#prefix}account:${account}:failures`, `${this.#prefix}account:${account}:sources`];
+  #keys(account: string): [string, string, string] {
+    const base = `${this.#prefix}account:${account}`;
+    return [`${base}:failures`, `${base}:sources`, `${base}:overflow`];
   }
 }
 

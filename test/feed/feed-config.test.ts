@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config.js';
 
 describe('revocation feed configuration', () => {
   it('beats every 5 s by default, and inside a shorter request timeout', () => {
-    expect(loadConfig({}).feed).toEqual({ heartbeatSeconds: 5, maxStreams: 1000 });
+    expect(loadConfig({}).feed).toEqual({ heartbeatSeconds: 5, maxStreams: 1000, maxStreamsPerClient: 4 });
     expect(
       loadConfig({ TOKENWARDEN_REQUEST_TIMEOUT_SECONDS: '3', TOKENWARDEN_HEADERS_TIMEOUT_SECONDS: '2' }).feed
         .heartbeatSeconds,

@@ -212,6 +212,33 @@ describe('/metrics behind a bearer token', () => {
   });
 });
 
+describe('/metrics on a non-loopback HOST without a metrics token', () => {
+  const wildcard = useTestApp(pglite!, { HOST: '0.0.0.0' });
+  const explicit = useTestApp(pglite!, { HOST: '0.0.0.0', TOKENWARDEN_METRICS: 'on' });
+  const tokened = useTestApp(pglite!, { HOST: '0.0.0.0', TOKENWARDEN_METRICS_TOKEN: METRICS_TOKEN });
+
+  it('is off (404) unless TOKENWARDEN_METRICS=on or a token is set', async () => {
+    expect((await wildcard.request('GET', '/metrics')).statusCode).toBe(404);
+    expect((await explicit.request('GET', '/metrics')).statusCode).toBe(200);
+    expect((await tokened.request('GET', '/metrics')).statusCode).toBe(401);
+    expect((await tokened.request('GET', '/metrics', { token: METRICS_TOKEN })).statusCode).toBe(200);
+  });
+
+  it('says at start how to turn it on; a loopback HOST keeps it on', () => {
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', 'auth.internal']) {
+      const { metricsEndpoint } = loadConfig({ HOST: host });
+      expect(metricsEndpoint.enabled, host).toBe(false);
+      expect(metricsEndpoint.offByDefault, host).toMatch(/TOKENWARDEN_METRICS_TOKEN.*TOKENWARDEN_METRICS=on/);
+    }
+    for (const host of ['127.0.0.1', '::1', 'localhost']) {
+      expect(loadConfig({ HOST: host }).metricsEndpoint).toMatchObject({ enabled: true, offByDefault: null });
+    }
+    expect(
+      loadConfig({ HOST: '0.0.0.0', TOKENWARDEN_METRICS: 'off' }).metricsEndpoint.offByDefault,
+    ).toBeNull();
+  });
+});
+
 describe('/metrics and /docs turned off', () => {
   const t = useTestApp(pglite!, { TOKENWARDEN_METRICS: 'off', TOKENWARDEN_DOCS: 'off' });
 

@@ -91,6 +91,12 @@ const stateJson = (page: RevocationFeedPage) => ({
   signingKeys: [...page.state.signingKeys],
 });
 
+/** Whose stream this is: the service client, or the admin user holding the bearer token. */
+const streamOwner = (request: FastifyRequest): string =>
+  request.serviceClient
+    ? `client:${request.serviceClient.clientId}`
+    : `admin:${request.principal?.userId ?? 'unknown'}`;
+
 /** `promise`, or a rejection once `ms` pass first (the promise runs on, its outcome ignored). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -120,7 +126,8 @@ export const revocationRoutes =
     // Services that verify tokens themselves read the feed with their client credentials; admins may too.
     const guarded = { preHandler: guards.requireServiceClientOrAdmin };
     const security: Record<string, string[]>[] = [{ serviceClient: [] }, { admin: [] }];
-    const streams = new Set<{ end(why: string): void }>();
+    // In opening order (a Set keeps it), so a client's first entry is its oldest stream.
+    const streams = new Set<{ end(why: string): void; readonly owner: string }>();
     // A read slower than this counts as failed: a database that stopped answering holds a
     // query for minutes, and the stream must end within a heartbeat or two.
     const readTimeoutMs = Math.max(1_000, (feed.heartbeatSeconds * 1000) / 2);
@@ -198,9 +205,11 @@ export const revocationRoutes =
       },
       async (request, reply) => {
         if (streams.size >= feed.maxStreams) {
-          throw new ServiceUnavailableError(null, 'Too many open revocation streams on this instance', {
-            retryAfterSeconds: feed.heartbeatSeconds,
-          });
+          throw new ServiceUnavailableError(
+            null,
+            `Too many open revocation streams on this instance (TOKENWARDEN_FEED_MAX_STREAMS = ${feed.maxStreams})`,
+            { retryAfterSeconds: feed.heartbeatSeconds },
+          );
         }
         const header = request.headers['last-event-id'];
         const fromHeader =
@@ -222,9 +231,30 @@ export const revocationRoutes =
             { retryAfterSeconds: feed.heartbeatSeconds, cause: error },
           );
         }
+        makeRoomFor(request);
         openStream(request, reply, resumeFrom ?? first.lastSeq, first);
       },
     );
+
+    /**
+     * One service client (or admin) holds at most `feed.maxStreamsPerClient` streams. A new
+     * one past that ends the owner's oldest instead of being refused: a verifier reconnecting
+     * while its old connection still looks open here (a dropped NAT entry keeps a dead
+     * socket "open" for minutes) must get through, and a client can only ever push out its
+     * own streams, never take another's slot. Run just before the stream opens, with no
+     * await between, so concurrent opens by one client cannot all slip under the cap.
+     */
+    const makeRoomFor = (request: FastifyRequest) => {
+      const owner = streamOwner(request);
+      const own = [...streams].filter((s) => s.owner === owner);
+      for (const stale of own.slice(0, Math.max(0, own.length - feed.maxStreamsPerClient + 1))) {
+        request.log.warn(
+          { owner, cap: feed.maxStreamsPerClient },
+          'revocation stream replaced by a newer one of the same client (TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT)',
+        );
+        stale.end('replaced by a newer stream of the same client');
+      }
+    };
 
     // Open streams would hold the server's close forever: end them first.
     app.addHook('preClose', async () => {
@@ -391,7 +421,7 @@ export const revocationRoutes =
         // Closed when written out: a client gone silently would otherwise hold the server's close.
         raw.socket?.destroySoon();
       };
-      const stream = { end };
+      const stream = { end, owner: streamOwner(request) };
       streams.add(stream);
       raw.on('close', () => end('client gone'));
 

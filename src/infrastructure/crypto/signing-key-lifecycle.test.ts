@@ -76,6 +76,30 @@ describe('private JWK sealer', () => {
     expect(masterKeyProblem('a'.repeat(44))).toMatch(/not random/);
   });
 
+  it('refuses a passphrase with non-text bytes mixed in, given as base64 or hex', () => {
+    const sentence = Buffer.from('the quick brown fox jumps over the lazy dog');
+    for (const key of [
+      Buffer.concat([sentence, Buffer.from([0x00])]),
+      Buffer.concat([sentence, Buffer.from([0xff, 0x01, 0x9c, 0x00])]),
+      Buffer.concat([
+        Buffer.from([0x80]),
+        Buffer.from('My Passw0rd for tokenwarden, 2026!'),
+        Buffer.from([0x07]),
+      ]),
+      Buffer.concat([sentence.subarray(0, 30), randomBytes(8)]),
+    ]) {
+      expect(masterKeyProblem(key.toString('base64')), key.toString('hex')).toMatch(/not random/);
+      expect(masterKeyProblem(key.toString('hex')), key.toString('hex')).toMatch(/not random/);
+    }
+  });
+
+  it('never refuses a random 32-byte key (100 000 keys)', () => {
+    for (let i = 0; i < 100_000; i++) {
+      const encoded = randomBytes(32).toString('base64');
+      if (masterKeyProblem(encoded) !== null) throw new Error(`refused random key ${encoded}`);
+    }
+  });
+
   it('never refuses a random key (100 000 keys of 32 to 64 bytes, in every encoding)', () => {
     for (let i = 0; i < 100_000; i++) {
       const bytes = randomBytes(32 + (i % 33));
