@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { testDatabases } from '../support/databases.js';
+import { useTestApp } from '../support/test-app.js';
+
+const FORM = 'application/x-www-form-urlencoded';
+const METRICS_TOKEN = 'conformance-metrics-token-0123456789abcdef';
+const basicOf = (scheme: string, id: string, secret: string) =>
+  `${scheme} ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+
+// PGlite only: these are HTTP rules, the same whatever the database.
+const [pglite] = testDatabases();
+
+describe('HTTP and OAuth conformance', () => {
+  const t = useTestApp(pglite!, { TOKENWARDEN_METRICS_TOKEN: METRICS_TOKEN });
+  let n = 0;
+  const user = async () => {
+    n += 1;
+    const registered = await t.register(`conformance-${n}-${Date.now()}@example.com`);
+    return { ...registered, pair: await t.login(registered.email) };
+  };
+  const serviceClient = async (name: string) => {
+    const res = await t.request('POST', '/api/v1/admin/service-clients', {
+      token: await t.adminToken(),
+      body: { name },
+    });
+    expect(res.statusCode).toBe(201);
+    return res.json() as { id: string; secret: string };
+  };
+  const post = (url: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+    t.tw.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': FORM, ...headers },
+      payload: new URLSearchParams(body).toString(),
+    });
+
+  describe('authentication schemes are case-insensitive (RFC 9110 §11.1)', () => {
+    it('accepts bearer, BEARER and basic wherever a credential is read', async () => {
+      const u = await user();
+      for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+        const me = await t.request('GET', '/api/v1/users/me', {
+          headers: { authorization: `${scheme} ${u.pair.accessToken}` },
+        });
+        expect({ scheme, status: me.statusCode }).toEqual({ scheme, status: 200 });
+      }
+      const admin = await t.adminToken();
+      const feed = await t.request('GET', '/api/v1/revocations?limit=1', {
+        headers: { authorization: `bearer ${admin}` },
+      });
+      expect(feed.statusCode).toBe(200);
+
+      const client = await serviceClient('case-check');
+      const granted = await post(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basicOf('basic', client.id, client.secret) },
+      );
+      expect(granted.statusCode).toBe(200);
+      const clientToken = (granted.json() as { access_token: string }).access_token;
+      const introspected = await post(
+        '/oauth/introspect',
+        { token: u.pair.accessToken },
+        { authorization: `bearer ${clientToken}` },
+      );
+      expect({ status: introspected.statusCode, active: introspected.json().active }).toEqual({
+        status: 200,
+        active: true,
+      });
+      const byClientFeed = await t.request('GET', '/api/v1/revocations?limit=1', {
+        headers: { authorization: `bearer ${clientToken}` },
+      });
+      expect(byClientFeed.statusCode).toBe(200);
+
+      const metrics = await t.request('GET', '/metrics', {
+        headers: { authorization: `bearer ${METRICS_TOKEN}` },
+      });
+      expect(metrics.statusCode).toBe(200);
+      const wrongMetrics = await t.request('GET', '/metrics', {
+        headers: { authorization: `bearer ${METRICS_TOKEN}x` },
+      });
+      expect(wrongMetrics.statusCode).toBe(401);
+    });
+  });
+});
