@@ -82,3 +82,35 @@ describe('HTTP and OAuth conformance', () => {
     });
   });
 });
+
+describe('with CORS enabled', () => {
+  const t = useTestApp(pglite!, { TOKENWARDEN_CORS_ORIGINS: 'https://app.example.test' });
+
+  it('still answers 404 for an unknown path, and 405 only where a route exists', async () => {
+    for (const [method, url] of [
+      ['GET', '/nope'],
+      ['POST', '/api/v1/nothing-here'],
+      ['GET', '/api/v2/users/me'],
+    ] as const) {
+      const res = await t.request(method, url);
+      expect({ method, url, status: res.statusCode, allow: res.headers.allow }).toEqual({
+        method,
+        url,
+        status: 404,
+        allow: undefined,
+      });
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    }
+    const wrongMethod = await t.request('DELETE', '/api/v1/users/me');
+    expect(wrongMethod.statusCode).toBe(405);
+    // The preflight route answers OPTIONS on every served path, so Allow names it there.
+    expect(wrongMethod.headers.allow).toBe('GET, HEAD, OPTIONS');
+    const preflight = await t.tw.app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/users/me',
+      headers: { origin: 'https://app.example.test', 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.test');
+  });
+});
