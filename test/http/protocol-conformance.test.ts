@@ -1,5 +1,7 @@
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
+import { useListeningApp } from '../support/listening-app.js';
 import { useTestApp } from '../support/test-app.js';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -112,5 +114,43 @@ describe('with CORS enabled', () => {
     });
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('https://app.example.test');
+  });
+});
+
+/** One raw HTTP/1.1 request over a socket (methods no HTTP client would send), the answer as text. */
+function rawRequest(base: string, head: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(head));
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('utf8');
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+  });
+}
+
+describe('requests the HTTP parser refuses', () => {
+  const server = useListeningApp(pglite!);
+
+  it('answers an unknown method with problem+json, not the framework JSON', async () => {
+    for (const method of ['FOO', 'BREW']) {
+      const answer = await rawRequest(
+        server.base,
+        `${method} /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+      );
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      expect(head.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+      expect(head.toLowerCase()).toContain('content-type: application/problem+json');
+      expect(JSON.parse(body)).toMatchObject({ status: 400, code: 'bad_request', title: 'Bad Request' });
+    }
+    // A method HTTP knows but no route serves is the 405 of every known path.
+    const known = await rawRequest(
+      server.base,
+      'PROPFIND /api/v1/sessions HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(known.split('\r\n')[0]).toBe('HTTP/1.1 405 Method Not Allowed');
+    expect(known.toLowerCase()).toContain('content-type: application/problem+json');
   });
 });
