@@ -36,6 +36,42 @@ describe('HTTP and OAuth conformance', () => {
       payload: new URLSearchParams(body).toString(),
     });
 
+  describe('OAuth endpoints read forms only', () => {
+    it('refuses an otherwise valid JSON body with 400 invalid_request, and the token stays untouched', async () => {
+      const u = await user();
+      const asJson = (url: string, body: Record<string, string>) =>
+        t.tw.app.inject({
+          method: 'POST',
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+      const client = await serviceClient('json-introspector');
+      for (const [url, body] of [
+        ['/oauth/token', { grant_type: 'refresh_token', refresh_token: u.pair.refreshToken }],
+        ['/oauth/revoke', { token: u.pair.refreshToken }],
+        [
+          '/oauth/introspect',
+          { token: u.pair.accessToken, client_id: client.id, client_secret: client.secret },
+        ],
+      ] as const) {
+        const res = await asJson(url, body);
+        expect({ url, status: res.statusCode, error: res.json().error }).toEqual({
+          url,
+          status: 400,
+          error: 'invalid_request',
+        });
+        expect(res.headers['content-type']).toMatch(/^application\/json/);
+      }
+      // Neither rotated nor revoked: the form request still works with the same token.
+      const refreshed = await post('/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: u.pair.refreshToken,
+      });
+      expect(refreshed.statusCode).toBe(200);
+    });
+  });
+
   describe('authentication schemes are case-insensitive (RFC 9110 §11.1)', () => {
     it('accepts bearer, BEARER and basic wherever a credential is read', async () => {
       const u = await user();
