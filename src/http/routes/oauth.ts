@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { GrantClientCredentials } from '../../application/commands/grant-client-credentials/command.js';
 import { RefreshTokens } from '../../application/commands/refresh-tokens/command.js';
 import { RevokeToken } from '../../application/commands/revoke-token/command.js';
+import type { ServiceClientPrincipal } from '../../application/queries/authenticate-service-client/query.js';
 import type { ActiveToken } from '../../application/queries/introspect-token/query.js';
 import type { Services } from '../../application/services.js';
 import { ServiceUnavailableError, TokenwardenError } from '../../domain/errors.js';
@@ -166,7 +167,7 @@ export const oauthRoutes =
           response_types_supported: [],
           token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
           revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-          introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
           ...(options.docs ? { service_documentation: endpoint('/docs') } : {}),
         };
       },
@@ -271,7 +272,15 @@ export const oauthRoutes =
     app.post(
       '/oauth/introspect',
       {
-        preHandler: guards.requireServiceClient,
+        // client_secret_post (openid-client's default) or the guard's Basic / client token.
+        preHandler: async (request, reply) => {
+          if (request.body.client_secret === undefined) return guards.requireServiceClient(request, reply);
+          const client = presentedClient(request, request.body);
+          if (client.kind !== 'confidential') {
+            throw new OAuthError(401, 'invalid_client', 'Introspection needs a service client');
+          }
+          request.serviceClient = await authenticate(client);
+        },
         schema: {
           tags: ['oauth'],
           operationId: 'oauthIntrospect',
@@ -328,9 +337,10 @@ export const oauthRoutes =
       return { kind: 'public' };
     }
 
-    async function authenticate(client: ConfidentialClient): Promise<void> {
+    async function authenticate(client: ConfidentialClient): Promise<ServiceClientPrincipal> {
       const result = await services.authenticateServiceClient.execute(client.clientId, client.secret);
       if (!result.ok) throw new OAuthError(401, 'invalid_client', 'Invalid service client credentials');
+      return result.value;
     }
 
     /** Refresh tokens belong to the first-party public client; a service client holds none. */
@@ -370,8 +380,8 @@ function introspectionJson(token: ActiveToken, options: OAuthOptions) {
     case 'refresh':
       return {
         ...common,
-        // RFC 7009's hint vocabulary: a refresh token is not a Bearer access token.
-        token_type: 'refresh_token',
+        // No token_type: RFC 7662 §2.2 takes RFC 6749 §7.1 access token types ("Bearer"), and
+        // a refresh token is none; "refresh_token" is only a hint value (RFC 7009 §2.1).
         sub: token.sub,
         sid: token.sid,
         client_id: options.clientId,
