@@ -208,6 +208,29 @@ describe.each(testDatabases())(
       );
     });
 
+    it('openid-client: revoking a client-credentials token is unsupported_token_type, as documented', async () => {
+      const client = await serviceClient();
+      const config = await openid.discovery(new URL(issuer), client.id, client.secret, undefined, {
+        algorithm: 'oauth2',
+        execute: [openid.allowInsecureRequests],
+      });
+      const granted = await openid.clientCredentialsGrant(config);
+      const failure = await openid
+        .tokenRevocation(config, granted.access_token)
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(openid.ResponseBodyError);
+      expect(failure).toMatchObject({ error: 'unsupported_token_type', status: 400 });
+      // Not a silent 200: the token is still good, and the answer said so.
+      expect(await openid.tokenIntrospection(config, granted.access_token)).toMatchObject({
+        active: true,
+        client_id: client.id,
+      });
+      // A user's tokens are still revoked with 200 by the same client.
+      const pair = await login();
+      await openid.tokenRevocation(config, pair.refreshToken);
+      expect(await openid.tokenIntrospection(config, pair.accessToken)).toEqual({ active: false });
+    });
+
     it('jose: verifies issuer, audience and typ through the JWKS', async () => {
       const pair = await login();
       const { payload, protectedHeader } = await jwtVerify(

@@ -247,7 +247,9 @@ export const oauthRoutes =
         schema: {
           tags: ['oauth'],
           operationId: 'oauthRevoke',
-          summary: 'RFC 7009 revocation: a refresh or access token ends its session; 200 whatever the token',
+          summary:
+            'RFC 7009 revocation: a refresh or access token ends its session; 200 whatever the token, ' +
+            'but 400 unsupported_token_type for a client-credentials token',
           consumes: [FORM],
           security: [{}, { serviceClient: [] }],
           body: TokenParamBody,
@@ -263,7 +265,16 @@ export const oauthRoutes =
         noStore(reply);
         const client = presentedClient(request, request.body);
         if (client.kind === 'confidential') await authenticate(client);
-        unwrap(await services.revokeToken.handle(RevokeToken({ token: request.body.token })));
+        const outcome = unwrap(await services.revokeToken.handle(RevokeToken({ token: request.body.token })));
+        if (outcome.unsupported !== undefined) {
+          // RFC 7009 §2.2.1: a client-credentials token has no session to end, and is not
+          // revoked one by one; revoking its service client stops every token it holds.
+          throw new OAuthError(
+            400,
+            'unsupported_token_type',
+            'Client-credentials tokens are not revocable one by one: revoke the service client',
+          );
+        }
         // RFC 7009 §2.2: the content of the answer is ignored by the client: none is sent.
         return reply.code(200).send(undefined as never);
       },

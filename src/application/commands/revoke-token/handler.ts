@@ -1,5 +1,6 @@
 import { ok, type Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
+import { AuthenticateClientTokenQuery } from '../../queries/authenticate-client-token/query.js';
 import { RevokeSession } from '../revoke-session/command.js';
 import { RevokeSessionHandler } from '../revoke-session/handler.js';
 import type { RevokeToken } from './command.js';
@@ -11,22 +12,31 @@ const REASON = 'token_revocation';
  * Finds the session a token belongs to and revokes it through RevokeSessionHandler
  * (tokens, session, audit row and feed change in one transaction). A refresh token is
  * found by its hash whatever its state (a used or expired one still names its family);
- * an access token must carry our signature and be unexpired. Anything else changes
- * nothing: RFC 7009 answers 200 either way, so `revoked` is for tests and logs only.
+ * an access token must carry our signature and be unexpired. A live client-credentials
+ * token is not revocable one by one (it has no session; revoking its client stops it):
+ * `unsupported` says so, for RFC 7009 §2.2.1's `unsupported_token_type`. Anything else
+ * changes nothing: RFC 7009 answers 200 either way, so `revoked` is for tests and logs only.
  *
  * @example
  * await services.revokeToken.handle(RevokeToken({ token }));
  */
 export class RevokeTokenHandler {
   private readonly sessions: RevokeSessionHandler;
+  private readonly clientTokens: AuthenticateClientTokenQuery;
 
   constructor(private readonly ctx: AppContext) {
     this.sessions = new RevokeSessionHandler(ctx);
+    this.clientTokens = new AuthenticateClientTokenQuery(ctx);
   }
 
-  async handle(command: RevokeToken): Promise<Result<{ readonly revoked: boolean }>> {
+  async handle(
+    command: RevokeToken,
+  ): Promise<Result<{ readonly revoked: boolean; readonly unsupported?: 'client_credentials' }>> {
     const owner = await this.ownerOf(command.token);
-    if (owner === null) return ok({ revoked: false });
+    if (owner === null) {
+      const client = await this.clientTokens.execute(command.token);
+      return ok(client.ok ? { revoked: false, unsupported: 'client_credentials' } : { revoked: false });
+    }
     const outcome = await this.sessions.handle(
       RevokeSession({
         sessionId: owner.sessionId,
