@@ -36,6 +36,67 @@ describe('HTTP and OAuth conformance', () => {
       payload: new URLSearchParams(body).toString(),
     });
 
+  describe('revoking a refresh token that was rotated away', () => {
+    const feedChanges = async (sessionId: string) => {
+      const res = await t.request('GET', '/api/v1/revocations?after=0&limit=1000', {
+        token: await t.adminToken(),
+      });
+      expect(res.statusCode).toBe(200);
+      return (
+        res.json().changes as { kind: string; sessionId?: string; details: { reason?: string } }[]
+      ).filter((change) => change.sessionId === sessionId);
+    };
+    const auditOf = async (action: string, userId: string) =>
+      (
+        await t.request('GET', `/api/v1/admin/audit?action=${action}&userId=${userId}`, {
+          token: await t.adminToken(),
+        })
+      ).json().items as { reason: string; actor: string }[];
+
+    it('past the reuse interval is a replay: reuse detected, audited and on the feed as such', async () => {
+      const u = await user();
+      const rotated = await post('/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: u.pair.refreshToken,
+      });
+      expect(rotated.statusCode).toBe(200);
+      const successor = (rotated.json() as { refresh_token: string }).refresh_token;
+      t.clock.advance(11);
+      const revoked = await post('/oauth/revoke', { token: u.pair.refreshToken });
+      // RFC 7009's answer is unchanged: 200, empty.
+      expect({ status: revoked.statusCode, body: revoked.body }).toEqual({ status: 200, body: '' });
+      expect(await auditOf('refresh_token.reuse_detected', u.id)).toMatchObject([{ actor: 'system' }]);
+      expect(await auditOf('session.revoked', u.id)).toEqual([]);
+      expect(await feedChanges(u.pair.sessionId)).toMatchObject([
+        { kind: 'session_revoked', details: { reason: 'refresh_token_reuse' } },
+      ]);
+      // The thief's copy and the holder's successor are both dead.
+      const after = await post('/oauth/token', { grant_type: 'refresh_token', refresh_token: successor });
+      expect(after.statusCode).toBe(400);
+      // A second revocation of the same token finds a revoked session: nothing more is written.
+      await post('/oauth/revoke', { token: u.pair.refreshToken });
+      expect(await auditOf('refresh_token.reuse_detected', u.id)).toHaveLength(1);
+    });
+
+    it("inside the reuse interval is the client's own retry: a plain revocation", async () => {
+      const u = await user();
+      const rotated = await post('/oauth/token', {
+        grant_type: 'refresh_token',
+        refresh_token: u.pair.refreshToken,
+      });
+      expect(rotated.statusCode).toBe(200);
+      t.clock.advance(2);
+      expect((await post('/oauth/revoke', { token: u.pair.refreshToken })).statusCode).toBe(200);
+      expect(await auditOf('refresh_token.reuse_detected', u.id)).toEqual([]);
+      expect(await auditOf('session.revoked', u.id)).toMatchObject([
+        { reason: 'token_revocation', actor: u.id },
+      ]);
+      expect(await feedChanges(u.pair.sessionId)).toMatchObject([
+        { kind: 'session_revoked', details: { reason: 'token_revocation' } },
+      ]);
+    });
+  });
+
   describe('OAuth endpoints read forms only', () => {
     it('refuses an otherwise valid JSON body with 400 invalid_request, and the token stays untouched', async () => {
       const u = await user();
