@@ -19,6 +19,7 @@ import {
 } from '../domain/errors.js';
 import { AccessLog } from './access-log.js';
 import { authGuards } from './auth.js';
+import { answerClientError } from './client-error.js';
 import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { KnownPaths } from './method-not-allowed.js';
@@ -117,6 +118,9 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
           : new TokenwardenError('bad_request', 'The request URL is malformed');
       return sendProblem(reply, problem);
     },
+    // What Node's parser refuses (an unknown method, a malformed request line) never reaches
+    // a route or frameworkErrors: answered as problem+json too.
+    clientErrorHandler: answerClientError,
   }).withTypeProvider<TypeBoxTypeProvider>();
   // Connections past the cap are closed on accept: slow clients cannot take every socket and file descriptor.
   app.server.maxConnections = connections.maxConnections;

@@ -19,7 +19,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/;
+// RFC 9110 §11.1: the scheme name is case-insensitive (`bearer`, `BASIC` are the same schemes).
+const BEARER = /^Bearer ([A-Za-z0-9_.-]{1,4096})$/i;
 const BASIC = /^Basic ([A-Za-z0-9+/]{1,1024}={0,2})$/i;
 export const BASIC_CHALLENGE = 'Basic realm="tokenwarden"';
 /** RFC 6750 §3.1: a request with no credentials gets the challenge alone, no error code. */
@@ -155,7 +156,7 @@ export function authGuards(services: Services) {
   async function requireServiceClientOrAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization ?? '';
     if (/^Basic /i.test(header)) return requireServiceClient(request, reply);
-    if (/^Bearer /.test(header)) {
+    if (/^Bearer /i.test(header)) {
       return isClientToken(header.slice('Bearer '.length))
         ? requireServiceClient(request, reply)
         : requireAdmin(request, reply);

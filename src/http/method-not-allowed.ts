@@ -32,9 +32,17 @@ function patternOf(url: string): RegExp {
  */
 export class KnownPaths {
   private readonly paths = new Map<string, KnownPath>();
+  /** Methods of catch-all routes (the CORS preflight's `OPTIONS *`): answered on every served path. */
+  private readonly everywhere = new Set<string>();
 
   add(route: RouteOptions): void {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url === '*' || route.url === '/*') {
+      // A catch-all says nothing about which paths exist: counted as a path it made every
+      // unknown path a 405 instead of a 404.
+      for (const method of methods) this.everywhere.add(method);
+      return;
+    }
     const known = this.paths.get(route.url) ?? { pattern: patternOf(route.url), methods: new Set<string>() };
     for (const method of methods) known.methods.add(method);
     this.paths.set(route.url, known);
@@ -46,6 +54,7 @@ export class KnownPaths {
     for (const known of this.paths.values()) {
       if (known.pattern.test(path)) for (const method of known.methods) methods.add(method);
     }
+    if (methods.size > 0) for (const method of this.everywhere) methods.add(method);
     return [...methods].sort();
   }
 }

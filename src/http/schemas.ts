@@ -1,4 +1,4 @@
-import { Type } from 'typebox';
+import { type TSchema, Type } from 'typebox';
 import type { SessionView } from '../application/queries/list-sessions/query.js';
 import { EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../domain/credentials.js';
 import { ERROR_CODES } from '../domain/errors.js';
@@ -148,7 +148,18 @@ export const UuidParam = Type.String({
 export const UserIdParams = Type.Object({ userId: UuidParam });
 export const SessionIdParams = Type.Object({ id: UuidParam });
 
-export const Limit = Type.Integer({ minimum: 1, maximum: 200, default: 50 });
+/**
+ * A query parameter the server fills from its `default` when it is left out: optional in the
+ * document, since a parameter both required and defaulted makes a validating proxy refuse
+ * the request the server would accept; typed as present, since validation (ajv
+ * `useDefaults`) has filled it by the time a handler reads it.
+ *
+ * @example
+ * Type.Object({ limit: defaulted(Type.Integer({ minimum: 1, default: 50 })) });
+ */
+export const defaulted = <T extends TSchema>(schema: T): T => Type.Optional(schema) as unknown as T;
+
+export const Limit = defaulted(Type.Integer({ minimum: 1, maximum: 200, default: 50 }));
 /** What a list issued as `nextCursor` (base64url, infrastructure/database/cursor.ts); any other is a 422. */
 export const Cursor = Type.String({
   minLength: 1,
@@ -163,7 +174,7 @@ export const Cursor = Type.String({
  * other query parameters are ignored, as they were before the list was paged.
  */
 export const SessionsQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 200, default: 100 }),
+  limit: defaulted(Type.Integer({ minimum: 1, maximum: 200, default: 100 })),
   cursor: Type.Optional(Cursor),
 });
 

@@ -181,6 +181,56 @@ describe.each(testDatabases())(
       expect(tokens.expiresIn()).toBeGreaterThan(0);
     });
 
+    it('openid-client: introspects with its default client_secret_post, access and refresh tokens', async () => {
+      const pair = await login();
+      const client = await serviceClient();
+      // A secret string and no auth method: openid-client sends client_secret_post.
+      const config = await openid.discovery(new URL(issuer), client.id, client.secret, undefined, {
+        algorithm: 'oauth2',
+        execute: [openid.allowInsecureRequests],
+      });
+      expect(config.serverMetadata().introspection_endpoint_auth_methods_supported).toEqual([
+        'client_secret_basic',
+        'client_secret_post',
+      ]);
+      const access = await openid.tokenIntrospection(config, pair.accessToken);
+      expect(access).toMatchObject({ active: true, token_type: 'Bearer', sid: pair.sessionId });
+      const refresh = await openid.tokenIntrospection(config, pair.refreshToken);
+      expect(refresh).toMatchObject({ active: true, sid: pair.sessionId });
+      expect(refresh.token_type).toBeUndefined();
+      const wrong = await openid.discovery(new URL(issuer), client.id, `${client.secret}x`, undefined, {
+        algorithm: 'oauth2',
+        execute: [openid.allowInsecureRequests],
+      });
+      // A 401 with its Basic challenge (RFC 6749 §5.2), which openid-client raises as such.
+      await expect(openid.tokenIntrospection(wrong, pair.accessToken)).rejects.toBeInstanceOf(
+        openid.WWWAuthenticateChallengeError,
+      );
+    });
+
+    it('openid-client: revoking a client-credentials token is unsupported_token_type, as documented', async () => {
+      const client = await serviceClient();
+      const config = await openid.discovery(new URL(issuer), client.id, client.secret, undefined, {
+        algorithm: 'oauth2',
+        execute: [openid.allowInsecureRequests],
+      });
+      const granted = await openid.clientCredentialsGrant(config);
+      const failure = await openid
+        .tokenRevocation(config, granted.access_token)
+        .catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(openid.ResponseBodyError);
+      expect(failure).toMatchObject({ error: 'unsupported_token_type', status: 400 });
+      // Not a silent 200: the token is still good, and the answer said so.
+      expect(await openid.tokenIntrospection(config, granted.access_token)).toMatchObject({
+        active: true,
+        client_id: client.id,
+      });
+      // A user's tokens are still revoked with 200 by the same client.
+      const pair = await login();
+      await openid.tokenRevocation(config, pair.refreshToken);
+      expect(await openid.tokenIntrospection(config, pair.accessToken)).toEqual({ active: false });
+    });
+
     it('jose: verifies issuer, audience and typ through the JWKS', async () => {
       const pair = await login();
       const { payload, protectedHeader } = await jwtVerify(

@@ -75,7 +75,7 @@ describe.each(testDatabases())('OAuth endpoints on $name', (target) => {
         response_types_supported: [],
         token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
         revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-        introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+        introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
         service_documentation: `${PUBLIC_URL}/docs`,
       });
       expect((await t.request('GET', '/.well-known/openid-configuration')).statusCode).toBe(404);
@@ -375,11 +375,12 @@ describe.each(testDatabases())('OAuth endpoints on $name', (target) => {
       const refresh = await introspect(u.pair.refreshToken);
       expect(refresh.json()).toMatchObject({
         active: true,
-        token_type: 'refresh_token',
         sub: u.id,
         sid: u.pair.sessionId,
         client_id: 'tokenwarden',
       });
+      // RFC 7662 §2.2: token_type is an access token type (RFC 6749 §7.1); a refresh token has none.
+      expect(refresh.json()).not.toHaveProperty('token_type');
     });
 
     it('says only active:false for rotated, reused, revoked, expired, disabled and malformed tokens', async () => {

@@ -7,7 +7,7 @@ import {
 } from '../../application/queries/get-rotation-activity/query.js';
 import type { Services } from '../../application/services.js';
 import { type Guards, iso, unwrap } from '../route-kit.js';
-import { Cursor, DateTime, Limit, pageOf, problemResponses, Uuid } from '../schemas.js';
+import { Cursor, DateTime, defaulted, Limit, pageOf, problemResponses, Uuid } from '../schemas.js';
 
 const AuditQuery = Type.Object(
   {
@@ -35,11 +35,13 @@ const ActivityQuery = Type.Object(
   {
     since: Type.Optional(DateTime),
     until: Type.Optional(DateTime),
-    bucketSeconds: Type.Integer({
-      minimum: MIN_ACTIVITY_BUCKET_SECONDS,
-      maximum: 31 * 86_400,
-      default: 3600,
-    }),
+    bucketSeconds: defaulted(
+      Type.Integer({
+        minimum: MIN_ACTIVITY_BUCKET_SECONDS,
+        maximum: 31 * 86_400,
+        default: 3600,
+      }),
+    ),
   },
   { additionalProperties: false },
 );

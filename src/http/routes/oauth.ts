@@ -4,6 +4,7 @@ import { Type } from 'typebox';
 import { GrantClientCredentials } from '../../application/commands/grant-client-credentials/command.js';
 import { RefreshTokens } from '../../application/commands/refresh-tokens/command.js';
 import { RevokeToken } from '../../application/commands/revoke-token/command.js';
+import type { ServiceClientPrincipal } from '../../application/queries/authenticate-service-client/query.js';
 import type { ActiveToken } from '../../application/queries/introspect-token/query.js';
 import type { Services } from '../../application/services.js';
 import { ServiceUnavailableError, TokenwardenError } from '../../domain/errors.js';
@@ -124,6 +125,10 @@ export const oauthRoutes =
     options: OAuthOptions,
   ): FastifyPluginAsyncTypebox =>
   async (app) => {
+    // Forms only (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662 §2.1): the JSON and text parsers
+    // this scope inherits would let a JSON body rotate or revoke a token. Without a parser a
+    // body is 415, written below as 400 invalid_request.
+    app.removeAllContentTypeParsers();
     // Parsed here only: /api/v1 stays JSON (a form there is still 415).
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
       try {
@@ -162,7 +167,7 @@ export const oauthRoutes =
           response_types_supported: [],
           token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
           revocation_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'client_secret_post'],
-          introspection_endpoint_auth_methods_supported: ['client_secret_basic'],
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
           ...(options.docs ? { service_documentation: endpoint('/docs') } : {}),
         };
       },
@@ -242,7 +247,9 @@ export const oauthRoutes =
         schema: {
           tags: ['oauth'],
           operationId: 'oauthRevoke',
-          summary: 'RFC 7009 revocation: a refresh or access token ends its session; 200 whatever the token',
+          summary:
+            'RFC 7009 revocation: a refresh or access token ends its session; 200 whatever the token, ' +
+            'but 400 unsupported_token_type for a client-credentials token',
           consumes: [FORM],
           security: [{}, { serviceClient: [] }],
           body: TokenParamBody,
@@ -258,7 +265,16 @@ export const oauthRoutes =
         noStore(reply);
         const client = presentedClient(request, request.body);
         if (client.kind === 'confidential') await authenticate(client);
-        unwrap(await services.revokeToken.handle(RevokeToken({ token: request.body.token })));
+        const outcome = unwrap(await services.revokeToken.handle(RevokeToken({ token: request.body.token })));
+        if (outcome.unsupported !== undefined) {
+          // RFC 7009 §2.2.1: a client-credentials token has no session to end, and is not
+          // revoked one by one; revoking its service client stops every token it holds.
+          throw new OAuthError(
+            400,
+            'unsupported_token_type',
+            'Client-credentials tokens are not revocable one by one: revoke the service client',
+          );
+        }
         // RFC 7009 §2.2: the content of the answer is ignored by the client: none is sent.
         return reply.code(200).send(undefined as never);
       },
@@ -267,7 +283,15 @@ export const oauthRoutes =
     app.post(
       '/oauth/introspect',
       {
-        preHandler: guards.requireServiceClient,
+        // client_secret_post (openid-client's default) or the guard's Basic / client token.
+        preHandler: async (request, reply) => {
+          if (request.body.client_secret === undefined) return guards.requireServiceClient(request, reply);
+          const client = presentedClient(request, request.body);
+          if (client.kind !== 'confidential') {
+            throw new OAuthError(401, 'invalid_client', 'Introspection needs a service client');
+          }
+          request.serviceClient = await authenticate(client);
+        },
         schema: {
           tags: ['oauth'],
           operationId: 'oauthIntrospect',
@@ -324,9 +348,10 @@ export const oauthRoutes =
       return { kind: 'public' };
     }
 
-    async function authenticate(client: ConfidentialClient): Promise<void> {
+    async function authenticate(client: ConfidentialClient): Promise<ServiceClientPrincipal> {
       const result = await services.authenticateServiceClient.execute(client.clientId, client.secret);
       if (!result.ok) throw new OAuthError(401, 'invalid_client', 'Invalid service client credentials');
+      return result.value;
     }
 
     /** Refresh tokens belong to the first-party public client; a service client holds none. */
@@ -366,8 +391,8 @@ function introspectionJson(token: ActiveToken, options: OAuthOptions) {
     case 'refresh':
       return {
         ...common,
-        // RFC 7009's hint vocabulary: a refresh token is not a Bearer access token.
-        token_type: 'refresh_token',
+        // No token_type: RFC 7662 §2.2 takes RFC 6749 §7.1 access token types ("Bearer"), and
+        // a refresh token is none; "refresh_token" is only a hint value (RFC 7009 §2.1).
         sub: token.sub,
         sid: token.sid,
         client_id: options.clientId,

@@ -7,7 +7,7 @@ import type { Config } from '../../config.js';
 import { ServiceUnavailableError } from '../../domain/errors.js';
 import type { HttpDeps } from '../http-deps.js';
 import { type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
-import { DateTime, NullableDateTime, problemResponse, problemResponses } from '../schemas.js';
+import { DateTime, defaulted, NullableDateTime, problemResponse, problemResponses } from '../schemas.js';
 
 /** Rows one read of the log takes, for the catch-up page and each step of a stream's backlog. */
 const STREAM_PAGE = 500;
@@ -25,7 +25,7 @@ const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const FeedQuery = Type.Object(
   {
     after: Type.Optional(Seq),
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
+    limit: defaulted(Type.Integer({ minimum: 1, maximum: 1000, default: 500 })),
   },
   { additionalProperties: false },
 );

@@ -198,7 +198,8 @@ export const systemRoutes =
  * comparison is constant-time and its length does not depend on the guess either.
  */
 function bearerMatches(header: string | undefined, expected: string): boolean {
-  const match = /^Bearer (.+)$/.exec(header ?? '');
+  // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  const match = /^Bearer (.+)$/i.exec(header ?? '');
   const given = match?.[1] ?? '';
   const digest = (value: string) => createHash('sha256').update(value).digest();
   return timingSafeEqual(digest(given), digest(expected)) && match !== null;

@@ -6,7 +6,6 @@ import { checkRefreshToken, rejectionToError, type Validity } from '../../../dom
 import type { UserRecord } from '../../../domain/user.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
-import { AuditAction, EventType, recordChange } from '../../events.js';
 import type {
   RefreshExpectation,
   RefreshFacts,
@@ -16,6 +15,7 @@ import type { Repositories } from '../../ports/repositories.js';
 import { buildTokenPair, newRefreshToken, type TokenPair, type TokenPairInput } from '../../token-pair.js';
 import { checkGlobalVersion, checkUserVersion, regressionUnavailable } from '../../version-regression.js';
 import type { RefreshTokens } from './command.js';
+import { revokeForReuse } from './reuse-detection.js';
 import { UnconfirmedRefreshes } from './unconfirmed-refreshes.js';
 
 const invalidToken = () => new TokenwardenError('token_invalid', 'The refresh token is not valid');
@@ -313,24 +313,7 @@ export class RefreshTokensHandler {
     user: UserRecord | null,
     now: Date,
   ): Promise<Result<never>> {
-    const revokedTokens = await repos.refreshTokens.revokeBySession(presented.sessionId, now);
-    const sessionRevoked = await repos.sessions.revoke(presented.sessionId, now, 'refresh_token_reuse');
-    const details = {
-      sessionId: presented.sessionId,
-      tokenId: presented.id,
-      usedAt: presented.usedAt?.toISOString() ?? null,
-      revokedTokens,
-      sessionRevoked,
-    };
-    await recordChange(this.ctx, repos, EventType.RefreshTokenReuseDetected, {
-      occurredAt: now,
-      actor: 'system',
-      action: AuditAction.RefreshTokenReuseDetected,
-      userId: user?.id ?? presented.userId,
-      reason: 'refresh token presented after its reuse interval',
-      details,
-    });
-    this.ctx.metrics.reuseDetected();
+    await revokeForReuse(this.ctx, repos, presented, user?.id ?? presented.userId, now);
     return err(
       new TokenwardenError(
         'token_reused',
