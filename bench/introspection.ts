@@ -128,7 +128,7 @@ function failures(result: autocannon.Result): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { quick, write } = parseFlags(process.argv.slice(2));
-  const markdown = `### Introspection (issue 13), PostgreSQL over HTTP${quick ? ' (quick)' : ''}
+  const markdown = `### Introspection, PostgreSQL over HTTP${quick ? ' (quick)' : ''}
 
 The server, PostgreSQL and autocannon share the two cores; the load average of each run is
 beside its figure.

@@ -33,7 +33,7 @@ const TIMEOUT_MS = 10_000;
 
 type Transport = 'postgres' | 'redis';
 
-/** Since issue 10 an instance on PostgreSQL always uses NOTIFY; with REDIS_URL it adds Redis. */
+/** An instance on PostgreSQL always uses NOTIFY (docs/DESIGN.md §4); with REDIS_URL it adds Redis. */
 const TRANSPORT_NAMES: Readonly<Record<Transport, string>> = {
   postgres: 'PostgreSQL NOTIFY',
   redis: 'Redis pub/sub + NOTIFY',

@@ -14,7 +14,7 @@
  * Database side: `pgbench -f bench/sql/refresh.sql` (the statements one refresh commits,
  * on tokens seeded for the run) with the same number of connections, once with
  * `-M prepared` (parsed and planned once per connection, as the server sends its named
- * statements) and once with `-M extended` (planned on every call, as before issue 16), and
+ * statements) and once with `-M extended` (planned on every call, as before the server named its statements), and
  * with `--minimal` `bench/sql/refresh-minimal.sql` (the least any refresh commits,
  * `-M prepared`), on the same database (the `tokenwarden` schema), right after.
  */

@@ -1,5 +1,5 @@
 /**
- * Retention under a steady refresh load (issue 14), on PostgreSQL.
+ * Retention under a steady refresh load, on PostgreSQL.
  *
  *   npx tsx bench/retention.ts [--seconds 80] [--no-write]
  *

@@ -4,7 +4,7 @@
  *   npx tsx bench/version-check.ts [--seconds 10] [--rounds 3] [--connections 16]
  *
  * The check has two parts. In the database, `bench/sql/refresh-locked.sql` (the SQL a
- * refresh commits in a transaction: its fallback path, and its only path before issue 16)
+ * refresh commits in a transaction: its fallback path, and its only path before the two-statement refresh)
  * reads the security_config row and takes it and the user FOR SHARE;
  * `bench/sql/refresh-no-version-check.sql` is the same transaction without them (no
  * config read or lock, no user lock, the stamps copied). pgbench runs the two

@@ -111,7 +111,7 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_FEED_MAX_STREAMS_PER_CLIENT: Type.Integer({ minimum: 1, maximum: 100_000, default: 4 }),
   // The master key the stored signing keys were sealed with before TOKENWARDEN_MASTER_KEY changed (read only).
   TOKENWARDEN_MASTER_KEY_PREVIOUS: Type.Optional(Type.String({ minLength: 1 })),
-  // Retention (issue 14): how often the pruner runs (0 = never on its own), rows per batch, and the
+  // Retention (docs/DESIGN.md §6): how often the pruner runs (0 = never on its own), rows per batch, and the
   // windows, as durations (`90`, `15m`, `12h`, `7d`) or `forever`; parsed by parseRetention.
   TOKENWARDEN_PRUNE_INTERVAL_SECONDS: Type.Integer({ minimum: 0, maximum: 86_400, default: 600 }),
   TOKENWARDEN_PRUNE_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 100_000, default: 1_000 }),

@@ -1,4 +1,4 @@
--- What one refresh committed before issue 5: seven statements in a transaction
+-- What one refresh committed in tree 4b64cda, before it was cut to two statements: seven statements in a transaction
 -- (the order of src/application/commands/refresh-tokens/handler.ts then).
 -- Token :n is seeded by bench/support/seed.ts; pgbench -D ntokens=N.
 \set n random(1, :ntokens)

@@ -1,4 +1,4 @@
--- What one refresh committed from issue 5 to issue 16, and what it still commits when
+-- What one refresh committed before the two-statement path (tree 16e73dc), and what it still commits when
 -- the two-statement path falls back (a used token, a change since the read): two
 -- statements in a transaction, KyselyRefreshTokenRepository.findForRefresh and .rotate
 -- (BEGIN, SELECT … FOR SHARE/UPDATE, WITH … UPDATE, COMMIT: 4 round trips).

@@ -1,4 +1,4 @@
--- The smallest refresh any implementation could commit (issue 16): look the token up by
+-- The smallest refresh any implementation could commit: look the token up by
 -- its hash (the columns a validity decision needs, no join, no lock), then one statement
 -- that marks it used (if it still is unused), inserts the successor and touches the
 -- session. Two round trips, each statement its own transaction; no version check, no

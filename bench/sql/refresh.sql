@@ -1,4 +1,4 @@
--- What one refresh commits since issue 16: two statements, each its own transaction (no
+-- What one refresh commits on its common path: two statements, each its own transaction (no
 -- BEGIN/COMMIT), the SQL of KyselyRefreshTokenRepository.findFacts (no locks) and
 -- .rotateIfUnchanged (re-checks under the lock order's row locks, then writes): 2 round trips.
 -- The seeded rows carry versions 1/1, no grace, role user. bench/support/floor-statements.ts

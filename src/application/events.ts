@@ -4,7 +4,7 @@ import type { OutboxRepository } from './ports/outbox-repository.js';
 import type { Repositories } from './ports/repositories.js';
 import type { TokenGenerator } from './ports/token-generator.js';
 
-/** Outbox event types (CONTRACT §2); webhooks deliver them under these names. */
+/** Outbox event types; webhooks deliver them under these names. */
 export const EventType = {
   GlobalTokenRotationAttempted: 'GlobalTokenRotationAttempted',
   GlobalTokenRotationSucceeded: 'GlobalTokenRotationSucceeded',
@@ -81,7 +81,7 @@ export function appendEvent(
  * A state change's audit row and outbox event, written in the caller's transaction
  * so both commit with the change or not at all: the one place that pairs them. The
  * event carries the audit facts, or `payload` where its published shape differs (the
- * rotation events of CONTRACT §2 name `triggeredBy` and carry `rotatedAt`).
+ * rotation events name `triggeredBy` and carry `rotatedAt`).
  */
 export async function recordChange(
   ctx: Pick<AppContext, 'tokens'>,

@@ -4,7 +4,7 @@ import type { AppContext } from './context.js';
 import type { NewRefreshToken } from './ports/refresh-token-repository.js';
 import type { Repositories } from './ports/repositories.js';
 
-/** What login, refresh and password change answer with (CONTRACT §4). */
+/** What login, refresh and password change answer with. */
 export interface TokenPair {
   readonly accessToken: string;
   readonly refreshToken: string;

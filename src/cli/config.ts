@@ -110,7 +110,7 @@ function scheduleChange(options: SetOptions): RotationScheduleInput | null | und
   return Object.keys(change).length === 0 ? undefined : change;
 }
 
-/** `tokenwarden config get|set`: the security config singleton (CONTRACT §1) and the rotation schedule. */
+/** `tokenwarden config get|set`: the security config singleton (docs/DESIGN.md §1) and the rotation schedule. */
 export function registerConfig(program: Command, io: CliIo): void {
   const config = program.command('config').description('show or change the security configuration');
 

@@ -14,7 +14,7 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** Who the audit log names for a CLI action: `cli:<os user>` (CONTRACT §2). */
+/** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2). */
 export function cliActor(env: CliIo['env']): string {
   let name: string | undefined;
   try {

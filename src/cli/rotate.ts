@@ -19,7 +19,7 @@ interface UserOptions extends CommonOptions {
   readonly dryRun?: boolean;
 }
 
-/** `tokenwarden rotate global|user`: breach rotation (CONTRACT §2). */
+/** `tokenwarden rotate global|user`: breach rotation (docs/DESIGN.md §2). */
 export function registerRotate(program: Command, io: CliIo): void {
   const rotate = program
     .command('rotate')

@@ -4,7 +4,7 @@ import { firstControlOrFormat } from './text.js';
 import { REASON_MAX_LENGTH } from './versions.js';
 
 /**
- * A rotation reason: trimmed, 1..500 characters (CONTRACT §2), one line of visible text:
+ * A rotation reason: trimmed, 1..500 characters (docs/DESIGN.md §2), one line of visible text:
  * no control or format character (operators read reasons in a terminal).
  */
 export function parseRotationReason(raw: unknown, path = '/reason'): Result<string, TokenwardenError> {

@@ -20,7 +20,7 @@ const MAX_ROTATION_INTERVAL_SECONDS = 3_650 * 86_400;
 /** The advance notice by default: a week, or half the interval when that is shorter. */
 const DEFAULT_NOTICE_LEAD_SECONDS = 7 * 86_400;
 
-/** A periodic global rotation, as configured (CONTRACT §6). */
+/** A periodic global rotation, as configured (docs/DESIGN.md §2, scheduled). */
 export interface RotationScheduleSettings {
   readonly intervalSeconds: number;
   /** The grace period of each scheduled rotation; null = the configured default at that time. */

@@ -15,7 +15,7 @@ const at = (ms: number) => new Date(T0 + ms);
 const version = fc.integer({ min: 1, max: 1_000_000 });
 const offset = fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 });
 
-describe('checkVersionStamp (CONTRACT §1 rules 3 and 4)', () => {
+describe('checkVersionStamp (docs/DESIGN.md §1, rules 3 and 4)', () => {
   it('accepts any stamp at or above both current versions', () => {
     fc.assert(
       fc.property(
@@ -195,7 +195,7 @@ describe('rejectionToError', () => {
   });
 });
 
-describe('checkIssuance: only what the issuer produces (issue 10 item 10)', () => {
+describe('checkIssuance: only what the issuer produces', () => {
   const ttl = fc.integer({ min: 30, max: 86_400 });
   const nowSeconds = fc.integer({ min: 1_700_000_000, max: 2_000_000_000 });
   const nowAt = (seconds: number, ms: number) => new Date(seconds * 1000 + ms);

@@ -32,7 +32,7 @@ export interface CurrentVersions {
 const VALID: Validity = { valid: true };
 
 /**
- * Rules 3 and 4 of CONTRACT §1, shared by refresh and access tokens: the user
+ * Rules 3 and 4 of docs/DESIGN.md §1, shared by refresh and access tokens: the user
  * stamp must be current (never any grace), the global stamp current or exactly
  * one behind while the last global rotation's grace window is open.
  */
@@ -131,7 +131,7 @@ export interface RefreshTokenFacts {
 }
 
 /**
- * The validity rule of CONTRACT §1 for a refresh token that exists (rule 1's lookup
+ * The validity rule of docs/DESIGN.md §1 for a refresh token that exists (rule 1's lookup
  * is the repository's job; whether it was already used is the refresh handler's).
  * Pure: the same facts and clock always give the same answer.
  *

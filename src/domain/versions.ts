@@ -1,4 +1,4 @@
-/** The versions a token was stamped with at issuance (CONTRACT §1). */
+/** The versions a token was stamped with at issuance (docs/DESIGN.md §1). */
 export interface VersionStamp {
   readonly userVersion: number;
   readonly globalVersion: number;

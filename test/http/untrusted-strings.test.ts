@@ -41,7 +41,7 @@ describe.each(testDatabases())('untrusted strings on $name', (target) => {
     expect(problem.errors.map((e) => e.path)).toContain(path);
   };
 
-  describe('NUL and lone surrogates: 422 with the path, never a 500 (issue 10 item 6)', () => {
+  describe('NUL and lone surrogates: 422 with the path, never a 500', () => {
     it('in the email of a login (unauthenticated) and of a registration', async () => {
       expect422(await post('/api/v1/sessions', '{"email":"a\\u0000@example.com","password":"x"}'), '/email');
       expect422(
@@ -106,7 +106,7 @@ describe.each(testDatabases())('untrusted strings on $name', (target) => {
     });
   });
 
-  describe('control and format characters in reasons and emails: 422 (issue 10 item 5)', () => {
+  describe('control and format characters in reasons and emails: 422', () => {
     it('a "log out everywhere" reason with a newline or ESC', async () => {
       expect422(
         await post(
@@ -148,7 +148,7 @@ describe.each(testDatabases())('untrusted strings on $name', (target) => {
     });
   });
 
-  describe('look-alike emails are one address or refused (issue 10 item 14)', () => {
+  describe('look-alike emails are one address or refused', () => {
     beforeAll(async () => {
       await t.register('alice@example.com');
       await t.register('josé@example.com');

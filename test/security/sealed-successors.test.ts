@@ -16,7 +16,7 @@ async function dumpSession(t: TestApp, sessionId: string) {
 }
 
 /**
- * The attack of issue 10: from one old, rotated refresh token and a dump, open each
+ * The attack sealing must withstand (docs/DESIGN.md §3): from one old, rotated refresh token and a dump, open each
  * sealed successor in turn (HKDF + AES-GCM under the parent's plaintext).
  */
 function walk(rows: Awaited<ReturnType<typeof dumpSession>>, oldToken: string): string[] {

@@ -14,7 +14,10 @@ export interface NewRefreshToken {
   readonly parentId: string | null;
 }
 
-/** What {@link RefreshTokenRepository.findForRefresh} reads, locked. */
+/**
+ * What a refresh decides on, read in one statement: locked by
+ * {@link RefreshTokenRepository.findForRefresh}, unlocked by {@link RefreshTokenRepository.findFacts}.
+ */
 export interface RefreshFacts {
   /**
    * The database's own clock when it read them: a write's deadline is set from it, so the
@@ -56,11 +59,16 @@ export interface RefreshTokenRepository {
    * (by hash) FOR UPDATE, then its user FOR SHARE.
    */
   findForRefresh(tokenHash: string): Promise<RefreshFacts | null>;
-  /** The same facts read without any lock: for questions that change nothing (introspection, revocation's lookup). */
+  /**
+   * The same facts read without any lock: for questions that change nothing (introspection,
+   * revocation's first lookup) and for a refresh's first judgement, whose write
+   * (`rotateIfUnchanged`) re-checks them under the lock order's row locks.
+   */
   findFacts(tokenHash: string): Promise<RefreshFacts | null>;
   /**
    * Inserts the successor, marks the parent used (pointing at it) and touches the session:
-   * one statement. False: it ran after `writeBefore`, and wrote nothing.
+   * one statement that re-checks nothing, for a transaction that holds the locks of
+   * `findForRefresh`. False: it ran after `writeBefore`, and wrote nothing.
    */
   rotate(input: RefreshRotation): Promise<boolean>;
   /**
@@ -81,7 +89,7 @@ export interface RefreshTokenRepository {
   findById(id: string): Promise<RefreshTokenRecord | null>;
   /** Revokes every unrevoked token of a session (and drops its sealed successors); returns how many. */
   revokeBySession(sessionId: string, at: Date): Promise<number>;
-  /** Revokes every unrevoked token of a user's sessions, except one session's; returns how many. */
+  /** Revokes every unrevoked token of a user's sessions, except one session's (and drops their sealed successors); returns how many. */
   revokeByUser(userId: string, at: Date, exceptSessionId?: string): Promise<number>;
   /**
    * Drops the sealed successor of at most `limit` tokens used before `usedBefore`

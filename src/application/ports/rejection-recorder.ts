@@ -1,4 +1,4 @@
-/** One request refused because a rotation made its token too old (CONTRACT §1). */
+/** One request refused because a rotation made its token too old (docs/DESIGN.md §1). */
 export interface RotationRejection {
   readonly tokenKind: 'refresh' | 'access';
   readonly rejection: 'global_rotation' | 'user_rotation';

@@ -43,7 +43,7 @@ function deliberatelyStricter(token: string): boolean {
   return typeof parsed?.kid !== 'string' || parsed.crit !== undefined;
 }
 
-/** The claim shapes tokenwarden has always required after jose's checks (CONTRACT §1). */
+/** The claim shapes tokenwarden has always required after jose's checks (docs/DESIGN.md §4). */
 function wellShaped(claims: Record<string, unknown>): boolean {
   const text = (v: unknown) => typeof v === 'string' && v.length > 0;
   const positive = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;

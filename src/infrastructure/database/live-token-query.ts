@@ -3,7 +3,7 @@ import type { Database } from './schema.js';
 
 /**
  * Refresh tokens that would be accepted now: unused, unrevoked, unexpired, in a
- * live session of an enabled user, with version stamps that pass CONTRACT §1
+ * live session of an enabled user, with version stamps that pass docs/DESIGN.md §1
  * (user stamp current; global stamp current, or one behind inside the grace
  * window). It is the SQL twin of `checkRefreshToken`, used only for counting and
  * listing (dry runs, session lists); accept/reject decisions stay in the domain

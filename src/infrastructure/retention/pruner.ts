@@ -55,7 +55,7 @@ const zeroCounts = (): Record<PrunedTable, number> =>
   Object.fromEntries(PRUNED_TABLES.map((table) => [table, 0])) as Record<PrunedTable, number>;
 
 /**
- * Deletes what no rule needs any more (issue 14): expired refresh tokens, sessions past
+ * Deletes what no rule needs any more (docs/DESIGN.md §6, retention): expired refresh tokens, sessions past
  * their absolute age or revoked longer ago than a window, delivered webhook events, the
  * revocation feed's rows older than its window, and audit rows when a retention is set.
  *

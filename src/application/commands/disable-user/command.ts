@@ -1,6 +1,6 @@
 /**
  * Disable an account: its refresh and access tokens stop working and it can no
- * longer log in (CONTRACT §1, rule 2). Idempotent.
+ * longer log in (docs/DESIGN.md §1, rule 2). Idempotent.
  *
  * @example
  * const command = DisableUser({ userId, actor: 'cli:alice', reason: 'account compromised' });

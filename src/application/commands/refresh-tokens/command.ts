@@ -1,4 +1,4 @@
-/** Exchange a refresh token for a new pair (rotation on every use, CONTRACT §3). */
+/** Exchange a refresh token for a new pair (rotation on every use, docs/DESIGN.md §3). */
 export interface RefreshTokens {
   readonly refreshToken: string;
   readonly userAgent: string | null;

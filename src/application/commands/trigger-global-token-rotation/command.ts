@@ -1,5 +1,5 @@
 /**
- * Invalidate every refresh token in the system (CONTRACT §2): the seed's command,
+ * Invalidate every refresh token in the system (docs/DESIGN.md §2): the seed's command,
  * plus an optional grace period for this rotation. Its dry run is the query
  * PreviewGlobalRotationQuery.
  *

@@ -1,5 +1,5 @@
 /**
- * Invalidate every token of one user (CONTRACT §2): an admin's call, the user's own
+ * Invalidate every token of one user (docs/DESIGN.md §2): an admin's call, the user's own
  * "log out everywhere", or automatically on password change. Its dry run is the
  * query PreviewUserRotationQuery.
  *

@@ -30,7 +30,7 @@ export interface RevocationFeedInput {
 /** What a verifier needs now, whatever it held before: global versions and keys. */
 interface RevocationFeedState {
   readonly globalMinTokenVersion: number;
-  /** One version behind is still accepted until then (CONTRACT §1 rule 4); null when no grace. */
+  /** One version behind is still accepted until then (docs/DESIGN.md §1, rule 4); null when no grace. */
   readonly graceUntil: Date | null;
   readonly gracePeriodSeconds: number;
   readonly signingKeys: readonly { readonly kid: string; readonly status: SigningKeyStatus }[];

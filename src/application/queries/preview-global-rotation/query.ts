@@ -21,7 +21,7 @@ export interface GlobalRotationDryRun {
 }
 
 /**
- * What a global rotation now would do, changing nothing (CONTRACT §2, dry run): it
+ * What a global rotation now would do, changing nothing (docs/DESIGN.md §2, dry run): it
  * refuses what the rotation refuses, then counts the sessions and refresh tokens
  * that would stop working.
  *

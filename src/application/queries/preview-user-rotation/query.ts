@@ -19,7 +19,7 @@ export interface UserRotationDryRun {
 }
 
 /**
- * What rotating one user now would do, changing nothing (CONTRACT §2, dry run): it
+ * What rotating one user now would do, changing nothing (docs/DESIGN.md §2, dry run): it
  * refuses what the rotation refuses, then counts that user's sessions and refresh
  * tokens that would stop working.
  *

@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 /**
- * The revocation feed (issue 12): one row per change that makes access tokens invalid.
+ * The revocation feed (docs/DESIGN.md §6): one row per change that makes access tokens invalid.
  *
  * `seq` is not a sequence: PostgreSQL hands out sequence values at insert time and
  * transactions commit in any order, so a reader paging `after=<seq>` could pass seq 8

@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 /**
- * What the pruner (issue 14) needs so that a batch never scans a table: an index on
+ * What the pruner needs so that a batch never scans a table: an index on
  * each column its deletes select by. Each batch walks one of these from its oldest
  * end and stops after the batch size.
  *

@@ -1,7 +1,7 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 
 /**
- * Scheduled global rotation (issue 14): the schedule lives on the security_config row,
+ * Scheduled global rotation (docs/DESIGN.md §2): the schedule lives on the security_config row,
  * so the transaction that rotates locks it, checks `rotation_next_due_at` is still due
  * and moves it on, all in one commit. A timer on any number of instances only decides
  * when to try.
