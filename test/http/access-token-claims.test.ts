@@ -40,7 +40,7 @@ describe.each(testDatabases())('access tokens hold only what the issuer issues o
     return Math.floor(row.expires_at.getTime() / 1000);
   };
 
-  describe('the session absolute age (item 8)', () => {
+  describe('the session absolute age', () => {
     it('an access token issued a minute before the session ends expires with it', async () => {
       const pair = await freshPair();
       const ends = await sessionExpiry(pair.sessionId);
@@ -73,7 +73,7 @@ describe.each(testDatabases())('access tokens hold only what the issuer issues o
     });
   });
 
-  describe('the audience (item 9)', () => {
+  describe('the audience', () => {
     it('access tokens carry aud "tokenwarden" by default', async () => {
       const pair = await freshPair();
       expect(claimsOf(pair.accessToken).aud).toBe('tokenwarden');
@@ -91,7 +91,7 @@ describe.each(testDatabases())('access tokens hold only what the issuer issues o
     });
   });
 
-  describe('claims the issuer never produces (item 10)', () => {
+  describe('claims the issuer never produces', () => {
     const refusedAsInvalid = async (token: string) => {
       const res = await me(token);
       expect(res.statusCode).toBe(401);
