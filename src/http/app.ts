@@ -181,7 +181,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   });
 
   // Whatever a dependency does (a database that stopped answering, a pool with no free
-  // connection), the client gets an answer: 503 with Retry-After, through the route's own
+  // connection), the client gets an answer: 503 with Retry-After, through the one
   // error handler (problem+json, or RFC 6749 JSON on the OAuth routes). The work itself
   // is bounded by the database timeouts; this bounds the sum of them.
   const deadlineMs = options.responseDeadlineMs ?? 8_000;

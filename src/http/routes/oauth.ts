@@ -116,7 +116,7 @@ export const oauthRoutes =
   async (app) => {
     // Forms only (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662 §2.1): the JSON and text parsers
     // this scope inherits would let a JSON body rotate or revoke a token. Without a parser a
-    // body is 415, written below as 400 invalid_request.
+    // body is 415, answered as 400 invalid_request (the error table's RFC 6749 form).
     app.removeAllContentTypeParsers();
     // Parsed here only: /api/v1 stays JSON (a form there is still 415).
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
