@@ -24,14 +24,40 @@
  */
 
 /**
+ * How a code reads on the OAuth routes (RFC 6749 §5.2): its `error`, the status when the
+ * RFC wants another one, at the token endpoint (`grant`) the code a refused refresh token
+ * is there, and whether tokenwarden's own `code` rides along to say why.
+ */
+interface OAuthForm {
+  readonly error: string;
+  readonly status?: number;
+  readonly grant?: { readonly error: string; readonly status: number };
+  readonly withCode?: true;
+}
+
+// At the token endpoint a refused refresh token is the grant's fault (RFC 6749 §5.2);
+// elsewhere it was the caller's bearer credential (RFC 6750).
+const TOKEN_REFUSED: OAuthForm = {
+  error: 'invalid_token',
+  grant: { error: 'invalid_grant', status: 400 },
+  withCode: true,
+};
+// The RFC 6749 code for "try again later".
+const TRY_LATER: OAuthForm = { error: 'temporarily_unavailable' };
+// A malformed request, which an OAuth client expects as 400 whatever fastify said.
+const MALFORMED: OAuthForm = { error: 'invalid_request', status: 400 };
+
+/**
  * Every error code tokenwarden can answer with, in one table (as fastify keeps its
- * errors): the HTTP status and a stable title. The `code` string is the contract
- * clients switch on; the title is for people.
+ * errors): the HTTP status, a stable title, and its RFC 6749 form on the OAuth routes
+ * (none: `invalid_request`, or `server_error` from 500 up). The `code` string is the
+ * contract clients switch on; the title is for people. The RFC 6749 codes tokenwarden
+ * raises itself are codes here too.
  */
 const ERROR_TABLE = {
-  bad_request: { status: 400, title: 'Bad request' },
-  validation_failed: { status: 422, title: 'Validation failed' },
-  unauthorized: { status: 401, title: 'Unauthorized' },
+  bad_request: { status: 400, title: 'Bad request', oauth: MALFORMED },
+  validation_failed: { status: 422, title: 'Validation failed', oauth: MALFORMED },
+  unauthorized: { status: 401, title: 'Unauthorized', oauth: { error: 'invalid_client' } },
   forbidden: { status: 403, title: 'Forbidden' },
   not_found: { status: 404, title: 'Not found' },
   user_not_found: { status: 404, title: 'User not found' },
@@ -42,23 +68,62 @@ const ERROR_TABLE = {
   email_taken: { status: 409, title: 'Email already registered' },
   signing_key_active: { status: 409, title: 'Signing key is the active one' },
   signing_key_pinned: { status: 409, title: 'Signing key pinned by configuration' },
-  payload_too_large: { status: 413, title: 'Payload too large' },
-  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  payload_too_large: { status: 413, title: 'Payload too large', oauth: { error: 'invalid_request' } },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type', oauth: MALFORMED },
   invalid_credentials: { status: 401, title: 'Invalid credentials' },
-  token_invalid: { status: 401, title: 'Token invalid' },
-  token_expired: { status: 401, title: 'Token expired' },
-  token_revoked: { status: 401, title: 'Token revoked' },
-  token_rotated: { status: 401, title: 'Token rotated' },
-  token_reused: { status: 401, title: 'Token reused' },
-  rate_limited: { status: 429, title: 'Too many requests' },
-  service_unavailable: { status: 503, title: 'Service unavailable' },
-  internal_error: { status: 500, title: 'Internal server error' },
-} as const satisfies Record<string, { readonly status: number; readonly title: string }>;
+  token_invalid: { status: 401, title: 'Token invalid', oauth: TOKEN_REFUSED },
+  token_expired: { status: 401, title: 'Token expired', oauth: TOKEN_REFUSED },
+  token_revoked: { status: 401, title: 'Token revoked', oauth: TOKEN_REFUSED },
+  token_rotated: { status: 401, title: 'Token rotated', oauth: TOKEN_REFUSED },
+  token_reused: { status: 401, title: 'Token reused', oauth: TOKEN_REFUSED },
+  rate_limited: { status: 429, title: 'Too many requests', oauth: TRY_LATER },
+  service_unavailable: { status: 503, title: 'Service unavailable', oauth: TRY_LATER },
+  internal_error: { status: 500, title: 'Internal server error', oauth: { error: 'server_error' } },
+  // RFC 6749 §5.2 and RFC 7009 §2.2.1, raised by the OAuth routes.
+  invalid_request: { status: 400, title: 'Invalid request', oauth: { error: 'invalid_request' } },
+  invalid_client: { status: 401, title: 'Invalid client', oauth: { error: 'invalid_client' } },
+  unauthorized_client: { status: 400, title: 'Unauthorized client', oauth: { error: 'unauthorized_client' } },
+  unsupported_grant_type: {
+    status: 400,
+    title: 'Unsupported grant type',
+    oauth: { error: 'unsupported_grant_type' },
+  },
+  unsupported_token_type: {
+    status: 400,
+    title: 'Unsupported token type',
+    oauth: { error: 'unsupported_token_type' },
+  },
+} as const satisfies Record<
+  string,
+  { readonly status: number; readonly title: string; readonly oauth?: OAuthForm }
+>;
 
 export type ErrorCode = keyof typeof ERROR_TABLE;
 
 /** Every code, for the API schema of a problem's `code`. */
 export const ERROR_CODES = Object.keys(ERROR_TABLE) as readonly ErrorCode[];
+
+/**
+ * A code's RFC 6749 §5.2 form: the `error` and status the OAuth routes answer with, and
+ * whether tokenwarden's own `code` goes along. `atGrant`: the request was a grant at the
+ * token endpoint, where a refused token is `invalid_grant`.
+ *
+ * @example
+ * oauthForm('token_reused', true); // { error: 'invalid_grant', status: 400, withCode: true }
+ */
+export function oauthForm(
+  code: ErrorCode,
+  atGrant: boolean,
+): { readonly error: string; readonly status: number; readonly withCode: boolean } {
+  const entry: { readonly status: number; readonly oauth?: OAuthForm } = ERROR_TABLE[code];
+  const form = entry.oauth;
+  const withCode = form?.withCode === true;
+  if (atGrant && form?.grant !== undefined) return { ...form.grant, withCode };
+  if (form !== undefined) return { error: form.error, status: form.status ?? entry.status, withCode };
+  return entry.status >= 500
+    ? { error: 'server_error', status: entry.status, withCode }
+    : { error: 'invalid_request', status: 400, withCode };
+}
 
 /** Extra members a problem carries beyond RFC 9457's own (e.g. `rejection`, `errors`). */
 export type ProblemExtensions = Readonly<Record<string, unknown>>;

@@ -24,7 +24,7 @@ import type { HttpDeps } from './http-deps.js';
 import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
 import { KnownPaths } from './method-not-allowed.js';
 import { documentFrameworkProblems, openapiOptions } from './openapi.js';
-import { sendProblem } from './problem.js';
+import { sendError, sendProblem } from './problem.js';
 import { rateLimitAddress } from './rate-limit-address.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminAuditRoutes } from './routes/admin-audit.js';
@@ -133,9 +133,10 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   app.addSchema(ProblemSchema);
 
   const unavailableLog = unavailabilityLogger(app.log);
+  // The one error handler: problem+json, or RFC 6749 §5.2 JSON on routes that say so (sendError).
   app.setErrorHandler((error: FastifyError | TokenwardenError, request, reply) => {
     if (error instanceof ServiceUnavailableError) unavailableLog(error);
-    if (error instanceof TokenwardenError) return sendProblem(reply, error);
+    if (error instanceof TokenwardenError) return sendError(reply, error);
     if (error.validation) {
       const errors = error.validation.map((v) => {
         const missing = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
@@ -145,7 +146,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
           missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
         return { path, message };
       });
-      return sendProblem(
+      return sendError(
         reply,
         validationError(errors, `The request ${error.validationContext ?? 'input'} is not valid`),
       );
@@ -154,10 +155,10 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     if (status >= 400 && status < 500) {
       const code = STATUS_CODES[status] ?? 'bad_request';
       // Parser messages name the problem ("Unexpected token } in JSON") without echoing secrets.
-      return sendProblem(reply, new TokenwardenError(code, error.message));
+      return sendError(reply, new TokenwardenError(code, error.message));
     }
     request.log.error({ err: error }, 'unhandled error');
-    return sendProblem(reply, new TokenwardenError('internal_error', 'An unexpected error occurred'));
+    return sendError(reply, new TokenwardenError('internal_error', 'An unexpected error occurred'));
   });
   // Before any route: every route is known for 405s, and documented with the problems
   // fastify and the hooks answer before its handler (openapi.ts).
@@ -180,7 +181,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
   });
 
   // Whatever a dependency does (a database that stopped answering, a pool with no free
-  // connection), the client gets an answer: 503 with Retry-After, through the route's own
+  // connection), the client gets an answer: 503 with Retry-After, through the one
   // error handler (problem+json, or RFC 6749 JSON on the OAuth routes). The work itself
   // is bounded by the database timeouts; this bounds the sum of them.
   const deadlineMs = options.responseDeadlineMs ?? 8_000;

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { GrantClientCredentials } from '../../application/commands/grant-client-credentials/command.js';
 import { RefreshTokens } from '../../application/commands/refresh-tokens/command.js';
@@ -7,8 +7,8 @@ import { RevokeToken } from '../../application/commands/revoke-token/command.js'
 import type { ServiceClientPrincipal } from '../../application/queries/authenticate-service-client/query.js';
 import type { ActiveToken } from '../../application/queries/introspect-token/query.js';
 import type { Services } from '../../application/services.js';
-import { ServiceUnavailableError, TokenwardenError } from '../../domain/errors.js';
-import { BASIC_CHALLENGE, basicCredentials } from '../auth.js';
+import { TokenwardenError } from '../../domain/errors.js';
+import { basicCredentials } from '../auth.js';
 import { clientFacts, type Guards, noStore, type RateLimits, unwrap } from '../route-kit.js';
 
 /** What the OAuth surface says about itself: the URLs and ids the metadata and tokens carry. */
@@ -99,17 +99,6 @@ const MetadataSchema = Type.Object({
   service_documentation: Type.Optional(Type.String({ format: 'uri' })),
 });
 
-/** Thrown inside this scope; written as an RFC 6749 §5.2 error by the scope's error handler. */
-class OAuthError extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    description: string,
-  ) {
-    super(description);
-  }
-}
-
 /**
  * The standard OAuth 2.0 surface beside `/api/v1` (README, "OAuth 2.0 endpoints"):
  * RFC 8414 metadata, the RFC 6749 token endpoint (refresh_token and client_credentials),
@@ -127,7 +116,7 @@ export const oauthRoutes =
   async (app) => {
     // Forms only (RFC 6749 §4.1.3, RFC 7009 §2.1, RFC 7662 §2.1): the JSON and text parsers
     // this scope inherits would let a JSON body rotate or revoke a token. Without a parser a
-    // body is 415, written below as 400 invalid_request.
+    // body is 415, answered as 400 invalid_request (the error table's RFC 6749 form).
     app.removeAllContentTypeParsers();
     // Parsed here only: /api/v1 stays JSON (a form there is still 415).
     app.addContentTypeParser(FORM, { parseAs: 'string' }, (_request, body, done) => {
@@ -137,9 +126,10 @@ export const oauthRoutes =
         done(error as Error, undefined);
       }
     });
-    app.setErrorHandler((error: FastifyError | TokenwardenError | OAuthError, request, reply) =>
-      sendOAuthError(reply, toOAuthError(error, request)),
-    );
+    // Every failure in this scope is written as an RFC 6749 §5.2 error by the one error handler.
+    app.addHook('onRoute', (route) => {
+      route.config = { ...route.config, errorFormat: 'oauth' };
+    });
 
     const endpoint = (path: string) => `${options.publicUrl}${path}`;
     app.get(
@@ -177,6 +167,7 @@ export const oauthRoutes =
       '/oauth/token',
       {
         onRequest: limits.refresh,
+        config: { oauthGrant: true },
         schema: {
           tags: ['oauth'],
           operationId: 'oauthToken',
@@ -196,8 +187,7 @@ export const oauthRoutes =
         if (body.grant_type === 'refresh_token') {
           await refuseClientForRefresh(client);
           if (body.refresh_token === undefined) {
-            throw new OAuthError(
-              400,
+            throw new TokenwardenError(
               'invalid_request',
               'refresh_token is required for grant_type=refresh_token',
             );
@@ -216,8 +206,7 @@ export const oauthRoutes =
         }
         if (body.grant_type === 'client_credentials') {
           if (client.kind !== 'confidential') {
-            throw new OAuthError(
-              401,
+            throw new TokenwardenError(
               'invalid_client',
               'client_credentials needs a service client id and secret',
             );
@@ -225,15 +214,14 @@ export const oauthRoutes =
           const granted = await services.grantClientCredentials.handle(
             GrantClientCredentials({ clientId: client.clientId, secret: client.secret }),
           );
-          if (!granted.ok) throw new OAuthError(401, 'invalid_client', 'Invalid service client credentials');
+          if (!granted.ok) throw new TokenwardenError('invalid_client', 'Invalid service client credentials');
           return {
             access_token: granted.value.accessToken,
             token_type: granted.value.tokenType,
             expires_in: granted.value.expiresIn,
           };
         }
-        throw new OAuthError(
-          400,
+        throw new TokenwardenError(
           'unsupported_grant_type',
           'grant_type must be refresh_token or client_credentials',
         );
@@ -269,8 +257,7 @@ export const oauthRoutes =
         if (outcome.unsupported !== undefined) {
           // RFC 7009 §2.2.1: a client-credentials token has no session to end, and is not
           // revoked one by one; revoking its service client stops every token it holds.
-          throw new OAuthError(
-            400,
+          throw new TokenwardenError(
             'unsupported_token_type',
             'Client-credentials tokens are not revocable one by one: revoke the service client',
           );
@@ -288,7 +275,7 @@ export const oauthRoutes =
           if (request.body.client_secret === undefined) return guards.requireServiceClient(request, reply);
           const client = presentedClient(request, request.body);
           if (client.kind !== 'confidential') {
-            throw new OAuthError(401, 'invalid_client', 'Introspection needs a service client');
+            throw new TokenwardenError('invalid_client', 'Introspection needs a service client');
           }
           request.serviceClient = await authenticate(client);
         },
@@ -317,30 +304,28 @@ export const oauthRoutes =
       const header = request.headers.authorization;
       if (header !== undefined) {
         if (body.client_secret !== undefined) {
-          throw new OAuthError(400, 'invalid_request', 'Use one client authentication method, not two');
+          throw new TokenwardenError('invalid_request', 'Use one client authentication method, not two');
         }
         const basic = basicCredentials(header);
         if (basic === null) {
-          throw new OAuthError(
-            401,
+          throw new TokenwardenError(
             'invalid_client',
             'Client authentication must be HTTP Basic (client_secret_basic)',
           );
         }
         if (body.client_id !== undefined && body.client_id !== basic.clientId) {
-          throw new OAuthError(400, 'invalid_request', 'client_id differs from the authenticated client');
+          throw new TokenwardenError('invalid_request', 'client_id differs from the authenticated client');
         }
         return { kind: 'confidential', clientId: basic.clientId, secret: basic.secret };
       }
       if (body.client_secret !== undefined) {
         if (body.client_id === undefined) {
-          throw new OAuthError(400, 'invalid_request', 'client_secret needs client_id');
+          throw new TokenwardenError('invalid_request', 'client_secret needs client_id');
         }
         return { kind: 'confidential', clientId: body.client_id, secret: body.client_secret };
       }
       if (body.client_id !== undefined && body.client_id !== options.clientId) {
-        throw new OAuthError(
-          401,
+        throw new TokenwardenError(
           'invalid_client',
           'Unknown public client: only the first-party client id is accepted without a secret',
         );
@@ -350,7 +335,7 @@ export const oauthRoutes =
 
     async function authenticate(client: ConfidentialClient): Promise<ServiceClientPrincipal> {
       const result = await services.authenticateServiceClient.execute(client.clientId, client.secret);
-      if (!result.ok) throw new OAuthError(401, 'invalid_client', 'Invalid service client credentials');
+      if (!result.ok) throw new TokenwardenError('invalid_client', 'Invalid service client credentials');
       return result.value;
     }
 
@@ -358,8 +343,7 @@ export const oauthRoutes =
     async function refuseClientForRefresh(client: PresentedClient): Promise<void> {
       if (client.kind === 'public') return;
       await authenticate(client);
-      throw new OAuthError(
-        400,
+      throw new TokenwardenError(
         'unauthorized_client',
         'Service clients use client_credentials; refresh tokens belong to the first-party client',
       );
@@ -427,105 +411,4 @@ function parseForm(body: string): Record<string, string> {
     params[name] = value;
   }
   return params;
-}
-
-const FRAMEWORK_STATUS: Record<number, string> = {
-  413: 'The request body is too large',
-  415: `The body must be ${FORM}`,
-};
-
-/** Every failure in this scope, as an RFC 6749 §5.2 error: never a stack, never a token echoed. */
-function toOAuthError(
-  error: FastifyError | TokenwardenError | OAuthError,
-  request: FastifyRequest,
-): OAuthError {
-  if (error instanceof OAuthError) return error;
-  if (error instanceof TokenwardenError) return fromTokenwardenError(error, request);
-  if (error.validation) {
-    const first = error.validation[0];
-    const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
-    const where = missing ?? first?.instancePath.replace(/^\//, '') ?? 'the body';
-    return new OAuthError(
-      400,
-      'invalid_request',
-      missing !== undefined ? `${missing} is required` : `${where} ${first?.message ?? 'is invalid'}`,
-    );
-  }
-  const status = error.statusCode ?? 500;
-  if (status >= 500) {
-    request.log.error({ err: error }, 'unhandled error');
-    return new OAuthError(500, 'server_error', 'An unexpected error occurred');
-  }
-  if (status === 429) return new OAuthError(429, 'temporarily_unavailable', error.message);
-  // A wrong content type is a malformed request to an OAuth client, which expects 400 here.
-  return new OAuthError(
-    status === 413 ? 413 : 400,
-    'invalid_request',
-    FRAMEWORK_STATUS[status] ?? error.message,
-  );
-}
-
-function fromTokenwardenError(error: TokenwardenError, request: FastifyRequest): OAuthError {
-  const onTokenEndpoint = request.routeOptions.url === '/oauth/token';
-  if (error.code.startsWith('token_')) {
-    // At the token endpoint a refused refresh token is the grant's fault (§5.2); elsewhere it
-    // was the bearer credential of the caller (RFC 6750).
-    const oauth = onTokenEndpoint
-      ? new OAuthError(400, 'invalid_grant', error.message)
-      : new OAuthError(401, 'invalid_token', error.message);
-    return Object.assign(oauth, { code: error.code, rejection: error.extensions.rejection });
-  }
-  switch (error.code) {
-    case 'unauthorized':
-      return new OAuthError(401, 'invalid_client', error.message);
-    case 'validation_failed':
-    case 'bad_request':
-    case 'unsupported_media_type': {
-      const errors = error.extensions.errors as readonly { path: string; message: string }[] | undefined;
-      const first = errors?.[0];
-      return new OAuthError(
-        400,
-        'invalid_request',
-        first === undefined ? error.message : `${first.path} ${first.message}`,
-      );
-    }
-    case 'payload_too_large':
-      return new OAuthError(413, 'invalid_request', error.message);
-    case 'rate_limited':
-      return new OAuthError(429, 'temporarily_unavailable', error.message);
-    case 'service_unavailable':
-      // The RFC 6749 code for "try again later"; sendOAuthError adds the Retry-After.
-      return Object.assign(new OAuthError(503, 'temporarily_unavailable', error.message), {
-        retryAfterSeconds: error instanceof ServiceUnavailableError ? error.retryAfterSeconds : 2,
-      });
-    default:
-      if (error.status >= 500) return new OAuthError(error.status, 'server_error', error.message);
-      return new OAuthError(400, 'invalid_request', error.message);
-  }
-}
-
-/** RFC 6749 §5.2: JSON, never cached; the description only in the characters §5.2 allows. */
-function sendOAuthError(reply: FastifyReply, error: OAuthError): FastifyReply {
-  noStore(reply);
-  if (error.status === 401 && !reply.hasHeader('www-authenticate')) {
-    // §5.2: a failed client authentication names the scheme to use.
-    reply.header(
-      'www-authenticate',
-      error.error === 'invalid_token' ? `Bearer realm="tokenwarden", error="invalid_token"` : BASIC_CHALLENGE,
-    );
-  }
-  const extra = error as OAuthError & { code?: string; rejection?: unknown; retryAfterSeconds?: number };
-  if (extra.retryAfterSeconds !== undefined) reply.header('retry-after', String(extra.retryAfterSeconds));
-  return reply
-    .code(error.status)
-    .type('application/json; charset=utf-8')
-    .send({
-      error: error.error,
-      error_description: error.message
-        .replace(/"/g, "'")
-        .replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
-        .slice(0, 300),
-      ...(extra.code === undefined ? {} : { code: extra.code }),
-      ...(typeof extra.rejection === 'string' ? { rejection: extra.rejection } : {}),
-    });
 }
