@@ -142,8 +142,13 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
         const missing = (v.params as { missingProperty?: string; additionalProperty?: string }) ?? {};
         const field = missing.missingProperty ?? missing.additionalProperty;
         const path = `${v.instancePath}${field === undefined ? '' : `/${field}`}` || '/';
+        // The path names the field: "is required" reads right in problem+json and RFC 6749 alike.
         const message =
-          missing.additionalProperty !== undefined ? 'is not an accepted field' : (v.message ?? 'is invalid');
+          missing.additionalProperty !== undefined
+            ? 'is not an accepted field'
+            : missing.missingProperty !== undefined
+              ? 'is required'
+              : (v.message ?? 'is invalid');
         return { path, message };
       });
       return sendError(
