@@ -10,11 +10,13 @@
  *   that finds bad input (a cursor it cannot decode) throws one, and the query returns it
  *   as `err(...)` (application's `asResult`).
  * - Only bugs and infrastructure faults throw (a lost database, a broken invariant). HTTP
- *   logs them and answers 500 `internal_error`; the CLI prints them and exits 1.
+ *   logs them and answers 500 `internal_error`; the CLI prints them and exits 1. A
+ *   dependency that is unavailable throws {@link ServiceUnavailableError}: 503, not 500.
  * - HTTP routes unwrap a Result with route-kit's `unwrap`, which hands `err` to the one
- *   error handler that writes problem+json; a route never throws an error it built. Hooks
- *   (authentication, validation, the metrics token) fail the fastify way, by throwing a
- *   `TokenwardenError` to that same handler.
+ *   error handler, which writes problem+json, or RFC 6749 §5.2 JSON on the OAuth routes
+ *   (each code's `oauth` form below). Hooks (authentication, validation, the metrics token)
+ *   and the OAuth routes' client authentication, which runs inside their handlers, fail the
+ *   fastify way, by throwing a `TokenwardenError` to that same handler.
  * - The CLI unwraps with command-kit's `unwrap`: `validation_failed` exits 2, any other
  *   code 1 (`fromTokenwardenError`). `CliError` is only how the CLI presents a failure.
  * - Start-up and environment failures are not request failures and stay thrown, each its
