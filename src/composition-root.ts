@@ -14,11 +14,13 @@ import { createServices, type Services } from './application/services.js';
 import { watchGlobalVersion } from './application/version-regression.js';
 import type { Config } from './config.js';
 import type { App } from './http/app.js';
-import type { Readiness } from './http/http-deps.js';
+import type { HttpDeps, Readiness } from './http/http-deps.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
 import { createAccessStateCache } from './infrastructure/cache/create-access-state-cache.js';
 import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
 import { RedisCircuit } from './infrastructure/cache/redis-circuit.js';
+import { redisRateLimitStore } from './infrastructure/cache/redis-rate-limit-store.js';
+import { RedisThrottleStore } from './infrastructure/cache/redis-throttle-store.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
 import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
@@ -489,10 +491,10 @@ export async function createTokenwarden(
         ...(limitsRedis === undefined
           ? {}
           : {
-              sharedLimits: {
-                redis: new RedisCircuit(limitsRedis),
-                prefix: `${config.accessCache.channel}:limits:`,
-              },
+              sharedLimits: sharedLimitStores(
+                new RedisCircuit(limitsRedis),
+                `${config.accessCache.channel}:limits:`,
+              ),
             }),
       },
       {
@@ -612,6 +614,20 @@ async function pingRedis(redis: Redis, timeoutMs: number): Promise<'up' | 'down'
  * would not hold here. A Redis that refuses or does not answer in time does not stop the
  * start: the limits hold per instance until it comes back.
  */
+/**
+ * The rate limits' and the login lock's stores in Redis, under `prefix` (the per-address
+ * counters under `ip:`).
+ */
+function sharedLimitStores(
+  redis: Pick<Redis, 'eval'>,
+  prefix: string,
+): NonNullable<HttpDeps['sharedLimits']> {
+  return {
+    rateLimitStore: (onError) => redisRateLimitStore(redis, `${prefix}ip:`, onError),
+    throttleStore: (windowSeconds) => new RedisThrottleStore(redis, { prefix, windowSeconds }),
+  };
+}
+
 async function sharedLimitsRedis(
   url: string,
   commandTimeoutMs: number,

@@ -21,7 +21,7 @@ import { AccessLog } from './access-log.js';
 import { authGuards } from './auth.js';
 import { answerClientError } from './client-error.js';
 import type { HttpDeps } from './http-deps.js';
-import { LoginThrottle, RedisThrottleStore } from './login-throttle.js';
+import { LoginThrottle } from './login-throttle.js';
 import { KnownPaths } from './method-not-allowed.js';
 import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendError, sendProblem } from './problem.js';
@@ -43,7 +43,6 @@ import { systemRoutes } from './routes/system.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 import { ProblemSchema } from './schemas.js';
-import { sharedRateLimitStore } from './shared-rate-limit-store.js';
 import { createValidatorCompiler, refuseUnstorableStrings } from './validation.js';
 
 export interface HttpOptions {
@@ -249,11 +248,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     ...(deps.sharedLimits === undefined
       ? {}
       : {
-          store: sharedRateLimitStore(
-            deps.sharedLimits.redis,
-            `${deps.sharedLimits.prefix}ip:`,
-            onSharedError,
-          ),
+          store: deps.sharedLimits.rateLimitStore(onSharedError),
         }),
     errorResponseBuilder: (_request, context) =>
       new TokenwardenError('rate_limited', `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} s`, {
@@ -293,10 +288,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       ...(deps.sharedLimits === undefined
         ? {}
         : {
-            shared: new RedisThrottleStore(deps.sharedLimits.redis, {
-              prefix: deps.sharedLimits.prefix,
-              windowSeconds: options.rateLimit.accountWindowSeconds,
-            }),
+            shared: deps.sharedLimits.throttleStore(options.rateLimit.accountWindowSeconds),
             onSharedError,
           }),
     }),

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
+import type { ThrottleStore } from '../application/ports/login-throttle-store.js';
 import type { WebhookDeliveries } from '../application/ports/webhook-deliveries.js';
 import type { Services } from '../application/services.js';
 
@@ -53,10 +54,15 @@ export interface HttpDeps {
    */
   readonly onServiceClientRevoked?: (listener: (clientId: string) => void) => () => void;
   /**
-   * Redis for the per-address limits and the per-account lock, so every instance shares
-   * them (absent: this instance's memory). Keys start with `prefix`.
+   * Stores shared by every instance (Redis) for the per-address limits and the per-account
+   * lock (absent: this instance's memory).
    */
-  readonly sharedLimits?: { readonly redis: Pick<Redis, 'eval'>; readonly prefix: string };
+  readonly sharedLimits?: {
+    /** @fastify/rate-limit's `store`; `onError` hears each failure it answered from memory instead. */
+    readonly rateLimitStore: (onError: (error: unknown) => void) => FastifyRateLimitStoreCtor;
+    /** The per-account failures, in windows of `windowSeconds`. */
+    readonly throttleStore: (windowSeconds: number) => ThrottleStore;
+  };
   /** The application's clock (tokens' `exp` are judged by it); absent: the system's. */
   readonly now?: () => Date;
 }

@@ -1,25 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { ThrottleStore, ThrottleWindow } from '../application/ports/login-throttle-store.js';
 import { normaliseEmail } from '../domain/credentials.js';
+import {
+  MAX_SOURCES_PER_ACCOUNT,
+  OVERFLOW_BUCKETS,
+  overflowBucketOf,
+} from '../domain/login-throttle-sources.js';
 import { rateLimitAddress } from './rate-limit-address.js';
-
-/** One account's current window, as a {@link ThrottleStore} holds it. */
-export interface ThrottleWindow {
-  readonly failures: number;
-  /** Milliseconds until the window ends. */
-  readonly msLeft: number;
-  /** Whether the asking source failed for this account in the window. */
-  readonly sourceFailed: boolean;
-}
-
-/**
- * Where the per-account failures live: this process's memory, or Redis so every
- * instance sees the same lock. Keys are already hashed.
- */
-export interface ThrottleStore {
-  read(account: string, source: string): Promise<ThrottleWindow | null>;
-  recordFailure(account: string, source: string): Promise<void>;
-}
 
 export interface LoginThrottleOptions {
   /** Failed logins an account absorbs in one window before sources that failed are refused. */
@@ -116,20 +103,6 @@ interface Entry {
   overflow: Uint8Array | null;
 }
 
-const MAX_SOURCES_PER_ACCOUNT = 1024;
-
-/**
- * Buckets (bits) a full source set spills into: a failing source past the 1 024 remembered
- * exactly sets its bucket's bit, and a source whose bit is set counts as failed. So a
- * source is never forgotten (it gets at most one guess past the lock, as before the set
- * filled); another source sharing its bucket is locked with it, which for the owner takes
- * an attacker about 45 000 addresses per 50 % (8 KiB an account, only once 1 024 failed).
- */
-const OVERFLOW_BUCKETS = 65_536;
-
-/** A source's overflow bucket: 16 bits of a hash of it, the same in memory and in Redis. */
-const bucketOf = (source: string) => createHash('sha256').update(source).digest().readUInt16BE(0);
-
 /** This process's memory: bounded in accounts and in sources per account. */
 export class MemoryThrottleStore implements ThrottleStore {
   readonly #entries = new Map<string, Entry>();
@@ -149,7 +122,7 @@ export class MemoryThrottleStore implements ThrottleStore {
     return {
       failures: entry.failures,
       msLeft: entry.windowStart + this.#windowMs - this.#now(),
-      sourceFailed: entry.failedFrom.has(source) || hasBit(entry.overflow, bucketOf(source)),
+      sourceFailed: entry.failedFrom.has(source) || hasBit(entry.overflow, overflowBucketOf(source)),
     };
   }
 
@@ -170,7 +143,7 @@ export class MemoryThrottleStore implements ThrottleStore {
       return;
     }
     entry.overflow ??= new Uint8Array(OVERFLOW_BUCKETS / 8);
-    const bucket = bucketOf(source);
+    const bucket = overflowBucketOf(source);
     entry.overflow[bucket >> 3] = (entry.overflow[bucket >> 3] as number) | (1 << (bucket & 7));
   }
 
@@ -186,76 +159,6 @@ export class MemoryThrottleStore implements ThrottleStore {
 
 const hasBit = (bits: Uint8Array | null, bucket: number) =>
   bits !== null && ((bits[bucket >> 3] as number) & (1 << (bucket & 7))) !== 0;
-
-// KEYS: count, sources, overflow bitmap. ARGV: window ms, source, max sources, its bucket.
-// The set and the bitmap expire with the count, so a window is fixed from its first failure
-// exactly as in memory.
-const RECORD_LUA = `
-local failures = redis.call('INCR', KEYS[1])
-if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-if redis.call('SISMEMBER', KEYS[2], ARGV[2]) == 0 then
-  if redis.call('SCARD', KEYS[2]) < tonumber(ARGV[3]) then
-    redis.call('SADD', KEYS[2], ARGV[2])
-  else
-    redis.call('SETBIT', KEYS[3], tonumber(ARGV[4]), 1)
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
-end
-redis.call('PEXPIRE', KEYS[2], ttl)
-return failures`;
-
-// KEYS: count, sources, overflow bitmap. ARGV: source, its bucket.
-const READ_LUA = `
-local failures = redis.call('GET', KEYS[1])
-if not failures then return false end
-local failed = redis.call('SISMEMBER', KEYS[2], ARGV[1])
-if failed == 0 then failed = redis.call('GETBIT', KEYS[3], tonumber(ARGV[2])) end
-return {tonumber(failures), redis.call('PTTL', KEYS[1]), failed}`;
-
-/** Redis, shared by every instance on it: one counter and one source set per account, under `prefix`. */
-export class RedisThrottleStore implements ThrottleStore {
-  readonly #redis: Pick<Redis, 'eval'>;
-  readonly #prefix: string;
-  readonly #windowMs: number;
-
-  constructor(redis: Pick<Redis, 'eval'>, options: { prefix: string; windowSeconds: number }) {
-    this.#redis = redis;
-    this.#prefix = options.prefix;
-    this.#windowMs = options.windowSeconds * 1000;
-  }
-
-  async read(account: string, source: string): Promise<ThrottleWindow | null> {
-    const reply = (await this.#redis.eval(
-      READ_LUA,
-      3,
-      ...this.#keys(account),
-      source,
-      String(bucketOf(source)),
-    )) as [number, number, number] | null;
-    if (reply === null) return null;
-    const [failures, msLeft, member] = reply;
-    return { failures, msLeft: msLeft < 0 ? this.#windowMs : msLeft, sourceFailed: member === 1 };
-  }
-
-  async recordFailure(account: string, source: string): Promise<void> {
-    await this.#redis.eval(
-      RECORD_LUA,
-      3,
-      ...this.#keys(account),
-      String(this.#windowMs),
-      source,
-      String(MAX_SOURCES_PER_ACCOUNT),
-      String(bucketOf(source)),
-    );
-  }
-
-  #keys(account: string): [string, string, string] {
-    const base = `${this.#prefix}account:${account}`;
-    return [`${base}:failures`, `${base}:sources`, `${base}:overflow`];
-  }
-}
 
 const hashOf = (value: string) => createHash('sha256').update(value).digest('base64url');
 // Hashed: memory and keys do not depend on how long the submitted emails are.

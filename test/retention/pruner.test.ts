@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
-import { Pruner } from '../../src/infrastructure/retention/pruner.js';
 import {
   batchStatement,
   cutoffsAt,
   type PruneCounts,
   RETENTION_RULES,
-} from '../../src/infrastructure/retention/retention-rules.js';
+} from '../../src/infrastructure/database/retention-rules.js';
+import { Pruner } from '../../src/infrastructure/retention/pruner.js';
 import { testDatabases } from '../support/databases.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 

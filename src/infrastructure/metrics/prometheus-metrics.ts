@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ServiceMetrics } from '../../application/ports/metrics.js';
 import type { InvalidationStatus } from '../cache/invalidation-transport.js';
+import type { PrunedTable } from '../database/retention-rules.js';
 import type { PrunerMetrics } from '../retention/pruner.js';
-import type { PrunedTable } from '../retention/retention-rules.js';
 
 /**
  * One registry per app instance (not prom-client's global), so several instances

@@ -1,9 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
-import type { Database } from '../database/schema.js';
-import { PeriodicTask } from '../scheduling/periodic-task.js';
-import { PRUNER_LOCK_CLASS, runAsLeader } from '../webhooks/relay-lock.js';
+import { PRUNER_LOCK_CLASS, runAsLeader } from '../database/relay-lock.js';
 import {
   cutoffsAt,
   deleteBatch,
@@ -12,7 +10,9 @@ import {
   type PrunedTable,
   RETENTION_RULES,
   type RetentionPolicy,
-} from './retention-rules.js';
+} from '../database/retention-rules.js';
+import type { Database } from '../database/schema.js';
+import { PeriodicTask } from '../scheduling/periodic-task.js';
 
 /** Rows per statement: bounded, so no batch holds locks or a transaction for long. */
 const DEFAULT_BATCH_SIZE = 1000;

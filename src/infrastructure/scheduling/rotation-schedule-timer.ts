@@ -1,10 +1,18 @@
-import type { ScheduledRotationOutcome } from '../../application/commands/run-scheduled-rotation/handler.js';
 import type { Result } from '../../domain/result.js';
+import type { ScheduleStep } from '../../domain/rotation-schedule.js';
 import { PeriodicTask } from './periodic-task.js';
+
+/** What the timer logs of one run (RunScheduledRotation's outcome has these fields). */
+interface ScheduledRunOutcome {
+  readonly step: ScheduleStep;
+  readonly dueAt: Date | null;
+  readonly nextDueAt: Date | null;
+  readonly rotation?: { readonly newVersion: number };
+}
 
 export interface RotationScheduleTimerDeps {
   /** One run of RunScheduledRotation. */
-  readonly run: () => Promise<Result<ScheduledRotationOutcome>>;
+  readonly run: () => Promise<Result<ScheduledRunOutcome>>;
   readonly logger?: {
     info(details: object, message: string): void;
     error(details: object, message: string): void;

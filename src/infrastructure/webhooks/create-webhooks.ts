@@ -2,11 +2,10 @@ import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
 import type { TokenGenerator } from '../../application/ports/token-generator.js';
 import type { UnitOfWork } from '../../application/ports/unit-of-work.js';
-import type { Config } from '../../config.js';
+import { KyselyWebhookDeliveries } from '../database/repositories/kysely-webhook-deliveries.js';
 import type { Database } from '../database/schema.js';
-import { KyselyWebhookDeliveries } from './kysely-webhook-deliveries.js';
 import { RejectionRollup } from './rejection-rollup.js';
-import { WebhookRelay, type WebhookRelayDeps } from './webhook-relay.js';
+import { WebhookRelay, type WebhookRelayDeps, type WebhookRelayOptions } from './webhook-relay.js';
 
 /** The outbox's way out: the relay (when URLs are configured), its admin view, the rejection rollup. */
 export interface Webhooks {
@@ -35,7 +34,11 @@ export function createWebhooks(deps: {
   readonly uow: UnitOfWork;
   readonly clock: Clock;
   readonly tokens: TokenGenerator;
-  readonly config: Pick<Config, 'webhooks' | 'rejectionRollupIntervalMs'>;
+  readonly config: {
+    /** The relay's options; no relay while `secret` is null or `urls` is empty. */
+    readonly webhooks: Omit<WebhookRelayOptions, 'secret'> & { readonly secret: string | null };
+    readonly rejectionRollupIntervalMs: number;
+  };
   readonly logger?: WebhookRelayDeps['logger'];
 }): Webhooks {
   const { webhooks } = deps.config;

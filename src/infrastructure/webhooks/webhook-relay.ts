@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
+import { createRelayLock, type RelayLock } from '../database/relay-lock.js';
+import type { AttemptOutcome, DueDelivery } from '../database/repositories/kysely-webhook-deliveries.js';
+import { KyselyWebhookDeliveries } from '../database/repositories/kysely-webhook-deliveries.js';
 import type { Database } from '../database/schema.js';
-import type { AttemptOutcome, DueDelivery } from './kysely-webhook-deliveries.js';
-import { KyselyWebhookDeliveries } from './kysely-webhook-deliveries.js';
-import { createRelayLock, type RelayLock } from './relay-lock.js';
 import { deriveWebhookSecret, signWebhook } from './webhook-signature.js';
 
 export interface WebhookRelayOptions {

@@ -25,9 +25,9 @@ const MAX_LOCAL_KEYS = 100_000;
  * generator, so one store serves every limiter.
  *
  * @example
- * await app.register(rateLimit, { store: sharedRateLimitStore(redis, 'tw:rl:', log) });
+ * await app.register(rateLimit, { store: redisRateLimitStore(redis, 'tw:rl:', log) });
  */
-export function sharedRateLimitStore(
+export function redisRateLimitStore(
   redis: Pick<Redis, 'eval'>,
   prefix: string,
   onError: (error: unknown) => void,
@@ -48,7 +48,7 @@ export function sharedRateLimitStore(
     entry.count += 1;
     return { current: entry.count, ttl: entry.resetAt - now };
   };
-  return class SharedRateLimitStore implements RateLimitStore {
+  return class RedisRateLimitStore implements RateLimitStore {
     // The plugin passes the limiter's window (ms) as a third argument its types omit.
     incr(key: string, callback: IncrCallback, timeWindow = 60_000): void {
       redis.eval(INCR_LUA, 1, `${prefix}${key}`, String(timeWindow)).then(

@@ -1,6 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import { revocationWindowStart } from '../../application/queries/get-revocations/query.js';
-import type { Database } from '../database/schema.js';
+import { revocationWindowStart } from '../../domain/revocation-window.js';
+import type { Database } from './schema.js';
 
 /** The tables the pruner deletes from, in the order it visits them (children before parents). */
 export const PRUNED_TABLES = [

@@ -1,18 +1,18 @@
 import type { Kysely } from 'kysely';
-import { asResult } from '../../application/as-result.js';
-import { AuditAction } from '../../application/events.js';
-import type { Clock } from '../../application/ports/clock.js';
+import { asResult } from '../../../application/as-result.js';
+import { AuditAction } from '../../../application/events.js';
+import type { Clock } from '../../../application/ports/clock.js';
 import type {
   WebhookDeliveries,
   WebhookDeliveryRecord,
   WebhookDeliveryState,
-} from '../../application/ports/webhook-deliveries.js';
-import { TokenwardenError } from '../../domain/errors.js';
-import type { Page } from '../../domain/page.js';
-import { err, ok, type Result } from '../../domain/result.js';
-import { pageByCreatedAt } from '../database/page-by-created-at.js';
-import { KyselyAuditRepository } from '../database/repositories/kysely-audit-repository.js';
-import type { Database } from '../database/schema.js';
+} from '../../../application/ports/webhook-deliveries.js';
+import { TokenwardenError } from '../../../domain/errors.js';
+import type { Page } from '../../../domain/page.js';
+import { err, ok, type Result } from '../../../domain/result.js';
+import { pageByCreatedAt } from '../page-by-created-at.js';
+import type { Database } from '../schema.js';
+import { KyselyAuditRepository } from './kysely-audit-repository.js';
 
 /** A delivery the relay is about to attempt, with the event it carries. */
 export interface DueDelivery {

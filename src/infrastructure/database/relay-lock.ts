@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../database/schema.js';
+import type { Database } from './schema.js';
 
 /** Who may deliver: one relay at a time over one database. */
 export interface RelayLock {
