@@ -21,6 +21,7 @@ import type { InvalidationStatus } from './infrastructure/cache/invalidation-tra
 import { RedisCircuit } from './infrastructure/cache/redis-circuit.js';
 import { redisRateLimitStore } from './infrastructure/cache/redis-rate-limit-store.js';
 import { RedisThrottleStore } from './infrastructure/cache/redis-throttle-store.js';
+import { settleWithin } from './infrastructure/clock/settle-within.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
 import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
@@ -586,21 +587,12 @@ async function readiness(
   return { database, ...(redisState === undefined ? {} : { redis: redisState }), invalidation, failing };
 }
 
-async function pingRedis(redis: Redis, timeoutMs: number): Promise<'up' | 'down'> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      redis.ping().then(
-        () => 'up' as const,
-        () => 'down' as const,
-      ),
-      new Promise<'down'>((resolve) => {
-        timer = setTimeout(() => resolve('down'), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function pingRedis(redis: Redis, timeoutMs: number): Promise<'up' | 'down'> {
+  const answer = redis.ping().then(
+    () => 'up' as const,
+    () => 'down' as const,
+  );
+  return settleWithin(answer, timeoutMs, 'down' as const);
 }
 
 /**

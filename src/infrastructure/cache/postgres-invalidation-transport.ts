@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
+import { destroySocket } from '../database/destroy-socket.js';
 import {
   type InvalidationHandlers,
   type InvalidationLog,
@@ -114,9 +115,4 @@ export class PostgresInvalidationTransport implements InvalidationTransport {
     this.timer = setTimeout(() => void this.connect(), delay);
     this.timer.unref();
   }
-}
-
-/** Ends the client's socket at once: a Terminate message would wait on a silent connection. */
-function destroySocket(client: pg.Client): void {
-  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }

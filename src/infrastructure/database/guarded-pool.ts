@@ -1,6 +1,7 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient } from 'kysely';
 import type pg from 'pg';
 import { asUnavailable, databaseFault, QueryTimeoutError } from './database-faults.js';
+import { destroySocket } from './destroy-socket.js';
 import { preparedName } from './prepared-statements.js';
 
 export interface GuardedPoolOptions {
@@ -33,18 +34,25 @@ export interface GuardedPoolOptions {
  * new PostgresDialect({ pool: guardedPool(pool, { prepared: true, queryTimeoutMs: 6_000 }) });
  */
 export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): PostgresPool {
-  const wrapped = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  /** Whether a connection is unfit: it showed a fault, or is older than the last one that did. */
-  const retired = new WeakMap<pg.PoolClient, () => boolean>();
+  /**
+   * One wrapper per client, and whether the client is unfit: it showed a fault, or is older
+   * than the last one that did.
+   */
+  const guards = new WeakMap<pg.PoolClient, { readonly wrapper: PostgresPoolClient; retired(): boolean }>();
   // A fault that discards one connection (a failover, a restart, read-only) is usually true of
   // every connection opened before it: those still idle are not handed out again either.
   let faults = 0;
   const wrap = (client: pg.PoolClient): PostgresPoolClient => {
-    let wrapper = wrapped.get(client);
-    if (wrapper !== undefined) return wrapper;
+    const known = guards.get(client);
+    if (known !== undefined) return known.wrapper;
     const bornAfter = faults;
     let broken = false;
-    retired.set(client, () => broken || bornAfter < faults);
+    const retire = () => {
+      if (broken) return;
+      broken = true;
+      faults += 1;
+    };
+    const retired = () => broken || bornAfter < faults;
     const send = (text: string, parameters: readonly unknown[] | undefined): Promise<unknown> => {
       const values = parameters === undefined ? [] : [...parameters];
       const name = options.prepared ? preparedName(text) : null;
@@ -61,8 +69,7 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
           running,
           new Promise<never>((_resolve, reject) => {
             timer = setTimeout(() => {
-              broken = true;
-              faults += 1;
+              retire();
               // The late answer must never be read as another query's: the socket goes.
               destroySocket(client);
               running.catch(() => {});
@@ -71,23 +78,20 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
           }),
         ]);
       } catch (error) {
-        if (databaseFault(error)?.discard === true && !broken) {
-          broken = true;
-          faults += 1;
-        }
+        if (databaseFault(error)?.discard === true) retire();
         throw asUnavailable(error);
       } finally {
         clearTimeout(timer);
       }
     };
-    wrapper = {
+    const wrapper: PostgresPoolClient = {
       query: ((textOrCursor: string | PostgresCursor<unknown>, parameters?: readonly unknown[]) => {
         if (typeof textOrCursor !== 'string') return client.query(textOrCursor as never);
         return guarded(textOrCursor, parameters);
       }) as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy === true || retired.get(client)?.() === true),
+      release: (destroy?: boolean) => client.release(destroy === true || retired()),
     };
-    wrapped.set(client, wrapper);
+    guards.set(client, { wrapper, retired });
     return wrapper;
   };
   return {
@@ -96,7 +100,7 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
         // Connections retired while idle are closed here, a fresh one taken in their place.
         for (let skipped = 0; ; skipped++) {
           const client = await pool.connect();
-          if (retired.get(client)?.() !== true || skipped >= pool.options.max) return wrap(client);
+          if (guards.get(client)?.retired() !== true || skipped >= pool.options.max) return wrap(client);
           client.release(true);
         }
       } catch (error) {
@@ -105,10 +109,4 @@ export function guardedPool(pool: pg.Pool, options: GuardedPoolOptions): Postgre
     },
     end: () => pool.end(),
   };
-}
-
-/** Ends the client's socket at once (no Terminate message: the connection may be a black hole). */
-function destroySocket(client: pg.PoolClient): void {
-  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
-  stream?.destroy();
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { ServiceUnavailableError } from '../../domain/errors.js';
-import { databaseFault } from './database-faults.js';
+import { settleWithin } from '../clock/settle-within.js';
+import { QueryTimeoutError } from './database-faults.js';
 import type { Database } from './schema.js';
 
 /** What `/ready` says of the database: it takes writes, or why not. */
@@ -31,23 +32,12 @@ export async function probeDatabase(db: Kysely<Database>, timeoutMs: number): Pr
           const cause = error instanceof ServiceUnavailableError ? error.cause : error;
           const code = (cause as { code?: unknown } | null)?.code;
           if (code === '25006') return 'read_only';
-          if (code === '57014' || databaseFault(cause)?.detail === 'the database did not answer in time')
-            return 'timeout';
+          if (code === '57014' || cause instanceof QueryTimeoutError) return 'timeout';
           return 'down';
         },
       )
       .finally(() => inflight.delete(db));
     inflight.set(db, probe);
   }
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      probe,
-      new Promise<DatabaseReadiness>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return settleWithin(probe, timeoutMs, 'timeout' as const);
 }

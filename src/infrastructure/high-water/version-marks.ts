@@ -1,5 +1,6 @@
 import type { VersionHighWaterMark } from '../../application/ports/version-high-water-mark.js';
 import { LruMap } from '../cache/lru-map.js';
+import { settleWithin } from '../clock/settle-within.js';
 
 /** Where the global high-water mark outlives this process: Redis (shared), or a file beside PGlite's data. */
 export interface HighWaterStore {
@@ -85,18 +86,11 @@ export class VersionMarks implements VersionHighWaterMark {
   }
 
   private async load(store: HighWaterStore): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), this.options.reconcileTimeoutMs ?? 500);
-      timer.unref();
-    });
     try {
-      const stored = await Promise.race([store.load(), timeout]);
+      const stored = await settleWithin(store.load(), this.options.reconcileTimeoutMs ?? 500, null);
       if (stored !== null && Number.isSafeInteger(stored) && stored > this.highest) this.highest = stored;
     } catch (error) {
       this.failed(error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
