@@ -200,14 +200,13 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     timer.unref();
     deadlines.set(request, timer);
   });
-  app.addHook('onResponse', async (request) => {
-    clearTimeout(deadlines.get(request));
-  });
   app.addHook('onRequestAbort', async (request) => {
     clearTimeout(deadlines.get(request));
   });
 
+  // One hook a response (it runs on every request): the deadline's timer ends, the metrics count.
   app.addHook('onResponse', async (request, reply) => {
+    clearTimeout(deadlines.get(request));
     const route = request.routeOptions.url ?? 'unmatched';
     deps.metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
   });
