@@ -1,6 +1,9 @@
+import { createServer } from 'node:net';
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import { type Config, isLoopbackHost } from './config.js';
+import type { EnvFileOutcome } from './env-file.js';
 import { installDrain } from './http/drain.js';
+import { StartupError } from './startup-error.js';
 
 /** After the drain deadline, how long closing the database and the rest may take before the process gives up. */
 const CLOSE_GRACE_MS = 10_000;
@@ -14,7 +17,13 @@ const CLOSE_GRACE_MS = 10_000;
  * @example
  * await serve(loadConfig());
  */
-export async function serve(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
+export async function serve(
+  config: Config,
+  overrides: TokenwardenOverrides = {},
+  options: { readonly envFile?: EnvFileOutcome } = {},
+): Promise<Tokenwarden> {
+  // Before anything is written (the admin bootstrap, migrations): a port in use fails the start at once.
+  await assertCanListen(config.host, config.port);
   const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
   const drain = installDrain(app);
@@ -69,13 +78,19 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
-  await app.listen({ port: config.port, host: config.host });
-  logDecisions(tokenwarden, config);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // Taken between the check and now: the same one line, and nothing left open.
+    await tokenwarden.close().catch(() => {});
+    throw listenError(error, config.host, config.port) ?? error;
+  }
+  logDecisions(tokenwarden, config, options.envFile);
   return tokenwarden;
 }
 
 /** What the environment made of this start, one line each where an operator would look. */
-function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
+function logDecisions(tokenwarden: Tokenwarden, config: Config, envFile: EnvFileOutcome | undefined): void {
   const log = tokenwarden.app.log;
   const invalidation = tokenwarden.invalidation();
   log.info(
@@ -94,6 +109,10 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
       webhooks:
         config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
       admin: '/admin',
+      envFile:
+        envFile === undefined || envFile.path === null
+          ? 'none'
+          : { path: envFile.path, loaded: envFile.loaded.length, shadowedByEnvironment: envFile.shadowed },
       docs: config.docs ? '/docs' : 'off',
     },
     'tokenwarden is ready',
@@ -123,6 +142,51 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
         'public on a non-loopback address: set TOKENWARDEN_METRICS_TOKEN, TOKENWARDEN_METRICS=off or TOKENWARDEN_DOCS=off',
       );
   }
+}
+
+/**
+ * Listens on HOST:PORT for a moment and lets go: a port another process holds (or one this
+ * user may not bind) is a {@link StartupError} before the database is touched.
+ */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      probe.once('error', rejectListen);
+      probe.listen({ host, port, exclusive: true }, resolveListen);
+    });
+  } catch (error) {
+    throw listenError(error, host, port) ?? error;
+  } finally {
+    await new Promise<void>((resolveClose) => probe.close(() => resolveClose()));
+  }
+}
+
+function listenError(error: unknown, host: string, port: number): StartupError | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new StartupError(
+      'port_in_use',
+      `port ${port} on ${host} is in use by another process: stop it, or set PORT (and HOST) to a free one`,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES') {
+    return new StartupError(
+      'port_not_permitted',
+      `this user may not listen on port ${port} on ${host} (ports below 1024 need privileges): set PORT to 1024 or above`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new StartupError(
+      'port_not_permitted',
+      `HOST ${host} is not an address of this machine: set HOST to one of its addresses (0.0.0.0 for all)`,
+      { cause: error },
+    );
+  }
+  return null;
 }
 
 /** A connection URL fit for a log: the password (and any query, which may carry one) replaced. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { TokenwardenError } from '../domain/errors.js';
+import { loadEnvFile } from '../env-file.js';
 import { StartupError } from '../startup-error.js';
 import { registerAudit } from './audit.js';
 import { registerClients } from './clients.js';
@@ -123,6 +124,8 @@ export async function main(): Promise<void> {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
+  // Configuration from ./.env too, as `npm start` takes it (the environment wins).
+  loadEnvFile();
   const code = await run(process.argv.slice(2));
   if (code === SERVING) return;
   process.exitCode = code;
