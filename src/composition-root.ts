@@ -80,6 +80,8 @@ export interface TokenwardenOverrides {
 
 export interface Tokenwarden {
   readonly app: App;
+  /** What the server is built on: what a CLI command sent to it over its control channel runs with. */
+  readonly core: Core;
   readonly services: Services;
   readonly context: AppContext;
   readonly db: Kysely<Database>;
@@ -592,6 +594,7 @@ export async function createTokenwarden(
     core.versionWatch.start();
     return {
       app,
+      core,
       services: core.services,
       context: core.context,
       db: core.db,

@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import { type Config, isLoopbackHost } from './config.js';
 import type { EnvFileOutcome } from './env-file.js';
@@ -27,6 +28,7 @@ export async function serve(
   const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
   const drain = installDrain(app);
+  let channel: { readonly path: string; close(): Promise<void> } | null = null;
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -65,6 +67,8 @@ export async function serve(
         },
         Math.max(0, started + drainMs - Date.now()),
       );
+      // CLI commands running for a CLI beside the server finish first; no new one is taken.
+      await channel?.close();
       // Ends feed streams and idle connections, then the webhook relay, the roll-up, the database.
       await tokenwarden.close();
     } catch (error) {
@@ -85,12 +89,21 @@ export async function serve(
     await tokenwarden.close().catch(() => {});
     throw listenError(error, config.host, config.port) ?? error;
   }
-  logDecisions(tokenwarden, config, options.envFile);
+  channel =
+    config.database.kind === 'pglite' && overrides.database === undefined
+      ? await openControlChannel(tokenwarden, config.database.dataDir)
+      : null;
+  logDecisions(tokenwarden, config, options.envFile, channel?.path ?? null);
   return tokenwarden;
 }
 
 /** What the environment made of this start, one line each where an operator would look. */
-function logDecisions(tokenwarden: Tokenwarden, config: Config, envFile: EnvFileOutcome | undefined): void {
+function logDecisions(
+  tokenwarden: Tokenwarden,
+  config: Config,
+  envFile: EnvFileOutcome | undefined,
+  controlChannel: string | null,
+): void {
   const log = tokenwarden.app.log;
   const invalidation = tokenwarden.invalidation();
   log.info(
@@ -109,6 +122,8 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config, envFile: EnvFile
       webhooks:
         config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
       admin: '/admin',
+      // The embedded database is this process's alone: the CLI beside it sends its commands here.
+      cliChannel: controlChannel ?? 'off',
       envFile:
         envFile === undefined || envFile.path === null
           ? 'none'
@@ -141,6 +156,41 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config, envFile: EnvFile
         { host: config.host, paths: open },
         'public on a non-loopback address: set TOKENWARDEN_METRICS_TOKEN, TOKENWARDEN_METRICS=off or TOKENWARDEN_DOCS=off',
       );
+  }
+}
+
+/**
+ * The Unix socket in the data directory the CLI sends its commands to while this server
+ * holds the embedded database (docs/DESIGN.md, "The CLI beside a running server"). Off,
+ * with a warning, where the socket cannot be made (a path longer than a socket's 107 bytes).
+ */
+async function openControlChannel(
+  tokenwarden: Tokenwarden,
+  dataDir: string,
+): Promise<{ readonly path: string; close(): Promise<void> } | null> {
+  const [{ startControlServer }, { CONTROL_SOCKET_NAME }, { run, SERVING }] = await Promise.all([
+    import('./cli/control-channel/control-server.js'),
+    import('./cli/control-channel/frames.js'),
+    import('./cli/main.js'),
+  ]);
+  const path = resolve(dataDir, CONTROL_SOCKET_NAME);
+  try {
+    return await startControlServer(path, async ({ argv, actor, stdin, stdout, stderr }) => {
+      const code = await run(argv, {
+        stdin,
+        stdout,
+        stderr,
+        env: process.env,
+        server: { core: tokenwarden.core, actor },
+      });
+      return code === SERVING ? 2 : code;
+    });
+  } catch (error) {
+    tokenwarden.app.log.warn(
+      { path, err: String(error) },
+      'the CLI control channel is off: the CLI cannot run commands while this server runs',
+    );
+    return null;
   }
 }
 

@@ -8,14 +8,21 @@ import { holdStopSignals } from './stop-signals.js';
 
 /** The process's streams and environment, passed in so the CLI can run in-process too. */
 export interface CliIo {
-  readonly stdin: Readable & { readonly isTTY?: boolean };
+  readonly stdin: (Readable | NodeJS.ReadableStream) & { readonly isTTY?: boolean };
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Set when a running server runs the command for a CLI beside it (its control channel):
+   * its core instead of opening the database, and the actor the CLI process named.
+   */
+  readonly server?: { readonly core: Core; readonly actor: string };
 }
 
-/** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2). */
-export function cliActor(env: CliIo['env']): string {
+/** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2), of the CLI's process. */
+export function cliActor(io: Pick<CliIo, 'env' | 'server'>): string {
+  if (io.server !== undefined) return io.server.actor;
+  const env = io.env;
   let name: string | undefined;
   try {
     name = userInfo().username;
@@ -46,6 +53,8 @@ export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
  * run (`tokenwarden migrate`), so every command, including ones added later, gets that.
  */
 export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
+  // Run by the server for a CLI beside it: its database, its caches (they change at once).
+  if (io.server !== undefined) return work(io.server.core);
   const config = cliConfig(io.env);
   // Loaded on demand: --help and bad command lines answer without loading the database stack.
   const { createCore } = await import('../composition-root.js');

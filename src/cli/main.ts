@@ -7,6 +7,7 @@ import { registerAudit } from './audit.js';
 import { registerClients } from './clients.js';
 import { registerConfig } from './config.js';
 import type { CliIo } from './context.js';
+import { forwardToRunningServer } from './control-channel/forward.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
@@ -126,7 +127,20 @@ export async function main(): Promise<void> {
   });
   // Configuration from ./.env too, as `npm start` takes it (the environment wins).
   loadEnvFile();
-  const code = await run(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  const io: CliIo = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
+  let code: number | typeof SERVING;
+  try {
+    code = (await forwardToRunningServer(argv, io)) ?? (await run(argv, io));
+  } catch (error) {
+    process.stderr.write(`tokenwarden: ${visible(error instanceof Error ? error.message : String(error))}\n`);
+    code = EXIT_FAILURE;
+  }
   if (code === SERVING) return;
   process.exitCode = code;
   // Everything was closed; should a stray handle linger, do not leave the operator's shell hanging.
