@@ -25,11 +25,13 @@ export interface FeedStateSnapshot {
  * failed over to a standby that lost writes). The verifier keeps what it holds.
  */
 export interface FeedRegression {
+  /** What went back: the global version, one user's version, or the log's head (its seq). */
   readonly kind: 'global_version' | 'user_version' | 'seq';
   /** What the verifier holds and keeps. */
   readonly held: number;
   /** What the feed showed. */
   readonly seen: number;
+  /** The user, for `user_version`. */
   readonly userId?: string;
 }
 
