@@ -33,7 +33,7 @@ export interface ClientProblem {
 /**
  * Every failure of the client: a problem the server answered with (`code` is its
  * stable code, e.g. `invalid_credentials`, `token_rotated`), or a local one
- * (status 0: `network_error`, `not_signed_in`, `invalid_response`, `storage_unavailable`).
+ * (status 0: `network_error`, `not_signed_in`, `storage_unavailable`).
  *
  * @example
  * try {

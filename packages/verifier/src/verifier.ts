@@ -100,7 +100,7 @@ export type VerifyResult =
 export interface VerifierOptions {
   /** tokenwarden's address, e.g. `https://auth.example.com` (the API is under `/api/v1`). */
   readonly baseUrl: string;
-  /** The `aud` tokens must carry (tokenwarden's `TOKENWARDEN_AUDIENCE`). */
+  /** The `aud` tokens must carry: tokenwarden's `TOKENWARDEN_AUDIENCE` (by default `tokenwarden`). */
   readonly audience: string;
   /**
    * The `iss` tokens must carry (tokenwarden's `TOKENWARDEN_ISSUER`, its metadata's `issuer`).
@@ -195,7 +195,10 @@ export interface VerifierStatus {
   readonly regression: FeedRegression | null;
   /** How many regressions the feed has shown since the verifier was created. */
   readonly regressions: number;
-  /** The last feed failure, e.g. `401` for wrong client credentials. */
+  /**
+   * The last feed failure, e.g. `feed refused the client credentials (401)` for wrong client
+   * credentials; null before the first. It stays after the feed recovers: `fresh` says whether it did.
+   */
   readonly lastError: string | null;
 }
 
@@ -283,7 +286,7 @@ const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: fa
  * @example
  * const verifier = createVerifier({
  *   baseUrl: 'https://auth.example.com',
- *   audience: 'orders-api',
+ *   audience: 'tokenwarden', // TOKENWARDEN_AUDIENCE (its default)
  *   clientId: process.env.TW_CLIENT_ID!,
  *   clientSecret: process.env.TW_CLIENT_SECRET!,
  * });
