@@ -447,7 +447,7 @@ async function openDatabaseOnce(
       { configuredSchema: handle.followed.asked, schema: handle.followed.used },
       `tokenwarden's tables are in schema "${handle.followed.used}" (an installation from before ` +
         `TOKENWARDEN_DB_SCHEMA), not in "${handle.followed.asked}": using "${handle.followed.used}". To move ` +
-        `them, stop every instance and run the ALTER TABLE … SET SCHEMA statements of the README ` +
+        `them, stop every instance and run the ALTER TABLE … SET SCHEMA statements of docs/BACKUPS.md ` +
         `("Moving to a schema of its own"), or set TOKENWARDEN_DB_SCHEMA=${handle.followed.used} to keep them there`,
     );
   }

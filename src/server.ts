@@ -134,7 +134,7 @@ function logDecisions(
   );
   if (config.masterKey === null) {
     log.warn(
-      'TOKENWARDEN_MASTER_KEY is unset: private signing keys are stored unencrypted in the database (README, "Signing keys")',
+      'TOKENWARDEN_MASTER_KEY is unset: private signing keys are stored unencrypted in the database (docs/OPERATIONS.md, "Signing keys")',
     );
   }
   if (!config.publicUrlConfigured && config.database.kind === 'postgres') {

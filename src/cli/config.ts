@@ -138,7 +138,7 @@ export function registerConfig(program: Command, io: CliIo): void {
       )
       .option(
         '--rotation-every <duration>',
-        'rotate globally on a schedule: 90d, 12h, 30m or seconds (at least 1h); a new interval counts from now',
+        'rotate globally on a schedule: 90d, 12h, 90m or seconds (at least 1h); a new interval counts from now',
         duration,
       )
       .option(
@@ -149,7 +149,7 @@ export function registerConfig(program: Command, io: CliIo): void {
       .option('--rotation-reason <text>', 'reason recorded for each scheduled rotation')
       .option(
         '--rotation-notice <duration>',
-        'write the GlobalTokenRotationScheduled notice this long before each rotation (default 7d, at most half the interval)',
+        'write the GlobalTokenRotationScheduled notice this long before each rotation (default 7d, or half the interval when shorter; less than the interval)',
         duration,
       )
       .option('--rotation-off', 'stop scheduled rotations'),

@@ -7,7 +7,7 @@ interface PruneOptions extends CommonOptions {
   readonly dryRun?: boolean;
 }
 
-/** `tokenwarden prune`: one retention pass now (README, "Retention"). */
+/** `tokenwarden prune`: one retention pass now (docs/RETENTION.md). */
 export function registerPrune(program: Command, io: CliIo): void {
   jsonOption(
     program

@@ -358,7 +358,7 @@ function unavailabilityLogger(log: FastifyBaseLogger): (error: ServiceUnavailabl
 /**
  * A hop count as a function: fastify 5.12 ignores a numeric trustProxy (it cannot check
  * that the peer is a proxy). The n hops nearest the socket are taken as proxies, so the
- * port must be reachable only through them (README, "Behind a reverse proxy").
+ * port must be reachable only through them (docs/DEPLOYMENT.md, "Behind a reverse proxy").
  */
 function trustProxyOption(
   trust: TrustProxy,

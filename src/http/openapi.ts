@@ -17,7 +17,7 @@ export function openapiOptions(options: {
       info: {
         title: 'tokenwarden',
         description: 'Session and refresh-token service with O(1) breach rotation',
-        version: '0.1.0',
+        version: '0.2.0',
         license: { name: 'MIT', identifier: 'MIT' },
       },
       servers: [{ url: options.serverUrl }],

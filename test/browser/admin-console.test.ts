@@ -19,7 +19,7 @@ if (!available) {
     `\n[admin console] SKIPPED browser tests: ${CHROMIUM} not found (apt-get install -y chromium)\n`,
   );
 }
-/** `UPDATE_SCREENSHOT=1 npx vitest run test/browser` rewrites the README's pictures (docs/img/admin-*.png). */
+/** `UPDATE_SCREENSHOT=1 npx vitest run test/browser` rewrites the pictures of docs/ADMIN-CONSOLE.md (docs/img/admin-*.png). */
 const SCREENSHOTS = process.env.UPDATE_SCREENSHOT === '1';
 
 /** Markup and right-to-left letters (which the server accepts): must arrive as plain text. */

@@ -18,7 +18,7 @@ import { cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 // two-core machine, and migrate's initdb far longer.
 const SLOW = 300_000;
 const DATABASE_URL = process.env.DATABASE_URL ?? '';
-const README = fileURLToPath(new URL('../../README.md', import.meta.url));
+const BACKUPS_DOC = fileURLToPath(new URL('../../docs/BACKUPS.md', import.meta.url));
 
 /** Every command but migrate and serve, reads and writes: none may create or migrate anything. */
 const COMMANDS: readonly (readonly string[])[] = [
@@ -272,7 +272,7 @@ describe.skipIf(DATABASE_URL === '')('PostgreSQL schemas', () => {
   );
 
   it(
-    "keeps an installation from before TOKENWARDEN_DB_SCHEMA working in public, with a warning, until moved by the README's statements",
+    'keeps an installation from before TOKENWARDEN_DB_SCHEMA working in public, with a warning, until moved by the statements in docs/BACKUPS.md',
     async () => {
       const legacy = await createScratchDatabase(DATABASE_URL);
       try {
@@ -298,16 +298,18 @@ describe.skipIf(DATABASE_URL === '')('PostgreSQL schemas', () => {
           expect(
             (await client.query(`select 1 from pg_namespace where nspname = 'tokenwarden'`)).rows,
           ).toEqual([]);
-          // The README's one-off move, exactly as printed there.
-          const readme = await readFile(README, 'utf8');
-          const section = readme.slice(readme.indexOf('### Moving to a schema of its own'));
+          // The documented one-off move, exactly as printed there.
+          const doc = await readFile(BACKUPS_DOC, 'utf8');
+          const heading = doc.indexOf('## Moving to a schema of its own');
+          expect(heading).toBeGreaterThanOrEqual(0);
+          const section = doc.slice(heading);
           const statements = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
           expect(statements).toBeDefined();
           await client.query(statements as string);
           const left = await client.query(
             `select table_name from information_schema.tables where table_schema = 'public'`,
           );
-          // Every table moved: a migration that adds one must add it to the README's list too.
+          // Every table moved: a migration that adds one must add it to the documented list too.
           expect(left.rows).toEqual([]);
         } finally {
           await client.end();

@@ -109,7 +109,7 @@ describe('tokenwarden CLI and a running server on PGlite', () => {
       try {
         // Another process, really: in this one the lock would be refused as held by ourselves.
         const result = await runCliProcess(['config', 'get'], { TOKENWARDEN_DATA_DIR: dataDir });
-        // An environment problem, as the README's exit codes say.
+        // An environment problem, as docs/CLI.md's exit codes say.
         expect(result.code).toBe(2);
         expect(result.stdout).toBe('');
         expect(result.stderr).toMatch(

@@ -1,7 +1,20 @@
 import type { ClientProblem, TokenwardenClientError } from './errors.js';
 import type { StoredTokens } from './storage.js';
 
-/** Why the client dropped its tokens. */
+/**
+ * Why the client dropped its tokens:
+ *
+ * - `global_rotation`, `user_rotation`: the server answered `token_rotated` (every token in the
+ *   system, or every token of this user, was rotated: a breach response, a password change, a
+ *   log out everywhere);
+ * - `token_reused`: the refresh token had already been used, so the server revoked the session
+ *   (a copy of it may have been stolen);
+ * - `token_revoked`: the session was revoked (logged out from another device, or by an admin),
+ *   or the user was disabled or deleted;
+ * - `session_expired`: the refresh was refused as `token_expired` or `token_invalid` (the refresh
+ *   token or the session reached its lifetime, or the server does not know the token);
+ * - `logout`: {@link TokenwardenClient.logout} or {@link TokenwardenClient.logoutEverywhere}.
+ */
 export type SignOutReason =
   | 'global_rotation'
   | 'user_rotation'
@@ -10,7 +23,12 @@ export type SignOutReason =
   | 'session_expired'
   | 'logout';
 
+/**
+ * What `signedOut` listeners get. By then the tokens are cleared and later calls reject with
+ * `not_signed_in` without a request: show the login.
+ */
 export interface SignedOutEvent {
+  /** Why the tokens were dropped. */
   readonly reason: SignOutReason;
   /** The server's refusal that caused it (absent for `logout`). */
   readonly error?: TokenwardenClientError;
@@ -24,6 +42,7 @@ export interface ClientEvents {
   readonly tokens: StoredTokens;
 }
 
+/** Emits the client's events to the listeners `on` added. */
 export interface ClientEventEmitter {
   emit<E extends keyof ClientEvents>(event: E, payload: ClientEvents[E]): void;
   on<E extends keyof ClientEvents>(event: E, listener: (payload: ClientEvents[E]) => void): () => void;

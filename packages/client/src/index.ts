@@ -1,6 +1,7 @@
 /**
  * `@tokenwarden/client`: a fetch-only client for tokenwarden (Node 20+ and browsers),
- * with single-flight refresh and sign-out on rotation. No runtime dependencies.
+ * with single-flight refresh and sign-out on rotation. No runtime dependencies. Start with
+ * {@link createClient}; a refused or failed call rejects with a {@link TokenwardenClientError}.
  *
  * @packageDocumentation
  */

@@ -7,12 +7,22 @@ const JSON_TYPE = 'application/json';
 
 type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+/**
+ * What {@link TokenwardenClient.request} takes besides the path.
+ *
+ * @example
+ * await client.request<SessionPage>('/api/v1/sessions', { query: { limit: 20 } });
+ * await client.request<void>(`/api/v1/sessions/${sessionId}`, { method: 'DELETE' });
+ * await client.request<UserRotationResult>('/api/v1/users/me/rotations', { method: 'POST', body: {} });
+ */
 export interface RequestOptions {
+  /** The HTTP method; default `GET`. */
   readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  /** Sent as JSON. */
+  /** Sent as JSON (`content-type: application/json`); nothing is sent when left out. */
   readonly body?: unknown;
-  /** Appended as a query string; `undefined` and `''` values are left out. */
+  /** Appended as a query string, URI-encoded; `undefined` and `''` values are left out. */
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Aborts the request (the fetch rejects, as `network_error`). */
   readonly signal?: AbortSignal;
 }
 
@@ -31,6 +41,7 @@ interface AuthorizedRequests {
   request<T>(path: string, options?: RequestOptions): Promise<T>;
 }
 
+/** Sends to the server's origin (`baseUrl` without its trailing slashes); a fetch that throws becomes `network_error`. */
 export function createTransport(options: { readonly baseUrl: string; readonly fetch: Fetch }): Transport {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const resolve = (input: string | URL): string => {

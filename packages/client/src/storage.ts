@@ -2,10 +2,16 @@ import { TokenwardenClientError } from './errors.js';
 
 /** What the client keeps between calls: the token pair and when the access token expires. */
 export interface StoredTokens {
+  /** The access token (a JWT), sent as `Authorization: Bearer …`. */
   readonly accessToken: string;
+  /**
+   * The refresh token (opaque, `twr_…`), for `POST /api/v1/tokens`. Each refresh replaces it;
+   * the old one presented again later ends the session (`token_reused`). Keep it secret.
+   */
   readonly refreshToken: string;
   /** Epoch milliseconds, by the client's clock (the server's `expiresIn` added at receipt). */
   readonly accessTokenExpiresAt: number;
+  /** The server session the pair belongs to (a UUID): the {@link Session.id} marked `current`. */
   readonly sessionId: string;
 }
 
@@ -21,13 +27,22 @@ export interface StoredTokens {
  * };
  */
 export interface TokenStorage {
+  /** The stored tokens, or null when there are none (signed out); read before every call. */
   get(): StoredTokens | null | Promise<StoredTokens | null>;
+  /**
+   * Replaces the stored tokens (after a login, a refresh or a password change). Throw (or
+   * reject) when they cannot be kept: the call fails with that error, and a login ends the
+   * server session it started.
+   */
   set(tokens: StoredTokens): void | Promise<void>;
+  /** Forgets the stored tokens (on sign-out). */
   clear(): void | Promise<void>;
 }
 
 /**
  * Keeps tokens in this process only (the default): a reload or restart signs out.
+ *
+ * @param initial - Tokens to start with (e.g. handed over from elsewhere); default none.
  *
  * @example
  * const client = createClient({ baseUrl, storage: memoryStorage() });
@@ -47,8 +62,11 @@ export function memoryStorage(initial: StoredTokens | null = null): TokenStorage
 
 /** The part of the Web Storage API the adapter uses (`window.localStorage`, `sessionStorage`, a fake). */
 export interface WebStorageLike {
+  /** The value under `key`, or null. */
   getItem(key: string): string | null;
+  /** Stores `value` under `key`; may throw (a full quota), which the adapter reports as `storage_unavailable`. */
   setItem(key: string, value: string): void;
+  /** Removes `key`. */
   removeItem(key: string): void;
 }
 
@@ -61,6 +79,12 @@ export interface WebStorageLike {
  * none is passed, it throws a {@link TokenwardenClientError} `storage_unavailable` at once,
  * before the client sends anything: a login must never create a server session whose
  * tokens then have nowhere to go. A write the store refuses (a full quota) is the same error.
+ * A stored value that is not a token set (corrupt, or another app's) reads as signed out.
+ *
+ * @param key - The storage key; default `tokenwarden.tokens`.
+ * @param store - The Web Storage to use; default `globalThis.localStorage`.
+ * @throws {@link TokenwardenClientError} `storage_unavailable` when no `store` is passed and
+ *   there is no usable `localStorage`.
  *
  * @example
  * const client = createClient({ baseUrl: location.origin, storage: localStorageStorage('myapp.tokens') });

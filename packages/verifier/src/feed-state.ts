@@ -25,11 +25,13 @@ export interface FeedStateSnapshot {
  * failed over to a standby that lost writes). The verifier keeps what it holds.
  */
 export interface FeedRegression {
+  /** What went back: the global version, one user's version, or the log's head (its seq). */
   readonly kind: 'global_version' | 'user_version' | 'seq';
   /** What the verifier holds and keeps. */
   readonly held: number;
   /** What the feed showed. */
   readonly seen: number;
+  /** The user, for `user_version`. */
   readonly userId?: string;
 }
 
@@ -61,16 +63,21 @@ const time = (value: unknown): number | null => {
  * lower versions or a lower head is reported to `onRegression` and otherwise ignored.
  */
 export class FeedState {
+  /** The highest global version seen: tokens stamped below it are refused (one behind: inside grace). */
   globalMinTokenVersion = 0;
+  /** Until when (epoch ms) a token one global version behind is still accepted; null: no grace. */
   graceUntil: number | null = null;
+  /** The server's access-token TTL in seconds (900 until the feed says). */
   ttlSeconds = 900;
   /** Where the feed is read from: every change up to it is applied. */
   lastSeq = 0;
   /** The highest seq ever applied; a change at or below it after a regression is a replay. */
   highestSeq = 0;
+  /** Signing keys retired: their tokens are refused. Only grows. */
   readonly retiredKids = new Set<string>();
   /** userId → [minTokenVersion, when it was seen] */
   readonly userMin = new Map<string, [number, number]>();
+  /** sessionId → when it was revoked (epoch ms) */
   readonly revokedSessions = new Map<string, number>();
   /** userId → [when disabled, the user's minTokenVersion then] */
   readonly disabledUsers = new Map<string, [number, number]>();
@@ -84,6 +91,7 @@ export class FeedState {
     private readonly onRegression: (regression: FeedRegression) => void = () => {},
   ) {}
 
+  /** Takes a `state`: a higher global version (with its grace), the TTL, the retired keys. */
   applyState(state: FeedStateSnapshot): void {
     const global = state.globalMinTokenVersion;
     if (global > this.globalMinTokenVersion) {
@@ -120,6 +128,7 @@ export class FeedState {
     if (seq > this.highestSeq) this.highestSeq = seq;
   }
 
+  /** Applies one change past `lastSeq` (one at or below it is ignored). */
   applyChange(change: FeedChange): void {
     if (change.seq <= this.lastSeq) return;
     this.lastSeq = change.seq;

@@ -1,7 +1,10 @@
 /**
- * tokenwarden's verifier for Node services: access tokens checked through the JWKS and
- * held against the revocation feed, so rotations and revocations bite at once. See the
- * README, "Protecting your own API".
+ * `@tokenwarden/verifier`: tokenwarden's verifier for Node services (Node 20+): access tokens
+ * checked through the JWKS and held against the revocation feed, so rotations and revocations
+ * bite at once. Start with {@link createVerifier}; {@link tokenwardenFastify} and
+ * {@link tokenwardenExpress} protect routes with it. See the README, "Protecting your own API".
+ *
+ * @packageDocumentation
  */
 export { jwkToPem } from './jwk-to-pem.js';
 export { tokenwardenExpress, tokenwardenFastify } from './middleware.js';

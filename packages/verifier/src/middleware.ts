@@ -66,7 +66,11 @@ async function check(verifier: Verifier, header: string | string[] | undefined) 
   return result.ok ? { claims: result.claims, refused: null } : { claims: null, refused: refusal(result) };
 }
 
-/** The parts of a Fastify instance the plugin uses (structural: the verifier does not import fastify). */
+/**
+ * The parts of a Fastify instance the plugin uses (structural: the verifier does not import fastify).
+ *
+ * @inline
+ */
 interface FastifyLike {
   decorateRequest(name: string, value: unknown): unknown;
   addHook(
@@ -86,7 +90,13 @@ interface FastifyLike {
  * A Fastify plugin: every route registered in its scope needs a valid access token; the
  * claims are on `request.tokenwarden` (to type it, add `tokenwarden: AccessTokenClaims | null`
  * to `FastifyRequest` with `declare module 'fastify'`), a refused request gets tokenwarden's 401
- * `application/problem+json` with `WWW-Authenticate: Bearer …` (RFC 6750).
+ * `application/problem+json` with `WWW-Authenticate: Bearer …` (RFC 6750): `unauthorized` with
+ * a bare `Bearer` challenge when there is no bearer token, else the {@link VerifyErrorCode} with
+ * `error="invalid_token"`. It does not import fastify (4 or 5 both work).
+ *
+ * @param verifier - The verifier that judges each request's token.
+ * @returns The plugin, to `register` (not encapsulated: its hook applies to the scope that
+ *   registers it, as `fastify-plugin` would make it).
  *
  * @example
  * const verifier = createVerifier({ baseUrl, audience: 'tokenwarden', clientId, clientSecret });
@@ -113,11 +123,20 @@ export function tokenwardenFastify(verifier: Verifier) {
   return Object.assign(plugin, { [Symbol.for('skip-override')]: true });
 }
 
-/** The parts of Express's request/response the middleware uses (structural: no express import). */
+/**
+ * The parts of Express's request the middleware uses (structural: no express import).
+ *
+ * @inline
+ */
 interface ExpressRequestLike {
   headers: Record<string, string | string[] | undefined>;
   tokenwarden?: AccessTokenClaims;
 }
+/**
+ * The parts of Express's response the middleware uses.
+ *
+ * @inline
+ */
 interface ExpressResponseLike {
   status(code: number): this;
   set(name: string, value: string): this;
@@ -127,7 +146,12 @@ interface ExpressResponseLike {
 /**
  * An Express middleware: a request with a valid access token goes on with its claims on
  * `req.tokenwarden`; any other gets tokenwarden's 401 `application/problem+json` with
- * `WWW-Authenticate: Bearer …` (RFC 6750).
+ * `WWW-Authenticate: Bearer …` (RFC 6750), as {@link tokenwardenFastify} does. A failure of the
+ * verifier itself goes to `next(error)`. It does not import express (4 or 5 both work); with
+ * `@types/express` installed, `req.tokenwarden` is typed.
+ *
+ * @param verifier - The verifier that judges each request's token.
+ * @returns The middleware, to `app.use`.
  *
  * @example
  * const app = express();

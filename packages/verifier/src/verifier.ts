@@ -7,20 +7,46 @@ import { issuanceRefusal } from './issuance.js';
 
 export type { FeedRegression } from './feed-state.js';
 
-/** The claims of a tokenwarden access token that verified. */
+/**
+ * The claims of a tokenwarden access token that verified: what was true when it was issued
+ * (the verifier looks nothing up). Other claims the token carries (`aud`, ...) are there too.
+ */
 export interface AccessTokenClaims extends JWTPayload {
+  /** The issuer (tokenwarden's `TOKENWARDEN_ISSUER`); checked only when {@link VerifierOptions.issuer} is set. */
   readonly iss: string;
+  /** The user's id (a UUID). */
   readonly sub: string;
+  /** The session's id (a UUID): the login the token belongs to. */
   readonly sid: string;
+  /** The token's own id. */
   readonly jti: string;
+  /** When the token was issued, in epoch seconds. */
   readonly iat: number;
+  /** When the token expires, in epoch seconds (`iat` + the access-token TTL at most). */
   readonly exp: number;
+  /**
+   * The user's role when the token was issued (`user` or `admin`): a snapshot, not looked up.
+   * A promotion rotates the user's tokens, so a new role comes with new tokens.
+   */
   readonly role: string;
+  /** The user's token version the token was stamped with: refused once a user rotation raised it. */
   readonly ver: number;
+  /** The global token version the token was stamped with: refused once a global rotation raised it (after its grace). */
   readonly gver: number;
 }
 
-/** The server's codes, plus `feed_stale` when the verifier fails closed. */
+/**
+ * Why a token was refused: the server's codes, plus the verifier's own `feed_stale`.
+ *
+ * - `token_invalid`: not a tokenwarden access token for this audience (bad signature, unknown
+ *   key, wrong `typ`, `aud` or `iss`, claims missing), or one tokenwarden could not have issued
+ *   (dated more than 30 s ahead, or outliving the access-token TTL);
+ * - `token_expired`: past its `exp`;
+ * - `token_revoked`: its session was revoked, its user disabled, or its signing key retired;
+ * - `token_rotated`: a user or global rotation invalidated it (see `rejection`);
+ * - `feed_stale`: not judged, because the revocation feed is not current (fail closed), or the
+ *   token carries a version the feed has not shown yet (right after a rotation: retry).
+ */
 export type VerifyErrorCode =
   | 'token_invalid'
   | 'token_expired'
@@ -28,60 +54,120 @@ export type VerifyErrorCode =
   | 'token_rotated'
   | 'feed_stale';
 
+/**
+ * What {@link Verifier.verify} answers: the claims of an accepted token, or why it was refused.
+ *
+ * @example
+ * const result = await verifier.verify(token);
+ * if (result.ok) console.log(result.claims.sub);
+ * else console.log(result.code, result.rejection, result.message);
+ */
 export type VerifyResult =
-  | { readonly ok: true; readonly claims: AccessTokenClaims }
   | {
+      /** The token is accepted. */
+      readonly ok: true;
+      /** Its verified claims. */
+      readonly claims: AccessTokenClaims;
+    }
+  | {
+      /** The token is refused. */
       readonly ok: false;
+      /** Why, as a stable code (a middleware answers it as the problem's `code`). */
       readonly code: VerifyErrorCode;
+      /** On `token_rotated`: which rotation refused it. */
       readonly rejection?: 'global_rotation' | 'user_rotation';
+      /** Why, for people (a middleware answers it as the problem's `detail`). */
       readonly message: string;
     };
 
+/**
+ * What {@link createVerifier} takes: where tokenwarden is, the audience, and a service client's
+ * credentials; the rest have defaults.
+ *
+ * @example
+ * const options: VerifierOptions = {
+ *   baseUrl: 'https://auth.example.com',
+ *   audience: 'tokenwarden',
+ *   issuer: 'https://auth.example.com',
+ *   clientId: process.env.TW_CLIENT_ID!,
+ *   clientSecret: process.env.TW_CLIENT_SECRET!,
+ *   maxStalenessSeconds: 30, // the default
+ *   readyTimeoutSeconds: 10, // the default
+ *   onStale: 'refuse', // the default
+ *   onStatusChange: ({ fresh, reason }) => log.warn({ fresh, reason }, 'tokenwarden feed'),
+ * };
+ */
 export interface VerifierOptions {
   /** tokenwarden's address, e.g. `https://auth.example.com` (the API is under `/api/v1`). */
   readonly baseUrl: string;
-  /** The `aud` tokens must carry (tokenwarden's `TOKENWARDEN_AUDIENCE`). */
+  /** The `aud` tokens must carry: tokenwarden's `TOKENWARDEN_AUDIENCE` (by default `tokenwarden`). */
   readonly audience: string;
   /**
    * The `iss` tokens must carry (tokenwarden's `TOKENWARDEN_ISSUER`, its metadata's `issuer`).
    * When left out, `iss` is not checked: the audience and the key still are.
    */
   readonly issuer?: string;
-  /** A service client's id and secret (`tokenwarden clients create`). */
+  /**
+   * A service client's id (`tokenwarden clients create`), sent with `clientSecret` as HTTP
+   * Basic credentials to the revocation feed (and to introspection).
+   */
   readonly clientId: string;
+  /** The service client's secret, printed once by `tokenwarden clients create`. Keep it out of logs. */
   readonly clientSecret: string;
   /**
    * With no proof of a successful read of the server's log for this long (a heartbeat whose
    * `readAt` moved on, a `state`, a catch-up page), or with the server's head (a heartbeat's
-   * `lastSeq`) ahead of what was applied for this long, tokens are refused. Default 30.
+   * `lastSeq`) ahead of what was applied for this long, tokens are refused. In seconds;
+   * default 30. The stream is also dropped and reopened then.
    */
   readonly maxStalenessSeconds?: number;
   /**
    * Told when the feed shows less than the verifier holds: a lower global or user version, or
    * a log head below the seq applied (a restored or failed-over database). The verifier keeps
-   * the higher versions and what it revoked, reads the window again, and goes on.
+   * the higher versions and what it revoked, reads the window again, and goes on. Errors it
+   * throws are ignored. {@link Verifier.status} counts them too.
    */
   readonly onRegression?: (regression: FeedRegression) => void;
   /**
    * What a stale feed does: `refuse` (the default: fail closed, `feed_stale`), or `introspect`:
    * ask tokenwarden's `POST /oauth/introspect` per request (with the same client credentials)
-   * until the feed is back, still refusing when that cannot be asked.
+   * until the feed is back, still refusing when that cannot be asked (an error, a non-2xx
+   * answer, or no answer within 5 s). The signature, `exp`, the issuer's date and lifetime
+   * bounds and the retired keys are still checked first.
    */
   readonly onStale?: 'refuse' | 'introspect';
   /**
    * `ready()` rejects when the feed has not caught up within this many seconds (counted from
    * each call), with the last failure as its `cause`; the verifier goes on trying. Default 10.
+   *
+   * @example
+   * const verifier = createVerifier({ ...options, readyTimeoutSeconds: 5 });
+   * await verifier.ready().catch((error) => log.warn({ cause: error.cause }, error.message)); // serve anyway: feed_stale until caught up
    */
   readonly readyTimeoutSeconds?: number;
   /**
    * Told when the verifier becomes fresh (caught up, tokens judged) or stale (tokens refused
    * with `feed_stale`, or introspected), with why. Noticed within a quarter of
-   * `maxStalenessSeconds` (at most 5 s). Errors it throws are ignored.
+   * `maxStalenessSeconds` (at most 5 s). Errors it throws are ignored. It starts stale and is
+   * not told so: the first call is the first `fresh: true`.
+   *
+   * @example
+   * const verifier = createVerifier({
+   *   ...options,
+   *   onStatusChange: ({ fresh, reason, status }) =>
+   *     fresh ? log.info('tokenwarden feed caught up') : log.warn({ reason, lastSeq: status.lastSeq }, 'feed stale'),
+   * });
    */
   readonly onStatusChange?: (change: VerifierStatusChange) => void;
-  /** Tokens whose signature check is remembered. Default 10 000. */
+  /**
+   * How many tokens' signature checks are remembered (the oldest is forgotten first); the
+   * feed's state is still checked on every call. Default 10 000.
+   */
   readonly cacheSize?: number;
-  /** For tests and proxies. Default the global `fetch`. */
+  /**
+   * The fetch for the feed and introspection (tests, proxies, custom agents). Default the
+   * global `fetch`. The JWKS is fetched by `jose`, not through it.
+   */
   readonly fetch?: typeof fetch;
   /**
    * The verifier's clock in epoch milliseconds, for `exp`/`nbf`, the grace window and the
@@ -90,39 +176,72 @@ export interface VerifierOptions {
   readonly now?: () => number;
 }
 
+/**
+ * The verifier's view of the revocation feed, from {@link Verifier.status} (and in each
+ * {@link VerifierStatusChange}).
+ */
 export interface VerifierStatus {
   /** The feed is caught up, proved a read within `maxStalenessSeconds` and is not behind for longer. */
   readonly fresh: boolean;
+  /** Whether the event stream is open now. */
   readonly connected: boolean;
+  /** The sequence number of the feed's log read through: every change up to it is applied. */
   readonly lastSeq: number;
   /** The server's head as its last heartbeat (or state, or page) read it; null before the first. */
   readonly headSeq: number | null;
   /** Milliseconds since the last proof of a read (heartbeat, state, catch-up; null before the first). */
   readonly msSinceLastEvent: number | null;
-  /** The last regression the feed showed (see `onRegression`), and how many so far. */
+  /** The last regression the feed showed (see `onRegression`); null when none so far. */
   readonly regression: FeedRegression | null;
+  /** How many regressions the feed has shown since the verifier was created. */
   readonly regressions: number;
-  /** The last feed failure, e.g. `401` for wrong client credentials. */
+  /**
+   * The last feed failure, e.g. `feed refused the client credentials (401)` for wrong client
+   * credentials; null before the first. It stays after the feed recovers: `fresh` says whether it did.
+   */
   readonly lastError: string | null;
 }
 
 /** What `onStatusChange` is told. */
 export interface VerifierStatusChange {
+  /** The new state: true when tokens are judged again, false when they are refused with `feed_stale` (or introspected). */
   readonly fresh: boolean;
   /** Why, e.g. `caught up with the feed`, or the last feed failure when it went stale. */
   readonly reason: string;
+  /** The whole status at the change. */
   readonly status: VerifierStatus;
 }
 
+/** A verifier made by {@link createVerifier}. */
 export interface Verifier {
+  /**
+   * Judges an access token: the signature through the JWKS (EdDSA, `typ: at+jwt`, the audience,
+   * the issuer when set), `exp`/`nbf` by the verifier's clock, the issuer's bounds, then the
+   * revocation feed's state (rotations, revoked sessions, disabled users, retired keys). Never
+   * rejects: a refusal is a result.
+   *
+   * @param token - The bare token, without `Bearer `.
+   * @returns `{ ok: true, claims }`, or `{ ok: false, code, rejection?, message }`; `feed_stale`
+   *   whenever the feed is not current (unless `onStale: 'introspect'`).
+   *
+   * @example
+   * const result = await verifier.verify(token);
+   * if (!result.ok) return reply.code(401).send({ code: result.code });
+   */
   verify(token: string): Promise<VerifyResult>;
   /**
    * Resolves once the feed is caught up; rejects when the feed refuses the client's credentials,
-   * or when it has not caught up within `readyTimeoutSeconds` (the cause attached).
+   * or when it has not caught up within `readyTimeoutSeconds` (the cause attached). Once
+   * it has resolved, or rejected for refused credentials, later calls answer the same at once;
+   * after a timeout, a later call waits again.
+   *
+   * @example
+   * await verifier.ready(); // before app.listen()
    */
   ready(): Promise<void>;
   /** Stops following the feed (the stream, the reconnects, the watchdog); resolves once stopped. */
   close(): Promise<void>;
+  /** The feed's state now: whether tokens are judged (`fresh`), and why not. */
   status(): VerifierStatus;
 }
 
@@ -157,10 +276,17 @@ const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: fa
  * long, every token is refused with `feed_stale` (fail closed) until the feed is back and
  * caught up. Versions never go down: a restored log is reported (`onRegression`), not believed.
  *
+ * It starts following the feed at once: call {@link Verifier.ready} before serving (or let
+ * `feed_stale` answer until it catches up), and {@link Verifier.close} on shutdown.
+ *
+ * @param options - Where tokenwarden is, the audience and the service client's credentials;
+ *   the freshness bound, the fallback and the callbacks.
+ * @returns The verifier, already connecting.
+ *
  * @example
  * const verifier = createVerifier({
  *   baseUrl: 'https://auth.example.com',
- *   audience: 'orders-api',
+ *   audience: 'tokenwarden', // TOKENWARDEN_AUDIENCE (its default)
  *   clientId: process.env.TW_CLIENT_ID!,
  *   clientSecret: process.env.TW_CLIENT_SECRET!,
  * });

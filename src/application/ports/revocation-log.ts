@@ -15,7 +15,7 @@ export interface RevocationChange {
   readonly userId: string | null;
   readonly sessionId: string | null;
   readonly kid: string | null;
-  /** Versions, graceUntil, the replacing kid…: what the kind needs (README, "Revocation feed"). */
+  /** Versions, graceUntil, the replacing kid…: what the kind needs (docs/VERIFIER.md, "The revocation feed"). */
   readonly details: Readonly<Record<string, unknown>>;
   readonly occurredAt: Date;
 }

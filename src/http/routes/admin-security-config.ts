@@ -15,7 +15,7 @@ import { DateTime, NullableDateTime, problemResponses, Reason } from '../schemas
 
 // Loose on purpose: the domain says what a duration is (90d, 12h, 30m, seconds) and its range, with one message.
 const Duration = Type.Union([Type.String({ maxLength: 32 }), Type.Integer()], {
-  description: 'A duration: `90d`, `12h`, `30m`, `45s`, or whole seconds',
+  description: 'A duration: `90d`, `12h`, `30m`, `45s`, or whole seconds (an interval: at least 1 h)',
 });
 
 const RotationSchedulePatch = Type.Object(
@@ -47,7 +47,9 @@ const SecurityConfigPatch = Type.Object(
 
 const RotationScheduleSchema = Type.Union([
   Type.Object({
-    interval: Type.String({ description: 'The interval, as `90d`, `12h`, `30m` or `45s`' }),
+    interval: Type.String({
+      description: 'The interval in its shortest spelling, such as `90d` or `12h` (at least 1 h)',
+    }),
     intervalSeconds: Type.Integer(),
     gracePeriodSeconds: Type.Union([Type.Integer(), Type.Null()]),
     reason: Type.String(),

@@ -100,7 +100,7 @@ const MetadataSchema = Type.Object({
 });
 
 /**
- * The standard OAuth 2.0 surface beside `/api/v1` (README, "OAuth 2.0 endpoints"):
+ * The standard OAuth 2.0 surface beside `/api/v1` (docs/OAUTH.md):
  * RFC 8414 metadata, the RFC 6749 token endpoint (refresh_token and client_credentials),
  * RFC 7009 revocation and RFC 7662 introspection. Form-encoded in, snake_case JSON out,
  * errors as RFC 6749 §5.2 `{error, error_description}`; the handlers are the ones

@@ -111,7 +111,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * The revocation feed (README, "Revocation feed"): a catch-up page and a Server-Sent
+ * The revocation feed (docs/VERIFIER.md, "The revocation feed"): a catch-up page and a Server-Sent
  * Events stream. For service clients; until they exist, admin only.
  */
 export const revocationRoutes =

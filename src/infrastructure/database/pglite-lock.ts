@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 
 export const LOCK_FILE_NAME = 'tokenwarden.lock';
 
-/** How long a lock must stay unchanged before another process may take it over (the README's bound). */
+/** How long a lock must stay unchanged before another process may take it over (docs/DEPLOYMENT.md, "The data directory's lock"). */
 const DEFAULT_STALE_LOCK_MS = 10_000;
 
 /** Who holds the directory, as the lock file says. */

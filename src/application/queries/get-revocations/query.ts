@@ -39,7 +39,7 @@ export interface RevocationFeedPage {
 /**
  * The revocation feed from a sequence number on. A verifier holds the state plus, from
  * the changes of the last access-token TTL: per-user minimum versions, revoked session
- * ids and disabled users (README, "Revocation feed").
+ * ids and disabled users (docs/VERIFIER.md, "The revocation feed").
  */
 export class GetRevocationsQuery {
   constructor(private readonly ctx: Pick<AppContext, 'uow' | 'clock' | 'policy'>) {}
