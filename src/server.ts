@@ -161,7 +161,7 @@ function logDecisions(
 
 /**
  * The Unix socket in the data directory the CLI sends its commands to while this server
- * holds the embedded database (docs/DESIGN.md, "The CLI beside a running server"). Off,
+ * holds the embedded database (docs/DESIGN.md §9). Off,
  * with a warning, where the socket cannot be made (a path longer than a socket's 107 bytes).
  */
 async function openControlChannel(

@@ -22,8 +22,11 @@ export class AccessLog extends LogController {
     const entry = { req: request, res: reply, responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...entry, err: error }, 'request errored');
     // Probes come every few seconds from each balancer and orchestrator: at info they would
-    // bury the requests; /ready's failures are logged on their own (app.ts).
-    else if (PROBES.has(request.routeOptions.url ?? '')) reply.log.debug(entry, 'request completed');
+    // bury the requests. One that fails (a 503 from /ready) is worth seeing: warn.
+    else if (PROBES.has(request.routeOptions.url ?? '')) {
+      if (reply.statusCode >= 500) reply.log.warn(entry, 'probe failed');
+      else reply.log.debug(entry, 'request completed');
+    }
     else reply.log.info(entry, 'request completed');
   }
 }

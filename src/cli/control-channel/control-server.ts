@@ -19,7 +19,7 @@ const NOT_FORWARDED: ReadonlySet<string> = new Set(['serve', 'migrate']);
  * Listens on a Unix socket inside the data directory (mode 0600, in a directory only its
  * owner may enter) for `tokenwarden` command lines, and runs each with `run` (the CLI's
  * handlers over this server's database and caches): how the CLI works beside a running
- * server that holds the embedded database (docs/DESIGN.md, "The CLI beside a running server").
+ * server that holds the embedded database (docs/DESIGN.md §9).
  *
  * @example
  * const channel = await startControlServer(join(dataDir, CONTROL_SOCKET_NAME), run);

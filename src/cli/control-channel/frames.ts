@@ -2,8 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 
 /**
  * The control channel's messages: one JSON object a line, each way, over the Unix socket
- * a running server opens inside its data directory (docs/DESIGN.md, "The CLI beside a
- * running server"). Bytes of stdin, stdout and stderr travel base64-encoded, so a
+ * a running server opens inside its data directory (docs/DESIGN.md §9). Bytes of stdin, stdout and stderr travel base64-encoded, so a
  * command's output arrives byte for byte.
  */
 export type ClientFrame =
