@@ -26,7 +26,6 @@ export class AccessLog extends LogController {
     else if (PROBES.has(request.routeOptions.url ?? '')) {
       if (reply.statusCode >= 500) reply.log.warn(entry, 'probe failed');
       else reply.log.debug(entry, 'request completed');
-    }
-    else reply.log.info(entry, 'request completed');
+    } else reply.log.info(entry, 'request completed');
   }
 }
