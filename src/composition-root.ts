@@ -57,6 +57,8 @@ export { deriveWebhookSecret } from './infrastructure/webhooks/webhook-signature
 /** An open database handle: the composition root's own, or one a test made. */
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
+  /** PostgreSQL: the schema its tables are in (the configured one, or an older installation's). */
+  readonly schema?: string | null;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 /** Everything but HTTP: what the server and the CLI share. */
 export interface Core {
   readonly db: Kysely<Database>;
+  /** Where it is, for messages ({@link describeDatabase}, with the schema actually in use). */
+  readonly where: string;
   readonly context: AppContext;
   readonly services: Services;
   readonly keyStore: SigningKeyStore;
@@ -298,6 +302,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     });
     return {
       db: database.db,
+      where: describeDatabase(config, database.schema),
       context,
       versionWatch,
       services: createServices(context),
@@ -454,11 +459,17 @@ async function openDatabaseOnce(
   return handle;
 }
 
-/** Where the configured database is, for messages: the PGlite path, or the URL without its password and the schema. */
-function describeDatabase(config: Config): string {
+/**
+ * Where the configured database is, for messages: the PGlite path (absolute), or the URL
+ * without its password and the schema.
+ *
+ * @example
+ * describeDatabase(config); // 'the PGlite data directory /srv/app/.tokenwarden'
+ */
+function describeDatabase(config: Config, schemaInUse?: string | null): string {
   return config.database.kind === 'pglite'
     ? `the PGlite data directory ${resolve(config.database.dataDir)}`
-    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${config.database.schema})`;
+    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${schemaInUse ?? config.database.schema})`;
 }
 
 function notInitialised(where: string, cause?: unknown): StartupError {

@@ -16,7 +16,10 @@ export interface CliIo {
    * Set when a running server runs the command for a CLI beside it (its control channel):
    * its core instead of opening the database, and the actor the CLI process named.
    */
-  readonly server?: { readonly core: Core; readonly actor: string };
+  readonly server?: {
+    readonly core: Core;
+    readonly actor: string;
+  };
 }
 
 /** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2), of the CLI's process. */
@@ -54,10 +57,16 @@ export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
  */
 export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
   // Run by the server for a CLI beside it: its database, its caches (they change at once).
-  if (io.server !== undefined) return work(io.server.core);
+  if (io.server !== undefined) {
+    io.stderr.write(
+      `tokenwarden: through the running server (pid ${process.pid}), on ${io.server.core.where}\n`,
+    );
+    return work(io.server.core);
+  }
   const config = cliConfig(io.env);
   // Loaded on demand: --help and bad command lines answer without loading the database stack.
   const { createCore } = await import('../composition-root.js');
+
   const release = holdStopSignals(io, config.shutdownTimeoutSeconds);
   try {
     // Logs go to stderr: stdout carries the result, which --json callers parse.
@@ -68,6 +77,10 @@ export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): 
       // a GC observer) are never stopped: run() in-process would leave one set per command.
       defaultMetrics: false,
     });
+    // Which database a command acts on is never a guess (a relative TOKENWARDEN_DATA_DIR, another
+    // working directory, an empty DATABASE_URL): said once it is open (a failure to open names
+    // it already), on stderr, so stdout stays the result.
+    io.stderr.write(`tokenwarden: on ${core.where}${emptyDatabaseUrlNote(io.env)}\n`);
     try {
       return await work(core);
     } finally {
@@ -85,4 +98,8 @@ export async function resolveUser(core: Core, idOrEmail: string): Promise<UserVi
   // command-kit's unwrap, inline: command-kit imports this module.
   if (!user.ok) throw fromTokenwardenError(user.error);
   return user.value;
+}
+
+function emptyDatabaseUrlNote(env: CliIo['env']): string {
+  return env.DATABASE_URL === '' ? ' (DATABASE_URL is set but empty: treated as unset)' : '';
 }

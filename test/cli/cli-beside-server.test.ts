@@ -64,10 +64,11 @@ afterAll(async () => {
 function cli(
   args: readonly string[],
   stdin = '',
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', CLI, '--', ...args], {
     cwd,
-    env: ENV,
+    env: { ...ENV, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -113,7 +114,11 @@ describe('the CLI beside a running server on the embedded database', () => {
     expect((await me()).status).toBe(200);
 
     const disabled = await cli(['users', 'disable', 'mallory@example.com']);
-    expect(disabled).toMatchObject({ code: 0, stderr: '' });
+    expect(disabled.code).toBe(0);
+    // It says where it acted: through the server, on its data directory (absolute).
+    expect(disabled.stderr).toBe(
+      `tokenwarden: through the running server (pid ${server.pid}), on the PGlite data directory ${join(cwd, '.tokenwarden')}\n`,
+    );
     expect(disabled.stdout).toContain('Disabled mallory@example.com');
     // The server's own cache was told by the handler it ran: no wait for a TTL.
     expect((await me()).status).toBe(401);
@@ -136,6 +141,16 @@ describe('the CLI beside a running server on the embedded database', () => {
     expect((await cli(['users', 'disable', 'nobody@example.com'])).code).toBe(1);
     expect((await cli(['users', 'disable'])).code).toBe(2);
   }, 120_000);
+
+  it('says an empty DATABASE_URL was taken as unset, and where it went', async () => {
+    const listed = await cli(['users', 'list', '--json'], '', { DATABASE_URL: '' });
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toBe(
+      'tokenwarden: DATABASE_URL is set but empty: treated as unset\n' +
+        `tokenwarden: through the running server (pid ${server.pid}), on the PGlite data directory ${join(cwd, '.tokenwarden')}\n`,
+    );
+    expect(JSON.parse(listed.stdout).items.length).toBeGreaterThan(0);
+  }, 60_000);
 
   it('refuses migrate while the server runs', async () => {
     const migrate = await cli(['migrate']);

@@ -19,6 +19,8 @@ export function forwardToServer(
   argv: readonly string[],
   io: CliIo,
   actor: string,
+  /** Written to stderr once the server has taken the command (before its output). */
+  preface = '',
 ): Promise<number | null> {
   return new Promise((resolveForward, rejectForward) => {
     const socket = connect({ path: socketPath });
@@ -39,6 +41,7 @@ export function forwardToServer(
     };
     socket.on('connect', () => {
       connected = true;
+      if (preface !== '') io.stderr.write(preface);
       send({ t: 'run', argv: [...argv], actor, stdinIsTTY: stdin.isTTY === true });
       stdin.on('data', onStdin);
       stdin.on('end', onStdinEnd);

@@ -30,5 +30,9 @@ export async function forwardToRunningServer(argv: readonly string[], io: CliIo)
     // A bad environment: run() reports it as it does for every command.
     return null;
   }
-  return forwardToServer(resolve(dataDir, CONTROL_SOCKET_NAME), argv, io, cliActor(io));
+  // The server names its database; that this one was chosen over an empty DATABASE_URL is ours to say.
+  const note =
+    io.env.DATABASE_URL === '' ? 'tokenwarden: DATABASE_URL is set but empty: treated as unset\n' : '';
+  const socketPath = resolve(dataDir, CONTROL_SOCKET_NAME);
+  return forwardToServer(socketPath, argv, io, cliActor(io), note);
 }
