@@ -1,9 +1,7 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import { lockForTokenWrite } from '../../lock-order.js';
+import { withUser } from '../../with-user.js';
 import type { EnableUser } from './command.js';
 
 export interface EnabledUser {
@@ -19,12 +17,9 @@ export class EnableUserHandler {
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: EnableUser): Promise<Result<EnabledUser>> {
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-    const outcome = await this.ctx.uow.run(async (repos) => {
-      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
-      if (user === null) return err(userNotFound(command.userId));
+    const outcome = await withUser(this.ctx, command.userId, 'change', async (repos, user) => {
       if (user.disabledAt === null) {
-        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
+        return { userId: user.id, minTokenVersion: user.minTokenVersion, changed: false };
       }
       const now = this.ctx.clock.now();
       const versions = await repos.users.incrementMinTokenVersion(user.id, now);
@@ -37,11 +32,11 @@ export class EnableUserHandler {
         reason: command.reason,
         details: { disabledSince: user.disabledAt.toISOString(), ...versions },
       });
-      return ok({
+      return {
         userId: user.id,
         minTokenVersion: versions?.newVersion ?? user.minTokenVersion,
         changed: true,
-      });
+      };
     });
     if (outcome.ok && outcome.value.changed) {
       this.ctx.versionListener.userVersionChanged(command.userId, outcome.value.minTokenVersion);

@@ -1,12 +1,10 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import { lockForTokenWrite } from '../../lock-order.js';
 import type { Repositories } from '../../ports/repositories.js';
+import { withUser } from '../../with-user.js';
 import type { PromoteUser } from './command.js';
 
 export interface PromotedUser {
@@ -57,17 +55,11 @@ export class PromoteUserHandler {
   async handle(command: PromoteUser): Promise<Result<PromotedUser>> {
     const reason = parseRotationReason(command.reason);
     if (!reason.ok) return reason;
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-    const outcome = await this.ctx.uow.run(async (repos) => {
-      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
-      if (user === null) return err(userNotFound(command.userId));
-      if (user.role === 'admin') {
-        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
-      }
-      return ok(
-        await promoteUserInTransaction(this.ctx, repos, user, { actor: command.actor, reason: reason.value }),
-      );
-    });
+    const outcome = await withUser(this.ctx, command.userId, 'change', async (repos, user) =>
+      user.role === 'admin'
+        ? { userId: user.id, minTokenVersion: user.minTokenVersion, changed: false }
+        : promoteUserInTransaction(this.ctx, repos, user, { actor: command.actor, reason: reason.value }),
+    );
     if (outcome.ok) announcePromotion(this.ctx, outcome.value);
     return outcome;
   }
