@@ -316,20 +316,35 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
 }
 
 /**
+ * `warn` at most once per `intervalMs`, told how many calls it skipped since: a failure
+ * that repeats on every request logs once per interval, not once per request.
+ */
+function throttled<T>(intervalMs: number, warn: (value: T, skipped: number) => void): (value: T) => void {
+  let lastWarned = 0;
+  let skipped = 0;
+  return (value) => {
+    const now = Date.now();
+    if (now - lastWarned < intervalMs) {
+      skipped += 1;
+      return;
+    }
+    lastWarned = now;
+    warn(value, skipped);
+    skipped = 0;
+  };
+}
+
+/**
  * While the shared store fails, limits fall back to this instance's memory (fail to
  * per-instance, neither open nor closed); one warning per outage, not one per request.
  */
 function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
-  let lastWarned = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarned < 60_000) return;
-    lastWarned = now;
+  return throttled(60_000, (error) =>
     log.warn(
       { err: error instanceof Error ? error.message : String(error) },
       'shared rate-limit store unreachable: limits hold per instance until it answers',
-    );
-  };
+    ),
+  );
 }
 
 /**
@@ -337,22 +352,13 @@ function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
  * a second says so (with how many were answered that way since), not one per request.
  */
 function unavailabilityLogger(log: FastifyBaseLogger): (error: ServiceUnavailableError) => void {
-  let lastWarned = 0;
-  let suppressed = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarned < 1_000) {
-      suppressed += 1;
-      return;
-    }
-    lastWarned = now;
+  return throttled(1_000, (error: ServiceUnavailableError, alsoAnswered503) => {
     const cause = error.cause instanceof Error ? error.cause.message : undefined;
     log.warn(
-      { dependency: error.dependency, detail: error.message, cause, alsoAnswered503: suppressed },
+      { dependency: error.dependency, detail: error.message, cause, alsoAnswered503 },
       'service unavailable: answering 503 with Retry-After',
     );
-    suppressed = 0;
-  };
+  });
 }
 
 /**
