@@ -5,7 +5,7 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, unwrap } from '../route-kit.js';
+import { iso, unwrap } from '../route-kit.js';
 import {
   DateTime,
   problemResponses,
@@ -66,26 +66,20 @@ const UserRotationDryRunSchema = Type.Object({
 
 /** Rotations: every token issued before now (global) or one user's tokens stop working. Admin only. */
 export const adminRotationRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.post(
-      '/admin/security/rotations',
+      '/security/rotations',
       {
-        ...admin,
         schema: {
           operationId: 'triggerGlobalRotation',
-          tags: ['admin'],
           summary: 'Global rotation: every refresh and access token issued before now stops working',
           description: 'With `dryRun: true` nothing changes and the answer counts what would stop working.',
-          security,
           body: GlobalRotationBody,
           response: {
             200: GlobalRotationDryRunSchema,
             201: GlobalRotationResultSchema,
-            ...problemResponses(401, 403, 422),
+            ...problemResponses(422),
           },
         },
       },
@@ -116,20 +110,17 @@ export const adminRotationRoutes =
     );
 
     app.post(
-      '/admin/users/:userId/rotations',
+      '/users/:userId/rotations',
       {
-        ...admin,
         schema: {
           operationId: 'triggerUserRotation',
-          tags: ['admin'],
           summary: 'User rotation: every token of one user stops working at once (no grace)',
-          security,
           params: UserIdParams,
           body: UserRotationBody,
           response: {
             200: UserRotationDryRunSchema,
             201: UserRotationResultSchema,
-            ...problemResponses(401, 403, 404, 422),
+            ...problemResponses(404, 422),
           },
         },
       },

@@ -6,7 +6,7 @@ import type { Services } from '../../application/services.js';
 import { SERVICE_CLIENT_NAME_MAX_LENGTH, type ServiceClientView } from '../../domain/service-client.js';
 import { visibleTextPattern } from '../../domain/text.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
+import { emptyBodyAsObject, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -58,25 +58,19 @@ const toJson = (client: ServiceClientView) => ({
 
 /** Service clients, the credentials services present to the revocation feed: create, list, revoke. Admin only. */
 export const adminServiceClientRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.post(
-      '/admin/service-clients',
+      '/service-clients',
       {
-        ...admin,
         schema: {
           operationId: 'createServiceClient',
-          tags: ['admin'],
           summary: 'Create a service client; its secret is in this answer and never again (audited)',
           description:
             'The service sends `Authorization: Basic base64(clientId:secret)` (RFC 6749 client_secret_basic). ' +
             'Only the SHA-256 of the secret is stored.',
-          security,
           body: CreationBody,
-          response: { 201: CreatedSchema, ...problemResponses(401, 403, 422) },
+          response: { 201: CreatedSchema, ...problemResponses(422) },
         },
       },
       async (request, reply) => {
@@ -92,16 +86,13 @@ export const adminServiceClientRoutes =
     );
 
     app.get(
-      '/admin/service-clients',
+      '/service-clients',
       {
-        ...admin,
         schema: {
           operationId: 'listServiceClients',
-          tags: ['admin'],
           summary: 'Service clients, oldest first, revoked ones included (never a secret)',
-          security,
           querystring: ListQuery,
-          response: { 200: pageOf(ServiceClientSchema), ...problemResponses(401, 403, 422) },
+          response: { 200: pageOf(ServiceClientSchema), ...problemResponses(422) },
         },
       },
       async (request) => {
@@ -111,19 +102,16 @@ export const adminServiceClientRoutes =
     );
 
     app.post(
-      '/admin/service-clients/:id/revocation',
+      '/service-clients/:id/revocation',
       {
-        ...admin,
         // The reason is optional: no body at all reads as {}.
         preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'revokeServiceClient',
-          tags: ['admin'],
           summary: 'Revoke a service client: its secret stops working at once (audited; idempotent)',
-          security,
           params: ClientIdParams,
           body: RevocationBody,
-          response: { 200: ServiceClientSchema, ...problemResponses(401, 403, 404, 422) },
+          response: { 200: ServiceClientSchema, ...problemResponses(404, 422) },
         },
       },
       async (request) => {
