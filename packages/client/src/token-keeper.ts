@@ -1,15 +1,9 @@
 import type { TokenwardenClientError } from './errors.js';
 import type { ClientEventEmitter, SignOutReason } from './events.js';
 import type { StoredTokens, TokenStorage } from './storage.js';
+import type { TokenPair } from './wire-types.js';
 
-export interface TokenPair {
-  readonly accessToken: string;
-  readonly refreshToken: string;
-  readonly tokenType: 'Bearer';
-  readonly expiresIn: number;
-  readonly refreshExpiresIn: number;
-  readonly sessionId: string;
-}
+export type { TokenPair };
 
 /** The stored tokens, with their expiry by the client's clock and the events that go with changing them. */
 export interface TokenKeeper {

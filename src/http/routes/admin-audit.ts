@@ -21,7 +21,7 @@ const AuditQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const AuditEventSchema = Type.Object({
+export const AuditEventSchema = Type.Object({
   id: Type.String(),
   occurredAt: DateTime,
   actor: Type.String(),
@@ -46,7 +46,7 @@ const ActivityQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const ActivitySchema = Type.Object({
+export const ActivitySchema = Type.Object({
   since: DateTime,
   until: DateTime,
   bucketSeconds: Type.Integer(),
@@ -60,6 +60,8 @@ const ActivitySchema = Type.Object({
     }),
   ),
 });
+
+export const AuditActionsSchema = Type.Object({ items: Type.Array(Type.String()) });
 
 /** Every audit action, from the one table the handlers write with. */
 const AUDIT_ACTIONS = Object.values(AuditAction).sort();
@@ -104,7 +106,7 @@ export const adminAuditRoutes =
           operationId: 'listAuditActions',
           summary: 'Every action the audit log can hold (the console builds its filter from it)',
           response: {
-            200: Type.Object({ items: Type.Array(Type.String()) }),
+            200: AuditActionsSchema,
           },
         },
       },

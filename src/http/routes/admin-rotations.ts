@@ -35,7 +35,7 @@ const UserRotationBody = Type.Object(
   { additionalProperties: false },
 );
 
-const GlobalRotationResultSchema = Type.Object({
+export const GlobalRotationResultSchema = Type.Object({
   previousVersion: Type.Integer(),
   newVersion: Type.Integer(),
   gracePeriodSeconds: Type.Integer(),
@@ -45,7 +45,7 @@ const GlobalRotationResultSchema = Type.Object({
   newSigningKeyId: Type.Optional(Type.String()),
 });
 
-const GlobalRotationDryRunSchema = Type.Object({
+export const GlobalRotationDryRunSchema = Type.Object({
   dryRun: Type.Literal(true),
   currentVersion: Type.Integer(),
   newVersion: Type.Integer(),
@@ -55,7 +55,7 @@ const GlobalRotationDryRunSchema = Type.Object({
   retiredSigningKeyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
-const UserRotationDryRunSchema = Type.Object({
+export const UserRotationDryRunSchema = Type.Object({
   dryRun: Type.Literal(true),
   userId: Uuid,
   currentVersion: Type.Integer(),

@@ -63,7 +63,7 @@ const RotationScheduleSchema = Type.Union([
   Type.Null(),
 ]);
 
-const SecurityConfigSchema = Type.Object({
+export const SecurityConfigSchema = Type.Object({
   globalMinTokenVersion: Type.Integer(),
   gracePeriodSeconds: Type.Integer(),
   lastRotationAt: NullableDateTime,

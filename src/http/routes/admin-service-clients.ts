@@ -34,14 +34,14 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const CreatedSchema = Type.Object({
+export const ServiceClientCreatedSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
   secret: Type.String({ description: '`twc_…`: shown this once, stored only as its SHA-256' }),
   createdAt: DateTime,
 });
 
-const ServiceClientSchema = Type.Object({
+export const ServiceClientSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
   createdAt: DateTime,
@@ -70,7 +70,7 @@ export const adminServiceClientRoutes =
             'The service sends `Authorization: Basic base64(clientId:secret)` (RFC 6749 client_secret_basic). ' +
             'Only the SHA-256 of the secret is stored.',
           body: CreationBody,
-          response: { 201: CreatedSchema, ...problemResponses(422) },
+          response: { 201: ServiceClientCreatedSchema, ...problemResponses(422) },
         },
       },
       async (request, reply) => {

@@ -15,6 +15,8 @@ import {
   SigningKeySchema,
 } from '../schemas.js';
 
+export const SigningKeyListSchema = Type.Object({ items: Type.Array(SigningKeySchema) });
+
 /** Signing keys: list (never a private part), rotate, retire. Admin only. */
 export const adminSigningKeyRoutes =
   (services: Services): FastifyPluginAsyncTypebox =>
@@ -29,7 +31,7 @@ export const adminSigningKeyRoutes =
           operationId: 'listSigningKeys',
           summary: 'Signing keys, newest first: the active one, those still verifying, retired ones',
           response: {
-            200: Type.Object({ items: Type.Array(SigningKeySchema) }),
+            200: SigningKeyListSchema,
           },
         },
       },

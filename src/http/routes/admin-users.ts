@@ -36,7 +36,7 @@ const UsersQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const UserSchema = Type.Object({
+export const UserSchema = Type.Object({
   id: Uuid,
   email: Type.String(),
   role: Type.String(),
