@@ -6,7 +6,7 @@ import {
   MIN_ACTIVITY_BUCKET_SECONDS,
 } from '../../application/queries/get-rotation-activity/query.js';
 import type { Services } from '../../application/services.js';
-import { iso, unwrap } from '../route-kit.js';
+import { iso, unwrap, withIsoDates } from '../route-kit.js';
 import { Cursor, DateTime, defaulted, Limit, pageOf, problemResponses, Uuid } from '../schemas.js';
 
 const AuditQuery = Type.Object(
@@ -136,12 +136,7 @@ export const adminAuditRoutes =
             bucketSeconds: q.bucketSeconds,
           }),
         );
-        return {
-          since: iso(activity.since),
-          until: iso(activity.until),
-          bucketSeconds: activity.bucketSeconds,
-          buckets: activity.buckets.map((b) => ({ ...b, start: iso(b.start) })),
-        };
+        return { ...withIsoDates(activity), buckets: activity.buckets.map(withIsoDates) };
       },
     );
   };

@@ -5,7 +5,7 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
-import { iso, unwrap } from '../route-kit.js';
+import { unwrap, withIsoDates } from '../route-kit.js';
 import {
   DateTime,
   problemResponses,
@@ -103,9 +103,7 @@ export const adminRotationRoutes =
             }),
           ),
         );
-        return reply
-          .code(201)
-          .send({ ...result, graceUntil: iso(result.graceUntil), rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
 
@@ -135,7 +133,7 @@ export const adminRotationRoutes =
             TriggerUserTokenRotation({ userId, triggeredBy: principalOf(request).userId, reason }),
           ),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
   };

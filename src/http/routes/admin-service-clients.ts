@@ -3,10 +3,10 @@ import { Type } from 'typebox';
 import { CreateServiceClient } from '../../application/commands/create-service-client/command.js';
 import { RevokeServiceClient } from '../../application/commands/revoke-service-client/command.js';
 import type { Services } from '../../application/services.js';
-import { SERVICE_CLIENT_NAME_MAX_LENGTH, type ServiceClientView } from '../../domain/service-client.js';
+import { SERVICE_CLIENT_NAME_MAX_LENGTH } from '../../domain/service-client.js';
 import { visibleTextPattern } from '../../domain/text.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
+import { emptyBodyAsObject, noStore, unwrap, withIsoDates } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -50,12 +50,6 @@ export const ServiceClientSchema = Type.Object({
   revokedBy: Type.Union([Type.String(), Type.Null()]),
 });
 
-const toJson = (client: ServiceClientView) => ({
-  ...client,
-  createdAt: iso(client.createdAt),
-  revokedAt: isoOrNull(client.revokedAt),
-});
-
 /** Service clients, the credentials services present to the revocation feed: create, list, revoke. Admin only. */
 export const adminServiceClientRoutes =
   (services: Services): FastifyPluginAsyncTypebox =>
@@ -81,7 +75,7 @@ export const adminServiceClientRoutes =
         );
         noStore(reply);
         reply.code(201);
-        return { ...created, createdAt: iso(created.createdAt) };
+        return withIsoDates(created);
       },
     );
 
@@ -97,7 +91,7 @@ export const adminServiceClientRoutes =
       },
       async (request) => {
         const page = unwrap(await services.listServiceClients.execute(request.query));
-        return { items: page.items.map(toJson), nextCursor: page.nextCursor };
+        return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
       },
     );
 
@@ -124,7 +118,7 @@ export const adminServiceClientRoutes =
             }),
           ),
         );
-        return toJson(revoked.client);
+        return withIsoDates(revoked.client);
       },
     );
   };

@@ -4,7 +4,7 @@ import { RetireSigningKey } from '../../application/commands/retire-signing-key/
 import { RotateSigningKey } from '../../application/commands/rotate-signing-key/command.js';
 import type { Services } from '../../application/services.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, iso, isoOrNull, unwrap } from '../route-kit.js';
+import { emptyBodyAsObject, iso, isoOrNull, unwrap, withIsoDates } from '../route-kit.js';
 import {
   KidParams,
   problemResponses,
@@ -65,7 +65,7 @@ export const adminSigningKeyRoutes =
             RotateSigningKey({ actor: principalOf(request).userId, reason: request.body.reason }),
           ),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
 
@@ -94,7 +94,7 @@ export const adminSigningKeyRoutes =
             }),
           ),
         );
-        return { ...result, retiredAt: isoOrNull(result.retiredAt) };
+        return withIsoDates(result);
       },
     );
   };

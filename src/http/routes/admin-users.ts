@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
-import type { UserView } from '../../application/queries/list-users/query.js';
 import type { Services } from '../../application/services.js';
 import { principalOf } from '../auth.js';
-import { iso, isoOrNull, unwrap } from '../route-kit.js';
+import { unwrap, withIsoDates } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -45,13 +44,6 @@ export const UserSchema = Type.Object({
   createdAt: DateTime,
 });
 
-/** A user as {@link UserSchema} sends it: dates as ISO strings. */
-const userJson = (user: UserView) => ({
-  ...user,
-  disabledAt: isoOrNull(user.disabledAt),
-  createdAt: iso(user.createdAt),
-});
-
 /** Accounts: list them, and promote one to admin. Admin only. */
 export const adminUserRoutes =
   (services: Services): FastifyPluginAsyncTypebox =>
@@ -74,7 +66,7 @@ export const adminUserRoutes =
             ...(ids === undefined ? {} : { ids: ids.split(',') }),
           }),
         );
-        return { items: page.items.map(userJson), nextCursor: page.nextCursor };
+        return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
       },
     );
 
@@ -103,7 +95,7 @@ export const adminUserRoutes =
           ),
         );
         const user = unwrap(await services.getUser.execute(promoted.userId));
-        return userJson(user);
+        return withIsoDates(user);
       },
     );
   };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { WebhookDeliveries, WebhookDeliveryRecord } from '../../application/ports/webhook-deliveries.js';
+import type { WebhookDeliveries } from '../../application/ports/webhook-deliveries.js';
 import { principalOf } from '../auth.js';
-import { iso, isoOrNull, unwrap } from '../route-kit.js';
+import { unwrap, withIsoDates } from '../route-kit.js';
 import {
   pageOf,
   problemResponses,
@@ -9,16 +9,6 @@ import {
   WebhookDeliveryIdParams,
   WebhookDeliverySchema,
 } from '../schemas.js';
-
-const deliveryView = (d: WebhookDeliveryRecord) => ({
-  ...d,
-  occurredAt: iso(d.occurredAt),
-  nextAttemptAt: iso(d.nextAttemptAt),
-  lastAttemptAt: isoOrNull(d.lastAttemptAt),
-  deliveredAt: isoOrNull(d.deliveredAt),
-  deadAt: isoOrNull(d.deadAt),
-  createdAt: iso(d.createdAt),
-});
 
 /** The webhook relay's deliveries: see what is pending or dead, and send one again. Admin only. */
 export const adminWebhookRoutes =
@@ -36,7 +26,7 @@ export const adminWebhookRoutes =
       },
       async (request) => {
         const page = unwrap(await deliveries.list(request.query));
-        return { items: page.items.map(deliveryView), nextCursor: page.nextCursor };
+        return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
       },
     );
 
@@ -52,7 +42,7 @@ export const adminWebhookRoutes =
         },
       },
       async (request) => {
-        return deliveryView(unwrap(await deliveries.retry(request.params.id, principalOf(request).userId)));
+        return withIsoDates(unwrap(await deliveries.retry(request.params.id, principalOf(request).userId)));
       },
     );
   };

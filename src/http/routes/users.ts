@@ -10,11 +10,11 @@ import { principalOf } from '../auth.js';
 import {
   emptyBodyAsObject,
   type Guards,
-  iso,
   noStore,
   type RateLimits,
   unwrap,
   withAccountThrottle,
+  withIsoDates,
 } from '../route-kit.js';
 import {
   ChangePasswordBody,
@@ -62,7 +62,7 @@ export const userRoutes =
             }),
           ),
         );
-        return reply.code(201).send({ ...user, createdAt: iso(user.createdAt) });
+        return reply.code(201).send(withIsoDates(user));
       },
     );
 
@@ -144,7 +144,7 @@ export const userRoutes =
             }),
           ),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
   };
