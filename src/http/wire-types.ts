@@ -9,7 +9,6 @@
  */
 import type { Me, Session, SessionPage, TokenPair, UserRotationResult } from '@tokenwarden/client';
 import type { Static, TObject } from 'typebox';
-import type { TokenPair as IssuedTokenPair } from '../application/token-pair.js';
 import type { ActivitySchema, AuditActionsSchema, AuditEventSchema } from './routes/admin-audit.js';
 import type {
   GlobalRotationDryRunSchema,
@@ -56,13 +55,11 @@ type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Holds<T extends true> = T;
 
 /**
- * Each SDK declaration against the schema of the answer it reads (and the token pair
- * against the application's, which the handlers return).
+ * Each SDK declaration against the schema of the answer it reads.
  */
 // biome-ignore lint/correctness/noUnusedVariables: a compile-time check; tsc reads it, nothing else does.
 type SdkAgreement = [
   Holds<Agree<TokenPair, Static<typeof TokenPairSchema>>>,
-  Holds<Agree<TokenPair, IssuedTokenPair>>,
   Holds<Agree<Me, Static<typeof MeSchema>>>,
   Holds<Agree<Session, Static<typeof SessionSchema>>>,
   Holds<Agree<SessionPage, Page<Static<typeof SessionSchema>>>>,
