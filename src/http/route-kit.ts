@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenwardenError } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
-import type { authGuards } from './auth.js';
+import { type authGuards, principalOf } from './auth.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { problemResponses } from './schemas.js';
 
 export type Guards = ReturnType<typeof authGuards>;
 
@@ -19,23 +20,47 @@ export interface RateLimits {
 }
 
 /**
- * A password check behind the per-account throttle (logins and password changes): it
- * fails with 429 (and sets Retry-After) without running while `ip` is locked out of
- * `email`'s account, and a wrong password counts one failure against it.
+ * Options of a route anyone may call, on a per-address budget (register, log in, refresh):
+ * the budget's hook runs first, and the route is documented with no security and the 429
+ * the budget answers.
  */
-export async function withAccountThrottle<T>(
+export function publicRoute<S extends { readonly response: Record<number, unknown> }>(
+  budget: RateLimitHook,
+  schema: S,
+) {
+  return {
+    onRequest: budget,
+    schema: { ...schema, security: [], response: { ...schema.response, ...problemResponses(429) } },
+  };
+}
+
+/**
+ * The tokens a password check issues (logins and password changes), behind the
+ * per-account throttle: it fails with 429 (and sets Retry-After) without running while
+ * `ip` is locked out of `email`'s account, and a wrong password counts one failure
+ * against it. The answer carries tokens, so it is marked never to be cached.
+ */
+export async function tokensAfterPasswordCheck<T>(
   throttle: LoginThrottle,
   reply: FastifyReply,
   account: { readonly email: string; readonly ip: string },
   check: () => Promise<Result<T>>,
-): Promise<Result<T>> {
-  const locked = await refuseWhileAccountLocked(throttle, reply, account.email, account.ip);
-  if (!locked.ok) return locked;
+): Promise<T> {
+  unwrap(await refuseWhileAccountLocked(throttle, reply, account.email, account.ip));
   const outcome = await check();
   if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
     await throttle.recordFailure(account.email, account.ip);
   }
-  return outcome;
+  const tokens = unwrap(outcome);
+  noStore(reply);
+  return tokens;
+}
+
+/** Who acted and why, as an audited admin command records them: the signed-in admin and the body's reason. */
+export function actorAndReason<B extends { readonly reason?: string }>(
+  request: FastifyRequest & { readonly body: B },
+): { readonly actor: string; readonly reason: B['reason'] } {
+  return { actor: principalOf(request).userId, reason: request.body.reason };
 }
 
 /** Fails with 429 (and sets Retry-After) while `ip` is locked out of `email`'s account. */
@@ -68,21 +93,6 @@ export function unwrap<T>(result: Result<T>): T {
 
 export const iso = (date: Date): string => date.toISOString();
 export const isoOrNull = (date: Date | null): string | null => (date === null ? null : date.toISOString());
-
-/** `T` as an answer sends it: each `Date` field an ISO 8601 string (`Date | null`: string or null). */
-type WithIsoDates<T> = {
-  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K];
-};
-
-/**
- * A view as an answer sends it: its `Date` fields as ISO 8601 strings, every other field
- * as it is (the response schema then drops what it does not list).
- */
-export function withIsoDates<T extends object>(view: T): WithIsoDates<T> {
-  const json: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(view)) json[key] = value instanceof Date ? iso(value) : value;
-  return json as WithIsoDates<T>;
-}
 
 /**
  * Request facts stored with a session, bounded so headers cannot bloat rows. The ip is

@@ -5,7 +5,7 @@ import { ERROR_CODES } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { visibleTextPattern } from '../domain/text.js';
 import { REASON_MAX_LENGTH } from '../domain/versions.js';
-import { withIsoDates } from './route-kit.js';
+import { withIsoDates } from './iso-dates.js';
 
 /**
  * Schemas drive validation, serialisation and the OpenAPI document at once. Here: the

@@ -6,7 +6,8 @@ import {
   MIN_ACTIVITY_BUCKET_SECONDS,
 } from '../../application/queries/get-rotation-activity/query.js';
 import type { Services } from '../../application/services.js';
-import { iso, unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { iso, unwrap } from '../route-kit.js';
 import { Cursor, DateTime, defaulted, Limit, pageOf, problemResponses, Uuid } from '../schemas.js';
 
 const AuditQuery = Type.Object(

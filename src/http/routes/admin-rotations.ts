@@ -5,7 +5,8 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
-import { unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { unwrap } from '../route-kit.js';
 import {
   DateTime,
   problemResponses,

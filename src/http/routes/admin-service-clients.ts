@@ -6,7 +6,8 @@ import type { Services } from '../../application/services.js';
 import { SERVICE_CLIENT_NAME_MAX_LENGTH } from '../../domain/service-client.js';
 import { visibleTextPattern } from '../../domain/text.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, noStore, unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, emptyBodyAsObject, noStore, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -113,8 +114,7 @@ export const adminServiceClientRoutes =
           await services.revokeServiceClient.handle(
             RevokeServiceClient({
               clientId: request.params.id,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
+              ...actorAndReason(request),
             }),
           ),
         );

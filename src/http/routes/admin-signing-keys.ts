@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { RetireSigningKey } from '../../application/commands/retire-signing-key/command.js';
 import { RotateSigningKey } from '../../application/commands/rotate-signing-key/command.js';
 import type { Services } from '../../application/services.js';
-import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, iso, isoOrNull, unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, emptyBodyAsObject, iso, isoOrNull, unwrap } from '../route-kit.js';
 import {
   KidParams,
   problemResponses,
@@ -61,9 +61,7 @@ export const adminSigningKeyRoutes =
       },
       async (request, reply) => {
         const result = unwrap(
-          await services.rotateSigningKey.handle(
-            RotateSigningKey({ actor: principalOf(request).userId, reason: request.body.reason }),
-          ),
+          await services.rotateSigningKey.handle(RotateSigningKey(actorAndReason(request))),
         );
         return reply.code(201).send(withIsoDates(result));
       },
@@ -88,8 +86,7 @@ export const adminSigningKeyRoutes =
           await services.retireSigningKey.handle(
             RetireSigningKey({
               kid: request.params.kid,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
+              ...actorAndReason(request),
               replace: request.body.replace,
             }),
           ),

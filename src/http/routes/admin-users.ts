@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
 import type { Services } from '../../application/services.js';
-import { principalOf } from '../auth.js';
-import { unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -87,11 +87,7 @@ export const adminUserRoutes =
       async (request) => {
         const promoted = unwrap(
           await services.promoteUser.handle(
-            PromoteUser({
-              userId: request.params.userId,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
-            }),
+            PromoteUser({ userId: request.params.userId, ...actorAndReason(request) }),
           ),
         );
         const user = unwrap(await services.getUser.execute(promoted.userId));

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { WebhookDeliveries } from '../../application/ports/webhook-deliveries.js';
 import { principalOf } from '../auth.js';
-import { unwrap, withIsoDates } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { unwrap } from '../route-kit.js';
 import {
   pageOf,
   problemResponses,
