@@ -27,15 +27,8 @@ import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendError, sendProblem } from './problem.js';
 import { rateLimitAddress } from './rate-limit-address.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
-import { adminAuditRoutes } from './routes/admin-audit.js';
+import { adminRoutes } from './routes/admin.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
-import { adminRotationRoutes } from './routes/admin-rotations.js';
-import { adminSecurityConfigRoutes } from './routes/admin-security-config.js';
-import { adminServiceClientRoutes } from './routes/admin-service-clients.js';
-import { adminSessionRoutes } from './routes/admin-sessions.js';
-import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
-import { adminUserRoutes } from './routes/admin-users.js';
-import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { type OAuthOptions, oauthRoutes } from './routes/oauth.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -300,14 +293,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(userRoutes(deps.services, guards, limits));
       await api.register(sessionRoutes(deps.services, guards, limits));
       await api.register(tokenRoutes(deps.services, limits));
-      await api.register(adminRotationRoutes(deps.services, guards));
-      await api.register(adminSecurityConfigRoutes(deps.services, guards));
-      await api.register(adminAuditRoutes(deps.services, guards));
-      await api.register(adminUserRoutes(deps.services, guards));
-      await api.register(adminSessionRoutes(deps.services, guards));
-      await api.register(adminSigningKeyRoutes(deps.services, guards));
-      await api.register(adminServiceClientRoutes(deps.services, guards));
-      if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
+      await api.register(adminRoutes(deps, guards), { prefix: '/admin' });
       await api.register(revocationRoutes(deps, guards, options.feed));
     },
     { prefix: '/api/v1' },
