@@ -2,9 +2,9 @@ import { defineConfig } from 'vitest/config';
 import { SlowFirstSequencer } from './test/support/slow-first-sequencer.js';
 
 /**
- * The workspace packages (`@tokenwarden/client`, `@tokenwarden/verifier`) are imported by
- * name, and resolved through their `tokenwarden-source` export condition to `src/`: a test
- * always runs the code as it is now, never a `dist/` left over from an older build. (The
+ * The workspace packages (`@tokenwarden/client`, `@tokenwarden/jws`, `@tokenwarden/verifier`)
+ * are imported by name, and resolved through their `tokenwarden-source` export condition to
+ * `src/`: a test always runs the code as it is now, never a `dist/` left over from an older build. (The
  * packaging test under test/packaging checks the built, packed form.) Vite's default server
  * conditions follow it.
  */

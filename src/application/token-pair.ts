@@ -1,18 +1,12 @@
+import type { TokenPair } from '@tokenwarden/client/wire-types';
 import type { Role } from '../domain/user.js';
 import type { VersionStamp } from '../domain/versions.js';
 import type { AppContext } from './context.js';
 import type { NewRefreshToken } from './ports/refresh-token-repository.js';
 import type { Repositories } from './ports/repositories.js';
 
-/** What login, refresh and password change answer with. */
-export interface TokenPair {
-  readonly accessToken: string;
-  readonly refreshToken: string;
-  readonly tokenType: 'Bearer';
-  readonly expiresIn: number;
-  readonly refreshExpiresIn: number;
-  readonly sessionId: string;
-}
+// What login, refresh and password change answer with: declared once, by the client SDK that reads it.
+export type { TokenPair };
 
 export interface IssuedRefreshToken {
   readonly id: string;

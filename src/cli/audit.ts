@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { AuditAction } from '../application/events.js';
-import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
-import { type CliIo, resolveUser, withCore } from './context.js';
-import { table, when } from './output.js';
+import { type CommonOptions, jsonOption, listPage, type Paging, paging } from './command-kit.js';
+import { type CliIo, resolveUser } from './context.js';
+import { when } from './output.js';
 import { isoTimestamp, oneOf } from './parsers.js';
 
 interface AuditListOptions extends CommonOptions, Paging {
@@ -34,34 +34,30 @@ export function registerAudit(program: Command, io: CliIo): void {
       'events',
       50,
     ),
-  ).action(async (options: AuditListOptions) => {
-    const out = outputFor(io, options);
-    await withCore(io, async (core) => {
-      const userId = options.user === undefined ? undefined : (await resolveUser(core, options.user)).id;
-      const page = unwrap(
-        await core.services.listAuditEvents.execute({
+  ).action((options: AuditListOptions) =>
+    listPage(
+      io,
+      options,
+      async (core, paging) =>
+        core.services.listAuditEvents.execute({
           action: options.action,
-          userId,
+          userId: options.user === undefined ? undefined : (await resolveUser(core, options.user)).id,
           since: options.since,
-          limit: options.limit,
-          cursor: options.cursor,
+          ...paging,
         }),
-      );
-      out.result(page, () =>
-        table(
-          ['TIME', 'ACTOR', 'ACTION', 'USER', 'REASON', 'DETAILS'],
-          page.items.map((e) => [
-            when(e.occurredAt),
-            e.actor,
-            e.action,
-            e.userId ?? '-',
-            e.reason ?? '-',
-            Object.keys(e.details).length === 0 ? '-' : JSON.stringify(e.details),
-          ]),
-          'No audit events match.',
-        ),
-      );
-      out.nextPage('events', page.nextCursor);
-    });
-  });
+      {
+        noun: 'events',
+        header: ['TIME', 'ACTOR', 'ACTION', 'USER', 'REASON', 'DETAILS'],
+        row: (e) => [
+          when(e.occurredAt),
+          e.actor,
+          e.action,
+          e.userId ?? '-',
+          e.reason ?? '-',
+          Object.keys(e.details).length === 0 ? '-' : JSON.stringify(e.details),
+        ],
+        empty: 'No audit events match.',
+      },
+    ),
+  );
 }

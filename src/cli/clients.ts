@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { CreateServiceClient } from '../application/commands/create-service-client/command.js';
 import { RevokeServiceClient } from '../application/commands/revoke-service-client/command.js';
-import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
+import type { CommonOptions, Paging } from './command-kit.js';
+import { jsonOption, listPage, outputFor, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, withCore } from './context.js';
-import { fields, table, when } from './output.js';
-import { integerIn } from './parsers.js';
+import { fields, when } from './output.js';
 
 /** `tokenwarden clients create|list|revoke`: the credentials services present to the revocation feed. */
 export function registerClients(program: Command, io: CliIo): void {
@@ -39,34 +39,21 @@ export function registerClients(program: Command, io: CliIo): void {
   });
 
   jsonOption(
-    clients
-      .command('list')
-      .description('service clients, oldest first, revoked ones included (never a secret)')
-      .option('--limit <n>', 'at most this many (1-1000)', integerIn(1, 1000), 100)
-      .option('--cursor <cursor>', 'continue from the cursor a previous page printed'),
-  ).action(async (options: CommonOptions & { readonly limit: number; readonly cursor?: string }) => {
-    const out = outputFor(io, options);
-    await withCore(io, async (core) => {
-      const page = unwrap(
-        await core.services.listServiceClients.execute({ limit: options.limit, cursor: options.cursor }),
-      );
-      out.result(page, () =>
-        table(
-          ['ID', 'NAME', 'CREATED', 'CREATED BY', 'REVOKED', 'REVOKED BY'],
-          page.items.map((c) => [
-            c.id,
-            c.name,
-            when(c.createdAt),
-            c.createdBy,
-            when(c.revokedAt),
-            c.revokedBy ?? '-',
-          ]),
-          'No service clients.',
-        ),
-      );
-      if (!out.json && page.nextCursor !== null) out.note(`More clients: add --cursor ${page.nextCursor}`);
-    });
-  });
+    paging(
+      clients
+        .command('list')
+        .description('service clients, oldest first, revoked ones included (never a secret)'),
+      'clients',
+      100,
+    ),
+  ).action((options: CommonOptions & Paging) =>
+    listPage(io, options, (core, paging) => core.services.listServiceClients.execute(paging), {
+      noun: 'clients',
+      header: ['ID', 'NAME', 'CREATED', 'CREATED BY', 'REVOKED', 'REVOKED BY'],
+      row: (c) => [c.id, c.name, when(c.createdAt), c.createdBy, when(c.revokedAt), c.revokedBy ?? '-'],
+      empty: 'No service clients.',
+    }),
+  );
 
   jsonOption(
     clients

@@ -6,6 +6,7 @@ import {
   parseDuration,
   type RotationScheduleInput,
   type SecurityConfigView,
+  scheduleSummary,
 } from '../domain/rotation-schedule.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../domain/versions.js';
 import { type CommonOptions, jsonOption, outputFor, unwrap } from './command-kit.js';
@@ -23,12 +24,7 @@ const jsonView = (config: SecurityConfigView) => {
       schedule === null
         ? null
         : {
-            interval: formatDuration(schedule.intervalSeconds),
-            intervalSeconds: schedule.intervalSeconds,
-            gracePeriodSeconds: schedule.gracePeriodSeconds,
-            reason: schedule.reason,
-            noticeLeadSeconds: schedule.noticeLeadSeconds,
-            nextDueAt: schedule.nextDueAt,
+            ...scheduleSummary(schedule),
             noticeAt: noticeAt(schedule),
             noticeSent: schedule.noticeSentFor?.getTime() === schedule.nextDueAt.getTime(),
             lastDueAt: schedule.lastDueAt,

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { Page } from '../domain/page.js';
 
 /** Where a command writes, and how: human text by default, JSON with `--json`. */
 export interface Output {
@@ -7,8 +8,21 @@ export interface Output {
   result(value: unknown, human: () => string): void;
   /** A note for the person at the terminal: stderr, so it never mixes with JSON. */
   note(text: string): void;
-  /** After a page printed as text, how to ask for the next one (the JSON carries `nextCursor` itself). */
-  nextPage(noun: string, nextCursor: string | null): void;
+  /**
+   * A list command's page: its JSON, or a table of its items and, when there are more,
+   * how to ask for them (the JSON carries `nextCursor` itself).
+   */
+  page<T>(page: Page<T>, text: PageText<T>): void;
+}
+
+/** How {@link Output.page} prints a page as text. */
+export interface PageText<T> {
+  /** What the list holds, plural: `users`. */
+  readonly noun: string;
+  readonly header: readonly string[];
+  readonly row: (item: T) => readonly string[];
+  /** Printed instead of an empty table. */
+  readonly empty: string;
 }
 
 export function createOutput(stdout: Writable, stderr: Writable, json: boolean): Output {
@@ -25,8 +39,9 @@ export function createOutput(stdout: Writable, stderr: Writable, json: boolean):
     note(text) {
       stderr.write(`${visibleLines(text)}\n`);
     },
-    nextPage(noun, nextCursor) {
-      if (!json && nextCursor !== null) this.note(`More ${noun}: add --cursor ${nextCursor}`);
+    page(page, text) {
+      this.result(page, () => table(text.header, page.items.map(text.row), text.empty));
+      if (!json && page.nextCursor !== null) this.note(`More ${text.noun}: add --cursor ${page.nextCursor}`);
     },
   };
 }

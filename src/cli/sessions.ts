@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { RevokeSession } from '../application/commands/revoke-session/command.js';
 import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
-import { table, when } from './output.js';
+import { when } from './output.js';
 
 /** `tokenwarden sessions list|revoke`. */
 export function registerSessions(program: Command, io: CliIo): void {
@@ -18,7 +18,6 @@ export function registerSessions(program: Command, io: CliIo): void {
       100,
     ),
   ).action(async (userRef: string, options: CommonOptions & Paging) => {
-    const out = outputFor(io, options);
     await withCore(io, async (core) => {
       const user = await resolveUser(core, userRef);
       const page = unwrap(
@@ -30,14 +29,13 @@ export function registerSessions(program: Command, io: CliIo): void {
         }),
       );
       const items = page.items.map(({ current: _current, ...session }) => session);
-      out.result({ userId: user.id, email: user.email, items, nextCursor: page.nextCursor }, () =>
-        table(
-          ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
-          items.map((s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-']),
-          `${user.email} has no active sessions.`,
-        ),
-      );
-      out.nextPage('sessions', page.nextCursor);
+      const listed = { userId: user.id, email: user.email, items, nextCursor: page.nextCursor };
+      outputFor(io, options).page(listed, {
+        noun: 'sessions',
+        header: ['ID', 'CREATED', 'LAST USED', 'IP', 'USER AGENT'],
+        row: (s) => [s.id, when(s.createdAt), when(s.lastUsedAt), s.ip ?? '-', s.userAgent ?? '-'],
+        empty: `${user.email} has no active sessions.`,
+      });
     });
   });
 

@@ -5,9 +5,10 @@ import { PromoteUser } from '../application/commands/promote-user/command.js';
 import { RegisterUser } from '../application/commands/register-user/command.js';
 import type { Core } from '../composition-root.js';
 import type { Result } from '../domain/result.js';
-import { type CommonOptions, jsonOption, outputFor, type Paging, paging, unwrap } from './command-kit.js';
+import type { CommonOptions, Paging } from './command-kit.js';
+import { jsonOption, listPage, outputFor, paging, unwrap } from './command-kit.js';
 import { type CliIo, cliActor, resolveUser, withCore } from './context.js';
-import { table, when } from './output.js';
+import { when } from './output.js';
 import { readNewPassword } from './password.js';
 
 /** `tokenwarden users create|list|disable|enable|promote`. */
@@ -51,33 +52,19 @@ export function registerUsers(program: Command, io: CliIo): void {
       'users',
       100,
     ),
-  ).action(async (options: CommonOptions & Paging & { readonly email?: string }) => {
-    const out = outputFor(io, options);
-    await withCore(io, async (core) => {
-      const page = unwrap(
-        await core.services.listUsers.execute({
-          email: options.email,
-          limit: options.limit,
-          cursor: options.cursor,
-        }),
-      );
-      out.result(page, () =>
-        table(
-          ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
-          page.items.map((u) => [
-            u.id,
-            u.email,
-            u.role,
-            String(u.minTokenVersion),
-            when(u.createdAt),
-            when(u.disabledAt),
-          ]),
-          'No users match.',
-        ),
-      );
-      out.nextPage('users', page.nextCursor);
-    });
-  });
+  ).action((options: CommonOptions & Paging & { readonly email?: string }) =>
+    listPage(
+      io,
+      options,
+      (core, paging) => core.services.listUsers.execute({ email: options.email, ...paging }),
+      {
+        noun: 'users',
+        header: ['ID', 'EMAIL', 'ROLE', 'VERSION', 'CREATED', 'DISABLED'],
+        row: (u) => [u.id, u.email, u.role, String(u.minTokenVersion), when(u.createdAt), when(u.disabledAt)],
+        empty: 'No users match.',
+      },
+    ),
+  );
 
   /**
    * `users disable|enable <user> [--reason]`: resolve the user, run the command as

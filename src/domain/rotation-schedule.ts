@@ -179,6 +179,21 @@ export function nextDueAfter(due: Date, intervalSeconds: number, now: Date): Dat
   return new Date(due.getTime() + periods * step);
 }
 
+/**
+ * A schedule's settings and next due time as the audit trail records them and the CLI
+ * prints them: the interval spelled out beside its seconds.
+ */
+export function scheduleSummary(schedule: RotationSchedule) {
+  return {
+    interval: formatDuration(schedule.intervalSeconds),
+    intervalSeconds: schedule.intervalSeconds,
+    gracePeriodSeconds: schedule.gracePeriodSeconds,
+    reason: schedule.reason,
+    noticeLeadSeconds: schedule.noticeLeadSeconds,
+    nextDueAt: schedule.nextDueAt.toISOString(),
+  };
+}
+
 /** When the notice for the schedule's next due time is to be written. */
 export function noticeAt(schedule: Pick<RotationSchedule, 'nextDueAt' | 'noticeLeadSeconds'>): Date {
   return new Date(schedule.nextDueAt.getTime() - schedule.noticeLeadSeconds * 1000);

@@ -1,3 +1,4 @@
+import { type ImplausibleReason, issuanceRefusal } from '@tokenwarden/jws';
 import { TokenwardenError } from './errors.js';
 import type { VersionStamp } from './versions.js';
 
@@ -59,16 +60,9 @@ export function checkVersionStamp(stamp: VersionStamp, current: CurrentVersions,
   };
 }
 
-/**
- * How far ahead of this instance's clock an access token's `iat` may be. Instances
- * sync their clocks (NTP keeps them within a second); 30 s leaves room for a bad
- * day, never for a token dated ahead to outlive its TTL. The verifier package holds the
- * same bounds (packages/verifier/src/issuance.ts); one table of cases tests both.
- */
-export const MAX_ISSUED_AT_SKEW_SECONDS = 30;
-
-/** Why an access token that verified under our key is still one the issuer never produced. */
-export type ImplausibleReason = 'issued_in_future' | 'lifetime_exceeds_ttl' | 'stamp_above_current';
+// The issuer's bounds on an access token are one rule with the verifier package's (the skew
+// allowed to `iat`, the TTL, stamps at most current): @tokenwarden/jws holds it.
+export { type ImplausibleReason, MAX_ISSUED_AT_SKEW_SECONDS } from '@tokenwarden/jws';
 
 export type Issuance =
   | { readonly plausible: true }
@@ -105,16 +99,14 @@ export function checkIssuance(
   limits: { readonly ttlSeconds: number; readonly maxSkewSeconds?: number },
   now: Date,
 ): Issuance {
-  const skew = limits.maxSkewSeconds ?? MAX_ISSUED_AT_SKEW_SECONDS;
-  if (token.iat > now.getTime() / 1000 + skew) return { plausible: false, reason: 'issued_in_future' };
-  if (token.exp - token.iat > limits.ttlSeconds) return { plausible: false, reason: 'lifetime_exceeds_ttl' };
-  if (
-    token.stamp.userVersion > current.userMinTokenVersion ||
-    token.stamp.globalVersion > current.globalMinTokenVersion
-  ) {
-    return { plausible: false, reason: 'stamp_above_current' };
-  }
-  return PLAUSIBLE;
+  const reason = issuanceRefusal(
+    { iat: token.iat, exp: token.exp, ver: token.stamp.userVersion, gver: token.stamp.globalVersion },
+    { userVersion: current.userMinTokenVersion, globalVersion: current.globalMinTokenVersion },
+    limits.ttlSeconds,
+    now.getTime() / 1000,
+    limits.maxSkewSeconds,
+  );
+  return reason === null ? PLAUSIBLE : { plausible: false, reason };
 }
 
 /** Everything the validity rule looks at for one presented refresh token. */

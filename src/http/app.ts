@@ -27,15 +27,8 @@ import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendError, sendProblem } from './problem.js';
 import { rateLimitAddress } from './rate-limit-address.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
-import { adminAuditRoutes } from './routes/admin-audit.js';
+import { adminRoutes } from './routes/admin.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
-import { adminRotationRoutes } from './routes/admin-rotations.js';
-import { adminSecurityConfigRoutes } from './routes/admin-security-config.js';
-import { adminServiceClientRoutes } from './routes/admin-service-clients.js';
-import { adminSessionRoutes } from './routes/admin-sessions.js';
-import { adminSigningKeyRoutes } from './routes/admin-signing-keys.js';
-import { adminUserRoutes } from './routes/admin-users.js';
-import { adminWebhookRoutes } from './routes/admin-webhooks.js';
 import { type OAuthOptions, oauthRoutes } from './routes/oauth.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -300,14 +293,7 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(userRoutes(deps.services, guards, limits));
       await api.register(sessionRoutes(deps.services, guards, limits));
       await api.register(tokenRoutes(deps.services, limits));
-      await api.register(adminRotationRoutes(deps.services, guards));
-      await api.register(adminSecurityConfigRoutes(deps.services, guards));
-      await api.register(adminAuditRoutes(deps.services, guards));
-      await api.register(adminUserRoutes(deps.services, guards));
-      await api.register(adminSessionRoutes(deps.services, guards));
-      await api.register(adminSigningKeyRoutes(deps.services, guards));
-      await api.register(adminServiceClientRoutes(deps.services, guards));
-      if (deps.webhooks !== undefined) await api.register(adminWebhookRoutes(deps.webhooks, guards));
+      await api.register(adminRoutes(deps, guards), { prefix: '/admin' });
       await api.register(revocationRoutes(deps, guards, options.feed));
     },
     { prefix: '/api/v1' },
@@ -316,20 +302,35 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
 }
 
 /**
+ * `warn` at most once per `intervalMs`, told how many calls it skipped since: a failure
+ * that repeats on every request logs once per interval, not once per request.
+ */
+function throttled<T>(intervalMs: number, warn: (value: T, skipped: number) => void): (value: T) => void {
+  let lastWarned = 0;
+  let skipped = 0;
+  return (value) => {
+    const now = Date.now();
+    if (now - lastWarned < intervalMs) {
+      skipped += 1;
+      return;
+    }
+    lastWarned = now;
+    warn(value, skipped);
+    skipped = 0;
+  };
+}
+
+/**
  * While the shared store fails, limits fall back to this instance's memory (fail to
  * per-instance, neither open nor closed); one warning per outage, not one per request.
  */
 function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
-  let lastWarned = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarned < 60_000) return;
-    lastWarned = now;
+  return throttled(60_000, (error) =>
     log.warn(
       { err: error instanceof Error ? error.message : String(error) },
       'shared rate-limit store unreachable: limits hold per instance until it answers',
-    );
-  };
+    ),
+  );
 }
 
 /**
@@ -337,22 +338,13 @@ function sharedErrorLogger(log: FastifyBaseLogger): (error: unknown) => void {
  * a second says so (with how many were answered that way since), not one per request.
  */
 function unavailabilityLogger(log: FastifyBaseLogger): (error: ServiceUnavailableError) => void {
-  let lastWarned = 0;
-  let suppressed = 0;
-  return (error) => {
-    const now = Date.now();
-    if (now - lastWarned < 1_000) {
-      suppressed += 1;
-      return;
-    }
-    lastWarned = now;
+  return throttled(1_000, (error: ServiceUnavailableError, alsoAnswered503) => {
     const cause = error.cause instanceof Error ? error.cause.message : undefined;
     log.warn(
-      { dependency: error.dependency, detail: error.message, cause, alsoAnswered503: suppressed },
+      { dependency: error.dependency, detail: error.message, cause, alsoAnswered503 },
       'service unavailable: answering 503 with Retry-After',
     );
-    suppressed = 0;
-  };
+  });
 }
 
 /**

@@ -1,5 +1,5 @@
+import { parseCompactJws, unverifiedClaims } from '@tokenwarden/jws';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
 import {
   ForgedTokenSuspected,
   type Principal,
@@ -49,18 +49,23 @@ export function basicCredentials(
 }
 
 /**
- * Whether a bearer token looks like a client-credentials token (`sub` = `client_id`, no
- * session): only to pick which check runs. Both checks verify the signature themselves.
+ * The bearer token of an `Authorization` header when it looks like a client-credentials
+ * token (`sub` = `client_id`, no session), else null: only to pick which check runs, from
+ * the claims as @tokenwarden/jws parses them (unverified). Both checks verify the signature
+ * themselves.
  */
-function isClientToken(token: string): boolean {
-  try {
-    const claims = decodeJwt(token);
-    return (
-      claims.sid === undefined && typeof claims.client_id === 'string' && claims.sub === claims.client_id
-    );
-  } catch {
-    return false;
-  }
+function clientTokenIn(header: string | undefined): string | null {
+  const bearer = header === undefined ? null : BEARER.exec(header);
+  if (bearer === null) return null;
+  const token = bearer[1] as string;
+  const jws = parseCompactJws(token);
+  const claims = jws === undefined ? undefined : unverifiedClaims(jws);
+  const isClientToken =
+    claims !== undefined &&
+    claims.sid === undefined &&
+    typeof claims.client_id === 'string' &&
+    claims.sub === claims.client_id;
+  return isClientToken ? token : null;
 }
 
 /** The principal of an authenticated request (only valid after `requireAuth` ran). */
@@ -89,9 +94,9 @@ export function authGuards(services: Services) {
     if (!result.ok) {
       if (result.error instanceof ForgedTokenSuspected) {
         const { reason, sub, jti } = result.error;
-        // It verified, so the header decodes; kid, sub and jti name it without repeating it.
+        // It verified, so it parses; kid, sub and jti name it without repeating it.
         request.log.warn(
-          { kid: decodeProtectedHeader(token).kid, sub, jti, reason },
+          { kid: parseCompactJws(token)?.kid, sub, jti, reason },
           'refused an access token signed with our key that the issuer never produces: likely forged',
         );
       }
@@ -120,11 +125,19 @@ export function authGuards(services: Services) {
    * secret and a revoked client; a bad client token is 401 with `Bearer error="invalid_token"`.
    */
   async function requireServiceClient(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    return serviceClient(request, reply, clientTokenIn(request.headers.authorization));
+  }
+
+  /** {@link requireServiceClient} once the header's client token, if any, is known. */
+  async function serviceClient(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    clientToken: string | null,
+  ): Promise<void> {
     const header = request.headers.authorization;
-    const bearer = header === undefined ? null : BEARER.exec(header);
     // Any other bearer (a user's token, junk) is not a service credential: the Basic challenge below.
-    if (bearer !== null && isClientToken(bearer[1] as string)) {
-      const result = await services.authenticateClientToken.execute(bearer[1] as string);
+    if (clientToken !== null) {
+      const result = await services.authenticateClientToken.execute(clientToken);
       if (!result.ok) throw result.error;
       request.serviceClient = {
         clientId: result.value.clientId,
@@ -155,11 +168,10 @@ export function authGuards(services: Services) {
    */
   async function requireServiceClientOrAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const header = request.headers.authorization ?? '';
-    if (/^Basic /i.test(header)) return requireServiceClient(request, reply);
+    if (/^Basic /i.test(header)) return serviceClient(request, reply, null);
     if (/^Bearer /i.test(header)) {
-      return isClientToken(header.slice('Bearer '.length))
-        ? requireServiceClient(request, reply)
-        : requireAdmin(request, reply);
+      const clientToken = clientTokenIn(header);
+      return clientToken !== null ? serviceClient(request, reply, clientToken) : requireAdmin(request, reply);
     }
     reply.header('www-authenticate', [BASIC_CHALLENGE, BEARER_CHALLENGE]);
     throw new TokenwardenError(

@@ -2,8 +2,9 @@ import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenwardenError } from '../domain/errors.js';
 import { err, ok, type Result } from '../domain/result.js';
-import type { authGuards } from './auth.js';
+import { type authGuards, principalOf } from './auth.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { problemResponses } from './schemas.js';
 
 export type Guards = ReturnType<typeof authGuards>;
 
@@ -19,23 +20,47 @@ export interface RateLimits {
 }
 
 /**
- * A password check behind the per-account throttle (logins and password changes): it
- * fails with 429 (and sets Retry-After) without running while `ip` is locked out of
- * `email`'s account, and a wrong password counts one failure against it.
+ * Options of a route anyone may call, on a per-address budget (register, log in, refresh):
+ * the budget's hook runs first, and the route is documented with no security and the 429
+ * the budget answers.
  */
-export async function withAccountThrottle<T>(
+export function publicRoute<S extends { readonly response: Record<number, unknown> }>(
+  budget: RateLimitHook,
+  schema: S,
+) {
+  return {
+    onRequest: budget,
+    schema: { ...schema, security: [], response: { ...schema.response, ...problemResponses(429) } },
+  };
+}
+
+/**
+ * The tokens a password check issues (logins and password changes), behind the
+ * per-account throttle: it fails with 429 (and sets Retry-After) without running while
+ * `ip` is locked out of `email`'s account, and a wrong password counts one failure
+ * against it. The answer carries tokens, so it is marked never to be cached.
+ */
+export async function tokensAfterPasswordCheck<T>(
   throttle: LoginThrottle,
   reply: FastifyReply,
   account: { readonly email: string; readonly ip: string },
   check: () => Promise<Result<T>>,
-): Promise<Result<T>> {
-  const locked = await refuseWhileAccountLocked(throttle, reply, account.email, account.ip);
-  if (!locked.ok) return locked;
+): Promise<T> {
+  unwrap(await refuseWhileAccountLocked(throttle, reply, account.email, account.ip));
   const outcome = await check();
   if (!outcome.ok && outcome.error.code === 'invalid_credentials') {
     await throttle.recordFailure(account.email, account.ip);
   }
-  return outcome;
+  const tokens = unwrap(outcome);
+  noStore(reply);
+  return tokens;
+}
+
+/** Who acted and why, as an audited admin command records them: the signed-in admin and the body's reason. */
+export function actorAndReason<B extends { readonly reason?: string }>(
+  request: FastifyRequest & { readonly body: B },
+): { readonly actor: string; readonly reason: B['reason'] } {
+  return { actor: principalOf(request).userId, reason: request.body.reason };
 }
 
 /** Fails with 429 (and sets Retry-After) while `ip` is locked out of `email`'s account. */

@@ -5,7 +5,7 @@ import { ERROR_CODES } from '../domain/errors.js';
 import type { Page } from '../domain/page.js';
 import { visibleTextPattern } from '../domain/text.js';
 import { REASON_MAX_LENGTH } from '../domain/versions.js';
-import { iso } from './route-kit.js';
+import { withIsoDates } from './iso-dates.js';
 
 /**
  * Schemas drive validation, serialisation and the OpenAPI document at once. Here: the
@@ -212,7 +212,7 @@ export const SessionSchema = Type.Object({
 
 /** A page of ListSessions as `pageOf(SessionSchema)` sends it (the user's own list and the admin's). */
 export const sessionPageJson = (page: Page<SessionView>) => ({
-  items: page.items.map((s) => ({ ...s, createdAt: iso(s.createdAt), lastUsedAt: iso(s.lastUsedAt) })),
+  items: page.items.map(withIsoDates),
   nextCursor: page.nextCursor,
 });
 

@@ -485,23 +485,38 @@ describe.each(testDatabases())('the OpenAPI document describes what the server s
       });
 
       if (BODY_METHODS.has(method)) {
-        // Bodies are read before credentials are checked: no credentials needed for these.
+        // With valid credentials: the admin scope checks them before it reads a body.
         if (mediaType === undefined || mediaType === 'application/json') {
           await probe(
             'malformed JSON',
-            { method, path: target, headers: bodyHeaders('application/json'), body: '{"a":' },
+            {
+              method,
+              path: target,
+              headers: { ...credentials, ...bodyHeaders('application/json') },
+              body: '{"a":',
+            },
             400,
           );
         }
         await probe(
           'a content type it does not read',
-          { method, path: target, headers: bodyHeaders('application/xml'), body: '<a/>' },
+          {
+            method,
+            path: target,
+            headers: { ...credentials, ...bodyHeaders('application/xml') },
+            body: '<a/>',
+          },
           415,
         );
         const big = Buffer.alloc(BODY_LIMIT + 1, 'a');
         await probe(
           'an oversized body',
-          { method, path: target, headers: bodyHeaders(mediaType ?? 'application/json'), body: big },
+          {
+            method,
+            path: target,
+            headers: { ...credentials, ...bodyHeaders(mediaType ?? 'application/json') },
+            body: big,
+          },
           413,
         );
         if (mediaType === 'application/json') {

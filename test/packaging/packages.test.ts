@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +18,9 @@ import { TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
  * The library packages as a service gets them: each is packed with `npm pack` (its
  * `prepack` builds dist/), the tarball is installed into a scratch project in a temp dir,
  * and a smoke script run from there imports it by name and talks to a tokenwarden
- * listening on 127.0.0.1. Needs the npm registry for the verifier's jose and the
- * fastify/express peers (the npm cache is preferred).
+ * listening on 127.0.0.1. `@tokenwarden/jws` is not on the registry: it is installed from
+ * its tarball beside the verifier's, which depends on it by version. Needs the npm registry
+ * for the verifier's jose and the fastify/express peers (the npm cache is preferred).
  */
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -110,14 +111,16 @@ const target = testDatabases()[0]!;
 
 describe('the library packages, packed and installed into a scratch project', () => {
   let temp = '';
-  const tarballs: Record<'client' | 'verifier', string> = { client: '', verifier: '' };
+  const tarballs: Record<'client' | 'jws' | 'verifier', string> = { client: '', jws: '', verifier: '' };
+  /** The package.json of each tarball, as packed. */
+  const manifests: Record<string, { version: string; dependencies?: Record<string, string> }> = {};
   let database: DatabaseHandle | undefined;
   let tw: Tokenwarden | undefined;
   let base = '';
 
   beforeAll(async () => {
     temp = await mkdtemp(join(tmpdir(), 'tokenwarden-packaging-'));
-    for (const name of ['client', 'verifier'] as const) {
+    for (const name of ['client', 'jws', 'verifier'] as const) {
       const packed = JSON.parse(
         await npm(ROOT, ['pack', '-w', `@tokenwarden/${name}`, '--pack-destination', temp, '--json']),
       ) as { filename: string; files: { path: string }[] }[];
@@ -129,7 +132,21 @@ describe('the library packages, packed and installed into a scratch project', ()
       expect(entry.files.filter((file) => !/^(dist\/|package\.json$|README\.md$)/.test(file.path))).toEqual(
         [],
       );
+      // A fresh build (prepack empties dist/ first): no module left over from a deleted source file.
+      const sources = new Set(
+        (await readdir(join(ROOT, 'packages', name, 'src'), { recursive: true }))
+          .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+          .map((file) => `dist/${file.replace(/\.ts$/, '.js')}`),
+      );
+      expect(entry.files.map((file) => file.path).filter((path) => path.endsWith('.js'))).toEqual(
+        expect.arrayContaining([...sources]),
+      );
+      expect(
+        entry.files.filter((file) => file.path.endsWith('.js') && !sources.has(file.path)).map((f) => f.path),
+      ).toEqual([]);
       tarballs[name] = join(temp, entry.filename);
+      const { stdout } = await run('tar', ['-xzOf', tarballs[name], 'package/package.json']);
+      manifests[name] = JSON.parse(stdout);
     }
     database = await target.create();
     // Real time: the packages check exp and staleness against this machine's clock.
@@ -176,14 +193,23 @@ describe('the library packages, packed and installed into a scratch project', ()
   );
 
   it(
-    '@tokenwarden/verifier installs with jose only (plus the peers) and refuses a token after a logout and a user rotation from the scratch project',
+    '@tokenwarden/verifier installs with @tokenwarden/jws and jose only (plus the peers) and refuses a token after a logout and a user rotation from the scratch project',
     async () => {
-      const scratch = await scratchProject(temp, 'verifier', [tarballs.verifier, 'fastify@5', 'express@5']);
-      const own = await scratchProject(temp, 'verifier-alone', [tarballs.verifier]);
+      // The packed verifier names the jws it was built against by its version, as a registry would serve it.
+      const jwsVersion = JSON.parse(await readFile(join(ROOT, 'packages/jws/package.json'), 'utf8')).version;
+      expect(manifests.jws?.version).toBe(jwsVersion);
+      expect(manifests.verifier?.dependencies?.['@tokenwarden/jws']).toBe(jwsVersion);
+      const scratch = await scratchProject(temp, 'verifier', [
+        tarballs.verifier,
+        tarballs.jws,
+        'fastify@5',
+        'express@5',
+      ]);
+      const own = await scratchProject(temp, 'verifier-alone', [tarballs.verifier, tarballs.jws]);
       console.log(
         `@tokenwarden/verifier installed: ${own.packages.length} package(s), ${own.megabytes.toFixed(2)} MB alone; ${scratch.packages.length} packages, ${scratch.megabytes.toFixed(2)} MB with fastify and express`,
       );
-      expect(own.packages.sort()).toEqual(['@tokenwarden/verifier', 'jose']);
+      expect(own.packages.sort()).toEqual(['@tokenwarden/jws', '@tokenwarden/verifier', 'jose']);
       for (const serverOnly of [
         'kysely',
         'pg',

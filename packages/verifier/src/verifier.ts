@@ -1,9 +1,8 @@
 import { KeyObject, type webcrypto } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type CompactJws, issuanceRefusal, parseCompactJws, verifyJws } from '@tokenwarden/jws';
 import { createRemoteJWKSet, type JWTPayload } from 'jose';
-import { checkJwt, type ParsedJwt, parseJwt } from './ed25519-jwt.js';
 import { type FeedChange, type FeedRegression, FeedState, type FeedStateSnapshot } from './feed-state.js';
-import { issuanceRefusal } from './issuance.js';
 
 export type { FeedRegression } from './feed-state.js';
 
@@ -321,8 +320,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // jose fetches and caches the JWKS and picks the key; the signature is checked with a
   // KeyObject made once per key, synchronously (WebCrypto hopped to the thread pool).
   const keyObjects = new WeakMap<object, KeyObject>();
-  const publicKeyFor = async (jwt: ParsedJwt): Promise<KeyObject> => {
-    const cryptoKey = await jwks({ alg: 'EdDSA', kid: jwt.kid }, { payload: '', signature: '' });
+  const publicKeyFor = async (jws: CompactJws): Promise<KeyObject> => {
+    const cryptoKey = await jwks({ alg: jws.algorithm.name, kid: jws.kid }, { payload: '', signature: '' });
     let key = keyObjects.get(cryptoKey);
     if (key === undefined) {
       key = KeyObject.from(cryptoKey as webcrypto.CryptoKey);
@@ -645,20 +644,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** Signature, header and claims through the JWKS; the result is remembered. */
   async function checkSignature(token: string): Promise<Memo | VerifyResult> {
-    const jwt = parseJwt(token);
-    if (jwt === undefined) return fail('token_invalid', 'The token is not an EdDSA JWT naming its key');
-    const { kid } = jwt;
+    const jws = parseCompactJws(token);
+    if (jws === undefined) return fail('token_invalid', 'The token is not an EdDSA JWT naming its key');
+    const { kid } = jws;
     // A key the feed says is retired is refused whatever the JWKS cache still holds.
     if (state.retiredKids.has(kid)) {
       return fail('token_revoked', 'The signing key of this token has been retired');
     }
     let key: KeyObject;
     try {
-      key = await publicKeyFor(jwt);
+      key = await publicKeyFor(jws);
     } catch {
       return fail('token_invalid', 'The token could not be verified');
     }
-    const check = checkJwt(jwt, key, {
+    const check = verifyJws(jws, key, {
+      typ: 'at+jwt',
       audience: options.audience,
       issuer: options.issuer,
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'],

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { type AuditEvent, client, type Page } from '../api.js';
+import { type AuditActions, type AuditEvent, client, type Page } from '../api.js';
 import { $, h, table } from '../dom.js';
 import { valueText, visible, when } from '../format.js';
 import { attempt } from '../status.js';
@@ -15,7 +15,7 @@ let actionsLoaded = false;
 /** The action filter's options, from the server's own table (`GET /admin/audit/actions`). */
 async function loadActions(): Promise<void> {
   if (actionsLoaded) return;
-  const { items } = await client.request<{ items: string[] }>('/api/v1/admin/audit/actions');
+  const { items } = await client.request<AuditActions>('/api/v1/admin/audit/actions');
   const select = $<HTMLSelectElement>('audit-action');
   select.replaceChildren(
     h('option', { value: '' }, 'any'),

@@ -1,25 +1,10 @@
 /// <reference lib="dom" />
-import { client } from '../api.js';
+import { client, type GlobalRotationDryRun, type GlobalRotationResult } from '../api.js';
 import { $, h } from '../dom.js';
 import { plural, when } from '../format.js';
 import { attempt, say } from '../status.js';
 import { loadConfig } from './security-config.js';
 
-interface GlobalDryRun {
-  readonly dryRun: true;
-  readonly currentVersion: number;
-  readonly newVersion: number;
-  readonly gracePeriodSeconds: number;
-  readonly activeSessions: number;
-  readonly activeRefreshTokens: number;
-}
-interface GlobalResult {
-  readonly previousVersion: number;
-  readonly newVersion: number;
-  readonly gracePeriodSeconds: number;
-  readonly graceUntil: string;
-  readonly rotatedAt: string;
-}
 interface Inputs {
   readonly reason: string;
   readonly gracePeriodSeconds: number;
@@ -58,7 +43,7 @@ export function initGlobalRotation(afterRotation: () => Promise<void>): void {
         $('global-reason').focus();
         return;
       }
-      const dry = await client.request<GlobalDryRun>('/api/v1/admin/security/rotations', {
+      const dry = await client.request<GlobalRotationDryRun>('/api/v1/admin/security/rotations', {
         method: 'POST',
         body: { ...wanted, dryRun: true },
       });
@@ -98,7 +83,7 @@ export function initGlobalRotation(afterRotation: () => Promise<void>): void {
     if (confirmed === null) return;
     resetGlobalRotation();
     void attempt(async () => {
-      const result = await client.request<GlobalResult>('/api/v1/admin/security/rotations', {
+      const result = await client.request<GlobalRotationResult>('/api/v1/admin/security/rotations', {
         method: 'POST',
         body: confirmed,
       });

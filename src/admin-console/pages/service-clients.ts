@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { client, enc, type Page, type ServiceClient } from '../api.js';
+import { client, enc, type Page, type ServiceClient, type ServiceClientCreated } from '../api.js';
 import { confirmInPage } from '../confirm-dialog.js';
 import { $, h, table } from '../dom.js';
 import { visible, when } from '../format.js';
@@ -7,13 +7,6 @@ import { attempt, say } from '../status.js';
 import { UserDirectory } from '../user-directory.js';
 
 const directory = new UserDirectory();
-
-interface Created {
-  readonly id: string;
-  readonly name: string;
-  readonly secret: string;
-  readonly createdAt: string;
-}
 
 /** An admin's email when known, else the actor as sent. */
 const byWhom = (actor: string | null): string =>
@@ -23,7 +16,7 @@ const byWhom = (actor: string | null): string =>
  * The new client's credentials, once: the secret is never shown again, so it gets a copy
  * button and a plain warning. Hidden again on the next action on this page.
  */
-function showSecret(created: Created): void {
+function showSecret(created: ServiceClientCreated): void {
   const secret = h('code', { id: 'clients-secret-value', class: 'secret-value' }, created.secret);
   const copy = h('button', { type: 'button', class: 'secondary small', id: 'clients-copy' }, 'Copy secret');
   copy.addEventListener('click', () => {
@@ -123,7 +116,7 @@ export function initServiceClients(): void {
     event.preventDefault();
     void attempt(async () => {
       const input = $<HTMLInputElement>('clients-name');
-      const created = await client.request<Created>('/api/v1/admin/service-clients', {
+      const created = await client.request<ServiceClientCreated>('/api/v1/admin/service-clients', {
         method: 'POST',
         body: { name: input.value },
       });

@@ -1,5 +1,12 @@
 /// <reference lib="dom" />
-import { client, enc, type SigningKey } from '../api.js';
+import {
+  client,
+  enc,
+  type SigningKey,
+  type SigningKeyList,
+  type SigningKeyRetirement,
+  type SigningKeyRotation,
+} from '../api.js';
 import { confirmInPage } from '../confirm-dialog.js';
 import { $, h, table } from '../dom.js';
 import { visible, when } from '../format.js';
@@ -33,7 +40,7 @@ async function retire(key: SigningKey): Promise<void> {
     say('Key not retired.');
     return;
   }
-  const result = await client.request<{ kid: string; newKid: string | null }>(
+  const result = await client.request<SigningKeyRetirement>(
     `/api/v1/admin/signing-keys/${enc(key.kid)}/retirement`,
     { method: 'POST', body: { ...reasonBody(), ...(active ? { replace: true } : {}) } },
   );
@@ -45,7 +52,7 @@ async function retire(key: SigningKey): Promise<void> {
 
 /** The key list: newest first, a retire button on every key not yet retired. */
 export async function loadSigningKeys(): Promise<void> {
-  const { items } = await client.request<{ items: SigningKey[] }>('/api/v1/admin/signing-keys');
+  const { items } = await client.request<SigningKeyList>('/api/v1/admin/signing-keys');
   $('keys-results').replaceChildren(
     table(
       ['Key id', 'State', 'Created', 'Verifies until', 'Retired', ''],
@@ -89,10 +96,10 @@ export function initSigningKeys(): void {
         say('Signing key not rotated.');
         return;
       }
-      const result = await client.request<{ previousKid: string | null; newKid: string }>(
-        '/api/v1/admin/signing-keys/rotations',
-        { method: 'POST', body: reasonBody() },
-      );
+      const result = await client.request<SigningKeyRotation>('/api/v1/admin/signing-keys/rotations', {
+        method: 'POST',
+        body: reasonBody(),
+      });
       say(`New signing key ${visible(result.newKid)}.`);
       $<HTMLInputElement>('keys-reason').value = '';
       await loadSigningKeys();

@@ -1,17 +1,10 @@
 /// <reference lib="dom" />
-import type { Session } from '@tokenwarden/client';
-import { client, enc, type Page, type User } from '../api.js';
+import type { Session, SessionPage, UserRotationResult } from '@tokenwarden/client';
+import { client, enc, type Page, type User, type UserRotationDryRun } from '../api.js';
 import { confirmInPage } from '../confirm-dialog.js';
 import { $, h, table } from '../dom.js';
 import { plural, visible, when } from '../format.js';
 import { attempt, say } from '../status.js';
-
-interface UserDryRun {
-  readonly activeSessions: number;
-  readonly activeRefreshTokens: number;
-  readonly currentVersion: number;
-  readonly newVersion: number;
-}
 
 function sessionsTable(sessions: readonly Session[]): HTMLElement {
   if (sessions.length === 0) return h('p', { class: 'muted' }, 'No active sessions.');
@@ -34,9 +27,7 @@ async function renderUser(
   container: HTMLElement,
   afterRotation: () => Promise<void>,
 ): Promise<void> {
-  const { items } = await client.request<{ items: Session[] }>(
-    `/api/v1/admin/users/${enc(user.id)}/sessions`,
-  );
+  const { items } = await client.request<SessionPage>(`/api/v1/admin/users/${enc(user.id)}/sessions`);
   const email = visible(user.email);
   const reasonId = `user-reason-${user.id}`;
   const reason = h('input', { id: reasonId, required: true, maxlength: '500' }) as HTMLInputElement;
@@ -57,7 +48,7 @@ async function renderUser(
         return;
       }
       const path = `/api/v1/admin/users/${enc(user.id)}/rotations`;
-      const dry = await client.request<UserDryRun>(path, {
+      const dry = await client.request<UserRotationDryRun>(path, {
         method: 'POST',
         body: { reason: why, dryRun: true },
       });
@@ -78,7 +69,7 @@ async function renderUser(
         say('User rotation cancelled.');
         return;
       }
-      const result = await client.request<{ newVersion: number }>(path, {
+      const result = await client.request<UserRotationResult>(path, {
         method: 'POST',
         body: { reason: why },
       });

@@ -2,6 +2,13 @@ import type { RotationSchedule, RotationScheduleSettings } from '../../domain/ro
 import type { SecurityConfig } from '../../domain/versions.js';
 import type { RowLock } from './row-lock.js';
 
+/** A schedule to store: its settings, its next due time, and whether a notice already written for that time still stands. */
+export interface NewSchedule {
+  readonly settings: RotationScheduleSettings;
+  readonly nextDueAt: Date;
+  readonly keepNotice: boolean;
+}
+
 export interface SecurityConfigRepository {
   get(lock?: RowLock): Promise<SecurityConfig>;
   /**
@@ -22,14 +29,7 @@ export interface SecurityConfigRepository {
    * Turns the schedule on with these settings and next due time (or off, with null).
    * `keepNotice` keeps the record of a notice already written for an unchanged due time.
    */
-  setSchedule(
-    schedule: {
-      readonly settings: RotationScheduleSettings;
-      readonly nextDueAt: Date;
-      readonly keepNotice: boolean;
-    } | null,
-    at: Date,
-  ): Promise<RotationSchedule | null>;
+  setSchedule(schedule: NewSchedule | null, at: Date): Promise<RotationSchedule | null>;
   /** Records that the notice for `dueAt` was written. */
   markNoticeSent(dueAt: Date, at: Date): Promise<void>;
   /**

@@ -5,7 +5,8 @@ import { TriggerUserTokenRotation } from '../../application/commands/trigger-use
 import type { Services } from '../../application/services.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, unwrap } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { unwrap } from '../route-kit.js';
 import {
   DateTime,
   problemResponses,
@@ -35,7 +36,7 @@ const UserRotationBody = Type.Object(
   { additionalProperties: false },
 );
 
-const GlobalRotationResultSchema = Type.Object({
+export const GlobalRotationResultSchema = Type.Object({
   previousVersion: Type.Integer(),
   newVersion: Type.Integer(),
   gracePeriodSeconds: Type.Integer(),
@@ -45,7 +46,7 @@ const GlobalRotationResultSchema = Type.Object({
   newSigningKeyId: Type.Optional(Type.String()),
 });
 
-const GlobalRotationDryRunSchema = Type.Object({
+export const GlobalRotationDryRunSchema = Type.Object({
   dryRun: Type.Literal(true),
   currentVersion: Type.Integer(),
   newVersion: Type.Integer(),
@@ -55,7 +56,7 @@ const GlobalRotationDryRunSchema = Type.Object({
   retiredSigningKeyId: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 
-const UserRotationDryRunSchema = Type.Object({
+export const UserRotationDryRunSchema = Type.Object({
   dryRun: Type.Literal(true),
   userId: Uuid,
   currentVersion: Type.Integer(),
@@ -66,26 +67,20 @@ const UserRotationDryRunSchema = Type.Object({
 
 /** Rotations: every token issued before now (global) or one user's tokens stop working. Admin only. */
 export const adminRotationRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.post(
-      '/admin/security/rotations',
+      '/security/rotations',
       {
-        ...admin,
         schema: {
           operationId: 'triggerGlobalRotation',
-          tags: ['admin'],
           summary: 'Global rotation: every refresh and access token issued before now stops working',
           description: 'With `dryRun: true` nothing changes and the answer counts what would stop working.',
-          security,
           body: GlobalRotationBody,
           response: {
             200: GlobalRotationDryRunSchema,
             201: GlobalRotationResultSchema,
-            ...problemResponses(401, 403, 422),
+            ...problemResponses(422),
           },
         },
       },
@@ -109,27 +104,22 @@ export const adminRotationRoutes =
             }),
           ),
         );
-        return reply
-          .code(201)
-          .send({ ...result, graceUntil: iso(result.graceUntil), rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
 
     app.post(
-      '/admin/users/:userId/rotations',
+      '/users/:userId/rotations',
       {
-        ...admin,
         schema: {
           operationId: 'triggerUserRotation',
-          tags: ['admin'],
           summary: 'User rotation: every token of one user stops working at once (no grace)',
-          security,
           params: UserIdParams,
           body: UserRotationBody,
           response: {
             200: UserRotationDryRunSchema,
             201: UserRotationResultSchema,
-            ...problemResponses(401, 403, 404, 422),
+            ...problemResponses(404, 422),
           },
         },
       },
@@ -144,7 +134,7 @@ export const adminRotationRoutes =
             TriggerUserTokenRotation({ userId, triggeredBy: principalOf(request).userId, reason }),
           ),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
   };

@@ -10,7 +10,7 @@ import {
 } from '../../domain/rotation-schedule.js';
 import { MAX_GRACE_PERIOD_SECONDS } from '../../domain/versions.js';
 import { principalOf } from '../auth.js';
-import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import { iso, isoOrNull, unwrap } from '../route-kit.js';
 import { DateTime, NullableDateTime, problemResponses, Reason } from '../schemas.js';
 
 // Loose on purpose: the domain says what a duration is (90d, 12h, 30m, seconds) and its range, with one message.
@@ -65,7 +65,7 @@ const RotationScheduleSchema = Type.Union([
   Type.Null(),
 ]);
 
-const SecurityConfigSchema = Type.Object({
+export const SecurityConfigSchema = Type.Object({
   globalMinTokenVersion: Type.Integer(),
   gracePeriodSeconds: Type.Integer(),
   lastRotationAt: NullableDateTime,
@@ -102,20 +102,14 @@ const configView = (c: SecurityConfigView) => ({
 
 /** The security config: current versions, the grace period of future global rotations, the rotation schedule. Admin only. */
 export const adminSecurityConfigRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.get(
-      '/admin/security/config',
+      '/security/config',
       {
-        ...admin,
         schema: {
           operationId: 'getSecurityConfig',
-          tags: ['admin'],
           summary: 'Current versions, grace period and rotation schedule (with its next due time)',
-          security,
           response: { 200: SecurityConfigSchema, ...problemResponses(401, 403) },
         },
       },
@@ -123,16 +117,13 @@ export const adminSecurityConfigRoutes =
     );
 
     app.patch(
-      '/admin/security/config',
+      '/security/config',
       {
-        ...admin,
         schema: {
           operationId: 'updateSecurityConfig',
-          tags: ['admin'],
           summary: 'Change the default grace period of future global rotations and/or the rotation schedule',
-          security,
           body: SecurityConfigPatch,
-          response: { 200: SecurityConfigSchema, ...problemResponses(401, 403, 422) },
+          response: { 200: SecurityConfigSchema, ...problemResponses(422) },
         },
       },
       async (request) =>

@@ -3,10 +3,11 @@ import { Type } from 'typebox';
 import { CreateServiceClient } from '../../application/commands/create-service-client/command.js';
 import { RevokeServiceClient } from '../../application/commands/revoke-service-client/command.js';
 import type { Services } from '../../application/services.js';
-import { SERVICE_CLIENT_NAME_MAX_LENGTH, type ServiceClientView } from '../../domain/service-client.js';
+import { SERVICE_CLIENT_NAME_MAX_LENGTH } from '../../domain/service-client.js';
 import { visibleTextPattern } from '../../domain/text.js';
 import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, emptyBodyAsObject, noStore, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -34,14 +35,14 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const CreatedSchema = Type.Object({
+export const ServiceClientCreatedSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
   secret: Type.String({ description: '`twc_…`: shown this once, stored only as its SHA-256' }),
   createdAt: DateTime,
 });
 
-const ServiceClientSchema = Type.Object({
+export const ServiceClientSchema = Type.Object({
   id: Uuid,
   name: Type.String(),
   createdAt: DateTime,
@@ -50,33 +51,21 @@ const ServiceClientSchema = Type.Object({
   revokedBy: Type.Union([Type.String(), Type.Null()]),
 });
 
-const toJson = (client: ServiceClientView) => ({
-  ...client,
-  createdAt: iso(client.createdAt),
-  revokedAt: isoOrNull(client.revokedAt),
-});
-
 /** Service clients, the credentials services present to the revocation feed: create, list, revoke. Admin only. */
 export const adminServiceClientRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.post(
-      '/admin/service-clients',
+      '/service-clients',
       {
-        ...admin,
         schema: {
           operationId: 'createServiceClient',
-          tags: ['admin'],
           summary: 'Create a service client; its secret is in this answer and never again (audited)',
           description:
             'The service sends `Authorization: Basic base64(clientId:secret)` (RFC 6749 client_secret_basic). ' +
             'Only the SHA-256 of the secret is stored.',
-          security,
           body: CreationBody,
-          response: { 201: CreatedSchema, ...problemResponses(401, 403, 422) },
+          response: { 201: ServiceClientCreatedSchema, ...problemResponses(422) },
         },
       },
       async (request, reply) => {
@@ -87,43 +76,37 @@ export const adminServiceClientRoutes =
         );
         noStore(reply);
         reply.code(201);
-        return { ...created, createdAt: iso(created.createdAt) };
+        return withIsoDates(created);
       },
     );
 
     app.get(
-      '/admin/service-clients',
+      '/service-clients',
       {
-        ...admin,
         schema: {
           operationId: 'listServiceClients',
-          tags: ['admin'],
           summary: 'Service clients, oldest first, revoked ones included (never a secret)',
-          security,
           querystring: ListQuery,
-          response: { 200: pageOf(ServiceClientSchema), ...problemResponses(401, 403, 422) },
+          response: { 200: pageOf(ServiceClientSchema), ...problemResponses(422) },
         },
       },
       async (request) => {
         const page = unwrap(await services.listServiceClients.execute(request.query));
-        return { items: page.items.map(toJson), nextCursor: page.nextCursor };
+        return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
       },
     );
 
     app.post(
-      '/admin/service-clients/:id/revocation',
+      '/service-clients/:id/revocation',
       {
-        ...admin,
         // The reason is optional: no body at all reads as {}.
         preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'revokeServiceClient',
-          tags: ['admin'],
           summary: 'Revoke a service client: its secret stops working at once (audited; idempotent)',
-          security,
           params: ClientIdParams,
           body: RevocationBody,
-          response: { 200: ServiceClientSchema, ...problemResponses(401, 403, 404, 422) },
+          response: { 200: ServiceClientSchema, ...problemResponses(404, 422) },
         },
       },
       async (request) => {
@@ -131,12 +114,11 @@ export const adminServiceClientRoutes =
           await services.revokeServiceClient.handle(
             RevokeServiceClient({
               clientId: request.params.id,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
+              ...actorAndReason(request),
             }),
           ),
         );
-        return toJson(revoked.client);
+        return withIsoDates(revoked.client);
       },
     );
   };

@@ -3,8 +3,8 @@ import { Type } from 'typebox';
 import { RetireSigningKey } from '../../application/commands/retire-signing-key/command.js';
 import { RotateSigningKey } from '../../application/commands/rotate-signing-key/command.js';
 import type { Services } from '../../application/services.js';
-import { principalOf } from '../auth.js';
-import { emptyBodyAsObject, type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, emptyBodyAsObject, iso, isoOrNull, unwrap } from '../route-kit.js';
 import {
   KidParams,
   problemResponses,
@@ -15,27 +15,23 @@ import {
   SigningKeySchema,
 } from '../schemas.js';
 
+export const SigningKeyListSchema = Type.Object({ items: Type.Array(SigningKeySchema) });
+
 /** Signing keys: list (never a private part), rotate, retire. Admin only. */
 export const adminSigningKeyRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
     // Every body field of these two routes is optional: no body at all reads as {}.
-    const adminWithOptionalBody = { ...admin, preValidation: emptyBodyAsObject };
-    const security = [{ admin: [] }];
+    const optionalBody = { preValidation: emptyBodyAsObject };
 
     app.get(
-      '/admin/signing-keys',
+      '/signing-keys',
       {
-        ...admin,
         schema: {
           operationId: 'listSigningKeys',
-          tags: ['admin'],
           summary: 'Signing keys, newest first: the active one, those still verifying, retired ones',
-          security,
           response: {
-            200: Type.Object({ items: Type.Array(SigningKeySchema) }),
-            ...problemResponses(401, 403),
+            200: SigningKeyListSchema,
           },
         },
       },
@@ -53,42 +49,36 @@ export const adminSigningKeyRoutes =
     );
 
     app.post(
-      '/admin/signing-keys/rotations',
+      '/signing-keys/rotations',
       {
-        ...adminWithOptionalBody,
+        ...optionalBody,
         schema: {
           operationId: 'rotateSigningKey',
-          tags: ['admin'],
           summary: 'New active signing key; the previous one verifies until its tokens have expired',
-          security,
           body: SigningKeyRotationBody,
-          response: { 201: SigningKeyRotationResultSchema, ...problemResponses(401, 403, 409, 422) },
+          response: { 201: SigningKeyRotationResultSchema, ...problemResponses(409, 422) },
         },
       },
       async (request, reply) => {
         const result = unwrap(
-          await services.rotateSigningKey.handle(
-            RotateSigningKey({ actor: principalOf(request).userId, reason: request.body.reason }),
-          ),
+          await services.rotateSigningKey.handle(RotateSigningKey(actorAndReason(request))),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
 
     app.post(
-      '/admin/signing-keys/:kid/retirement',
+      '/signing-keys/:kid/retirement',
       {
-        ...adminWithOptionalBody,
+        ...optionalBody,
         schema: {
           operationId: 'retireSigningKey',
-          tags: ['admin'],
           summary: 'Retire a signing key at once: tokens it signed are refused from now on',
           description:
             'The active key is refused (409 signing_key_active) unless `replace: true` makes a new one in the same transaction.',
-          security,
           params: KidParams,
           body: SigningKeyRetirementBody,
-          response: { 200: SigningKeyRetirementResultSchema, ...problemResponses(401, 403, 404, 409, 422) },
+          response: { 200: SigningKeyRetirementResultSchema, ...problemResponses(404, 409, 422) },
         },
       },
       async (request) => {
@@ -96,13 +86,12 @@ export const adminSigningKeyRoutes =
           await services.retireSigningKey.handle(
             RetireSigningKey({
               kid: request.params.kid,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
+              ...actorAndReason(request),
               replace: request.body.replace,
             }),
           ),
         );
-        return { ...result, retiredAt: isoOrNull(result.retiredAt) };
+        return withIsoDates(result);
       },
     );
   };

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
-import type { UserView } from '../../application/queries/list-users/query.js';
 import type { Services } from '../../application/services.js';
-import { principalOf } from '../auth.js';
-import { type Guards, iso, isoOrNull, unwrap } from '../route-kit.js';
+import { withIsoDates } from '../iso-dates.js';
+import { actorAndReason, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -36,7 +35,7 @@ const UsersQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const UserSchema = Type.Object({
+export const UserSchema = Type.Object({
   id: Uuid,
   email: Type.String(),
   role: Type.String(),
@@ -45,31 +44,18 @@ const UserSchema = Type.Object({
   createdAt: DateTime,
 });
 
-/** A user as {@link UserSchema} sends it: dates as ISO strings. */
-const userJson = (user: UserView) => ({
-  ...user,
-  disabledAt: isoOrNull(user.disabledAt),
-  createdAt: iso(user.createdAt),
-});
-
 /** Accounts: list them, and promote one to admin. Admin only. */
 export const adminUserRoutes =
-  (services: Services, guards: Guards): FastifyPluginAsyncTypebox =>
+  (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
-    const admin = { preHandler: guards.requireAdmin };
-    const security = [{ admin: [] }];
-
     app.get(
-      '/admin/users',
+      '/users',
       {
-        ...admin,
         schema: {
           operationId: 'listUsers',
-          tags: ['admin'],
           summary: 'Users, optionally filtered by email (contains) and by id',
-          security,
           querystring: UsersQuery,
-          response: { 200: pageOf(UserSchema), ...problemResponses(401, 403, 422) },
+          response: { 200: pageOf(UserSchema), ...problemResponses(422) },
         },
       },
       async (request) => {
@@ -80,39 +66,32 @@ export const adminUserRoutes =
             ...(ids === undefined ? {} : { ids: ids.split(',') }),
           }),
         );
-        return { items: page.items.map(userJson), nextCursor: page.nextCursor };
+        return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
       },
     );
 
     app.post(
-      '/admin/users/:userId/promotion',
+      '/users/:userId/promotion',
       {
-        ...admin,
         schema: {
           operationId: 'promoteUser',
-          tags: ['admin'],
           summary: 'Give an existing account the admin role (audited with its reason)',
           description:
             'The user is rotated with it: tokens issued before the promotion are refused, and admin ' +
             'power comes with the next login. Promoting an admin changes nothing.',
-          security,
           params: UserIdParams,
           body: PromotionBody,
-          response: { 200: UserSchema, ...problemResponses(401, 403, 404, 422) },
+          response: { 200: UserSchema, ...problemResponses(404, 422) },
         },
       },
       async (request) => {
         const promoted = unwrap(
           await services.promoteUser.handle(
-            PromoteUser({
-              userId: request.params.userId,
-              actor: principalOf(request).userId,
-              reason: request.body.reason,
-            }),
+            PromoteUser({ userId: request.params.userId, ...actorAndReason(request) }),
           ),
         );
         const user = unwrap(await services.getUser.execute(promoted.userId));
-        return userJson(user);
+        return withIsoDates(user);
       },
     );
   };

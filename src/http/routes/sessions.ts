@@ -7,10 +7,10 @@ import { principalOf } from '../auth.js';
 import {
   clientFacts,
   type Guards,
-  noStore,
+  publicRoute,
   type RateLimits,
+  tokensAfterPasswordCheck,
   unwrap,
-  withAccountThrottle,
 } from '../route-kit.js';
 import {
   Credentials,
@@ -28,32 +28,25 @@ export const sessionRoutes =
   async (app) => {
     app.post(
       '/sessions',
-      {
-        onRequest: limits.credentials,
-        schema: {
-          operationId: 'logIn',
-          security: [],
-          tags: ['sessions'],
-          summary: 'Log in: start a session and get a token pair',
-          body: Credentials,
-          response: { 201: TokenPairSchema, ...problemResponses(401, 422, 429) },
-        },
-      },
+      publicRoute(limits.credentials, {
+        operationId: 'logIn',
+        tags: ['sessions'],
+        summary: 'Log in: start a session and get a token pair',
+        body: Credentials,
+        response: { 201: TokenPairSchema, ...problemResponses(401, 422) },
+      }),
       async (request, reply) => {
         const login = CreateSession({
           email: request.body.email,
           password: request.body.password,
           ...clientFacts(request),
         });
-        const pair = unwrap(
-          await withAccountThrottle(
-            limits.account,
-            reply,
-            { email: request.body.email, ip: request.ip },
-            () => services.createSession.handle(login),
-          ),
+        const pair = await tokensAfterPasswordCheck(
+          limits.account,
+          reply,
+          { email: request.body.email, ip: request.ip },
+          () => services.createSession.handle(login),
         );
-        noStore(reply);
         return reply.code(201).send(pair);
       },
     );

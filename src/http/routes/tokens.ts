@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { RefreshTokens } from '../../application/commands/refresh-tokens/command.js';
 import type { Services } from '../../application/services.js';
-import { clientFacts, noStore, type RateLimits, unwrap } from '../route-kit.js';
+import { clientFacts, noStore, publicRoute, type RateLimits, unwrap } from '../route-kit.js';
 import { problemResponses, RefreshBody, TokenPairSchema } from '../schemas.js';
 
 export const tokenRoutes =
@@ -9,17 +9,13 @@ export const tokenRoutes =
   async (app) => {
     app.post(
       '/tokens',
-      {
-        onRequest: limits.refresh,
-        schema: {
-          operationId: 'refreshTokens',
-          security: [],
-          tags: ['tokens'],
-          summary: 'Exchange a refresh token for a new pair (the presented token is rotated)',
-          body: RefreshBody,
-          response: { 200: TokenPairSchema, ...problemResponses(401, 422, 429) },
-        },
-      },
+      publicRoute(limits.refresh, {
+        operationId: 'refreshTokens',
+        tags: ['tokens'],
+        summary: 'Exchange a refresh token for a new pair (the presented token is rotated)',
+        body: RefreshBody,
+        response: { 200: TokenPairSchema, ...problemResponses(401, 422) },
+      }),
       async (request, reply) => {
         const pair = unwrap(
           await services.refreshTokens.handle(

@@ -7,14 +7,14 @@ import type { Services } from '../../application/services.js';
 import { TokenwardenError } from '../../domain/errors.js';
 import { err, type Result } from '../../domain/result.js';
 import { principalOf } from '../auth.js';
+import { withIsoDates } from '../iso-dates.js';
 import {
   emptyBodyAsObject,
   type Guards,
-  iso,
-  noStore,
+  publicRoute,
   type RateLimits,
+  tokensAfterPasswordCheck,
   unwrap,
-  withAccountThrottle,
 } from '../route-kit.js';
 import {
   ChangePasswordBody,
@@ -40,17 +40,13 @@ export const userRoutes =
   async (app) => {
     app.post(
       '/users',
-      {
-        onRequest: limits.credentials,
-        schema: {
-          operationId: 'registerUser',
-          security: [],
-          tags: ['users'],
-          summary: 'Register a user',
-          body: RegistrationBody,
-          response: { 201: RegisteredUserSchema, ...problemResponses(409, 422, 429) },
-        },
-      },
+      publicRoute(limits.credentials, {
+        operationId: 'registerUser',
+        tags: ['users'],
+        summary: 'Register a user',
+        body: RegistrationBody,
+        response: { 201: RegisteredUserSchema, ...problemResponses(409, 422) },
+      }),
       async (request, reply) => {
         const user = unwrap(
           await services.registerUser.handle(
@@ -62,7 +58,7 @@ export const userRoutes =
             }),
           ),
         );
-        return reply.code(201).send({ ...user, createdAt: iso(user.createdAt) });
+        return reply.code(201).send(withIsoDates(user));
       },
     );
 
@@ -109,13 +105,9 @@ export const userRoutes =
           currentPassword: request.body.currentPassword,
           newPassword: request.body.newPassword,
         });
-        const pair = unwrap(
-          await withAccountThrottle(limits.account, reply, { email: user.email, ip: request.ip }, () =>
-            services.changePassword.handle(change),
-          ),
+        return tokensAfterPasswordCheck(limits.account, reply, { email: user.email, ip: request.ip }, () =>
+          services.changePassword.handle(change),
         );
-        noStore(reply);
-        return pair;
       },
     );
 
@@ -144,7 +136,7 @@ export const userRoutes =
             }),
           ),
         );
-        return reply.code(201).send({ ...result, rotatedAt: iso(result.rotatedAt) });
+        return reply.code(201).send(withIsoDates(result));
       },
     );
   };

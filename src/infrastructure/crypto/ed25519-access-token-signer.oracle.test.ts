@@ -1,16 +1,18 @@
 /**
- * The node:crypto verifier against jose's `jwtVerify` as the oracle (what verified
- * tokens before): for mutated and re-signed tokens, it refuses everything jose
- * refuses, calls expired what jose calls expired, and accepts what jose accepts,
- * except where it is stricter on purpose (see `deliberatelyStricter`).
+ * The signer's verification (`@tokenwarden/jws` with the server's keys, its sign-again path
+ * and its claim shapes) against jose's `jwtVerify` as the oracle (what verified tokens
+ * before): for mutated and re-signed tokens, it refuses everything jose refuses, calls
+ * expired what jose calls expired, and accepts what jose accepts, except where it is
+ * stricter on purpose (see `deliberatelyStricter`). The module alone, with a public key
+ * only, is held to jose in packages/jws/src/verify-jws.oracle.test.ts.
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { MAX_COMPACT_JWS_LENGTH, MAX_PROTECTED_HEADER_LENGTH } from '@tokenwarden/jws';
 import fc from 'fast-check';
 import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, testDatabases } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
-import { MAX_COMPACT_JWS_LENGTH, MAX_PROTECTED_HEADER_LENGTH } from './compact-jws.js';
 import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 

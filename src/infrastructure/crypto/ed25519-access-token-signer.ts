@@ -1,4 +1,5 @@
-import { type KeyObject, randomUUID, sign, timingSafeEqual, verify } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { type JwsAlgorithm, jwsAlgorithm, keyForKid, parseCompactJws, verifyJws } from '@tokenwarden/jws';
 import type {
   AccessTokenClaims,
   AccessTokenInput,
@@ -7,8 +8,6 @@ import type {
   VerifyFailure,
 } from '../../application/ports/access-token-signer.js';
 import type { TokenGenerator } from '../../application/ports/token-generator.js';
-import { parseCompactJws, parseJsonObject } from './compact-jws.js';
-import { checkRegisteredClaims } from './registered-claims.js';
 import {
   SIGNING_ALGORITHM,
   type SigningKey,
@@ -26,6 +25,7 @@ const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
 const DEFAULT_CLIENT_ID = 'tokenwarden';
 
 const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ALGORITHM: JwsAlgorithm = algorithmOf(SIGNING_ALGORITHM);
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
 export interface Ed25519AccessTokenSignerOptions {
@@ -74,8 +74,9 @@ interface TokenKind<C> {
  * `node:crypto` KeyObjects, synchronously: WebCrypto (jose's path) hops to the thread
  * pool for each operation, which cost a token's first check ~230 µs. The tokens are
  * byte for byte what jose's `SignJWT` wrote (Ed25519 is deterministic; a test holds
- * it), and verification refuses all jose's `jwtVerify` refuses, plus: a missing or
- * non-string `kid`, any `crit`, padded or non-canonical base64url, over-long parts.
+ * it), and verification (`@tokenwarden/jws`, shared with the verifier package) refuses
+ * all jose's `jwtVerify` refuses, plus: a missing or non-string `kid`, any `crit`, padded or
+ * non-canonical base64url, over-long parts.
  *
  * @example
  * const signer = new Ed25519AccessTokenSigner({ keyStore, issuer: 'https://auth.example.com', audience: 'api' });
@@ -209,11 +210,11 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
   private compact(key: SigningKey, claims: JwtClaims): string {
     let header = this.headers.get(key.kid);
     if (header === undefined) {
-      header = encodeJson({ alg: SIGNING_ALGORITHM, kid: key.kid, typ: ACCESS_TOKEN_TYPE });
+      header = encodeJson({ alg: ALGORITHM.name, kid: key.kid, typ: ACCESS_TOKEN_TYPE });
       this.headers.set(key.kid, header);
     }
     const signingInput = `${header}.${encodeJson(claims)}`;
-    const signature = sign(null, Buffer.from(signingInput, 'latin1'), key.privateKey);
+    const signature = ALGORITHM.sign(Buffer.from(signingInput, 'latin1'), key.privateKey);
     return `${signingInput}.${signature.toString('base64url')}`;
   }
 
@@ -264,58 +265,34 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
   ): Verified<C> | typeof NO_MATCHING_KEY {
     const jws = parseCompactJws(token);
     if (jws === undefined) return INVALID;
-    const { header } = jws;
-    // No extension is understood, so any `crit` is refused (RFC 7515 §4.1.11).
-    if (header.crit !== undefined || header.alg !== SIGNING_ALGORITHM || typeof header.kid !== 'string') {
-      return INVALID;
-    }
-    const publicKey = keys.byKid.get(header.kid);
-    if (publicKey === undefined) return NO_MATCHING_KEY;
-    const signing = keys.signing?.kid === header.kid ? keys.signing.privateKey : undefined;
-    // A token of the key that signs now: signing its input again gives its signature, at a
-    // third of a verify's cost. Anything else (another signer's nonce, a forgery) is verified,
-    // so exactly the tokens a verify accepts are accepted.
-    if (
-      !(signing !== undefined && signedAgainMatches(jws.signingInput, signing, jws.signature)) &&
-      !verifies(jws.signingInput, publicKey, jws.signature)
-    ) {
-      return INVALID;
-    }
-    const payload = parseJsonObject(jws.payload);
-    if (payload === undefined) return INVALID;
-    const check = checkRegisteredClaims(header, payload, {
-      typ: ACCESS_TOKEN_TYPE,
-      issuer: this.issuer,
-      audience: kind.audience,
-      requiredClaims: kind.requiredClaims,
-      now: Math.floor(now.getTime() / 1000),
-    });
-    // Expiry is reported only for a genuine token: the signature was checked first.
-    if (!check.ok) return check.reason === 'token_expired' ? EXPIRED : INVALID;
-    const claims = kind.convert(payload);
+    const publicKey = keyForKid(jws, keys.byKid);
+    if (publicKey === 'unknown_kid') return NO_MATCHING_KEY;
+    if (publicKey === 'unfit_key') return INVALID;
+    // A token of the key that signs now is checked by signing its input again (docs/DESIGN.md §4).
+    const signing = keys.signing?.kid === jws.kid ? keys.signing.privateKey : undefined;
+    const check = verifyJws(
+      jws,
+      publicKey,
+      {
+        typ: ACCESS_TOKEN_TYPE,
+        issuer: this.issuer,
+        audience: kind.audience,
+        requiredClaims: kind.requiredClaims,
+        now: Math.floor(now.getTime() / 1000),
+      },
+      signing,
+    );
+    if (!check.ok) return check.reason === 'expired' ? EXPIRED : INVALID;
+    const claims = kind.convert(check.claims);
     return claims === undefined ? INVALID : { ok: true, claims };
   }
 }
 
-/**
- * Whether signing `signingInput` again with `privateKey` gives `signature`: Ed25519
- * (RFC 8032) signs deterministically, so for a token this key signed it does, and for
- * anything else only the key's holder could have made it. Compared in constant time: the
- * input is the caller's, and an early exit would hand out the signature of any message
- * a byte at a time.
- */
-function signedAgainMatches(signingInput: string, privateKey: KeyObject, signature: Buffer): boolean {
-  const expected = sign(null, Buffer.from(signingInput, 'latin1'), privateKey);
-  return expected.length === signature.length && timingSafeEqual(expected, signature);
-}
-
-/** OpenSSL's answer; a throw (none is expected for a 64-byte signature) is a refusal too. */
-function verifies(signingInput: string, publicKey: KeyObject, signature: Buffer): boolean {
-  try {
-    return verify(null, Buffer.from(signingInput, 'latin1'), publicKey, signature);
-  } catch {
-    return false;
-  }
+/** The table's entry for the algorithm the keys are made for: present, or the server cannot sign. */
+function algorithmOf(name: string): JwsAlgorithm {
+  const algorithm = jwsAlgorithm(name);
+  if (algorithm === undefined) throw new Error(`No JWS algorithm ${name} in @tokenwarden/jws`);
+  return algorithm;
 }
 
 function encodeJson(value: JwtClaims): string {

@@ -1,9 +1,7 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import { lockForTokenWrite } from '../../lock-order.js';
+import { withUser } from '../../with-user.js';
 import type { DisableUser } from './command.js';
 
 export interface DisabledUser {
@@ -21,13 +19,8 @@ export class DisableUserHandler {
   constructor(private readonly ctx: AppContext) {}
 
   async handle(command: DisableUser): Promise<Result<DisabledUser>> {
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-    const outcome = await this.ctx.uow.run(async (repos) => {
-      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
-      if (user === null) return err(userNotFound(command.userId));
-      if (user.disabledAt !== null) {
-        return ok({ userId: user.id, disabledAt: user.disabledAt, changed: false });
-      }
+    const outcome = await withUser(this.ctx, command.userId, 'change', async (repos, user) => {
+      if (user.disabledAt !== null) return { userId: user.id, disabledAt: user.disabledAt, changed: false };
       const now = this.ctx.clock.now();
       await repos.users.setDisabled(user.id, now, now);
       await recordChange(this.ctx, repos, EventType.UserDisabled, {
@@ -38,7 +31,7 @@ export class DisableUserHandler {
         reason: command.reason,
         details: {},
       });
-      return ok({ userId: user.id, disabledAt: now, changed: true });
+      return { userId: user.id, disabledAt: now, changed: true };
     });
     if (outcome.ok && outcome.value.changed) this.ctx.versionListener.userChanged(command.userId);
     return outcome;

@@ -1,31 +1,25 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import { lockForTokenWrite } from '../../lock-order.js';
+import {
+  announceVersionChange,
+  type UserVersionChange,
+  versionChanged,
+  versionUnchanged,
+} from '../../user-version-change.js';
+import { withUser } from '../../with-user.js';
 import type { EnableUser } from './command.js';
 
-export interface EnabledUser {
-  readonly userId: string;
-  /** The user's token version after the rotation that came with enabling (unchanged when `changed` is false). */
-  readonly minTokenVersion: number;
-  /** False when the user was not disabled: nothing was written. */
-  readonly changed: boolean;
-}
-
-/** Clears `disabled_at` and increments the user's minimum token version, audited, in one transaction. */
+/**
+ * Clears `disabled_at` and increments the user's minimum token version, audited, in one
+ * transaction; changes nothing for a user who is not disabled.
+ */
 export class EnableUserHandler {
   constructor(private readonly ctx: AppContext) {}
 
-  async handle(command: EnableUser): Promise<Result<EnabledUser>> {
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-    const outcome = await this.ctx.uow.run(async (repos) => {
-      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
-      if (user === null) return err(userNotFound(command.userId));
-      if (user.disabledAt === null) {
-        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
-      }
+  async handle(command: EnableUser): Promise<Result<UserVersionChange>> {
+    const outcome = await withUser(this.ctx, command.userId, 'change', async (repos, user) => {
+      if (user.disabledAt === null) return versionUnchanged(user);
       const now = this.ctx.clock.now();
       const versions = await repos.users.incrementMinTokenVersion(user.id, now);
       await repos.users.setDisabled(user.id, null, now);
@@ -37,16 +31,9 @@ export class EnableUserHandler {
         reason: command.reason,
         details: { disabledSince: user.disabledAt.toISOString(), ...versions },
       });
-      return ok({
-        userId: user.id,
-        minTokenVersion: versions?.newVersion ?? user.minTokenVersion,
-        changed: true,
-      });
+      return versionChanged(user, versions);
     });
-    if (outcome.ok && outcome.value.changed) {
-      this.ctx.versionListener.userVersionChanged(command.userId, outcome.value.minTokenVersion);
-      this.ctx.versionListener.userChanged(command.userId);
-    }
+    if (outcome.ok) announceVersionChange(this.ctx, outcome.value);
     return outcome;
   }
 }

@@ -5,7 +5,8 @@ import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction } from '../../events.js';
 import { lockForTokenWrite } from '../../lock-order.js';
-import { announcePromotion, promoteUserInTransaction } from '../promote-user/handler.js';
+import { announceVersionChange, versionUnchanged } from '../../user-version-change.js';
+import { promoteUserInTransaction } from '../promote-user/handler.js';
 import { RegisterUser } from '../register-user/command.js';
 import { RegisterUserHandler } from '../register-user/handler.js';
 import type { EnsureAdmin } from './command.js';
@@ -86,12 +87,11 @@ export class EnsureAdminHandler {
       if (locked === null || locked.passwordHash !== user.passwordHash || locked.disabledAt !== null) {
         return null;
       }
-      if (locked.role === 'admin')
-        return { userId: locked.id, minTokenVersion: locked.minTokenVersion, changed: false };
+      if (locked.role === 'admin') return versionUnchanged(locked);
       return promoteUserInTransaction(this.ctx, repos, locked, { actor, reason: BOOTSTRAP_REASON });
     });
     if (promoted === null) return err(refusal('changed while start-up checked it'));
-    announcePromotion(this.ctx, promoted);
+    announceVersionChange(this.ctx, promoted);
     return ok({
       outcome: promoted.changed ? 'promoted' : 'unchanged',
       userId: user.id,

@@ -1,21 +1,17 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { isUuid } from '../../../domain/ids.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import { parseRotationReason } from '../../../domain/rotation-reason.js';
 import type { UserRecord } from '../../../domain/user.js';
 import type { AppContext } from '../../context.js';
 import { AuditAction, EventType, recordChange } from '../../events.js';
-import { lockForTokenWrite } from '../../lock-order.js';
 import type { Repositories } from '../../ports/repositories.js';
+import {
+  announceVersionChange,
+  type UserVersionChange,
+  versionChanged,
+  versionUnchanged,
+} from '../../user-version-change.js';
+import { withUser } from '../../with-user.js';
 import type { PromoteUser } from './command.js';
-
-export interface PromotedUser {
-  readonly userId: string;
-  /** The user's token version after the promotion (unchanged when `changed` is false). */
-  readonly minTokenVersion: number;
-  /** False when the user was already an admin: nothing was written. */
-  readonly changed: boolean;
-}
 
 /**
  * Sets the admin role and increments the user's minimum token version, with the audit
@@ -28,7 +24,7 @@ export async function promoteUserInTransaction(
   repos: Repositories,
   user: UserRecord,
   input: { readonly actor: string; readonly reason: string },
-): Promise<PromotedUser> {
+): Promise<UserVersionChange> {
   const now = ctx.clock.now();
   await repos.users.setRole(user.id, 'admin', now);
   const versions = await repos.users.incrementMinTokenVersion(user.id, now);
@@ -40,35 +36,22 @@ export async function promoteUserInTransaction(
     reason: input.reason,
     details: { role: { from: user.role, to: 'admin' }, ...versions },
   });
-  return { userId: user.id, minTokenVersion: versions?.newVersion ?? user.minTokenVersion, changed: true };
-}
-
-/** Tells running instances (their access-state caches) that a promotion committed. */
-export function announcePromotion(ctx: AppContext, promoted: PromotedUser): void {
-  if (!promoted.changed) return;
-  ctx.versionListener.userVersionChanged(promoted.userId, promoted.minTokenVersion);
-  ctx.versionListener.userChanged(promoted.userId);
+  return versionChanged(user, versions);
 }
 
 /** Promotes one user to admin, audited, in one transaction; idempotent for an admin. */
 export class PromoteUserHandler {
   constructor(private readonly ctx: AppContext) {}
 
-  async handle(command: PromoteUser): Promise<Result<PromotedUser>> {
+  async handle(command: PromoteUser): Promise<Result<UserVersionChange>> {
     const reason = parseRotationReason(command.reason);
     if (!reason.ok) return reason;
-    if (!isUuid(command.userId)) return err(userNotFound(command.userId));
-    const outcome = await this.ctx.uow.run(async (repos) => {
-      const { user } = await lockForTokenWrite(repos, { user: { id: command.userId, lock: 'update' } });
-      if (user === null) return err(userNotFound(command.userId));
-      if (user.role === 'admin') {
-        return ok({ userId: user.id, minTokenVersion: user.minTokenVersion, changed: false });
-      }
-      return ok(
-        await promoteUserInTransaction(this.ctx, repos, user, { actor: command.actor, reason: reason.value }),
-      );
-    });
-    if (outcome.ok) announcePromotion(this.ctx, outcome.value);
+    const outcome = await withUser(this.ctx, command.userId, 'change', async (repos, user) =>
+      user.role === 'admin'
+        ? versionUnchanged(user)
+        : promoteUserInTransaction(this.ctx, repos, user, { actor: command.actor, reason: reason.value }),
+    );
+    if (outcome.ok) announceVersionChange(this.ctx, outcome.value);
     return outcome;
   }
 }

@@ -1,11 +1,11 @@
 import { validationError } from '../../../domain/errors.js';
 import { err, ok, type Result } from '../../../domain/result.js';
 import {
-  formatDuration,
   type RotationSchedule,
   type RotationScheduleSettings,
   resolveScheduleSettings,
   type SecurityConfigView,
+  scheduleSummary,
 } from '../../../domain/rotation-schedule.js';
 import { isValidGracePeriod, MAX_GRACE_PERIOD_SECONDS } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
@@ -13,18 +13,8 @@ import { AuditAction, EventType, recordChange } from '../../events.js';
 import type { Repositories } from '../../ports/repositories.js';
 import type { UpdateSecurityConfig } from './command.js';
 
-/** A schedule as the audit trail records it. */
-const summary = (schedule: RotationSchedule | null) =>
-  schedule === null
-    ? null
-    : {
-        interval: formatDuration(schedule.intervalSeconds),
-        intervalSeconds: schedule.intervalSeconds,
-        gracePeriodSeconds: schedule.gracePeriodSeconds,
-        reason: schedule.reason,
-        noticeLeadSeconds: schedule.noticeLeadSeconds,
-        nextDueAt: schedule.nextDueAt.toISOString(),
-      };
+/** A schedule as the audit trail records it (null = off). */
+const summary = (schedule: RotationSchedule | null) => (schedule === null ? null : scheduleSummary(schedule));
 
 export class UpdateSecurityConfigHandler {
   constructor(private readonly ctx: AppContext) {}

@@ -3,16 +3,7 @@ import type { Page } from '../../../domain/page.js';
 import type { Result } from '../../../domain/result.js';
 import { asResult } from '../../as-result.js';
 import type { AppContext } from '../../context.js';
-
-export interface AuditFilter {
-  readonly action?: string;
-  readonly userId?: string;
-  readonly since?: Date;
-  /** Exclusive. */
-  readonly until?: Date;
-  readonly limit: number;
-  readonly cursor?: string;
-}
+import type { AuditFilter } from '../../ports/audit-repository.js';
 
 export class ListAuditEventsQuery {
   constructor(private readonly ctx: AppContext) {}

@@ -1,7 +1,7 @@
-import { userNotFound } from '../../../domain/errors.js';
-import { err, ok, type Result } from '../../../domain/result.js';
+import type { Result } from '../../../domain/result.js';
 import { validateUserRotation } from '../../commands/trigger-user-token-rotation/validate.js';
 import type { AppContext } from '../../context.js';
+import { withUser } from '../../with-user.js';
 
 /** A user rotation's dry run: the same input as TriggerUserTokenRotation, minus the actor. */
 export interface PreviewUserRotation {
@@ -32,9 +32,7 @@ export class PreviewUserRotationQuery {
   async execute(input: PreviewUserRotation): Promise<Result<UserRotationDryRun>> {
     const valid = validateUserRotation(input);
     if (!valid.ok) return valid;
-    const preview = await this.ctx.uow.read(async (repos) => {
-      const user = await repos.users.findById(input.userId);
-      if (user === null) return null;
+    const preview = await withUser(this.ctx, input.userId, 'read', async (repos, user) => {
       const now = this.ctx.clock.now();
       return {
         dryRun: true as const,
@@ -45,8 +43,7 @@ export class PreviewUserRotationQuery {
         activeRefreshTokens: await repos.refreshTokens.countLive(now, user.id),
       };
     });
-    if (preview === null) return err(userNotFound(input.userId));
-    this.ctx.metrics.rotation('user', 'dry_run');
-    return ok(preview);
+    if (preview.ok) this.ctx.metrics.rotation('user', 'dry_run');
+    return preview;
   }
 }

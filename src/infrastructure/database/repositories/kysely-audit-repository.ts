@@ -1,5 +1,9 @@
 import { type Kysely, sql } from 'kysely';
-import type { ActivityWindow, AuditRepository } from '../../../application/ports/audit-repository.js';
+import type {
+  ActivityWindow,
+  AuditFilter,
+  AuditRepository,
+} from '../../../application/ports/audit-repository.js';
 import type { AuditEntry, AuditRecord } from '../../../domain/audit-entry.js';
 import type { Page } from '../../../domain/page.js';
 import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
@@ -27,14 +31,7 @@ export class KyselyAuditRepository implements AuditRepository {
   }
 
   /** Newest first (id descending); the cursor is the last id seen. */
-  async list(filter: {
-    readonly action?: string;
-    readonly userId?: string;
-    readonly since?: Date;
-    readonly until?: Date;
-    readonly limit: number;
-    readonly cursor?: string;
-  }): Promise<Page<AuditRecord>> {
+  async list(filter: AuditFilter): Promise<Page<AuditRecord>> {
     const limit = clampLimit(filter.limit);
     let query = this.#db.selectFrom('audit_log').selectAll();
     if (filter.action !== undefined) query = query.where('action', '=', filter.action);

@@ -1,7 +1,10 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { RowLock } from '../../../application/ports/row-lock.js';
-import type { SecurityConfigRepository } from '../../../application/ports/security-config-repository.js';
-import type { RotationSchedule, RotationScheduleSettings } from '../../../domain/rotation-schedule.js';
+import type {
+  NewSchedule,
+  SecurityConfigRepository,
+} from '../../../application/ports/security-config-repository.js';
+import type { RotationSchedule } from '../../../domain/rotation-schedule.js';
 import { isValidGracePeriod, type SecurityConfig } from '../../../domain/versions.js';
 import { withRowLock } from '../row-lock.js';
 import type { Database, SecurityConfigTable } from '../schema.js';
@@ -87,14 +90,7 @@ export class KyselySecurityConfigRepository implements SecurityConfigRepository 
     return toSchedule(await withRowLock(query, lock).executeTakeFirst());
   }
 
-  async setSchedule(
-    schedule: {
-      readonly settings: RotationScheduleSettings;
-      readonly nextDueAt: Date;
-      readonly keepNotice: boolean;
-    } | null,
-    at: Date,
-  ): Promise<RotationSchedule | null> {
+  async setSchedule(schedule: NewSchedule | null, at: Date): Promise<RotationSchedule | null> {
     const values =
       schedule === null
         ? {
