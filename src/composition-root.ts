@@ -26,7 +26,7 @@ import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
 import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
 import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
-import { createPrivateJwkSealer } from './infrastructure/crypto/private-jwk-sealer.js';
+import { createPrivateJwkSealer, SigningKeyUnsealError } from './infrastructure/crypto/private-jwk-sealer.js';
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
 import { createDatabase } from './infrastructure/database/create-database.js';
@@ -43,6 +43,7 @@ import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
 import { createVersionMarks } from './infrastructure/high-water/create-version-marks.js';
+import { baseLogOptions } from './infrastructure/logging/base-log-options.js';
 import { PrometheusMetrics } from './infrastructure/metrics/prometheus-metrics.js';
 import { Pruner } from './infrastructure/retention/pruner.js';
 import { PeriodicTask } from './infrastructure/scheduling/periodic-task.js';
@@ -56,6 +57,8 @@ export { deriveWebhookSecret } from './infrastructure/webhooks/webhook-signature
 /** An open database handle: the composition root's own, or one a test made. */
 export interface DatabaseHandle {
   readonly db: Kysely<Database>;
+  /** PostgreSQL: the schema its tables are in (the configured one, or an older installation's). */
+  readonly schema?: string | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,8 @@ export interface TokenwardenOverrides {
 
 export interface Tokenwarden {
   readonly app: App;
+  /** What the server is built on: what a CLI command sent to it over its control channel runs with. */
+  readonly core: Core;
   readonly services: Services;
   readonly context: AppContext;
   readonly db: Kysely<Database>;
@@ -96,7 +101,7 @@ export interface Tokenwarden {
 /** Log settings that keep secrets out of the log stream. */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
-    level,
+    ...baseLogOptions(level),
     redact: {
       paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
       censor: '[redacted]',
@@ -109,6 +114,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
 /** Everything but HTTP: what the server and the CLI share. */
 export interface Core {
   readonly db: Kysely<Database>;
+  /** Where it is, for messages ({@link describeDatabase}, with the schema actually in use). */
+  readonly where: string;
   readonly context: AppContext;
   readonly services: Services;
   readonly keyStore: SigningKeyStore;
@@ -145,10 +152,20 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
   // PostgreSQL migrations run on a connection of their own with no timeouts (a long one must
   // finish); the serving pool is opened after, bounded (docs/RELIABILITY.md, "Faults").
   const migrateFirst = apply && ownsDatabase && config.database.kind === 'postgres';
-  if (migrateFirst) await migrateDatabase(config, overrides.logStream, { quiet: true });
+  // The server (it applies migrations) waits for a database that is not up yet; operator commands do not.
+  const waitSeconds = apply && config.database.kind === 'postgres' ? config.database.startupWaitSeconds : 0;
+  if (migrateFirst) {
+    await migrateDatabase(config, overrides.logStream, { quiet: true, waitSeconds });
+  }
   const database =
     overrides.database ??
-    (await openDatabase(config, { create: apply, logStream: overrides.logStream, serving: true }));
+    (await openDatabase(config, {
+      create: apply,
+      logStream: overrides.logStream,
+      serving: true,
+      // Migrations opened it a moment ago: it is up.
+      waitSeconds: migrateFirst ? 0 : waitSeconds,
+    }));
   let invalidator: CacheInvalidator | undefined;
   let marks: { close(): Promise<void> } | undefined;
   try {
@@ -162,7 +179,14 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       ...signingKeys,
       overrideKey: config.signingKey ?? undefined,
     });
-    await keyStore.ensureActiveKey();
+    try {
+      await keyStore.ensureActiveKey();
+    } catch (error) {
+      if (error instanceof SigningKeyUnsealError) {
+        throw new StartupError(error.code, error.message, { cause: error });
+      }
+      throw error;
+    }
     const tokens = new RandomTokenGenerator();
     const metrics = new PrometheusMetrics({ defaultMetrics: overrides.defaultMetrics });
     const uow = new KyselyUnitOfWork(database.db, { signingKeys });
@@ -177,12 +201,12 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       cache: config.accessCache,
       heartbeat: config.subscriptionHeartbeat,
       log: pino(
-        { level: config.logLevel, name: 'invalidation', serializers: logSerializers },
+        { ...baseLogOptions(config.logLevel, 'invalidation'), serializers: logSerializers },
         overrides.logStream,
       ),
     });
     invalidator = accessCache.invalidator;
-    const highWaterLog = pino({ level: config.logLevel, name: 'high-water' }, overrides.logStream);
+    const highWaterLog = pino(baseLogOptions(config.logLevel, 'high-water'), overrides.logStream);
     const versionMarks = createVersionMarks({
       redisUrl: config.redisUrl,
       pgliteDataDir: ownsDatabase && config.database.kind === 'pglite' ? config.database.dataDir : null,
@@ -198,7 +222,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       tokens,
       config,
       logger: pino(
-        { level: config.logLevel, name: 'webhooks', serializers: logSerializers },
+        { ...baseLogOptions(config.logLevel, 'webhooks'), serializers: logSerializers },
         overrides.logStream,
       ),
     });
@@ -239,7 +263,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     metrics.watchWebhooks(webhooks.deliveries);
     webhooks.start();
     const successorSweep = new SealedSuccessorSweep(
-      { uow, clock, logger: pino({ level: config.logLevel, name: 'successor-sweep' }, overrides.logStream) },
+      { uow, clock, logger: pino(baseLogOptions(config.logLevel, 'successor-sweep'), overrides.logStream) },
       {
         reuseIntervalSeconds: config.reuseIntervalSeconds,
         intervalSeconds: config.successorSweepIntervalSeconds,
@@ -251,7 +275,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         clock,
         metrics,
         logger: pino(
-          { level: config.logLevel, name: 'pruner', serializers: logSerializers },
+          { ...baseLogOptions(config.logLevel, 'pruner'), serializers: logSerializers },
           overrides.logStream,
         ),
       },
@@ -265,7 +289,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     const rotationSchedule = new RotationScheduleTimer(
       {
         run: () => scheduledRotation.handle(RunScheduledRotation()),
-        logger: pino({ level: config.logLevel, name: 'rotation-schedule' }, overrides.logStream),
+        logger: pino(baseLogOptions(config.logLevel, 'rotation-schedule'), overrides.logStream),
       },
       { checkSeconds: config.rotationScheduleCheckSeconds },
     );
@@ -278,6 +302,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     });
     return {
       db: database.db,
+      where: describeDatabase(config, database.schema),
       context,
       versionWatch,
       services: createServices(context),
@@ -323,9 +348,15 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
 export async function migrateDatabase(
   config: Config,
   logStream?: DestinationStream,
-  options: { readonly quiet?: boolean } = {},
+  options: { readonly quiet?: boolean; readonly waitSeconds?: number } = {},
 ): Promise<{ readonly applied: readonly string[]; readonly latest: string | null }> {
-  const database = await openDatabase(config, { create: true, poolSize: 1, logStream, quiet: options.quiet });
+  const database = await openDatabase(config, {
+    create: true,
+    poolSize: 1,
+    logStream,
+    quiet: options.quiet,
+    waitSeconds: options.waitSeconds ?? 0,
+  });
   try {
     const applied = await migrateToLatest(database.db);
     return { applied, latest: Object.keys(MIGRATIONS).at(-1) ?? null };
@@ -349,7 +380,39 @@ async function openDatabase(
     readonly serving?: boolean;
     /** Say nothing about a followed schema (it is said by the open that serves). */
     readonly quiet?: boolean | undefined;
+    /** A PostgreSQL server not up yet is tried again, with backoff, for this long. */
+    readonly waitSeconds?: number;
   },
+): Promise<DatabaseHandle> {
+  const giveUpAt = Date.now() + (options.waitSeconds ?? 0) * 1000;
+  for (let attempt = 1, delayMs = 250; ; attempt++, delayMs = Math.min(delayMs * 2, 5_000)) {
+    try {
+      return await openDatabaseOnce(config, options);
+    } catch (error) {
+      const unreachable = error instanceof StartupError && error.cause instanceof DatabaseUnreachableError;
+      if (!unreachable || !(error.cause as DatabaseUnreachableError).mayComeUp) throw error;
+      const leftMs = giveUpAt - Date.now();
+      if (leftMs <= 0) {
+        if (attempt === 1) throw error;
+        throw new StartupError(
+          'database_unreachable',
+          `${error.message}; gave up after ${attempt} attempts in ${options.waitSeconds} s (TOKENWARDEN_DB_STARTUP_WAIT_SECONDS)`,
+          { cause: error.cause },
+        );
+      }
+      const waitMs = Math.min(delayMs, leftMs);
+      pino(baseLogOptions(config.logLevel, 'database'), options.logStream).warn(
+        { attempt, retryInMs: waitMs, cause: error.message },
+        'the database is not reachable yet: trying again',
+      );
+      await new Promise((resolveWait) => setTimeout(resolveWait, waitMs));
+    }
+  }
+}
+
+async function openDatabaseOnce(
+  config: Config,
+  options: Parameters<typeof openDatabase>[1],
 ): Promise<DatabaseHandle> {
   const where = describeDatabase(config);
   let handle: Awaited<ReturnType<typeof createDatabase>>;
@@ -362,7 +425,7 @@ async function openDatabase(
             create: options.create,
             staleLockMs: config.database.staleLockSeconds * 1000,
             onWarning: (message) =>
-              pino({ level: config.logLevel, name: 'database' }, options.logStream).warn(message),
+              pino(baseLogOptions(config.logLevel, 'database'), options.logStream).warn(message),
           })
         : await createDatabase({
             kind: 'postgres',
@@ -385,7 +448,7 @@ async function openDatabase(
     throw error;
   }
   if (handle.followed !== null && options.quiet !== true) {
-    pino({ level: config.logLevel, name: 'database' }, options.logStream).warn(
+    pino(baseLogOptions(config.logLevel, 'database'), options.logStream).warn(
       { configuredSchema: handle.followed.asked, schema: handle.followed.used },
       `tokenwarden's tables are in schema "${handle.followed.used}" (an installation from before ` +
         `TOKENWARDEN_DB_SCHEMA), not in "${handle.followed.asked}": using "${handle.followed.used}". To move ` +
@@ -396,11 +459,17 @@ async function openDatabase(
   return handle;
 }
 
-/** Where the configured database is, for messages: the PGlite path, or the URL without its password and the schema. */
-function describeDatabase(config: Config): string {
+/**
+ * Where the configured database is, for messages: the PGlite path (absolute), or the URL
+ * without its password and the schema.
+ *
+ * @example
+ * describeDatabase(config); // 'the PGlite data directory /srv/app/.tokenwarden'
+ */
+function describeDatabase(config: Config, schemaInUse?: string | null): string {
   return config.database.kind === 'pglite'
     ? `the PGlite data directory ${resolve(config.database.dataDir)}`
-    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${config.database.schema})`;
+    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${schemaInUse ?? config.database.schema})`;
 }
 
 function notInitialised(where: string, cause?: unknown): StartupError {
@@ -445,7 +514,7 @@ export async function createTokenwarden(
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
     await core.context.hasher.verifyDummy('warm-up');
-    const bootstrapLog = pino({ level: config.logLevel, name: 'admin-bootstrap' }, overrides.logStream);
+    const bootstrapLog = pino(baseLogOptions(config.logLevel, 'admin-bootstrap'), overrides.logStream);
     if (config.admin === null) {
       bootstrapLog.info(
         'admin bootstrap: skipped (TOKENWARDEN_ADMIN_EMAIL is unset; `tokenwarden users create --admin` makes one)',
@@ -455,11 +524,10 @@ export async function createTokenwarden(
         EnsureAdmin({ email: config.admin.email, password: config.admin.password, actor: 'system' }),
       );
       if (!outcome.ok) {
-        bootstrapLog.error(
-          { email: config.admin.email, code: outcome.error.code },
-          'admin bootstrap refused',
+        throw new StartupError(
+          'admin_bootstrap_refused',
+          `TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`,
         );
-        throw new Error(`TOKENWARDEN_ADMIN_EMAIL / TOKENWARDEN_ADMIN_PASSWORD: ${outcome.error.message}`);
       }
       bootstrapLog.info(
         { email: config.admin.email, ...outcome.value },
@@ -476,7 +544,7 @@ export async function createTokenwarden(
         : await sharedLimitsRedis(
             config.redisUrl,
             config.redisCommandTimeoutMs,
-            pino({ level: config.logLevel, name: 'rate-limit' }, overrides.logStream),
+            pino(baseLogOptions(config.logLevel, 'rate-limit'), overrides.logStream),
           );
     const app = await buildHttpApp(
       {
@@ -524,7 +592,7 @@ export async function createTokenwarden(
     core.successorSweep.start();
     core.pruner.start();
     // Refreshes whose answer a stalled database lost get their reuse window back once it answers.
-    const settleLog = pino({ level: config.logLevel, name: 'refresh' }, overrides.logStream);
+    const settleLog = pino(baseLogOptions(config.logLevel, 'refresh'), overrides.logStream);
     const settleTimer = setInterval(() => {
       void core.services.refreshTokens.settleUnconfirmed().then(({ reopened, settled }) => {
         if (settled > 0)
@@ -537,6 +605,7 @@ export async function createTokenwarden(
     core.versionWatch.start();
     return {
       app,
+      core,
       services: core.services,
       context: core.context,
       db: core.db,

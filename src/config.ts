@@ -23,6 +23,8 @@ const EnvSchema = Type.Object({
     maximum: 3_600_000,
     default: 15_000,
   }),
+  // A server starting before its database (a compose start) tries again this long, then gives up.
+  TOKENWARDEN_DB_STARTUP_WAIT_SECONDS: Type.Integer({ minimum: 0, maximum: 3_600, default: 60 }),
   // Which parts make /ready answer 503 when they fail (the database always does).
   TOKENWARDEN_READY_REQUIRES: Type.String({
     pattern: '^(database|redis|invalidation)(,(database|redis|invalidation))*$',
@@ -128,6 +130,19 @@ const EnvSchema = Type.Object({
 
 type Env = Static<typeof EnvSchema>;
 
+/**
+ * Every variable the configuration reads, with its default as it would be written in the
+ * environment (null: unset by default). `.env.example` lists the same, and a test holds them equal.
+ */
+export function configVariables(): ReadonlyMap<string, string | null> {
+  return new Map(
+    Object.entries(EnvSchema.properties).map(([name, schema]) => {
+      const fallback = (schema as { default?: unknown }).default;
+      return [name, fallback === undefined ? null : String(fallback)];
+    }),
+  );
+}
+
 /** The typed configuration the composition root is built from. */
 export interface Config {
   readonly port: number;
@@ -154,6 +169,8 @@ export interface Config {
           readonly lockMs: number;
           readonly idleInTransactionMs: number;
         };
+        /** A server that cannot reach it at start tries again with backoff for this long (0: once). */
+        readonly startupWaitSeconds: number;
       };
   readonly redisUrl: string | null;
   /** A request is answered within this, 503 when its work is not done by then. */
@@ -272,6 +289,49 @@ export type TrustProxy = false | number | readonly string[];
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+  readonly code = 'config_invalid';
+
+  constructor(
+    /** Each problem, with the variable it names and, unless that variable holds a secret, its value. */
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(`Invalid configuration:\n  ${problems.map((p) => p.message).join('\n  ')}`);
+  }
+}
+
+/** One thing wrong with the environment. */
+export interface ConfigProblem {
+  /** The variable the problem names first (null when it names none). */
+  readonly variable: string | null;
+  readonly message: string;
+  /** The value as set; absent for a secret, a URL's password masked. */
+  readonly value?: string;
+}
+
+/** Variables whose value never appears in a message or a log line. */
+const SECRET_VARIABLE = /(PASSWORD|SECRET|TOKEN|MASTER_KEY|SIGNING_KEY)/;
+
+function describeProblem(
+  message: string,
+  source: Readonly<Record<string, string | undefined>>,
+): ConfigProblem {
+  const variable = /^([A-Z][A-Z0-9_]*)\b/.exec(message)?.[1] ?? null;
+  const raw = variable === null ? undefined : source[variable];
+  if (variable === null || raw === undefined || SECRET_VARIABLE.test(variable)) return { variable, message };
+  return { variable, message, value: variable.endsWith('_URL') ? maskUrlPassword(raw) : raw };
+}
+
+function maskUrlPassword(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password === '' && url.search === '') return raw;
+    if (url.password !== '') url.password = '***';
+    if (url.search !== '') url.search = '?***';
+    return url.href;
+  } catch {
+    // Unparseable: it may still hold a password, so show only its scheme.
+    return `${raw.split(':')[0]}:…`;
+  }
 }
 
 /** Parses `process.env` (or any record); throws {@link ConfigError} naming each bad variable. */
@@ -366,7 +426,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     ),
     auditSeconds: parseRetention('TOKENWARDEN_RETENTION_AUDIT', env.TOKENWARDEN_RETENTION_AUDIT, problems),
   };
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => describeProblem(problem, source)));
 
   return {
     port: env.PORT,
@@ -385,6 +445,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
               lockMs: env.TOKENWARDEN_DB_LOCK_TIMEOUT_MS,
               idleInTransactionMs: env.TOKENWARDEN_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
             },
+            startupWaitSeconds: env.TOKENWARDEN_DB_STARTUP_WAIT_SECONDS,
           }
         : {
             kind: 'pglite',

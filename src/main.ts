@@ -1,24 +1,17 @@
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { loadEnvFile } from './env-file.js';
 import { serve } from './server.js';
+import { reportStartupFailure } from './startup-failure.js';
 
-/** `npm start`: parse the environment, build everything, listen, and stop cleanly on a signal. */
+/**
+ * `npm start`: read `.env` (the environment wins), parse the environment, build everything,
+ * listen, and stop cleanly on a signal. A failed start is one JSON line with a `code`.
+ */
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
-  await serve(config);
+  const envFile = loadEnvFile();
+  await serve(loadConfig(), {}, { envFile });
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(
-    `tokenwarden failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
-  );
-  process.exit(1);
+  process.exit(reportStartupFailure(error));
 });

@@ -1,6 +1,10 @@
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import { type Config, isLoopbackHost } from './config.js';
+import type { EnvFileOutcome } from './env-file.js';
 import { installDrain } from './http/drain.js';
+import { StartupError } from './startup-error.js';
 
 /** After the drain deadline, how long closing the database and the rest may take before the process gives up. */
 const CLOSE_GRACE_MS = 10_000;
@@ -14,10 +18,17 @@ const CLOSE_GRACE_MS = 10_000;
  * @example
  * await serve(loadConfig());
  */
-export async function serve(config: Config, overrides: TokenwardenOverrides = {}): Promise<Tokenwarden> {
+export async function serve(
+  config: Config,
+  overrides: TokenwardenOverrides = {},
+  options: { readonly envFile?: EnvFileOutcome } = {},
+): Promise<Tokenwarden> {
+  // Before anything is written (the admin bootstrap, migrations): a port in use fails the start at once.
+  await assertCanListen(config.host, config.port);
   const tokenwarden = await createTokenwarden(config, overrides);
   const { app } = tokenwarden;
   const drain = installDrain(app);
+  let channel: { readonly path: string; close(): Promise<void> } | null = null;
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -56,6 +67,8 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
         },
         Math.max(0, started + drainMs - Date.now()),
       );
+      // CLI commands running for a CLI beside the server finish first; no new one is taken.
+      await channel?.close();
       // Ends feed streams and idle connections, then the webhook relay, the roll-up, the database.
       await tokenwarden.close();
     } catch (error) {
@@ -69,13 +82,28 @@ export async function serve(config: Config, overrides: TokenwardenOverrides = {}
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
-  await app.listen({ port: config.port, host: config.host });
-  logDecisions(tokenwarden, config);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // Taken between the check and now: the same one line, and nothing left open.
+    await tokenwarden.close().catch(() => {});
+    throw listenError(error, config.host, config.port) ?? error;
+  }
+  channel =
+    config.database.kind === 'pglite' && overrides.database === undefined
+      ? await openControlChannel(tokenwarden, config.database.dataDir)
+      : null;
+  logDecisions(tokenwarden, config, options.envFile, channel?.path ?? null);
   return tokenwarden;
 }
 
 /** What the environment made of this start, one line each where an operator would look. */
-function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
+function logDecisions(
+  tokenwarden: Tokenwarden,
+  config: Config,
+  envFile: EnvFileOutcome | undefined,
+  controlChannel: string | null,
+): void {
   const log = tokenwarden.app.log;
   const invalidation = tokenwarden.invalidation();
   log.info(
@@ -94,6 +122,12 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
       webhooks:
         config.webhooks.urls.length === 0 ? 'off (events wait in the outbox)' : config.webhooks.urls.length,
       admin: '/admin',
+      // The embedded database is this process's alone: the CLI beside it sends its commands here.
+      cliChannel: controlChannel ?? 'off',
+      envFile:
+        envFile === undefined || envFile.path === null
+          ? 'none'
+          : { path: envFile.path, loaded: envFile.loaded.length, shadowedByEnvironment: envFile.shadowed },
       docs: config.docs ? '/docs' : 'off',
     },
     'tokenwarden is ready',
@@ -123,6 +157,86 @@ function logDecisions(tokenwarden: Tokenwarden, config: Config): void {
         'public on a non-loopback address: set TOKENWARDEN_METRICS_TOKEN, TOKENWARDEN_METRICS=off or TOKENWARDEN_DOCS=off',
       );
   }
+}
+
+/**
+ * The Unix socket in the data directory the CLI sends its commands to while this server
+ * holds the embedded database (docs/DESIGN.md §9). Off,
+ * with a warning, where the socket cannot be made (a path longer than a socket's 107 bytes).
+ */
+async function openControlChannel(
+  tokenwarden: Tokenwarden,
+  dataDir: string,
+): Promise<{ readonly path: string; close(): Promise<void> } | null> {
+  const [{ startControlServer }, { CONTROL_SOCKET_NAME }, { run, SERVING }] = await Promise.all([
+    import('./cli/control-channel/control-server.js'),
+    import('./cli/control-channel/frames.js'),
+    import('./cli/main.js'),
+  ]);
+  const path = resolve(dataDir, CONTROL_SOCKET_NAME);
+  try {
+    return await startControlServer(path, async ({ argv, actor, stdin, stdout, stderr }) => {
+      const code = await run(argv, {
+        stdin,
+        stdout,
+        stderr,
+        env: process.env,
+        server: { core: tokenwarden.core, actor },
+      });
+      return code === SERVING ? 2 : code;
+    });
+  } catch (error) {
+    tokenwarden.app.log.warn(
+      { path, err: String(error) },
+      'the CLI control channel is off: the CLI cannot run commands while this server runs',
+    );
+    return null;
+  }
+}
+
+/**
+ * Listens on HOST:PORT for a moment and lets go: a port another process holds (or one this
+ * user may not bind) is a {@link StartupError} before the database is touched.
+ */
+async function assertCanListen(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolveListen, rejectListen) => {
+      probe.once('error', rejectListen);
+      probe.listen({ host, port, exclusive: true }, resolveListen);
+    });
+  } catch (error) {
+    throw listenError(error, host, port) ?? error;
+  } finally {
+    await new Promise<void>((resolveClose) => probe.close(() => resolveClose()));
+  }
+}
+
+function listenError(error: unknown, host: string, port: number): StartupError | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new StartupError(
+      'port_in_use',
+      `port ${port} on ${host} is in use by another process: stop it, or set PORT (and HOST) to a free one`,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES') {
+    return new StartupError(
+      'port_not_permitted',
+      `this user may not listen on port ${port} on ${host} (ports below 1024 need privileges): set PORT to 1024 or above`,
+      { cause: error },
+    );
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new StartupError(
+      'port_not_permitted',
+      `HOST ${host} is not an address of this machine: set HOST to one of its addresses (0.0.0.0 for all)`,
+      { cause: error },
+    );
+  }
+  return null;
 }
 
 /** A connection URL fit for a log: the password (and any query, which may carry one) replaced. */

@@ -21,7 +21,7 @@ export function registerClients(program: Command, io: CliIo): void {
     await withCore(io, async (core) => {
       const created = unwrap(
         await core.services.createServiceClient.handle(
-          CreateServiceClient({ name: options.name, actor: cliActor(io.env) }),
+          CreateServiceClient({ name: options.name, actor: cliActor(io) }),
         ),
       );
       const out = outputFor(io, options);
@@ -65,7 +65,7 @@ export function registerClients(program: Command, io: CliIo): void {
     await withCore(io, async (core) => {
       const result = unwrap(
         await core.services.revokeServiceClient.handle(
-          RevokeServiceClient({ clientId, actor: cliActor(io.env), reason: options.reason }),
+          RevokeServiceClient({ clientId, actor: cliActor(io), reason: options.reason }),
         ),
       );
       const who = `${result.client.name} (id ${result.client.id})`;

@@ -162,7 +162,7 @@ export function registerConfig(program: Command, io: CliIo): void {
           UpdateSecurityConfig({
             ...(options.grace === undefined ? {} : { gracePeriodSeconds: options.grace }),
             ...(rotationSchedule === undefined ? {} : { rotationSchedule }),
-            actor: cliActor(io.env),
+            actor: cliActor(io),
           }),
         ),
       );

@@ -8,14 +8,24 @@ import { holdStopSignals } from './stop-signals.js';
 
 /** The process's streams and environment, passed in so the CLI can run in-process too. */
 export interface CliIo {
-  readonly stdin: Readable & { readonly isTTY?: boolean };
+  readonly stdin: (Readable | NodeJS.ReadableStream) & { readonly isTTY?: boolean };
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Set when a running server runs the command for a CLI beside it (its control channel):
+   * its core instead of opening the database, and the actor the CLI process named.
+   */
+  readonly server?: {
+    readonly core: Core;
+    readonly actor: string;
+  };
 }
 
-/** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2). */
-export function cliActor(env: CliIo['env']): string {
+/** Who the audit log names for a CLI action: `cli:<os user>` (docs/DESIGN.md §2), of the CLI's process. */
+export function cliActor(io: Pick<CliIo, 'env' | 'server'>): string {
+  if (io.server !== undefined) return io.server.actor;
+  const env = io.env;
   let name: string | undefined;
   try {
     name = userInfo().username;
@@ -46,9 +56,17 @@ export function cliConfig(env: CliIo['env'], defaultLogLevel = 'warn'): Config {
  * run (`tokenwarden migrate`), so every command, including ones added later, gets that.
  */
 export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): Promise<T> {
+  // Run by the server for a CLI beside it: its database, its caches (they change at once).
+  if (io.server !== undefined) {
+    io.stderr.write(
+      `tokenwarden: through the running server (pid ${process.pid}), on ${io.server.core.where}\n`,
+    );
+    return work(io.server.core);
+  }
   const config = cliConfig(io.env);
   // Loaded on demand: --help and bad command lines answer without loading the database stack.
   const { createCore } = await import('../composition-root.js');
+
   const release = holdStopSignals(io, config.shutdownTimeoutSeconds);
   try {
     // Logs go to stderr: stdout carries the result, which --json callers parse.
@@ -59,6 +77,10 @@ export async function withCore<T>(io: CliIo, work: (core: Core) => Promise<T>): 
       // a GC observer) are never stopped: run() in-process would leave one set per command.
       defaultMetrics: false,
     });
+    // Which database a command acts on is never a guess (a relative TOKENWARDEN_DATA_DIR, another
+    // working directory, an empty DATABASE_URL): said once it is open (a failure to open names
+    // it already), on stderr, so stdout stays the result.
+    io.stderr.write(`tokenwarden: on ${core.where}${emptyDatabaseUrlNote(io.env)}\n`);
     try {
       return await work(core);
     } finally {
@@ -76,4 +98,8 @@ export async function resolveUser(core: Core, idOrEmail: string): Promise<UserVi
   // command-kit's unwrap, inline: command-kit imports this module.
   if (!user.ok) throw fromTokenwardenError(user.error);
   return user.value;
+}
+
+function emptyDatabaseUrlNote(env: CliIo['env']): string {
+  return env.DATABASE_URL === '' ? ' (DATABASE_URL is set but empty: treated as unset)' : '';
 }

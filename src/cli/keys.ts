@@ -43,7 +43,7 @@ export function registerKeys(program: Command, io: CliIo): void {
     await withCore(io, async (core) => {
       const result = unwrap(
         await core.services.rotateSigningKey.handle(
-          RotateSigningKey({ actor: cliActor(io.env), reason: options.reason }),
+          RotateSigningKey({ actor: cliActor(io), reason: options.reason }),
         ),
       );
       outputFor(io, options).result(result, () =>
@@ -71,7 +71,7 @@ export function registerKeys(program: Command, io: CliIo): void {
           await core.services.retireSigningKey.handle(
             RetireSigningKey({
               kid,
-              actor: cliActor(io.env),
+              actor: cliActor(io),
               reason: options.reason,
               replace: options.replace === true,
             }),

@@ -1,11 +1,13 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { TokenwardenError } from '../domain/errors.js';
+import { loadEnvFile } from '../env-file.js';
 import { StartupError } from '../startup-error.js';
 import { registerAudit } from './audit.js';
 import { registerClients } from './clients.js';
 import { registerConfig } from './config.js';
 import type { CliIo } from './context.js';
+import { forwardToRunningServer } from './control-channel/forward.js';
 import { CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, fromTokenwardenError } from './errors.js';
 import { registerKeys } from './keys.js';
 import { registerMigrate } from './migrate.js';
@@ -123,7 +125,22 @@ export async function main(): Promise<void> {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
-  const code = await run(process.argv.slice(2));
+  // Configuration from ./.env too, as `npm start` takes it (the environment wins).
+  loadEnvFile();
+  const argv = process.argv.slice(2);
+  const io: CliIo = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+  };
+  let code: number | typeof SERVING;
+  try {
+    code = (await forwardToRunningServer(argv, io)) ?? (await run(argv, io));
+  } catch (error) {
+    process.stderr.write(`tokenwarden: ${visible(error instanceof Error ? error.message : String(error))}\n`);
+    code = EXIT_FAILURE;
+  }
   if (code === SERVING) return;
   process.exitCode = code;
   // Everything was closed; should a stray handle linger, do not leave the operator's shell hanging.

@@ -68,7 +68,7 @@ export function registerRotate(program: Command, io: CliIo): void {
       }
       const result = unwrap(
         await core.services.triggerGlobalTokenRotation.handle(
-          TriggerGlobalTokenRotation({ triggeredBy: cliActor(io.env), ...input }),
+          TriggerGlobalTokenRotation({ triggeredBy: cliActor(io), ...input }),
         ),
       );
       out.result(result, () =>
@@ -89,7 +89,7 @@ export function registerRotate(program: Command, io: CliIo): void {
                   ['new key', `${result.newSigningKeyId} (every access token is refused now)`],
                 ] as const)),
             ['reason', options.reason.trim()],
-            ['actor', cliActor(io.env)],
+            ['actor', cliActor(io)],
           ]),
         ].join('\n'),
       );
@@ -127,7 +127,7 @@ export function registerRotate(program: Command, io: CliIo): void {
         await core.services.triggerUserTokenRotation.handle(
           TriggerUserTokenRotation({
             userId: user.id,
-            triggeredBy: cliActor(io.env),
+            triggeredBy: cliActor(io),
             reason: options.reason,
           }),
         ),
@@ -140,7 +140,7 @@ export function registerRotate(program: Command, io: CliIo): void {
             ['version', `${result.previousVersion} -> ${result.newVersion}`],
             ['rotated at', when(result.rotatedAt)],
             ['reason', options.reason.trim()],
-            ['actor', cliActor(io.env)],
+            ['actor', cliActor(io)],
           ]),
         ].join('\n'),
       );

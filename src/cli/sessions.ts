@@ -49,7 +49,7 @@ export function registerSessions(program: Command, io: CliIo): void {
     await withCore(io, async (core) => {
       const result = unwrap(
         await core.services.revokeSession.handle(
-          RevokeSession({ sessionId, ownerId: null, actor: cliActor(io.env), reason: options.reason }),
+          RevokeSession({ sessionId, ownerId: null, actor: cliActor(io), reason: options.reason }),
         ),
       );
       outputFor(io, options).result(

@@ -32,7 +32,7 @@ export function registerUsers(program: Command, io: CliIo): void {
             email: options.email,
             password,
             role: options.admin === true ? 'admin' : 'user',
-            actor: cliActor(io.env),
+            actor: cliActor(io),
           }),
         ),
       );
@@ -91,7 +91,7 @@ export function registerUsers(program: Command, io: CliIo): void {
         const result = unwrap(
           await apply(core, {
             userId: user.id,
-            actor: cliActor(io.env),
+            actor: cliActor(io),
             reason: options.reason?.trim() || null,
           }),
         );
@@ -134,7 +134,7 @@ export function registerUsers(program: Command, io: CliIo): void {
       const user = await resolveUser(core, userRef);
       const result = unwrap(
         await core.services.promoteUser.handle(
-          PromoteUser({ userId: user.id, actor: cliActor(io.env), reason: options.reason }),
+          PromoteUser({ userId: user.id, actor: cliActor(io), reason: options.reason }),
         ),
       );
       const who = `${user.email} (id ${user.id})`;

@@ -7,6 +7,9 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
  * second line cost a refresh about a tenth of its server CPU. fastify's other lines (errors
  * of its default handler, 404s, serializer failures) are kept.
  */
+/** Routes logged at debug, not info. */
+const PROBES: ReadonlySet<string> = new Set(['/health', '/ready']);
+
 export class AccessLog extends LogController {
   override incomingRequest(): void {}
 
@@ -18,6 +21,11 @@ export class AccessLog extends LogController {
     if (this.isLogDisabled(request)) return;
     const entry = { req: request, res: reply, responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...entry, err: error }, 'request errored');
-    else reply.log.info(entry, 'request completed');
+    // Probes come every few seconds from each balancer and orchestrator: at info they would
+    // bury the requests. One that fails (a 503 from /ready) is worth seeing: warn.
+    else if (PROBES.has(request.routeOptions.url ?? '')) {
+      if (reply.statusCode >= 500) reply.log.warn(entry, 'probe failed');
+      else reply.log.debug(entry, 'request completed');
+    } else reply.log.info(entry, 'request completed');
   }
 }

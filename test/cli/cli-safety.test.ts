@@ -286,8 +286,11 @@ describe.skipIf(DATABASE_URL === '')('PostgreSQL schemas', () => {
         expect(JSON.parse(listed.stdout).items).toEqual([
           expect.objectContaining({ email: 'old@example.com' }),
         ]);
-        // The warning is a log line (JSON, on stderr: stdout carries the result).
-        const warning = JSON.parse(listed.stderr.trim()) as Record<string, unknown>;
+        // The warning is a log line (JSON, on stderr: stdout carries the result), then the line
+        // naming the database the command acted on.
+        const [logLine, where] = listed.stderr.trim().split('\n');
+        expect(where).toMatch(/^tokenwarden: on the PostgreSQL database \S+ \(schema public\)$/);
+        const warning = JSON.parse(logLine!) as Record<string, unknown>;
         expect(warning).toMatchObject({ level: 40, configuredSchema: 'tokenwarden', schema: 'public' });
         expect(warning.msg).toContain(`tokenwarden's tables are in schema "public"`);
         expect(warning.msg).toContain('ALTER TABLE … SET SCHEMA');
@@ -320,7 +323,10 @@ describe.skipIf(DATABASE_URL === '')('PostgreSQL schemas', () => {
         expect(JSON.parse(moved.stdout).items).toEqual([
           expect.objectContaining({ email: 'old@example.com' }),
         ]);
-        expect(moved.stderr).toBe('');
+        // No warning about the schema any more: only the line naming the database (its new schema).
+        expect(moved.stderr).toMatch(
+          /^tokenwarden: on the PostgreSQL database postgres:\/\/\S+ \(schema \w+\)\n$/,
+        );
       } finally {
         await legacy.drop();
       }

@@ -22,7 +22,11 @@ async function requestsLoggedAt(level: string): Promise<Record<string, unknown>[
     expect(
       (await tw.app.inject({ method: 'GET', url: '/health', remoteAddress: '10.1.2.3' })).statusCode,
     ).toBe(200);
-    expect((await tw.app.inject({ method: 'GET', url: '/api/v1/users/me' })).statusCode).toBe(401);
+    expect(
+      (await tw.app.inject({ method: 'GET', url: '/api/v1/users/me', remoteAddress: '10.1.2.3' })).statusCode,
+    ).toBe(401);
+    // Ready on PGlite: a passing probe.
+    expect((await tw.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
   } finally {
     await tw.close();
     await database.close();
@@ -37,13 +41,52 @@ async function requestsLoggedAt(level: string): Promise<Record<string, unknown>[
 describe('the access log', () => {
   it('writes one line per request at info: method, url, address, status, time and request id', async () => {
     const entries = await requestsLoggedAt('info');
-    expect(entries.map((e) => e.msg)).toEqual(['request completed', 'request completed']);
-    const [health, me] = entries as [Record<string, unknown>, Record<string, unknown>];
-    expect(health.req).toMatchObject({ method: 'GET', url: '/health', remoteAddress: '10.1.2.3' });
-    expect(health.res).toEqual({ statusCode: 200 });
-    expect(typeof health.responseTime).toBe('number');
+    // The probe is not among them: /health and /ready are logged at debug.
+    expect(entries.map((e) => (e.req as { url: string }).url)).toEqual(['/api/v1/users/me']);
+    const me = entries[0]!;
+    expect(me.msg).toBe('request completed');
+    expect(me.req).toMatchObject({ method: 'GET', url: '/api/v1/users/me', remoteAddress: '10.1.2.3' });
     expect(me.res).toEqual({ statusCode: 401 });
-    expect(health.reqId).not.toBe(me.reqId);
+    expect(typeof me.responseTime).toBe('number');
+    // An ISO-8601 time in UTC, not epoch milliseconds.
+    expect(me.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('logs the /health and /ready probes at debug, with the rest', async () => {
+    const entries = await requestsLoggedAt('debug');
+    const urls = entries
+      .filter((e) => e.msg === 'request completed')
+      .map((e) => (e.req as { url: string }).url);
+    expect(urls).toEqual(['/health', '/api/v1/users/me', '/ready']);
+    const probe = entries.find((e) => (e.req as { url: string }).url === '/health')!;
+    expect(probe.level).toBe(20);
+    expect(probe.reqId).not.toBe(entries.find((e) => (e.req as { url: string }).url === '/ready')!.reqId);
+  });
+
+  it('logs a failing /ready at warn', async () => {
+    const { lines, sink } = captureLogs();
+    const database = await pglite!.create();
+    const tw = await createTokenwarden(loadConfig({ ...TEST_ENV, LOG_LEVEL: 'info' }), {
+      clock: new ManualClock(),
+      database,
+      logger: { ...(loggerOptions('info') as object), stream: sink },
+      logStream: sink,
+      defaultMetrics: false,
+    });
+    try {
+      // The database goes away: the write probe fails.
+      await database.close();
+      expect((await tw.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
+    } finally {
+      await tw.close().catch(() => {});
+    }
+    const failed = lines
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((entry) => entry.msg === 'probe failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 40, res: { statusCode: 503 } });
   });
 
   it('writes none above info', async () => {

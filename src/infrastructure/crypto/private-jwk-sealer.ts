@@ -30,10 +30,21 @@ export interface PrivateJwkSealer {
   isCurrent(kid: string, stored: string): boolean;
 }
 
-/** The stored private key cannot be read: a wrong or missing master key. */
-class SigningKeyUnsealError extends Error {
-  readonly code = 'signing_key_unreadable';
+/**
+ * The stored private key cannot be read: `master_key_missing` (sealed, no master key set),
+ * `master_key_wrong` (neither configured master key opens it), `signing_key_unreadable`
+ * (the row itself is damaged).
+ */
+export class SigningKeyUnsealError extends Error {
   override readonly name = 'SigningKeyUnsealError';
+
+  constructor(
+    readonly code: 'master_key_missing' | 'master_key_wrong' | 'signing_key_unreadable',
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /**
@@ -64,6 +75,7 @@ const plaintextSealer: PrivateJwkSealer = Object.freeze({
   open(kid: string, stored: string): JWK {
     if (stored.startsWith(PREFIX)) {
       throw new SigningKeyUnsealError(
+        'master_key_missing',
         `Signing key ${kid} is encrypted at rest but ${MASTER_KEY_ENV} is not set: set it to the master key the keys were sealed with`,
       );
     }
@@ -95,6 +107,7 @@ class MasterKeySealer implements PrivateJwkSealer {
     if (plaintext === null && this.previousKey !== null) plaintext = unseal(this.previousKey, kid, stored);
     if (plaintext === null) {
       throw new SigningKeyUnsealError(
+        'master_key_wrong',
         `${MASTER_KEY_ENV} cannot decrypt signing key ${kid}: it is not the master key the signing keys were sealed with` +
           (this.previousKey === null ? '' : ` (nor is ${PREVIOUS_MASTER_KEY_ENV})`),
       );
@@ -135,7 +148,11 @@ function parseJwk(kid: string, json: string): JWK {
   try {
     return JSON.parse(json) as JWK;
   } catch (cause) {
-    throw new SigningKeyUnsealError(`Signing key ${kid} has an unreadable private key`, { cause });
+    throw new SigningKeyUnsealError(
+      'signing_key_unreadable',
+      `Signing key ${kid} has an unreadable private key`,
+      { cause },
+    );
   }
 }
 

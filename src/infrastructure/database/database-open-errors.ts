@@ -15,6 +15,11 @@ export class DatabaseNotInitialisedError extends Error {
 /** The PostgreSQL server could not be reached or refused the connection. */
 export class DatabaseUnreachableError extends Error {
   readonly code = 'database_unreachable';
+  /**
+   * Whether trying again later can succeed: the server is not up yet (refused, no such host
+   * yet, timed out, starting up). A refused password or a missing database is not.
+   */
+  readonly mayComeUp: boolean;
 
   constructor(
     readonly where: string,
@@ -22,7 +27,30 @@ export class DatabaseUnreachableError extends Error {
   ) {
     super(`cannot connect to ${where}: ${describeCause(cause)}`, { cause });
     this.name = 'DatabaseUnreachableError';
+    this.mayComeUp = mayComeUp(cause);
   }
+}
+
+/** Socket errors of a server not listening yet, and SQLSTATE 57P03 (cannot_connect_now: starting up). */
+const NOT_UP_YET = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P03',
+]);
+
+function mayComeUp(cause: unknown): boolean {
+  if (cause instanceof AggregateError) return cause.errors.some(mayComeUp);
+  if (!(cause instanceof Error)) return false;
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string') return NOT_UP_YET.has(code);
+  // node-postgres's own connection timeout, and a connection closed before the server spoke
+  // (a proxy or pooler up before PostgreSQL), carry no code.
+  return /timeout|Connection terminated/i.test(cause.message);
 }
 
 function describeCause(cause: unknown): string {

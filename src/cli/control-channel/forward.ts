@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { type CliIo, cliActor, cliConfig } from '../context.js';
+import { forwardToServer } from './control-client.js';
+import { CONTROL_SOCKET_NAME } from './frames.js';
+
+/** Commands that never go to a running server: they need the data directory to themselves, or no database at all. */
+const LOCAL: ReadonlySet<string> = new Set(['serve', 'migrate', 'help']);
+const HELP_OR_VERSION: ReadonlySet<string> = new Set(['-h', '--help', '-V', '--version']);
+
+/**
+ * On the embedded database, a server that is running holds the data directory: the
+ * command goes to it over its control channel (`<data dir>/control.sock`) and runs there,
+ * with the same handlers, output and exit code. Resolves null when the command is to run
+ * here: PostgreSQL (any number of processes share it), no server listening, or a command
+ * that runs without one.
+ *
+ * @example
+ * const code = (await forwardToRunningServer(argv, io)) ?? (await run(argv, io));
+ */
+export async function forwardToRunningServer(argv: readonly string[], io: CliIo): Promise<number | null> {
+  const command = argv.find((arg) => !arg.startsWith('-'));
+  if (command === undefined || LOCAL.has(command) || argv.some((arg) => HELP_OR_VERSION.has(arg)))
+    return null;
+  let dataDir: string;
+  try {
+    const config = cliConfig(io.env);
+    if (config.database.kind !== 'pglite') return null;
+    dataDir = config.database.dataDir;
+  } catch {
+    // A bad environment: run() reports it as it does for every command.
+    return null;
+  }
+  // The server names its database; that this one was chosen over an empty DATABASE_URL is ours to say.
+  const note =
+    io.env.DATABASE_URL === '' ? 'tokenwarden: DATABASE_URL is set but empty: treated as unset\n' : '';
+  const socketPath = resolve(dataDir, CONTROL_SOCKET_NAME);
+  return forwardToServer(socketPath, argv, io, cliActor(io), note);
+}
