@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { DisableUser } from '../../application/commands/disable-user/command.js';
+import { EnableUser } from '../../application/commands/enable-user/command.js';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
 import type { Services } from '../../application/services.js';
 import { withIsoDates } from '../iso-dates.js';
@@ -17,6 +19,9 @@ import {
 } from '../schemas.js';
 
 const PromotionBody = Type.Object({ reason: Reason }, { additionalProperties: false });
+
+/** Disable and enable: the reason is for the audit log, and optional (as for the CLI). */
+const AccessChangeBody = Type.Object({ reason: Type.Optional(Reason) }, { additionalProperties: false });
 
 /** Up to 100 user ids, comma-separated: the console resolves the ids of an audit page in one call. */
 const UserIdList = Type.String({
@@ -44,7 +49,7 @@ export const UserSchema = Type.Object({
   createdAt: DateTime,
 });
 
-/** Accounts: list them, and promote one to admin. Admin only. */
+/** Accounts: list them, disable and enable one, promote one to admin. Admin only. */
 export const adminUserRoutes =
   (services: Services): FastifyPluginAsyncTypebox =>
   async (app) => {
@@ -67,6 +72,57 @@ export const adminUserRoutes =
           }),
         );
         return { items: page.items.map(withIsoDates), nextCursor: page.nextCursor };
+      },
+    );
+
+    app.post(
+      '/users/:userId/disable',
+      {
+        schema: {
+          operationId: 'disableUser',
+          summary: 'Disable an account: its tokens are refused at once and it cannot log in (audited)',
+          description:
+            'What `tokenwarden users disable` does: the same handler and audit row, with this admin as ' +
+            "the actor. Every instance refuses the user's access and refresh tokens from the next " +
+            'request. Disabling a disabled account changes nothing.',
+          params: UserIdParams,
+          body: AccessChangeBody,
+          response: { 200: UserSchema, ...problemResponses(404, 422) },
+        },
+      },
+      async (request) => {
+        const { actor, reason } = actorAndReason(request);
+        const disabled = unwrap(
+          await services.disableUser.handle(
+            DisableUser({ userId: request.params.userId, actor, reason: reason ?? null }),
+          ),
+        );
+        return withIsoDates(unwrap(await services.getUser.execute(disabled.userId)));
+      },
+    );
+
+    app.post(
+      '/users/:userId/enable',
+      {
+        schema: {
+          operationId: 'enableUser',
+          summary: 'Enable a disabled account again; its tokens from before stay refused (audited)',
+          description:
+            'What `tokenwarden users enable` does: the user is also rotated, so nothing issued before ' +
+            'comes back; the owner logs in afresh. Enabling an enabled account changes nothing.',
+          params: UserIdParams,
+          body: AccessChangeBody,
+          response: { 200: UserSchema, ...problemResponses(404, 422) },
+        },
+      },
+      async (request) => {
+        const { actor, reason } = actorAndReason(request);
+        const enabled = unwrap(
+          await services.enableUser.handle(
+            EnableUser({ userId: request.params.userId, actor, reason: reason ?? null }),
+          ),
+        );
+        return withIsoDates(unwrap(await services.getUser.execute(enabled.userId)));
       },
     );
 
