@@ -13,9 +13,6 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
-import { peerChart } from './peer-chart.js';
-import { type Revocation, revocations } from './peer-revocation.js';
-import { type Figure, throughputRound } from './peer-throughput.js';
 import {
   int,
   load,
@@ -28,7 +25,10 @@ import {
   table,
   writeSection,
 } from './support/env.js';
+import { peerChart } from './support/peer-chart.js';
+import { type Revocation, revocations } from './support/peer-revocation.js';
 import { ensurePeerInstalled, peerSessions, startPeer } from './support/peer-server.js';
+import { type Figure, throughputRound } from './support/peer-throughput.js';
 import { type BenchServer, sessions, startServer } from './support/server.js';
 
 const CONNECTIONS = 16;

@@ -8,13 +8,16 @@
 
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
-import { distributionChart, lineChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { introspection } from './introspection.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
 import { refreshCpuAlternated } from './refresh-cpu.js';
 import { refreshFloor } from './refresh-floor.js';
+import { retention } from './retention.js';
+import { rotationScale } from './rotation-scale.js';
+import { distributionChart, lineChart } from './support/chart.js';
+import { load, machine, parseFlags, table, writeSection } from './support/env.js';
 import {
   DEFAULT_POOL,
   describe,
@@ -22,10 +25,7 @@ import {
   type RefreshRun,
   refreshSweep,
   refreshThroughput,
-} from './refresh-throughput.js';
-import { retention } from './retention.js';
-import { rotationScale } from './rotation-scale.js';
-import { load, machine, parseFlags, table, writeSection } from './support/env.js';
+} from './support/refresh-sweep.js';
 import { versionCheckCost } from './version-check.js';
 
 const flags = parseFlags(process.argv);

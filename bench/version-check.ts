@@ -16,8 +16,8 @@
 import { checkVersionStamp } from '../src/domain/token-validity.js';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
-import { pgbench } from './refresh-throughput.js';
 import { arg, int, load, parseFlags, type Row, scratchPostgres } from './support/env.js';
+import { pgbench } from './support/pgbench.js';
 import { SCHEMA } from './support/seed.js';
 
 export const WITH_CHECK = 'refresh-locked.sql';
