@@ -12,8 +12,8 @@
  * non-2xx is counted (and reported) rather than hidden.
  *
  * Database side: pgbench on `refresh.sql` (the repository's statements one refresh commits,
- * built by bench/support/refresh-statements.ts;
- * on tokens seeded for the run) with the same number of connections, once with
+ * built by bench/support/refresh-statements.ts, on tokens seeded for the run) with the
+ * same number of connections, once with
  * `-M prepared` (parsed and planned once per connection, as the server sends its named
  * statements) and once with `-M extended` (planned on every call, as before the server named its statements), and
  * with `--minimal` `bench/sql/refresh-minimal.sql` (the least any refresh commits,

@@ -35,7 +35,7 @@ export interface RefreshCpuRun {
   /** Committed transactions per refresh (pg_stat_database): statements when each is its own. */
   readonly transactions: number;
   readonly load: string;
-  /** pgbench of bench/sql/refresh.sql on the same database and connections, per protocol. */
+  /** pgbench of refresh.sql (bench/support/refresh-statements.ts) on the same database and connections, per protocol. */
   readonly pgbench: readonly PgbenchRun[];
 }
 
