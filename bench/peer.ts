@@ -8,8 +8,8 @@
  * better-auth runs in child processes of its own (bench/peer/server.mjs, its own package,
  * installed on first use with `npm ci --prefix bench/peer`) on ports 3600-3649, with its
  * pg adapter and its own migrations; tokenwarden runs src/main.ts on PostgreSQL. Both get
- * a pool of 16 connections and 16 logged-in users. See bench/peer-throughput.ts for (a)
- * and (b), bench/peer-revocation.ts for (c).
+ * a pool of 16 connections and 16 logged-in users. See bench/support/peer-throughput.ts for (a)
+ * and (b), bench/support/peer-revocation.ts for (c).
  */
 import { fileURLToPath } from 'node:url';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
