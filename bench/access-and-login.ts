@@ -33,7 +33,7 @@ import {
   writeSection,
 } from './support/env.js';
 import { sessions, startServer } from './support/server.js';
-import { TOKEN_CRYPTO_HEADER, tokenCrypto } from './token-crypto.js';
+import { TOKEN_CRYPTO_HEADER, tokenCrypto } from './support/token-crypto-measure.js';
 
 /** Counts every argon2 call, so a run can show how many a path made. */
 class CountingHasher implements PasswordHasher {

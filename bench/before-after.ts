@@ -12,8 +12,9 @@
  * and a node_modules symlink); without it both sides are this tree, told apart by their env
  * (e.g. `--before-env DATABASE_POOL_SIZE=16 --after-env DATABASE_POOL_SIZE=32`).
  */
-import { describe, HEADER, refreshThroughput } from './refresh-throughput.js';
+
 import { arg, keyValues, table } from './support/env.js';
+import { describe, HEADER, refreshThroughput } from './support/refresh-sweep.js';
 
 const root = process.argv.includes('--root') ? arg('root', '') : undefined;
 const seconds = Number(arg('seconds', '10'));

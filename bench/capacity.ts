@@ -24,12 +24,11 @@
  *   read in chunks through pg_walinspect while the load runs, the records that touch this
  *   database's relations or belong to their transactions (this load's writes alone).
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { driveRefreshes } from './refresh-throughput.js';
+import { CpuWindow } from './support/cpu-window.js';
+import { Probe, type Snapshot, TABLES } from './support/database-probe.js';
 import {
   int,
   load,
@@ -40,250 +39,14 @@ import {
   table,
   writeSection,
 } from './support/env.js';
+import { performed, refreshLoad, refreshTokens } from './support/refresh-load.js';
 import { seedPostgres } from './support/seed.js';
 import { sessions, startServer } from './support/server.js';
 
 const SEEDED_TOKENS = 100_000;
-const TABLES = ['users', 'sessions', 'refresh_tokens', 'audit_log', 'outbox', 'revocation_log'] as const;
-type Table = (typeof TABLES)[number];
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 const PASSWORD = 'benchmark password';
 /** Reuse interval (2 s) + sweep interval (1 s) + a margin. */
 const SETTLE_SECONDS = 4;
-
-/** utime + stime of a process in seconds, or null when it is gone. */
-function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-  } catch {
-    return null;
-  }
-}
-
-function parentPid(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}
-
-type Counters = Readonly<Record<Table, { readonly ins: number; readonly upd: number; readonly del: number }>>;
-
-interface Snapshot {
-  readonly at: number;
-  readonly counters: Counters;
-  readonly sizes: Readonly<Record<Table, number>>;
-  /** Of `sizes`, the indexes: what random keys (uuid, token hash) touch on every insert. */
-  readonly indexes: Readonly<Record<Table, number>>;
-  readonly rows: Readonly<Record<Table, number>>;
-  readonly lsn: string;
-  /** Whether the statistics had caught up with the tables when the snapshot was taken. */
-  readonly statsCaughtUp: boolean;
-}
-
-/**
- * CPU seconds of a changing set of processes over a window: sampled every half second,
- * so a backend that comes or goes during the window is counted up to its last sample
- * (one that starts inside the window is counted from zero).
- */
-export class CpuWindow {
-  readonly #first = new Map<number, number>();
-  readonly #last = new Map<number, number>();
-  #sampled = false;
-
-  record(pids: readonly number[]): void {
-    for (const pid of pids) {
-      const seconds = cpuSeconds(pid);
-      if (seconds === null) continue;
-      if (!this.#first.has(pid)) this.#first.set(pid, this.#sampled ? 0 : seconds);
-      this.#last.set(pid, seconds);
-    }
-    this.#sampled = true;
-  }
-
-  seconds(): number {
-    let total = 0;
-    for (const [pid, last] of this.#last) total += last - (this.#first.get(pid) ?? 0);
-    return total;
-  }
-}
-
-/**
- * CPU seconds of the server (when a pid is given) and of this database's backends while
- * `work` runs and `settleMs` after, sampled every half second.
- */
-export async function cpuDuring<T>(
-  probe: Probe,
-  serverPid: number | null,
-  settleMs: number,
-  work: () => Promise<T>,
-): Promise<{ result: T; server: number; backends: number }> {
-  const server = new CpuWindow();
-  const backends = new CpuWindow();
-  const sample = async () => {
-    const pids = await probe.pids();
-    if (serverPid !== null) server.record([serverPid]);
-    backends.record(pids.backends);
-  };
-  await sample();
-  let running = true;
-  const sampler = (async () => {
-    while (running) {
-      await sleep(500);
-      await sample();
-    }
-  })();
-  let result: T;
-  try {
-    result = await work();
-    if (settleMs > 0) await sleep(settleMs);
-  } finally {
-    running = false;
-    await sampler;
-  }
-  await sample();
-  return { result, server: server.seconds(), backends: backends.seconds() };
-}
-
-export class Probe {
-  readonly #client: pg.Client;
-  #postmaster: number | null = null;
-
-  constructor(client: pg.Client) {
-    this.#client = client;
-  }
-
-  /** The backends connected to this database, and PostgreSQL's background processes with the postmaster. */
-  async pids(): Promise<{ backends: number[]; background: number[] }> {
-    const { rows } = await this.#client.query<{ pid: number; backend_type: string; ours: boolean | null }>(
-      `select pid, backend_type, datname = current_database() as ours
-         from pg_stat_activity where pid <> pg_backend_pid()`,
-    );
-    const backends = rows.filter((r) => r.backend_type === 'client backend' && r.ours).map((r) => r.pid);
-    const background = rows
-      .filter((r) => r.backend_type !== 'client backend' && (r.ours || r.ours === null))
-      .map((r) => r.pid);
-    if (this.#postmaster === null && backends[0] !== undefined) this.#postmaster = parentPid(backends[0]);
-    return {
-      backends,
-      background: this.#postmaster === null ? background : [...background, this.#postmaster],
-    };
-  }
-
-  async #counts(): Promise<{
-    counters: Counters;
-    rows: Record<Table, number>;
-    sizes: Record<Table, number>;
-    indexes: Record<Table, number>;
-  }> {
-    const stats = await this.#client.query<{ relname: Table; ins: string; upd: string; del: string }>(
-      `select relname, n_tup_ins as ins, n_tup_upd as upd, n_tup_del as del
-         from pg_stat_user_tables where schemaname = 'tokenwarden' and relname = any($1)`,
-      [TABLES],
-    );
-    const counters = Object.fromEntries(TABLES.map((t) => [t, { ins: 0, upd: 0, del: 0 }])) as Record<
-      Table,
-      { ins: number; upd: number; del: number }
-    >;
-    for (const r of stats.rows)
-      counters[r.relname] = { ins: Number(r.ins), upd: Number(r.upd), del: Number(r.del) };
-    const sized = await this.#client.query<Record<string, string>>(
-      `select ${TABLES.map((t) => `(select count(*) from ${t}) as ${t}_rows, pg_total_relation_size('${t}') as ${t}_bytes, pg_indexes_size('${t}') as ${t}_index`).join(', ')}`,
-    );
-    const row = sized.rows[0] ?? {};
-    return {
-      counters,
-      rows: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_rows`])])) as Record<Table, number>,
-      sizes: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_bytes`])])) as Record<Table, number>,
-      indexes: Object.fromEntries(TABLES.map((t) => [t, Number(row[`${t}_index`])])) as Record<Table, number>,
-    };
-  }
-
-  /** Row counters, sizes and the WAL position, waiting up to 15 s for the statistics to catch up. */
-  async snapshot(): Promise<Snapshot> {
-    const at = performance.now();
-    const until = performance.now() + 15_000;
-    for (;;) {
-      const counted = await this.#counts();
-      const caughtUp = (['refresh_tokens', 'sessions', 'audit_log'] as const).every(
-        (t) => counted.counters[t].ins - counted.counters[t].del === counted.rows[t],
-      );
-      // The WAL position after the wait: the window's reading starts there, and other
-      // databases' WAL written during the wait could otherwise be recycled before it is read.
-      if (caughtUp || performance.now() > until) {
-        return { at, ...counted, lsn: await this.lsn(), statsCaughtUp: caughtUp };
-      }
-      await sleep(250);
-    }
-  }
-
-  async lsn(): Promise<string> {
-    return (
-      (await this.#client.query<{ lsn: string }>('select pg_current_wal_lsn()::text as lsn')).rows[0]?.lsn ??
-      '0/0'
-    );
-  }
-
-  async walDiff(from: string, to: string): Promise<number> {
-    const { rows } = await this.#client.query<{ d: string }>(
-      'select pg_wal_lsn_diff($2::pg_lsn, $1::pg_lsn) as d',
-      [from, to],
-    );
-    return Number(rows[0]?.d);
-  }
-
-  /** This database's WAL records from `from` up to what is flushed; the end of the last record read. */
-  async walChunk(
-    from: string,
-    knownXids: readonly string[],
-  ): Promise<{
-    readonly bytes: number;
-    readonly fpi: number;
-    readonly xids: readonly string[];
-    readonly next: string;
-  }> {
-    const ahead = await this.#client.query<{ d: string }>(
-      'select pg_wal_lsn_diff(pg_current_wal_flush_lsn(), $1::pg_lsn) as d',
-      [from],
-    );
-    // pg_walinspect refuses a start at or past the flushed end.
-    if (Number(ahead.rows[0]?.d) <= 0) return { bytes: 0, fpi: 0, xids: knownXids, next: from };
-    const { rows } = await this.#client.query<{
-      bytes: string;
-      fpi: string;
-      xids: string[];
-      next: string | null;
-    }>(
-      `with pattern as (
-         select 'rel [0-9]+/' || oid || '/' as p from pg_database where datname = current_database()
-       ), r as (
-         select xid, end_lsn, record_length, fpi_length, block_ref ~ (select p from pattern) as mine
-           from pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
-       ), mine as (
-         select distinct xid from r where mine and xid <> '0'::xid
-       )
-       select coalesce(sum(record_length) filter (
-                where mine or xid::text = any($2::text[]) or xid in (select xid from mine)), 0) as bytes,
-              coalesce(sum(fpi_length) filter (where mine), 0) as fpi,
-              array(select xid::text from mine) as xids,
-              max(end_lsn)::text as next
-         from r`,
-      [from, knownXids],
-    );
-    const row = rows[0];
-    return {
-      bytes: Number(row?.bytes ?? 0),
-      fpi: Number(row?.fpi ?? 0),
-      xids: row?.xids ?? [],
-      next: row?.next ?? from,
-    };
-  }
-}
 
 /**
  * WAL of this database's relations and of the transactions that wrote them (their commit
@@ -403,34 +166,6 @@ async function measure(
     load: load(),
   };
 }
-
-/**
- * Operations the server performed: every request sent, failures aside. autocannon stops
- * at its deadline without reading the answers in flight, which the server completes all
- * the same (their rows are in the counters), so 2xx alone would undercount.
- */
-function outcome(
-  result: autocannon.Result,
-  non2xx: number,
-): { ok: number; answered: number; non2xx: number } {
-  const failed = non2xx + result.errors + result.timeouts;
-  const sent = (result.requests as { sent?: number }).sent ?? result['2xx'];
-  return { ok: Math.max(result['2xx'], sent - failed), answered: result['2xx'], non2xx: failed };
-}
-
-/**
- * Fresh sessions every run: autocannon drops the answers still in flight when it stops,
- * and with them the successors of tokens the server has already used.
- */
-export async function refreshTokens(base: string, connections: number): Promise<string[]> {
-  return (await sessions(base, connections + 8)).map((p) => p.refreshToken);
-}
-
-export async function refreshLoad(base: string, pool: string[], connections: number, seconds: number) {
-  const { result, failed } = await driveRefreshes(base, pool, connections, seconds);
-  return outcome(result, failed);
-}
-
 async function loginLoad(base: string, emails: readonly string[], connections: number, seconds: number) {
   const result = await autocannon({
     url: base,
@@ -443,7 +178,7 @@ async function loginLoad(base: string, emails: readonly string[], connections: n
       body: JSON.stringify({ email, password: PASSWORD }),
     })),
   });
-  return outcome(result, result.non2xx);
+  return performed(result, result.non2xx);
 }
 
 async function bearerLoad(
@@ -462,7 +197,7 @@ async function bearerLoad(
       headers: { authorization: `Bearer ${token}` },
     })),
   });
-  return outcome(result, result.non2xx);
+  return performed(result, result.non2xx);
 }
 
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');

@@ -8,14 +8,11 @@
  * better-auth runs in child processes of its own (bench/peer/server.mjs, its own package,
  * installed on first use with `npm ci --prefix bench/peer`) on ports 3600-3649, with its
  * pg adapter and its own migrations; tokenwarden runs src/main.ts on PostgreSQL. Both get
- * a pool of 16 connections and 16 logged-in users. See bench/peer-throughput.ts for (a)
- * and (b), bench/peer-revocation.ts for (c).
+ * a pool of 16 connections and 16 logged-in users. See bench/support/peer-throughput.ts for (a)
+ * and (b), bench/support/peer-revocation.ts for (c).
  */
 import { fileURLToPath } from 'node:url';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
-import { peerChart } from './peer-chart.js';
-import { type Revocation, revocations } from './peer-revocation.js';
-import { type Figure, throughputRound } from './peer-throughput.js';
 import {
   int,
   load,
@@ -28,7 +25,10 @@ import {
   table,
   writeSection,
 } from './support/env.js';
+import { peerChart } from './support/peer-chart.js';
+import { type Revocation, revocations } from './support/peer-revocation.js';
 import { ensurePeerInstalled, peerSessions, startPeer } from './support/peer-server.js';
+import { type Figure, throughputRound } from './support/peer-throughput.js';
 import { type BenchServer, sessions, startServer } from './support/server.js';
 
 const CONNECTIONS = 16;

@@ -25,7 +25,7 @@ import {
   register,
   startInstance,
 } from '../test/support/instances.js';
-import { distributionChart } from './chart.js';
+import { distributionChart } from './support/chart.js';
 import { load, type Row, table } from './support/env.js';
 
 const KINDS: readonly Rotation[] = ['global', 'user', 'logout'];

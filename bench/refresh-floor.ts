@@ -1,6 +1,7 @@
 /**
  * How close could any refresh come to pgbench on this stack? One run, same database and
- * connections: pgbench `-M prepared` of bench/sql/refresh.sql, node-postgres alone sending
+ * connections: pgbench `-M prepared` of the refresh's own statements (`refresh.sql`, built from
+ * the repository by bench/support/refresh-statements.ts), node-postgres alone sending
  * the same two statements (no HTTP), then three floors built of
  * nothing but fastify, node-postgres and node:crypto (bench/support/floor-server.ts:
  * `http` alone, `sql` with the refresh's two statements, `crypto` with a refresh's crypto
@@ -13,11 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { cpuDuring, Probe } from './capacity.js';
-import { refreshCpu } from './refresh-cpu.js';
-import { drivePresentedTokens, pgbench } from './refresh-throughput.js';
+import { cpuDuring } from './support/cpu-window.js';
+import { Probe } from './support/database-probe.js';
 import { arg, load, scratchPostgres, table } from './support/env.js';
-import { FIND, ROTATE, seededHash } from './support/floor-statements.js';
+import { pgbench } from './support/pgbench.js';
+import { refreshCpu } from './support/refresh-cpu-measure.js';
+import { drivePresentedTokens } from './support/refresh-load.js';
+import { findQuery, rotateQuery, seededHash } from './support/refresh-statements.js';
 import { SCHEMA, seedPostgres } from './support/seed.js';
 import { startServer } from './support/server.js';
 
@@ -64,20 +67,25 @@ async function driverOnly(
     let ok = 0;
     let failed = 0;
     while (performance.now() < until) {
-      const found = await pool.query<{ id: string; session_id: string; user_id: string }>({
-        ...FIND,
-        values: [seededHash(tokens.next())],
-      });
+      const found = await pool.query<{ id: string; session_id: string; user_id: string }>(
+        findQuery(seededHash(tokens.next())),
+      );
       const row = found.rows[0];
       if (row === undefined) {
         failed++;
         continue;
       }
       const successorId = randomUUID();
-      const written = await pool.query<{ written: number }>({
-        ...ROTATE,
-        values: [row.id, successorId, row.session_id, row.user_id, seededHash(successorId), 'v1.sealed'],
-      });
+      const written = await pool.query<{ written: number }>(
+        rotateQuery({
+          parentId: row.id,
+          successorId,
+          sessionId: row.session_id,
+          userId: row.user_id,
+          tokenHash: seededHash(successorId),
+          successorSealed: 'v1.sealed',
+        }),
+      );
       if (written.rows[0]?.written === 1) ok++;
       else failed++;
     }

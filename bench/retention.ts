@@ -23,7 +23,7 @@ import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { PRUNED_TABLES, type PrunedTable } from '../src/infrastructure/database/retention-rules.js';
 import { Pruner } from '../src/infrastructure/retention/pruner.js';
-import { lineChart } from './chart.js';
+import { lineChart } from './support/chart.js';
 import { int, load, machine, ms, parseFlags, scratchPostgres, table, writeSection } from './support/env.js';
 import { startServer } from './support/server.js';
 

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import { TriggerGlobalTokenRotation } from '../src/application/commands/trigger-global-token-rotation/command.js';
 import { type Core, createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
-import { lineChart } from './chart.js';
+import { lineChart } from './support/chart.js';
 import {
   int,
   load,

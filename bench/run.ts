@@ -8,13 +8,16 @@
 
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
-import { distributionChart, lineChart } from './chart.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { introspection } from './introspection.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
 import { refreshCpuAlternated } from './refresh-cpu.js';
 import { refreshFloor } from './refresh-floor.js';
+import { retention } from './retention.js';
+import { rotationScale } from './rotation-scale.js';
+import { distributionChart, lineChart } from './support/chart.js';
+import { load, machine, parseFlags, table, writeSection } from './support/env.js';
 import {
   DEFAULT_POOL,
   describe,
@@ -22,10 +25,7 @@ import {
   type RefreshRun,
   refreshSweep,
   refreshThroughput,
-} from './refresh-throughput.js';
-import { retention } from './retention.js';
-import { rotationScale } from './rotation-scale.js';
-import { load, machine, parseFlags, table, writeSection } from './support/env.js';
+} from './support/refresh-sweep.js';
 import { versionCheckCost } from './version-check.js';
 
 const flags = parseFlags(process.argv);
@@ -95,7 +95,7 @@ if (wanted('refresh')) {
   await emit(
     'refresh',
     `### Refresh throughput vs pgbench, ${mode}\n\n${machineLine}. ${seconds} s per side; server pool ${DEFAULT_POOL}; ` +
-      'at each connection count the server under autocannon, then pgbench on `bench/sql/refresh.sql` ' +
+      "at each connection count the server under autocannon, then pgbench on `refresh.sql` (the repository's refresh statements, `bench/support/refresh-statements.ts`) " +
       '(what a refresh commits) with `-M prepared` (planned once per connection, as the server now sends its named statements: ' +
       'the ratio the target is held to) and `-M extended` (planned on every call), and on `bench/sql/refresh-minimal.sql` ' +
       '(the least any refresh commits, prepared), back to back.' +
@@ -212,7 +212,7 @@ if (wanted('refresh-cpu')) {
   await emit(
     'refresh-cpu',
     `### CPU per refresh, ${mode}\n\n${machineLine}. One server (pool 16, named prepared statements) on a scratch PostgreSQL database seeded with ` +
-      `${quick ? '10 000' : '20 000'} live tokens, autocannon 16 connections for ${quick ? 5 : 10} s; then pgbench of \`bench/sql/refresh.sql\` ` +
+      `${quick ? '10 000' : '20 000'} live tokens, autocannon 16 connections for ${quick ? 5 : 10} s; then pgbench of \`refresh.sql\` (the repository's refresh statements) ` +
       'on the same database and 16 clients, `-M extended` (parsed and planned per statement, as unnamed statements) and `-M prepared` ' +
       "(as the server's named statements). CPU from /proc/<pid>/stat of the server and of this database's backends (`bench/refresh-cpu.ts`).",
     await refreshCpuAlternated([{ label: 'this tree' }], {
@@ -229,7 +229,7 @@ if (wanted('refresh-floor')) {
   await emit(
     'refresh-floor',
     `### How close any refresh on this stack comes to pgbench, ${mode}\n\n${machineLine}. One scratch PostgreSQL database, 16 connections, ` +
-      `${quick ? 4 : 10} s each, back to back: pgbench \`-M prepared\` of \`bench/sql/refresh.sql\`; node-postgres alone running the same two ` +
+      `${quick ? 4 : 10} s each, back to back: pgbench \`-M prepared\` of \`refresh.sql\` (the repository's refresh statements); node-postgres alone running the same two ` +
       'statements as named prepared statements from 16 loops (no HTTP); then three floors built of fastify, node-postgres and node:crypto only ' +
       '(`bench/support/floor-server.ts`): `http` answers a token pair without a database, `sql` adds the two statements, `crypto` adds the ' +
       "crypto of a refresh (hashes, a random successor sealed with HKDF + AES-GCM, an Ed25519 JWT); then tokenwarden's own refresh. " +

@@ -3,11 +3,12 @@
  *
  *   npx tsx bench/version-check.ts [--seconds 10] [--rounds 3] [--connections 16]
  *
- * The check has two parts. In the database, `bench/sql/refresh-locked.sql` (the SQL a
- * refresh commits in a transaction: its fallback path, and its only path before the two-statement refresh)
+ * The check has two parts. In the database, `refresh-locked.sql` (the repository's SQL a
+ * refresh commits in a transaction, its fallback path, built by bench/support/refresh-statements.ts)
  * reads the security_config row and takes it and the user FOR SHARE;
- * `bench/sql/refresh-no-version-check.sql` is the same transaction without them (no
- * config read or lock, no user lock, the stamps copied). pgbench runs the two
+ * `refresh-no-version-check.sql` is the same transaction with the read of
+ * bench/sql/refresh-read-no-version-check.sql instead (no config read or lock, no user
+ * lock, the stamps copied). pgbench runs the two
  * alternately on one scratch PostgreSQL database (migrated into the `tokenwarden` schema
  * here, fresh tokens seeded before each run, dropped after), so drifting load hits both alike; 1 − with/without is the check's share of
  * the database's work. In process, the stamp comparison (`checkVersionStamp`) is timed
@@ -16,8 +17,8 @@
 import { checkVersionStamp } from '../src/domain/token-validity.js';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import { migrateToLatest } from '../src/infrastructure/database/migrator.js';
-import { pgbench } from './refresh-throughput.js';
 import { arg, int, load, parseFlags, type Row, scratchPostgres } from './support/env.js';
+import { pgbench } from './support/pgbench.js';
 import { SCHEMA } from './support/seed.js';
 
 export const WITH_CHECK = 'refresh-locked.sql';

@@ -4,7 +4,8 @@
  * bench/refresh-floor.ts in a child process, like the real server, with `FLOOR_STAGE`:
  *
  * - `http`: fastify parses the JSON body and answers a token pair of the real size; no database.
- * - `sql`: and runs the two statements of bench/sql/refresh.sql (the SQL one refresh commits)
+ * - `sql`: and runs the refresh's two statements, the repository's own
+ *   (bench/support/refresh-statements.ts),
  *   as named prepared statements on a pool of 16, as the server does.
  * - `crypto`: and does the crypto of a refresh: the presented token's SHA-256, a random
  *   successor and its SHA-256, the successor sealed (HKDF + AES-GCM), an Ed25519 JWT signed.
@@ -24,7 +25,7 @@ import {
 import Fastify from 'fastify';
 import pg from 'pg';
 import { HkdfSuccessorSealer } from '../../src/infrastructure/crypto/hkdf-successor-sealer.js';
-import { FIND, ROTATE, seededHash } from './floor-statements.js';
+import { findQuery, rotateQuery, seededHash } from './refresh-statements.js';
 
 const stage = process.env.FLOOR_STAGE ?? 'crypto';
 if (stage !== 'http' && stage !== 'sql' && stage !== 'crypto') throw new Error(`FLOOR_STAGE ${stage}?`);
@@ -60,7 +61,7 @@ async function refresh(token: string): Promise<{ accessToken: string; refreshTok
   const successor = randomBytes(32).toString('base64url');
   if (pool === null) return { accessToken: fixedAccessToken, refreshToken: successor };
   const n = Number(token);
-  const found = await pool.query<Row>({ ...FIND, values: [seededHash(n)] });
+  const found = await pool.query<Row>(findQuery(seededHash(n)));
   const row = found.rows[0];
   if (row === undefined || row.used_at !== null) return null;
   const successorId = randomUUID();
@@ -88,10 +89,16 @@ async function refresh(token: string): Promise<{ accessToken: string; refreshTok
     const input = `${header}.${payload}`;
     accessToken = `${input}.${sign(null, Buffer.from(input), signingKey).toString('base64url')}`;
   }
-  const written = await pool.query<{ written: number }>({
-    ...ROTATE,
-    values: [row.id, successorId, row.session_id, row.user_id, successorHash, sealed],
-  });
+  const written = await pool.query<{ written: number }>(
+    rotateQuery({
+      parentId: row.id,
+      successorId,
+      sessionId: row.session_id,
+      userId: row.user_id,
+      tokenHash: successorHash,
+      successorSealed: sealed,
+    }),
+  );
   return written.rows[0]?.written === 1 ? { accessToken, refreshToken: successor } : null;
 }
 

@@ -25,7 +25,7 @@ export interface TokenWriteLocks<T> {
  *
  * The refresh, the hot path, reads its facts without locks and then writes in one
  * statement that takes the first three in this order and re-checks under them what it
- * read (`RefreshTokenRepository.rotateIfUnchanged`): a lock that waited re-reads the
+ * read (`RefreshTokenRepository.rotate` with an expectation): a lock that waited re-reads the
  * newest row, so a rotation or a use that committed after the unlocked read makes the
  * statement write nothing, and the refresh falls back to a transaction that takes the
  * same three in one locking SELECT first (`findForRefresh`). Every other writer calls

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { distributionChart, lineChart } from '../../bench/chart.js';
+import { distributionChart, lineChart } from '../../bench/support/chart.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'tw-chart-test-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

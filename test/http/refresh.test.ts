@@ -234,7 +234,7 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
     for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10)) if (await condition()) return;
     throw new Error('timed out waiting for the interleaving');
   };
-  // The refresh's one write statement (KyselyRefreshTokenRepository.rotateIfUnchanged), after its unlocked read.
+  // The refresh's one write statement (KyselyRefreshTokenRepository.rotate with an expectation), after its unlocked read.
   const isRefreshWrite = (query: string) => /^(\/\* prepared \*\/)?\s*with facts as/.test(query);
 
   // PGlite has one connection, so this interleaving cannot happen there.

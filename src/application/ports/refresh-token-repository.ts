@@ -62,22 +62,19 @@ export interface RefreshTokenRepository {
   /**
    * The same facts read without any lock: for questions that change nothing (introspection,
    * revocation's first lookup) and for a refresh's first judgement, whose write
-   * (`rotateIfUnchanged`) re-checks them under the lock order's row locks.
+   * (`rotate` with `expected`) re-checks them under the lock order's row locks.
    */
   findFacts(tokenHash: string): Promise<RefreshFacts | null>;
   /**
-   * Inserts the successor, marks the parent used (pointing at it) and touches the session:
-   * one statement that re-checks nothing, for a transaction that holds the locks of
-   * `findForRefresh`. False: it ran after `writeBefore`, and wrote nothing.
+   * Inserts the successor, marks the parent used (pointing at it) and touches the session,
+   * in one statement, before `writeBefore` by the database's clock. With `expected` null
+   * the caller's transaction holds the locks of `findForRefresh` and nothing else is
+   * re-checked; otherwise the statement is its own transaction and writes only if, under
+   * the lock order's row locks, the parent is still unused and unrevoked, its session
+   * unrevoked, its user enabled and the versions, grace and role still those expected.
+   * False: nothing was written (too late, or changed: decide again under locks).
    */
-  rotate(input: RefreshRotation): Promise<boolean>;
-  /**
-   * The same writes as `rotate`, as one statement that is its own transaction, made only
-   * if, under the lock order's row locks, the parent is still unused and unrevoked, its
-   * session unrevoked, its user enabled and the versions, grace and role still those
-   * expected. False: nothing was written (decide again under locks).
-   */
-  rotateIfUnchanged(input: RefreshRotation & { readonly expected: RefreshExpectation }): Promise<boolean>;
+  rotate(input: RefreshRotation, expected: RefreshExpectation | null): Promise<boolean>;
   /**
    * A refresh whose answer was lost: when the token (by hash) is still as one of those
    * refreshes left it (used at one of `usedAt`, unrevoked, its successor still sealed), its

@@ -1,8 +1,8 @@
 import { ServiceUnavailableError, TokenwardenError } from '../../../domain/errors.js';
+import { decideRefresh, type RefreshDecision } from '../../../domain/refresh-decision.js';
 import type { RefreshTokenRecord } from '../../../domain/refresh-token.js';
 import { err, ok, type Result } from '../../../domain/result.js';
-import type { SessionRecord } from '../../../domain/session.js';
-import { checkRefreshToken, rejectionToError, type Validity } from '../../../domain/token-validity.js';
+import { rejectionToError, type Validity } from '../../../domain/token-validity.js';
 import type { UserRecord } from '../../../domain/user.js';
 import type { SecurityConfig, VersionStamp } from '../../../domain/versions.js';
 import type { AppContext } from '../../context.js';
@@ -117,21 +117,15 @@ export class RefreshTokensHandler {
         // Raised on the optimistic path; below the high-water mark still means a raise is due.
         if (this.belowHighWater(facts.config, facts.user)) return err(regressionUnavailable());
         const now = this.ctx.clock.now();
-        if (facts.token.usedAt !== null) {
-          return this.presentedAgain(
-            repos,
-            { ...facts, presented: facts.token, now },
-            plaintext,
-            tokenHash,
-            revoked,
-          );
+        const decision = this.decide(facts, now, tokenHash);
+        if (decision.kind === 'look-up-successor') {
+          return this.presentedAgain(repos, facts, now, plaintext, tokenHash, revoked);
         }
-        const validity = judge(facts.token, facts.session, facts.user, facts.config, now);
-        if (!validity.valid) return this.reject(validity, facts.token);
+        if (decision.kind !== 'rotate') return this.act(decision, repos, facts, now, revoked);
         const { write, granted } = this.prepareRotation(facts, now, plaintext);
         writing = now;
-        // The successor, the parent marked used, the session touched: one statement.
-        if (!(await repos.refreshTokens.rotate(write))) {
+        // Under the locks findForRefresh took: nothing to re-check but the deadline.
+        if (!(await repos.refreshTokens.rotate(write, null))) {
           writing = null; // known: nothing was written
           throw tooLate();
         }
@@ -149,7 +143,7 @@ export class RefreshTokensHandler {
    * The common case in two round trips and no BEGIN/COMMIT: the facts read without
    * locks, judged here, then one statement that takes the lock order's row locks,
    * re-checks under them everything the judgement rested on and only then writes
-   * (`rotateIfUnchanged`). Null when the token was used, is not valid, or changed
+   * (`rotate` with what it expects). Null when the token was used, is not valid, or changed
    * between the read and the write: the locked transaction decides those (reuse
    * detection, retries, rejections), exactly as when it was the only path.
    */
@@ -159,9 +153,9 @@ export class RefreshTokensHandler {
     if (facts === null) return err(invalidToken());
     const versions = await this.admitVersions(facts);
     if (versions !== 'current') return versions;
-    if (facts.token.usedAt !== null) return null;
     const now = this.ctx.clock.now();
-    if (!judge(facts.token, facts.session, facts.user, facts.config, now).valid) return null;
+    // Anything but a rotation (a retry, a replay, a refusal) is decided again under locks.
+    if (this.decide(facts, now, tokenHash).kind !== 'rotate') return null;
     const expected: RefreshExpectation = {
       globalMinTokenVersion: facts.config.globalMinTokenVersion,
       graceUntil: facts.config.graceUntil,
@@ -175,9 +169,7 @@ export class RefreshTokensHandler {
     const { write, granted } = this.prepareRotation(facts, now, plaintext);
     let written: boolean;
     try {
-      written = await this.ctx.uow.statement((repos) =>
-        repos.refreshTokens.rotateIfUnchanged({ ...write, expected }),
-      );
+      written = await this.ctx.uow.statement((repos) => repos.refreshTokens.rotate(write, expected));
     } catch (error) {
       // The statement may have committed with its answer lost: remember it, so the
       // client's retry is not taken for a replay (settleUnconfirmed).
@@ -244,67 +236,89 @@ export class RefreshTokensHandler {
     return { write, granted };
   }
 
+  /** The refresh rule (domain/refresh-decision.ts) on what was read, with this instance's lost answers. */
+  private decide(
+    facts: RefreshFacts,
+    now: Date,
+    tokenHash: string,
+    successor?: RefreshTokenRecord | null,
+  ): RefreshDecision {
+    const { token, session, user, config } = facts;
+    return decideRefresh({
+      token: { ...token, successorSealed: token.successorSealed !== null },
+      session,
+      user,
+      globalMinTokenVersion: config.globalMinTokenVersion,
+      graceUntil: config.graceUntil,
+      now,
+      reuseIntervalMs: this.ctx.policy.reuseIntervalSeconds * 1000,
+      // A use whose answer this instance lost is no replay: its client never saw the successor.
+      unconfirmed: this.#unconfirmed.has(tokenHash),
+      ...(successor === undefined ? {} : { successor }),
+    });
+  }
+
   /**
-   * A used token again: inside the reuse interval it is an honest retry (two tabs,
-   * a lost response) and gets the same successor; after it, someone holds a copy
-   * of a token that was rotated away, so the whole session is revoked.
+   * A used token again, inside the reuse interval: an honest retry (two tabs, a lost
+   * response) gets the same successor, opened from the seal under the presented token and
+   * read back, then decided on again with it.
    */
   private async presentedAgain(
     repos: Repositories,
-    facts: {
-      readonly presented: RefreshTokenRecord;
-      readonly user: UserRecord | null;
-      readonly session: SessionRecord;
-      readonly config: SecurityConfig;
-      readonly now: Date;
-    },
+    facts: RefreshFacts,
+    now: Date,
     plaintext: string,
     tokenHash: string,
     revoked: { sessionId: string | null },
   ): Promise<Result<Granted>> {
-    const { presented, user, session, config, now } = facts;
-    // A family already revoked (logout, earlier reuse) has nothing left to protect.
-    if (session.revokedAt !== null)
-      return this.reject({ valid: false, reason: 'session_revoked' }, presented);
-    const usedAt = presented.usedAt as Date;
-    // A use whose answer this instance lost is no replay: its client never saw the successor.
-    const unconfirmed = this.#unconfirmed.has(tokenHash);
-    const withinInterval =
-      unconfirmed || now.getTime() - usedAt.getTime() <= this.ctx.policy.reuseIntervalSeconds * 1000;
+    const { token: presented, user, session, config } = facts;
     const successorToken =
-      withinInterval && presented.successorSealed !== null
-        ? this.ctx.sealer.open(plaintext, presented.successorSealed)
-        : null;
+      presented.successorSealed === null ? null : this.ctx.sealer.open(plaintext, presented.successorSealed);
     const successor =
       successorToken !== null && presented.successorId !== null
         ? await repos.refreshTokens.findById(presented.successorId)
         : null;
-
-    if ((successorToken === null || successor === null) && unconfirmed) {
-      // Its successor is gone (swept): refused, but the session stays; nothing was replayed.
-      return err(new TokenwardenError('token_invalid', 'The refresh could not be completed; sign in again'));
+    const decision = this.decide(facts, now, tokenHash, successorToken === null ? null : successor);
+    if (decision.kind !== 'replay' || successorToken === null || successor === null) {
+      return this.act(decision, repos, facts, now, revoked);
     }
-    if (successorToken === null || successor === null) {
-      revoked.sessionId = presented.sessionId;
-      return this.detectReuse(repos, presented, user, now);
-    }
-    // The successor is judged as if presented itself: a rotation or revocation since
-    // the first answer must not be bypassed by replaying the parent.
-    const validity = judge(successor, session, user, config, now);
-    if (!validity.valid) return this.reject(validity, successor);
-    const liveUser = user as UserRecord;
     return ok({
-      userId: liveUser.id,
-      role: liveUser.role,
+      userId: user.id,
+      role: user.role,
       sessionId: session.id,
       // The access token carries the versions current now, like any token issued now.
-      stamp: { userVersion: liveUser.minTokenVersion, globalVersion: config.globalMinTokenVersion },
+      stamp: { userVersion: user.minTokenVersion, globalVersion: config.globalMinTokenVersion },
       refreshToken: successorToken,
       refreshExpiresAt: successor.expiresAt,
       sessionExpiresAt: session.expiresAt,
       now,
       replayed: true,
     });
+  }
+
+  /** A decision that answers without a successor: a refusal, or reuse detection. */
+  private async act(
+    decision: RefreshDecision,
+    repos: Repositories,
+    facts: RefreshFacts,
+    now: Date,
+    revoked: { sessionId: string | null },
+  ): Promise<Result<never>> {
+    switch (decision.kind) {
+      case 'reject':
+        return this.reject(decision.rejection, facts.token);
+      case 'reuse':
+        revoked.sessionId = facts.token.sessionId;
+        return this.detectReuse(repos, facts.token, facts.user, now);
+      case 'lost':
+        // Its successor is gone (swept): refused, but the session stays; nothing was replayed.
+        return err(
+          new TokenwardenError('token_invalid', 'The refresh could not be completed; sign in again'),
+        );
+      default:
+        // rotate, look-up-successor, replay: acted on by the caller, never here.
+        throw new Error(`refresh decision ${decision.kind} has no answer without a successor`);
+    }
   }
 
   private async detectReuse(
@@ -330,23 +344,4 @@ export class RefreshTokensHandler {
     }
     return err(rejectionToError(validity));
   }
-}
-
-function judge(
-  token: RefreshTokenRecord,
-  session: SessionRecord,
-  user: UserRecord | null,
-  config: SecurityConfig,
-  now: Date,
-): Validity {
-  return checkRefreshToken(
-    {
-      token: { expiresAt: token.expiresAt, revokedAt: token.revokedAt, stamp: token.stamp },
-      session: { revokedAt: session.revokedAt, expiresAt: session.expiresAt },
-      user: user === null ? null : { minTokenVersion: user.minTokenVersion, disabledAt: user.disabledAt },
-      globalMinTokenVersion: config.globalMinTokenVersion,
-      graceUntil: config.graceUntil,
-    },
-    now,
-  );
 }

@@ -134,7 +134,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     const first = { ...tokenIn(sessionId, userId), parentId: parent.id };
     expect(
       await new KyselyUnitOfWork(suite.db).run((repos) =>
-        repos.refreshTokens.rotate({ successor: first, ...late }),
+        repos.refreshTokens.rotate({ successor: first, ...late }, null),
       ),
     ).toBe(false);
     const second = { ...tokenIn(sessionId, userId), parentId: parent.id };
@@ -144,7 +144,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       userMinTokenVersion: 1,
       role: 'user' as const,
     };
-    expect(await tokens().rotateIfUnchanged({ successor: second, ...late, expected })).toBe(false);
+    expect(await tokens().rotate({ successor: second, ...late }, expected)).toBe(false);
     expect(await tokens().findById(parent.id)).toMatchObject({ usedAt: null, successorId: null });
     expect(await tokens().findById(first.id)).toBeNull();
     expect(await tokens().findById(second.id)).toBeNull();
@@ -155,12 +155,15 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     const sessionId = await addSession(userId);
     const parent = await addToken(sessionId, userId);
     const successor = { ...tokenIn(sessionId, userId), parentId: parent.id };
-    await tokens().rotate({
-      successor,
-      successorSealed: 'sealed',
-      usedAt: minutes(1),
-      writeBefore: inTime(),
-    });
+    await tokens().rotate(
+      {
+        successor,
+        successorSealed: 'sealed',
+        usedAt: minutes(1),
+        writeBefore: inTime(),
+      },
+      null,
+    );
     const hash = parent.tokenHash;
     expect(await tokens().reopenReuseWindow(hash, [minutes(2)], minutes(5))).toBe(false);
     expect(await tokens().reopenReuseWindow(hash, [minutes(3), minutes(1)], minutes(5))).toBe(true);
@@ -190,12 +193,15 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     });
     // A write that has not committed yet, as one waiting for a synchronous standby.
     const inProgress = new KyselyUnitOfWork(suite.db).run(async (repos) => {
-      await repos.refreshTokens.rotate({
-        successor: { ...tokenIn(sessionId, userId), parentId: parent.id },
-        successorSealed: 'sealed',
-        usedAt: minutes(1),
-        writeBefore: inTime(),
-      });
+      await repos.refreshTokens.rotate(
+        {
+          successor: { ...tokenIn(sessionId, userId), parentId: parent.id },
+          successorSealed: 'sealed',
+          usedAt: minutes(1),
+          writeBefore: inTime(),
+        },
+        null,
+      );
       wrote();
       await mayCommit;
     });
@@ -212,12 +218,15 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     const parent = await addToken(sessionId, userId);
     const successor = { ...tokenIn(sessionId, userId), parentId: parent.id };
     await new KyselyUnitOfWork(suite.db).run((repos) =>
-      repos.refreshTokens.rotate({
-        successor,
-        successorSealed: 'sealed-successor',
-        usedAt: minutes(1),
-        writeBefore: inTime(),
-      }),
+      repos.refreshTokens.rotate(
+        {
+          successor,
+          successorSealed: 'sealed-successor',
+          usedAt: minutes(1),
+          writeBefore: inTime(),
+        },
+        null,
+      ),
     );
     expect(await tokens().findById(parent.id)).toMatchObject({
       usedAt: minutes(1),
@@ -253,12 +262,15 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       firstLocked();
       await firstMayCommit;
       const successor = { ...tokenIn(sessionId, userId), parentId: token.id };
-      await repos.refreshTokens.rotate({
-        successor,
-        successorSealed: 'sealed',
-        usedAt: minutes(1),
-        writeBefore: inTime(),
-      });
+      await repos.refreshTokens.rotate(
+        {
+          successor,
+          successorSealed: 'sealed',
+          usedAt: minutes(1),
+          writeBefore: inTime(),
+        },
+        null,
+      );
       order.push('first committed');
     });
     await firstHasLock;
@@ -291,7 +303,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       const successor = { ...tokenIn(sessionId, userId), parentId };
       const write = { successor, successorSealed: 'sealed', usedAt: minutes(1), writeBefore: inTime() };
       return tokens()
-        .rotateIfUnchanged({ ...write, expected: { ...expected, ...changed } })
+        .rotate(write, { ...expected, ...changed })
         .then(async (written) => ({ written, stored: await tokens().findById(successor.id) }));
     };
 
@@ -353,12 +365,15 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
     await addToken(session, userId, { expiresAt: minutes(10) }); // expired
     const used = await addToken(session, userId);
     const successor = { ...tokenIn(session, userId, { expiresAt: minutes(10) }), parentId: used.id }; // expired
-    await tokens().rotate({
-      successor,
-      successorSealed: 'sealed',
-      usedAt: minutes(1),
-      writeBefore: inTime(),
-    });
+    await tokens().rotate(
+      {
+        successor,
+        successorSealed: 'sealed',
+        usedAt: minutes(1),
+        writeBefore: inTime(),
+      },
+      null,
+    );
     const revokedSession = await addSession(userId);
     await addToken(revokedSession, userId);
     await sessions().revoke(revokedSession, minutes(1), 'logout');

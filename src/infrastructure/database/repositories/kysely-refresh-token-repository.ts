@@ -39,36 +39,17 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
       .execute();
   }
 
-  /**
-   * One round trip instead of four. PostgreSQL takes the row locks of a SELECT in the
-   * order of its locking clauses, for each row the join yields: config (share), then
-   * token (update), then user (share) — the lock order of application/lock-order.ts.
-   * A lock that had to wait re-reads the newest version of the locked rows, so a
-   * rotation that committed meanwhile is seen.
-   */
+  /** One round trip instead of four ({@link refreshFactsStatement}). */
   async findForRefresh(tokenHash: string): Promise<RefreshFacts | null> {
-    return this.#facts(tokenHash, sql`for share of c for update of t for share of u`);
+    return this.#facts(tokenHash, true);
   }
 
   async findFacts(tokenHash: string): Promise<RefreshFacts | null> {
-    return this.#facts(tokenHash, sql``);
+    return this.#facts(tokenHash, false);
   }
 
-  async #facts(tokenHash: string, locks: RawBuilder<unknown>): Promise<RefreshFacts | null> {
-    const result = await sql<RefreshFactsRow>`${sql.raw(PREPARED)}
-      select clock_timestamp() as db_now, c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
-        c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
-        t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
-        t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
-        u.email as u_email, u.password_hash as u_password_hash, u.role as u_role,
-        u.min_token_version as u_min_token_version, u.disabled_at as u_disabled_at, u.created_at as u_created_at,
-        s.created_at as s_created_at, s.last_used_at as s_last_used_at, s.expires_at as s_expires_at,
-        s.revoked_at as s_revoked_at, s.user_agent as s_user_agent, s.ip as s_ip
-      from security_config c cross join refresh_tokens t
-        join users u on u.id = t.user_id
-        join sessions s on s.id = t.session_id
-      where c.id = 1 and t.token_hash = ${tokenHash}
-      ${locks}`.execute(this.#db);
+  async #facts(tokenHash: string, locked: boolean): Promise<RefreshFacts | null> {
+    const result = await refreshFactsStatement(locked, tokenHash).execute(this.#db);
     const row = result.rows[0];
     if (row === undefined) return null;
     return {
@@ -104,25 +85,29 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
     };
   }
 
-  /** Data-modifying CTEs: the insert, the parent's update and the session's touch in one statement. */
-  async rotate(input: RefreshRotation): Promise<boolean> {
+  /** One statement ({@link rotationStatement}); the guard is the only difference between the paths. */
+  async rotate(input: RefreshRotation, expected: RefreshExpectation | null): Promise<boolean> {
     const { successor: t, successorSealed, usedAt, writeBefore } = input;
-    const result = await sql<{ written: number }>`
-      with intime as (
-        select 1 as one where clock_timestamp() < ${writeBefore}
-      ), successor as (
-        insert into refresh_tokens
-          (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
-        select ${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
-          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, ${t.parentId}
-        from intime
-      ), parent as (
-        update refresh_tokens set used_at = ${usedAt}, successor_id = ${t.id}, successor_sealed = ${successorSealed}
-        from intime where refresh_tokens.id = ${t.parentId}
-      ), touched as (
-        update sessions set last_used_at = ${usedAt} from intime where sessions.id = ${t.sessionId}
-      )
-      select count(*)::int as written from intime`.execute(this.#db);
+    const values: RotationValues = {
+      writeBefore,
+      parentId: t.parentId,
+      successorId: t.id,
+      sessionId: t.sessionId,
+      userId: t.userId,
+      tokenHash: t.tokenHash,
+      userVersion: t.stamp.userVersion,
+      globalVersion: t.stamp.globalVersion,
+      createdAt: t.createdAt,
+      expiresAt: t.expiresAt,
+      usedAt,
+      successorSealed,
+      globalMinTokenVersion: expected?.globalMinTokenVersion ?? null,
+      graceUntil: expected?.graceUntil ?? null,
+      userMinTokenVersion: expected?.userMinTokenVersion ?? null,
+      role: expected?.role ?? null,
+    };
+    const guard = expected === null ? 'locks-held' : 'unchanged';
+    const result = await rotationStatement(guard, (name) => values[name]).execute(this.#db);
     return result.rows[0]?.written === 1;
   }
 
@@ -144,46 +129,6 @@ export class KyselyRefreshTokenRepository implements RefreshTokenRepository {
       )
       select count(*)::int as reopened from reopened`.execute(this.#db);
     return result.rows[0]?.reopened === 1;
-  }
-
-  /**
-   * The refresh's write when its facts were read without locks: one statement, its own
-   * transaction. The `facts` CTE takes the lock order of application/lock-order.ts
-   * (config share → token update → user share) and re-checks under those locks what the
-   * unlocked read decided on; a lock that waited re-reads the newest row versions
-   * (EvalPlanQual), so a rotation, a use or a revocation that committed since the read
-   * leaves `facts` empty, and then nothing is written. Returns whether it wrote.
-   */
-  async rotateIfUnchanged(
-    input: RefreshRotation & { readonly expected: RefreshExpectation },
-  ): Promise<boolean> {
-    const { successor: t, successorSealed, usedAt, writeBefore, expected: e } = input;
-    const result = await sql<{ written: number }>`${sql.raw(PREPARED)}
-      with facts as (
-        select t.id from security_config c cross join refresh_tokens t
-          join users u on u.id = t.user_id
-          join sessions s on s.id = t.session_id
-        where c.id = 1 and t.id = ${t.parentId} and clock_timestamp() < ${writeBefore}
-          and c.global_min_token_version = ${e.globalMinTokenVersion}
-          and c.grace_until is not distinct from ${e.graceUntil}
-          and t.used_at is null and t.revoked_at is null
-          and u.min_token_version = ${e.userMinTokenVersion} and u.role = ${e.role} and u.disabled_at is null
-          and s.revoked_at is null
-        for share of c for update of t for share of u
-      ), successor as (
-        insert into refresh_tokens
-          (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
-        select ${t.id}, ${t.sessionId}, ${t.userId}, ${t.tokenHash}, ${t.stamp.userVersion},
-          ${t.stamp.globalVersion}, ${t.createdAt}, ${t.expiresAt}, facts.id
-        from facts
-      ), parent as (
-        update refresh_tokens set used_at = ${usedAt}, successor_id = ${t.id}, successor_sealed = ${successorSealed}
-        from facts where refresh_tokens.id = facts.id
-      ), touched as (
-        update sessions set last_used_at = ${usedAt} from facts where sessions.id = ${t.sessionId}
-      )
-      select count(*)::int as written from facts`.execute(this.#db);
-    return result.rows[0]?.written === 1;
   }
 
   async findById(id: string): Promise<RefreshTokenRecord | null> {
@@ -284,4 +229,109 @@ function toRefreshTokenRecord(row: Omit<RefreshTokenRow, 'token_hash' | 'parent_
     successorId: row.successor_id,
     successorSealed: row.successor_sealed,
   };
+}
+
+/**
+ * Everything a refresh decides on, in one statement: with `locked`, PostgreSQL takes the
+ * row locks of its locking clauses in their order, for each row the join yields: config
+ * (share), then token (update), then user (share) — the lock order of
+ * application/lock-order.ts. A lock that had to wait re-reads the newest version of the
+ * locked rows, so a rotation that committed meanwhile is seen. `clock_timestamp()` is the
+ * database's clock, which a write's deadline is set from. Exported for the benchmarks,
+ * which run this very statement (bench/support/refresh-statements.ts).
+ */
+export function refreshFactsStatement(locked: boolean, tokenHash: unknown): RawBuilder<RefreshFactsRow> {
+  const locks = locked ? sql`for share of c for update of t for share of u` : sql``;
+  return sql<RefreshFactsRow>`${sql.raw(PREPARED)}
+      select clock_timestamp() as db_now, c.global_min_token_version, c.grace_period_seconds, c.last_rotation_at,
+        c.last_rotation_reason, c.grace_until, c.updated_at as c_updated_at,
+        t.id, t.session_id, t.user_id, t.user_version, t.global_version, t.created_at, t.expires_at,
+        t.used_at, t.revoked_at, t.successor_id, t.successor_sealed,
+        u.email as u_email, u.password_hash as u_password_hash, u.role as u_role,
+        u.min_token_version as u_min_token_version, u.disabled_at as u_disabled_at, u.created_at as u_created_at,
+        s.created_at as s_created_at, s.last_used_at as s_last_used_at, s.expires_at as s_expires_at,
+        s.revoked_at as s_revoked_at, s.user_agent as s_user_agent, s.ip as s_ip
+      from security_config c cross join refresh_tokens t
+        join users u on u.id = t.user_id
+        join sessions s on s.id = t.session_id
+      where c.id = 1 and t.token_hash = ${tokenHash}
+      ${locks}`;
+}
+
+/** What a rotation writes, by name: the successor, its parent's use, and what the guard checks. */
+export interface RotationValues {
+  readonly writeBefore: Date;
+  readonly parentId: string;
+  readonly successorId: string;
+  readonly sessionId: string;
+  readonly userId: string;
+  readonly tokenHash: string;
+  readonly userVersion: number;
+  readonly globalVersion: number;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date;
+  readonly successorSealed: string;
+  /** The `unchanged` guard's expectation (null, and unread, under `locks-held`). */
+  readonly globalMinTokenVersion: number | null;
+  readonly graceUntil: Date | null;
+  readonly userMinTokenVersion: number | null;
+  readonly role: Role | null;
+}
+
+/**
+ * What a rotation's write must find before it writes anything:
+ * - `locks-held`: the caller's transaction holds the locks of `findForRefresh` and decided
+ *   under them; only the deadline is checked.
+ * - `unchanged`: the facts were read without locks. The guard takes the lock order of
+ *   application/lock-order.ts (config share → token update → user share) and re-checks
+ *   under those locks what the unlocked read decided on; a lock that waited re-reads the
+ *   newest row versions (EvalPlanQual), so a rotation, a use or a revocation that
+ *   committed since the read leaves it empty, and then nothing is written.
+ */
+type RotationGuard = 'locks-held' | 'unchanged';
+
+/**
+ * The one write of a refresh: data-modifying CTEs, the successor inserted, its parent
+ * marked used (pointing at it, sealed) and the session touched, all only if the guard
+ * (`facts`) yields the parent, and only before `writeBefore` by the database's clock: a
+ * statement that arrives after its client was answered 503 must not use the token the
+ * client still holds. Its own transaction under `unchanged`. `value` gives each named
+ * value (the repository its parameters; the benchmarks, pgbench expressions).
+ */
+export function rotationStatement(
+  guard: RotationGuard,
+  value: (name: keyof RotationValues) => unknown,
+): RawBuilder<{ written: number }> {
+  const facts =
+    guard === 'locks-held'
+      ? sql`select ${value('parentId')}::uuid as id where clock_timestamp() < ${value('writeBefore')}`
+      : sql`select t.id from security_config c cross join refresh_tokens t
+          join users u on u.id = t.user_id
+          join sessions s on s.id = t.session_id
+        where c.id = 1 and t.id = ${value('parentId')} and clock_timestamp() < ${value('writeBefore')}
+          and c.global_min_token_version = ${value('globalMinTokenVersion')}
+          and c.grace_until is not distinct from ${value('graceUntil')}
+          and t.used_at is null and t.revoked_at is null
+          and u.min_token_version = ${value('userMinTokenVersion')} and u.role = ${value('role')}
+          and u.disabled_at is null
+          and s.revoked_at is null
+        for share of c for update of t for share of u`;
+  return sql<{ written: number }>`${sql.raw(PREPARED)}
+      with facts as (
+        ${facts}
+      ), successor as (
+        insert into refresh_tokens
+          (id, session_id, user_id, token_hash, user_version, global_version, created_at, expires_at, parent_id)
+        select ${value('successorId')}, ${value('sessionId')}, ${value('userId')}, ${value('tokenHash')},
+          ${value('userVersion')}, ${value('globalVersion')}, ${value('createdAt')}, ${value('expiresAt')}, facts.id
+        from facts
+      ), parent as (
+        update refresh_tokens set used_at = ${value('usedAt')}, successor_id = ${value('successorId')},
+          successor_sealed = ${value('successorSealed')}
+        from facts where refresh_tokens.id = facts.id
+      ), touched as (
+        update sessions set last_used_at = ${value('usedAt')} from facts where sessions.id = ${value('sessionId')}
+      )
+      select count(*)::int as written from facts`;
 }

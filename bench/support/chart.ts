@@ -51,7 +51,7 @@ function scale(type: ScaleType | undefined, field: string, rows: LineChart['rows
   return type === 'log' ? logScale(field, rows) : {};
 }
 
-/** {@link scale}'s log case, for specs written by hand (bench/peer-chart.ts). */
+/** {@link scale}'s log case, for specs written by hand (bench/support/peer-chart.ts). */
 export function logScale(field: string, rows: readonly Record<string, unknown>[]) {
   const values = rows.map((row) => Number(row[field])).filter((v) => Number.isFinite(v) && v > 0);
   const ticks: number[] = [];

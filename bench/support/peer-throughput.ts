@@ -9,11 +9,11 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import autocannon from 'autocannon';
-import { loadRefresh } from './refresh-throughput.js';
-import { load } from './support/env.js';
-import { withCookieCache } from './support/peer-server.js';
+import { load } from './env.js';
+import { withCookieCache } from './peer-server.js';
+import { loadRefresh } from './refresh-load.js';
 
-export type Part = '(a) authenticated request' | '(b) keep the session alive';
+type Part = '(a) authenticated request' | '(b) keep the session alive';
 
 export interface Figure {
   readonly part: Part;

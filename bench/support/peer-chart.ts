@@ -1,5 +1,5 @@
 /**
- * The peer comparison in one picture (Vega-Lite, rendered by bench/chart.ts): requests/s
+ * The peer comparison in one picture (Vega-Lite, rendered by bench/support/chart.ts): requests/s
  * of each per-request path as bars, and the time until an ended session is refused
  * against the number of live sessions, both axes logarithmic.
  */

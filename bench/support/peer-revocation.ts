@@ -20,16 +20,16 @@
  * global delete empties the table).
  */
 import pg from 'pg';
-import { createDatabase } from '../src/infrastructure/database/create-database.js';
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
-import { load } from './support/env.js';
-import { peerSessions, withCookieCache } from './support/peer-server.js';
-import { seedTokens } from './support/seed.js';
-import { sessions } from './support/server.js';
+import { createDatabase } from '../../src/infrastructure/database/create-database.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../../test/support/test-app.js';
+import { load } from './env.js';
+import { peerSessions, withCookieCache } from './peer-server.js';
+import { seedTokens } from './seed.js';
+import { sessions } from './server.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
 
-export type Action =
+type Action =
   | 'tokenwarden: global rotation'
   | 'tokenwarden: user rotation'
   | 'better-auth: delete every session'
