@@ -160,6 +160,13 @@ const FIXTURES: Record<string, (actors: Actors) => Promise<Call>> = {
   }),
   promoteUser: async ({ user }) => ({ params: { userId: user.id }, body: { reason: 'conformance probe' } }),
   listUserSessions: async ({ user }) => ({ params: { userId: user.id } }),
+  disableUser: async ({ user }) => ({ params: { userId: user.id }, body: { reason: 'conformance probe' } }),
+  enableUser: async ({ user }) => ({ params: { userId: user.id }, body: {} }),
+  revokeUserSession: async ({ user }) => ({
+    params: { userId: user.id, sessionId: user.sessionId },
+    body: { reason: 'conformance probe' },
+  }),
+  revokeAllUserSessions: async ({ user }) => ({ params: { userId: user.id }, body: {} }),
   createServiceClient: async () => ({ body: { name: 'conformance probe' } }),
   // Every field is optional but one is required (minProperties 1): the default grace, unchanged.
   updateSecurityConfig: async () => ({ body: { gracePeriodSeconds: 300 } }),
