@@ -376,4 +376,70 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     expect(await page.evaluate(() => (window as { __pwned?: number }).__pwned)).toBeUndefined();
     expect(problems).toEqual([]);
   });
+
+  it('lists every user without a search term, logs a session out, disables and enables an account', async () => {
+    await open('Users');
+    await page.getByLabel('Email contains').fill('');
+    await page.getByRole('button', { name: 'Look up' }).click();
+    const blocks = page.locator('.user');
+    await expect
+      .poll(() => blocks.locator('h3').allTextContents())
+      .toEqual(expect.arrayContaining([ADMIN_EMAIL, 'alice@example.com', 'bob@example.com']));
+    const bob = blocks.filter({ has: page.locator('h3', { hasText: 'bob@example.com' }) });
+    await bob.locator('table').waitFor();
+    const bobSession = await bob.locator('tbody tr code').first().textContent();
+
+    await bob.getByRole('button', { name: 'Log out', exact: true }).first().click();
+    expect(await answer(true)).toContain(bobSession!);
+    await expect
+      .poll(() => page.locator('#status').textContent())
+      .toContain('Logged out a session of bob@example.com');
+    await expect.poll(() => bob.textContent()).toContain('No active sessions.');
+
+    await bob.getByRole('button', { name: 'Disable account' }).click();
+    expect(await answer(true)).toContain('bob@example.com');
+    await expect.poll(() => bob.getByRole('button', { name: 'Enable account' }).count()).toBe(1);
+    expect(await bob.textContent()).toContain('disabled');
+    const login = await fetch(`${server.base}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'bob@example.com', password: USER_PASSWORD }),
+    });
+    expect(login.status).toBe(401);
+    const bobId = (await server.tw.services.findUser.execute('bob@example.com')) as {
+      ok: true;
+      value: { id: string };
+    };
+    const disabled = okValue(
+      await server.tw.services.listAuditEvents.execute({
+        action: 'user.disabled',
+        userId: bobId.value.id,
+        limit: 5,
+      }),
+    );
+    expect(disabled.items).toHaveLength(1);
+
+    await bob.getByRole('button', { name: 'Enable account' }).click();
+    expect(await answer(true)).toContain('stay refused');
+    await expect.poll(() => bob.getByRole('button', { name: 'Disable account' }).count()).toBe(1);
+    await post('/api/v1/sessions', { email: 'bob@example.com', password: USER_PASSWORD });
+    expect(nativeDialogs).toEqual([]);
+    expect(problems).toEqual([]);
+    await shoot('users-actions');
+  });
+
+  it('previews a global rotation that also rotates the signing key', async () => {
+    await open('Overview');
+    await page.getByLabel('Reason', { exact: false }).first().fill('signing key exposed');
+    await page.getByLabel('Also rotate the signing key').check();
+    await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+    const key = page.locator('#global-preview-key');
+    await key.waitFor();
+    expect(await key.textContent()).toMatch(/The signing key is rotated too: key \S+ is retired/);
+    // Unticking it forgets the preview: a new dry run is needed before anything changes.
+    await page.getByLabel('Also rotate the signing key').uncheck();
+    await expect.poll(() => key.count()).toBe(0);
+    expect(await page.locator('#global-confirm').isHidden()).toBe(true);
+    expect(problems).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import { loadConfig } from './security-config.js';
 interface Inputs {
   readonly reason: string;
   readonly gracePeriodSeconds: number;
+  readonly rotateSigningKey: boolean;
 }
 
 /** The inputs the shown preview was made for; confirming sends exactly these. */
@@ -24,6 +25,7 @@ export function resetGlobalRotation(): void {
 const inputs = (): Inputs => ({
   reason: $<HTMLInputElement>('global-reason').value.trim(),
   gracePeriodSeconds: Number($<HTMLInputElement>('global-grace').value),
+  rotateSigningKey: $<HTMLInputElement>('global-signing-key').checked,
 });
 
 /**
@@ -33,6 +35,7 @@ const inputs = (): Inputs => ({
  */
 export function initGlobalRotation(afterRotation: () => Promise<void>): void {
   for (const id of ['global-reason', 'global-grace']) $(id).addEventListener('input', resetGlobalRotation);
+  $('global-signing-key').addEventListener('change', resetGlobalRotation);
 
   $('global-form').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -60,8 +63,16 @@ export function initGlobalRotation(afterRotation: () => Promise<void>): void {
           ` would stop working${dry.gracePeriodSeconds > 0 ? ` after a grace period of ${dry.gracePeriodSeconds} s` : ' at once'}. ` +
             `Global version ${dry.currentVersion} → ${dry.newVersion}.`,
         ),
+        wanted.rotateSigningKey
+          ? h(
+              'p',
+              { id: 'global-preview-key' },
+              h('strong', {}, 'The signing key is rotated too: '),
+              `key ${dry.retiredSigningKeyId ?? '(none)'} is retired and every access token it signed is refused at once; a new key signs from now.`,
+            )
+          : '',
         dry.gracePeriodSeconds === 0
-          ? h('p', {}, 'With no grace period your own session ends too: you will sign in again.')
+          ? h('p', {}, 'Your own session ends too: you will sign in again.')
           : '',
       );
       $('global-confirm').textContent = `Rotate: end ${plural(dry.activeSessions, 'session')}`;
@@ -92,11 +103,15 @@ export function initGlobalRotation(afterRotation: () => Promise<void>): void {
           'p',
           { id: 'global-result-summary' },
           `Rotated at ${when(result.rotatedAt)}: version ${result.previousVersion} → ${result.newVersion}, ` +
-            `grace until ${when(result.graceUntil)}.`,
+            `grace until ${when(result.graceUntil)}.` +
+            (result.newSigningKeyId === undefined
+              ? ''
+              : ` Signing key ${result.retiredSigningKeyId ?? '(none)'} retired, ${result.newSigningKeyId} signs now.`),
         ),
       );
       say(`Global rotation done: version ${result.newVersion}.`);
       $<HTMLInputElement>('global-reason').value = '';
+      $<HTMLInputElement>('global-signing-key').checked = false;
       await loadConfig();
       await afterRotation();
     });
