@@ -71,9 +71,7 @@ export function initGlobalRotation(afterRotation: () => Promise<void>): void {
               `key ${dry.retiredSigningKeyId ?? '(none)'} is retired and every access token it signed is refused at once; a new key signs from now.`,
             )
           : '',
-        dry.gracePeriodSeconds === 0
-          ? h('p', {}, 'Your own session ends too: you will sign in again.')
-          : '',
+        dry.gracePeriodSeconds === 0 ? h('p', {}, 'Your own session ends too: you will sign in again.') : '',
       );
       $('global-confirm').textContent = `Rotate: end ${plural(dry.activeSessions, 'session')}`;
       $('global-confirm').hidden = false;
