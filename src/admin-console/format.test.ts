@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { valueText, visible } from './format.js';
+import { valueText, visible, when } from './format.js';
 
 describe('visible: what the console shows of a server string', () => {
   it.each([
@@ -34,5 +34,17 @@ describe('visible: what the console shows of a server string', () => {
     expect(valueText({ to: 120, from: 300 })).toBe('{"to":120,"from":300}');
     expect(valueText(null)).toBe('null');
     expect(valueText(undefined)).toBe('undefined');
+  });
+});
+
+describe('when: a time as the console shows it', () => {
+  it('names its time zone, so an operator never guesses', () => {
+    const iso = '2026-12-06T12:00:00.000Z';
+    const zone = new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+      .formatToParts(new Date(iso))
+      .find((part) => part.type === 'timeZoneName')?.value;
+    expect(zone).toBeTruthy();
+    expect(when(iso)).toContain(zone!);
+    expect(when(null)).toBe('—');
   });
 });

@@ -20,8 +20,9 @@ export function visible(text: string): string {
   return text.replace(HIDDEN, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }
 
-/** A date in the browser's locale; `—` for none. */
-export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
+/** A date in the browser's locale, with its time zone (`6 Dec 2026, 14:00:00 CET`); `—` for none. */
+export const when = (iso: string | null): string =>
+  iso === null ? '—' : new Date(iso).toLocaleString(undefined, { timeZoneName: 'short' });
 
 /** `1 session`, `2 sessions`. */
 export const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;

@@ -151,9 +151,43 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     expect(await page.locator('#global-grace').inputValue()).toBe('300');
     expect(await page.locator('#grace-default').inputValue()).toBe('300');
     expect(await page.getByRole('link', { name: 'Overview' }).getAttribute('aria-current')).toBe('page');
-    // The security config has a rotation schedule (off: null): its editor is shown with it.
+    // The rotation schedule is a form, off to begin with.
     expect(await page.locator('#schedule').isVisible()).toBe(true);
-    expect(await page.locator('#schedule-json').inputValue()).toBe('null');
+    expect(await page.locator('#schedule-status').textContent()).toBe('Scheduled rotation: off.');
+    expect(await page.locator('#schedule-interval').inputValue()).toBe('');
+  });
+
+  it('turns the rotation schedule on and off through its form, each confirmed', async () => {
+    await page.locator('#schedule-interval').fill('90d');
+    await page.locator('#schedule-reason').fill('quarterly policy');
+    await page.locator('#schedule-notice').fill('7d');
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    expect(await answer(true)).toContain('Every 90d');
+    const status = page.locator('#schedule-status');
+    // The test server's clock is a manual one: how far off the due time is depends on it, not checked.
+    await expect
+      .poll(() => status.textContent())
+      .toMatch(/^Scheduled rotation: every 90d\. Next at .+ \(.+\); advance notice at /);
+    // Times name their zone.
+    const zone = await page.evaluate(
+      () =>
+        new Intl.DateTimeFormat(undefined, { timeZoneName: 'short' })
+          .formatToParts(new Date())
+          .find((p) => p.type === 'timeZoneName')?.value,
+    );
+    expect(await status.textContent()).toContain(zone!);
+    expect(await page.locator('#schedule-notice').inputValue()).toBe('7d');
+    expect(await page.locator('#schedule-reason').inputValue()).toBe('quarterly policy');
+    const config = okValue(await server.tw.services.getSecurityConfig.execute());
+    expect(config.rotationSchedule).toMatchObject({
+      intervalSeconds: 90 * 86_400,
+      reason: 'quarterly policy',
+    });
+
+    await page.getByRole('button', { name: 'Turn off' }).click();
+    await answer(true);
+    await expect.poll(() => status.textContent()).toBe('Scheduled rotation: off.');
+    expect(problems).toEqual([]);
   });
 
   it('edits the default grace period after an in-page confirmation (cancel changes nothing)', async () => {
@@ -430,7 +464,7 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
 
   it('previews a global rotation that also rotates the signing key', async () => {
     await open('Overview');
-    await page.getByLabel('Reason', { exact: false }).first().fill('signing key exposed');
+    await page.locator('#global-reason').fill('signing key exposed');
     await page.getByLabel('Also rotate the signing key').check();
     await page.getByRole('button', { name: 'Preview (dry run)' }).click();
     const key = page.locator('#global-preview-key');
