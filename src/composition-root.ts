@@ -556,6 +556,7 @@ export async function createTokenwarden(
         onServiceClientRevoked: (listener) => core.onServiceClientRevoked(listener),
         now: () => core.context.clock.now(),
         webhooks: core.webhooks.deliveries,
+        webhookReceivers: config.webhooks.urls.length,
         // The invalidation channel in the prefix: deployments (and test runs) sharing a Redis stay apart.
         ...(limitsRedis === undefined
           ? {}

@@ -28,6 +28,7 @@ export type {
   User,
   UserRotationDryRun,
   WebhookDelivery,
+  WebhookSetup,
 } from '../http/wire-types.js';
 
 export const enc = encodeURIComponent;

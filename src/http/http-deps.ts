@@ -42,6 +42,8 @@ export interface HttpDeps {
   readonly readiness: () => Promise<Readiness>;
   /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */
   readonly webhooks?: WebhookDeliveries;
+  /** How many receivers TOKENWARDEN_WEBHOOK_URLS names (0: events wait in the outbox). */
+  readonly webhookReceivers?: number;
   /**
    * Subscribes to committed changes seen by this instance (its own and, through the
    * invalidation fan-out, every other's); returns the unsubscribe. The revocation feed's

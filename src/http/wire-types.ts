@@ -19,6 +19,7 @@ import type { SecurityConfigSchema } from './routes/admin-security-config.js';
 import type { ServiceClientCreatedSchema, ServiceClientSchema } from './routes/admin-service-clients.js';
 import type { SigningKeyListSchema } from './routes/admin-signing-keys.js';
 import type { UserSchema } from './routes/admin-users.js';
+import type { WebhookSetupSchema } from './routes/admin-webhooks.js';
 import type {
   MeSchema,
   pageOf,
@@ -49,6 +50,7 @@ export type SigningKeyRetirement = Static<typeof SigningKeyRetirementResultSchem
 export type ServiceClient = Static<typeof ServiceClientSchema>;
 export type ServiceClientCreated = Static<typeof ServiceClientCreatedSchema>;
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
+export type WebhookSetup = Static<typeof WebhookSetupSchema>;
 
 /** Assignable both ways (`readonly` aside): the same shape. */
 type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -365,6 +365,7 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
 
   it('lists dead webhook deliveries and retries one after confirmation', async () => {
     await open('Webhook deliveries');
+    await expect.poll(() => page.locator('#webhooks-setup').textContent()).toBe('1 receiver configured.');
     const rows = page.locator('#webhooks-table tbody tr');
     await expect.poll(() => rows.count()).toBeGreaterThan(0);
     expect(await rows.first().textContent()).toContain('dead');

@@ -135,3 +135,18 @@ describe.each(testDatabases())('admin incident routes on $name', (target) => {
     ).toBe(200);
   });
 });
+
+describe('the webhook setup an admin sees', () => {
+  const none = useTestApp(testDatabases()[0]!);
+  const two = useTestApp(testDatabases()[0]!, {
+    TOKENWARDEN_WEBHOOK_URLS: 'https://a.example.com/hook,https://b.example.com/hook',
+    TOKENWARDEN_WEBHOOK_SECRET: 'a-webhook-secret-of-some-length',
+  });
+
+  it('says how many receivers are configured (none: events wait in the outbox)', async () => {
+    const asked = async (t: typeof none) =>
+      (await t.request('GET', '/api/v1/admin/webhooks', { token: await t.adminToken() })).json();
+    expect(await asked(none)).toEqual({ receivers: 0 });
+    expect(await asked(two)).toEqual({ receivers: 2 });
+  });
+});

@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { client, enc, type Page, type WebhookDelivery } from '../api.js';
+import { client, enc, type Page, type WebhookDelivery, type WebhookSetup } from '../api.js';
 import { confirmInPage } from '../confirm-dialog.js';
 import { $, h, table } from '../dom.js';
 import { visible, when } from '../format.js';
@@ -45,11 +45,28 @@ function lastOutcome(d: WebhookDelivery): string {
 
 async function load(at: string | undefined): Promise<void> {
   const state = $<HTMLSelectElement>('webhooks-state').value;
-  const page = await client.request<Page<WebhookDelivery>>('/api/v1/admin/webhooks/deliveries', {
-    query: { state, limit: PAGE_SIZE, cursor: at },
-  });
+  const [page, setup] = await Promise.all([
+    client.request<Page<WebhookDelivery>>('/api/v1/admin/webhooks/deliveries', {
+      query: { state, limit: PAGE_SIZE, cursor: at },
+    }),
+    client.request<WebhookSetup>('/api/v1/admin/webhooks'),
+  ]);
   cursor = at;
   next = page.nextCursor;
+  $('webhooks-setup').replaceChildren(
+    setup.receivers === 0
+      ? h(
+          'p',
+          { id: 'webhooks-none', class: 'notice' },
+          'No webhook receivers are configured (TOKENWARDEN_WEBHOOK_URLS is unset): events wait in the ' +
+            'outbox and nothing is delivered. Deliveries listed here are from when receivers were set.',
+        )
+      : h(
+          'p',
+          { class: 'muted' },
+          `${setup.receivers === 1 ? '1 receiver' : `${setup.receivers} receivers`} configured.`,
+        ),
+  );
   $('webhooks-results').replaceChildren(
     page.items.length === 0
       ? h('p', {}, state === 'dead' ? 'No dead letters.' : 'No deliveries match.')

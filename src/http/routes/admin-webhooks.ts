@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { WebhookDeliveries } from '../../application/ports/webhook-deliveries.js';
 import { principalOf } from '../auth.js';
 import { withIsoDates } from '../iso-dates.js';
@@ -11,10 +12,27 @@ import {
   WebhookDeliverySchema,
 } from '../schemas.js';
 
+export const WebhookSetupSchema = Type.Object({
+  receivers: Type.Integer({ description: 'URLs in TOKENWARDEN_WEBHOOK_URLS on this instance' }),
+});
+
 /** The webhook relay's deliveries: see what is pending or dead, and send one again. Admin only. */
 export const adminWebhookRoutes =
-  (deliveries: WebhookDeliveries): FastifyPluginAsyncTypebox =>
+  (deliveries: WebhookDeliveries, receivers: number): FastifyPluginAsyncTypebox =>
   async (app) => {
+    app.get(
+      '/webhooks',
+      {
+        schema: {
+          operationId: 'getWebhookSetup',
+          summary:
+            'How many webhook receivers are configured (0: events wait in the outbox, nothing is sent)',
+          response: { 200: WebhookSetupSchema },
+        },
+      },
+      async () => ({ receivers }),
+    );
+
     app.get(
       '/webhooks/deliveries',
       {

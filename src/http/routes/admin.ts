@@ -35,7 +35,10 @@ function documentAdminRoute(route: RouteOptions): void {
  * caller without the role learns nothing about the input the route expects.
  */
 export const adminRoutes =
-  (deps: Pick<HttpDeps, 'services' | 'webhooks'>, guards: Guards): FastifyPluginAsyncTypebox =>
+  (
+    deps: Pick<HttpDeps, 'services' | 'webhooks' | 'webhookReceivers'>,
+    guards: Guards,
+  ): FastifyPluginAsyncTypebox =>
   async (app) => {
     app.addHook('onRoute', documentAdminRoute);
     app.addHook('onRequest', guards.requireAdmin);
@@ -47,5 +50,6 @@ export const adminRoutes =
     await app.register(adminSessionRoutes(services));
     await app.register(adminSigningKeyRoutes(services));
     await app.register(adminServiceClientRoutes(services));
-    if (deps.webhooks !== undefined) await app.register(adminWebhookRoutes(deps.webhooks));
+    if (deps.webhooks !== undefined)
+      await app.register(adminWebhookRoutes(deps.webhooks, deps.webhookReceivers ?? 0));
   };
