@@ -307,6 +307,21 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       expect(
         audit.items.filter((e) => e.action !== 'session.created').every((e) => e.actor === CLI_ACTOR),
       ).toBe(true);
+      // The user by email, as the console shows it (the id stays in userId); a user actor too.
+      const withEmails = audit.items as unknown as {
+        userEmail: string | null;
+        actorEmail: string | null;
+        action: string;
+      }[];
+      expect(withEmails.every((e) => e.userEmail === alice)).toBe(true);
+      expect(withEmails.find((e) => e.action === 'session.created')?.actorEmail).toBe(alice);
+      expect(withEmails.find((e) => e.action === 'user.disabled')?.actorEmail).toBeNull();
+      const human = await runCli(['audit', 'list', '--user', alice, '--action', 'user.disabled'], env);
+      expect(human.stdout.split('\n')[1]).toMatch(
+        new RegExp(
+          `${CLI_ACTOR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+user\\.disabled\\s+${alice.replace(/\./g, '\\.')}\\s`,
+        ),
+      );
     },
     SLOW,
   );
