@@ -8,15 +8,16 @@ import { testDatabases } from '../support/databases.js';
 import { useTestApp } from '../support/test-app.js';
 import { claimsOf, scale } from './soak.js';
 
+/** The server process behind a transaction, to find who waits for its locks. */
+const backendPid = async (trx: Transaction<Database>) =>
+  (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+
 /**
  * Races on the write paths, through the real HTTP app (inject) over each database.
  * On PostgreSQL the pool has 10 connections, so transactions really interleave and
  * the row locks decide; on PGlite (one connection) they are serialised, which checks
  * the same invariants under a different schedule.
  */
-const backendPid = async (trx: Transaction<Database>) =>
-  (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
-
 describe.each(testDatabases())('races on $name', (target) => {
   const t = useTestApp(target);
   let n = 0;
