@@ -255,7 +255,8 @@ describe.each([
     await Promise.all(workers);
 
     // What the server said, should an expectation below fail (it ran in another process).
-    const log = () => `server output:\n${server.output().slice(-4_000)}`;
+    const log = () =>
+      `${JSON.stringify({ exit, exitMs, failures: Object.fromEntries(failures), statuses: Object.fromEntries(statuses) })}\nserver output:\n${server.output().slice(-4_000)}`;
     expect({ exit, failures: Object.fromEntries(failures) }, log()).toEqual({
       exit: { code: 0, signal: null },
       failures: { ECONNREFUSED: 6 },
