@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,8 +90,31 @@ async function builtCli(args: string[], dataDir: string) {
 
 /** The code a failed fetch carries: ECONNREFUSED, ECONNRESET, UND_ERR_SOCKET... */
 function failureCode(error: unknown): string {
-  const cause = (error as { cause?: { code?: string } }).cause;
-  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+  const { code, cause } = error as { code?: string; cause?: { code?: string } };
+  return code ?? cause?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * One request over `agent`, resolving with the status once the body is read. Each load worker
+ * has an agent of one keep-alive connection: a connection is opened only at the start and after
+ * a `Connection: close`, never in the instant the listener closes. With fetch's shared pool,
+ * which opens connections whenever all are busy, a loaded run met two resets on connections
+ * the server never logged: opened as the listener closed, still in the kernel's accept queue.
+ */
+function send(agent: Agent, url: string, method: 'GET' | 'POST', body?: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const request = httpRequest(
+      url,
+      { agent, method, headers: body === undefined ? {} : { 'content-type': 'application/json' } },
+      (response) => {
+        response.resume();
+        response.on('end', () => done(response.statusCode ?? 0));
+        response.on('error', fail);
+      },
+    );
+    request.on('error', fail);
+    request.end(body);
+  });
 }
 
 let dataDirs: string;
@@ -214,23 +238,24 @@ describe.each([
     let signalled = false;
     let sentAfterSignal = 0;
     const answeredBeforeSignal = Array.from({ length: 6 }, () => 0);
+    const agents = Array.from({ length: 6 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
     const worker = async (n: number) => {
       for (let i = 0; ; i++) {
         if (signalled) sentAfterSignal++;
         try {
-          const res =
+          const status =
             (n + i) % 2 === 0
-              ? await fetch(`${server.base}/api/v1/sessions`, {
-                  method: 'POST',
-                  headers: { 'content-type': 'application/json' },
-                  body: JSON.stringify({
+              ? await send(
+                  agents[n]!,
+                  `${server.base}/api/v1/sessions`,
+                  'POST',
+                  JSON.stringify({
                     email: SERVER_ENV.TOKENWARDEN_ADMIN_EMAIL,
                     password: SERVER_ENV.TOKENWARDEN_ADMIN_PASSWORD,
                   }),
-                })
-              : await fetch(`${server.base}/health`);
-          await res.arrayBuffer();
-          tally(statuses, res.status);
+                )
+              : await send(agents[n]!, `${server.base}/health`, 'GET');
+          tally(statuses, status);
           if (!signalled) answeredBeforeSignal[n]!++;
         } catch (error) {
           const code = failureCode(error);
@@ -253,6 +278,7 @@ describe.each([
     const exit = await server.exited;
     const exitMs = Date.now() - signalledAt;
     await Promise.all(workers);
+    for (const agent of agents) agent.destroy();
 
     // What the server said, should an expectation below fail (it ran in another process).
     const log = () =>
