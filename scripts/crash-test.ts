@@ -120,7 +120,8 @@ async function startServer(target: Target): Promise<Server> {
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const server: Server = { base: `http://127.0.0.1:${port}`, child, exited, stderr: () => stderr };
-    const deadline = Date.now() + 60_000;
+    // Generous: tsx and PGlite start in seconds, but a loaded two-core machine takes minutes.
+    const deadline = Date.now() + 180_000;
     while (Date.now() < deadline && child.exitCode === null) {
       const ok = await fetch(`${server.base}/ready`, { signal: AbortSignal.timeout(1_000) }).then(
         (r) => r.ok,
@@ -320,8 +321,16 @@ async function run(target: Target) {
   try {
     for (; kills < KILLS; kills++) {
       const stop = { now: false };
-      const load = drive(server.base, client, ledger, stop);
+      let killed = false;
+      const round = kills + 1;
+      // Handled from the start: the kill may land during the first logins, whose fetch then
+      // fails while nothing awaits the load yet (an unhandled rejection would end this script).
+      const load = drive(server.base, client, ledger, stop).catch((error: unknown) => {
+        // After the kill a failed request is the crash under test; before it, a problem.
+        if (!killed) problems.push(`before kill ${round}: ${error instanceof Error ? error.message : error}`);
+      });
       await sleep(150 + random() * 1_200);
+      killed = true;
       server.child.kill('SIGKILL');
       await server.exited;
       stop.now = true;

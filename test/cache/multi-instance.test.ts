@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -262,7 +261,9 @@ describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () =
       }
     };
     try {
-      for (let i = 0; i < 50 && core.invalidation().state !== 'subscribed'; i++) await sleep(50);
+      await expect
+        .poll(() => core.invalidation().state, { timeout: 10_000, interval: 20 })
+        .toBe('subscribed');
       expect(core.invalidation()).toEqual(subscribedOver(transport));
       expect(await subscribers()).toBeGreaterThanOrEqual(1);
       if (transport === 'postgres') {
@@ -279,23 +280,22 @@ describe.skipIf(DATABASE_URL === '')('access tokens die on every instance', () =
           await admin.end();
         }
         const states = new Set<string>();
-        for (let i = 0; i < 100; i++) {
-          states.add(core.invalidation().state);
-          if (states.has('degraded') && core.invalidation().state === 'subscribed') break;
-          await sleep(20);
-        }
-        expect(states).toContain('degraded');
+        await expect
+          .poll(
+            () => {
+              const { state } = core.invalidation();
+              states.add(state);
+              return states.has('degraded') && state === 'subscribed';
+            },
+            { timeout: 10_000, interval: 10 },
+          )
+          .toBe(true);
         expect(core.invalidation().state).toBe('subscribed');
         expect(await subscribers()).toBe(1);
       }
     } finally {
       await core.close();
     }
-    let left = await subscribers();
-    for (let i = 0; i < 20 && left > 0; i++) {
-      await sleep(50);
-      left = await subscribers();
-    }
-    expect(left).toBe(0);
+    await expect.poll(subscribers, { timeout: 10_000, interval: 50 }).toBe(0);
   });
 });

@@ -61,15 +61,13 @@ describe('tokenwarden CLI, command line handling', () => {
   );
 
   it(
-    'the executable exits with what run() returns: 0 for --help, 2 for a bad command line',
+    // One run of the executable per exit code it documents: 0 here, 2 for a data directory
+    // another process holds and 1 for an unknown user below; run() decides the rest in-process.
+    'the executable exits with what run() returns: 0 for --help',
     async () => {
       const help = await runCliProcess(['--help'], env);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/^Usage: tokenwarden /);
-      const bad = await runCliProcess(['rotate', 'global'], env);
-      expect(bad.code).toBe(2);
-      expect(bad.stdout).toBe('');
-      expect(bad.stderr).toBe("tokenwarden: required option '--reason <text>' not specified (see --help)\n");
     },
     SLOW,
   );
@@ -91,7 +89,7 @@ describe('tokenwarden CLI, command line handling', () => {
       expect(result.code).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.stderr).toMatch(message);
-      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      expect(result.stderr).toMatch(/^tokenwarden: [^\n]+\n$/);
     },
     SLOW,
   );

@@ -349,7 +349,7 @@ describe.each(testDatabases())('revocation feed on $name', (target) => {
         .then(() => {
           bDone = true;
         });
-      await sleep(300);
+      await sleep(300); // time B would take to commit were it not held: a negative check
       expect(bDone).toBe(false);
       // A reader in between sees neither: nothing it could page past.
       expect((await feed(before)).changes).toEqual([]);

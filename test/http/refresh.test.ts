@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { testDatabases } from '../support/databases.js';
@@ -205,7 +204,8 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
       }
     });
     const rotation = (async () => {
-      await new Promise((r) => setTimeout(r, 5));
+      // Once the chains are under way, so the rotation races refreshes in flight.
+      await expect.poll(() => started.length, { timeout: 10_000, interval: 2 }).toBeGreaterThan(0);
       const res = await t.request('POST', '/api/v1/admin/security/rotations', {
         token: admin,
         body: { reason: 'race', gracePeriodSeconds: 600 },
@@ -230,10 +230,8 @@ describe.each(testDatabases())('refresh, reuse and logout on $name', (target) =>
         query: string;
       }>`select pid, query from pg_stat_activity where ${pid} = any(pg_blocking_pids(pid))`.execute(t.tw.db)
     ).rows;
-  const waitUntil = async (condition: () => Promise<boolean>) => {
-    for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10)) if (await condition()) return;
-    throw new Error('timed out waiting for the interleaving');
-  };
+  const waitUntil = (condition: () => Promise<boolean>) =>
+    expect.poll(condition, { timeout: 10_000, interval: 10, message: 'the interleaving' }).toBe(true);
   // The refresh's one write statement (KyselyRefreshTokenRepository.rotate with an expectation), after its unlocked read.
   const isRefreshWrite = (query: string) => /^(\/\* prepared \*\/)?\s*with facts as/.test(query);
 

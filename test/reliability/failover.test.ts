@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, type Instance, me, register, startInstance } from '../support/instances.js';
 import { type StandbyPair, serverBinaries, startStandbyPair } from '../support/pg-standby.js';
@@ -28,13 +27,8 @@ const refresh = (base: string, refreshToken: string) =>
   );
 const bearer = (base: string, token: string) => me(base, token).catch(() => 0);
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(50);
-  }
-}
+const until = (what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> =>
+  expect.poll(check, { timeout: timeoutMs, interval: 50, message: `waiting until ${what}` }).toBe(true);
 
 /*
  * A real failover: two tokenwarden processes on a primary that streams to an

@@ -99,7 +99,7 @@ describe.skipIf(DATABASE_URL === '')('faults between an instance and PostgreSQL'
         break;
       }
       expect(res.statusCode).not.toBe(500);
-      await sleep(100);
+      await probeInterval();
     }
     console.log(
       `silent subscription: last accepted ${lastAcceptedMs.toFixed(0)} ms after the rotation, ` +
@@ -130,7 +130,7 @@ describe.skipIf(DATABASE_URL === '')('faults between an instance and PostgreSQL'
       slowestMs = Math.max(slowestMs, ms);
       statuses.push(res.statusCode);
       if (res.statusCode === 401 || performance.now() - t0 > 30_000) break;
-      await sleep(100);
+      await probeInterval();
     }
     console.log(
       `silent pool and subscriber: ${summarise(statuses)}, slowest answer ${slowestMs.toFixed(0)} ms`,
@@ -352,7 +352,7 @@ describe.skipIf(DATABASE_URL === '' || REDIS_URL === '')(
         const status = (await me()).statusCode;
         if (status === 200) lastAcceptedMs = performance.now() - t0;
         if (status === 401 || performance.now() - t0 > 30_000) break;
-        await sleep(100);
+        await probeInterval();
       }
       console.log(
         `NOTIFY and Redis both silent: last accepted ${lastAcceptedMs.toFixed(0)} ms after the rotation`,
@@ -375,12 +375,8 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
+const waitFor = (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> =>
+  expect.poll(condition, { timeout: timeoutMs, interval: 50 }).toBe(true);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The pace of the probes whose answers over time are what a test measures (not a wait). */
+const probeInterval = () => new Promise((resolve) => setTimeout(resolve, 100));

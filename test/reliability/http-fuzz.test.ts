@@ -327,6 +327,7 @@ describe.each(testDatabases())('HTTP fuzz on $name', (target) => {
     ),
   });
 
+  // A thousand requests: about ten seconds alone, past the default 30 s on a loaded two-core machine.
   it(`answers ${scale(1000, 10_000)} hostile requests without a 5xx, heap bounded`, async () => {
     const RUNS = scale(1000, 10_000);
     const statuses = new Map<number, number>();
@@ -370,7 +371,7 @@ describe.each(testDatabases())('HTTP fuzz on $name', (target) => {
     expect(count).toBe(RUNS);
     // Bounded: what the fuzz keeps (nothing) must not grow with the number of inputs.
     expect(Math.max(...heap) - (heap[0] ?? 0)).toBeLessThan(256 * 1024 * 1024);
-  });
+  }, 180_000);
 });
 
 /** The state a targeted request is built from; refreshed when the fuzz signs its own users out. */

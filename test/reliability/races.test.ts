@@ -1,12 +1,16 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { TriggerGlobalTokenRotation } from '../../src/application/commands/trigger-global-token-rotation/command.js';
 import { KyselySessionRepository } from '../../src/infrastructure/database/repositories/kysely-session-repository.js';
+import type { Database } from '../../src/infrastructure/database/schema.js';
 import { testDatabases } from '../support/databases.js';
 import { useTestApp } from '../support/test-app.js';
 import { claimsOf, scale } from './soak.js';
+
+/** The server process behind a transaction, to find who waits for its locks. */
+const backendPid = async (trx: Transaction<Database>) =>
+  (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
 
 /**
  * Races on the write paths, through the real HTTP app (inject) over each database.
@@ -51,28 +55,57 @@ describe.each(testDatabases())('races on $name', (target) => {
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => {
+    let locked!: (pid: number) => void;
+    const isLocked = new Promise<number>((resolve) => {
       locked = resolve;
     });
     const done = t.tw.db.transaction().execute(async (trx) => {
+      const pid = await backendPid(trx);
       await trx
         .selectFrom('refresh_tokens')
         .select('id')
         .where('token_hash', '=', t.tw.context.tokens.hashRefreshToken(token))
         .forUpdate()
         .execute();
-      locked();
+      locked(pid);
       await released;
     });
-    await isLocked;
-    return async () => {
-      release();
-      await done;
+    const holder = await isLocked;
+    return {
+      holder,
+      unlock: async () => {
+        release();
+        await done;
+      },
     };
   };
-  const settledWithin = async (promise: Promise<unknown>, ms: number) =>
-    Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
+  /**
+   * The backend that waits for a lock `holder` holds, once one does: a request that has
+   * reached the lock, rather than one assumed to have reached it after a fixed delay.
+   */
+  const waiterOn = async (holder: number): Promise<number> => {
+    let waiter: number | undefined;
+    await expect
+      .poll(
+        async () => {
+          const { rows } = await sql<{
+            pid: number;
+          }>`select pid from pg_stat_activity where ${holder} = any(pg_blocking_pids(pid))`.execute(t.tw.db);
+          waiter = rows[0]?.pid;
+          return waiter;
+        },
+        { timeout: 10_000, interval: 10 },
+      )
+      .toBeDefined();
+    return waiter as number;
+  };
+  const settled = (promise: Promise<unknown>) => {
+    const state = { settled: false };
+    void promise.finally(() => {
+      state.settled = true;
+    });
+    return state;
+  };
 
   it.runIf(target.name === 'postgres')(
     'a global rotation cannot commit between a refresh reading the version and the refresh committing',
@@ -80,15 +113,18 @@ describe.each(testDatabases())('races on $name', (target) => {
       const pair = await t.login((await freshUser()).email);
       const admin = await t.adminToken();
       const g0 = await globalVersion();
-      const unlock = await holdTokenRow(pair.refreshToken);
+      const { holder, unlock } = await holdTokenRow(pair.refreshToken);
       const refresh = t.refresh(pair.refreshToken);
-      await sleep(100); // the refresh now holds the config row FOR SHARE and waits for the token row
+      // The refresh now holds the config row FOR SHARE and waits for the token row.
+      const refresher = await waiterOn(holder);
       const rotation = t.request('POST', '/api/v1/admin/security/rotations', {
         token: admin,
         body: { reason: 'interleaving test', gracePeriodSeconds: 0 },
       });
+      const answered = settled(rotation);
       // The rotation's UPDATE waits for the refresh: it must not commit while the refresh is open.
-      const committedEarly = await settledWithin(rotation, 400);
+      await waiterOn(refresher);
+      const committedEarly = answered.settled;
       await unlock();
       expect(committedEarly).toBe(false);
       const refreshed = await refresh;
@@ -109,9 +145,9 @@ describe.each(testDatabases())('races on $name', (target) => {
       const user = await freshUser();
       const pair = await t.login(user.email);
       const admin = await t.adminToken();
-      const unlock = await holdTokenRow(pair.refreshToken);
+      const { holder, unlock } = await holdTokenRow(pair.refreshToken);
       const refresh = t.refresh(pair.refreshToken);
-      await sleep(100);
+      await waiterOn(holder); // the refresh waits for the token row
       const rotation = await t.request('POST', `/api/v1/admin/users/${user.id}/rotations`, {
         token: admin,
         body: { reason: 'interleaving test' },
@@ -141,31 +177,22 @@ describe.each(testDatabases())('races on $name', (target) => {
         locked = resolve;
       });
       const holder = t.tw.db.transaction().execute(async (trx) => {
-        holderPid =
-          (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]?.pid ?? 0;
+        holderPid = await backendPid(trx);
         await new KyselySessionRepository(trx).lockLoginsOf(user.id);
         locked();
         await released;
       });
       await isLocked;
       const login = t.login(user.email);
-      const waitsOnHolder = async () =>
-        (
-          await sql<{
-            pid: number;
-          }>`select pid from pg_stat_activity where ${holderPid} = any(pg_blocking_pids(pid))`.execute(
-            t.tw.db,
-          )
-        ).rows.length > 0;
-      for (const end = Date.now() + 10_000; !(await waitsOnHolder()); await sleep(10)) {
-        if (Date.now() > end) throw new Error('the login never waited for the login lock');
-      }
+      const loginBackend = await waiterOn(holderPid);
       const rotation = t.request('POST', '/api/v1/admin/security/rotations', {
         token: admin,
         body: { reason: 'interleaving test', gracePeriodSeconds: 0 },
       });
+      const answered = settled(rotation);
       // The rotation's UPDATE of the config row waits for the login's share lock.
-      const committedEarly = await settledWithin(rotation, 400);
+      await waiterOn(loginBackend);
+      const committedEarly = answered.settled;
       release();
       await holder;
       expect(committedEarly).toBe(false);
@@ -242,7 +269,8 @@ describe.each(testDatabases())('races on $name', (target) => {
     };
     const rotations = { global: { sent: 0, answered: 0 }, user: { sent: 0, answered: 0 } };
     const rotate = async () => {
-      await sleep(15);
+      // The rotations start once the chains are under way, so they race refreshes in flight.
+      await expect.poll(() => attempts.length, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
       rotations.global.sent = performance.now();
       const user = t.request('POST', `/api/v1/admin/users/${victim.id}/rotations`, {
         token: admin,

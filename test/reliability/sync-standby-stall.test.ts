@@ -149,7 +149,7 @@ describe.skipIf('missing' in binaries)('a synchronous standby that stops acknowl
       while (performance.now() - stallStarted < STALL_MS - 500) {
         waitingSeen = Math.max(waitingSeen, await (pair as StandbyPair).waitingCommits());
         readiness.push(await inject('/ready', a, 'GET', '/ready'));
-        await sleep(500);
+        await sleep(500); // a sample every half second through the stall
       }
     })();
     const first = await Promise.all([

@@ -65,7 +65,17 @@ describe('the high-water store', () => {
       const key = `tw_test:${randomBytes(4).toString('hex')}:high-water:global`;
       const store = new RedisHighWaterStore(REDIS_URL, key);
       try {
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Connected (commands fail at once before: no offline queue).
+        await expect
+          .poll(
+            () =>
+              store.load().then(
+                () => true,
+                () => false,
+              ),
+            { timeout: 10_000 },
+          )
+          .toBe(true);
         await Promise.all([5, 9, 7, 3].map((v) => store.save(v)));
         expect(await store.load()).toBe(9);
       } finally {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchGlobalVersion } from '../../src/application/version-regression.js';
 import type { Database } from '../../src/infrastructure/database/schema.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -172,13 +173,16 @@ describe.each(testDatabases())('versions that go back on $name', (target) => {
       .updateTable('security_config')
       .set({ global_min_token_version: before.global_min_token_version, grace_until: before.grace_until })
       .execute();
-    const deadline = Date.now() + 15_000;
-    while ((await configRow(db())).global_min_token_version <= before.global_min_token_version + 1) {
-      if (Date.now() > deadline) throw new Error('no background raise within 15 s');
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    // Every instance's check has run at least once more: still one raise.
-    await new Promise((resolve) => setTimeout(resolve, 5_500));
+    await expect
+      .poll(async () => (await configRow(db())).global_min_token_version, {
+        timeout: 15_000,
+        interval: 100,
+        message: 'a background raise within 15 s',
+      })
+      .toBeGreaterThan(before.global_min_token_version + 1);
+    // Every instance's check (the pass its 5-s timer runs) once more, all at once rather than
+    // waiting out the interval: still one raise.
+    await Promise.all(apps.map((app) => watchGlobalVersion(app.tw.context)));
     expect(await regressionAudit(db(), 'token_rotation.global')).toHaveLength(raisesBefore + 1);
   }, 30_000);
 

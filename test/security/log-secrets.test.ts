@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { EventType } from '../../src/application/events.js';
 import { createTokenwarden, loggerOptions } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { testDatabases } from '../support/databases.js';
@@ -88,7 +89,20 @@ describe.each(testDatabases())('no secret reaches the logs on $name', (target) =
       await call('GET', '/api/v1/users/me', undefined, admin.accessToken as string);
       await call('DELETE', '/api/v1/sessions/current', undefined, `${refreshed.accessToken as string}x`);
       await call('POST', '/api/v1/users', { email: 'logs@example.com', password, role: 'admin' });
-      await new Promise((resolve) => setTimeout(resolve, 120)); // one rejection rollup
+      // One rejection rollup (every 50 ms here) has written its window, logging as it goes.
+      await expect
+        .poll(
+          async () =>
+            (
+              await tw.db
+                .selectFrom('outbox')
+                .select('id')
+                .where('event_type', '=', EventType.TokenRejectedDueToRotation)
+                .execute()
+            ).length,
+          { timeout: 10_000, interval: 20 },
+        )
+        .toBeGreaterThan(0);
     } finally {
       await tw.close();
       await database.close();

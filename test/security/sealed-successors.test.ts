@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HkdfSuccessorSealer } from '../../src/infrastructure/crypto/hkdf-successor-sealer.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
@@ -141,9 +140,7 @@ describe.each(testDatabases())('the successor sweep runs by itself in a server o
     const pair = await app.login('timer@example.com');
     await app.refresh(pair.refreshToken);
     app.clock.advance(11);
-    const deadline = Date.now() + 5_000;
-    while ((await usedRowsStillSealed(app)) > 0 && Date.now() < deadline) await sleep(100);
-    expect(await usedRowsStillSealed(app)).toBe(0);
+    await expect.poll(() => usedRowsStillSealed(app), { timeout: 5_000, interval: 50 }).toBe(0);
     expect(app.tw.successorSweep.running()).toBe(true);
     t = undefined;
     await app.close();

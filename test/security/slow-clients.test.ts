@@ -103,11 +103,16 @@ describe('slow clients over a real socket (request timeout 2 s, headers timeout 
 
 describe('the connection cap (TOKENWARDEN_MAX_CONNECTIONS=4)', () => {
   const t = useListeningApp(pglite!, { TOKENWARDEN_MAX_CONNECTIONS: '4' });
+  const connections = () =>
+    new Promise<number>((resolve, reject) =>
+      t.tw.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
 
   it('closes connections above the cap at once, and accepts again once one is gone', async () => {
     const held = await Promise.all([1, 2, 3, 4].map(() => open(t.base)));
     for (const client of held) client.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await sleep(200);
+    // The server has accepted the four before the fifth comes.
+    await expect.poll(connections, { timeout: 10_000, interval: 10 }).toBe(4);
     const extra = await open(t.base);
     extra.socket.write('GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const refused = await closedWithin(extra, 2_000);
@@ -117,7 +122,7 @@ describe('the connection cap (TOKENWARDEN_MAX_CONNECTIONS=4)', () => {
 
     held[0]?.socket.destroy();
     await held[0]?.closed;
-    await sleep(200);
+    await expect.poll(connections, { timeout: 10_000, interval: 10 }).toBe(3);
     const res = await fetch(`${t.base}/health`, { headers: { connection: 'close' } });
     expect(res.status).toBe(200);
     for (const client of held) client.socket.destroy();

@@ -36,7 +36,7 @@ describe('the fault-test TCP proxy', () => {
     expect(await roundTrip(socket, 'a')).toBe('a');
     proxy.freeze();
     const held = roundTrip(socket, 'b', 3_000);
-    await sleep(300);
+    await sleep(300); // frozen for a while, by the clock: the bytes must wait it out
     proxy.thaw();
     expect(await held).toBe('b');
     socket.destroy();

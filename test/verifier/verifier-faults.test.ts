@@ -38,13 +38,8 @@ async function untilRefused(
   }
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  expect.poll(condition, { timeout: timeoutMs, interval: 50, message: what }).toBe(true);
 
 async function serviceClient(base: string, adminToken: string, name: string) {
   const created = await call(base, 'POST', '/api/v1/admin/service-clients', {

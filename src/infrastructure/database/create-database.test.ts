@@ -8,7 +8,10 @@ import { createDatabase } from './create-database.js';
 import { MIGRATIONS, migrateToLatest } from './migrator.js';
 
 describe('createDatabase', () => {
-  it('opens PGlite in a directory it creates, and keeps the data across a restart', async () => {
+  // Two real starts of PGlite in a directory (initdb, then a reopen): a minute or more on a loaded machine.
+  it('opens PGlite in a directory it creates, and keeps the data across a restart', {
+    timeout: 180_000,
+  }, async () => {
     const root = await mkdtemp(join(tmpdir(), 'tw-db-'));
     const dataDir = join(root, 'nested', 'data');
     const id = randomUUID();

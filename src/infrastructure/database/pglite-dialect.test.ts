@@ -50,7 +50,7 @@ describe('PGliteDialect', () => {
     const first = db.transaction().execute(async (trx) => {
       log.push('first:begin');
       await trx.insertInto('events').values({ seq: 1, label: 'first-a' }).execute();
-      await sleep(30);
+      await sleep(30); // an opening for the second to interleave, which it must not take
       await trx.insertInto('events').values({ seq: 1, label: 'first-b' }).execute();
       log.push('first:end');
     });

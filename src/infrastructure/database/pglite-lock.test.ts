@@ -245,6 +245,7 @@ async function forgeLock(
       path,
       record === null ? `${fields.pid}\n` : `${fields.pid}\n${JSON.stringify({ ...record, ...fields })}\n`,
     );
+    // Half the stale age, by the clock: the holder's heartbeat, if any, has rewritten it by then.
     await new Promise((resolve) => setTimeout(resolve, STALE_MS / 2));
     const now = await readFile(path, 'utf8');
     if (holderPid(now) === fields.pid && (record === null || lockRecord(now)?.pidns === fields.pidns)) return;
@@ -262,14 +263,6 @@ function canUnsharePid(): boolean {
   return spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 }
 
-async function until(
-  condition: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  return expect.poll(condition, { timeout: timeoutMs, interval: 50, message: what }).toBe(true);
 }

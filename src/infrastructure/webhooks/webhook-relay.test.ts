@@ -254,6 +254,7 @@ describe.each(testDatabases())('webhook relay on $name', (target) => {
     await expect.poll(() => hook.accepted().length, { timeout: 5_000, interval: 10 }).toBe(3);
     await r.close();
     await appendEvents(db, clock, 1);
+    // Ten poll intervals in which a relay still running would have delivered: a negative check.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(hook.acceptedIds()).toEqual([...ids].sort());
     expect((await r.runOnce()).leader).toBe(false);

@@ -279,7 +279,7 @@ describeEachDatabase('KyselyRefreshTokenRepository', (suite) => {
       order.push('second read');
       return seen;
     });
-    await sleep(150);
+    await sleep(150); // time the second would take to read were it not waiting: a negative check
     expect(order).toEqual([]);
     releaseFirst();
     await first;
