@@ -37,10 +37,9 @@ describe.each(testDatabases())('admin incident routes on $name', (target) => {
       expect.objectContaining({ actor: adminId, reason: 'suspicious activity' }),
     ]);
 
-    // Again: nothing changes, nothing more is audited.
+    // Again, with no body at all (the reason is optional): nothing changes, nothing more is audited.
     expect(
-      (await t.request('POST', `/api/v1/admin/users/${mallory.id}/disable`, { token: admin, body: {} }))
-        .statusCode,
+      (await t.request('POST', `/api/v1/admin/users/${mallory.id}/disable`, { token: admin })).statusCode,
     ).toBe(200);
     expect(await auditOf('user.disabled', mallory.id)).toHaveLength(1);
 

@@ -63,30 +63,33 @@ function renderSchedule(config: SecurityConfig): void {
           `advance notice ${schedule.noticeSent ? 'sent' : `at ${when(schedule.noticeAt)}`}.` +
           (schedule.lastDueAt === null ? '' : ` Last at ${when(schedule.lastDueAt)}.`),
   );
-  const [intervalLabel, interval] = field(
-    'schedule-interval',
-    'Every',
-    '(90d, 12h…; at least 1h)',
-    schedule?.interval ?? '',
-  );
-  const [graceLabel, grace] = field(
-    'schedule-grace',
-    'Grace period in seconds',
-    '(empty: the default grace period at the time)',
-    schedule?.gracePeriodSeconds === null || schedule === null ? '' : String(schedule.gracePeriodSeconds),
-  );
-  const [reasonLabel, reason] = field(
-    'schedule-reason',
-    'Reason',
-    '(kept in the audit log)',
-    schedule?.reason ?? '',
-  );
-  const [noticeLabel, notice] = field(
-    'schedule-notice',
-    'Advance notice',
-    '(7d, 12h…; empty: 7d or half the interval)',
-    schedule === null ? '' : duration(schedule.noticeLeadSeconds),
-  );
+  const [intervalLabel, interval, graceLabel, grace, reasonLabel, reason, noticeLabel, notice] = (
+    [
+      ['schedule-interval', 'Every', '(90d, 12h…; at least 1h)', schedule?.interval ?? ''],
+      [
+        'schedule-grace',
+        'Grace period in seconds',
+        '(empty: the default grace period at the time)',
+        schedule === null || schedule.gracePeriodSeconds === null ? '' : String(schedule.gracePeriodSeconds),
+      ],
+      ['schedule-reason', 'Reason', '(kept in the audit log)', schedule?.reason ?? ''],
+      [
+        'schedule-notice',
+        'Advance notice',
+        '(7d, 12h…; empty: 7d or half the interval)',
+        schedule === null ? '' : duration(schedule.noticeLeadSeconds),
+      ],
+    ] as const
+  ).flatMap(([id, label, hint, value]) => field(id, label, hint, value)) as [
+    HTMLElement,
+    HTMLInputElement,
+    HTMLElement,
+    HTMLInputElement,
+    HTMLElement,
+    HTMLInputElement,
+    HTMLElement,
+    HTMLInputElement,
+  ];
   const off = h('button', { type: 'button', class: 'secondary', id: 'schedule-off' }, 'Turn off');
   const form = h(
     'form',

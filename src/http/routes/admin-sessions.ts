@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import { RevokeAllSessions } from '../../application/commands/revoke-all-sessions/command.js';
 import { RevokeSession } from '../../application/commands/revoke-session/command.js';
 import type { Services } from '../../application/services.js';
-import { actorAndReason, unwrap } from '../route-kit.js';
+import { actorAndReason, emptyBodyAsObject, unwrap } from '../route-kit.js';
 import {
   pageOf,
   problemResponses,
@@ -64,6 +64,8 @@ export const adminSessionRoutes =
     app.post(
       '/users/:userId/sessions/:sessionId/revocation',
       {
+        // The reason is optional: no body at all reads as {}.
+        preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'revokeUserSession',
           summary: 'Log out one session of any user: it and every refresh token in it stop working (audited)',
@@ -90,6 +92,8 @@ export const adminSessionRoutes =
     app.post(
       '/users/:userId/sessions/revocation',
       {
+        // The reason is optional: no body at all reads as {}.
+        preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'revokeAllUserSessions',
           summary: 'Log out every session of a user (audited)',

@@ -5,7 +5,7 @@ import { EnableUser } from '../../application/commands/enable-user/command.js';
 import { PromoteUser } from '../../application/commands/promote-user/command.js';
 import type { Services } from '../../application/services.js';
 import { withIsoDates } from '../iso-dates.js';
-import { actorAndReason, unwrap } from '../route-kit.js';
+import { actorAndReason, emptyBodyAsObject, unwrap } from '../route-kit.js';
 import {
   Cursor,
   DateTime,
@@ -78,6 +78,8 @@ export const adminUserRoutes =
     app.post(
       '/users/:userId/disable',
       {
+        // The reason is optional: no body at all reads as {}.
+        preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'disableUser',
           summary: 'Disable an account: its tokens are refused at once and it cannot log in (audited)',
@@ -104,6 +106,8 @@ export const adminUserRoutes =
     app.post(
       '/users/:userId/enable',
       {
+        // The reason is optional: no body at all reads as {}.
+        preValidation: emptyBodyAsObject,
         schema: {
           operationId: 'enableUser',
           summary: 'Enable a disabled account again; its tokens from before stay refused (audited)',
