@@ -82,17 +82,19 @@ export async function serve(
   };
   process.on('SIGINT', (signal) => void stop(signal));
   process.on('SIGTERM', (signal) => void stop(signal));
-  try {
-    await app.listen({ port: config.port, host: config.host });
-  } catch (error) {
-    // Taken between the check and now: the same one line, and nothing left open.
-    await tokenwarden.close().catch(() => {});
-    throw listenError(error, config.host, config.port) ?? error;
-  }
+  // Before listening: by the time the start-up line says ready, the CLI can reach this server too.
   channel =
     config.database.kind === 'pglite' && overrides.database === undefined
       ? await openControlChannel(tokenwarden, config.database.dataDir)
       : null;
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    // Taken between the check and now: the same one line, and nothing left open.
+    await channel?.close().catch(() => {});
+    await tokenwarden.close().catch(() => {});
+    throw listenError(error, config.host, config.port) ?? error;
+  }
   logDecisions(tokenwarden, config, options.envFile, channel?.path ?? null);
   return tokenwarden;
 }

@@ -22,17 +22,29 @@ export function answerClientError(error: Error & { readonly code?: string }, soc
     detail,
     code: 'bad_request',
   });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        `Content-Type: ${PROBLEM_MEDIA_TYPE}; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
-        body,
-    );
+  if (!socket.writable) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  // Destroyed once the answer is flushed: a destroy right after write() drops what the
+  // kernel had not taken yet (seen on a loaded machine: the 408 never arrived).
+  const done = setTimeout(() => socket.destroy(), FLUSH_LIMIT_MS);
+  done.unref();
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      `Content-Type: ${PROBLEM_MEDIA_TYPE}; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
+      body,
+    () => {
+      clearTimeout(done);
+      socket.destroy();
+    },
+  );
 }
+
+/** A client that does not read its answer loses the connection after this anyway. */
+const FLUSH_LIMIT_MS = 1_000;
 
 function describe(code: string | undefined): { readonly status: number; readonly detail: string } {
   switch (code) {

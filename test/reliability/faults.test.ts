@@ -375,8 +375,17 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-const waitFor = (condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> =>
-  expect.poll(condition, { timeout: timeoutMs, interval: 50 }).toBe(true);
+/**
+ * Waits until `condition` holds. A loop of its own, not expect.poll: the suites' beforeAll
+ * hooks wait with it too, and vitest allows expect.poll only inside a test.
+ */
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms: ${condition}`);
+}
 
 /** The pace of the probes whose answers over time are what a test measures (not a wait). */
 const probeInterval = () => new Promise((resolve) => setTimeout(resolve, 100));
