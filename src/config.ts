@@ -308,8 +308,8 @@ export interface ConfigProblem {
   readonly value?: string;
 }
 
-/** Variables whose value never appears in a message or a log line. */
-const SECRET_VARIABLE = /(PASSWORD|SECRET|TOKEN|MASTER_KEY|SIGNING_KEY)/;
+/** Variables whose value never appears in a message or a log line (by what their name ends with). */
+const SECRET_VARIABLE = /_(PASSWORD|SECRET|TOKEN|MASTER_KEY|MASTER_KEY_PREVIOUS|SIGNING_KEY)$/;
 
 function describeProblem(
   message: string,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,9 +27,12 @@ const ENV = {
 let cwd: string;
 let server: ChildProcess;
 let base: string;
+let readyLine: Record<string, unknown>;
 
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'tw-beside-'));
+  // Read by the server and the CLI alike; the environment's LOG_LEVEL wins over the file's.
+  writeFileSync(join(cwd, '.env'), 'LOG_LEVEL=silent\nTOKENWARDEN_ACCESS_TOKEN_TTL_SECONDS=600\n');
   server = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/main.ts')], {
     cwd,
     env: { ...ENV, PORT: '0' },
@@ -43,6 +46,7 @@ beforeAll(async () => {
       const listening = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
       if (listening !== null && log.includes('"tokenwarden is ready"')) {
         clearTimeout(timer);
+        readyLine = JSON.parse(log.split('\n').find((l) => l.includes('"tokenwarden is ready"'))!);
         ready(listening[1]!);
       }
     });
@@ -95,6 +99,15 @@ async function post(path: string, body: unknown, token?: string): Promise<Respon
 }
 
 describe('the CLI beside a running server on the embedded database', () => {
+  it('started from .env in its working directory, the environment winning', () => {
+    expect(readyLine.envFile).toEqual({
+      path: join(cwd, '.env'),
+      loaded: 1,
+      shadowedByEnvironment: ['LOG_LEVEL'],
+    });
+    expect(readyLine.cliChannel).toBe(join(cwd, '.tokenwarden', 'control.sock'));
+  });
+
   it('listens on a socket only its owner may open', () => {
     const mode = statSync(join(cwd, '.tokenwarden', 'control.sock')).mode & 0o777;
     expect(mode).toBe(0o600);

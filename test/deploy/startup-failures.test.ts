@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
+import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 /**
@@ -150,6 +151,8 @@ describe('a start that fails says why on one line', () => {
   it('a wrong master key: master_key_wrong, and the stack only at LOG_LEVEL=debug', async () => {
     const cwd = workingDirectory();
     const dataDir = join(cwd, '.tokenwarden');
+    // A migrated directory to start from (no initdb, no migrations here): the core seals its key in it.
+    await copyPGliteTemplateDirectory(dataDir);
     const core = await createCore(
       loadConfig({
         TOKENWARDEN_DATA_DIR: dataDir,
@@ -228,24 +231,14 @@ describe.skipIf(POSTGRES === undefined)('a database that comes up after the serv
 describe('.env in the working directory', () => {
   it('configures npm start, and the environment wins over it', async () => {
     const cwd = workingDirectory();
-    const taken = await occupiedPort();
-    const takenPort = (taken.address() as { port: number }).port;
-    try {
-      // The file names a port in use: the environment's PORT=0 must win, or the start fails.
-      writeFileSync(join(cwd, '.env'), `PORT=${takenPort}\nTOKENWARDEN_DATA_DIR=./from-dotenv\n`);
-      const run = await start({ PORT: '0' }, { cwd, untilReady: true });
-      expect(run.exitCode).toBeNull();
-      const ready = run.stdout
-        .split('\n')
-        .filter((l) => l.includes('"tokenwarden is ready"'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>)[0]!;
-      expect(ready.envFile).toEqual({ path: join(cwd, '.env'), loaded: 1, shadowedByEnvironment: ['PORT'] });
-      expect(ready.database).toEqual({ kind: 'pglite', dataDir: './from-dotenv' });
-      expect(existsSync(join(cwd, 'from-dotenv'))).toBe(true);
-      run.child.kill('SIGTERM');
-      await new Promise((exited) => run.child.once('exit', exited));
-    } finally {
-      taken.close();
-    }
+    // The file sets two variables wrong; the environment sets one of them right. The start
+    // fails naming only the other: .env was read, and the environment won where both set one.
+    writeFileSync(join(cwd, '.env'), 'PORT=eighty\nTOKENWARDEN_DB_SCHEMA=Not-A-Schema\n');
+    const run = await start({ PORT: '0' }, { cwd });
+    expect(run.exitCode).toBe(2);
+    const line = failureLine(run);
+    expect(line.problems).toEqual([
+      expect.objectContaining({ variable: 'TOKENWARDEN_DB_SCHEMA', value: 'Not-A-Schema' }),
+    ]);
   }, 120_000);
 });
