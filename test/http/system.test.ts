@@ -19,7 +19,10 @@ describe.each(testDatabases())('system endpoints on $name', (target) => {
   });
 
   it('JWKS publishes the Ed25519 public key that verifies access tokens, and no private part', async () => {
-    const jwks = (await t.request('GET', '/.well-known/jwks.json')).json();
+    const answer = await t.request('GET', '/.well-known/jwks.json');
+    // Cached a minute at most: a retired key leaves HTTP caches quickly.
+    expect(answer.headers['cache-control']).toBe('public, max-age=60');
+    const jwks = answer.json();
     expect(jwks.keys.length).toBeGreaterThanOrEqual(1);
     for (const key of jwks.keys) {
       expect(key).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', kid: expect.any(String) });

@@ -6,6 +6,9 @@ import { TokenwardenError } from '../../domain/errors.js';
 import type { HttpDeps } from '../http-deps.js';
 import { problemResponses } from '../schemas.js';
 
+/** How long a JWKS answer may be cached: a retired key is gone from caches within this. */
+const JWKS_MAX_AGE_SECONDS = 60;
+
 const Transport = Type.Union([Type.Literal('redis'), Type.Literal('postgres'), Type.Literal('local')]);
 const State = Type.Union([Type.Literal('subscribed'), Type.Literal('degraded')]);
 
@@ -180,7 +183,9 @@ export const systemRoutes =
         },
       },
       async (_request, reply) => {
-        reply.header('cache-control', 'public, max-age=300');
+        // Short: a retired key must leave HTTP caches and the verifiers that honour them within
+        // a minute (docs/VERIFIER.md, "Plain JWKS verifiers and retired keys").
+        reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
         const jwks = await deps.jwks();
         return { keys: jwks.keys.map((k) => ({ ...k })) };
       },
