@@ -1,5 +1,6 @@
 import pino, { type DestinationStream } from 'pino';
 import { ConfigError } from './config.js';
+import { errorSummary } from './domain/error-summary.js';
 import { baseLogOptions } from './infrastructure/logging/base-log-options.js';
 import { StartupError } from './startup-error.js';
 
@@ -39,21 +40,12 @@ export function reportStartupFailure(
     log.fatal({ code: error.code, ...causeOf(error.cause), ...stack }, error.message);
     return EXIT_FAILED;
   }
-  log.fatal({ code: 'startup_failed', ...stack }, `tokenwarden failed to start: ${describe(error)}`);
+  log.fatal({ code: 'startup_failed', ...stack }, `tokenwarden failed to start: ${errorSummary(error)}`);
   return EXIT_FAILED;
 }
 
 function causeOf(cause: unknown): { cause?: string } {
   if (cause === undefined) return {};
   const inner = cause instanceof Error && cause.cause !== undefined ? cause.cause : cause;
-  return { cause: describe(inner) };
-}
-
-/** The first line of an error's message, with its `code` when it has one. */
-function describe(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describe(error.errors[0]);
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code;
-  const message = error.message.split('\n')[0] || error.name;
-  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
+  return { cause: errorSummary(inner) };
 }

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { errorSummary } from '../domain/error-summary.js';
 import { TokenwardenError } from '../domain/errors.js';
 import { loadEnvFile } from '../env-file.js';
 import { StartupError } from '../startup-error.js';
@@ -99,23 +100,13 @@ export async function run(
     // The environment is wrong (data directory in use or never set up, database unreachable or
     // behind): its message says what to do, so it is not "unexpected", and it exits 2.
     if (error instanceof StartupError) return fail(error.message, EXIT_USAGE);
-    const message = describeUnexpected(error);
+    const message = errorSummary(error);
     if (io.env.TOKENWARDEN_DEBUG !== undefined && error instanceof Error) io.stderr.write(`${error.stack}\n`);
     return fail(
       `${message}${io.env.TOKENWARDEN_DEBUG === undefined ? ' (TOKENWARDEN_DEBUG=1 shows the stack)' : ''}`,
       EXIT_FAILURE,
     );
   }
-}
-
-function describeUnexpected(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return describeUnexpected(error.errors[0]);
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const message = error.message.split('\n')[0] || error.name;
-    return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
-  }
-  return String(error);
 }
 
 /** The `tokenwarden` executable: run, then exit with the code (unless serving). */

@@ -1,3 +1,4 @@
+import { errorSummary } from '../../domain/error-summary.js';
 /**
  * The configured database holds no tokenwarden tables (a PGlite directory that does not
  * exist or is not a database, a PostgreSQL schema without the migration table), and
@@ -25,7 +26,7 @@ export class DatabaseUnreachableError extends Error {
     readonly where: string,
     cause: unknown,
   ) {
-    super(`cannot connect to ${where}: ${describeCause(cause)}`, { cause });
+    super(`cannot connect to ${where}: ${errorSummary(cause)}`, { cause });
     this.name = 'DatabaseUnreachableError';
     this.mayComeUp = mayComeUp(cause);
   }
@@ -51,12 +52,4 @@ function mayComeUp(cause: unknown): boolean {
   // node-postgres's own connection timeout, and a connection closed before the server spoke
   // (a proxy or pooler up before PostgreSQL), carry no code.
   return /timeout|Connection terminated/i.test(cause.message);
-}
-
-function describeCause(cause: unknown): string {
-  if (cause instanceof AggregateError && cause.errors.length > 0) return describeCause(cause.errors[0]);
-  if (!(cause instanceof Error)) return String(cause);
-  const code = (cause as { code?: unknown }).code;
-  const message = cause.message.split('\n')[0] || cause.name;
-  return typeof code === 'string' && !message.includes(code) ? `${message} (${code})` : message;
 }
