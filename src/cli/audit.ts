@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { AuditAction } from '../application/events.js';
 import type { Core } from '../composition-root.js';
+import { isUuid } from '../domain/ids.js';
 import { type CommonOptions, jsonOption, listPage, type Paging, paging } from './command-kit.js';
 import { type CliIo, resolveUser } from './context.js';
 import { when } from './output.js';
@@ -76,11 +77,9 @@ export function registerAudit(program: Command, io: CliIo): void {
   );
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** The emails of those of `ids` that are users' ids (actors such as `system` or `cli:…` are not). */
 async function emailsOf(core: Core, ids: readonly string[]): Promise<ReadonlyMap<string, string>> {
-  const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
+  const wanted = [...new Set(ids.filter(isUuid))];
   const emails = new Map<string, string>();
   // In pages of 100, as the admin API takes them.
   for (let at = 0; at < wanted.length; at += 100) {
