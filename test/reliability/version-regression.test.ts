@@ -64,6 +64,30 @@ describe.each(testDatabases())('versions that go back on $name', (target) => {
     return { id, email };
   };
 
+  /**
+   * Both instances meet the set-back version at once (401, or 503 while the raise is under way),
+   * then refuse the killed pair for good, as a rotation of `rejection`'s kind.
+   */
+  const expectStillKilledOnBoth = async (
+    killed: { accessToken: string; refreshToken: string },
+    rejection: 'global_rotation' | 'user_rotation',
+  ) => {
+    const statuses = await Promise.all([
+      me(a, killed.accessToken),
+      me(b, killed.accessToken),
+      a.refresh(killed.refreshToken).then((r) => r.statusCode),
+      b.refresh(killed.refreshToken).then((r) => r.statusCode),
+    ]);
+    for (const status of statuses) expect([401, 503]).toContain(status);
+    clock.advance(PAST_CACHE_TTL_SECONDS);
+    for (const app of [a, b]) {
+      expect(await me(app, killed.accessToken)).toBe(401);
+      const refused = await app.refresh(killed.refreshToken);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json()).toMatchObject({ code: 'token_rotated', rejection });
+    }
+  };
+
   it('after a grace-0 global rotation is undone, neither instance accepts what it killed; one audited raise', async () => {
     a = await start();
     b = await start();
@@ -97,20 +121,7 @@ describe.each(testDatabases())('versions that go back on $name', (target) => {
     clock.advance(PAST_CACHE_TTL_SECONDS);
 
     // Both instances find the regression at once.
-    const statuses = await Promise.all([
-      me(a, killed.accessToken),
-      me(b, killed.accessToken),
-      a.refresh(killed.refreshToken).then((r) => r.statusCode),
-      b.refresh(killed.refreshToken).then((r) => r.statusCode),
-    ]);
-    for (const status of statuses) expect([401, 503]).toContain(status);
-    clock.advance(PAST_CACHE_TTL_SECONDS);
-    for (const app of [a, b]) {
-      expect(await me(app, killed.accessToken)).toBe(401);
-      const refused = await app.refresh(killed.refreshToken);
-      expect(refused.statusCode).toBe(401);
-      expect(refused.json()).toMatchObject({ code: 'token_rotated', rejection: 'global_rotation' });
-    }
+    await expectStillKilledOnBoth(killed, 'global_rotation');
 
     const after = await configRow(db());
     expect(after.global_min_token_version).toBeGreaterThan(rotated);
@@ -204,20 +215,7 @@ describe.each(testDatabases())('versions that go back on $name', (target) => {
     await db().updateTable('users').set({ min_token_version: 1 }).where('id', '=', user.id).execute();
     clock.advance(PAST_CACHE_TTL_SECONDS);
 
-    const statuses = await Promise.all([
-      me(a, killed.accessToken),
-      me(b, killed.accessToken),
-      a.refresh(killed.refreshToken).then((r) => r.statusCode),
-      b.refresh(killed.refreshToken).then((r) => r.statusCode),
-    ]);
-    for (const status of statuses) expect([401, 503]).toContain(status);
-    clock.advance(PAST_CACHE_TTL_SECONDS);
-    for (const app of [a, b]) {
-      expect(await me(app, killed.accessToken)).toBe(401);
-      const refused = await app.refresh(killed.refreshToken);
-      expect(refused.statusCode).toBe(401);
-      expect(refused.json()).toMatchObject({ code: 'token_rotated', rejection: 'user_rotation' });
-    }
+    await expectStillKilledOnBoth(killed, 'user_rotation');
     expect(await userVersion(db(), user.id)).toBeGreaterThan(2);
     const audit = (await regressionAudit(db(), 'token_rotation.user')).filter(
       (row) => row.user_id === user.id,
