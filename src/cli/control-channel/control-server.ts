@@ -1,7 +1,14 @@
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { PassThrough, Writable } from 'node:stream';
-import { type ClientFrame, encodeFrame, lineReader, parseFrame, type ServerFrame } from './frames.js';
+import {
+  type ClientFrame,
+  encodeFrame,
+  lineReader,
+  NEEDS_DATA_DIR_ALONE,
+  parseFrame,
+  type ServerFrame,
+} from './frames.js';
 
 /** What the server runs for a forwarded command line: the CLI's own `run`, over the server's core. */
 export type ForwardedRun = (request: {
@@ -11,9 +18,6 @@ export type ForwardedRun = (request: {
   readonly stdout: Writable;
   readonly stderr: Writable;
 }) => Promise<number>;
-
-/** The commands a running server does not take over its control channel (they need the data directory to themselves). */
-const NOT_FORWARDED: ReadonlySet<string> = new Set(['serve', 'migrate']);
 
 /**
  * Listens on a Unix socket inside the data directory (mode 0600, in a directory only its
@@ -116,7 +120,7 @@ async function serveConnection(socket: Socket, run: ForwardedRun): Promise<void>
   const stderr = output('stderr');
   let code: number;
   const command = request.argv.find((arg) => !arg.startsWith('-'));
-  if (command !== undefined && NOT_FORWARDED.has(command)) {
+  if (command !== undefined && NEEDS_DATA_DIR_ALONE.has(command)) {
     stderr.write(`tokenwarden: \`${command}\` needs the data directory to itself: stop the server first\n`);
     code = 2;
   } else {

@@ -1,10 +1,8 @@
 import { resolve } from 'node:path';
 import { type CliIo, cliActor, cliConfig } from '../context.js';
 import { forwardToServer } from './control-client.js';
-import { CONTROL_SOCKET_NAME } from './frames.js';
+import { CONTROL_SOCKET_NAME, NEEDS_DATA_DIR_ALONE } from './frames.js';
 
-/** Commands that never go to a running server: they need the data directory to themselves, or no database at all. */
-const LOCAL: ReadonlySet<string> = new Set(['serve', 'migrate', 'help']);
 const HELP_OR_VERSION: ReadonlySet<string> = new Set(['-h', '--help', '-V', '--version']);
 
 /**
@@ -18,8 +16,14 @@ const HELP_OR_VERSION: ReadonlySet<string> = new Set(['-h', '--help', '-V', '--v
  * const code = (await forwardToRunningServer(argv, io)) ?? (await run(argv, io));
  */
 export async function forwardToRunningServer(argv: readonly string[], io: CliIo): Promise<number | null> {
+  // Help and the version need no database; serve and migrate need it to themselves.
   const command = argv.find((arg) => !arg.startsWith('-'));
-  if (command === undefined || LOCAL.has(command) || argv.some((arg) => HELP_OR_VERSION.has(arg)))
+  if (
+    command === undefined ||
+    NEEDS_DATA_DIR_ALONE.has(command) ||
+    command === 'help' ||
+    argv.some((arg) => HELP_OR_VERSION.has(arg))
+  )
     return null;
   let dataDir: string;
   try {

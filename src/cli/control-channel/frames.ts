@@ -23,6 +23,9 @@ export type ServerFrame =
   | { readonly t: 'raw'; readonly on: boolean }
   | { readonly t: 'exit'; readonly code: number };
 
+/** Commands that need the data directory to themselves: never run through a running server. */
+export const NEEDS_DATA_DIR_ALONE: ReadonlySet<string> = new Set(['serve', 'migrate']);
+
 /** The socket's name inside the data directory. */
 export const CONTROL_SOCKET_NAME = 'control.sock';
 
