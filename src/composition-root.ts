@@ -13,6 +13,7 @@ import type { PasswordHasher } from './application/ports/password-hasher.js';
 import { createServices, type Services } from './application/services.js';
 import { watchGlobalVersion } from './application/version-regression.js';
 import type { Config } from './config.js';
+import { redactUrl } from './domain/redact-url.js';
 import type { App } from './http/app.js';
 import type { HttpDeps, Readiness } from './http/http-deps.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
@@ -38,7 +39,6 @@ import { MIGRATIONS, migrateToLatest, migrationState } from './infrastructure/da
 import { DataDirInUseError } from './infrastructure/database/pglite-lock.js';
 import { type DatabaseReadiness, probeDatabase } from './infrastructure/database/readiness-probe.js';
 import { logSerializers } from './infrastructure/database/redact-database-error.js';
-import { redactDatabaseUrl } from './infrastructure/database/redact-database-url.js';
 import { KyselyUnitOfWork } from './infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from './infrastructure/database/schema.js';
 import { SealedSuccessorSweep } from './infrastructure/database/sealed-successor-sweep.js';
@@ -469,7 +469,7 @@ async function openDatabaseOnce(
 function describeDatabase(config: Config, schemaInUse?: string | null): string {
   return config.database.kind === 'pglite'
     ? `the PGlite data directory ${resolve(config.database.dataDir)}`
-    : `the PostgreSQL database ${redactDatabaseUrl(config.database.url)} (schema ${schemaInUse ?? config.database.schema})`;
+    : `the PostgreSQL database ${redactUrl(config.database.url)} (schema ${schemaInUse ?? config.database.schema})`;
 }
 
 function notInitialised(where: string, cause?: unknown): StartupError {

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { type Static, Type } from 'typebox';
 import { Value } from 'typebox/value';
+import { redactUrl } from './domain/redact-url.js';
 import { MASTER_KEY_ENV, masterKeyProblem, PREVIOUS_MASTER_KEY_ENV } from './master-key.js';
 
 /**
@@ -318,20 +319,7 @@ function describeProblem(
   const variable = /^([A-Z][A-Z0-9_]*)\b/.exec(message)?.[1] ?? null;
   const raw = variable === null ? undefined : source[variable];
   if (variable === null || raw === undefined || SECRET_VARIABLE.test(variable)) return { variable, message };
-  return { variable, message, value: variable.endsWith('_URL') ? maskUrlPassword(raw) : raw };
-}
-
-function maskUrlPassword(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password === '' && url.search === '') return raw;
-    if (url.password !== '') url.password = '***';
-    if (url.search !== '') url.search = '?***';
-    return url.href;
-  } catch {
-    // Unparseable: it may still hold a password, so show only its scheme.
-    return `${raw.split(':')[0]}:…`;
-  }
+  return { variable, message, value: variable.endsWith('_URL') ? redactUrl(raw) : raw };
 }
 
 /** Parses `process.env` (or any record); throws {@link ConfigError} naming each bad variable. */

@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { createTokenwarden, type Tokenwarden, type TokenwardenOverrides } from './composition-root.js';
 import { type Config, isLoopbackHost } from './config.js';
+import { redactUrl } from './domain/redact-url.js';
 import type { EnvFileOutcome } from './env-file.js';
 import { installDrain } from './http/drain.js';
 import { StartupError } from './startup-error.js';
@@ -239,16 +240,4 @@ function listenError(error: unknown, host: string, port: number): StartupError |
     );
   }
   return null;
-}
-
-/** A connection URL fit for a log: the password (and any query, which may carry one) replaced. */
-function redactUrl(raw: string): string {
-  try {
-    const url = new URL(raw);
-    if (url.password !== '') url.password = 'redacted';
-    if (url.search !== '') url.search = '?redacted';
-    return url.href;
-  } catch {
-    return '(unparseable URL)';
-  }
 }

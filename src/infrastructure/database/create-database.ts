@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { redactUrl } from '../../domain/redact-url.js';
 import { DatabaseNotInitialisedError, DatabaseUnreachableError } from './database-open-errors.js';
 import { guardedPool } from './guarded-pool.js';
 import { type PreparedDataDir, prepareDataDir } from './pglite-data-dir.js';
 import { PGliteDialect } from './pglite-dialect.js';
-import { redactDatabaseUrl } from './redact-database-url.js';
 import type { Database } from './schema.js';
 
 export type DatabaseOptions =
@@ -176,7 +176,7 @@ async function chooseSchema(
   schema: string,
   options: { readonly create: boolean; readonly followExisting: boolean },
 ): Promise<ChosenSchema> {
-  const where = `the PostgreSQL database ${redactDatabaseUrl(url)}`;
+  const where = `the PostgreSQL database ${redactUrl(url)}`;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   // A connection that dies while we look is reported by the query that fails.
   client.on('error', () => {});
