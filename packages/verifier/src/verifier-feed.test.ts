@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createVerifier, type Verifier } from './verifier.js';
 
-type Mode = 'reading' | 'stuck' | 'ahead' | 'down';
+type Mode = 'reading' | 'stuck' | 'ahead' | 'down' | 'refusing';
 
 const KEY = generateKeyPairSync('ed25519');
 const JWK = {
@@ -51,6 +51,10 @@ async function fakeFeed(mode: () => Mode): Promise<{ server: Server; base: strin
   const server = createServer((req, res) => {
     if (mode() === 'down') {
       res.writeHead(503).end();
+      return;
+    }
+    if (mode() === 'refusing' && req.url?.startsWith('/api/v1/revocations')) {
+      res.writeHead(401, { 'www-authenticate': 'Basic' }).end();
       return;
     }
     if (req.url?.startsWith('/api/v1/revocations/stream')) {
@@ -198,6 +202,43 @@ describe('the verifier says when it cannot start and when its freshness changes'
     expect(Date.now() - from).toBeLessThan(2_000);
     expect(error?.message).toMatch(/not caught up within 0.5 s: fetch failed: .*ECONNREFUSED/);
     expect(error?.cause).toBeInstanceOf(Error);
+  });
+
+  it('rejects ready() at once while the credentials are refused, and resolves once the feed accepts them', async () => {
+    // A verifier started before its service client was registered (or with a secret fixed later on the server).
+    let mode: Mode = 'refusing';
+    const feed = await fakeFeed(() => mode);
+    server = feed.server;
+    verifier = createVerifier({ baseUrl: feed.base, audience: 'test', clientId: 'c', clientSecret: 's' });
+    await expect(verifier.ready()).rejects.toThrow(/refused the client credentials \(401\)/);
+    const from = Date.now();
+    await expect(verifier.ready()).rejects.toThrow(/401/);
+    expect(Date.now() - from).toBeLessThan(100);
+    expect(await verifier.verify(token({}))).toMatchObject({ ok: false, code: 'feed_stale' });
+
+    mode = 'reading';
+    // The verifier keeps trying (backoff 250 ms, doubling) and a waiting ready() resolves on the catch-up.
+    await expect
+      .poll(
+        () =>
+          verifier?.ready().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 10_000 },
+      )
+      .toBe(true);
+    await verifier.ready();
+    expect(await verifier.verify(token({}))).toMatchObject({ ok: true });
+  });
+
+  it('rejects a ready() still waiting when the verifier is closed', async () => {
+    const feed = await fakeFeed(() => 'down');
+    server = feed.server;
+    verifier = createVerifier({ baseUrl: feed.base, audience: 'test', clientId: 'c', clientSecret: 's' });
+    const waiting = verifier.ready();
+    await verifier.close();
+    await expect(waiting).rejects.toThrow(/closed before it was ready/);
   });
 
   it('tells onStatusChange fresh, then stale with why, then fresh again', async () => {

@@ -230,9 +230,11 @@ export interface Verifier {
   verify(token: string): Promise<VerifyResult>;
   /**
    * Resolves once the feed is caught up; rejects when the feed refuses the client's credentials,
-   * or when it has not caught up within `readyTimeoutSeconds` (the cause attached). Once
-   * it has resolved, or rejected for refused credentials, later calls answer the same at once;
-   * after a timeout, a later call waits again.
+   * or when it has not caught up within `readyTimeoutSeconds` (the cause attached). Once it has
+   * caught up, later calls resolve at once. While the feed's last answer is a refusal of the
+   * credentials, a call rejects at once; the verifier keeps trying meanwhile (the client may be
+   * registered, or its secret fixed, on the server later), and once the feed accepts, calls
+   * resolve. After a timeout, a later call waits again.
    *
    * @example
    * await verifier.ready(); // before app.listen()
@@ -347,15 +349,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let reportedFresh = false;
   let abort: AbortController | null = null;
   const closing = new AbortController();
-  let resolveReady!: () => void;
-  let rejectReady!: (error: Error) => void;
-  let settled = false;
-  const readyPromise = new Promise<void>((resolve, reject) => {
-    resolveReady = resolve;
-    rejectReady = reject;
-  });
-  // A caller that never awaits ready() must not see an unhandled rejection.
-  readyPromise.catch(() => {});
+  /** Whether the feed has been caught up once: `ready()` resolves at once from then on. */
+  let everCaughtUp = false;
+  /** The refusal of the credentials that was the feed's last answer (null: it was not one). */
+  let refusal: FeedAuthError | null = null;
+  /** The `ready()` calls waiting for the first catch-up or a refusal. */
+  const readyWaiters = new Set<{ resolve: () => void; reject: (error: Error) => void }>();
 
   const heard = () => {
     lastEventAt = now();
@@ -510,10 +509,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     connected = true;
     caughtUp = true;
     lastReadAt = null;
-    if (!settled) {
-      settled = true;
-      resolveReady();
-    }
+    everCaughtUp = true;
+    refusal = null;
+    for (const waiter of readyWaiters) waiter.resolve();
     observe();
     await readEvents(res.body, onEvent);
   }
@@ -530,10 +528,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       } catch (error) {
         lastError = describe(error);
         lastCause = error;
-        if (error instanceof FeedAuthError && !settled) {
-          settled = true;
-          rejectReady(error);
-        }
+        refusal = error instanceof FeedAuthError ? error : null;
+        if (refusal !== null) for (const waiter of readyWaiters) waiter.reject(refusal);
       } finally {
         connected = false;
       }
@@ -683,18 +679,33 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   function ready(): Promise<void> {
-    if (settled) return readyPromise;
+    if (everCaughtUp) return Promise.resolve();
+    if (refusal !== null) return Promise.reject(refusal);
     return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          settle();
+          resolve();
+        },
+        reject: (error: Error) => {
+          settle();
+          reject(error);
+        },
+      };
       const timer = setTimeout(() => {
         const why = lastError ?? 'no answer yet';
-        reject(
+        waiter.reject(
           new Error(`tokenwarden's feed was not caught up within ${readyTimeoutMs / 1000} s: ${why}`, {
             cause: lastCause ?? undefined,
           }),
         );
       }, readyTimeoutMs);
       timer.unref();
-      readyPromise.then(resolve, reject).finally(() => clearTimeout(timer));
+      const settle = () => {
+        clearTimeout(timer);
+        readyWaiters.delete(waiter);
+      };
+      readyWaiters.add(waiter);
     });
   }
 
@@ -720,6 +731,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       closing.abort();
       clearInterval(watchdog);
       abort?.abort();
+      for (const waiter of readyWaiters)
+        waiter.reject(new Error('the verifier was closed before it was ready'));
       await running;
     },
   };
