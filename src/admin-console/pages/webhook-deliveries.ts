@@ -43,16 +43,8 @@ function lastOutcome(d: WebhookDelivery): string {
   return [status, error].filter((s) => s !== '').join(' · ');
 }
 
-async function load(at: string | undefined): Promise<void> {
-  const state = $<HTMLSelectElement>('webhooks-state').value;
-  const [page, setup] = await Promise.all([
-    client.request<Page<WebhookDelivery>>('/api/v1/admin/webhooks/deliveries', {
-      query: { state, limit: PAGE_SIZE, cursor: at },
-    }),
-    client.request<WebhookSetup>('/api/v1/admin/webhooks'),
-  ]);
-  cursor = at;
-  next = page.nextCursor;
+/** Says how many receivers are configured, and what an empty list means when none is. */
+function showSetup(setup: WebhookSetup): void {
   $('webhooks-setup').replaceChildren(
     setup.receivers === 0
       ? h(
@@ -67,6 +59,23 @@ async function load(at: string | undefined): Promise<void> {
           `${setup.receivers === 1 ? '1 receiver' : `${setup.receivers} receivers`} configured.`,
         ),
   );
+}
+
+/**
+ * A page of deliveries; with `withSetup`, also the receivers line (they come from the
+ * server's configuration, fixed while it runs: asked once per visit of the page, not per page).
+ */
+async function load(at: string | undefined, withSetup = false): Promise<void> {
+  const state = $<HTMLSelectElement>('webhooks-state').value;
+  const [page, setup] = await Promise.all([
+    client.request<Page<WebhookDelivery>>('/api/v1/admin/webhooks/deliveries', {
+      query: { state, limit: PAGE_SIZE, cursor: at },
+    }),
+    withSetup ? client.request<WebhookSetup>('/api/v1/admin/webhooks') : null,
+  ]);
+  cursor = at;
+  next = page.nextCursor;
+  if (setup !== null) showSetup(setup);
   $('webhooks-results').replaceChildren(
     page.items.length === 0
       ? h('p', {}, state === 'dead' ? 'No dead letters.' : 'No deliveries match.')
@@ -103,7 +112,7 @@ async function load(at: string | undefined): Promise<void> {
 }
 
 /** The first page of deliveries in the chosen state (dead letters by default). */
-export const loadWebhookDeliveries = (): Promise<void> => load(undefined);
+export const loadWebhookDeliveries = (): Promise<void> => load(undefined, true);
 
 /** The webhook deliveries page: pending, delivered or dead ones, and a confirmed retry of each. */
 export function initWebhookDeliveries(): void {
