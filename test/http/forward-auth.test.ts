@@ -170,6 +170,20 @@ describe.each(testDatabases())('the forward-auth endpoint on $name', (target) =>
     }
   });
 
+  it('refuses a path or query it cannot read: 422 with no body for NUL, 400 for a malformed escape', async () => {
+    const user = await t.register('fwd-bad-path@example.com');
+    const pair = await t.login(user.email);
+    for (const url of [`${FORWARD_AUTH}/a%00b`, `${FORWARD_AUTH}?x=%00`]) {
+      const res = await check({ url, token: pair.accessToken });
+      expect(res.statusCode, url).toBe(422);
+      expect(res.body, url).toBe('');
+    }
+    // The router refuses it before any route, in the one format it knows.
+    const malformed = await check({ url: `${FORWARD_AUTH}/%E0%A4%A`, token: pair.accessToken });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.headers['x-tokenwarden-sub']).toBeUndefined();
+  });
+
   it('takes nothing from X-Forwarded-* or client-sent identity headers', async () => {
     const user = await t.register('fwd-forged@example.com');
     const pair = await t.login(user.email);
