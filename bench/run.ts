@@ -3,12 +3,13 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,forward-auth,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
 import { capacity } from './capacity.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
+import { forwardAuth } from './forward-auth.js';
 import { introspection } from './introspection.js';
 import { peer } from './peer.js';
 import { propagationDelay } from './propagation-delay.js';
@@ -133,6 +134,16 @@ if (wanted('access')) {
     'access',
     `### Access-token check, login and argon2, ${mode}\n\n${machineLine}.`,
     `${inProcess}\n\n${http}`,
+  );
+}
+
+if (wanted('forward-auth')) {
+  await emit(
+    'forward-auth',
+    `### A gateway's check (forward-auth) beside GET /users/me, ${mode}\n\n${machineLine}. One server (pool 8) on a scratch PostgreSQL database, ` +
+      `16 users with a session each, every token checked once before (warm cache); autocannon 16 connections, ${quick ? '1 round of 2 s' : '3 alternated rounds of 8 s'} ` +
+      'per route; server CPU per request from /proc/<pid>/stat over each run, HTTP included (`bench/forward-auth.ts`).',
+    await forwardAuth(quick),
   );
 }
 

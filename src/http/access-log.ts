@@ -9,6 +9,8 @@ import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
  */
 /** Routes logged at debug, not info. */
 const PROBES: ReadonlySet<string> = new Set(['/health', '/ready']);
+/** A gateway's check of each request its clients make (routes/forward-auth.ts). */
+const FORWARD_AUTH: ReadonlySet<string> = new Set(['/api/v1/forward-auth', '/api/v1/forward-auth/*']);
 
 export class AccessLog extends LogController {
   override incomingRequest(): void {}
@@ -26,6 +28,14 @@ export class AccessLog extends LogController {
     else if (PROBES.has(request.routeOptions.url ?? '')) {
       if (reply.statusCode >= 500) reply.log.warn(entry, 'probe failed');
       else reply.log.debug(entry, 'request completed');
+    } else if (FORWARD_AUTH.has(request.routeOptions.url ?? '')) {
+      // One per request through the gateway, like its own access log; a 401 or 403 is the
+      // gateway doing its job. A misconfigured one (422 for an unknown role) and a failing
+      // dependency (5xx) are worth seeing.
+      const status = reply.statusCode;
+      if (status >= 500) reply.log.warn(entry, 'forward-auth check failed');
+      else if (status < 300 || status === 401 || status === 403) reply.log.debug(entry, 'request completed');
+      else reply.log.info(entry, 'request completed');
     } else reply.log.info(entry, 'request completed');
   }
 }

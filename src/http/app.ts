@@ -29,6 +29,7 @@ import { rateLimitAddress } from './rate-limit-address.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
+import { forwardAuthRoutes } from './routes/forward-auth.js';
 import { type OAuthOptions, oauthRoutes } from './routes/oauth.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { sessionRoutes } from './routes/sessions.js';
@@ -295,6 +296,9 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
       await api.register(tokenRoutes(deps.services, limits));
       await api.register(adminRoutes(deps, guards), { prefix: '/admin' });
       await api.register(revocationRoutes(deps, guards, options.feed));
+      // No rate limit: a gateway's checks all come from its few addresses, one per request
+      // its clients make; a per-address budget would throttle every client at once (docs/GATEWAYS.md).
+      await api.register(forwardAuthRoutes(guards));
     },
     { prefix: '/api/v1' },
   );

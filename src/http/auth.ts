@@ -7,6 +7,7 @@ import {
 import type { ServiceClientPrincipal } from '../application/queries/authenticate-service-client/query.js';
 import type { Services } from '../application/services.js';
 import { TokenwardenError } from '../domain/errors.js';
+import type { Role } from '../domain/user.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -74,6 +75,20 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/**
+ * After `requireAuth`: fails with 403 `forbidden` unless the token's role is `role`, with
+ * RFC 6750 §3.1's `insufficient_scope` challenge (a valid token without the privilege the
+ * resource needs).
+ */
+export function requireRole(request: FastifyRequest, reply: FastifyReply, role: Role): void {
+  if (principalOf(request).role === role) return;
+  reply.header(
+    'www-authenticate',
+    `${BEARER_CHALLENGE}, error="insufficient_scope", error_description="the ${role} role is required"`,
+  );
+  throw new TokenwardenError('forbidden', `This action needs the ${role} role`);
+}
+
 /** preHandlers that check the bearer token, and the admin role on top of it. */
 export function authGuards(services: Services) {
   async function requireAuth(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -107,14 +122,7 @@ export function authGuards(services: Services) {
 
   async function requireAdmin(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     await requireAuth(request, reply);
-    if (principalOf(request).role !== 'admin') {
-      // RFC 6750 §3.1: a valid token without the privilege the resource needs.
-      reply.header(
-        'www-authenticate',
-        `${BEARER_CHALLENGE}, error="insufficient_scope", error_description="the admin role is required"`,
-      );
-      throw new TokenwardenError('forbidden', 'This action needs the admin role');
-    }
+    requireRole(request, reply, 'admin');
   }
 
   /**

@@ -11,8 +11,12 @@ import { PROBLEM_MEDIA_TYPE } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** How the route's errors are written: problem+json (the default) or RFC 6749 §5.2 JSON. */
-    readonly errorFormat?: 'problem' | 'oauth';
+    /**
+     * How the route's errors are written: problem+json (the default), RFC 6749 §5.2 JSON, or
+     * `status`: the status and headers alone, no body (the forward-auth route: a gateway
+     * passes on the status and the challenge, never the body).
+     */
+    readonly errorFormat?: 'problem' | 'oauth' | 'status';
     /** The RFC 6749 token endpoint: a refused refresh token there is `invalid_grant`. */
     readonly oauthGrant?: boolean;
   }
@@ -56,9 +60,27 @@ function toProblem(error: TokenwardenError, instance?: string): Problem {
 export function sendError(reply: FastifyReply, error: TokenwardenError): FastifyReply {
   if (error instanceof ServiceUnavailableError) reply.header('retry-after', String(error.retryAfterSeconds));
   const config = reply.request.routeOptions.config;
+  if (config?.errorFormat === 'status') {
+    bearerChallenge(reply, error);
+    return reply.code(error.status).send();
+  }
   return config?.errorFormat === 'oauth'
     ? sendOAuthError(reply, error, config.oauthGrant === true)
     : sendProblem(reply, error);
+}
+
+/**
+ * RFC 6750 §3.1: tell bearer clients why a credential was refused, without echoing the
+ * token. A guard that set its own challenge (Basic for service clients, the bare challenge
+ * when no credentials came) keeps it.
+ */
+function bearerChallenge(reply: FastifyReply, error: TokenwardenError): void {
+  if (
+    (error.code === 'unauthorized' || error.code.startsWith('token_')) &&
+    !reply.hasHeader('www-authenticate')
+  ) {
+    reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
+  }
 }
 
 /**
@@ -69,14 +91,7 @@ export function sendError(reply: FastifyReply, error: TokenwardenError): Fastify
  */
 export function sendProblem(reply: FastifyReply, error: TokenwardenError): FastifyReply {
   const problem = toProblem(error, reply.request.url.split('?')[0]);
-  if (
-    (error.code === 'unauthorized' || error.code.startsWith('token_')) &&
-    !reply.hasHeader('www-authenticate')
-  ) {
-    // RFC 6750: tell bearer clients why, without echoing the token. A guard that set its
-    // own challenge (Basic, for service clients) keeps it.
-    reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${error.code}"`);
-  }
+  bearerChallenge(reply, error);
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 

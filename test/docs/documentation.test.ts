@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { runCli } from '../cli/cli-harness.js';
+import { caddySite, DOCUMENTED_ADDRESSES, nginxConfig } from '../support/gateway-configs.js';
 
 /*
  * The documentation states facts the code decides: the environment it reads and the
@@ -88,6 +89,17 @@ describe('docs/CLI.md', () => {
     expect(result.code, result.stderr).toBe(0);
     for (const option of line.match(/--[a-z][a-z-]*/g) ?? []) {
       expect(result.stdout, `${path.join(' ')} ${option}`).toContain(option);
+    }
+  });
+});
+
+describe('docs/GATEWAYS.md', () => {
+  it('shows the nginx and Caddy configurations the gateway tests run, as they run them', () => {
+    const page = read('docs/GATEWAYS.md');
+    const fences = [...page.matchAll(/^```[a-z]*\n([\s\S]*?)^```/gm)].map((match) => match[1]);
+    const nginx = nginxConfig(DOCUMENTED_ADDRESSES);
+    for (const config of [nginx.site, nginx.check, nginx.identity, caddySite(DOCUMENTED_ADDRESSES)]) {
+      expect(fences).toContain(config);
     }
   });
 });

@@ -25,6 +25,11 @@ async function requestsLoggedAt(level: string): Promise<Record<string, unknown>[
     expect(
       (await tw.app.inject({ method: 'GET', url: '/api/v1/users/me', remoteAddress: '10.1.2.3' })).statusCode,
     ).toBe(401);
+    // A gateway's check, refused (routine), then one from a misconfigured gateway (no such role).
+    expect((await tw.app.inject({ method: 'GET', url: '/api/v1/forward-auth/orders' })).statusCode).toBe(401);
+    expect((await tw.app.inject({ method: 'GET', url: '/api/v1/forward-auth?role=root' })).statusCode).toBe(
+      422,
+    );
     // Ready on PGlite: a passing probe.
     expect((await tw.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
   } finally {
@@ -41,8 +46,12 @@ async function requestsLoggedAt(level: string): Promise<Record<string, unknown>[
 describe('the access log', () => {
   it('writes one line per request at info: method, url, address, status, time and request id', async () => {
     const entries = await requestsLoggedAt('info');
-    // The probe is not among them: /health and /ready are logged at debug.
-    expect(entries.map((e) => (e.req as { url: string }).url)).toEqual(['/api/v1/users/me']);
+    // The probes are not among them (/health and /ready are logged at debug), nor a gateway's
+    // refused check; its misconfigured one is.
+    expect(entries.map((e) => (e.req as { url: string }).url)).toEqual([
+      '/api/v1/users/me',
+      '/api/v1/forward-auth?role=root',
+    ]);
     const me = entries[0]!;
     expect(me.msg).toBe('request completed');
     expect(me.req).toMatchObject({ method: 'GET', url: '/api/v1/users/me', remoteAddress: '10.1.2.3' });
@@ -52,12 +61,20 @@ describe('the access log', () => {
     expect(me.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
-  it('logs the /health and /ready probes at debug, with the rest', async () => {
+  it('logs the /health and /ready probes and the forward-auth checks at debug, with the rest', async () => {
     const entries = await requestsLoggedAt('debug');
     const urls = entries
       .filter((e) => e.msg === 'request completed')
       .map((e) => (e.req as { url: string }).url);
-    expect(urls).toEqual(['/health', '/api/v1/users/me', '/ready']);
+    expect(urls).toEqual([
+      '/health',
+      '/api/v1/users/me',
+      '/api/v1/forward-auth/orders',
+      '/api/v1/forward-auth?role=root',
+      '/ready',
+    ]);
+    const check = entries.find((e) => (e.req as { url: string }).url === '/api/v1/forward-auth/orders')!;
+    expect(check.level).toBe(20);
     const probe = entries.find((e) => (e.req as { url: string }).url === '/health')!;
     expect(probe.level).toBe(20);
     expect(probe.reqId).not.toBe(entries.find((e) => (e.req as { url: string }).url === '/ready')!.reqId);
