@@ -53,6 +53,7 @@ const KNOWN_SECONDS: Readonly<Record<string, number>> = {
   'test/cli/prune-cli.test.ts': 6,
   'test/client/client-server.test.ts': 6,
   'test/http/oauth-endpoints.test.ts': 5,
+  'test/conformance/feed-server.test.ts': 5,
   'test/security/sealed-successors.test.ts': 5,
   'packages/verifier/src/verifier-feed.test.ts': 5,
   'src/application/commands/refresh-tokens/handler.test.ts': 5,

@@ -31,6 +31,19 @@ function fresh(): FeedState {
 }
 
 describe('the verifier feed state', () => {
+  it('is blind after a change of an unknown kind until that change has left the window (TTL + 60 s)', () => {
+    const state = fresh();
+    expect(state.blind(NOW)).toBe(false);
+    state.applyChange(change('session_frozen', { sessionId: 's9', occurredAt: at(100) }));
+    expect(state.unknownKind).toMatchObject({ kind: 'session_frozen' });
+    // It happened 100 s ago: every token it could concern has expired 860 s from now.
+    expect(state.blind(NOW + 859_000)).toBe(true);
+    expect(state.blind(NOW + 860_000)).toBe(false);
+    // The known kinds still apply meanwhile.
+    state.applyChange(change('session_revoked', { sessionId: 's1' }));
+    expect(state.check(claims, 'k1', NOW + 860_000)).toMatchObject({ code: 'token_revoked' });
+  });
+
   it('accepts a current stamp and refuses a retired kid', () => {
     const state = fresh();
     expect(state.check(claims, 'k1', NOW)).toBeNull();

@@ -81,6 +81,14 @@ export class FeedState {
   readonly revokedSessions = new Map<string, number>();
   /** userId → [when disabled, the user's minTokenVersion then] */
   readonly disabledUsers = new Map<string, [number, number]>();
+  /**
+   * A change of a kind this verifier does not know (a newer server's): it cannot tell which
+   * tokens the change concerns, so it refuses every token until the change has left the window
+   * (its time plus one TTL and the skew: every token it could concern has expired by then).
+   * Null when none; `unknownKind` names the last such kind and its seq.
+   */
+  blindUntil: number | null = null;
+  unknownKind: { readonly kind: string; readonly seq: number } | null = null;
 
   /**
    * `now`: the verifier's clock in epoch ms, for a change that carries no time;
@@ -178,9 +186,19 @@ export class FeedState {
           for (const kid of d.retiredKids) if (typeof kid === 'string') this.retiredKids.add(kid);
         }
         break;
-      default:
+      default: {
+        // Skipping it could accept a token the change revoked: fail closed instead (docs/FEED.md).
+        const until = at + (this.ttlSeconds + SKEW_SECONDS) * 1000;
+        if (this.blindUntil === null || until > this.blindUntil) this.blindUntil = until;
+        this.unknownKind = { kind: change.kind, seq: change.seq };
         break;
+      }
     }
+  }
+
+  /** Whether an unknown kind of change still makes every token unjudgeable at `now`. */
+  blind(now: number): boolean {
+    return this.blindUntil !== null && now < this.blindUntil;
   }
 
   private raiseUser(userId: string, version: number, at: number, replay: boolean): void {
