@@ -259,6 +259,7 @@ function steps(): Step[] {
   expect('caught up: the window and the state applied', { fresh: true, lastSeq: 7 }, [
     reject('alice-s1-v1-g3', 'token_rotated', 'user_rotation'),
     accept('alice-s1-v2-g3'),
+    accept('alice-s1-v2-g3-short'),
     reject('alice-s1-v3-g3', 'feed_stale'),
     accept('bob-s3-v1-g3'),
     reject('bob-s3-v1-g2', 'token_rotated', 'global_rotation'),
@@ -354,6 +355,8 @@ function steps(): Step[] {
   clock(45);
   expect('30 s without a proof: still fresh (stale is strictly more)', { fresh: true, lastSeq: 13 }, [
     accept('alice-s1-v2-g4-k2'),
+    // Expired at +30 and of a retired key: the key is checked first, whether the token was seen before or not.
+    reject('alice-s1-v2-g3-short', 'token_revoked'),
   ]);
   clock(46);
   expect('31 s without a heartbeat: every token is refused', { fresh: false, lastSeq: 13 }, [
@@ -488,6 +491,10 @@ function tokenSpecs(): Record<string, TokenSpec> {
   return {
     'alice-s1-v1-g3': { note: 'alice before her user rotation to 2', claims: tokenClaims(ALICE, 1, 1, 3) },
     'alice-s1-v2-g3': { note: 'alice after it, global version 3', claims: tokenClaims(ALICE, 1, 2, 3) },
+    'alice-s1-v2-g3-short': {
+      note: 'alice, signed by k1, expiring at +30 s',
+      claims: { ...tokenClaims(ALICE, 1, 2, 3), exp: Math.floor(T0 / 1000) + 30 },
+    },
     'alice-s1-v3-g3': {
       note: 'a user version the feed has not shown yet',
       claims: tokenClaims(ALICE, 1, 3, 3),

@@ -216,6 +216,29 @@ describe.each(testDatabases())('the feed conformance fixtures agree with the ser
     }
   });
 
+  it('refuses a cursor or page it cannot read (422 problem+json), never starting elsewhere', async () => {
+    const refused = async (path: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${app.base}${path}`, {
+        headers: { authorization: basic, ...headers },
+        signal: AbortSignal.timeout(5_000),
+      });
+      const body = (await res.json()) as { code?: string };
+      return { status: res.status, type: res.headers.get('content-type'), code: body.code };
+    };
+    const problem = {
+      status: 422,
+      type: expect.stringContaining('application/problem+json'),
+      code: 'validation_failed',
+    };
+    expect(await refused('/api/v1/revocations?limit=0')).toEqual(problem);
+    expect(await refused('/api/v1/revocations?limit=1001')).toEqual(problem);
+    expect(await refused('/api/v1/revocations?after=-1')).toEqual(problem);
+    expect(await refused('/api/v1/revocations?since=5')).toEqual(problem);
+    for (const id of ['abc', '-1', '1.5', '7x', '1234567890123456']) {
+      expect(await refused('/api/v1/revocations/stream', { 'last-event-id': id }), id).toEqual(problem);
+    }
+  });
+
   it("the transcript's stream has the server's headers, preamble, framing and event fields", () => {
     const steps = fixtureSteps();
     const opens = steps.filter((s) => s.type === 'stream');

@@ -587,6 +587,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const judge = (entry: Memo, at: number): VerifyResult => {
+    // The order of docs/FEED.md §7, a remembered token's as a new one's: a retired kid before `exp`.
+    if (state.retiredKids.has(entry.kid)) {
+      return fail('token_revoked', 'The signing key of this token has been retired');
+    }
     if (entry.claims.exp * 1000 <= at) return fail('token_expired', 'The token has expired');
     const refusal = implausible(entry.claims, at, true);
     if (refusal !== null) return refusal;
