@@ -74,6 +74,9 @@ interface FixtureStep {
   readonly type: string;
   readonly synthetic?: string;
   readonly text?: string;
+  readonly event?: string;
+  readonly id?: string | null;
+  readonly data?: Json;
   readonly response?: {
     readonly status: number;
     readonly headers: Record<string, string>;
@@ -249,8 +252,18 @@ describe.each(testDatabases())('the feed conformance fixtures agree with the ser
       }
       expect(serverStream?.text.startsWith(step.response?.preamble ?? '?')).toBe(true);
     }
-    const fixtureFrames = steps
-      .filter((s) => s.type === 'event' && s.synthetic === undefined)
+    const events = steps.filter((s) => s.type === 'event');
+    // `text` is what is sent; `event`, `id` and `data` are it, parsed.
+    for (const step of events) {
+      expect(step.text?.endsWith('\n\n')).toBe(true);
+      expect(parseFrame((step.text ?? '').replace(/\n\n$/, ''))).toEqual({
+        id: step.id,
+        event: step.event,
+        data: step.data,
+      });
+    }
+    const fixtureFrames = events
+      .filter((s) => s.synthetic === undefined)
       .map((s) => parseFrame((s.text ?? '').replace(/\n\n$/, '')));
     expect(frameShapes(fixtureFrames)).toEqual(frameShapes(serverFrames));
   });
