@@ -115,6 +115,23 @@ describe('the verifier feed state', () => {
     expect(seen).toEqual([{ kind: 'global_version', held: 5, seen: 3 }]);
   });
 
+  it('takes the changes a state already counted without reporting them, and reports one below a change', () => {
+    const seen: FeedRegression[] = [];
+    const state = new FeedState(Date.now, (r) => seen.push(r));
+    // Two rotations committed between the page's changes and its state: the state shows 7.
+    state.applyState({ globalMinTokenVersion: 7, graceUntil: null, signingKeys: [] });
+    state.applyChange(change('global_version', { details: { globalMinTokenVersion: 6, graceUntil: null } }));
+    state.applyChange(
+      change('global_version', { details: { globalMinTokenVersion: 7, graceUntil: at(-10) } }),
+    );
+    expect(seen).toEqual([]);
+    expect(state.globalMinTokenVersion).toBe(7);
+    // After a change at 7, a later change below it is a log that went back.
+    state.applyChange(change('global_version', { details: { globalMinTokenVersion: 5, graceUntil: null } }));
+    expect(state.globalMinTokenVersion).toBe(7);
+    expect(seen).toEqual([{ kind: 'global_version', held: 7, seen: 5 }]);
+  });
+
   it('reports a new change with a lower user version and keeps the higher one', () => {
     const seen: FeedRegression[] = [];
     const state = new FeedState(Date.now, (r) => seen.push(r));

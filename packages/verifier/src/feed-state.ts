@@ -65,6 +65,11 @@ const time = (value: unknown): number | null => {
 export class FeedState {
   /** The highest global version seen: tokens stamped below it are refused (one behind: inside grace). */
   globalMinTokenVersion = 0;
+  /**
+   * Whether a state (not a change) last raised it. A state is read after its page's changes, so
+   * it may already show rotations whose changes arrive next: a lower one then is no regression.
+   */
+  private globalFromState = false;
   /** Until when (epoch ms) a token one global version behind is still accepted; null: no grace. */
   graceUntil: number | null = null;
   /** The server's access-token TTL in seconds (900 until the feed says). */
@@ -105,6 +110,7 @@ export class FeedState {
     if (global > this.globalMinTokenVersion) {
       this.globalMinTokenVersion = global;
       this.graceUntil = time(state.graceUntil);
+      this.globalFromState = true;
     } else if (global === this.globalMinTokenVersion) {
       this.graceUntil = time(state.graceUntil);
     } else {
@@ -152,7 +158,8 @@ export class FeedState {
         if (version >= this.globalMinTokenVersion) {
           this.globalMinTokenVersion = version;
           this.graceUntil = time(d.graceUntil);
-        } else if (!replay) {
+          this.globalFromState = false;
+        } else if (!replay && !this.globalFromState) {
           this.onRegression({ kind: 'global_version', held: this.globalMinTokenVersion, seen: version });
         }
         break;
