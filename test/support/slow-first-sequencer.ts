@@ -46,6 +46,7 @@ const KNOWN_SECONDS: Readonly<Record<string, number>> = {
   'test/security/slow-clients.test.ts': 11,
   'src/infrastructure/database/create-database.test.ts': 10,
   'test/cli/config-schedule-cli.test.ts': 9,
+  'test/conformance/feed-server.test.ts': 8,
   'test/cli/clients-cli.test.ts': 8,
   'test/http/access-log.test.ts': 8,
   'test/http/user-rotation.test.ts': 7,

@@ -31,6 +31,19 @@ function fresh(): FeedState {
 }
 
 describe('the verifier feed state', () => {
+  it('is blind after a change of an unknown kind until that change has left the window (TTL + 60 s)', () => {
+    const state = fresh();
+    expect(state.blind(NOW)).toBe(false);
+    state.applyChange(change('session_frozen', { sessionId: 's9', occurredAt: at(100) }));
+    expect(state.unknownKind).toMatchObject({ kind: 'session_frozen' });
+    // It happened 100 s ago: every token it could concern has expired 860 s from now.
+    expect(state.blind(NOW + 859_000)).toBe(true);
+    expect(state.blind(NOW + 860_000)).toBe(false);
+    // The known kinds still apply meanwhile.
+    state.applyChange(change('session_revoked', { sessionId: 's1' }));
+    expect(state.check(claims, 'k1', NOW + 860_000)).toMatchObject({ code: 'token_revoked' });
+  });
+
   it('accepts a current stamp and refuses a retired kid', () => {
     const state = fresh();
     expect(state.check(claims, 'k1', NOW)).toBeNull();
@@ -100,6 +113,23 @@ describe('the verifier feed state', () => {
     expect(state.globalMinTokenVersion).toBe(5);
     expect(state.check({ ...claims, gver: 4 }, 'k1', NOW)).toMatchObject({ rejection: 'global_rotation' });
     expect(seen).toEqual([{ kind: 'global_version', held: 5, seen: 3 }]);
+  });
+
+  it('takes the changes a state already counted without reporting them, and reports one below a change', () => {
+    const seen: FeedRegression[] = [];
+    const state = new FeedState(Date.now, (r) => seen.push(r));
+    // Two rotations committed between the page's changes and its state: the state shows 7.
+    state.applyState({ globalMinTokenVersion: 7, graceUntil: null, signingKeys: [] });
+    state.applyChange(change('global_version', { details: { globalMinTokenVersion: 6, graceUntil: null } }));
+    state.applyChange(
+      change('global_version', { details: { globalMinTokenVersion: 7, graceUntil: at(-10) } }),
+    );
+    expect(seen).toEqual([]);
+    expect(state.globalMinTokenVersion).toBe(7);
+    // After a change at 7, a later change below it is a log that went back.
+    state.applyChange(change('global_version', { details: { globalMinTokenVersion: 5, graceUntil: null } }));
+    expect(state.globalMinTokenVersion).toBe(7);
+    expect(seen).toEqual([{ kind: 'global_version', held: 7, seen: 5 }]);
   });
 
   it('reports a new change with a lower user version and keeps the higher one', () => {

@@ -65,6 +65,11 @@ const time = (value: unknown): number | null => {
 export class FeedState {
   /** The highest global version seen: tokens stamped below it are refused (one behind: inside grace). */
   globalMinTokenVersion = 0;
+  /**
+   * Whether a state (not a change) last raised it. A state is read after its page's changes, so
+   * it may already show rotations whose changes arrive next: a lower one then is no regression.
+   */
+  private globalFromState = false;
   /** Until when (epoch ms) a token one global version behind is still accepted; null: no grace. */
   graceUntil: number | null = null;
   /** The server's access-token TTL in seconds (900 until the feed says). */
@@ -81,6 +86,14 @@ export class FeedState {
   readonly revokedSessions = new Map<string, number>();
   /** userId → [when disabled, the user's minTokenVersion then] */
   readonly disabledUsers = new Map<string, [number, number]>();
+  /**
+   * A change of a kind this verifier does not know (a newer server's): it cannot tell which
+   * tokens the change concerns, so it refuses every token until the change has left the window
+   * (its time plus one TTL and the skew: every token it could concern has expired by then).
+   * Null when none; `unknownKind` names the last such kind and its seq.
+   */
+  blindUntil: number | null = null;
+  unknownKind: { readonly kind: string; readonly seq: number } | null = null;
 
   /**
    * `now`: the verifier's clock in epoch ms, for a change that carries no time;
@@ -97,6 +110,7 @@ export class FeedState {
     if (global > this.globalMinTokenVersion) {
       this.globalMinTokenVersion = global;
       this.graceUntil = time(state.graceUntil);
+      this.globalFromState = true;
     } else if (global === this.globalMinTokenVersion) {
       this.graceUntil = time(state.graceUntil);
     } else {
@@ -144,7 +158,8 @@ export class FeedState {
         if (version >= this.globalMinTokenVersion) {
           this.globalMinTokenVersion = version;
           this.graceUntil = time(d.graceUntil);
-        } else if (!replay) {
+          this.globalFromState = false;
+        } else if (!replay && !this.globalFromState) {
           this.onRegression({ kind: 'global_version', held: this.globalMinTokenVersion, seen: version });
         }
         break;
@@ -178,9 +193,19 @@ export class FeedState {
           for (const kid of d.retiredKids) if (typeof kid === 'string') this.retiredKids.add(kid);
         }
         break;
-      default:
+      default: {
+        // Skipping it could accept a token the change revoked: fail closed instead (docs/FEED.md).
+        const until = at + (this.ttlSeconds + SKEW_SECONDS) * 1000;
+        if (this.blindUntil === null || until > this.blindUntil) this.blindUntil = until;
+        this.unknownKind = { kind: change.kind, seq: change.seq };
         break;
+      }
     }
+  }
+
+  /** Whether an unknown kind of change still makes every token unjudgeable at `now`. */
+  blind(now: number): boolean {
+    return this.blindUntil !== null && now < this.blindUntil;
   }
 
   private raiseUser(userId: string, version: number, at: number, replay: boolean): void {

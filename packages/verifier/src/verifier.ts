@@ -370,14 +370,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     else behindSince ??= now();
     return false;
   };
-  const isFresh = () => {
+  /** The feed is caught up and proved a read lately: the connection is sound. */
+  const feedFresh = () => {
     if (!caughtUp || lastEventAt === null) return false;
     const at = now();
     if (at - lastEventAt > staleMs) return false;
     return behindSince === null || at - behindSince <= staleMs;
   };
+  /** Tokens are judged: the feed is fresh and no change of an unknown kind is inside the window. */
+  const isFresh = () => feedFresh() && !state.blind(now());
 
   const staleReason = (): string => {
+    if (state.blind(now()) && state.unknownKind !== null && feedFresh()) {
+      const { kind, seq } = state.unknownKind;
+      return `a change of a kind this verifier does not know (${kind}, seq ${seq}): tokens are refused until ${new Date(state.blindUntil ?? 0).toISOString()}`;
+    }
     if (!connected && lastError !== null) return lastError;
     if (!caughtUp) return 'not caught up with the feed';
     if (behindSince !== null && now() - behindSince > staleMs) {
@@ -406,8 +413,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
       observe();
       state.prune(now());
       // A stream that proved no read within the bound is dead, hung or stuck: drop it, the loop
-      // reconnects and catches up.
-      if (connected && !isFresh()) {
+      // reconnects and catches up. (An unknown kind of change is no fault of the connection.)
+      if (connected && !feedFresh()) {
         lastError = staleReason();
         caughtUp = false;
         abort?.abort();
@@ -473,6 +480,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       return true;
     }
+    // A change carries its seq; an event that does not is not one (a newer server may send
+    // other events): nothing to apply, and the cursor stays where it is.
+    if (!Number.isSafeInteger(parsed.seq) || typeof parsed.kind !== 'string') return true;
     applyChange(parsed as unknown as FeedChange);
     return true;
   }
@@ -573,6 +583,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 
   const judge = (entry: Memo, at: number): VerifyResult => {
+    // The order of docs/FEED.md §7, a remembered token's as a new one's: a retired kid before `exp`.
+    if (state.retiredKids.has(entry.kid)) {
+      return fail('token_revoked', 'The signing key of this token has been retired');
+    }
     if (entry.claims.exp * 1000 <= at) return fail('token_expired', 'The token has expired');
     const refusal = implausible(entry.claims, at, true);
     if (refusal !== null) return refusal;

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { RevocationChange } from '../../application/ports/revocation-log.js';
 import type { RevocationFeedPage } from '../../application/queries/get-revocations/query.js';
 import type { Config } from '../../config.js';
-import { ServiceUnavailableError } from '../../domain/errors.js';
+import { ServiceUnavailableError, validationError } from '../../domain/errors.js';
 import type { HttpDeps } from '../http-deps.js';
 import { type Guards, iso, isoOrNull, noStore, unwrap } from '../route-kit.js';
 import { DateTime, defaulted, NullableDateTime, problemResponse, problemResponses } from '../schemas.js';
@@ -204,6 +204,20 @@ export const revocationRoutes =
         },
       },
       async (request, reply) => {
+        const header = request.headers['last-event-id'];
+        // A cursor that cannot be read is refused: read as none, the stream would start at the
+        // head and skip the window a resuming consumer needs (docs/FEED.md §5). Empty is none.
+        if (typeof header === 'string' && header !== '' && !/^\d{1,15}$/.test(header)) {
+          throw validationError(
+            [
+              {
+                path: '/headers/last-event-id',
+                message: 'must be a sequence number: 1 to 15 decimal digits',
+              },
+            ],
+            'Last-Event-ID is not a sequence number of this feed',
+          );
+        }
         if (streams.size >= feed.maxStreams) {
           throw new ServiceUnavailableError(
             null,
@@ -211,9 +225,7 @@ export const revocationRoutes =
             { retryAfterSeconds: feed.heartbeatSeconds },
           );
         }
-        const header = request.headers['last-event-id'];
-        const fromHeader =
-          typeof header === 'string' && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
+        const fromHeader = typeof header === 'string' && header !== '' ? Number(header) : undefined;
         // A consumer that resumes (Last-Event-ID or `after`, even 0) is replayed the window from
         // there; a new one starts from the current state at the log's head, then hears only what
         // comes next (it has nothing to replay the window into).
