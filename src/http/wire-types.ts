@@ -20,6 +20,7 @@ import type { ServiceClientCreatedSchema, ServiceClientSchema } from './routes/a
 import type { SigningKeyListSchema } from './routes/admin-signing-keys.js';
 import type { UserSchema } from './routes/admin-users.js';
 import type { WebhookSetupSchema } from './routes/admin-webhooks.js';
+import type { ChangeSchema, FeedSchema } from './routes/revocations.js';
 import type {
   MeSchema,
   pageOf,
@@ -51,6 +52,10 @@ export type ServiceClient = Static<typeof ServiceClientSchema>;
 export type ServiceClientCreated = Static<typeof ServiceClientCreatedSchema>;
 export type WebhookDelivery = Static<typeof WebhookDeliverySchema>;
 export type WebhookSetup = Static<typeof WebhookSetupSchema>;
+/** One change of the revocation feed (docs/FEED.md), as a page or a stream event carries it. */
+export type FeedChange = Static<typeof ChangeSchema>;
+/** A page of the revocation feed (`GET /api/v1/revocations`). */
+export type FeedPage = Static<typeof FeedSchema>;
 
 /** Assignable both ways (`readonly` aside): the same shape. */
 type Agree<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

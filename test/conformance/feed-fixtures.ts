@@ -2,6 +2,7 @@ import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { FeedChange } from '../../src/http/wire-types.js';
 
 /**
  * The revocation feed's conformance fixtures (conformance/feed/README.md): one scenario, written
@@ -49,15 +50,14 @@ function privateKeys(): readonly PrivateJwk[] {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-interface Change {
-  readonly seq: number;
+/**
+ * A feed change (the server's wire type) as the fixture files hold it: details as plain JSON, and
+ * any kind, since the transcript ends with one the server does not send (a consumer must fail closed).
+ */
+type Change = Omit<FeedChange, 'details' | 'kind'> & {
   readonly kind: string;
-  readonly userId: string | null;
-  readonly sessionId: string | null;
-  readonly kid: string | null;
   readonly details: { [key: string]: Json };
-  readonly occurredAt: string;
-}
+};
 
 const change = (
   seq: number,

@@ -3,30 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DisableUser } from '../../src/application/commands/disable-user/command.js';
 import { EnableUser } from '../../src/application/commands/enable-user/command.js';
 import { RevokeAllSessions } from '../../src/application/commands/revoke-all-sessions/command.js';
+import type { FeedChange, FeedPage } from '../../src/http/wire-types.js';
 import { KyselyUserRepository } from '../../src/infrastructure/database/repositories/kysely-user-repository.js';
 import { testDatabases } from '../support/databases.js';
 import { USER_PASSWORD, useTestApp } from '../support/test-app.js';
-
-interface Change {
-  readonly seq: number;
-  readonly kind: string;
-  readonly userId: string | null;
-  readonly sessionId: string | null;
-  readonly kid: string | null;
-  readonly details: Record<string, unknown>;
-}
-
-interface Feed {
-  readonly state: {
-    globalMinTokenVersion: number;
-    graceUntil: string | null;
-    signingKeys: { kid: string; status: string }[];
-  };
-  readonly changes: Change[];
-  readonly lastSeq: number;
-  readonly hasMore: boolean;
-  readonly accessTokenTtlSeconds: number;
-}
 
 describe.each(testDatabases())('revocation feed on $name', (target) => {
   // A cap of 3 sessions per user, so one test can push a user past it.
@@ -39,14 +19,14 @@ describe.each(testDatabases())('revocation feed on $name', (target) => {
     admin = await t.adminToken();
   });
 
-  const feed = async (after: number, limit = 1000): Promise<Feed> => {
+  const feed = async (after: number, limit = 1000): Promise<FeedPage> => {
     const res = await t.request('GET', `/api/v1/revocations?after=${after}&limit=${limit}`, { token: admin });
     expect(res.statusCode, res.body).toBe(200);
     return res.json();
   };
 
   /** The feed rows one action wrote. */
-  const rowsOf = async (action: () => Promise<unknown>): Promise<Change[]> => {
+  const rowsOf = async (action: () => Promise<unknown>): Promise<FeedChange[]> => {
     const before = (await feed(0)).lastSeq;
     await action();
     return (await feed(before)).changes;
@@ -89,7 +69,7 @@ describe.each(testDatabases())('revocation feed on $name', (target) => {
       authorization: `Basic ${Buffer.from(`${created.id}:${secret}`).toString('base64')}`,
     });
     const feed = ok(await t.request('GET', '/api/v1/revocations', { headers: basic(created.secret) }), 200);
-    expect((JSON.parse(feed.body) as Feed).state.globalMinTokenVersion).toBeGreaterThanOrEqual(1);
+    expect((JSON.parse(feed.body) as FeedPage).state.globalMinTokenVersion).toBeGreaterThanOrEqual(1);
     const wrong = await t.request('GET', '/api/v1/revocations', { headers: basic(`${created.secret}x`) });
     expect(wrong.statusCode).toBe(401);
     ok(
@@ -299,7 +279,7 @@ describe.each(testDatabases())('revocation feed on $name', (target) => {
         201,
       );
     }
-    const seen: Change[] = [];
+    const seen: FeedChange[] = [];
     let cursor = before;
     for (let page = await feed(cursor, 3); ; page = await feed(cursor, 3)) {
       seen.push(...page.changes);

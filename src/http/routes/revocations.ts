@@ -42,7 +42,7 @@ const RevocationKindSchema = Type.Union([
   Type.Literal('signing_key_rotated'),
 ]);
 
-const ChangeSchema = Type.Object({
+export const ChangeSchema = Type.Object({
   seq: Seq,
   kind: RevocationKindSchema,
   userId: Type.Union([Type.String(), Type.Null()]),
@@ -64,7 +64,7 @@ const StateSchema = Type.Object({
   ),
 });
 
-const FeedSchema = Type.Object({
+export const FeedSchema = Type.Object({
   state: StateSchema,
   changes: Type.Array(ChangeSchema),
   lastSeq: Seq,
