@@ -13,7 +13,7 @@ import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, testDatabases } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
-import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
+import { JwsAccessTokenSigner } from './jws-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
@@ -62,10 +62,10 @@ function wellShaped(claims: Record<string, unknown>): boolean {
   );
 }
 
-describe('Ed25519AccessTokenSigner against jose jwtVerify (oracle)', () => {
+describe('JwsAccessTokenSigner against jose jwtVerify (oracle)', () => {
   let database: TestDatabase;
   let keyStore: SigningKeyStore;
-  let signer: Ed25519AccessTokenSigner;
+  let signer: JwsAccessTokenSigner;
   let ourKid: string;
   let ourKey: KeyObject;
   let jwks: ReturnType<typeof createLocalJWKSet>;
@@ -76,7 +76,7 @@ describe('Ed25519AccessTokenSigner against jose jwtVerify (oracle)', () => {
     database = await pglite!.create();
     keyStore = new SigningKeyStore(database.db, new ManualClock(NOW));
     await keyStore.ensureActiveKey();
-    signer = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+    signer = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER });
     const active = await keyStore.signingKey();
     ourKid = active.kid;
     ourKey = active.privateKey;
