@@ -129,12 +129,12 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
     (SigningKeyRotation & { readonly previousAlgorithm: string; readonly algorithm: string }) | null
   > {
     await this.lock();
-    // Under the lock: of several instances starting together, the first rotates, the rest see its key.
+    // Under the lock (every change of keys takes it): of several instances starting together,
+    // the first rotates, the rest see its key. No row lock: nothing is written when nothing changes.
     const active = await this.#db
       .selectFrom('signing_keys')
       .select(['kid', 'algorithm'])
       .where('status', '=', 'active')
-      .forUpdate()
       .executeTakeFirst();
     if (active === undefined || active.algorithm === this.algorithm) return null;
     const rotation = await this.rotate(now);
