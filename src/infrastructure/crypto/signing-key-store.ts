@@ -101,9 +101,9 @@ interface OverrideKey {
 }
 
 /**
- * Signing keys for access tokens (Ed25519 or P-256, one algorithm per key), kept in `signing_keys` (or pinned by
- * TOKENWARDEN_SIGNING_KEY). Imported keys are cached; call `reload()` after the
- * table changes. The active key signs; `verifying` keys verify until one
+ * Signing keys for access tokens (Ed25519 or P-256, one algorithm per key), kept in
+ * `signing_keys` (or pinned by TOKENWARDEN_SIGNING_KEY). Imported keys are cached; call
+ * `reload()` after the table changes. The active key signs; `verifying` keys verify until one
  * access-token TTL after they stopped signing; retired keys do neither.
  *
  * @example
@@ -115,7 +115,7 @@ export class SigningKeyStore implements SigningKeyCache {
   private readonly override: OverrideKey | undefined;
   private readonly sealer: PrivateJwkSealer;
   /** What new keys are made for. */
-  readonly algorithm: SigningAlgorithm;
+  private readonly algorithm: SigningAlgorithm;
   private readonly accessTokenTtlSeconds: number;
   private readonly verifyWindowMs: number;
   private readonly unknownKidIntervalMs: number;
