@@ -206,6 +206,18 @@ describe.each(testDatabases())('ES256 access tokens, and switching to them, on $
     expect((await jwtVerify(edToken, keySet, options)).protectedHeader.alg).toBe('EdDSA');
   });
 
+  it("refuses, at tokenwarden and in the verifier, a token whose header's alg is not its key's (alg confusion)", async () => {
+    const withAlg = (token: string, alg: string) => {
+      const [header, ...rest] = token.split('.') as [string, string, string];
+      const decoded = JSON.parse(Buffer.from(header, 'base64url').toString()) as Record<string, unknown>;
+      return [Buffer.from(JSON.stringify({ ...decoded, alg })).toString('base64url'), ...rest].join('.');
+    };
+    for (const confused of [withAlg(esToken, 'EdDSA'), withAlg(edToken, 'ES256')]) {
+      expect((await call(base, 'GET', '/api/v1/users/me', { token: confused })).status).toBe(401);
+      expect(await verifier?.verify(confused)).toMatchObject({ ok: false, code: 'token_invalid' });
+    }
+  });
+
   it('the EdDSA token from before verifies at tokenwarden and through the verifier until its key retires; ES256 ones go on', async () => {
     const me = async (token: string) => (await call(base, 'GET', '/api/v1/users/me', { token })).status;
     expect(await me(edToken)).toBe(200);
