@@ -3,7 +3,7 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,forward-auth,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,forward-auth,signing-alg,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
@@ -17,6 +17,7 @@ import { refreshCpuAlternated } from './refresh-cpu.js';
 import { refreshFloor } from './refresh-floor.js';
 import { retention } from './retention.js';
 import { rotationScale } from './rotation-scale.js';
+import { signingAlgorithmSection } from './signing-algorithms.js';
 import { distributionChart, lineChart } from './support/chart.js';
 import { load, machine, parseFlags, table, writeSection } from './support/env.js';
 import {
@@ -145,6 +146,10 @@ if (wanted('forward-auth')) {
       'per route; server CPU per request from /proc/<pid>/stat over each run, HTTP included (`bench/forward-auth.ts`).',
     await forwardAuth(quick),
   );
+}
+
+if (wanted('signing-alg')) {
+  await emit('signing-alg', `### EdDSA and ES256, ${mode}`, await signingAlgorithmSection(quick));
 }
 
 if (wanted('downstream')) {

@@ -3,6 +3,8 @@ import type { FastifyServerOptions } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { type DestinationStream, pino } from 'pino';
+import { AdoptSigningAlgorithm } from './application/commands/adopt-signing-algorithm/command.js';
+import { AdoptSigningAlgorithmHandler } from './application/commands/adopt-signing-algorithm/handler.js';
 import { EnsureAdmin } from './application/commands/ensure-admin/command.js';
 import { EnsureAdminHandler } from './application/commands/ensure-admin/handler.js';
 import { RunScheduledRotation } from './application/commands/run-scheduled-rotation/command.js';
@@ -25,8 +27,8 @@ import { RedisThrottleStore } from './infrastructure/cache/redis-throttle-store.
 import { settleWithin } from './infrastructure/clock/settle-within.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
-import { Ed25519AccessTokenSigner } from './infrastructure/crypto/ed25519-access-token-signer.js';
 import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
+import { JwsAccessTokenSigner } from './infrastructure/crypto/jws-access-token-signer.js';
 import { createPrivateJwkSealer, SigningKeyUnsealError } from './infrastructure/crypto/private-jwk-sealer.js';
 import { RandomTokenGenerator } from './infrastructure/crypto/random-token-generator.js';
 import { SigningKeyStore } from './infrastructure/crypto/signing-key-store.js';
@@ -174,6 +176,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     const signingKeys = {
       sealer: createPrivateJwkSealer(config.masterKey, config.previousMasterKey),
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      algorithm: config.signingAlgorithm,
     };
     const keyStore = new SigningKeyStore(database.db, clock, {
       ...signingKeys,
@@ -232,7 +235,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       tokens,
       hasher: overrides.hasher ?? new Argon2PasswordHasher(config.argon2),
       sealer: new HkdfSuccessorSealer(),
-      signer: new Ed25519AccessTokenSigner({
+      signer: new JwsAccessTokenSigner({
         keyStore,
         issuer: config.issuer,
         audience: config.audience,
@@ -514,6 +517,16 @@ export async function createTokenwarden(
     // The dummy hash for unknown emails is made on first use; make it now, so the first
     // failed login costs what every other one does.
     await core.context.hasher.verifyDummy('warm-up');
+    // A changed TOKENWARDEN_SIGNING_ALG is a key rotation, once, however many instances start.
+    const adoption = await new AdoptSigningAlgorithmHandler(core.context).handle(
+      AdoptSigningAlgorithm({ actor: 'system' }),
+    );
+    if (adoption !== null) {
+      pino(baseLogOptions(config.logLevel, 'signing-keys'), overrides.logStream).info(
+        adoption,
+        `signing algorithm changed from ${adoption.previousAlgorithm} to ${adoption.algorithm}: a new key signs, the old one verifies until the tokens it signed expire`,
+      );
+    }
     const bootstrapLog = pino(baseLogOptions(config.logLevel, 'admin-bootstrap'), overrides.logStream);
     if (config.admin === null) {
       bootstrapLog.info(

@@ -46,6 +46,9 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 3 })),
   TOKENWARDEN_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   TOKENWARDEN_SIGNING_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // What access tokens are signed with; a change is a key rotation at the next start.
+  // A pattern, not a union of literals: its message names the values taken.
+  TOKENWARDEN_SIGNING_ALG: Type.String({ pattern: '^(EdDSA|ES256)$', default: 'EdDSA' }),
   // 32+ random bytes as base64/base64url/hex; checked by masterKeyProblem (passphrases are refused).
   TOKENWARDEN_MASTER_KEY: Type.Optional(Type.String({ minLength: 1 })),
   // Both checked by parsePublicUrl: absolute http(s) URLs without credentials, query or fragment.
@@ -184,6 +187,8 @@ export interface Config {
   readonly subscriptionHeartbeat: { readonly intervalMs: number; readonly deadAfterMs: number };
   readonly admin: { readonly email: string; readonly password: string } | null;
   readonly signingKey: string | null;
+  /** What new signing keys are made for: EdDSA (Ed25519) or ES256 (P-256). */
+  readonly signingAlgorithm: 'EdDSA' | 'ES256';
   /** Encrypts stored private signing keys (HKDF-SHA256 → AES-256-GCM); null keeps them plaintext. */
   readonly masterKey: string | null;
   /** The public base URL (no trailing slash): the OAuth metadata's endpoints are under it. */
@@ -456,6 +461,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
         ? { email: env.TOKENWARDEN_ADMIN_EMAIL, password: env.TOKENWARDEN_ADMIN_PASSWORD }
         : null,
     signingKey: env.TOKENWARDEN_SIGNING_KEY ?? null,
+    signingAlgorithm: env.TOKENWARDEN_SIGNING_ALG as Config['signingAlgorithm'],
     masterKey: env.TOKENWARDEN_MASTER_KEY ?? null,
     publicUrl,
     publicUrlConfigured: env.TOKENWARDEN_PUBLIC_URL !== undefined,

@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from 'jose';
 import type { AccessTokenInput } from '../../src/application/ports/access-token-signer.js';
 import type { Core } from '../../src/composition-root.js';
-import { Ed25519AccessTokenSigner } from '../../src/infrastructure/crypto/ed25519-access-token-signer.js';
+import { JwsAccessTokenSigner } from '../../src/infrastructure/crypto/jws-access-token-signer.js';
 import type {
   SigningKeyStore,
   VerificationKeySet,
@@ -85,11 +85,11 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
     client_id: string;
   };
   // Another instance over the same keys: its tokens are new to this one's signer.
-  const elsewhere = new Ed25519AccessTokenSigner({ keyStore, issuer, audience: aud, clientId });
+  const elsewhere = new JwsAccessTokenSigner({ keyStore, issuer, audience: aud, clientId });
   // A signer that holds no private key for the tokens' kid (a retired key's tokens, a
   // verifier elsewhere): every first sight is an Ed25519 verify.
   const publicOnly = new WeakMap<VerificationKeySet, VerificationKeySet>();
-  const verifyOnly = new Ed25519AccessTokenSigner({
+  const verifyOnly = new JwsAccessTokenSigner({
     keyStore: {
       signingKey: () => keyStore.signingKey(),
       reloadForUnknownKid: () => keyStore.reloadForUnknownKid(),
@@ -145,7 +145,7 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
 
   // Fresh tokens for each first-sight figure: none of them was seen before. Signed
   // by the other instance, except those this instance issued itself (it remembers them).
-  const signMany = async (signer: Pick<Ed25519AccessTokenSigner, 'sign'>) =>
+  const signMany = async (signer: Pick<JwsAccessTokenSigner, 'sign'>) =>
     Promise.all(indices.map(async () => (await signer.sign(input, now())).token));
   const forJose = await signMany(elsewhere);
   const forNode = await signMany(elsewhere);

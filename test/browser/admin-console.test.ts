@@ -349,6 +349,10 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     await answer(true);
     await expect.poll(() => rows.count()).toBe(2);
     expect(await rows.nth(1).textContent()).toContain('verifying');
+    expect(await page.locator('#keys-table tbody tr td:nth-child(3)').allTextContents()).toEqual([
+      'EdDSA',
+      'EdDSA',
+    ]);
     const activeKid = (await rows.first().locator('td').first().textContent())!;
     expect(activeKid).not.toBe(firstKid);
 

@@ -105,6 +105,7 @@ describe('a start that fails says why on one line', () => {
       TOKENWARDEN_ADMIN_EMAIL: 'admin@example.com',
       TOKENWARDEN_ADMIN_PASSWORD: 'short',
       DATABASE_URL: 'mysql://user:hunter2-secret@db/x',
+      TOKENWARDEN_SIGNING_ALG: 'RS256',
     });
     expect(run.exitCode).toBe(2);
     const line = failureLine(run);
@@ -112,6 +113,11 @@ describe('a start that fails says why on one line', () => {
     expect(line.stack).toBeUndefined();
     const problems = line.problems as { variable: string; value?: string; message: string }[];
     expect(problems.find((p) => p.variable === 'PORT')).toMatchObject({ value: 'eighty' });
+    // The message names the algorithms taken.
+    expect(problems.find((p) => p.variable === 'TOKENWARDEN_SIGNING_ALG')).toMatchObject({
+      value: 'RS256',
+      message: expect.stringContaining('EdDSA|ES256'),
+    });
     const password = problems.find((p) => p.variable === 'TOKENWARDEN_ADMIN_PASSWORD');
     expect(password).toBeDefined();
     expect(password).not.toHaveProperty('value');

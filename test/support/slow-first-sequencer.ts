@@ -47,11 +47,13 @@ const KNOWN_SECONDS: Readonly<Record<string, number>> = {
   'src/infrastructure/database/create-database.test.ts': 10,
   'test/cli/config-schedule-cli.test.ts': 9,
   'test/conformance/feed-server.test.ts': 8,
+  'test/verifier/es256.test.ts': 9,
   'test/cli/clients-cli.test.ts': 8,
   'test/http/access-log.test.ts': 8,
   'test/http/user-rotation.test.ts': 7,
   'src/infrastructure/database/live-token-query.test.ts': 7,
   'test/cli/prune-cli.test.ts': 6,
+  'test/cli/keys-algorithm-cli.test.ts': 6,
   'test/client/client-server.test.ts': 6,
   'test/http/oauth-endpoints.test.ts': 5,
   // Each starts a gateway process and a server per database (measured at load 10: 4.2 and 4.8 s).

@@ -3,7 +3,7 @@
  * checked by the server against the schema it validates its answers with.
  */
 export interface TokenPair {
-  /** The access token: an EdDSA JWT (`typ: at+jwt`), sent as `Authorization: Bearer …`. */
+  /** The access token: an EdDSA or ES256 JWT (`typ: at+jwt`), sent as `Authorization: Bearer …`. */
   readonly accessToken: string;
   /** The refresh token (opaque, `twr_…`), single use. */
   readonly refreshToken: string;

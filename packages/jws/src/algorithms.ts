@@ -4,8 +4,7 @@ import { type KeyObject, sign, verify } from 'node:crypto';
  * A JWS algorithm as tokenwarden takes it (RFC 7518 §3.1): the key it needs, the length of
  * its signatures, and how node:crypto makes and checks one. The parser, the key choice and
  * the verification read all they need from here, so another algorithm is another entry in
- * the table below (ES256 would be: `ec` on `prime256v1`, 64 bytes R || S per RFC 7518 §3.4,
- * `sha256` with `dsaEncoding: 'ieee-p1363'`, not deterministic).
+ * the table below.
  */
 export interface JwsAlgorithm {
   /** The protected header's `alg`. */
@@ -42,7 +41,29 @@ const EDDSA: JwsAlgorithm = Object.freeze({
     verify(null, input, publicKey, signature),
 });
 
-const ALGORITHMS: ReadonlyMap<string, JwsAlgorithm> = new Map([[EDDSA.name, EDDSA]]);
+/**
+ * ECDSA on P-256 with SHA-256 (RFC 7518 §3.4). The signature is the JOSE form, R || S as two
+ * 32-byte big-endian integers (`dsaEncoding: 'ieee-p1363'`), never DER; OpenSSL's verify
+ * refuses R or S of zero or not below the group order. Not deterministic: each sign draws a
+ * fresh nonce, so a token is checked by a verify only.
+ */
+const ES256: JwsAlgorithm = Object.freeze({
+  name: 'ES256',
+  keyType: 'ec',
+  namedCurve: 'prime256v1',
+  signatureBytes: 64,
+  encodedSignatureLength: encodedLength(64),
+  deterministic: false,
+  sign: (input: Buffer, privateKey: KeyObject) =>
+    sign('sha256', input, { key: privateKey, dsaEncoding: 'ieee-p1363' }),
+  verify: (input: Buffer, publicKey: KeyObject, signature: Buffer) =>
+    verify('sha256', input, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+});
+
+const ALGORITHMS: ReadonlyMap<string, JwsAlgorithm> = new Map([
+  [EDDSA.name, EDDSA],
+  [ES256.name, ES256],
+]);
 
 /**
  * The table's entry for a header's `alg` (any JSON value), or undefined: an algorithm not in
@@ -50,6 +71,7 @@ const ALGORITHMS: ReadonlyMap<string, JwsAlgorithm> = new Map([[EDDSA.name, EDDS
  *
  * @example
  * jwsAlgorithm('EdDSA')?.signatureBytes; // 64
+ * jwsAlgorithm('ES256')?.namedCurve; // 'prime256v1'
  * jwsAlgorithm('none'); // undefined
  */
 export function jwsAlgorithm(alg: unknown): JwsAlgorithm | undefined {

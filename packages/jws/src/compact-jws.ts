@@ -7,7 +7,8 @@ import { type JwsAlgorithm, jwsAlgorithm } from './algorithms.js';
  * `crit`, a signature of that algorithm's length. Stricter than jose on Node 20 (which
  * decodes with `atob`, so it lets padding, whitespace and non-canonical trailing bits through
  * in the signature): one token has one spelling, which the servers' verified-token memory
- * relies on.
+ * relies on. (ECDSA leaves one more: (R, n − S) verifies as (R, S) does, in jose and here; such
+ * a token carries the same claims, so it is only remembered as a second entry.)
  */
 export interface CompactJws {
   readonly algorithm: JwsAlgorithm;

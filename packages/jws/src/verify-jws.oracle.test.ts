@@ -10,7 +10,7 @@ import { keyForKid, verifyJws } from './verify-jws.js';
  * verifier package uses it, against jose's `jwtVerify` as the oracle: it refuses what jose
  * refuses, calls expired what jose does, and accepts the rest but what it refuses on
  * purpose. The server's signer (its keys, its sign-again path, its claim shapes) is held to
- * jose in src/infrastructure/crypto/ed25519-access-token-signer.oracle.test.ts.
+ * jose in src/infrastructure/crypto/jws-access-token-signer.oracle.test.ts.
  */
 
 const NOW = 1_900_000_000;
@@ -19,24 +19,40 @@ const ISSUER = 'https://auth.test';
 const REQUIRED = ['sub', 'sid', 'jti', 'iat', 'exp', 'ver', 'gver'];
 const ours = generateKeyPairSync('ed25519');
 const stranger = generateKeyPairSync('ed25519');
+const oursEc = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+const strangerEc = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const KID = 'kid-1';
-const KEYS = new Map([[KID, createPublicKey(ours.privateKey)]]);
+const EC_KID = 'kid-ec';
+const KEYS = new Map([
+  [KID, createPublicKey(ours.privateKey)],
+  [EC_KID, createPublicKey(oursEc.privateKey)],
+]);
+const publicJwk = (key: KeyObject) => createPublicKey(key).export({ format: 'jwk' }) as JWK;
+// Both algorithms' keys in one set, as during a switch from EdDSA to ES256.
 const jwks = createLocalJWKSet({
-  keys: [{ ...(createPublicKey(ours.privateKey).export({ format: 'jwk' }) as JWK), kid: KID, alg: 'EdDSA' }],
+  keys: [
+    { ...publicJwk(ours.privateKey), kid: KID, alg: 'EdDSA', use: 'sig' },
+    { ...publicJwk(oursEc.privateKey), kid: EC_KID, alg: 'ES256', use: 'sig' },
+  ],
 });
 const b64 = (value: string) => Buffer.from(value).toString('base64url');
 const canonical = (part: string) =>
   /^[A-Za-z0-9_-]+$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part;
 
+/** Signs by the key's type (Ed25519, or ES256's R || S), whatever the header says. */
 function signed(key: KeyObject, header: unknown, claims: unknown): string {
   const input = `${b64(JSON.stringify(header))}.${b64(JSON.stringify(claims))}`;
-  return `${input}.${sign(null, Buffer.from(input), key).toString('base64url')}`;
+  const signature =
+    key.asymmetricKeyType === 'ec'
+      ? sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' })
+      : sign(null, Buffer.from(input), key);
+  return `${input}.${signature.toString('base64url')}`;
 }
 
 async function oracle(token: string): Promise<'ok' | 'invalid' | 'expired'> {
   try {
     await jwtVerify(token, jwks, {
-      algorithms: ['EdDSA'],
+      algorithms: ['EdDSA', 'ES256'],
       audience: AUDIENCE,
       issuer: ISSUER,
       typ: 'at+jwt',
@@ -89,6 +105,9 @@ describe('@tokenwarden/jws checks a JWT as jose jwtVerify does (oracle)', () => 
           undefined,
           'none',
           'Ed25519',
+          'ES256',
+          'EdDSA',
+          'kid-ec',
           7,
           ['b64'],
           'AT+JWT',
@@ -125,31 +144,69 @@ describe('@tokenwarden/jws checks a JWT as jose jwtVerify does (oracle)', () => 
 
   it('refuses what jose refuses, calls expired what jose does, accepts the rest but what it refuses on purpose', async () => {
     await fc.assert(
-      fc.asyncProperty(edits, mutation, fc.boolean(), async (changes, mutate, byStranger) => {
-        const header: Record<string, unknown> = { alg: 'EdDSA', kid: KID, typ: 'at+jwt' };
-        const claims: Record<string, unknown> = { ...good, iat: NOW, exp: NOW + 60 };
-        for (const [name, value] of changes) {
-          if (name.startsWith('h.')) header[name.slice(2)] = value;
-          else claims[name] = value;
-        }
-        const token = mutate(signed(byStranger ? stranger.privateKey : ours.privateKey, header, claims));
-        const expected = await oracle(token);
-        const actual = checked(token);
-        // A spelling it refuses on purpose is invalid even where jose would call it expired.
-        if (stricter(token)) expect(actual, token).toBe('invalid');
-        else expect(actual, token).toBe(expected);
-      }),
-      { numRuns: 500 },
+      fc.asyncProperty(
+        edits,
+        mutation,
+        fc.boolean(),
+        fc.boolean(),
+        async (changes, mutate, byStranger, ec) => {
+          // An ES256 token under its key, or an EdDSA one; the edits may swap alg or kid (alg confusion).
+          const header: Record<string, unknown> = ec
+            ? { alg: 'ES256', kid: EC_KID, typ: 'at+jwt' }
+            : { alg: 'EdDSA', kid: KID, typ: 'at+jwt' };
+          const claims: Record<string, unknown> = { ...good, iat: NOW, exp: NOW + 60 };
+          for (const [name, value] of changes) {
+            if (name.startsWith('h.')) header[name.slice(2)] = value;
+            else claims[name] = value;
+          }
+          const key = ec ? (byStranger ? strangerEc : oursEc) : byStranger ? stranger : ours;
+          const token = mutate(signed(key.privateKey, header, claims));
+          const expected = await oracle(token);
+          const actual = checked(token);
+          // A spelling it refuses on purpose is invalid even where jose would call it expired.
+          if (stricter(token)) expect(actual, token).toBe('invalid');
+          else expect(actual, token).toBe(expected);
+        },
+      ),
+      { numRuns: 800 },
     );
   });
 
-  it('accepts a genuine token (control)', async () => {
-    const token = signed(
-      ours.privateKey,
-      { alg: 'EdDSA', kid: KID, typ: 'at+jwt' },
-      { ...good, iat: NOW, exp: NOW + 1 },
-    );
-    expect(await oracle(token)).toBe('ok');
-    expect(checked(token)).toBe('ok');
+  it('accepts a genuine token of each algorithm (control)', async () => {
+    const claims = { ...good, iat: NOW, exp: NOW + 1 };
+    for (const token of [
+      signed(ours.privateKey, { alg: 'EdDSA', kid: KID, typ: 'at+jwt' }, claims),
+      signed(oursEc.privateKey, { alg: 'ES256', kid: EC_KID, typ: 'at+jwt' }, claims),
+    ]) {
+      expect(await oracle(token)).toBe('ok');
+      expect(checked(token)).toBe('ok');
+    }
+  });
+
+  it('refuses, as jose does, an ES256 token naming the Ed25519 key and an EdDSA token naming the P-256 key', async () => {
+    const claims = { ...good, iat: NOW, exp: NOW + 60 };
+    for (const token of [
+      signed(oursEc.privateKey, { alg: 'ES256', kid: KID, typ: 'at+jwt' }, claims),
+      signed(ours.privateKey, { alg: 'EdDSA', kid: EC_KID, typ: 'at+jwt' }, claims),
+      // The header's alg swapped, the signature left as its key made it.
+      signed(oursEc.privateKey, { alg: 'EdDSA', kid: EC_KID, typ: 'at+jwt' }, claims),
+      signed(ours.privateKey, { alg: 'ES256', kid: KID, typ: 'at+jwt' }, claims),
+    ]) {
+      expect(await oracle(token), token).toBe('invalid');
+      expect(checked(token), token).toBe('invalid');
+    }
+  });
+
+  it('agrees with jose on a high-S ES256 signature (R, n − S): both accept it, as ECDSA allows', async () => {
+    const claims = { ...good, iat: NOW, exp: NOW + 60 };
+    const token = signed(oursEc.privateKey, { alg: 'ES256', kid: EC_KID, typ: 'at+jwt' }, claims);
+    const dot = token.lastIndexOf('.');
+    const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+    const order = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
+    const flipped = Buffer.from((order - s).toString(16).padStart(64, '0'), 'hex');
+    const other = `${token.slice(0, dot)}.${Buffer.concat([signature.subarray(0, 32), flipped]).toString('base64url')}`;
+    expect(await oracle(other)).toBe('ok');
+    expect(checked(other)).toBe('ok');
   });
 });

@@ -44,11 +44,24 @@ describe('the algorithm table', () => {
     });
   });
 
+  it('has ES256 on P-256, with 64-byte R || S signatures (86 base64url characters), not deterministic', () => {
+    expect(jwsAlgorithm('ES256')).toMatchObject({
+      name: 'ES256',
+      keyType: 'ec',
+      namedCurve: 'prime256v1',
+      signatureBytes: 64,
+      encodedSignatureLength: 86,
+      deterministic: false,
+    });
+  });
+
   it('names nothing for an algorithm it does not take, a prototype name or a non-string', () => {
     for (const alg of [
       'none',
       'HS256',
-      'ES256',
+      'ES384',
+      'RS256',
+      'es256',
       'eddsa',
       'Ed25519',
       '__proto__',
@@ -175,5 +188,98 @@ describe('verifyJws', () => {
     const { issuer: _issuer, ...anyIssuer } = RULES;
     expect(verifyJws(token, publicKey, anyIssuer)).toEqual({ ok: true, claims: withoutIss });
     expect(verifyJws(token, publicKey, RULES)).toEqual({ ok: false, reason: 'invalid' });
+  });
+});
+
+describe('ES256', () => {
+  const es = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const esOther = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const esPublic = createPublicKey(es.privateKey);
+  const ES_HEADER = { alg: 'ES256', kid: 'ec', typ: 'at+jwt' };
+  const input = (header: unknown = ES_HEADER, claims: unknown = CLAIMS) => `${b64(header)}.${b64(claims)}`;
+  const esSigned = (
+    key: KeyObject = es.privateKey,
+    header: unknown = ES_HEADER,
+    claims: unknown = CLAIMS,
+    dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363',
+  ) => {
+    const text = input(header, claims);
+    return `${text}.${sign('sha256', Buffer.from(text), { key, dsaEncoding }).toString('base64url')}`;
+  };
+  const keys = new Map<string, KeyObject>([
+    ['ec', esPublic],
+    ['k1', createPublicKey(ours.privateKey)],
+  ]);
+
+  it('accepts a genuine token, signed with R || S, and returns its claims', () => {
+    const jws = parsed(esSigned());
+    expect(jws.algorithm).toBe(jwsAlgorithm('ES256'));
+    expect(jws.signature).toHaveLength(64);
+    expect(keyForKid(jws, keys)).toBe(esPublic);
+    expect(verifyJws(jws, esPublic, RULES)).toEqual({ ok: true, claims: CLAIMS });
+  });
+
+  it('refuses a DER signature and any signature of another length than 64 bytes', () => {
+    const der = esSigned(es.privateKey, ES_HEADER, CLAIMS, 'der');
+    expect(Buffer.from(der.slice(der.lastIndexOf('.') + 1), 'base64url').length).toBeGreaterThan(64);
+    expect(parseCompactJws(der)).toBeUndefined();
+    const text = input();
+    for (const bytes of [0, 32, 63, 65, 72, 96]) {
+      const forged = `${text}.${Buffer.alloc(bytes, 1).toString('base64url')}`;
+      expect(parseCompactJws(forged), String(bytes)).toBeUndefined();
+    }
+  });
+
+  it("refuses another key's signature, a tampered payload and a signature of zeros", () => {
+    expect(verifyJws(parsed(esSigned(esOther.privateKey)), esPublic, RULES)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    const token = esSigned();
+    const tampered = `${input(ES_HEADER, { ...CLAIMS, sub: 'v' })}.${token.slice(token.lastIndexOf('.') + 1)}`;
+    expect(verifyJws(parsed(tampered), esPublic, RULES)).toEqual({ ok: false, reason: 'invalid' });
+    const zeros = `${input()}.${Buffer.alloc(64).toString('base64url')}`;
+    expect(verifyJws(parsed(zeros), esPublic, RULES)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses alg confusion: an ES256 header naming an Ed25519 key, an EdDSA header naming a P-256 key', () => {
+    const esNamingEd = parsed(esSigned(es.privateKey, { ...ES_HEADER, kid: 'k1' }));
+    expect(keyForKid(esNamingEd, keys)).toBe('unfit_key');
+    expect(verifyJws(esNamingEd, createPublicKey(ours.privateKey), RULES)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
+    const edNamingEs = parsed(signed(ours.privateKey, CLAIMS, { alg: 'EdDSA', kid: 'ec', typ: 'at+jwt' }));
+    expect(keyForKid(edNamingEs, keys)).toBe('unfit_key');
+    expect(verifyJws(edNamingEs, esPublic, RULES)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses keys of another curve: P-384 and secp256k1 signatures over SHA-256 are not ES256', () => {
+    for (const namedCurve of ['secp384r1', 'secp256k1']) {
+      const pair = generateKeyPairSync('ec', { namedCurve });
+      const publicKey = createPublicKey(pair.privateKey);
+      const curveKeys = new Map([['ec', publicKey]]);
+      // secp256k1 (ES256K) makes 64-byte signatures too (P-384's are cut to 64): only the curve check refuses them.
+      const text = input();
+      const signature = sign('sha256', Buffer.from(text), {
+        key: pair.privateKey,
+        dsaEncoding: 'ieee-p1363',
+      });
+      const token = `${text}.${signature.subarray(0, 64).toString('base64url')}`;
+      const jws = parsed(token);
+      expect(keyForKid(jws, curveKeys), namedCurve).toBe('unfit_key');
+      expect(verifyJws(jws, publicKey, RULES), namedCurve).toEqual({ ok: false, reason: 'invalid' });
+    }
+  });
+
+  it('with the private key: still runs the verify (a fresh nonce per sign), accepting exactly what it accepts', () => {
+    expect(verifyJws(parsed(esSigned()), esPublic, RULES, es.privateKey)).toEqual({
+      ok: true,
+      claims: CLAIMS,
+    });
+    expect(verifyJws(parsed(esSigned(esOther.privateKey)), esPublic, RULES, es.privateKey)).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 });

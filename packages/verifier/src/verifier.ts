@@ -214,7 +214,7 @@ export interface VerifierStatusChange {
 /** A verifier made by {@link createVerifier}. */
 export interface Verifier {
   /**
-   * Judges an access token: the signature through the JWKS (EdDSA, `typ: at+jwt`, the audience,
+   * Judges an access token: the signature through the JWKS (EdDSA or ES256, `typ: at+jwt`, the audience,
    * the issuer when set), `exp`/`nbf` by the verifier's clock, the issuer's bounds, then the
    * revocation feed's state (rotations, revoked sessions, disabled users, retired keys). Never
    * rejects: a refusal is a result.
@@ -270,7 +270,7 @@ const fail = (code: VerifyErrorCode, message: string): VerifyResult => ({ ok: fa
 
 /**
  * A verifier for tokenwarden's access tokens that honours rotations and revocations at once:
- * the JWT is checked through the JWKS (EdDSA, `typ: at+jwt`, audience), then held against
+ * the JWT is checked through the JWKS (EdDSA or ES256, `typ: at+jwt`, audience), then held against
  * the revocation feed it follows over Server-Sent Events with the service client's credentials.
  * When no heartbeat has proved a successful read of the server's log for `maxStalenessSeconds`
  * (bytes arriving prove nothing), or the server's head has been ahead of what was applied that
@@ -655,7 +655,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /** Signature, header and claims through the JWKS; the result is remembered. */
   async function checkSignature(token: string): Promise<Memo | VerifyResult> {
     const jws = parseCompactJws(token);
-    if (jws === undefined) return fail('token_invalid', 'The token is not an EdDSA JWT naming its key');
+    if (jws === undefined)
+      return fail('token_invalid', 'The token is not an EdDSA or ES256 JWT naming its key');
     const { kid } = jws;
     // A key the feed says is retired is refused whatever the JWKS cache still holds.
     if (state.retiredKids.has(kid)) {

@@ -55,7 +55,7 @@ export async function loadSigningKeys(): Promise<void> {
   const { items } = await client.request<SigningKeyList>('/api/v1/admin/signing-keys');
   $('keys-results').replaceChildren(
     table(
-      ['Key id', 'State', 'Created', 'Verifies until', 'Retired', ''],
+      ['Key id', 'State', 'Algorithm', 'Created', 'Verifies until', 'Retired', ''],
       items.map((key) => {
         const button =
           key.status === 'retired'
@@ -65,6 +65,7 @@ export async function loadSigningKeys(): Promise<void> {
         return [
           h('code', {}, visible(key.kid)),
           h('span', { class: `state ${key.status}` }, STATE_TEXT[key.status]),
+          visible(key.algorithm),
           when(key.createdAt),
           key.status === 'verifying' ? when(key.verifiesUntil) : '—',
           when(key.retiredAt),

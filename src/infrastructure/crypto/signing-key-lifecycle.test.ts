@@ -10,7 +10,7 @@ import { loadConfig } from '../../config.js';
 import { masterKeyProblem } from '../../master-key.js';
 import { KyselyUnitOfWork } from '../database/repositories/kysely-unit-of-work.js';
 import type { Database } from '../database/schema.js';
-import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
+import { JwsAccessTokenSigner } from './jws-access-token-signer.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
@@ -203,7 +203,7 @@ describeEachDatabase('signing-key lifecycle', (suite) => {
       accessTokenTtlSeconds: TTL,
     });
   const signerOver = (keyStore: SigningKeyStore) =>
-    new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: TTL });
+    new JwsAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: TTL });
   const uowOver = (masterKey?: string) =>
     new KyselyUnitOfWork(db, {
       signingKeys: { sealer: createPrivateJwkSealer(masterKey), accessTokenTtlSeconds: TTL },

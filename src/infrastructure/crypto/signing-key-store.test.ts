@@ -1,12 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+} from 'jose';
 import type { Kysely } from 'kysely';
 import { beforeEach, expect, it } from 'vitest';
 import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
 import type { Database } from '../database/schema.js';
-import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
+import { JwsAccessTokenSigner } from './jws-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
@@ -20,9 +27,9 @@ describeEachDatabase('SigningKeyStore', (suite) => {
   let clock: ManualClock;
   let db: Kysely<Database>;
 
-  const storeOver = (overrideKey?: string) => new SigningKeyStore(db, clock, { overrideKey });
-  const signerOver = (keyStore: SigningKeyStore) =>
-    new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+  const storeOver = (overrideKey?: string, algorithm?: 'EdDSA' | 'ES256') =>
+    new SigningKeyStore(db, clock, { overrideKey, algorithm });
+  const signerOver = (keyStore: SigningKeyStore) => new JwsAccessTokenSigner({ keyStore, issuer: ISSUER });
   const storedKids = async () =>
     (await db.selectFrom('signing_keys').select('kid').execute()).map((r) => r.kid);
 
@@ -207,5 +214,55 @@ describeEachDatabase('SigningKeyStore', (suite) => {
     ['broken JSON', '{"kty":"OKP",'],
   ])('refuses %s as override at construction, naming TOKENWARDEN_SIGNING_KEY', (_name, overrideKey) => {
     expect(() => storeOver(overrideKey)).toThrow(/TOKENWARDEN_SIGNING_KEY/);
+  });
+
+  it('with ES256: stores a P-256 key stamped ES256 and publishes it as EC with x and y', async () => {
+    const store = storeOver(undefined, 'ES256');
+    await store.ensureActiveKey();
+    const row = await db.selectFrom('signing_keys').selectAll().executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ algorithm: 'ES256', status: 'active' });
+    expect(row.public_jwk).toEqual({ kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String) });
+    expect(row.kid).toBe(await calculateJwkThumbprint(row.public_jwk as { kty: string }));
+    const jwks = await store.jwks();
+    expect(jwks.keys).toEqual([
+      {
+        kty: 'EC',
+        crv: 'P-256',
+        x: expect.any(String),
+        y: expect.any(String),
+        kid: row.kid,
+        alg: 'ES256',
+        use: 'sig',
+      },
+    ]);
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+
+    const signer = signerOver(store);
+    const { token } = await signer.sign(input, clock.now());
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: row.kid, typ: 'at+jwt' });
+    // jose, given the published JWKS, takes it.
+    const { payload } = await jwtVerify(token, createLocalJWKSet({ keys: [...jwks.keys] }), {
+      algorithms: ['ES256'],
+      issuer: ISSUER,
+      currentDate: clock.now(),
+    });
+    expect(payload.sub).toBe(input.sub);
+    expect((await signer.verify(token, clock.now())).ok).toBe(true);
+  });
+
+  it('signs with a P-256 override under ES256, and refuses an Ed25519 one naming both variables', async () => {
+    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const store = storeOver(p256.export({ format: 'pem', type: 'pkcs8' }).toString(), 'ES256');
+    await store.ensureActiveKey();
+    const { token } = await signerOver(store).sign(input, clock.now());
+    expect(decodeProtectedHeader(token).alg).toBe('ES256');
+    expect((await store.jwks()).keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    expect(await storedKids()).toEqual([]);
+
+    expect(() => storeOver(pkcs8Pem(), 'ES256')).toThrow(
+      /TOKENWARDEN_SIGNING_KEY.*TOKENWARDEN_SIGNING_ALG=ES256/,
+    );
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'jwk' });
+    expect(() => storeOver(JSON.stringify(p384), 'ES256')).toThrow(/TOKENWARDEN_SIGNING_KEY.*secp384r1/);
   });
 });

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JwsAlgorithm } from '@tokenwarden/jws';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../../application/ports/clock.js';
@@ -6,26 +7,37 @@ import type { SigningKeyCache } from '../../application/ports/signing-key-cache.
 import { KyselySigningKeyRepository } from '../database/repositories/kysely-signing-key-repository.js';
 import type { Database } from '../database/schema.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from './private-jwk-sealer.js';
-import { SIGNING_ALGORITHM } from './signing-key-material.js';
-
-export { SIGNING_ALGORITHM } from './signing-key-material.js';
+import {
+  DEFAULT_SIGNING_ALGORITHM,
+  describeSigningAlgorithm,
+  isSigningAlgorithm,
+  jwsAlgorithmOf,
+  type SigningAlgorithm,
+  signingAlgorithmOfKey,
+} from './signing-algorithm.js';
 
 /** The environment variable that pins the signing key; named in start-up errors. */
 const SIGNING_KEY_ENV = 'TOKENWARDEN_SIGNING_KEY';
 
-/** A public JWK as published at `/.well-known/jwks.json`. */
+/**
+ * A public JWK as published at `/.well-known/jwks.json`: `OKP`/`Ed25519` with `x` for an
+ * EdDSA key, `EC`/`P-256` with `x` and `y` for an ES256 one (RFC 7518 §6.2.1).
+ */
 export interface PublicSigningJwk extends JWK {
   readonly kty: string;
   readonly crv: string;
   readonly x: string;
+  readonly y?: string;
   readonly kid: string;
-  readonly alg: typeof SIGNING_ALGORITHM;
+  readonly alg: SigningAlgorithm;
   readonly use: 'sig';
 }
 
 export interface SigningKey {
   readonly kid: string;
-  /** Made once per load: `crypto.sign(null, data, privateKey)` signs synchronously. */
+  /** What the key signs with: the header's `alg` and the signature's form. */
+  readonly algorithm: JwsAlgorithm;
+  /** Made once per load: `algorithm.sign(data, privateKey)` signs synchronously. */
   readonly privateKey: KeyObject;
 }
 
@@ -40,14 +52,20 @@ export interface VerificationKeySet {
   readonly byKid: ReadonlyMap<string, KeyObject>;
   /**
    * The key that signs now, when this instance holds it: a token it signed can be checked
-   * by signing its input again (Ed25519 is deterministic), for a third of a verify's cost.
+   * by signing its input again when the algorithm is deterministic (Ed25519), for a third of
+   * a verify's cost.
    */
   readonly signing: SigningKey | undefined;
 }
 
 export interface SigningKeyStoreOptions {
-  /** The TOKENWARDEN_SIGNING_KEY value: a PKCS8 PEM Ed25519 private key, or a private JWK as JSON. */
+  /**
+   * The TOKENWARDEN_SIGNING_KEY value: a PKCS8 PEM private key, or a private JWK as JSON, of
+   * {@link algorithm}'s type.
+   */
   readonly overrideKey?: string | undefined;
+  /** What new keys are made for (TOKENWARDEN_SIGNING_ALG); EdDSA by default. */
+  readonly algorithm?: SigningAlgorithm;
   /** How private keys are stored (TOKENWARDEN_MASTER_KEY); plaintext JSON when absent. */
   readonly sealer?: PrivateJwkSealer;
   /** A key that stopped signing verifies this long more (default 900 s). */
@@ -79,12 +97,13 @@ interface VerificationView {
 interface OverrideKey {
   readonly privateKey: KeyObject;
   readonly publicJwk: JWK;
+  readonly algorithm: SigningAlgorithm;
 }
 
 /**
- * Ed25519 signing keys for access tokens, kept in `signing_keys` (or pinned by
- * TOKENWARDEN_SIGNING_KEY). Imported keys are cached; call `reload()` after the
- * table changes. The active key signs; `verifying` keys verify until one
+ * Signing keys for access tokens (Ed25519 or P-256, one algorithm per key), kept in
+ * `signing_keys` (or pinned by TOKENWARDEN_SIGNING_KEY). Imported keys are cached; call
+ * `reload()` after the table changes. The active key signs; `verifying` keys verify until one
  * access-token TTL after they stopped signing; retired keys do neither.
  *
  * @example
@@ -95,6 +114,8 @@ interface OverrideKey {
 export class SigningKeyStore implements SigningKeyCache {
   private readonly override: OverrideKey | undefined;
   private readonly sealer: PrivateJwkSealer;
+  /** What new keys are made for. */
+  private readonly algorithm: SigningAlgorithm;
   private readonly accessTokenTtlSeconds: number;
   private readonly verifyWindowMs: number;
   private readonly unknownKidIntervalMs: number;
@@ -103,16 +124,17 @@ export class SigningKeyStore implements SigningKeyCache {
   private lastUnknownKidReload: number | undefined;
   private unknownKidReload: Promise<void> | undefined;
 
-  /** @throws Error naming TOKENWARDEN_SIGNING_KEY when `overrideKey` is not an Ed25519 private key. */
+  /** @throws Error naming TOKENWARDEN_SIGNING_KEY when `overrideKey` is not a private key of the algorithm. */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clock: Clock,
     options: SigningKeyStoreOptions = {},
   ) {
+    this.algorithm = options.algorithm ?? DEFAULT_SIGNING_ALGORITHM;
     this.override =
       options.overrideKey === undefined || options.overrideKey.trim() === ''
         ? undefined
-        : parseOverrideKey(options.overrideKey);
+        : parseOverrideKey(options.overrideKey, this.algorithm);
     this.sealer = options.sealer ?? createPrivateJwkSealer(undefined);
     this.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 900;
     this.verifyWindowMs = this.accessTokenTtlSeconds * 1000;
@@ -245,6 +267,7 @@ export class SigningKeyStore implements SigningKeyCache {
     return new KyselySigningKeyRepository(db, {
       sealer: this.sealer,
       accessTokenTtlSeconds: this.accessTokenTtlSeconds,
+      algorithm: this.algorithm,
     });
   }
 
@@ -269,8 +292,9 @@ export class SigningKeyStore implements SigningKeyCache {
 
     if (this.override !== undefined) {
       const kid = await calculateJwkThumbprint(this.override.publicJwk);
-      signing = { kid, privateKey: this.override.privateKey };
-      verification.set(kid, verificationEntry(this.override.publicJwk, kid, undefined));
+      const { algorithm } = this.override;
+      signing = { kid, algorithm: jwsAlgorithmOf(algorithm), privateKey: this.override.privateKey };
+      verification.set(kid, verificationEntry(this.override.publicJwk, kid, algorithm, undefined));
     }
 
     const now = this.clock.now().getTime();
@@ -281,14 +305,16 @@ export class SigningKeyStore implements SigningKeyCache {
           ? row.deactivatedAt.getTime() + this.verifyWindowMs
           : undefined;
       if (until !== undefined && until <= now) continue;
+      const algorithm = storedAlgorithm(row.algorithm, row.kid);
       if (!verification.has(row.kid)) {
-        verification.set(row.kid, verificationEntry(row.publicJwk as JWK, row.kid, until));
+        verification.set(row.kid, verificationEntry(row.publicJwk as JWK, row.kid, algorithm, until));
       }
       // Rows are newest first: should two ever be active, the newer one signs.
       if (signing === undefined && row.status === 'active') {
         signing = {
           kid: row.kid,
-          privateKey: importPrivateKey(this.sealer.open(row.kid, row.storedPrivateJwk), row.kid),
+          algorithm: jwsAlgorithmOf(algorithm),
+          privateKey: importPrivateKey(this.sealer.open(row.kid, row.storedPrivateJwk), row.kid, algorithm),
         };
       }
     }
@@ -297,31 +323,59 @@ export class SigningKeyStore implements SigningKeyCache {
   }
 }
 
-function publish(jwk: JWK, kid: string): PublicSigningJwk {
-  if (typeof jwk.kty !== 'string' || typeof jwk.crv !== 'string' || typeof jwk.x !== 'string') {
-    throw new Error(`Signing key ${kid} has a malformed public JWK`);
+/** A row's `algorithm`: one tokenwarden signs with, or the key is unusable (and says so). */
+function storedAlgorithm(name: string, kid: string): SigningAlgorithm {
+  if (!isSigningAlgorithm(name)) {
+    throw new Error(`Signing key ${kid} is of algorithm ${name}, which tokenwarden does not take`);
   }
-  return Object.freeze({ kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid, alg: SIGNING_ALGORITHM, use: 'sig' });
+  return name;
 }
 
-function verificationEntry(jwk: JWK, kid: string, until: number | undefined): VerificationEntry {
-  const published = publish(jwk, kid);
-  const publicKey = createPublicKey({
-    key: { kty: published.kty, crv: published.crv, x: published.x },
-    format: 'jwk',
-  });
-  if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error(`Signing key ${kid} is not an Ed25519 key`);
+function publish(jwk: JWK, kid: string, alg: SigningAlgorithm): PublicSigningJwk {
+  const ec = alg === 'ES256';
+  if (
+    typeof jwk.kty !== 'string' ||
+    typeof jwk.crv !== 'string' ||
+    typeof jwk.x !== 'string' ||
+    (ec && typeof jwk.y !== 'string')
+  ) {
+    throw new Error(`Signing key ${kid} has a malformed public JWK`);
+  }
+  return Object.freeze(
+    ec
+      ? { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y as string, kid, alg, use: 'sig' as const }
+      : { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid, alg, use: 'sig' as const },
+  );
+}
+
+function verificationEntry(
+  jwk: JWK,
+  kid: string,
+  alg: SigningAlgorithm,
+  until: number | undefined,
+): VerificationEntry {
+  const published = publish(jwk, kid, alg);
+  const { kid: _kid, alg: _alg, use: _use, ...key } = published;
+  const publicKey = createPublicKey({ key, format: 'jwk' });
+  if (signingAlgorithmOfKey(publicKey) !== alg) {
+    throw new Error(`Signing key ${kid} is not a ${describeSigningAlgorithm(alg)} key`);
+  }
   return { jwk: published, publicKey, until };
 }
 
-function importPrivateKey(jwk: JWK, kid: string): KeyObject {
+function importPrivateKey(jwk: JWK, kid: string, alg: SigningAlgorithm): KeyObject {
   const key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`Signing key ${kid} is not an Ed25519 key`);
+  if (signingAlgorithmOfKey(key) !== alg) {
+    throw new Error(`Signing key ${kid} is not a ${describeSigningAlgorithm(alg)} key`);
+  }
   return key;
 }
 
-/** Parses TOKENWARDEN_SIGNING_KEY synchronously, so a bad value stops start-up with its name. */
-function parseOverrideKey(raw: string): OverrideKey {
+/**
+ * Parses TOKENWARDEN_SIGNING_KEY synchronously, so a bad value stops start-up with its name.
+ * The key must be of the configured algorithm: the algorithm is the choice, the key follows it.
+ */
+function parseOverrideKey(raw: string, algorithm: SigningAlgorithm): OverrideKey {
   let keyObject: KeyObject;
   const value = raw.trim();
   try {
@@ -337,13 +391,20 @@ function parseOverrideKey(raw: string): OverrideKey {
     }
   } catch (cause) {
     const detail = cause instanceof Error ? `: ${cause.message}` : '';
-    throw new Error(`${SIGNING_KEY_ENV} is not a valid Ed25519 private key${detail}`, { cause });
-  }
-  if (keyObject.asymmetricKeyType !== 'ed25519') {
     throw new Error(
-      `${SIGNING_KEY_ENV} must be an Ed25519 private key, got ${keyObject.asymmetricKeyType ?? 'an unknown key type'}`,
+      `${SIGNING_KEY_ENV} is not a valid ${describeSigningAlgorithm(algorithm)} private key${detail}`,
+      {
+        cause,
+      },
+    );
+  }
+  if (signingAlgorithmOfKey(keyObject) !== algorithm) {
+    const type = keyObject.asymmetricKeyType ?? 'an unknown key type';
+    const curve = keyObject.asymmetricKeyDetails?.namedCurve;
+    throw new Error(
+      `${SIGNING_KEY_ENV} must be a ${describeSigningAlgorithm(algorithm)} private key (TOKENWARDEN_SIGNING_ALG=${algorithm}), got ${curve === undefined ? type : `${type} on ${curve}`}`,
     );
   }
   const publicJwk = createPublicKey(keyObject).export({ format: 'jwk' }) as JWK;
-  return { privateKey: keyObject, publicJwk };
+  return { privateKey: keyObject, publicJwk, algorithm };
 }

@@ -6,6 +6,7 @@ import type {
 } from '../../../application/ports/signing-key-repository.js';
 import type { SigningKeyRecord } from '../../../domain/signing-key.js';
 import { createPrivateJwkSealer, type PrivateJwkSealer } from '../../crypto/private-jwk-sealer.js';
+import { DEFAULT_SIGNING_ALGORITHM, type SigningAlgorithm } from '../../crypto/signing-algorithm.js';
 import { generateSigningKey } from '../../crypto/signing-key-material.js';
 import type { Database, SigningKeysTable } from '../schema.js';
 import { ImmediateRevocations, type RevocationRecorder } from './kysely-revocation-log.js';
@@ -15,11 +16,14 @@ export interface SigningKeyRepositoryOptions {
   readonly sealer: PrivateJwkSealer;
   /** A key that stopped signing verifies this long more: the life of the tokens it signed. */
   readonly accessTokenTtlSeconds: number;
+  /** What new keys are made for (TOKENWARDEN_SIGNING_ALG); EdDSA when absent. */
+  readonly algorithm?: SigningAlgorithm;
 }
 
 const DEFAULT_SIGNING_KEY_REPOSITORY_OPTIONS: SigningKeyRepositoryOptions = Object.freeze({
   sealer: createPrivateJwkSealer(undefined),
   accessTokenTtlSeconds: 900,
+  algorithm: DEFAULT_SIGNING_ALGORITHM,
 });
 
 /**
@@ -31,6 +35,8 @@ const SIGNING_KEYS_LOCK = 7_240_516_001;
 /** A key that may sign or verify, as the signing-key store loads it: with its stored private part. */
 interface UsableSigningKey {
   readonly kid: string;
+  /** As stored: `EdDSA` or `ES256` (the signing-key store refuses any other). */
+  readonly algorithm: string;
   readonly status: 'active' | 'verifying';
   /** The public JWK, parsed. */
   readonly publicJwk: unknown;
@@ -117,6 +123,24 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
     return { previousKid: previous?.kid ?? null, newKid, retiredKids };
   }
 
+  async rotateToConfiguredAlgorithm(
+    now: Date,
+  ): Promise<
+    (SigningKeyRotation & { readonly previousAlgorithm: string; readonly algorithm: string }) | null
+  > {
+    await this.lock();
+    // Under the lock (every change of keys takes it): of several instances starting together,
+    // the first rotates, the rest see its key. No row lock: nothing is written when nothing changes.
+    const active = await this.#db
+      .selectFrom('signing_keys')
+      .select(['kid', 'algorithm'])
+      .where('status', '=', 'active')
+      .executeTakeFirst();
+    if (active === undefined || active.algorithm === this.algorithm) return null;
+    const rotation = await this.rotate(now);
+    return { ...rotation, previousAlgorithm: active.algorithm, algorithm: this.algorithm };
+  }
+
   async retire(
     kid: string,
     now: Date,
@@ -182,9 +206,17 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
     return existing !== undefined;
   }
 
-  /** Generates a key and stores it as the active one (inside the caller's transaction); returns its kid. */
+  /** What new keys are made for. */
+  private get algorithm(): SigningAlgorithm {
+    return this.#options.algorithm ?? DEFAULT_SIGNING_ALGORITHM;
+  }
+
+  /**
+   * Generates a key of the configured algorithm and stores it as the active one (inside the
+   * caller's transaction); returns its kid.
+   */
   async insertActiveKey(now: Date): Promise<string> {
-    const key = await generateSigningKey(this.#options.sealer);
+    const key = await generateSigningKey(this.#options.sealer, this.algorithm);
     await this.#db
       .insertInto('signing_keys')
       .values({
@@ -223,7 +255,7 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
   async usableKeys(): Promise<readonly UsableSigningKey[]> {
     const rows = await this.#db
       .selectFrom('signing_keys')
-      .select(['kid', 'public_jwk', 'private_jwk', 'status', 'deactivated_at'])
+      .select(['kid', 'algorithm', 'public_jwk', 'private_jwk', 'status', 'deactivated_at'])
       .where('status', 'in', ['active', 'verifying'])
       // The active key first, then the newest: keys made within one clock tick still list in order.
       .orderBy(sql`case when status = 'active' then 0 else 1 end`)
@@ -232,6 +264,7 @@ export class KyselySigningKeyRepository implements SigningKeyRepository {
       .execute();
     return rows.map((row) => ({
       kid: row.kid,
+      algorithm: row.algorithm,
       status: row.status === 'active' ? 'active' : 'verifying',
       publicJwk: typeof row.public_jwk === 'string' ? JSON.parse(row.public_jwk) : row.public_jwk,
       storedPrivateJwk: row.private_jwk,

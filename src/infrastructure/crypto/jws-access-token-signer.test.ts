@@ -16,21 +16,21 @@ import { describeEachDatabase } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import type { AccessTokenInput } from '../../application/ports/access-token-signer.js';
 import type { Database } from '../database/schema.js';
-import { Ed25519AccessTokenSigner } from './ed25519-access-token-signer.js';
+import { JwsAccessTokenSigner } from './jws-access-token-signer.js';
 import { SigningKeyStore } from './signing-key-store.js';
 
 const ISSUER = 'https://tokenwarden.test';
 const NOW = new Date('2030-01-01T00:00:00Z');
 const input: AccessTokenInput = { sub: 'user-1', sid: 'session-1', role: 'admin', ver: 3, gver: 7 };
 
-describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
+describeEachDatabase('JwsAccessTokenSigner', (suite) => {
   let keyStore: SigningKeyStore;
-  let signer: Ed25519AccessTokenSigner;
+  let signer: JwsAccessTokenSigner;
 
   beforeAll(async () => {
     keyStore = new SigningKeyStore(suite.db, new ManualClock(NOW));
     await keyStore.ensureActiveKey();
-    signer = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+    signer = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER });
   });
 
   /** Signs arbitrary claims with the store's real key, to reach the checks after the signature. */
@@ -98,7 +98,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
 
     it('writes, byte for byte, the token jose SignJWT wrote for the same claims (Ed25519 is deterministic)', async () => {
-      const fixed = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ids: { id: () => 'jti-1' } });
+      const fixed = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER, ids: { id: () => 'jti-1' } });
       const { kid, privateKey } = await keyStore.signingKey();
       const iat = Math.floor(NOW.getTime() / 1000);
       const byJose = await new SignJWT({
@@ -164,7 +164,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
 
     it('honours a configured TTL and id source', async () => {
-      const custom = new Ed25519AccessTokenSigner({
+      const custom = new JwsAccessTokenSigner({
         keyStore,
         issuer: ISSUER,
         ttlSeconds: 60,
@@ -183,7 +183,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
       const aud = (token: string) =>
         JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).aud;
       expect(aud((await signer.sign(input, NOW)).token)).toBe('tokenwarden');
-      const custom = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
+      const custom = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'https://api.test' });
       const { token } = await custom.sign(input, NOW);
       expect(aud(token)).toBe('https://api.test');
       expect((await custom.verify(token, NOW)).ok).toBe(true);
@@ -200,7 +200,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
     });
 
     it('rejects a non-positive TTL at construction', () => {
-      expect(() => new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
+      expect(() => new JwsAccessTokenSigner({ keyStore, issuer: ISSUER, ttlSeconds: 0 })).toThrow(/TTL/);
     });
   });
 
@@ -211,7 +211,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
         const clock = new ManualClock(NOW);
         const store = new SigningKeyStore(fresh.db, clock);
         await store.ensureActiveKey();
-        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const own = new JwsAccessTokenSigner({ keyStore: store, issuer: ISSUER });
         const { token } = await own.sign(input, NOW);
         const first = await own.verify(token, NOW);
         expect(first.ok).toBe(true);
@@ -244,8 +244,8 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
         verificationKeySet: async () => empty,
         reloadForUnknownKid: async () => false,
       } as unknown as SigningKeyStore;
-      const own = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
-      const twin = new Ed25519AccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const own = new JwsAccessTokenSigner({ keyStore: blind, issuer: ISSUER });
+      const twin = new JwsAccessTokenSigner({ keyStore: blind, issuer: ISSUER });
       const { token } = await own.sign(input, NOW);
       const mine = await own.verify(token, NOW);
       expect(mine.ok && mine.claims).toMatchObject({ ...input, clientId: 'tokenwarden' });
@@ -262,7 +262,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
       try {
         const store = new SigningKeyStore(fresh.db, new ManualClock(NOW));
         await store.ensureActiveKey();
-        const own = new Ed25519AccessTokenSigner({ keyStore: store, issuer: ISSUER });
+        const own = new JwsAccessTokenSigner({ keyStore: store, issuer: ISSUER });
         const { token } = await own.sign(input, NOW);
         await retireActiveKey(fresh.db, store);
         expect(await own.verify(token, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
@@ -295,7 +295,7 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
 
     it('are checked by signing their input again (Ed25519 is deterministic), not by a verify', async () => {
       const { token } = await signer.sign(input, NOW);
-      const other = new Ed25519AccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
+      const other = new JwsAccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
       const result = await other.verify(token, NOW);
       expect(result.ok && result.claims).toMatchObject(input);
     });
@@ -306,10 +306,10 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
       const bytes = Buffer.from(signature, 'base64url');
       bytes[0] = (bytes[0] ?? 0) ^ 1;
       const tampered = `${header}.${payload}.${bytes.toString('base64url')}`;
-      const other = new Ed25519AccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
+      const other = new JwsAccessTokenSigner({ keyStore: await misleadingStore(), issuer: ISSUER });
       expect(await other.verify(tampered, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
       // With the true public key the fallback verify runs, and refuses it too.
-      const twin = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER });
+      const twin = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER });
       expect(await twin.verify(tampered, NOW)).toEqual({ ok: false, reason: 'token_invalid' });
       expect((await twin.verify(token, NOW)).ok).toBe(true);
     });
@@ -397,14 +397,14 @@ describeEachDatabase('Ed25519AccessTokenSigner', (suite) => {
 
     it('a token from another issuer', async () => {
       expect(await signer.verify(await signRaw(validClaims, {}, 'https://evil.test'), NOW)).toEqual(invalid);
-      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: 'https://other.test' });
+      const other = new JwsAccessTokenSigner({ keyStore, issuer: 'https://other.test' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 
     it('a token for another audience, or for none', async () => {
       expect(await signer.verify(await signRaw({ ...validClaims, aud: 'other' }), NOW)).toEqual(invalid);
       expect(await signer.verify(await signRaw({ ...validClaims, aud: undefined }), NOW)).toEqual(invalid);
-      const other = new Ed25519AccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
+      const other = new JwsAccessTokenSigner({ keyStore, issuer: ISSUER, audience: 'other' });
       expect(await signer.verify((await other.sign(input, NOW)).token, NOW)).toEqual(invalid);
     });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type JwsAlgorithm, jwsAlgorithm, keyForKid, parseCompactJws, verifyJws } from '@tokenwarden/jws';
+import { keyForKid, parseCompactJws, verifyJws } from '@tokenwarden/jws';
 import type {
   AccessTokenClaims,
   AccessTokenInput,
@@ -8,12 +8,7 @@ import type {
   VerifyFailure,
 } from '../../application/ports/access-token-signer.js';
 import type { TokenGenerator } from '../../application/ports/token-generator.js';
-import {
-  SIGNING_ALGORITHM,
-  type SigningKey,
-  type SigningKeyStore,
-  type VerificationKeySet,
-} from './signing-key-store.js';
+import type { SigningKey, SigningKeyStore, VerificationKeySet } from './signing-key-store.js';
 
 /** Access tokens live 15 minutes unless configured otherwise. */
 const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 900;
@@ -25,10 +20,9 @@ const DEFAULT_ACCESS_TOKEN_AUDIENCE = 'tokenwarden';
 const DEFAULT_CLIENT_ID = 'tokenwarden';
 
 const ACCESS_TOKEN_TYPE = 'at+jwt';
-const ALGORITHM: JwsAlgorithm = algorithmOf(SIGNING_ALGORITHM);
 const VERIFIED_CACHE_MAX_ENTRIES = 10_000;
 
-export interface Ed25519AccessTokenSignerOptions {
+export interface JwsAccessTokenSignerOptions {
   readonly keyStore: SigningKeyStore;
   /** The `iss` claim written and required. */
   readonly issuer: string;
@@ -70,20 +64,20 @@ interface TokenKind<C> {
 }
 
 /**
- * Signs and verifies access tokens as EdDSA (Ed25519) JWTs with `typ: at+jwt`, with
- * `node:crypto` KeyObjects, synchronously: WebCrypto (jose's path) hops to the thread
- * pool for each operation, which cost a token's first check ~230 µs. The tokens are
- * byte for byte what jose's `SignJWT` wrote (Ed25519 is deterministic; a test holds
- * it), and verification (`@tokenwarden/jws`, shared with the verifier package) refuses
+ * Signs and verifies access tokens as JWTs with `typ: at+jwt`, EdDSA (Ed25519) or ES256
+ * (P-256) as the signing key is made for, with `node:crypto` KeyObjects, synchronously:
+ * WebCrypto (jose's path) hops to the thread pool for each operation, which cost a token's
+ * first check ~230 µs. An EdDSA token is byte for byte what jose's `SignJWT` wrote (Ed25519
+ * is deterministic; a test holds it), and verification (`@tokenwarden/jws`, shared with the verifier package) refuses
  * all jose's `jwtVerify` refuses, plus: a missing or non-string `kid`, any `crit`, padded or
  * non-canonical base64url, over-long parts.
  *
  * @example
- * const signer = new Ed25519AccessTokenSigner({ keyStore, issuer: 'https://auth.example.com', audience: 'api' });
+ * const signer = new JwsAccessTokenSigner({ keyStore, issuer: 'https://auth.example.com', audience: 'api' });
  * const { token } = await signer.sign({ sub, sid, role: 'user', ver: 1, gver: 1 }, clock.now());
  * const result = await signer.verify(token, clock.now()); // { ok: true, claims }
  */
-export class Ed25519AccessTokenSigner implements AccessTokenSigner {
+export class JwsAccessTokenSigner implements AccessTokenSigner {
   private readonly keyStore: SigningKeyStore;
   private readonly issuer: string;
   private readonly audience: string;
@@ -99,12 +93,12 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
    * Tokens that verified, by their exact text, while the key set they verified under
    * is unchanged (a rotation, retirement, reload or the end of a verifying window hands
    * out a new set and empties this). A client presents the same access token for its
-   * whole life, so the EdDSA verify runs once per token.
+   * whole life, so the signature verify runs once per token.
    */
   private readonly verified = new Map<string, AccessTokenClaims>();
   private verifiedUnder: VerificationKeySet | undefined;
 
-  constructor(options: Ed25519AccessTokenSignerOptions) {
+  constructor(options: JwsAccessTokenSignerOptions) {
     const ttl = options.ttlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
     if (!Number.isSafeInteger(ttl) || ttl <= 0) {
       throw new Error(`Access token TTL must be a positive whole number of seconds, got ${ttl}`);
@@ -210,11 +204,11 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
   private compact(key: SigningKey, claims: JwtClaims): string {
     let header = this.headers.get(key.kid);
     if (header === undefined) {
-      header = encodeJson({ alg: ALGORITHM.name, kid: key.kid, typ: ACCESS_TOKEN_TYPE });
+      header = encodeJson({ alg: key.algorithm.name, kid: key.kid, typ: ACCESS_TOKEN_TYPE });
       this.headers.set(key.kid, header);
     }
     const signingInput = `${header}.${encodeJson(claims)}`;
-    const signature = ALGORITHM.sign(Buffer.from(signingInput, 'latin1'), key.privateKey);
+    const signature = key.algorithm.sign(Buffer.from(signingInput, 'latin1'), key.privateKey);
     return `${signingInput}.${signature.toString('base64url')}`;
   }
 
@@ -286,13 +280,6 @@ export class Ed25519AccessTokenSigner implements AccessTokenSigner {
     const claims = kind.convert(check.claims);
     return claims === undefined ? INVALID : { ok: true, claims };
   }
-}
-
-/** The table's entry for the algorithm the keys are made for: present, or the server cannot sign. */
-function algorithmOf(name: string): JwsAlgorithm {
-  const algorithm = jwsAlgorithm(name);
-  if (algorithm === undefined) throw new Error(`No JWS algorithm ${name} in @tokenwarden/jws`);
-  return algorithm;
 }
 
 function encodeJson(value: JwtClaims): string {
