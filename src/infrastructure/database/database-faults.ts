@@ -54,8 +54,12 @@ const SOCKET_CODES = new Set([
   'EAI_AGAIN',
 ]);
 
-/** node-postgres' own messages for a connection lost, never made, or not handed out in time. */
+/**
+ * The drivers' own messages for a connection lost, never made, or not handed out in time
+ * (node-postgres), or an embedded database already closed (PGlite).
+ */
 const DRIVER_MESSAGES = [
+  /^PGlite is clos(ed|ing)$/,
   /^Connection terminated/,
   /^timeout exceeded when trying to connect/,
   /is not queryable/,

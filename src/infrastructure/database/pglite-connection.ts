@@ -1,5 +1,6 @@
 import type { PGliteInterface, QueryOptions, Results } from '@electric-sql/pglite';
 import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely';
+import { asUnavailable } from './database-faults.js';
 import { stripQueryParameters } from './redact-database-error.js';
 
 const INT8_OID = 20;
@@ -32,7 +33,9 @@ export class PGliteConnection implements DatabaseConnection {
       // PGlite attaches the statement's parameters to its errors (node-postgres does not):
       // whoever logs the error would log a password hash or a token hash with it.
       stripQueryParameters(error);
-      throw error;
+      // A closed instance (the server shutting down, a request still in flight) is "not now",
+      // answered 503 like a dropped PostgreSQL connection, not a 500.
+      throw asUnavailable(error);
     }
     const command = result.command?.toUpperCase();
     if (command === 'COMMIT' || command === 'ROLLBACK') {

@@ -1,6 +1,9 @@
-import { type Generated, type Kysely, sql } from 'kysely';
+import { PGlite } from '@electric-sql/pglite';
+import { type Generated, Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestDatabase, testDatabases } from '../../../test/support/databases.js';
+import { ServiceUnavailableError } from '../../domain/errors.js';
+import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 
 type ScratchDatabase = {
@@ -28,6 +31,21 @@ describe('PGliteDialect', () => {
 
   afterAll(async () => {
     await database.close();
+  });
+
+  it('answers a query on a closed PGlite as "unavailable" (503), not as a bug (500)', async () => {
+    // A request still in flight while the server shuts down and closes its database.
+    const instance = new PGlite();
+    const closing = new Kysely<Database>({ dialect: new PGliteDialect(instance, { closeOnDestroy: false }) });
+    await sql`select 1`.execute(closing);
+    await instance.close();
+    const error = await sql`select 1`.execute(closing).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ServiceUnavailableError);
+    expect((error as Error).message).toMatch(/Temporarily unavailable/);
+    await closing.destroy();
   });
 
   it('throws database errors without the statement parameters PGlite attaches to them', async () => {
