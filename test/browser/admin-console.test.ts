@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
+import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { testDatabases } from '../support/databases.js';
 import { type ListeningApp, startListeningApp } from '../support/listening-app.js';
 import { okValue } from '../support/result.js';
@@ -279,17 +280,14 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
   it('shows invisible characters of older rows as code points, and system actors as such', async () => {
     // A row written before the server refused these characters (inserted directly: no command
     // accepts them any more).
-    await server.tw.db
-      .insertInto('audit_log')
-      .values({
-        occurred_at: server.clock.now(),
-        actor: 'system:legacy-import',
-        action: 'user.disabled',
-        user_id: aliceId,
-        reason: INVISIBLE,
-        details: JSON.stringify({ [INVISIBLE]: { nested: [1, 2] }, note: HOSTILE }),
-      })
-      .execute();
+    await new KyselyAuditRepository(server.tw.db).append({
+      occurredAt: server.clock.now(),
+      actor: 'system:legacy-import',
+      action: 'user.disabled',
+      userId: aliceId,
+      reason: INVISIBLE,
+      details: { [INVISIBLE]: { nested: [1, 2] }, note: HOSTILE },
+    });
     await page.locator('#audit-action').selectOption('user.disabled');
     await page.getByRole('button', { name: 'Filter' }).click();
     const cells = page.locator('#audit-table tbody tr').first().locator('td');
