@@ -1,8 +1,11 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSession } from '../../src/application/commands/create-session/command.js';
 import { RegisterUser } from '../../src/application/commands/register-user/command.js';
@@ -235,32 +238,75 @@ describe.each(cliDatabaseTargets())('tokenwarden audit export and verify on $nam
   );
 });
 
-describe.runIf(process.env.DATABASE_URL)('the audit chain under two instances writing at once', () => {
-  it(
-    'chains every audited write of both into one valid chain, with no gap and no duplicate',
-    async () => {
-      const [target] = cliDatabaseTargets().filter((t) => t.name === 'postgres');
-      if (target === undefined) throw new Error('no PostgreSQL target');
-      const database = await target.create();
-      const first = await database.openCore();
-      const second = await database.openCore();
-      try {
-        await Promise.all(
-          Array.from({ length: 12 }, (_, i) => auditedWrites(i % 2 === 0 ? first : second, `race${i}`)),
-        );
-        const { verdict } = await first.services.auditTrail.verify();
-        expect(verdict).toMatchObject({ ok: true, firstSeq: 1 });
-        const rows = await first.db.selectFrom('audit_log').select(['seq']).orderBy('seq').execute();
-        // Each round audits sign-up, login, rotation and logout: at least 4 rows each.
-        expect(rows.length).toBeGreaterThanOrEqual(48);
-        expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
-        expect(verdict.lastSeq).toBe(rows.length);
-      } finally {
-        await first.close();
-        await second.close();
-        await database.drop();
-      }
-    },
-    SLOW,
-  );
-});
+describe.runIf(process.env.DATABASE_URL)(
+  'the audit chain on PostgreSQL: two instances writing at once, a dump restored',
+  () => {
+    it(
+      'chains every audited write of both into one valid chain, with no gap and no duplicate',
+      async () => {
+        const [target] = cliDatabaseTargets().filter((t) => t.name === 'postgres');
+        if (target === undefined) throw new Error('no PostgreSQL target');
+        const database = await target.create();
+        const first = await database.openCore();
+        const second = await database.openCore();
+        try {
+          await Promise.all(
+            Array.from({ length: 12 }, (_, i) => auditedWrites(i % 2 === 0 ? first : second, `race${i}`)),
+          );
+          const { verdict } = await first.services.auditTrail.verify();
+          expect(verdict).toMatchObject({ ok: true, firstSeq: 1 });
+          const rows = await first.db.selectFrom('audit_log').select(['seq']).orderBy('seq').execute();
+          // Each round audits sign-up, login, rotation and logout: at least 4 rows each.
+          expect(rows.length).toBeGreaterThanOrEqual(48);
+          expect(rows.map((r) => Number(r.seq))).toEqual(rows.map((_, i) => i + 1));
+          expect(verdict.lastSeq).toBe(rows.length);
+        } finally {
+          await first.close();
+          await second.close();
+          await database.drop();
+        }
+      },
+      SLOW,
+    );
+
+    it(
+      'verifies a pg_dump of the database restored into a fresh one',
+      async () => {
+        const url = process.env.DATABASE_URL as string;
+        const [target] = cliDatabaseTargets().filter((t) => t.name === 'postgres');
+        if (target === undefined) throw new Error('no PostgreSQL target');
+        const database = await target.create();
+        const name = `tw_restore_${randomBytes(4).toString('hex')}`;
+        const restored = new URL(url);
+        restored.pathname = `/${name}`;
+        const admin = new pg.Client({ connectionString: url });
+        await admin.connect();
+        const dir = await mkdtemp(join(tmpdir(), 'tw-dump-'));
+        try {
+          const core = await database.openCore();
+          try {
+            await auditedWrites(core, 'dumped');
+          } finally {
+            await core.close();
+          }
+          const schema = database.env.TOKENWARDEN_DB_SCHEMA as string;
+          const file = join(dir, 'dump.sql');
+          const run = promisify(execFile);
+          await run('pg_dump', ['--no-owner', '--schema', schema, '--file', file, url]);
+          await admin.query(`create database ${name}`);
+          await run('psql', ['-q', '-v', 'ON_ERROR_STOP=1', '-f', file, restored.toString()]);
+          const env = { DATABASE_URL: restored.toString(), TOKENWARDEN_DB_SCHEMA: schema };
+          const verdict = await runJson<VerifyJson>(['audit', 'verify'], env);
+          expect(verdict).toMatchObject({ ok: true, break: null });
+          expect(verdict.rows).toBeGreaterThanOrEqual(4);
+        } finally {
+          await admin.query(`drop database if exists ${name} with (force)`);
+          await admin.end();
+          await rm(dir, { recursive: true, force: true });
+          await database.drop();
+        }
+      },
+      SLOW,
+    );
+  },
+);

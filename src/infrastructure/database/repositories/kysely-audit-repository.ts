@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type {
   ActivityWindow,
   AuditChainState,
@@ -53,9 +53,17 @@ export class PendingAudit implements AuditRecorder {
  * {@link contentTail} (built before, as UTF-8 bytes): the text {@link chainHash} hashes.
  */
 async function appendChained(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  const inserted = await chainedInsert(entry).execute(db);
+  // No head row would mean no chain at all: refuse rather than lose the audit row.
+  if (inserted.numAffectedRows !== 1n)
+    throw new Error('audit chain head missing: is migration 0013 applied?');
+}
+
+/** The one statement that chains and inserts `entry` (exported for bench/audit-write-paths.ts, which runs it under pgbench). */
+export function chainedInsert(entry: AuditEntry): RawBuilder<unknown> {
   const content = storableContent(entry);
   const tail = Buffer.from(contentTail(content), 'utf8');
-  const inserted = await sql`
+  return sql`
     with head as (
       update audit_chain_head
          set seq = seq + 1,
@@ -67,10 +75,7 @@ async function appendChained(db: Kysely<Database>, entry: AuditEntry): Promise<v
     insert into audit_log (seq, prev_hash, hash, occurred_at, actor, action, user_id, reason, details)
     select seq, prev_hash, hash, ${content.occurredAt}::timestamptz, ${content.actor}, ${content.action},
            ${content.userId}, ${content.reason}, ${JSON.stringify(content.details)}::jsonb
-      from head`.execute(db);
-  // No head row would mean no chain at all: refuse rather than lose the audit row.
-  if (inserted.numAffectedRows !== 1n)
-    throw new Error('audit chain head missing: is migration 0013 applied?');
+      from head`;
 }
 
 /** The entry's fields exactly as they will be stored (and so read back and hashed by a verifier). */
