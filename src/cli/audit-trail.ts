@@ -3,7 +3,8 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
+import { type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
+import { checkpointKeys, checkpointsInText, verifyCheckpoint } from '../domain/audit-checkpoint.js';
 import {
   AUDIT_EXPORT_FORMAT,
   type AuditExportHeader,
@@ -20,6 +21,14 @@ interface ExportOptions {
 
 interface VerifyOptions extends CommonOptions {
   readonly from?: string;
+  readonly checkpoints?: string;
+  readonly publicKey?: string;
+}
+
+/** A checkpoint of the file that was not believed, and why. */
+interface RefusedCheckpoint {
+  readonly line: number;
+  readonly reason: string;
 }
 
 /**
@@ -63,22 +72,37 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     audit
       .command('verify')
       .description(
-        'check the audit hash chain (from the database, or offline from an export with --from): exit 0 intact, 1 broken (the first bad row is named), 2 unreadable input',
+        'check the audit hash chain (from the database, or offline from an export with --from): exit 0 intact, 1 broken (the first bad row is named) or a checkpoint refused, 2 unreadable input',
       )
       .option(
         '--from <file>',
         'verify this export (tokenwarden audit export) instead of the database; needs no database',
-      ),
+      )
+      .option(
+        '--checkpoints <file>',
+        'signed checkpoints collected outside the database (log lines, webhook bodies, or one JWS a line); needs --public-key',
+      )
+      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it'),
   ).action(async (options: VerifyOptions) => {
     const out = outputFor(io, options);
+    const { points, refused } = await readCheckpoints(options);
     const { verdict, upgradeSeq, source } =
       options.from === undefined
         ? await withCore(io, async (core) => {
-            const { state, verdict } = await core.services.auditTrail.verify();
+            const { state, verdict } = await core.services.auditTrail.verify(points);
             return { verdict, upgradeSeq: state.upgradeSeq, source: 'database' };
           })
-        : await verifyExport(options.from);
-    out.result({ source, ...verdict, upgradeSeq }, () => report(verdict, upgradeSeq));
+        : await verifyExport(options.from, points);
+    out.result(
+      { source, ...verdict, upgradeSeq, checkpoints: points.length, refusedCheckpoints: refused },
+      () =>
+        [
+          report(verdict, upgradeSeq),
+          ...refused.map(
+            (r) => `Checkpoint on line ${r.line} of ${options.checkpoints} REFUSED: ${r.reason}.`,
+          ),
+        ].join('\n'),
+    );
     if (verdict.break !== null) {
       const b = verdict.break;
       throw new CliError(
@@ -86,22 +110,59 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
         EXIT_FAILURE,
       );
     }
+    const [first] = refused;
+    if (first !== undefined) {
+      throw new CliError(
+        `${refused.length} checkpoint(s) refused, the first on line ${first.line}: ${first.reason}`,
+        EXIT_FAILURE,
+      );
+    }
   });
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** The checkpoints of `--checkpoints` whose signature holds under `--public-key`, and those refused. */
+async function readCheckpoints(
+  options: VerifyOptions,
+): Promise<{ points: ChainPoint[]; refused: RefusedCheckpoint[] }> {
+  if (options.checkpoints === undefined && options.publicKey === undefined)
+    return { points: [], refused: [] };
+  if (options.checkpoints === undefined || options.publicKey === undefined) {
+    throw usageError('--checkpoints and --public-key go together');
+  }
+  const keyText = await readText(options.publicKey);
+  let keys: ReturnType<typeof checkpointKeys>;
+  try {
+    keys = checkpointKeys(JSON.parse(keyText));
+  } catch {
+    throw usageError(`${options.publicKey}: not a JWK or JWKS`);
+  }
+  if (keys.size === 0) throw usageError(`${options.publicKey}: no Ed25519 checkpoint key in it`);
+  const points: ChainPoint[] = [];
+  const refused: RefusedCheckpoint[] = [];
+  for (const { line, jws } of checkpointsInText(await readText(options.checkpoints))) {
+    const check = verifyCheckpoint(jws, keys);
+    if (check.ok) points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
+    else refused.push({ line, reason: check.reason });
+  }
+  return { points, refused };
 }
 
 async function verifyExport(
   path: string,
+  checkpoints: readonly ChainPoint[],
 ): Promise<{ verdict: ChainVerdict; upgradeSeq: number; source: string }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
-  const parsed = parseAuditExport(text);
+  const parsed = parseAuditExport(await readText(path));
   if (!parsed.ok) throw usageError(`${path}:${parsed.line}: ${parsed.message}`);
   return {
-    verdict: verifyChain(parsed.rows, { head: parsed.header.head }),
+    verdict: verifyChain(parsed.rows, { head: parsed.header.head, checkpoints }),
     upgradeSeq: parsed.header.upgradeSeq,
     source: path,
   };
@@ -132,6 +193,8 @@ function report(verdict: ChainVerdict, upgradeSeq: number): string {
     lines.push(
       `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint held outside the database: someone who could write the database could have rewritten or cut them.`,
     );
+  } else if (verdict.rows > 0) {
+    lines.push(`Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`);
   }
   return lines.join('\n');
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { RevokeSession } from '../../src/application/commands/revoke-session/com
 import { TriggerGlobalTokenRotation } from '../../src/application/commands/trigger-global-token-rotation/command.js';
 import { TriggerUserTokenRotation } from '../../src/application/commands/trigger-user-token-rotation/command.js';
 import type { Core } from '../../src/composition-root.js';
+import { signCheckpoint } from '../../src/domain/audit-checkpoint.js';
 import { USER_PASSWORD } from '../support/test-app.js';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
@@ -233,6 +234,65 @@ describe.each(cliDatabaseTargets())('tokenwarden audit export and verify on $nam
       const unreadable = await runCli(['audit', 'verify', '--from', file], {});
       expect(unreadable.code).toBe(2);
       expect(unreadable.stderr).toContain(`${file}:2: not JSON`);
+    },
+    SLOW,
+  );
+
+  it(
+    'checks an export against signed checkpoints offline: a cut tail is found, a forged checkpoint refused',
+    async () => {
+      const file = join(dir, 'checkpointed.jsonl');
+      expect((await runCli(['audit', 'export', '--output', file], database.env)).code).toBe(0);
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      const header = JSON.parse(lines[0] as string) as { head: { seq: number; hash: string } };
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const keyFile = join(dir, 'checkpoint-key.json');
+      await writeFile(
+        keyFile,
+        JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'cp1', use: 'tw-audit' }] }),
+      );
+      const checkpoints = join(dir, 'checkpoints.log');
+      const signed = signCheckpoint({ ...header.head, at: new Date().toISOString(), kid: 'cp1' }, privateKey);
+      await writeFile(
+        checkpoints,
+        `${JSON.stringify({ level: 30, msg: 'audit checkpoint', checkpoint: signed })}\n`,
+      );
+      const args = ['audit', 'verify', '--from', file, '--checkpoints', checkpoints, '--public-key', keyFile];
+
+      const proven = await runCli(args, {});
+      expect(proven.code).toBe(0);
+      expect(proven.stdout).toContain(`Every row up to seq ${header.head.seq} is proven by a checkpoint`);
+
+      // The attacker cuts the last two rows and moves the head back with them: only the checkpoint tells.
+      const kept = lines.slice(1, -2).map((line) => JSON.parse(line) as { seq: number; hash: string });
+      const last = kept.at(-1) as { seq: number; hash: string };
+      const cut = join(dir, 'cut.jsonl');
+      await writeFile(
+        cut,
+        `${[JSON.stringify({ ...header, head: { seq: last.seq, hash: last.hash } }), ...lines.slice(1, -2)].join('\n')}\n`,
+      );
+      expect((await runCli(['audit', 'verify', '--from', cut], {})).code).toBe(0);
+      const truncated = await runCli(
+        ['audit', 'verify', '--from', cut, '--checkpoints', checkpoints, '--public-key', keyFile],
+        {},
+      );
+      expect(truncated.code).toBe(1);
+      expect(truncated.stderr).toContain(`audit trail broken at seq ${last.seq + 1}: truncated`);
+
+      // A checkpoint signed by another key is refused, named by its line.
+      const forged = signCheckpoint(
+        { ...header.head, at: new Date().toISOString(), kid: 'cp1' },
+        generateKeyPairSync('ed25519').privateKey,
+      );
+      await writeFile(checkpoints, `${signed}\n${forged}\n`);
+      const refused = await runCli(args, {});
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(
+        '1 checkpoint(s) refused, the first on line 2: wrong signature for kid cp1',
+      );
+      expect((await runCli(['audit', 'verify', '--from', file, '--checkpoints', checkpoints], {})).code).toBe(
+        2,
+      );
     },
     SLOW,
   );

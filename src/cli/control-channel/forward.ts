@@ -42,7 +42,7 @@ export async function forwardToRunningServer(argv: readonly string[], io: CliIo)
 }
 
 /** Options whose value is a file: the server runs in its own directory, so they travel absolute. */
-const PATH_OPTIONS: ReadonlySet<string> = new Set(['--output', '--from']);
+const PATH_OPTIONS: ReadonlySet<string> = new Set(['--output', '--from', '--checkpoints', '--public-key']);
 
 function withAbsolutePaths(argv: readonly string[]): readonly string[] {
   return argv.map((arg, i) => {

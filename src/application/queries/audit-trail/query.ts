@@ -1,4 +1,9 @@
-import { type ChainRow, type ChainVerdict, verifyChain } from '../../../domain/audit-chain.js';
+import {
+  type ChainPoint,
+  type ChainRow,
+  type ChainVerdict,
+  verifyChain,
+} from '../../../domain/audit-chain.js';
 import type { AppContext } from '../../context.js';
 import type { AuditChainState } from '../../ports/audit-repository.js';
 
@@ -35,9 +40,10 @@ export class AuditTrailQuery {
   /**
    * Reads the rows, then the head, then the rows chained in between (up to that head): every
    * row chained before the head was read has a seq up to it, so a row past it read before
-   * then was never chained, and a busy trail still verifies.
+   * then was never chained, and a busy trail still verifies. `checkpoints` (their signatures
+   * checked already) must each match the row at their seq.
    */
-  async verify(): Promise<AuditVerification> {
+  async verify(checkpoints: readonly ChainPoint[] = []): Promise<AuditVerification> {
     const rows: ChainRow[] = [];
     for await (const row of this.rows()) rows.push(row);
     const state = await this.state();
@@ -48,6 +54,6 @@ export class AuditTrailQuery {
         rows.push(row);
       }
     }
-    return { state, verdict: verifyChain(rows, { head: state.head }) };
+    return { state, verdict: verifyChain(rows, { head: state.head, checkpoints }) };
   }
 }
