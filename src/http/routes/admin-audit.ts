@@ -66,7 +66,7 @@ export const AuditActionsSchema = Type.Object({ items: Type.Array(Type.String())
 
 const ChainPointSchema = Type.Object({ seq: Type.Integer({ minimum: 0 }), hash: Type.String() });
 
-const AuditVerificationSchema = Type.Object({
+export const AuditVerificationSchema = Type.Object({
   ok: Type.Boolean({ description: 'The chain is intact up to its head' }),
   rows: Type.Integer({ description: 'Rows checked' }),
   firstSeq: Type.Union([Type.Integer(), Type.Null()]),
