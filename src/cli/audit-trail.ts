@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
+import { breakPlace, type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
 import { checkpointKeys, checkpointsInText, verifyCheckpoint } from '../domain/audit-checkpoint.js';
 import {
   AUDIT_EXPORT_FORMAT,
@@ -105,10 +105,7 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     );
     if (verdict.break !== null) {
       const b = verdict.break;
-      throw new CliError(
-        `audit trail broken at seq ${b.seq}${b.id === null ? '' : ` (id ${b.id})`}: ${b.kind}`,
-        EXIT_FAILURE,
-      );
+      throw new CliError(`audit trail broken at ${breakPlace(b)}: ${b.kind}`, EXIT_FAILURE);
     }
     const [first] = refused;
     if (first !== undefined) {

@@ -139,10 +139,13 @@ export interface ChainPoint {
 
 type ChainBreakKind = 'edited' | 'missing' | 'inserted' | 'reordered' | 'truncated';
 
-interface ChainBreak {
+export interface ChainBreak {
   readonly kind: ChainBreakKind;
-  /** The first row that is not as chained: the edited, inserted or misplaced one, or the one after a gap. */
-  readonly seq: number;
+  /**
+   * The first row that is not as chained: the edited, inserted or misplaced one, or the one
+   * after a gap; null for a row with no seq at all (see {@link unchainedRowBreak}).
+   */
+  readonly seq: number | null;
   /** Its storage id; null when the row itself is what is missing (a truncated tail). */
   readonly id: string | null;
   readonly detail: string;
@@ -357,4 +360,18 @@ function truncatedBefore(head: ChainPoint, from: number): ChainBreak {
     id: null,
     detail: `the chain's head is seq ${head.seq} but the trail ends before seq ${from}: rows ${from}..${head.seq} were removed`,
   };
+}
+
+/**
+ * The break for a row stored with no place in the chain (its seq emptied, which only a
+ * schema change allows): it was never chained, so it was slipped in.
+ */
+export function unchainedRowBreak(id: string): ChainBreak {
+  return { kind: 'inserted', seq: null, id, detail: `row id ${id} has no seq: it is not in the chain` };
+}
+
+/** Where a break is, for a message: `seq 5 (id 17)`, `seq 9`, or `id 17` for a row with no seq. */
+export function breakPlace(b: ChainBreak): string {
+  if (b.seq === null) return `id ${b.id ?? '?'} (no seq)`;
+  return `seq ${b.seq}${b.id === null ? '' : ` (id ${b.id})`}`;
 }

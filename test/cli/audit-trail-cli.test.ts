@@ -198,6 +198,44 @@ describe.each(cliDatabaseTargets())('tokenwarden audit export and verify on $nam
   );
 
   it(
+    'names a row slipped in with no seq at all (the NOT NULL dropped first)',
+    async () => {
+      const core = await database.openCore();
+      let id: string;
+      try {
+        await sql`alter table audit_log alter column seq drop not null`.execute(core.db);
+        const row = await sql<{
+          id: string;
+        }>`insert into audit_log (occurred_at, actor, action, reason, prev_hash, hash)
+          values (now(), 'cli:someone', 'user.enabled', 'cover story', '', '') returning id`.execute(core.db);
+        id = String(row.rows[0]?.id);
+      } finally {
+        await core.close();
+      }
+      try {
+        const result = await runCli(['audit', 'verify', '--json'], database.env);
+        expect(result.code).toBe(1);
+        expect(JSON.parse(result.stdout).break).toEqual({
+          kind: 'inserted',
+          seq: null,
+          id,
+          detail: expect.any(String),
+        });
+        expect(result.stderr).toContain(`audit trail broken at id ${id} (no seq): inserted`);
+      } finally {
+        const again = await database.openCore();
+        try {
+          await sql`delete from audit_log where seq is null`.execute(again.db);
+          await sql`alter table audit_log alter column seq set not null`.execute(again.db);
+        } finally {
+          await again.close();
+        }
+      }
+    },
+    SLOW,
+  );
+
+  it(
     'names a reordered row (two rows swapped their places)',
     async () => {
       const id6 = await idOf(6);

@@ -112,7 +112,8 @@ function updatePager(): void {
 /** The hash chain's verdict in one line, as `tokenwarden audit verify` prints it (docs/AUDIT.md). */
 function verdictLine(v: AuditVerification): string {
   if (v.break !== null) {
-    const at = `seq ${v.break.seq}${v.break.id === null ? '' : ` (id ${v.break.id})`}`;
+    const seq = v.break.seq === null ? 'no seq' : `seq ${v.break.seq}`;
+    const at = `${seq}${v.break.id === null ? '' : ` (id ${v.break.id})`}`;
     return `Chain BROKEN: ${v.break.kind} at ${at}: ${v.break.detail}.`;
   }
   const rows = v.rows === 0 ? 'no rows yet' : `${v.rows} rows, seq ${v.firstSeq}..${v.lastSeq}`;

@@ -38,6 +38,8 @@ export interface AuditRepository {
   chainState(): Promise<AuditChainState>;
   /** Up to `limit` rows after `after` (from the first when null), by seq then id, as stored. */
   chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]>;
+  /** The id of a row with no seq (none can be written so: the column is NOT NULL), or null. */
+  firstUnchainedRow(): Promise<string | null>;
   /** Newest first; the cursor is opaque to callers. */
   list(filter: AuditFilter): Promise<Page<AuditRecord>>;
   /**

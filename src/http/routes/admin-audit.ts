@@ -91,7 +91,7 @@ export const AuditVerificationSchema = Type.Object({
         Type.Literal('reordered'),
         Type.Literal('truncated'),
       ]),
-      seq: Type.Integer(),
+      seq: Type.Union([Type.Integer(), Type.Null()], { description: 'null: a row with no seq at all' }),
       id: Type.Union([Type.String(), Type.Null()]),
       detail: Type.String(),
     }),

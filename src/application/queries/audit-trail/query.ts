@@ -2,6 +2,7 @@ import {
   type ChainPoint,
   type ChainRow,
   type ChainVerdict,
+  unchainedRowBreak,
   verifyChain,
 } from '../../../domain/audit-chain.js';
 import type { AppContext } from '../../context.js';
@@ -54,6 +55,15 @@ export class AuditTrailQuery {
         rows.push(row);
       }
     }
-    return { state, verdict: verifyChain(rows, { head: state.head, checkpoints }) };
+    const verdict = verifyChain(rows, { head: state.head, checkpoints });
+    // A row with no seq is not among the rows read in seq order: looked for apart.
+    const unchained = verdict.ok ? await this.ctx.uow.read((repos) => repos.audit.firstUnchainedRow()) : null;
+    if (unchained !== null) {
+      return {
+        state,
+        verdict: { ...verdict, ok: false, break: unchainedRowBreak(unchained), unprovenAfterSeq: null },
+      };
+    }
+    return { state, verdict };
   }
 }

@@ -117,11 +117,24 @@ export class KyselyAuditRepository implements AuditRepository {
     };
   }
 
+  async firstUnchainedRow(): Promise<string | null> {
+    const row = await this.#db
+      .selectFrom('audit_log')
+      .select('id')
+      .where(sql<boolean>`seq is null`)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? null : String(row.id);
+  }
+
   async chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]> {
     let query = this.#db
       .selectFrom('audit_log')
       .select(['id', 'seq', 'prev_hash', 'hash', 'actor', 'action', 'user_id', 'reason', 'details'])
-      .select(AUDIT_TIME_TEXT.as('occurred_at_text'));
+      .select(AUDIT_TIME_TEXT.as('occurred_at_text'))
+      // A row with no seq has no place to be read in: firstUnchainedRow finds it.
+      .where(sql<boolean>`seq is not null`);
     if (after !== null) {
       query = query.where(sql<boolean>`(seq, id) > (${after.seq}::bigint, ${after.id}::bigint)`);
     }
