@@ -3,10 +3,11 @@
  * Prints each table and writes it into docs/BENCHMARKS.md, each in its own marked
  * section (full and quick runs keep separate sections), with the machine line.
  *
- *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,forward-auth,signing-alg,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
+ *   npx tsx bench/run.ts [--quick] [--no-write] [--only refresh,version,rotation,access,forward-auth,signing-alg,audit,downstream,retention,propagation,capacity,refresh-cpu,refresh-floor,introspection,peer]
  */
 
 import { accessAndLogin } from './access-and-login.js';
+import { AUDIT_WRITE_HEADER, auditWritePaths } from './audit-write-paths.js';
 import { capacity } from './capacity.js';
 import { downstreamAcceptance } from './downstream-acceptance.js';
 import { forwardAuth } from './forward-auth.js';
@@ -150,6 +151,18 @@ if (wanted('forward-auth')) {
 
 if (wanted('signing-alg')) {
   await emit('signing-alg', `### EdDSA and ES256, ${mode}`, await signingAlgorithmSection(quick));
+}
+
+if (wanted('audit')) {
+  // This tree only: before/after needs a checkout of the earlier commit (bench/audit-write-paths.ts --before-root).
+  const concurrency = 32;
+  const rows = await auditWritePaths({ concurrency, seconds: quick ? 2 : 5, rounds: 1 });
+  await emit(
+    'audit-write-paths',
+    `### Audited write paths under concurrency, ${mode}\n\n${machineLine}. PostgreSQL, two cores (instances) on one database, ` +
+      `pool 10 each, ${concurrency} calls in flight, ${quick ? 2 : 5} s per path, cheap argon2 (\`bench/audit-write-paths.ts\`).`,
+    table(AUDIT_WRITE_HEADER, rows),
+  );
 }
 
 if (wanted('downstream')) {

@@ -15,6 +15,7 @@ export type {
   Activity,
   AuditActions,
   AuditEvent,
+  AuditVerification,
   GlobalRotationDryRun,
   GlobalRotationResult,
   Page,

@@ -17,6 +17,7 @@ import { TriggerGlobalTokenRotationHandler } from './commands/trigger-global-tok
 import { TriggerUserTokenRotationHandler } from './commands/trigger-user-token-rotation/handler.js';
 import { UpdateSecurityConfigHandler } from './commands/update-security-config/handler.js';
 import type { AppContext } from './context.js';
+import { AuditTrailQuery } from './queries/audit-trail/query.js';
 import { AuthenticateAccessTokenQuery } from './queries/authenticate-access-token/query.js';
 import { AuthenticateClientTokenQuery } from './queries/authenticate-client-token/query.js';
 import { AuthenticateServiceClientQuery } from './queries/authenticate-service-client/query.js';
@@ -57,6 +58,7 @@ export function createServices(ctx: AppContext) {
     getSecurityConfig: new GetSecurityConfigQuery(ctx),
     listSessions: new ListSessionsQuery(ctx),
     listAuditEvents: new ListAuditEventsQuery(ctx),
+    auditTrail: new AuditTrailQuery(ctx),
     getRotationActivity: new GetRotationActivityQuery(ctx),
     listUsers: new ListUsersQuery(ctx),
     getUser: new GetUserQuery(ctx),

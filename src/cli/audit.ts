@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { AuditAction } from '../application/events.js';
 import type { Core } from '../composition-root.js';
 import { isUuid } from '../domain/ids.js';
+import { registerAuditTrail } from './audit-trail.js';
 import { type CommonOptions, jsonOption, listPage, type Paging, paging } from './command-kit.js';
 import { type CliIo, resolveUser } from './context.js';
 import { when } from './output.js';
@@ -13,9 +14,10 @@ interface AuditListOptions extends CommonOptions, Paging {
   readonly since?: Date;
 }
 
-/** `tokenwarden audit list`: the audit log, newest first. */
+/** `tokenwarden audit list`: the audit log, newest first; `audit export` and `audit verify`: its hash chain. */
 export function registerAudit(program: Command, io: CliIo): void {
-  const audit = program.command('audit').description('read the audit log');
+  const audit = program.command('audit').description('read, export and verify the audit log');
+  registerAuditTrail(audit, io);
 
   jsonOption(
     paging(

@@ -9,7 +9,12 @@
  */
 import type { Me, Session, SessionPage, TokenPair, UserRotationResult } from '@tokenwarden/client';
 import type { Static, TObject } from 'typebox';
-import type { ActivitySchema, AuditActionsSchema, AuditEventSchema } from './routes/admin-audit.js';
+import type {
+  ActivitySchema,
+  AuditActionsSchema,
+  AuditEventSchema,
+  AuditVerificationSchema,
+} from './routes/admin-audit.js';
 import type {
   GlobalRotationDryRunSchema,
   GlobalRotationResultSchema,
@@ -39,6 +44,7 @@ export type Page<T> = Omit<Static<ReturnType<typeof pageOf<TObject>>>, 'items'> 
 export type User = Static<typeof UserSchema>;
 export type AuditEvent = Static<typeof AuditEventSchema>;
 export type AuditActions = Static<typeof AuditActionsSchema>;
+export type AuditVerification = Static<typeof AuditVerificationSchema>;
 export type Activity = Static<typeof ActivitySchema>;
 export type SecurityConfig = Static<typeof SecurityConfigSchema>;
 export type GlobalRotationDryRun = Static<typeof GlobalRotationDryRunSchema>;

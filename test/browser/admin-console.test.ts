@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseHandle } from '../../src/composition-root.js';
+import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { testDatabases } from '../support/databases.js';
 import { type ListeningApp, startListeningApp } from '../support/listening-app.js';
 import { okValue } from '../support/result.js';
@@ -276,20 +277,27 @@ describe.skipIf(!available)('admin console in headless chromium', () => {
     expect(await cells.nth(5).locator('dl.kv dt').count()).toBeGreaterThan(0);
   });
 
+  it('verifies the audit hash chain on request, in one line', async () => {
+    await open('Audit log');
+    await page.getByRole('button', { name: 'Verify the hash chain' }).click();
+    const line = page.locator('#audit-verification');
+    await expect
+      .poll(() => line.textContent())
+      .toMatch(/^Chain intact: \d+ rows, seq 1\.\.\d+\. Rows after seq 0 are not proven/);
+    expect(await line.getAttribute('class')).toBe('');
+  });
+
   it('shows invisible characters of older rows as code points, and system actors as such', async () => {
     // A row written before the server refused these characters (inserted directly: no command
     // accepts them any more).
-    await server.tw.db
-      .insertInto('audit_log')
-      .values({
-        occurred_at: server.clock.now(),
-        actor: 'system:legacy-import',
-        action: 'user.disabled',
-        user_id: aliceId,
-        reason: INVISIBLE,
-        details: JSON.stringify({ [INVISIBLE]: { nested: [1, 2] }, note: HOSTILE }),
-      })
-      .execute();
+    await new KyselyAuditRepository(server.tw.db).append({
+      occurredAt: server.clock.now(),
+      actor: 'system:legacy-import',
+      action: 'user.disabled',
+      userId: aliceId,
+      reason: INVISIBLE,
+      details: { [INVISIBLE]: { nested: [1, 2] }, note: HOSTILE },
+    });
     await page.locator('#audit-action').selectOption('user.disabled');
     await page.getByRole('button', { name: 'Filter' }).click();
     const cells = page.locator('#audit-table tbody tr').first().locator('td');

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,9 +69,10 @@ function cli(
   args: readonly string[],
   stdin = '',
   env: Record<string, string> = {},
+  dir = cwd,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', TSX, '--input-type=module', '-e', CLI, '--', ...args], {
-    cwd,
+    cwd: dir,
     env: { ...ENV, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -164,6 +165,19 @@ describe('the CLI beside a running server on the embedded database', () => {
     );
     expect(JSON.parse(listed.stdout).items.length).toBeGreaterThan(0);
   }, 60_000);
+
+  it('writes and reads files named relative to the CLI, not to the server (audit export, verify --from)', async () => {
+    const elsewhere = join(cwd, 'elsewhere');
+    mkdirSync(elsewhere);
+    const env = { TOKENWARDEN_DATA_DIR: join(cwd, '.tokenwarden') };
+    const exported = await cli(['audit', 'export', '--output', 'trail.jsonl'], '', env, elsewhere);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(existsSync(join(elsewhere, 'trail.jsonl'))).toBe(true);
+    expect(existsSync(join(cwd, 'trail.jsonl'))).toBe(false);
+    const verified = await cli(['audit', 'verify', '--from=trail.jsonl'], '', env, elsewhere);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^Audit trail intact: /);
+  }, 120_000);
 
   it('refuses migrate while the server runs', async () => {
     const migrate = await cli(['migrate']);

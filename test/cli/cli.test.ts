@@ -6,6 +6,7 @@ import { CreateSession } from '../../src/application/commands/create-session/com
 import { RegisterUser } from '../../src/application/commands/register-user/command.js';
 import { MIGRATIONS } from '../../src/infrastructure/database/migrator.js';
 import { lockDataDir } from '../../src/infrastructure/database/pglite-lock.js';
+import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { copyPGliteTemplateDirectory } from '../support/databases.js';
 import { USER_PASSWORD } from '../support/test-app.js';
 import {
@@ -370,17 +371,14 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
           .insertInto('users')
           .values({ id: userId, email, password_hash: 'x', role: 'user', created_at: at, updated_at: at })
           .execute();
-        await core.db
-          .insertInto('audit_log')
-          .values({
-            occurred_at: at,
-            actor: userId,
-            action: 'token_rotation.user',
-            user_id: userId,
-            reason: evil,
-            details: '{}',
-          })
-          .execute();
+        await new KyselyAuditRepository(core.db).append({
+          occurredAt: at,
+          actor: userId,
+          action: 'token_rotation.user',
+          userId,
+          reason: evil,
+          details: {},
+        });
         const owner = 'old.rows@example.com';
         const registered = await core.services.registerUser.handle(
           RegisterUser({ email: owner, password: USER_PASSWORD, role: 'user', actor: CLI_ACTOR }),

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AuditAction } from '../../src/application/events.js';
 import { testDatabases } from '../support/databases.js';
@@ -51,6 +52,35 @@ describe.each(testDatabases())('admin API for the console on $name', (target) =>
     const user = await t.login('alice@example.com');
     expect((await get('/api/v1/admin/audit/actions', user.accessToken)).statusCode).toBe(403);
     expect((await get('/api/v1/admin/audit/actions', null)).statusCode).toBe(401);
+  });
+
+  it('verifies the audit hash chain for admins only, and names an edited row', async () => {
+    const intact = await get('/api/v1/admin/audit/verification');
+    expect(intact.statusCode).toBe(200);
+    const body = intact.json();
+    expect(body).toMatchObject({ ok: true, break: null, firstSeq: 1, upgradeSeq: 0 });
+    expect(body.rows).toBeGreaterThan(0);
+    expect(body.head).toEqual({ seq: body.lastSeq, hash: body.lastHash });
+    const user = await t.login('alice@example.com');
+    expect((await get('/api/v1/admin/audit/verification', user.accessToken)).statusCode).toBe(403);
+    expect((await get('/api/v1/admin/audit/verification', null)).statusCode).toBe(401);
+
+    const db = t.tw.db;
+    const row = await db
+      .selectFrom('audit_log')
+      .select(['id', 'reason'])
+      .where('seq', '=', '1')
+      .executeTakeFirstOrThrow();
+    await sql`update audit_log set reason = 'rewritten' where seq = 1`.execute(db);
+    try {
+      expect((await get('/api/v1/admin/audit/verification')).json()).toMatchObject({
+        ok: false,
+        break: { kind: 'edited', seq: 1, id: String(row.id) },
+      });
+    } finally {
+      await sql`update audit_log set reason = ${row.reason} where seq = 1`.execute(db);
+    }
+    expect((await get('/api/v1/admin/audit/verification')).json()).toMatchObject({ ok: true });
   });
 
   it('filters the audit log by a date range (until is exclusive)', async () => {

@@ -32,6 +32,7 @@ const ROUTES: readonly (readonly [string, string])[] = [
   ['GET', '/api/v1/admin/audit'],
   ['GET', '/api/v1/admin/audit/actions'],
   ['GET', '/api/v1/admin/audit/activity'],
+  ['GET', '/api/v1/admin/audit/verification'],
   ['GET', '/api/v1/admin/users'],
   ['GET', '/api/v1/admin/users/:id/sessions'],
   ['POST', '/api/v1/admin/users/:id/promotion'],

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
 import { createDatabase } from '../../src/infrastructure/database/create-database.js';
+import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { describeHandler, type HandlerSuite } from '../support/handler-context.js';
 import {
   DAY,
@@ -46,17 +47,14 @@ describeHandler('scheduled rotation across instances and restarts', (suite) => {
     const outcome = await run();
     const dueAt = outcome.dueAt?.toISOString();
     await expect(
-      suite.db
-        .insertInto('audit_log')
-        .values({
-          occurred_at: suite.clock.now(),
-          actor: 'system:schedule',
-          action: 'token_rotation.global',
-          user_id: null,
-          reason: 'again',
-          details: sql`${JSON.stringify({ dueAt })}::jsonb`,
-        })
-        .execute(),
+      new KyselyAuditRepository(suite.db).append({
+        occurredAt: suite.clock.now(),
+        actor: 'system:schedule',
+        action: 'token_rotation.global',
+        userId: null,
+        reason: 'again',
+        details: { dueAt },
+      }),
     ).rejects.toThrow(/audit_log_schedule_once_idx|duplicate key/);
   });
 

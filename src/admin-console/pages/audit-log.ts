@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { type AuditActions, type AuditEvent, client, type Page } from '../api.js';
+import { type AuditActions, type AuditEvent, type AuditVerification, client, type Page } from '../api.js';
 import { $, h, table } from '../dom.js';
 import { valueText, visible, when } from '../format.js';
 import { attempt } from '../status.js';
@@ -109,6 +109,29 @@ function updatePager(): void {
   $('audit-page').textContent = `Page ${cursors.length + 1}`;
 }
 
+/** The hash chain's verdict in one line, as `tokenwarden audit verify` prints it (docs/AUDIT.md). */
+function verdictLine(v: AuditVerification): string {
+  if (v.break !== null) {
+    const seq = v.break.seq === null ? 'no seq' : `seq ${v.break.seq}`;
+    const at = `${seq}${v.break.id === null ? '' : ` (id ${v.break.id})`}`;
+    return `Chain BROKEN: ${v.break.kind} at ${at}: ${v.break.detail}.`;
+  }
+  const rows = v.rows === 0 ? 'no rows yet' : `${v.rows} rows, seq ${v.firstSeq}..${v.lastSeq}`;
+  const proof =
+    v.unprovenAfterSeq === null
+      ? ''
+      : ` Rows after seq ${v.unprovenAfterSeq} are not proven by a checkpoint kept outside the database.`;
+  return `Chain intact: ${rows}.${proof}`;
+}
+
+async function verifyChain(): Promise<void> {
+  const line = $('audit-verification');
+  line.textContent = 'Checking the hash chain…';
+  const verdict = await client.request<AuditVerification>('/api/v1/admin/audit/verification');
+  line.textContent = visible(verdictLine(verdict));
+  line.className = verdict.ok ? '' : 'error';
+}
+
 /** The first page with the current filters (after a change elsewhere, or on opening the page). */
 export async function loadAudit(): Promise<void> {
   await loadActions();
@@ -121,6 +144,7 @@ export function initAuditLog(): void {
     event.preventDefault();
     void attempt(loadAudit);
   });
+  $('audit-verify').addEventListener('click', () => void attempt(verifyChain));
   $('audit-first').addEventListener('click', () => void attempt(() => load([])));
   $('audit-prev').addEventListener('click', () => void attempt(() => load(cursors.slice(0, -1))));
   $('audit-next').addEventListener('click', () => {

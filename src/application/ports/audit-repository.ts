@@ -1,3 +1,4 @@
+import type { ChainPoint, ChainRow } from '../../domain/audit-chain.js';
 import type { AuditEntry, AuditRecord } from '../../domain/audit-entry.js';
 import type { Page } from '../../domain/page.js';
 
@@ -12,8 +13,33 @@ export interface AuditFilter {
   readonly cursor?: string;
 }
 
+/** Where the audit hash chain stands (docs/DESIGN.md, "The audit hash chain"). */
+export interface AuditChainState {
+  /** The last row chained: seq 0 and the genesis hash before any. */
+  readonly head: ChainPoint;
+  /** Rows up to this seq were chained when the chain was introduced, not as they were written. */
+  readonly upgradeSeq: number;
+  readonly upgradedAt: Date;
+}
+
+/** Where a page of the chain starts: after this row (ascending seq, then id). */
+export interface ChainCursor {
+  readonly seq: number;
+  readonly id: string;
+}
+
 export interface AuditRepository {
+  /**
+   * Chains and writes the row: inside a unit of work at the end of its transaction (so the
+   * chain's lock is held only through the commit), else at once in one statement.
+   */
   append(entry: AuditEntry): Promise<void>;
+  /** The chain's head row as stored. */
+  chainState(): Promise<AuditChainState>;
+  /** Up to `limit` rows after `after` (from the first when null), by seq then id, as stored. */
+  chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]>;
+  /** The id of a row with no seq (none can be written so: the column is NOT NULL), or null. */
+  firstUnchainedRow(): Promise<string | null>;
   /** Newest first; the cursor is opaque to callers. */
   list(filter: AuditFilter): Promise<Page<AuditRecord>>;
   /**

@@ -38,5 +38,18 @@ export async function forwardToRunningServer(argv: readonly string[], io: CliIo)
   const note =
     io.env.DATABASE_URL === '' ? 'tokenwarden: DATABASE_URL is set but empty: treated as unset\n' : '';
   const socketPath = resolve(dataDir, CONTROL_SOCKET_NAME);
-  return forwardToServer(socketPath, argv, io, cliActor(io), note);
+  return forwardToServer(socketPath, withAbsolutePaths(argv), io, cliActor(io), note);
+}
+
+/** Options whose value is a file: the server runs in its own directory, so they travel absolute. */
+const PATH_OPTIONS: ReadonlySet<string> = new Set(['--output', '--from', '--checkpoints', '--public-key']);
+
+function withAbsolutePaths(argv: readonly string[]): readonly string[] {
+  return argv.map((arg, i) => {
+    const eq = arg.indexOf('=');
+    if (eq > 0 && PATH_OPTIONS.has(arg.slice(0, eq)))
+      return `${arg.slice(0, eq)}=${resolve(arg.slice(eq + 1))}`;
+    const previous = argv[i - 1];
+    return previous !== undefined && PATH_OPTIONS.has(previous) ? resolve(arg) : arg;
+  });
 }

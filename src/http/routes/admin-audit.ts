@@ -64,6 +64,41 @@ export const ActivitySchema = Type.Object({
 
 export const AuditActionsSchema = Type.Object({ items: Type.Array(Type.String()) });
 
+const ChainPointSchema = Type.Object({ seq: Type.Integer({ minimum: 0 }), hash: Type.String() });
+
+export const AuditVerificationSchema = Type.Object({
+  ok: Type.Boolean({ description: 'The chain is intact up to its head' }),
+  rows: Type.Integer({ description: 'Rows checked' }),
+  firstSeq: Type.Union([Type.Integer(), Type.Null()]),
+  lastSeq: Type.Union([Type.Integer(), Type.Null()]),
+  lastHash: Type.Union([Type.String(), Type.Null()]),
+  head: ChainPointSchema,
+  upgradeSeq: Type.Integer({ description: 'Rows up to this seq were chained at upgrade time (0: none)' }),
+  upgradedAt: DateTime,
+  unanchoredStart: Type.Boolean({
+    description: 'The trail does not start at seq 1 and nothing vouches for what came before',
+  }),
+  unprovenAfterSeq: Type.Union([Type.Integer(), Type.Null()], {
+    description:
+      'Rows after this seq are consistent but not proven by a checkpoint kept outside the database',
+  }),
+  break: Type.Union([
+    Type.Object({
+      kind: Type.Union([
+        Type.Literal('edited'),
+        Type.Literal('missing'),
+        Type.Literal('inserted'),
+        Type.Literal('reordered'),
+        Type.Literal('truncated'),
+      ]),
+      seq: Type.Union([Type.Integer(), Type.Null()], { description: 'null: a row with no seq at all' }),
+      id: Type.Union([Type.String(), Type.Null()]),
+      detail: Type.String(),
+    }),
+    Type.Null(),
+  ]),
+});
+
 /** Every audit action, from the one table the handlers write with. */
 const AUDIT_ACTIONS = Object.values(AuditAction).sort();
 
@@ -112,6 +147,28 @@ export const adminAuditRoutes =
         },
       },
       async () => ({ items: AUDIT_ACTIONS }),
+    );
+
+    app.get(
+      '/audit/verification',
+      {
+        schema: {
+          operationId: 'verifyAuditTrail',
+          summary: 'The audit hash chain checked now, as `tokenwarden audit verify` does (docs/AUDIT.md)',
+          description:
+            'Reads the whole trail: its cost grows with the audit log. `ok: false` names the first row that was edited, removed, inserted or moved.',
+          response: { 200: AuditVerificationSchema },
+        },
+      },
+      async () => {
+        const { state, verdict } = await services.auditTrail.verify();
+        return {
+          ...verdict,
+          head: state.head,
+          upgradeSeq: state.upgradeSeq,
+          upgradedAt: iso(state.upgradedAt),
+        };
+      },
     );
 
     app.get(

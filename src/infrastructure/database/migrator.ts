@@ -10,6 +10,7 @@ import { retentionMigration } from './migrations/0009-retention.js';
 import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.js';
 import { rotationActivityIndexMigration } from './migrations/0011-rotation-activity-index.js';
 import { readinessProbeMigration } from './migrations/0012-readiness-probe.js';
+import { auditChainMigration } from './migrations/0013-audit-chain.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -25,6 +26,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0010-rotation-schedule': rotationScheduleMigration,
   '0011-rotation-activity-index': rotationActivityIndexMigration,
   '0012-readiness-probe': readinessProbeMigration,
+  '0013-audit-chain': auditChainMigration,
 });
 
 class MigrationFailedError extends Error {

@@ -11,6 +11,7 @@ export interface Database {
   readonly sessions: SessionsTable;
   readonly refresh_tokens: RefreshTokensTable;
   readonly audit_log: AuditLogTable;
+  readonly audit_chain_head: AuditChainHeadTable;
   readonly outbox: OutboxTable;
   readonly signing_keys: SigningKeysTable;
   readonly webhook_deliveries: WebhookDeliveriesTable;
@@ -95,6 +96,20 @@ export interface AuditLogTable {
   user_id: string | null; // the subject user, when there is one
   reason: string | null;
   details: JSONColumnType<Record<string, unknown>>;
+  seq: string; // bigint: the row's place in the hash chain (0013-audit-chain.ts)
+  prev_hash: string;
+  hash: string;
+}
+
+/** The audit chain's last link, locked by every audit write (0013-audit-chain.ts). */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: string; // bigint
+  hash: string;
+  prev_hash: string;
+  /** The last row chained by the upgrade that introduced the chain (0: none). */
+  upgrade_seq: string;
+  upgraded_at: Timestamp;
 }
 
 export interface OutboxTable {

@@ -1,33 +1,158 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type {
   ActivityWindow,
+  AuditChainState,
   AuditFilter,
   AuditRepository,
+  ChainCursor,
 } from '../../../application/ports/audit-repository.js';
+import {
+  AUDIT_CHAIN_VERSION,
+  auditTimeText,
+  type ChainContent,
+  type ChainRow,
+  contentTail,
+  storableDetails,
+  storableText,
+} from '../../../domain/audit-chain.js';
 import type { AuditEntry, AuditRecord } from '../../../domain/audit-entry.js';
 import type { Page } from '../../../domain/page.js';
+import { AUDIT_TIME_TEXT } from '../audit-time-text.js';
 import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
 import type { AuditRow, Database } from '../schema.js';
 
-export class KyselyAuditRepository implements AuditRepository {
-  readonly #db: Kysely<Database>;
+/** Where the audit repository puts a row: at once, or at the end of the unit of work's transaction. */
+export interface AuditRecorder {
+  record(entry: AuditEntry): Promise<void>;
+}
 
-  constructor(db: Kysely<Database>) {
-    this.#db = db;
+/**
+ * Collects a transaction's audit rows and chains them as its last statements
+ * ({@link KyselyUnitOfWork.run}), after the revocation feed's: the chain head's lock, which
+ * every audit writer waits on until the holder commits, is then held only through the
+ * commit, and always taken last, so it adds no lock-order cycle.
+ */
+export class PendingAudit implements AuditRecorder {
+  readonly #entries: AuditEntry[] = [];
+
+  async record(entry: AuditEntry): Promise<void> {
+    this.#entries.push(entry);
   }
 
-  async append(entry: AuditEntry): Promise<void> {
-    await this.#db
-      .insertInto('audit_log')
-      .values({
-        occurred_at: entry.occurredAt,
-        actor: entry.actor,
-        action: entry.action,
-        user_id: entry.userId,
-        reason: entry.reason,
-        details: JSON.stringify(entry.details),
-      })
-      .execute();
+  async flush(db: Kysely<Database>): Promise<void> {
+    for (const entry of this.#entries) await appendChained(db, entry);
+  }
+}
+
+/**
+ * Chains one row in one statement: the UPDATE of `audit_chain_head` locks it until the
+ * transaction ends (so concurrent writers, on any instance, chain one after the other),
+ * moves it one seq on and computes the new hash in the database from the old one; the
+ * INSERT writes the row with both. SET sees the head's old values, so `prev_hash = hash`
+ * keeps the predecessor. The preimage is `[1,seq,"prev",` (built here in SQL) followed by
+ * {@link contentTail} (built before, as UTF-8 bytes): the text {@link chainHash} hashes.
+ */
+async function appendChained(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
+  const inserted = await chainedInsert(entry).execute(db);
+  // No head row would mean no chain at all: refuse rather than lose the audit row.
+  if (inserted.numAffectedRows !== 1n)
+    throw new Error('audit chain head missing: is migration 0013 applied?');
+}
+
+/** The one statement that chains and inserts `entry` (exported for bench/audit-write-paths.ts, which runs it under pgbench). */
+export function chainedInsert(entry: AuditEntry): RawBuilder<unknown> {
+  const content = storableContent(entry);
+  const tail = Buffer.from(contentTail(content), 'utf8');
+  return sql`
+    with head as (
+      update audit_chain_head
+         set seq = seq + 1,
+             prev_hash = hash,
+             hash = encode(sha256(convert_to(${`[${AUDIT_CHAIN_VERSION},`}::text || (seq + 1)::text || ',"' || hash || '",', 'UTF8') || ${tail}::bytea), 'hex')
+       where id = 1
+      returning seq, prev_hash, hash
+    )
+    insert into audit_log (seq, prev_hash, hash, occurred_at, actor, action, user_id, reason, details)
+    select seq, prev_hash, hash, ${content.occurredAt}::timestamptz, ${content.actor}, ${content.action},
+           ${content.userId}, ${content.reason}, ${JSON.stringify(content.details)}::jsonb
+      from head`;
+}
+
+/** The entry's fields exactly as they will be stored (and so read back and hashed by a verifier). */
+function storableContent(entry: AuditEntry): ChainContent {
+  return {
+    occurredAt: auditTimeText(entry.occurredAt),
+    actor: storableText(entry.actor),
+    action: storableText(entry.action),
+    userId: entry.userId === null ? null : storableText(entry.userId),
+    reason: entry.reason === null ? null : storableText(entry.reason),
+    details: storableDetails(entry.details),
+  };
+}
+
+export class KyselyAuditRepository implements AuditRepository {
+  readonly #db: Kysely<Database>;
+  readonly #recorder: AuditRecorder;
+
+  /** Without a recorder each append is its own statement (one statement: atomic even outside a transaction). */
+  constructor(db: Kysely<Database>, recorder?: AuditRecorder) {
+    this.#db = db;
+    this.#recorder = recorder ?? { record: (entry) => appendChained(db, entry) };
+  }
+
+  append(entry: AuditEntry): Promise<void> {
+    return this.#recorder.record(entry);
+  }
+
+  async chainState(): Promise<AuditChainState> {
+    const head = await this.#db
+      .selectFrom('audit_chain_head')
+      .selectAll()
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    return {
+      head: { seq: Number(head.seq), hash: head.hash },
+      upgradeSeq: Number(head.upgrade_seq),
+      upgradedAt: head.upgraded_at,
+    };
+  }
+
+  async firstUnchainedRow(): Promise<string | null> {
+    const row = await this.#db
+      .selectFrom('audit_log')
+      .select('id')
+      .where(sql<boolean>`seq is null`)
+      .orderBy('id')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? null : String(row.id);
+  }
+
+  async chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]> {
+    let query = this.#db
+      .selectFrom('audit_log')
+      .select(['id', 'seq', 'prev_hash', 'hash', 'actor', 'action', 'user_id', 'reason', 'details'])
+      .select(AUDIT_TIME_TEXT.as('occurred_at_text'))
+      // A row with no seq has no place to be read in: firstUnchainedRow finds it.
+      .where(sql<boolean>`seq is not null`);
+    if (after !== null) {
+      query = query.where(sql<boolean>`(seq, id) > (${after.seq}::bigint, ${after.id}::bigint)`);
+    }
+    const rows = await query.orderBy('seq').orderBy('id').limit(limit).execute();
+    return rows.map((row) => ({
+      id: String(row.id),
+      seq: Number(row.seq),
+      prevHash: row.prev_hash,
+      hash: row.hash,
+      content: {
+        occurredAt: row.occurred_at_text,
+        actor: row.actor,
+        action: row.action,
+        userId: row.user_id,
+        reason: row.reason,
+        details: row.details,
+      },
+    }));
   }
 
   /** Newest first (id descending); the cursor is the last id seen. */

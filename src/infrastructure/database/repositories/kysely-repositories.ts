@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Repositories } from '../../../application/ports/repositories.js';
 import type { Database } from '../schema.js';
-import { KyselyAuditRepository } from './kysely-audit-repository.js';
+import { type AuditRecorder, KyselyAuditRepository } from './kysely-audit-repository.js';
 import { KyselyOutboxRepository } from './kysely-outbox-repository.js';
 import { KyselyRefreshTokenRepository } from './kysely-refresh-token-repository.js';
 import {
@@ -26,19 +26,21 @@ export interface KyselyRepositoryOptions {
 /**
  * Every repository bound to one executor: a transaction, or the database itself for reads.
  * The repositories that change versions, sessions or keys write the revocation feed's row
- * through `revocations` (the unit of work passes one that writes at the end of its transaction).
+ * through `revocations`, and audit rows go through `audit` (the unit of work passes ones that
+ * write at the end of its transaction; without them each is written at once).
  */
 export function createKyselyRepositories(
   db: Kysely<Database>,
   options: KyselyRepositoryOptions = {},
   revocations: RevocationRecorder = new ImmediateRevocations(db),
+  audit?: AuditRecorder,
 ): Repositories {
   return Object.freeze({
     users: new KyselyUserRepository(db, revocations),
     securityConfig: new KyselySecurityConfigRepository(db, revocations),
     sessions: new KyselySessionRepository(db, revocations),
     refreshTokens: new KyselyRefreshTokenRepository(db),
-    audit: new KyselyAuditRepository(db),
+    audit: new KyselyAuditRepository(db, audit),
     outbox: new KyselyOutboxRepository(db),
     serviceClients: new KyselyServiceClientRepository(db),
     signingKeys: new KyselySigningKeyRepository(db, options.signingKeys, revocations),

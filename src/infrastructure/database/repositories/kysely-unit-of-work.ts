@@ -4,6 +4,7 @@ import type { Repositories } from '../../../application/ports/repositories.js';
 import type { UnitOfWork } from '../../../application/ports/unit-of-work.js';
 import type { Database } from '../schema.js';
 import { isTransientTransactionError } from '../transient-error.js';
+import { PendingAudit } from './kysely-audit-repository.js';
 import { createKyselyRepositories, type KyselyRepositoryOptions } from './kysely-repositories.js';
 import { PendingRevocations } from './kysely-revocation-log.js';
 
@@ -30,9 +31,12 @@ export class KyselyUnitOfWork implements UnitOfWork {
       try {
         return await this.#db.transaction().execute(async (trx) => {
           const revocations = new PendingRevocations();
-          const result = await work(createKyselyRepositories(trx, this.#options, revocations));
-          // Last, so the feed's counter lock is held only through the commit (kysely-revocation-log.ts).
+          const audit = new PendingAudit();
+          const result = await work(createKyselyRepositories(trx, this.#options, revocations, audit));
+          // Last, so the feed's counter lock is held only through the commit (kysely-revocation-log.ts),
+          // and then the audit chain's head, always in this order (kysely-audit-repository.ts).
           await revocations.flush(trx);
+          await audit.flush(trx);
           return result;
         });
       } catch (error) {

@@ -1,0 +1,211 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { breakPlace, type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
+import { checkpointKeys, checkpointsInText, verifyCheckpoint } from '../domain/audit-checkpoint.js';
+import {
+  AUDIT_EXPORT_FORMAT,
+  type AuditExportHeader,
+  auditExportLine,
+  parseAuditExport,
+} from '../domain/audit-export.js';
+import { type CommonOptions, jsonOption, outputFor } from './command-kit.js';
+import { type CliIo, withCore } from './context.js';
+import { CliError, EXIT_FAILURE, usageError } from './errors.js';
+
+interface ExportOptions {
+  readonly output?: string;
+}
+
+interface VerifyOptions extends CommonOptions {
+  readonly from?: string;
+  readonly checkpoints?: string;
+  readonly publicKey?: string;
+}
+
+/** A checkpoint of the file that was not believed, and why. */
+interface RefusedCheckpoint {
+  readonly line: number;
+  readonly reason: string;
+}
+
+/**
+ * `tokenwarden audit export` (the chained trail as JSON Lines) and `tokenwarden audit verify`
+ * (the chain checked, from the database or an export, offline): docs/AUDIT.md.
+ */
+export function registerAuditTrail(audit: Command, io: CliIo): void {
+  audit
+    .command('export')
+    .description(
+      'write the whole audit trail with its hashes as JSON Lines (a header line, then one row a line)',
+    )
+    .option('--output <file>', 'write to this file (created; refused if it exists) instead of stdout')
+    .action((options: ExportOptions) =>
+      withCore(io, async (core) => {
+        const sink = options.output === undefined ? io.stdout : await newFile(options.output);
+        const state = await core.services.auditTrail.state();
+        const header: AuditExportHeader = {
+          format: AUDIT_EXPORT_FORMAT,
+          exportedAt: new Date().toISOString(),
+          head: state.head,
+          upgradeSeq: state.upgradeSeq,
+        };
+        await write(sink, `${JSON.stringify(header)}\n`);
+        let rows = 0;
+        // Rows chained after the head was read are left for the next export: the file ends at its header's head.
+        for await (const row of core.services.auditTrail.rows()) {
+          if (row.seq > state.head.seq) break;
+          await write(sink, `${auditExportLine(row)}\n`);
+          rows += 1;
+        }
+        if (sink !== io.stdout) {
+          sink.end();
+          await once(sink, 'finish');
+          io.stderr.write(`Exported ${rows} audit rows (up to seq ${state.head.seq}) to ${options.output}\n`);
+        }
+      }),
+    );
+
+  jsonOption(
+    audit
+      .command('verify')
+      .description(
+        'check the audit hash chain (from the database, or offline from an export with --from): exit 0 intact, 1 broken (the first bad row is named) or a checkpoint refused, 2 unreadable input',
+      )
+      .option(
+        '--from <file>',
+        'verify this export (tokenwarden audit export) instead of the database; needs no database',
+      )
+      .option(
+        '--checkpoints <file>',
+        'signed checkpoints collected outside the database (log lines, webhook bodies, or one JWS a line); needs --public-key',
+      )
+      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it'),
+  ).action(async (options: VerifyOptions) => {
+    const out = outputFor(io, options);
+    const { points, refused } = await readCheckpoints(options);
+    const { verdict, upgradeSeq, source } =
+      options.from === undefined
+        ? await withCore(io, async (core) => {
+            const { state, verdict } = await core.services.auditTrail.verify(points);
+            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database' };
+          })
+        : await verifyExport(options.from, points);
+    out.result(
+      { source, ...verdict, upgradeSeq, checkpoints: points.length, refusedCheckpoints: refused },
+      () =>
+        [
+          report(verdict, upgradeSeq),
+          ...refused.map(
+            (r) => `Checkpoint on line ${r.line} of ${options.checkpoints} REFUSED: ${r.reason}.`,
+          ),
+        ].join('\n'),
+    );
+    if (verdict.break !== null) {
+      const b = verdict.break;
+      throw new CliError(`audit trail broken at ${breakPlace(b)}: ${b.kind}`, EXIT_FAILURE);
+    }
+    const [first] = refused;
+    if (first !== undefined) {
+      throw new CliError(
+        `${refused.length} checkpoint(s) refused, the first on line ${first.line}: ${first.reason}`,
+        EXIT_FAILURE,
+      );
+    }
+  });
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw usageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+/** The checkpoints of `--checkpoints` whose signature holds under `--public-key`, and those refused. */
+async function readCheckpoints(
+  options: VerifyOptions,
+): Promise<{ points: ChainPoint[]; refused: RefusedCheckpoint[] }> {
+  if (options.checkpoints === undefined && options.publicKey === undefined)
+    return { points: [], refused: [] };
+  if (options.checkpoints === undefined || options.publicKey === undefined) {
+    throw usageError('--checkpoints and --public-key go together');
+  }
+  const keyText = await readText(options.publicKey);
+  let keys: ReturnType<typeof checkpointKeys>;
+  try {
+    keys = checkpointKeys(JSON.parse(keyText));
+  } catch {
+    throw usageError(`${options.publicKey}: not a JWK or JWKS`);
+  }
+  if (keys.size === 0) throw usageError(`${options.publicKey}: no Ed25519 checkpoint key in it`);
+  const points: ChainPoint[] = [];
+  const refused: RefusedCheckpoint[] = [];
+  for (const { line, jws } of checkpointsInText(await readText(options.checkpoints))) {
+    const check = verifyCheckpoint(jws, keys);
+    if (check.ok) points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
+    else refused.push({ line, reason: check.reason });
+  }
+  return { points, refused };
+}
+
+async function verifyExport(
+  path: string,
+  checkpoints: readonly ChainPoint[],
+): Promise<{ verdict: ChainVerdict; upgradeSeq: number; source: string }> {
+  const parsed = parseAuditExport(await readText(path));
+  if (!parsed.ok) throw usageError(`${path}:${parsed.line}: ${parsed.message}`);
+  return {
+    verdict: verifyChain(parsed.rows, { head: parsed.header.head, checkpoints }),
+    upgradeSeq: parsed.header.upgradeSeq,
+    source: path,
+  };
+}
+
+function report(verdict: ChainVerdict, upgradeSeq: number): string {
+  if (verdict.break !== null) {
+    return `Audit trail BROKEN: ${verdict.break.kind} at seq ${verdict.break.seq}${
+      verdict.break.id === null ? '' : ` (id ${verdict.break.id})`
+    }: ${verdict.break.detail}.`;
+  }
+  const lines = [
+    verdict.rows === 0
+      ? 'Audit trail intact: no rows yet.'
+      : `Audit trail intact: ${verdict.rows} rows, seq ${verdict.firstSeq}..${verdict.lastSeq}, last hash ${verdict.lastHash}.`,
+  ];
+  if (verdict.unanchoredStart) {
+    lines.push(
+      `The trail starts at seq ${verdict.firstSeq}: what came before it (pruned) is not vouched for.`,
+    );
+  }
+  if (upgradeSeq > 0 && (verdict.firstSeq ?? 1) <= upgradeSeq) {
+    lines.push(
+      `Rows up to seq ${upgradeSeq} were chained at upgrade time: unchanged since the upgrade; their history before it cannot be proven.`,
+    );
+  }
+  if (verdict.unprovenAfterSeq !== null) {
+    lines.push(
+      `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint held outside the database: someone who could write the database could have rewritten or cut them.`,
+    );
+  } else if (verdict.rows > 0) {
+    lines.push(`Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`);
+  }
+  return lines.join('\n');
+}
+
+async function newFile(path: string): Promise<Writable> {
+  const stream = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(stream, 'open');
+  } catch (error) {
+    throw usageError(`cannot create ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return stream;
+}
+
+async function write(sink: Writable, text: string): Promise<void> {
+  if (!sink.write(text)) await once(sink, 'drain');
+}
