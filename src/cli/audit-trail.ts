@@ -68,6 +68,17 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       }),
     );
 
+  audit
+    .command('keys')
+    .description(
+      'print the public key that signs audit checkpoints, as a JWK Set (what --public-key takes; also served at /.well-known/tokenwarden-audit-keys.json)',
+    )
+    .action(() =>
+      withCore(io, async (core) => {
+        io.stdout.write(`${JSON.stringify(await core.auditKeys.publicJwks(), null, 2)}\n`);
+      }),
+    );
+
   jsonOption(
     audit
       .command('verify')

@@ -1,0 +1,266 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { compactVerify, importJWK, SignJWT } from 'jose';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTokenwarden, type Tokenwarden } from '../../src/composition-root.js';
+import { loadConfig } from '../../src/config.js';
+import {
+  checkpointKeys,
+  checkpointsInText,
+  signCheckpoint,
+  verifyCheckpoint,
+} from '../../src/domain/audit-checkpoint.js';
+import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
+import { type TestDatabase, testDatabases } from '../support/databases.js';
+import { captureLogs } from '../support/log-capture.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
+
+const ROWS = 3;
+const SECONDS = 600;
+
+describe.each(testDatabases())('audit checkpoints signed by the server on $name', (target) => {
+  let database: TestDatabase;
+  let tw: Tokenwarden;
+  let dir: string;
+  let file: string;
+  const clock = new ManualClock();
+  const logs = captureLogs();
+
+  beforeAll(async () => {
+    database = await target.create();
+    dir = await mkdtemp(join(tmpdir(), 'tw-checkpoints-'));
+    file = join(dir, 'checkpoints.jsonl');
+    const config = loadConfig({
+      ...TEST_ENV,
+      LOG_LEVEL: 'info',
+      TOKENWARDEN_AUDIT_CHECKPOINT_ROWS: String(ROWS),
+      TOKENWARDEN_AUDIT_CHECKPOINT_SECONDS: String(SECONDS),
+      TOKENWARDEN_AUDIT_CHECKPOINT_FILE: file,
+    });
+    tw = await createTokenwarden(config, {
+      clock,
+      database,
+      logger: false,
+      logStream: logs.sink,
+      defaultMetrics: false,
+    });
+    await tw.app.ready();
+    // Passes run when the test says (runOnce), never on the server's timer.
+    await tw.core.auditCheckpointer.close();
+  });
+  afterAll(async () => {
+    await tw?.close();
+    await database?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const register = async () => {
+    const email = `u-${randomBytes(4).toString('hex')}@example.com`;
+    const res = await tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      payload: { email, password: USER_PASSWORD },
+    });
+    expect(res.statusCode).toBe(201);
+  };
+  const head = async () => (await tw.services.auditTrail.state()).head;
+  const publishedKeys = async () => {
+    const res = await tw.app.inject({ method: 'GET', url: '/.well-known/tokenwarden-audit-keys.json' });
+    expect(res.statusCode).toBe(200);
+    return res.json() as { keys: Record<string, unknown>[] };
+  };
+
+  it('signs the head after N rows: stored, logged, in the outbox, appended to the file; verifies with the published key alone', async () => {
+    // Whatever start-up wrote, then enough rows for one checkpoint.
+    await tw.core.auditCheckpointer.runOnce();
+    for (let i = 0; i < ROWS; i++) await register();
+    const pass = await tw.core.auditCheckpointer.runOnce();
+    expect(pass.leader).toBe(true);
+    const signed = pass.signed;
+    expect(signed).not.toBeNull();
+    if (signed === null) return;
+    expect({ seq: signed.seq, hash: signed.hash }).toEqual(await head());
+
+    const jwks = await publishedKeys();
+    expect(jwks.keys).toHaveLength(1);
+    const [jwk] = jwks.keys;
+    expect(jwk).toMatchObject({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      alg: 'EdDSA',
+      kid: signed.kid,
+      purpose: 'tokenwarden-audit-checkpoint',
+    });
+    expect(jwk).not.toHaveProperty('use');
+    expect(jwk).not.toHaveProperty('d');
+    // Any JOSE library, with the published public key only.
+    const { payload } = await compactVerify(signed.checkpoint, await importJWK(jwk as never, 'EdDSA'));
+    expect(JSON.parse(new TextDecoder().decode(payload))).toEqual({
+      seq: signed.seq,
+      hash: signed.hash,
+      at: signed.at,
+    });
+
+    const stored = await database.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .where('seq', '=', String(signed.seq))
+      .executeTakeFirstOrThrow();
+    expect(stored.jws).toBe(signed.checkpoint);
+    const event = await database.db
+      .selectFrom('outbox')
+      .select(['event_type', 'payload'])
+      .where('event_type', '=', 'AuditCheckpointSigned')
+      .where(sql<boolean>`payload->>'seq' = ${String(signed.seq)}`)
+      .executeTakeFirstOrThrow();
+    expect(event.payload).toMatchObject({ seq: signed.seq, checkpoint: signed.checkpoint });
+    const line = logs.lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.name === 'audit-checkpoint' && l.seq === signed.seq);
+    expect(line).toMatchObject({ level: 30, checkpoint: signed.checkpoint });
+    const fileText = await readFile(file, 'utf8');
+    expect(fileText.endsWith('\n')).toBe(true);
+    expect(JSON.parse(fileText.trim().split('\n').at(-1) ?? '')).toMatchObject({
+      seq: signed.seq,
+      checkpoint: signed.checkpoint,
+    });
+
+    // Each of the three collected copies checks out under the published JWKS, and proves the chain up to it.
+    const keys = checkpointKeys(jwks);
+    const collected = [
+      JSON.stringify(line),
+      JSON.stringify({ id: 'e', type: event.event_type, payload: event.payload }),
+      fileText,
+    ].join('\n');
+    const found = checkpointsInText(collected).map(({ jws }) => verifyCheckpoint(jws, keys));
+    expect(found.length).toBeGreaterThanOrEqual(3);
+    for (const check of found) expect(check.ok).toBe(true);
+    const { verdict } = await tw.services.auditTrail.verify([{ seq: signed.seq, hash: signed.hash }]);
+    expect(verdict.break).toBeNull();
+    expect(verdict.unprovenAfterSeq).toBeNull();
+  });
+
+  it('signs nothing while the head has not moved, and after T seconds for fewer than N rows', async () => {
+    expect((await tw.core.auditCheckpointer.runOnce()).signed).toBeNull();
+    await register();
+    expect((await tw.core.auditCheckpointer.runOnce()).signed).toBeNull();
+    clock.advance(SECONDS);
+    const signed = (await tw.core.auditCheckpointer.runOnce()).signed;
+    expect(signed?.seq).toBe((await head()).seq);
+    expect((await tw.core.auditCheckpointer.runOnce()).signed).toBeNull();
+  });
+
+  it('refuses a checkpoint with a wrong signature, or signed by another key under its kid', async () => {
+    const keys = checkpointKeys(await publishedKeys());
+    const { kid } = await tw.core.auditKeys.key();
+    const { seq, hash } = await head();
+    const other = generateKeyPairSync('ed25519').privateKey;
+    const forged = signCheckpoint({ seq, hash, at: clock.now().toISOString(), kid }, other);
+    expect(verifyCheckpoint(forged, keys)).toEqual({ ok: false, reason: `wrong signature for kid ${kid}` });
+    const genuine = (
+      await database.db
+        .selectFrom('audit_checkpoints')
+        .select('jws')
+        .orderBy('seq', 'desc')
+        .executeTakeFirstOrThrow()
+    ).jws;
+    const [h, p, s] = genuine.split('.');
+    const flipped = `${h}.${p}.${(s ?? '').startsWith('A') ? 'B' : 'A'}${(s ?? '').slice(1)}`;
+    expect(verifyCheckpoint(flipped, keys).ok).toBe(false);
+    expect(verifyCheckpoint(genuine, keys).ok).toBe(true);
+  });
+
+  it('is never a token key: absent from the token JWKS, and a token signed with it is refused', async () => {
+    const key = await tw.core.auditKeys.key();
+    const tokenJwks = (await tw.app.inject({ method: 'GET', url: '/.well-known/jwks.json' })).json() as {
+      keys: { kid: string }[];
+    };
+    expect(tokenJwks.keys.map((k) => k.kid)).not.toContain(key.kid);
+    const login = await tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/sessions',
+      payload: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    });
+    const genuine = (login.json() as { accessToken: string }).accessToken;
+    const claims = JSON.parse(Buffer.from(genuine.split('.')[1] ?? '', 'base64url').toString('utf8'));
+    const header = JSON.parse(Buffer.from(genuine.split('.')[0] ?? '', 'base64url').toString('utf8'));
+    const forged = await new SignJWT(claims)
+      .setProtectedHeader({ ...header, kid: key.kid })
+      .sign(key.privateKey);
+    const ok = await tw.app.inject({
+      method: 'GET',
+      url: '/api/v1/users/me',
+      headers: { authorization: `Bearer ${genuine}` },
+    });
+    expect(ok.statusCode).toBe(200);
+    const refused = await tw.app.inject({
+      method: 'GET',
+      url: '/api/v1/users/me',
+      headers: { authorization: `Bearer ${forged}` },
+    });
+    expect(refused.statusCode).toBe(401);
+  });
+
+  it('two checkpointers over one database sign each head once, from one leader at a time: no seq signed twice, one event per checkpoint', async () => {
+    const options = { rows: 1, seconds: 3600, file: null };
+    const deps = { db: database.db, clock, keys: tw.core.auditKeys };
+    const a = new AuditCheckpointer(deps, options);
+    const b = new AuditCheckpointer(deps, options);
+    const storedBefore = (await database.db.selectFrom('audit_checkpoints').select('seq').execute()).length;
+    let signedCount = 0;
+    for (let round = 0; round < 5; round++) {
+      const email = `u-${randomBytes(4).toString('hex')}@example.com`;
+      await tw.app.inject({
+        method: 'POST',
+        url: '/api/v1/users',
+        payload: { email, password: USER_PASSWORD },
+      });
+      const passes = await Promise.all([a.runOnce(), b.runOnce(), a.runOnce(), b.runOnce()]);
+      const signed = passes.filter((p) => p.signed !== null);
+      expect(signed.length).toBe(1);
+      signedCount += signed.length;
+    }
+    const rows = await database.db.selectFrom('audit_checkpoints').select('seq').execute();
+    expect(new Set(rows.map((r) => r.seq)).size).toBe(rows.length);
+    expect(rows.length).toBe(storedBefore + signedCount);
+    const events = await database.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('event_type', '=', 'AuditCheckpointSigned')
+      .executeTakeFirstOrThrow();
+    expect(Number(events.n)).toBe(rows.length);
+    await a.close();
+    await b.close();
+  });
+  it('finds the tail cut after a stored and external checkpoint, even with the head moved back', async () => {
+    for (let i = 0; i < ROWS; i++) await register();
+    const signed = (await tw.core.auditCheckpointer.runOnce()).signed;
+    expect(signed).not.toBeNull();
+    if (signed === null) return;
+    const external = checkpointsInText(await readFile(file, 'utf8'));
+    const keys = checkpointKeys(await publishedKeys());
+    const points = external.flatMap(({ jws }) => {
+      const check = verifyCheckpoint(jws, keys);
+      return check.ok ? [{ seq: check.checkpoint.seq, hash: check.checkpoint.hash }] : [];
+    });
+    expect(points.at(-1)).toEqual({ seq: signed.seq, hash: signed.hash });
+    // A careful attacker: the last row removed and the head moved back onto its predecessor.
+    const before = await database.db
+      .selectFrom('audit_log')
+      .select(['seq', 'hash', 'prev_hash'])
+      .where('seq', '=', String(signed.seq - 1))
+      .executeTakeFirstOrThrow();
+    await database.db.deleteFrom('audit_log').where('seq', '=', String(signed.seq)).execute();
+    await database.db
+      .updateTable('audit_chain_head')
+      .set({ seq: before.seq, hash: before.hash, prev_hash: before.prev_hash })
+      .where('id', '=', 1)
+      .execute();
+    const { verdict } = await tw.services.auditTrail.verify(points);
+    expect(verdict.break?.kind).toBe('truncated');
+  });
+});
