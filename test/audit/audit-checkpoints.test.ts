@@ -14,6 +14,8 @@ import {
   verifyCheckpoint,
 } from '../../src/domain/audit-checkpoint.js';
 import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
+import { AuditCheckpointKeyStore } from '../../src/infrastructure/crypto/audit-checkpoint-key-store.js';
+import { createPrivateJwkSealer } from '../../src/infrastructure/crypto/private-jwk-sealer.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -262,5 +264,38 @@ describe.each(testDatabases())('audit checkpoints signed by the server on $name'
       .execute();
     const { verdict } = await tw.services.auditTrail.verify(points);
     expect(verdict.break?.kind).toBe('truncated');
+  });
+});
+
+describe.each(testDatabases())('the audit checkpoint key on $name', (target) => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await target.create();
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+
+  it('is made once however many instances start together, and sealed under the master key', async () => {
+    const sealer = createPrivateJwkSealer(randomBytes(32).toString('base64'));
+    const clock = new ManualClock();
+    const stores = [1, 2, 3, 4].map(() => new AuditCheckpointKeyStore(database.db, clock, { sealer }));
+    await Promise.all(stores.map((store) => store.ensureKey()));
+    const rows = await database.db.selectFrom('audit_checkpoint_keys').selectAll().execute();
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    expect(row?.private_jwk.startsWith('tw-sealed:v1:')).toBe(true);
+    expect(row?.private_jwk).not.toContain('"d"');
+    const kids = await Promise.all(stores.map(async (store) => (await store.key()).kid));
+    expect(new Set(kids)).toEqual(new Set([row?.kid]));
+    // Without the master key the sealed key does not open: refused, not silently replaced.
+    const bare = new AuditCheckpointKeyStore(database.db, clock);
+    await expect(bare.ensureKey()).rejects.toThrow(/TOKENWARDEN_MASTER_KEY/);
+    await expect(
+      new AuditCheckpointKeyStore(database.db, clock, {
+        sealer: createPrivateJwkSealer(randomBytes(32).toString('base64')),
+      }).ensureKey(),
+    ).rejects.toThrow(/TOKENWARDEN_MASTER_KEY/);
+    expect(await database.db.selectFrom('audit_checkpoint_keys').select('kid').execute()).toHaveLength(1);
   });
 });
