@@ -21,6 +21,7 @@ interface ExportOptions {
 
 interface VerifyOptions extends CommonOptions {
   readonly from?: string;
+  readonly stored?: boolean;
   readonly checkpoints?: string;
   readonly publicKey?: string;
 }
@@ -93,22 +94,46 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
         '--checkpoints <file>',
         'signed checkpoints collected outside the database (log lines, webhook bodies, or one JWS a line); needs --public-key',
       )
-      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it'),
+      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it')
+      .option(
+        '--stored',
+        'also check against the checkpoints the server stored in the database (each signature checked again)',
+      ),
   ).action(async (options: VerifyOptions) => {
     const out = outputFor(io, options);
+    if (options.stored === true && options.from !== undefined) {
+      throw usageError('--stored reads the database: it does not go with --from');
+    }
     const { points, refused } = await readCheckpoints(options);
-    const { verdict, upgradeSeq, source } =
+    const { verdict, upgradeSeq, source, stored } =
       options.from === undefined
         ? await withCore(io, async (core) => {
-            const { state, verdict } = await core.services.auditTrail.verify(points);
-            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database' };
+            const { state, verdict, stored } = await core.services.auditTrail.verify(points, {
+              stored: options.stored === true,
+            });
+            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored };
           })
-        : await verifyExport(options.from, points);
+        : { ...(await verifyExport(options.from, points)), stored: null };
     out.result(
-      { source, ...verdict, upgradeSeq, checkpoints: points.length, refusedCheckpoints: refused },
+      {
+        source,
+        ...verdict,
+        upgradeSeq,
+        checkpoints: points.length,
+        refusedCheckpoints: refused,
+        ...(stored === null ? {} : { storedCheckpoints: stored }),
+      },
       () =>
         [
-          report(verdict, upgradeSeq),
+          report(verdict, upgradeSeq, Math.max(0, ...points.map((p) => p.seq))),
+          ...(stored === null
+            ? []
+            : [
+                stored.lastSeq === null
+                  ? 'No stored checkpoint.'
+                  : `${stored.accepted} stored checkpoint(s) match the trail, the newest at seq ${stored.lastSeq}: they are in the database, so they prove nothing against someone who could write it and holds the checkpoint key; compare them with copies kept outside (--checkpoints).`,
+                ...stored.refused.map((r) => `Stored checkpoint at seq ${r.seq} REFUSED: ${r.reason}.`),
+              ]),
           ...refused.map(
             (r) => `Checkpoint on line ${r.line} of ${options.checkpoints} REFUSED: ${r.reason}.`,
           ),
@@ -117,6 +142,13 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     if (verdict.break !== null) {
       const b = verdict.break;
       throw new CliError(`audit trail broken at ${breakPlace(b)}: ${b.kind}`, EXIT_FAILURE);
+    }
+    const [firstStored] = stored?.refused ?? [];
+    if (firstStored !== undefined) {
+      throw new CliError(
+        `${stored?.refused.length} stored checkpoint(s) refused, the first at seq ${firstStored.seq}: ${firstStored.reason}`,
+        EXIT_FAILURE,
+      );
     }
     const [first] = refused;
     if (first !== undefined) {
@@ -176,7 +208,8 @@ async function verifyExport(
   };
 }
 
-function report(verdict: ChainVerdict, upgradeSeq: number): string {
+/** `externalUpTo`: the newest seq a checkpoint given with --checkpoints covers (0: none). */
+function report(verdict: ChainVerdict, upgradeSeq: number, externalUpTo: number): string {
   if (verdict.break !== null) {
     return `Audit trail BROKEN: ${verdict.break.kind} at seq ${verdict.break.seq}${
       verdict.break.id === null ? '' : ` (id ${verdict.break.id})`
@@ -199,10 +232,14 @@ function report(verdict: ChainVerdict, upgradeSeq: number): string {
   }
   if (verdict.unprovenAfterSeq !== null) {
     lines.push(
-      `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint held outside the database: someone who could write the database could have rewritten or cut them.`,
+      `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint: someone who could write the database could have rewritten or cut them.`,
     );
   } else if (verdict.rows > 0) {
-    lines.push(`Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`);
+    lines.push(
+      externalUpTo >= (verdict.lastSeq ?? 0)
+        ? `Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`
+        : `Every row up to seq ${verdict.lastSeq} is covered by a checkpoint stored in the database (and up to seq ${externalUpTo} by one held outside it).`,
+    );
   }
   return lines.join('\n');
 }

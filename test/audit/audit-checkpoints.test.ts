@@ -238,6 +238,84 @@ describe.each(testDatabases())('audit checkpoints signed by the server on $name'
     await a.close();
     await b.close();
   });
+  it('verifies against the stored checkpoints, checking each signature again: a forged one is refused', async () => {
+    const admin = await tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/sessions',
+      payload: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    });
+    const token = (admin.json() as { accessToken: string }).accessToken;
+    const verification = async () =>
+      (
+        await tw.app.inject({
+          method: 'GET',
+          url: '/api/v1/admin/audit/verification',
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json() as {
+        ok: boolean;
+        storedCheckpoints: {
+          accepted: number;
+          lastSeq: number | null;
+          refused: { seq: number; reason: string }[];
+        };
+      };
+    const newest = await database.db
+      .selectFrom('audit_checkpoints')
+      .selectAll()
+      .orderBy('seq', 'desc')
+      .executeTakeFirstOrThrow();
+    const good = await verification();
+    expect(good.ok).toBe(true);
+    expect(good.storedCheckpoints.lastSeq).toBe(Number(newest.seq));
+    expect(good.storedCheckpoints.refused).toEqual([]);
+
+    // Re-signed by someone without the key: refused by the route and by the query, never believed.
+    const forged = signCheckpoint(
+      { seq: Number(newest.seq), hash: newest.hash, at: newest.signed_at.toISOString(), kid: newest.kid },
+      generateKeyPairSync('ed25519').privateKey,
+    );
+    await database.db
+      .updateTable('audit_checkpoints')
+      .set({ jws: forged })
+      .where('seq', '=', newest.seq)
+      .execute();
+    try {
+      const bad = await verification();
+      expect(bad.ok).toBe(false);
+      expect(bad.storedCheckpoints.refused).toEqual([
+        { seq: Number(newest.seq), reason: `wrong signature for kid ${newest.kid}` },
+      ]);
+      const { stored } = await tw.services.auditTrail.verify([], { stored: true });
+      expect(stored?.refused.map((r) => r.seq)).toEqual([Number(newest.seq)]);
+    } finally {
+      await database.db
+        .updateTable('audit_checkpoints')
+        .set({ jws: newest.jws })
+        .where('seq', '=', newest.seq)
+        .execute();
+    }
+    // A stored checkpoint whose row was rewritten: the chain is broken at it.
+    const { verdict } = await tw.services.auditTrail.verify([], { stored: true });
+    expect(verdict.break).toBeNull();
+    await database.db
+      .updateTable('audit_checkpoints')
+      .set({ seq: String(Number(newest.seq) + 1000) })
+      .where('seq', '=', newest.seq)
+      .execute();
+    try {
+      // Its JWS still says its own seq: a row moved under another seq is refused, not matched.
+      const { stored } = await tw.services.auditTrail.verify([], { stored: true });
+      expect(stored?.refused[0]?.reason).toBe(`it signs seq ${newest.seq}`);
+    } finally {
+      await database.db
+        .updateTable('audit_checkpoints')
+        .set({ seq: newest.seq })
+        .where('seq', '=', String(Number(newest.seq) + 1000))
+        .execute();
+    }
+  });
+
   it('finds the tail cut after a stored and external checkpoint, even with the head moved back', async () => {
     for (let i = 0; i < ROWS; i++) await register();
     const signed = (await tw.core.auditCheckpointer.runOnce()).signed;
@@ -264,6 +342,9 @@ describe.each(testDatabases())('audit checkpoints signed by the server on $name'
       .execute();
     const { verdict } = await tw.services.auditTrail.verify(points);
     expect(verdict.break?.kind).toBe('truncated');
+    // The stored copy alone finds it too (an attacker careless enough to leave it).
+    const stored = await tw.services.auditTrail.verify([], { stored: true });
+    expect(stored.verdict.break?.kind).toBe('truncated');
   });
 });
 

@@ -14,6 +14,7 @@ import { TriggerGlobalTokenRotation } from '../../src/application/commands/trigg
 import { TriggerUserTokenRotation } from '../../src/application/commands/trigger-user-token-rotation/command.js';
 import type { Core } from '../../src/composition-root.js';
 import { signCheckpoint } from '../../src/domain/audit-checkpoint.js';
+import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
 import { USER_PASSWORD } from '../support/test-app.js';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
@@ -331,6 +332,65 @@ describe.each(cliDatabaseTargets())('tokenwarden audit export and verify on $nam
       expect((await runCli(['audit', 'verify', '--from', file, '--checkpoints', checkpoints], {})).code).toBe(
         2,
       );
+    },
+    SLOW,
+  );
+
+  it(
+    'audit keys prints the checkpoint key; verify --stored and --checkpoints take what the server signed and sent out',
+    async () => {
+      const logFile = join(dir, 'server-checkpoints.jsonl');
+      const core = await database.openCore();
+      let seq: number;
+      try {
+        const checkpointer = new AuditCheckpointer(
+          { db: core.db, clock: core.context.clock, keys: core.auditKeys },
+          { rows: 1, seconds: 300, file: logFile },
+        );
+        const signed = (await checkpointer.runOnce()).signed;
+        expect(signed).not.toBeNull();
+        seq = signed?.seq ?? 0;
+      } finally {
+        await core.close();
+      }
+      const keys = await runCli(['audit', 'keys'], database.env);
+      expect(keys.code).toBe(0);
+      const keyFile = join(dir, 'checkpoint-key.json');
+      await writeFile(keyFile, keys.stdout);
+      expect(JSON.parse(keys.stdout)).toMatchObject({
+        keys: [{ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', purpose: 'tokenwarden-audit-checkpoint' }],
+      });
+
+      const stored = await runJson<
+        VerifyJson & { storedCheckpoints: { lastSeq: number; refused: unknown[] } }
+      >(['audit', 'verify', '--stored'], database.env);
+      expect(stored).toMatchObject({ ok: true, storedCheckpoints: { lastSeq: seq, refused: [] } });
+      const external = await runCli(
+        ['audit', 'verify', '--checkpoints', logFile, '--public-key', keyFile],
+        database.env,
+      );
+      expect(external.code).toBe(0);
+      expect(external.stdout).toContain(
+        `Every row up to seq ${seq} is proven by a checkpoint held outside the database.`,
+      );
+
+      const setJws = async (change: string) => {
+        const again = await database.openCore();
+        try {
+          await sql.raw(`update audit_checkpoints set jws = ${change} where seq = ${seq}`).execute(again.db);
+        } finally {
+          await again.close();
+        }
+      };
+      await setJws(`jws || 'A'`);
+      try {
+        const refused = await runCli(['audit', 'verify', '--stored'], database.env);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`stored checkpoint(s) refused, the first at seq ${seq}`);
+      } finally {
+        await setJws('left(jws, length(jws) - 1)');
+      }
+      expect((await runCli(['audit', 'verify', '--stored', '--from', logFile], {})).code).toBe(2);
     },
     SLOW,
   );

@@ -5,6 +5,7 @@ import type {
   AuditFilter,
   AuditRepository,
   ChainCursor,
+  StoredCheckpoints,
 } from '../../../application/ports/audit-repository.js';
 import {
   AUDIT_CHAIN_VERSION,
@@ -126,6 +127,19 @@ export class KyselyAuditRepository implements AuditRepository {
       .limit(1)
       .executeTakeFirst();
     return row === undefined ? null : String(row.id);
+  }
+
+  async storedCheckpoints(): Promise<StoredCheckpoints> {
+    const keys = await this.#db.selectFrom('audit_checkpoint_keys').select(['kid', 'public_jwk']).execute();
+    const rows = await this.#db
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'jws'])
+      .orderBy('seq')
+      .execute();
+    return {
+      keys: { keys: keys.map((k) => ({ ...k.public_jwk, kid: k.kid })) },
+      checkpoints: rows.map((r) => ({ seq: Number(r.seq), jws: r.jws })),
+    };
   }
 
   async chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]> {
