@@ -105,15 +105,15 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       throw usageError('--stored reads the database: it does not go with --from');
     }
     const { points, refused } = await readCheckpoints(options);
-    const { verdict, upgradeSeq, source, stored } =
+    const { verdict, upgradeSeq, source, stored, anchor } =
       options.from === undefined
         ? await withCore(io, async (core) => {
-            const { state, verdict, stored } = await core.services.auditTrail.verify(points, {
+            const { state, verdict, stored, anchor } = await core.services.auditTrail.verify(points, {
               stored: options.stored === true,
             });
-            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored };
+            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored, anchor };
           })
-        : { ...(await verifyExport(options.from, points)), stored: null };
+        : { ...(await verifyExport(options.from, points)), stored: null, anchor: null };
     out.result(
       {
         source,
@@ -122,9 +122,17 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
         checkpoints: points.length,
         refusedCheckpoints: refused,
         ...(stored === null ? {} : { storedCheckpoints: stored }),
+        anchor,
       },
       () =>
         [
+          ...(anchor === null
+            ? []
+            : [
+                anchor.refused === null
+                  ? `Rows up to seq ${anchor.seq} were pruned (retention); the trail starts after the signed anchor there.`
+                  : `Pruning anchor at seq ${anchor.seq} REFUSED: ${anchor.refused}.`,
+              ]),
           report(verdict, upgradeSeq, Math.max(0, ...points.map((p) => p.seq))),
           ...(stored === null
             ? []
@@ -142,6 +150,9 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     if (verdict.break !== null) {
       const b = verdict.break;
       throw new CliError(`audit trail broken at ${breakPlace(b)}: ${b.kind}`, EXIT_FAILURE);
+    }
+    if (anchor !== null && anchor.refused !== null) {
+      throw new CliError(`pruning anchor at seq ${anchor.seq} refused: ${anchor.refused}`, EXIT_FAILURE);
     }
     const [firstStored] = stored?.refused ?? [];
     if (firstStored !== undefined) {

@@ -380,3 +380,105 @@ describe.each(testDatabases())('the audit checkpoint key on $name', (target) => 
     expect(await database.db.selectFrom('audit_checkpoint_keys').select('kid').execute()).toHaveLength(1);
   });
 });
+
+describe.each(testDatabases())('audit retention by checkpointed segments on $name', (target) => {
+  let database: TestDatabase;
+  let tw: Tokenwarden;
+  const clock = new ManualClock();
+  beforeAll(async () => {
+    database = await target.create();
+    tw = await createTokenwarden(
+      loadConfig({ ...TEST_ENV, TOKENWARDEN_AUDIT_CHECKPOINT_ROWS: '2', TOKENWARDEN_RETENTION_AUDIT: '1d' }),
+      { clock, database, logger: false, defaultMetrics: false },
+    );
+    await tw.core.auditCheckpointer.close();
+    await tw.pruner.close();
+  });
+  afterAll(async () => {
+    await tw?.close();
+    await database?.close();
+  });
+
+  const register = async () => {
+    const email = `u-${randomBytes(4).toString('hex')}@example.com`;
+    const res = await tw.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      payload: { email, password: USER_PASSWORD },
+    });
+    expect(res.statusCode).toBe(201);
+  };
+  const seqs = async () =>
+    (await database.db.selectFrom('audit_log').select('seq').orderBy('seq').execute()).map((r) =>
+      Number(r.seq),
+    );
+
+  it('removes only whole segments ending at a checkpoint, keeps a signed anchor, and what remains verifies', async () => {
+    for (let i = 0; i < 3; i++) await register();
+    const first = (await tw.core.auditCheckpointer.runOnce()).signed;
+    expect(first).not.toBeNull();
+    for (let i = 0; i < 2; i++) await register();
+    clock.advance(2 * 86_400);
+    // A row newer than the window, and a checkpoint past it: the second segment holds a young row.
+    await register();
+    const second = (await tw.core.auditCheckpointer.runOnce()).signed;
+    expect(second).not.toBeNull();
+    await register();
+    if (first === null || second === null) return;
+
+    const report = await tw.pruner.runOnce();
+    expect(report.counts.audit_log).toBe(first.seq);
+    expect((await seqs())[0]).toBe(first.seq + 1);
+    const anchor = await database.db.selectFrom('audit_chain_anchor').selectAll().executeTakeFirstOrThrow();
+    expect({ seq: Number(anchor.seq), hash: anchor.hash, checkpoint: anchor.checkpoint }).toEqual({
+      seq: first.seq,
+      hash: first.hash,
+      checkpoint: first.checkpoint,
+    });
+    const after = await tw.services.auditTrail.verify([], { stored: true });
+    expect(after.anchor).toEqual({ seq: first.seq, hash: first.hash, refused: null });
+    expect(after.verdict).toMatchObject({
+      ok: true,
+      break: null,
+      unanchoredStart: false,
+      firstSeq: first.seq + 1,
+    });
+    // The externally collected checkpoints (the first one's rows are gone) still verify what remains.
+    const external = await tw.services.auditTrail.verify([
+      { seq: first.seq, hash: first.hash },
+      { seq: second.seq, hash: second.hash },
+    ]);
+    expect(external.verdict.break).toBeNull();
+    // Nothing more is due: the next segment holds a row younger than the window.
+    expect((await tw.pruner.runOnce()).counts.audit_log).toBe(0);
+
+    // A row deleted after the anchor is still found.
+    const victim = first.seq + 1;
+    await database.db.deleteFrom('audit_log').where('seq', '=', String(victim)).execute();
+    const gap = await tw.services.auditTrail.verify([], { stored: true });
+    expect(gap.verdict.break).toMatchObject({ kind: 'missing', seq: victim + 1 });
+  });
+
+  it('refuses a forged anchor', async () => {
+    const anchor = await database.db.selectFrom('audit_chain_anchor').selectAll().executeTakeFirstOrThrow();
+    const { kid } = await tw.core.auditKeys.key();
+    // Moved on to hide more rows, and signed with a key of the attacker's own.
+    const forged = signCheckpoint(
+      { seq: Number(anchor.seq) + 1, hash: anchor.hash, at: clock.now().toISOString(), kid },
+      generateKeyPairSync('ed25519').privateKey,
+    );
+    await database.db
+      .updateTable('audit_chain_anchor')
+      .set({ seq: String(Number(anchor.seq) + 1), checkpoint: forged })
+      .execute();
+    const forgedCheck = await tw.services.auditTrail.verify([], { stored: true });
+    expect(forgedCheck.anchor?.refused).toBe(`wrong signature for kid ${kid}`);
+    // Its own genuine checkpoint under another seq: refused too.
+    await database.db
+      .updateTable('audit_chain_anchor')
+      .set({ seq: String(Number(anchor.seq) + 1), checkpoint: anchor.checkpoint })
+      .execute();
+    const moved = await tw.services.auditTrail.verify([], { stored: true });
+    expect(moved.anchor?.refused).toMatch(/not the anchor's seq/);
+  });
+});

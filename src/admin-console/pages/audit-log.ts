@@ -125,6 +125,9 @@ function verdictLine(v: AuditVerification): string {
     v.storedCheckpoints.lastSeq === null
       ? ''
       : ` Checkpoints stored up to seq ${v.storedCheckpoints.lastSeq} match (compare them with copies kept outside the database).`;
+  if (v.anchor !== null && v.anchor.refused !== null) {
+    return `Pruning anchor at seq ${v.anchor.seq} REFUSED: ${v.anchor.refused}.`;
+  }
   const [refused] = v.storedCheckpoints.refused;
   if (refused !== undefined) {
     return `Stored checkpoint at seq ${refused.seq} REFUSED: ${refused.reason}.`;

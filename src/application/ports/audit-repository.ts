@@ -28,6 +28,13 @@ export interface ChainCursor {
   readonly id: string;
 }
 
+export interface ChainAnchor {
+  readonly seq: number;
+  readonly hash: string;
+  /** The stored checkpoint at `seq`, compact JWS. */
+  readonly checkpoint: string;
+}
+
 export interface StoredCheckpoints {
   readonly keys: { readonly keys: readonly unknown[] };
   readonly checkpoints: readonly { readonly seq: number; readonly jws: string }[];
@@ -50,6 +57,8 @@ export interface AuditRepository {
    * the public JWK Set of the key that signs them, for a verifier to check them again.
    */
   storedCheckpoints(): Promise<StoredCheckpoints>;
+  /** The last row retention removed and the checkpoint that signs it; null while nothing was pruned. */
+  chainAnchor(): Promise<ChainAnchor | null>;
   /** Newest first; the cursor is opaque to callers. */
   list(filter: AuditFilter): Promise<Page<AuditRecord>>;
   /**

@@ -82,6 +82,19 @@ export const AuditVerificationSchema = Type.Object({
     description:
       'Rows after this seq are covered by no checkpoint (the stored ones included: they live in the database, so compare them with copies kept outside it)',
   }),
+  anchor: Type.Union(
+    [
+      Type.Object({
+        seq: Type.Integer({ description: 'The last row retention removed: the trail starts after it' }),
+        hash: Type.String(),
+        refused: Type.Union([Type.String(), Type.Null()], {
+          description: 'Why its signed checkpoint does not hold (then `ok` is false); null when it does',
+        }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'Where the trail starts once retention pruned its beginning; null while nothing was' },
+  ),
   storedCheckpoints: Type.Object(
     {
       accepted: Type.Integer({
@@ -173,11 +186,12 @@ export const adminAuditRoutes =
         },
       },
       async () => {
-        const { state, verdict, stored } = await services.auditTrail.verify([], { stored: true });
+        const { state, verdict, stored, anchor } = await services.auditTrail.verify([], { stored: true });
         const storedCheckpoints = stored ?? { accepted: 0, lastSeq: null, refused: [] };
         return {
           ...verdict,
-          ok: verdict.ok && storedCheckpoints.refused.length === 0,
+          ok: verdict.ok && storedCheckpoints.refused.length === 0 && anchor?.refused == null,
+          anchor,
           storedCheckpoints: { ...storedCheckpoints, refused: [...storedCheckpoints.refused] },
           head: state.head,
           upgradeSeq: state.upgradeSeq,

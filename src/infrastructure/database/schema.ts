@@ -14,6 +14,7 @@ export interface Database {
   readonly audit_chain_head: AuditChainHeadTable;
   readonly audit_checkpoint_keys: AuditCheckpointKeysTable;
   readonly audit_checkpoints: AuditCheckpointsTable;
+  readonly audit_chain_anchor: AuditChainAnchorTable;
   readonly outbox: OutboxTable;
   readonly signing_keys: SigningKeysTable;
   readonly webhook_deliveries: WebhookDeliveriesTable;
@@ -131,6 +132,16 @@ export interface AuditCheckpointsTable {
   kid: string;
   /** The compact JWS, as sent out. */
   jws: string;
+}
+
+/** The last audit row retention removed, and the checkpoint that signs it (0014-audit-checkpoints.ts). */
+export interface AuditChainAnchorTable {
+  id: number;
+  seq: string; // bigint: 0 until a segment is pruned
+  hash: string;
+  /** The stored checkpoint at `seq` (compact JWS), null until a segment is pruned. */
+  checkpoint: string | null;
+  pruned_at: NullableTimestamp;
 }
 
 export interface OutboxTable {

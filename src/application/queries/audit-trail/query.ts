@@ -18,6 +18,19 @@ export interface AuditVerification {
   readonly verdict: ChainVerdict;
   /** With `stored`: the stored checkpoints checked, the newest one's seq, and those refused. */
   readonly stored: StoredCheckpointCheck | null;
+  /**
+   * Where the trail starts when retention pruned its beginning: the anchor's seq and hash,
+   * and whether its signature holds (refused: the trail is checked as unanchored, and is not
+   * intact). Null while nothing was pruned.
+   */
+  readonly anchor: AnchorCheck | null;
+}
+
+export interface AnchorCheck {
+  readonly seq: number;
+  readonly hash: string;
+  /** Null when its checkpoint verifies under the stored public key; else why not. */
+  readonly refused: string | null;
 }
 
 export interface StoredCheckpointCheck {
@@ -72,7 +85,14 @@ export class AuditTrailQuery {
         rows.push(row);
       }
     }
-    const verdict = verifyChain(rows, { head: state.head, checkpoints: points });
+    const anchor = await this.#anchor();
+    const verdict = verifyChain(rows, {
+      head: state.head,
+      checkpoints: points,
+      ...(anchor === null || anchor.refused !== null
+        ? {}
+        : { anchor: { seq: anchor.seq, hash: anchor.hash } }),
+    });
     const storedCheck = stored === null ? null : stored.check;
     // A row with no seq is not among the rows read in seq order: looked for apart.
     const unchained = verdict.ok ? await this.ctx.uow.read((repos) => repos.audit.firstUnchainedRow()) : null;
@@ -81,9 +101,24 @@ export class AuditTrailQuery {
         state,
         verdict: { ...verdict, ok: false, break: unchainedRowBreak(unchained), unprovenAfterSeq: null },
         stored: storedCheck,
+        anchor,
       };
     }
-    return { state, verdict, stored: storedCheck };
+    return { state, verdict, stored: storedCheck, anchor };
+  }
+
+  /** The pruning anchor, its checkpoint checked under the stored public key and against its seq and hash. */
+  async #anchor(): Promise<AnchorCheck | null> {
+    const anchor = await this.ctx.uow.read((repos) => repos.audit.chainAnchor());
+    if (anchor === null) return null;
+    const { keys } = await this.ctx.uow.read((repos) => repos.audit.storedCheckpoints());
+    const check = verifyCheckpoint(anchor.checkpoint, checkpointKeys(keys));
+    const refused = !check.ok
+      ? check.reason
+      : check.checkpoint.seq !== anchor.seq || check.checkpoint.hash !== anchor.hash
+        ? `its checkpoint signs seq ${check.checkpoint.seq}, not the anchor's seq ${anchor.seq} and hash`
+        : null;
+    return { seq: anchor.seq, hash: anchor.hash, refused };
   }
 
   /**

@@ -4,6 +4,7 @@ import type {
   AuditChainState,
   AuditFilter,
   AuditRepository,
+  ChainAnchor,
   ChainCursor,
   StoredCheckpoints,
 } from '../../../application/ports/audit-repository.js';
@@ -127,6 +128,17 @@ export class KyselyAuditRepository implements AuditRepository {
       .limit(1)
       .executeTakeFirst();
     return row === undefined ? null : String(row.id);
+  }
+
+  async chainAnchor(): Promise<ChainAnchor | null> {
+    const row = await this.#db
+      .selectFrom('audit_chain_anchor')
+      .select(['seq', 'hash', 'checkpoint'])
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    if (row === undefined || Number(row.seq) === 0) return null;
+    // A pruned anchor always has its checkpoint: an empty one is refused by the verifier.
+    return { seq: Number(row.seq), hash: row.hash, checkpoint: row.checkpoint ?? '' };
   }
 
   async storedCheckpoints(): Promise<StoredCheckpoints> {
