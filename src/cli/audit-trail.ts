@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import type { AnchorCheck, StoredCheckpointCheck } from '../application/queries/audit-trail/query.js';
 import { breakPlace, type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
 import { checkpointKeys, checkpointsInText, verifyCheckpoint } from '../domain/audit-checkpoint.js';
 import {
@@ -47,11 +48,14 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       withCore(io, async (core) => {
         const sink = options.output === undefined ? io.stdout : await newFile(options.output);
         const state = await core.services.auditTrail.state();
+        const { anchor, checkpoints } = await core.services.auditTrail.signedPoints(state.head.seq);
         const header: AuditExportHeader = {
           format: AUDIT_EXPORT_FORMAT,
           exportedAt: new Date().toISOString(),
           head: state.head,
           upgradeSeq: state.upgradeSeq,
+          ...(anchor === null ? {} : { anchor }),
+          ...(checkpoints.length === 0 ? {} : { checkpoints }),
         };
         await write(sink, `${JSON.stringify(header)}\n`);
         let rows = 0;
@@ -104,7 +108,7 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     if (options.stored === true && options.from !== undefined) {
       throw usageError('--stored reads the database: it does not go with --from');
     }
-    const { points, refused } = await readCheckpoints(options);
+    const { points, refused, keys } = await readCheckpoints(options);
     const { verdict, upgradeSeq, source, stored, anchor } =
       options.from === undefined
         ? await withCore(io, async (core) => {
@@ -113,7 +117,7 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
             });
             return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored, anchor };
           })
-        : { ...(await verifyExport(options.from, points)), stored: null, anchor: null };
+        : await verifyExport(options.from, points, keys);
     out.result(
       {
         source,
@@ -180,13 +184,15 @@ async function readText(path: string): Promise<string> {
 }
 
 /** The checkpoints of `--checkpoints` whose signature holds under `--public-key`, and those refused. */
-async function readCheckpoints(
-  options: VerifyOptions,
-): Promise<{ points: ChainPoint[]; refused: RefusedCheckpoint[] }> {
+async function readCheckpoints(options: VerifyOptions): Promise<{
+  points: ChainPoint[];
+  refused: RefusedCheckpoint[];
+  keys: ReturnType<typeof checkpointKeys> | null;
+}> {
   if (options.checkpoints === undefined && options.publicKey === undefined)
-    return { points: [], refused: [] };
-  if (options.checkpoints === undefined || options.publicKey === undefined) {
-    throw usageError('--checkpoints and --public-key go together');
+    return { points: [], refused: [], keys: null };
+  if (options.publicKey === undefined) {
+    throw usageError('--checkpoints needs --public-key');
   }
   const keyText = await readText(options.publicKey);
   let keys: ReturnType<typeof checkpointKeys>;
@@ -198,28 +204,97 @@ async function readCheckpoints(
   if (keys.size === 0) throw usageError(`${options.publicKey}: no Ed25519 checkpoint key in it`);
   const points: ChainPoint[] = [];
   const refused: RefusedCheckpoint[] = [];
+  if (options.checkpoints === undefined) return { points, refused, keys };
   for (const { line, jws } of checkpointsInText(await readText(options.checkpoints))) {
     const check = verifyCheckpoint(jws, keys);
     if (check.ok) points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
     else refused.push({ line, reason: check.reason });
   }
-  return { points, refused };
+  return { points, refused, keys };
 }
 
+/**
+ * An export checked offline. Its anchor and stored checkpoints are signed: with
+ * `--public-key` each is checked (one refused makes the verdict fail); without it the anchor
+ * is taken as the start unchecked, and the checkpoints are not used.
+ */
 async function verifyExport(
   path: string,
   checkpoints: readonly ChainPoint[],
-): Promise<{ verdict: ChainVerdict; upgradeSeq: number; source: string }> {
+  keys: ReturnType<typeof checkpointKeys> | null,
+): Promise<{
+  verdict: ChainVerdict;
+  upgradeSeq: number;
+  source: string;
+  stored: StoredCheckpointCheck | null;
+  anchor: AnchorCheck | null;
+}> {
   const parsed = parseAuditExport(await readText(path));
   if (!parsed.ok) throw usageError(`${path}:${parsed.line}: ${parsed.message}`);
+  const { header } = parsed;
+  let anchor: AnchorCheck | null = null;
+  if (header.anchor !== undefined) {
+    const check = keys === null ? null : verifyCheckpoint(header.anchor.checkpoint, keys);
+    anchor = {
+      seq: header.anchor.seq,
+      hash: header.anchor.hash,
+      refused:
+        check === null ||
+        (check.ok &&
+          check.checkpoint.seq === header.anchor.seq &&
+          check.checkpoint.hash === header.anchor.hash)
+          ? null
+          : check.ok
+            ? `its checkpoint signs seq ${check.checkpoint.seq}, not the anchor's seq ${header.anchor.seq} and hash`
+            : check.reason,
+    };
+  }
+  let stored: StoredCheckpointCheck | null = null;
+  const points = [...checkpoints];
+  if (keys !== null && header.checkpoints !== undefined) {
+    const refused: { seq: number; reason: string }[] = [];
+    let accepted = 0;
+    let lastSeq: number | null = null;
+    for (const jws of header.checkpoints) {
+      const check = verifyCheckpoint(jws, keys);
+      if (!check.ok) {
+        refused.push({ seq: claimedSeq(jws), reason: check.reason });
+        continue;
+      }
+      points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
+      accepted += 1;
+      lastSeq = Math.max(lastSeq ?? 0, check.checkpoint.seq);
+    }
+    stored = { accepted, lastSeq, refused };
+  }
   return {
-    verdict: verifyChain(parsed.rows, { head: parsed.header.head, checkpoints }),
-    upgradeSeq: parsed.header.upgradeSeq,
+    verdict: verifyChain(parsed.rows, {
+      head: header.head,
+      checkpoints: points,
+      ...(anchor === null || anchor.refused !== null
+        ? {}
+        : { anchor: { seq: anchor.seq, hash: anchor.hash } }),
+    }),
+    upgradeSeq: header.upgradeSeq,
     source: path,
+    stored,
+    anchor,
   };
 }
 
 /** `externalUpTo`: the newest seq a checkpoint given with --checkpoints covers (0: none). */
+/** The seq a checkpoint says it signs, read without believing it (to name a refused one); -1 when unreadable. */
+function claimedSeq(jws: string): number {
+  try {
+    const seq = (
+      JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { seq?: unknown }
+    ).seq;
+    return Number.isSafeInteger(seq) ? (seq as number) : -1;
+  } catch {
+    return -1;
+  }
+}
+
 function report(verdict: ChainVerdict, upgradeSeq: number, externalUpTo: number): string {
   if (verdict.break !== null) {
     return `Audit trail BROKEN: ${verdict.break.kind} at seq ${verdict.break.seq}${

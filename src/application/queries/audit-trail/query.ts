@@ -7,7 +7,7 @@ import {
 } from '../../../domain/audit-chain.js';
 import { checkpointKeys, verifyCheckpoint } from '../../../domain/audit-checkpoint.js';
 import type { AppContext } from '../../context.js';
-import type { AuditChainState } from '../../ports/audit-repository.js';
+import type { AuditChainState, ChainAnchor } from '../../ports/audit-repository.js';
 
 /** Rows read per query: the trail is read in pages, never in one result set. */
 const PAGE = 1000;
@@ -45,6 +45,20 @@ export interface StoredCheckpointCheck {
 /** The audit trail as chained: every row in seq order, for export and verification. */
 export class AuditTrailQuery {
   constructor(private readonly ctx: AppContext) {}
+
+  /** What an export carries besides the rows: the pruning anchor and the stored checkpoints up to `headSeq`. */
+  async signedPoints(
+    headSeq: number,
+  ): Promise<{ anchor: ChainAnchor | null; checkpoints: readonly string[] }> {
+    const anchor = await this.ctx.uow.read((repos) => repos.audit.chainAnchor());
+    const { checkpoints } = await this.ctx.uow.read((repos) => repos.audit.storedCheckpoints());
+    return {
+      anchor,
+      checkpoints: checkpoints
+        .filter((c) => c.seq <= headSeq && (anchor === null || c.seq >= anchor.seq))
+        .map((c) => c.jws),
+    };
+  }
 
   state(): Promise<AuditChainState> {
     return this.ctx.uow.read((repos) => repos.audit.chainState());
