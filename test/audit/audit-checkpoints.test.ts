@@ -16,6 +16,8 @@ import {
 import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
 import { AuditCheckpointKeyStore } from '../../src/infrastructure/crypto/audit-checkpoint-key-store.js';
 import { createPrivateJwkSealer } from '../../src/infrastructure/crypto/private-jwk-sealer.js';
+import { createDatabase } from '../../src/infrastructure/database/create-database.js';
+import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { type TestDatabase, testDatabases } from '../support/databases.js';
 import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -480,5 +482,60 @@ describe.each(testDatabases())('audit retention by checkpointed segments on $nam
       .execute();
     const moved = await tw.services.auditTrail.verify([], { stored: true });
     expect(moved.anchor?.refused).toMatch(/not the anchor's seq/);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('two instances on one PostgreSQL database', () => {
+  let database: TestDatabase;
+  let second: Awaited<ReturnType<typeof createDatabase>>;
+  beforeAll(async () => {
+    const [postgres] = testDatabases().filter((t) => t.name === 'postgres');
+    if (postgres === undefined) throw new Error('DATABASE_URL is set: PostgreSQL is a target');
+    database = await postgres.create();
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db);
+    second = await createDatabase({
+      kind: 'postgres',
+      url: process.env.DATABASE_URL as string,
+      schema: rows[0]?.schema as string,
+      poolSize: 4,
+    });
+  });
+  afterAll(async () => {
+    await second?.close();
+    await database?.close();
+  });
+
+  it('make one checkpoint key and sign each head from one leader only, over pools of their own', async () => {
+    const clock = new ManualClock();
+    const keysA = new AuditCheckpointKeyStore(database.db, clock);
+    const keysB = new AuditCheckpointKeyStore(second.db, clock);
+    await Promise.all([keysA.ensureKey(), keysB.ensureKey()]);
+    expect((await keysA.key()).kid).toBe((await keysB.key()).kid);
+    const options = { rows: 1, seconds: 3600, file: null };
+    const a = new AuditCheckpointer({ db: database.db, clock, keys: keysA }, options);
+    const b = new AuditCheckpointer({ db: second.db, clock, keys: keysB }, options);
+    const audit = new KyselyAuditRepository(database.db);
+    for (let round = 0; round < 5; round++) {
+      await audit.append({
+        occurredAt: clock.now(),
+        actor: 'system',
+        action: 'user.registered',
+        userId: null,
+        reason: null,
+        details: { round },
+      });
+      const passes = await Promise.all([a.runOnce(), b.runOnce(), a.runOnce(), b.runOnce()]);
+      expect(passes.filter((p) => p.signed !== null)).toHaveLength(1);
+    }
+    const rows = await database.db.selectFrom('audit_checkpoints').select('seq').orderBy('seq').execute();
+    expect(rows.map((r) => Number(r.seq))).toEqual([1, 2, 3, 4, 5]);
+    const events = await database.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('event_type', '=', 'AuditCheckpointSigned')
+      .executeTakeFirstOrThrow();
+    expect(Number(events.n)).toBe(5);
+    await a.close();
+    await b.close();
   });
 });
