@@ -461,6 +461,35 @@ describe.each(testDatabases())('audit retention by checkpointed segments on $nam
     expect(gap.verdict.break).toMatchObject({ kind: 'missing', seq: victim + 1 });
   });
 
+  it('keeps a checkpoint it could not append to the file: stored and sent, the failure logged', async () => {
+    const errors: { details: object; message: string }[] = [];
+    const checkpointer = new AuditCheckpointer(
+      {
+        db: database.db,
+        clock,
+        keys: tw.core.auditKeys,
+        logger: { info: () => {}, error: (details, message) => errors.push({ details, message }) },
+      },
+      {
+        rows: 1,
+        seconds: 3600,
+        file: join(tmpdir(), `no-such-dir-${randomBytes(4).toString('hex')}`, 'cp.jsonl'),
+      },
+    );
+    await register();
+    const signed = (await checkpointer.runOnce()).signed;
+    expect(signed).not.toBeNull();
+    const stored = await database.db
+      .selectFrom('audit_checkpoints')
+      .select('jws')
+      .where('seq', '=', String(signed?.seq))
+      .executeTakeFirst();
+    expect(stored?.jws).toBe(signed?.checkpoint);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/not appended to TOKENWARDEN_AUDIT_CHECKPOINT_FILE/);
+    await checkpointer.close();
+  });
+
   it('refuses a forged anchor', async () => {
     const anchor = await database.db.selectFrom('audit_chain_anchor').selectAll().executeTakeFirstOrThrow();
     const { kid } = await tw.core.auditKeys.key();
