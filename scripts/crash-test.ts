@@ -25,6 +25,7 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { createDatabase } from '../src/infrastructure/database/create-database.js';
 import type { Database } from '../src/infrastructure/database/schema.js';
+import { copyPGliteTemplateDirectory } from '../test/support/databases.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from '../test/support/test-app.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -54,12 +55,16 @@ interface Target {
 }
 
 async function pgliteTarget(): Promise<Target> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tokenwarden-crash-'));
+  const root = await mkdtemp(join(tmpdir(), 'tokenwarden-crash-'));
+  const dataDir = join(root, 'data');
+  // A migrated directory, as `tokenwarden migrate` leaves one: the first start skips PGlite's
+  // initdb (seconds), and no kill lands before the server is ready anyway.
+  await copyPGliteTemplateDirectory(dataDir);
   return {
     name: 'pglite',
     env: { TOKENWARDEN_DATA_DIR: dataDir },
     open: () => createDatabase({ kind: 'pglite', dataDir }),
-    cleanup: () => rm(dataDir, { recursive: true, force: true }),
+    cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
 

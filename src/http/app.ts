@@ -26,6 +26,7 @@ import { KnownPaths } from './method-not-allowed.js';
 import { documentFrameworkProblems, openapiOptions } from './openapi.js';
 import { sendError, sendProblem } from './problem.js';
 import { rateLimitAddress } from './rate-limit-address.js';
+import { rememberingSerializerFactory } from './response-serializers.js';
 import type { RateLimitHook, RateLimits } from './route-kit.js';
 import { adminRoutes } from './routes/admin.js';
 import { adminConsoleRoutes } from './routes/admin-console.js';
@@ -102,6 +103,8 @@ export async function buildHttpApp(deps: HttpDeps, options: HttpOptions): Promis
     genReqId: () => crypto.randomUUID(),
     logController: new AccessLog(),
     ajv: undefined,
+    // Response serializers built once per process, not once per app (response-serializers.ts).
+    schemaController: { compilersFactory: { buildSerializer: rememberingSerializerFactory } },
     // The router's own errors bypass setErrorHandler: without this a path parameter over
     // maxParamLength answered 414 in fastify's JSON shape, echoing the whole URL (found by the fuzz).
     frameworkErrors: (error, _request, reply) => {

@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type Options } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsImport from 'ajv-formats';
 import type { FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import { hasEmailShape } from '../domain/credentials.js';
@@ -23,26 +23,48 @@ const withFormats = (ajv: Ajv): Ajv => addFormats(ajv).addFormat('email', hasEma
 /**
  * Fastify's default ajv coerces types and strips unknown fields everywhere; an auth
  * API must refuse both in bodies, while query strings and path params (text by
- * nature) still need numbers and booleans coerced. One ajv per part, per app. Path
+ * nature) still need numbers and booleans coerced. One ajv per part. Path
  * parameters carry formats as annotations only: an id that is not a uuid names no
  * resource, the 404 every unknown id gets (schemas.ts, `UuidParam`).
+ *
+ * The ajvs and what they compile are the process's, not the app's: a validator is a function
+ * of its part and its schema alone, and an app built again in the same process (a restart in
+ * place, every test's app) finds each route's validator compiled already. Schemas are matched
+ * by value: routes build their schema objects afresh for each app.
  */
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
-  const bodyAjv = withFormats(new Ajv({ ...base, coerceTypes: false }));
-  const textAjv = withFormats(new Ajv({ ...base, coerceTypes: true }));
-  const pathAjv = withFormats(new Ajv({ ...base, coerceTypes: true, validateFormats: false }));
-  const ajvFor = (part: string | undefined) =>
-    part === 'body' ? bodyAjv : part === 'params' ? pathAjv : textAjv;
   return ({ schema, httpPart }) => {
-    const validate = ajvFor(httpPart).compile(schema as object);
+    const part: Part = httpPart === 'body' ? 'body' : httpPart === 'params' ? 'params' : 'text';
+    const key = `${part} ${JSON.stringify(schema)}`;
+    let validate = compiled.get(key);
+    if (validate === undefined) {
+      validate = ajvs()[part].compile(schema as object);
+      compiled.set(key, validate);
+    }
+    const run = validate;
     const checked = (data: unknown) => {
-      const valid = validate(data);
-      checked.errors = valid ? null : (validate.errors ?? []).map((error) => describePattern(schema, error));
+      const valid = run(data);
+      checked.errors = valid ? null : (run.errors ?? []).map((error) => describePattern(schema, error));
       return valid;
     };
     checked.errors = null as ErrorObject[] | null;
     return checked;
   };
+}
+
+type Part = 'body' | 'params' | 'text';
+
+const compiled = new Map<string, ValidateFunction>();
+
+let made: Readonly<Record<Part, Ajv>> | undefined;
+
+function ajvs(): Readonly<Record<Part, Ajv>> {
+  made ??= {
+    body: withFormats(new Ajv({ ...base, coerceTypes: false })),
+    text: withFormats(new Ajv({ ...base, coerceTypes: true })),
+    params: withFormats(new Ajv({ ...base, coerceTypes: true, validateFormats: false })),
+  };
+  return made;
 }
 
 /**
