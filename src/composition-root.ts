@@ -18,6 +18,7 @@ import type { Config } from './config.js';
 import { redactUrl } from './domain/redact-url.js';
 import type { App } from './http/app.js';
 import type { HttpDeps, Readiness } from './http/http-deps.js';
+import { AuditCheckpointer } from './infrastructure/audit/audit-checkpointer.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
 import { createAccessStateCache } from './infrastructure/cache/create-access-state-cache.js';
 import type { InvalidationStatus } from './infrastructure/cache/invalidation-transport.js';
@@ -27,6 +28,7 @@ import { RedisThrottleStore } from './infrastructure/cache/redis-throttle-store.
 import { settleWithin } from './infrastructure/clock/settle-within.js';
 import { systemClock } from './infrastructure/clock/system-clock.js';
 import { Argon2PasswordHasher } from './infrastructure/crypto/argon2-password-hasher.js';
+import { AuditCheckpointKeyStore } from './infrastructure/crypto/audit-checkpoint-key-store.js';
 import { HkdfSuccessorSealer } from './infrastructure/crypto/hkdf-successor-sealer.js';
 import { JwsAccessTokenSigner } from './infrastructure/crypto/jws-access-token-signer.js';
 import { createPrivateJwkSealer, SigningKeyUnsealError } from './infrastructure/crypto/private-jwk-sealer.js';
@@ -130,6 +132,10 @@ export interface Core {
   readonly pruner: Pruner;
   /** Asks the rotation schedule whether a notice or a rotation is owed: started by the server only. */
   readonly rotationSchedule: RotationScheduleTimer;
+  /** The key that signs audit checkpoints (made on first start). */
+  readonly auditKeys: AuditCheckpointKeyStore;
+  /** Signs the audit chain's head every N rows or T seconds: started by the server only. */
+  readonly auditCheckpointer: AuditCheckpointer;
   /** Whether the database takes a write, answered within `timeoutMs`. */
   databaseReadiness(timeoutMs: number): Promise<DatabaseReadiness>;
   /** Checks the global version against the high-water mark every few seconds: started by the server only. */
@@ -182,8 +188,10 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       ...signingKeys,
       overrideKey: config.signingKey ?? undefined,
     });
+    const auditKeys = new AuditCheckpointKeyStore(database.db, clock, { sealer: signingKeys.sealer });
     try {
       await keyStore.ensureActiveKey();
+      await auditKeys.ensureKey();
     } catch (error) {
       if (error instanceof SigningKeyUnsealError) {
         throw new StartupError(error.code, error.message, { cause: error });
@@ -288,6 +296,18 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       },
     );
+    const auditCheckpointer = new AuditCheckpointer(
+      {
+        db: database.db,
+        clock,
+        keys: auditKeys,
+        logger: pino(
+          { ...baseLogOptions(config.logLevel, 'audit-checkpoint'), serializers: logSerializers },
+          overrides.logStream,
+        ),
+      },
+      config.auditCheckpoints,
+    );
     const scheduledRotation = new RunScheduledRotationHandler(context);
     const rotationSchedule = new RotationScheduleTimer(
       {
@@ -315,6 +335,8 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       successorSweep,
       pruner,
       rotationSchedule,
+      auditKeys,
+      auditCheckpointer,
       databaseReadiness: (timeoutMs) => probeDatabase(database.db, timeoutMs),
       invalidation: () => accessCache.invalidator.status(),
       onChange: (listener) => accessCache.invalidator.onChange(listener),
@@ -324,6 +346,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         await webhooks.close();
         await successorSweep.close();
         await pruner.close();
+        await auditCheckpointer.close();
         await rotationSchedule.close();
         await versionWatch.close();
         // Publishes still in flight go out through the database (NOTIFY): close it last.
@@ -564,6 +587,7 @@ export async function createTokenwarden(
         services: core.services,
         metrics: core.metrics,
         jwks: () => core.keyStore.jwks(),
+        auditKeys: () => core.auditKeys.publicJwks(),
         readiness: () => readiness(core, limitsRedis, config.readyRequires),
         onRevocationChange: (listener) => core.onChange(listener),
         onServiceClientRevoked: (listener) => core.onServiceClientRevoked(listener),
@@ -605,6 +629,7 @@ export async function createTokenwarden(
     core.webhooks.startRelay();
     core.successorSweep.start();
     core.pruner.start();
+    core.auditCheckpointer.start();
     // Refreshes whose answer a stalled database lost get their reuse window back once it answers.
     const settleLog = pino(baseLogOptions(config.logLevel, 'refresh'), overrides.logStream);
     const settleTimer = setInterval(() => {

@@ -94,6 +94,11 @@ const EnvSchema = Type.Object({
   TOKENWARDEN_REJECTION_ROLLUP_INTERVAL_MS: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 60_000 }),
   TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
   TOKENWARDEN_ROTATION_SCHEDULE_CHECK_SECONDS: Type.Integer({ minimum: 1, maximum: 3_600, default: 30 }),
+  // Audit checkpoints (docs/AUDIT.md): the head is signed after this many new rows, or this long after the
+  // oldest row no checkpoint covers yet; each checkpoint is also appended to the file when one is named.
+  TOKENWARDEN_AUDIT_CHECKPOINT_ROWS: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1_000 }),
+  TOKENWARDEN_AUDIT_CHECKPOINT_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+  TOKENWARDEN_AUDIT_CHECKPOINT_FILE: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   TOKENWARDEN_AUDIENCE: Type.String({ minLength: 1, maxLength: 1024, default: 'tokenwarden' }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -244,6 +249,12 @@ export interface Config {
   readonly successorSweepIntervalSeconds: number;
   /** How often each server asks whether the rotation schedule owes a notice or a rotation. */
   readonly rotationScheduleCheckSeconds: number;
+  /** Signed checkpoints of the audit chain: after this many rows or seconds, and the file they are appended to. */
+  readonly auditCheckpoints: {
+    readonly rows: number;
+    readonly seconds: number;
+    readonly file: string | null;
+  };
   /** The `aud` of access tokens, required on this service's own routes. */
   readonly audience: string;
   /** Bounds on slow or idle clients, and on the connections one instance holds. */
@@ -505,6 +516,11 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     },
     successorSweepIntervalSeconds: env.TOKENWARDEN_SUCCESSOR_SWEEP_INTERVAL_SECONDS,
     rotationScheduleCheckSeconds: env.TOKENWARDEN_ROTATION_SCHEDULE_CHECK_SECONDS,
+    auditCheckpoints: {
+      rows: env.TOKENWARDEN_AUDIT_CHECKPOINT_ROWS,
+      seconds: env.TOKENWARDEN_AUDIT_CHECKPOINT_SECONDS,
+      file: env.TOKENWARDEN_AUDIT_CHECKPOINT_FILE?.trim() || null,
+    },
     audience: env.TOKENWARDEN_AUDIENCE,
     connections: {
       requestTimeoutSeconds: env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS,

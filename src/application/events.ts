@@ -29,6 +29,8 @@ export const EventType = {
   SigningKeyRetired: 'SigningKeyRetired',
   ServiceClientCreated: 'ServiceClientCreated',
   ServiceClientRevoked: 'ServiceClientRevoked',
+  /** A signed checkpoint of the audit chain (docs/AUDIT.md): its payload carries the compact JWS. */
+  AuditCheckpointSigned: 'AuditCheckpointSigned',
 } as const;
 
 export type EventType = (typeof EventType)[keyof typeof EventType];

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
+import type { AnchorCheck, StoredCheckpointCheck } from '../application/queries/audit-trail/query.js';
 import { breakPlace, type ChainPoint, type ChainVerdict, verifyChain } from '../domain/audit-chain.js';
 import { checkpointKeys, checkpointsInText, verifyCheckpoint } from '../domain/audit-checkpoint.js';
 import {
@@ -21,6 +22,7 @@ interface ExportOptions {
 
 interface VerifyOptions extends CommonOptions {
   readonly from?: string;
+  readonly stored?: boolean;
   readonly checkpoints?: string;
   readonly publicKey?: string;
 }
@@ -46,11 +48,14 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       withCore(io, async (core) => {
         const sink = options.output === undefined ? io.stdout : await newFile(options.output);
         const state = await core.services.auditTrail.state();
+        const { anchor, checkpoints } = await core.services.auditTrail.signedPoints(state.head.seq);
         const header: AuditExportHeader = {
           format: AUDIT_EXPORT_FORMAT,
           exportedAt: new Date().toISOString(),
           head: state.head,
           upgradeSeq: state.upgradeSeq,
+          ...(anchor === null ? {} : { anchor }),
+          ...(checkpoints.length === 0 ? {} : { checkpoints }),
         };
         await write(sink, `${JSON.stringify(header)}\n`);
         let rows = 0;
@@ -68,6 +73,17 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       }),
     );
 
+  audit
+    .command('keys')
+    .description(
+      'print the public key that signs audit checkpoints, as a JWK Set (what --public-key takes; also served at /.well-known/tokenwarden-audit-keys.json)',
+    )
+    .action(() =>
+      withCore(io, async (core) => {
+        io.stdout.write(`${JSON.stringify(await core.auditKeys.publicJwks(), null, 2)}\n`);
+      }),
+    );
+
   jsonOption(
     audit
       .command('verify')
@@ -82,22 +98,54 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
         '--checkpoints <file>',
         'signed checkpoints collected outside the database (log lines, webhook bodies, or one JWS a line); needs --public-key',
       )
-      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it'),
+      .option('--public-key <file>', 'the checkpoint public key: a JWK, or a JWKS holding it')
+      .option(
+        '--stored',
+        'also check against the checkpoints the server stored in the database (each signature checked again)',
+      ),
   ).action(async (options: VerifyOptions) => {
     const out = outputFor(io, options);
-    const { points, refused } = await readCheckpoints(options);
-    const { verdict, upgradeSeq, source } =
+    if (options.stored === true && options.from !== undefined) {
+      throw usageError('--stored reads the database: it does not go with --from');
+    }
+    const { points, refused, keys } = await readCheckpoints(options);
+    const { verdict, upgradeSeq, source, stored, anchor } =
       options.from === undefined
         ? await withCore(io, async (core) => {
-            const { state, verdict } = await core.services.auditTrail.verify(points);
-            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database' };
+            const { state, verdict, stored, anchor } = await core.services.auditTrail.verify(points, {
+              stored: options.stored === true,
+            });
+            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored, anchor };
           })
-        : await verifyExport(options.from, points);
+        : await verifyExport(options.from, points, keys);
     out.result(
-      { source, ...verdict, upgradeSeq, checkpoints: points.length, refusedCheckpoints: refused },
+      {
+        source,
+        ...verdict,
+        upgradeSeq,
+        checkpoints: points.length,
+        refusedCheckpoints: refused,
+        ...(stored === null ? {} : { storedCheckpoints: stored }),
+        anchor,
+      },
       () =>
         [
-          report(verdict, upgradeSeq),
+          ...(anchor === null
+            ? []
+            : [
+                anchor.refused === null
+                  ? `Rows up to seq ${anchor.seq} were pruned (retention); the trail starts after the signed anchor there.`
+                  : `Pruning anchor at seq ${anchor.seq} REFUSED: ${anchor.refused}.`,
+              ]),
+          report(verdict, upgradeSeq, Math.max(0, ...points.map((p) => p.seq))),
+          ...(stored === null
+            ? []
+            : [
+                stored.lastSeq === null
+                  ? 'No stored checkpoint.'
+                  : `${stored.accepted} stored checkpoint(s) match the trail, the newest at seq ${stored.lastSeq}: they are in the database, so they prove nothing against someone who could write it and holds the checkpoint key; compare them with copies kept outside (--checkpoints).`,
+                ...stored.refused.map((r) => `Stored checkpoint at seq ${r.seq} REFUSED: ${r.reason}.`),
+              ]),
           ...refused.map(
             (r) => `Checkpoint on line ${r.line} of ${options.checkpoints} REFUSED: ${r.reason}.`,
           ),
@@ -106,6 +154,16 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
     if (verdict.break !== null) {
       const b = verdict.break;
       throw new CliError(`audit trail broken at ${breakPlace(b)}: ${b.kind}`, EXIT_FAILURE);
+    }
+    if (anchor !== null && anchor.refused !== null) {
+      throw new CliError(`pruning anchor at seq ${anchor.seq} refused: ${anchor.refused}`, EXIT_FAILURE);
+    }
+    const [firstStored] = stored?.refused ?? [];
+    if (firstStored !== undefined) {
+      throw new CliError(
+        `${stored?.refused.length} stored checkpoint(s) refused, the first at seq ${firstStored.seq}: ${firstStored.reason}`,
+        EXIT_FAILURE,
+      );
     }
     const [first] = refused;
     if (first !== undefined) {
@@ -126,13 +184,15 @@ async function readText(path: string): Promise<string> {
 }
 
 /** The checkpoints of `--checkpoints` whose signature holds under `--public-key`, and those refused. */
-async function readCheckpoints(
-  options: VerifyOptions,
-): Promise<{ points: ChainPoint[]; refused: RefusedCheckpoint[] }> {
+async function readCheckpoints(options: VerifyOptions): Promise<{
+  points: ChainPoint[];
+  refused: RefusedCheckpoint[];
+  keys: ReturnType<typeof checkpointKeys> | null;
+}> {
   if (options.checkpoints === undefined && options.publicKey === undefined)
-    return { points: [], refused: [] };
-  if (options.checkpoints === undefined || options.publicKey === undefined) {
-    throw usageError('--checkpoints and --public-key go together');
+    return { points: [], refused: [], keys: null };
+  if (options.publicKey === undefined) {
+    throw usageError('--checkpoints needs --public-key');
   }
   const keyText = await readText(options.publicKey);
   let keys: ReturnType<typeof checkpointKeys>;
@@ -144,28 +204,98 @@ async function readCheckpoints(
   if (keys.size === 0) throw usageError(`${options.publicKey}: no Ed25519 checkpoint key in it`);
   const points: ChainPoint[] = [];
   const refused: RefusedCheckpoint[] = [];
+  if (options.checkpoints === undefined) return { points, refused, keys };
   for (const { line, jws } of checkpointsInText(await readText(options.checkpoints))) {
     const check = verifyCheckpoint(jws, keys);
     if (check.ok) points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
     else refused.push({ line, reason: check.reason });
   }
-  return { points, refused };
+  return { points, refused, keys };
 }
 
+/**
+ * An export checked offline. Its anchor and stored checkpoints are signed: with
+ * `--public-key` each is checked (one refused makes the verdict fail); without it the anchor
+ * is taken as the start unchecked, and the checkpoints are not used.
+ */
 async function verifyExport(
   path: string,
   checkpoints: readonly ChainPoint[],
-): Promise<{ verdict: ChainVerdict; upgradeSeq: number; source: string }> {
+  keys: ReturnType<typeof checkpointKeys> | null,
+): Promise<{
+  verdict: ChainVerdict;
+  upgradeSeq: number;
+  source: string;
+  stored: StoredCheckpointCheck | null;
+  anchor: AnchorCheck | null;
+}> {
   const parsed = parseAuditExport(await readText(path));
   if (!parsed.ok) throw usageError(`${path}:${parsed.line}: ${parsed.message}`);
+  const { header } = parsed;
+  let anchor: AnchorCheck | null = null;
+  if (header.anchor !== undefined) {
+    const check = keys === null ? null : verifyCheckpoint(header.anchor.checkpoint, keys);
+    anchor = {
+      seq: header.anchor.seq,
+      hash: header.anchor.hash,
+      refused:
+        check === null ||
+        (check.ok &&
+          check.checkpoint.seq === header.anchor.seq &&
+          check.checkpoint.hash === header.anchor.hash)
+          ? null
+          : check.ok
+            ? `its checkpoint signs seq ${check.checkpoint.seq}, not the anchor's seq ${header.anchor.seq} and hash`
+            : check.reason,
+    };
+  }
+  let stored: StoredCheckpointCheck | null = null;
+  const points = [...checkpoints];
+  if (keys !== null && header.checkpoints !== undefined) {
+    const refused: { seq: number; reason: string }[] = [];
+    let accepted = 0;
+    let lastSeq: number | null = null;
+    for (const jws of header.checkpoints) {
+      const check = verifyCheckpoint(jws, keys);
+      if (!check.ok) {
+        refused.push({ seq: claimedSeq(jws), reason: check.reason });
+        continue;
+      }
+      points.push({ seq: check.checkpoint.seq, hash: check.checkpoint.hash });
+      accepted += 1;
+      lastSeq = Math.max(lastSeq ?? 0, check.checkpoint.seq);
+    }
+    stored = { accepted, lastSeq, refused };
+  }
   return {
-    verdict: verifyChain(parsed.rows, { head: parsed.header.head, checkpoints }),
-    upgradeSeq: parsed.header.upgradeSeq,
+    verdict: verifyChain(parsed.rows, {
+      head: header.head,
+      checkpoints: points,
+      ...(anchor === null || anchor.refused !== null
+        ? {}
+        : { anchor: { seq: anchor.seq, hash: anchor.hash } }),
+    }),
+    upgradeSeq: header.upgradeSeq,
     source: path,
+    stored,
+    anchor,
   };
 }
 
-function report(verdict: ChainVerdict, upgradeSeq: number): string {
+/** `externalUpTo`: the newest seq a checkpoint given with --checkpoints covers (0: none). */
+/** The seq a checkpoint says it signs, read without believing it (to name a refused one); -1 when unreadable. */
+function claimedSeq(jws: string): number {
+  try {
+    const seq = (
+      JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8')) as { seq?: unknown }
+    ).seq;
+    return Number.isSafeInteger(seq) ? (seq as number) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+function report(verdict: ChainVerdict, upgradeSeq: number, externalUpTo: number): string {
   if (verdict.break !== null) {
     return `Audit trail BROKEN: ${verdict.break.kind} at seq ${verdict.break.seq}${
       verdict.break.id === null ? '' : ` (id ${verdict.break.id})`
@@ -188,10 +318,14 @@ function report(verdict: ChainVerdict, upgradeSeq: number): string {
   }
   if (verdict.unprovenAfterSeq !== null) {
     lines.push(
-      `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint held outside the database: someone who could write the database could have rewritten or cut them.`,
+      `Rows after seq ${verdict.unprovenAfterSeq} are consistent but not proven by a checkpoint: someone who could write the database could have rewritten or cut them.`,
     );
   } else if (verdict.rows > 0) {
-    lines.push(`Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`);
+    lines.push(
+      externalUpTo >= (verdict.lastSeq ?? 0)
+        ? `Every row up to seq ${verdict.lastSeq} is proven by a checkpoint held outside the database.`
+        : `Every row up to seq ${verdict.lastSeq} is covered by a checkpoint stored in the database (and up to seq ${externalUpTo} by one held outside it).`,
+    );
   }
   return lines.join('\n');
 }

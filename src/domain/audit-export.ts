@@ -10,6 +10,10 @@ export interface AuditExportHeader {
   readonly head: ChainPoint;
   /** Rows up to this seq were chained at upgrade time (0: none). */
   readonly upgradeSeq: number;
+  /** Where the trail starts once retention pruned its beginning: the last row removed, and its signed checkpoint. */
+  readonly anchor?: { readonly seq: number; readonly hash: string; readonly checkpoint: string };
+  /** The checkpoints the server stored, up to the head (compact JWS, ascending seq). */
+  readonly checkpoints?: readonly string[];
 }
 
 /** One row of an export as a JSON line: every field the hash covers, and the hashes. */
@@ -83,7 +87,10 @@ function isHeader(v: unknown): v is AuditExportHeader {
     isRecord(v.head) &&
     isSeq(v.head.seq) &&
     isHash(v.head.hash) &&
-    isSeq(v.upgradeSeq)
+    isSeq(v.upgradeSeq) &&
+    (v.anchor === undefined ||
+      (isRecord(v.anchor) && isSeq(v.anchor.seq) && isHash(v.anchor.hash) && isText(v.anchor.checkpoint))) &&
+    (v.checkpoints === undefined || (Array.isArray(v.checkpoints) && v.checkpoints.every(isText)))
   );
 }
 

@@ -38,6 +38,8 @@ export interface HttpDeps {
   readonly services: Services;
   readonly metrics: HttpMetrics;
   readonly jwks: () => Promise<{ readonly keys: readonly object[] }>;
+  /** The public key that signs audit checkpoints, as a JWK Set (never a token key); absent: no such route. */
+  readonly auditKeys?: () => Promise<{ readonly keys: readonly object[] }>;
   /** What `/ready` reports: each part's state, checked within a bounded time. */
   readonly readiness: () => Promise<Readiness>;
   /** The webhook relay's deliveries, for the admin endpoints (absent: no such routes). */

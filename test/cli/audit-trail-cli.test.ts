@@ -14,6 +14,8 @@ import { TriggerGlobalTokenRotation } from '../../src/application/commands/trigg
 import { TriggerUserTokenRotation } from '../../src/application/commands/trigger-user-token-rotation/command.js';
 import type { Core } from '../../src/composition-root.js';
 import { signCheckpoint } from '../../src/domain/audit-checkpoint.js';
+import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
+import { pruneAuditSegment } from '../../src/infrastructure/database/audit-segment-prune.js';
 import { USER_PASSWORD } from '../support/test-app.js';
 import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
 
@@ -331,6 +333,120 @@ describe.each(cliDatabaseTargets())('tokenwarden audit export and verify on $nam
       expect((await runCli(['audit', 'verify', '--from', file, '--checkpoints', checkpoints], {})).code).toBe(
         2,
       );
+    },
+    SLOW,
+  );
+
+  it(
+    'audit keys prints the checkpoint key; verify --stored and --checkpoints take what the server signed and sent out',
+    async () => {
+      const logFile = join(dir, 'server-checkpoints.jsonl');
+      const core = await database.openCore();
+      let seq: number;
+      try {
+        const checkpointer = new AuditCheckpointer(
+          { db: core.db, clock: core.context.clock, keys: core.auditKeys },
+          { rows: 1, seconds: 300, file: logFile },
+        );
+        const signed = (await checkpointer.runOnce()).signed;
+        expect(signed).not.toBeNull();
+        seq = signed?.seq ?? 0;
+      } finally {
+        await core.close();
+      }
+      const keys = await runCli(['audit', 'keys'], database.env);
+      expect(keys.code).toBe(0);
+      const keyFile = join(dir, 'checkpoint-key.json');
+      await writeFile(keyFile, keys.stdout);
+      expect(JSON.parse(keys.stdout)).toMatchObject({
+        keys: [{ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', purpose: 'tokenwarden-audit-checkpoint' }],
+      });
+
+      const stored = await runJson<
+        VerifyJson & { storedCheckpoints: { lastSeq: number; refused: unknown[] } }
+      >(['audit', 'verify', '--stored'], database.env);
+      expect(stored).toMatchObject({ ok: true, storedCheckpoints: { lastSeq: seq, refused: [] } });
+      const external = await runCli(
+        ['audit', 'verify', '--checkpoints', logFile, '--public-key', keyFile],
+        database.env,
+      );
+      expect(external.code).toBe(0);
+      expect(external.stdout).toContain(
+        `Every row up to seq ${seq} is proven by a checkpoint held outside the database.`,
+      );
+
+      const setJws = async (change: string) => {
+        const again = await database.openCore();
+        try {
+          await sql.raw(`update audit_checkpoints set jws = ${change} where seq = ${seq}`).execute(again.db);
+        } finally {
+          await again.close();
+        }
+      };
+      await setJws(`jws || 'A'`);
+      try {
+        const refused = await runCli(['audit', 'verify', '--stored'], database.env);
+        expect(refused.code).toBe(1);
+        expect(refused.stderr).toContain(`stored checkpoint(s) refused, the first at seq ${seq}`);
+      } finally {
+        await setJws('left(jws, length(jws) - 1)');
+      }
+      expect((await runCli(['audit', 'verify', '--stored', '--from', logFile], {})).code).toBe(2);
+    },
+    SLOW,
+  );
+
+  it(
+    'export carries the pruning anchor and the stored checkpoints; verify --from --public-key checks their signatures',
+    async () => {
+      const core = await database.openCore();
+      let anchorSeq: number;
+      try {
+        await auditedWrites(core, 'c');
+        // Every row up to the newest stored checkpoint is "old" for a cutoff in the future.
+        expect(await pruneAuditSegment(core.db, new Date(Date.now() + 86_400_000), 1000)).toBeGreaterThan(0);
+        const anchor = await core.db.selectFrom('audit_chain_anchor').select('seq').executeTakeFirstOrThrow();
+        anchorSeq = Number(anchor.seq);
+        const checkpointer = new AuditCheckpointer(
+          { db: core.db, clock: core.context.clock, keys: core.auditKeys },
+          { rows: 1, seconds: 300, file: null },
+        );
+        expect((await checkpointer.runOnce()).signed).not.toBeNull();
+      } finally {
+        await core.close();
+      }
+      const keyFile = join(dir, 'checkpoint-key-2.json');
+      await writeFile(keyFile, (await runCli(['audit', 'keys'], database.env)).stdout);
+      const file = join(dir, 'pruned-trail.jsonl');
+      expect((await runCli(['audit', 'export', '--output', file], database.env)).code).toBe(0);
+      const lines = (await readFile(file, 'utf8')).trim().split('\n');
+      const header = JSON.parse(lines[0] as string) as {
+        anchor: { seq: number; hash: string; checkpoint: string };
+        checkpoints: string[];
+      };
+      expect(header.anchor.seq).toBe(anchorSeq);
+      expect(header.checkpoints.length).toBeGreaterThanOrEqual(2);
+      expect(JSON.parse(lines[1] as string).seq).toBe(anchorSeq + 1);
+
+      const fromDb = await runJson<VerifyJson>(['audit', 'verify'], database.env);
+      expect(fromDb).toMatchObject({ ok: true, anchor: { seq: anchorSeq, refused: null } });
+      const offline = await runJson<VerifyJson & { storedCheckpoints: { refused: unknown[] } }>(
+        ['audit', 'verify', '--from', file, '--public-key', keyFile],
+        {},
+      );
+      expect(offline).toMatchObject({
+        ok: true,
+        unanchoredStart: false,
+        anchor: { seq: anchorSeq, refused: null },
+        storedCheckpoints: { refused: [] },
+      });
+      // The anchor moved on in the file (to hide a row): its signature no longer matches.
+      const moved = { ...header, anchor: { ...header.anchor, seq: anchorSeq + 1 } };
+      const forgedFile = join(dir, 'pruned-trail-forged.jsonl');
+      await writeFile(forgedFile, [JSON.stringify(moved), ...lines.slice(2)].join('\n'));
+      const refused = await runCli(['audit', 'verify', '--from', forgedFile, '--public-key', keyFile], {});
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`pruning anchor at seq ${anchorSeq + 1} refused`);
     },
     SLOW,
   );

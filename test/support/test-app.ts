@@ -47,6 +47,9 @@ export async function startTestApp(
   const config = loadConfig({ ...TEST_ENV, ...env });
   const tw = await createTokenwarden(config, { clock, database, logger: false, defaultMetrics: false });
   await tw.app.ready();
+  // Audit checkpoints are signed when a test asks (`tw.core.auditCheckpointer.runOnce()`): a pass on
+  // the server's timer would add an outbox event to tests that count them, whenever it happened to run.
+  await tw.core.auditCheckpointer.close();
 
   const request: TestApp['request'] = (method, url, options = {}) =>
     tw.app.inject({

@@ -120,8 +120,19 @@ function verdictLine(v: AuditVerification): string {
   const proof =
     v.unprovenAfterSeq === null
       ? ''
-      : ` Rows after seq ${v.unprovenAfterSeq} are not proven by a checkpoint kept outside the database.`;
-  return `Chain intact: ${rows}.${proof}`;
+      : ` Rows after seq ${v.unprovenAfterSeq} are not proven by a checkpoint.`;
+  const stored =
+    v.storedCheckpoints.lastSeq === null
+      ? ''
+      : ` Checkpoints stored up to seq ${v.storedCheckpoints.lastSeq} match (compare them with copies kept outside the database).`;
+  if (v.anchor !== null && v.anchor.refused !== null) {
+    return `Pruning anchor at seq ${v.anchor.seq} REFUSED: ${v.anchor.refused}.`;
+  }
+  const [refused] = v.storedCheckpoints.refused;
+  if (refused !== undefined) {
+    return `Stored checkpoint at seq ${refused.seq} REFUSED: ${refused.reason}.`;
+  }
+  return `Chain intact: ${rows}.${proof}${stored}`;
 }
 
 async function verifyChain(): Promise<void> {

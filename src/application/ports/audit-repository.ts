@@ -28,6 +28,18 @@ export interface ChainCursor {
   readonly id: string;
 }
 
+export interface ChainAnchor {
+  readonly seq: number;
+  readonly hash: string;
+  /** The stored checkpoint at `seq`, compact JWS. */
+  readonly checkpoint: string;
+}
+
+export interface StoredCheckpoints {
+  readonly keys: { readonly keys: readonly unknown[] };
+  readonly checkpoints: readonly { readonly seq: number; readonly jws: string }[];
+}
+
 export interface AuditRepository {
   /**
    * Chains and writes the row: inside a unit of work at the end of its transaction (so the
@@ -40,6 +52,13 @@ export interface AuditRepository {
   chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]>;
   /** The id of a row with no seq (none can be written so: the column is NOT NULL), or null. */
   firstUnchainedRow(): Promise<string | null>;
+  /**
+   * The checkpoints the server signed and stored (ascending seq, compact JWS as sent out) and
+   * the public JWK Set of the key that signs them, for a verifier to check them again.
+   */
+  storedCheckpoints(): Promise<StoredCheckpoints>;
+  /** The last row retention removed and the checkpoint that signs it; null while nothing was pruned. */
+  chainAnchor(): Promise<ChainAnchor | null>;
   /** Newest first; the cursor is opaque to callers. */
   list(filter: AuditFilter): Promise<Page<AuditRecord>>;
   /**

@@ -80,8 +80,33 @@ export const AuditVerificationSchema = Type.Object({
   }),
   unprovenAfterSeq: Type.Union([Type.Integer(), Type.Null()], {
     description:
-      'Rows after this seq are consistent but not proven by a checkpoint kept outside the database',
+      'Rows after this seq are covered by no checkpoint (the stored ones included: they live in the database, so compare them with copies kept outside it)',
   }),
+  anchor: Type.Union(
+    [
+      Type.Object({
+        seq: Type.Integer({ description: 'The last row retention removed: the trail starts after it' }),
+        hash: Type.String(),
+        refused: Type.Union([Type.String(), Type.Null()], {
+          description: 'Why its signed checkpoint does not hold (then `ok` is false); null when it does',
+        }),
+      }),
+      Type.Null(),
+    ],
+    { description: 'Where the trail starts once retention pruned its beginning; null while nothing was' },
+  ),
+  storedCheckpoints: Type.Object(
+    {
+      accepted: Type.Integer({
+        description: 'Stored checkpoints whose signature holds under the published key',
+      }),
+      lastSeq: Type.Union([Type.Integer(), Type.Null()], { description: 'The newest accepted one' }),
+      refused: Type.Array(Type.Object({ seq: Type.Integer(), reason: Type.String() }), {
+        description: 'Stored checkpoints that do not verify: never believed, and `ok` is false',
+      }),
+    },
+    { description: 'The checkpoints the server signed and stored, each checked again (docs/AUDIT.md)' },
+  ),
   break: Type.Union([
     Type.Object({
       kind: Type.Union([
@@ -156,14 +181,18 @@ export const adminAuditRoutes =
           operationId: 'verifyAuditTrail',
           summary: 'The audit hash chain checked now, as `tokenwarden audit verify` does (docs/AUDIT.md)',
           description:
-            'Reads the whole trail: its cost grows with the audit log. `ok: false` names the first row that was edited, removed, inserted or moved.',
+            'Reads the whole trail: its cost grows with the audit log. `ok: false` names the first row that was edited, removed, inserted or moved, or a stored checkpoint refused. Checked against the stored checkpoints too.',
           response: { 200: AuditVerificationSchema },
         },
       },
       async () => {
-        const { state, verdict } = await services.auditTrail.verify();
+        const { state, verdict, stored, anchor } = await services.auditTrail.verify([], { stored: true });
+        const storedCheckpoints = stored ?? { accepted: 0, lastSeq: null, refused: [] };
         return {
           ...verdict,
+          ok: verdict.ok && storedCheckpoints.refused.length === 0 && anchor?.refused == null,
+          anchor,
+          storedCheckpoints: { ...storedCheckpoints, refused: [...storedCheckpoints.refused] },
           head: state.head,
           upgradeSeq: state.upgradeSeq,
           upgradedAt: iso(state.upgradedAt),

@@ -191,6 +191,31 @@ export const systemRoutes =
       },
     );
 
+    const auditKeys = deps.auditKeys;
+    if (auditKeys !== undefined) {
+      app.get(
+        '/.well-known/tokenwarden-audit-keys.json',
+        {
+          schema: {
+            operationId: 'getAuditCheckpointKeys',
+            security: [],
+            tags: ['system'],
+            summary: 'The public key that signs audit checkpoints (never an access-token key)',
+            description:
+              "A JWK Set with the Ed25519 key that signs the audit chain's checkpoints: no `use`, `alg` EdDSA, " +
+              '`purpose` `tokenwarden-audit-checkpoint`. Access tokens never verify under it; `tokenwarden audit ' +
+              'verify --public-key` takes this document as it is.',
+            response: { 200: Type.Object({ keys: Type.Array(Type.Record(Type.String(), Type.Unknown())) }) },
+          },
+        },
+        async (_request, reply) => {
+          reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+          const jwks = await auditKeys();
+          return { keys: jwks.keys.map((k) => ({ ...k })) };
+        },
+      );
+    }
+
     if (options.docs) {
       app.get('/openapi.json', { schema: { hide: true, response: { ...problemResponses() } } }, async () =>
         app.swagger(),

@@ -11,6 +11,7 @@ import { rotationScheduleMigration } from './migrations/0010-rotation-schedule.j
 import { rotationActivityIndexMigration } from './migrations/0011-rotation-activity-index.js';
 import { readinessProbeMigration } from './migrations/0012-readiness-probe.js';
 import { auditChainMigration } from './migrations/0013-audit-chain.js';
+import { auditCheckpointsMigration } from './migrations/0014-audit-checkpoints.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -27,6 +28,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0011-rotation-activity-index': rotationActivityIndexMigration,
   '0012-readiness-probe': readinessProbeMigration,
   '0013-audit-chain': auditChainMigration,
+  '0014-audit-checkpoints': auditCheckpointsMigration,
 });
 
 class MigrationFailedError extends Error {

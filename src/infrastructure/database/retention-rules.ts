@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { revocationWindowStart } from '../../domain/revocation-window.js';
+import { countPrunableAudit, pruneAuditSegment } from './audit-segment-prune.js';
 import type { Database } from './schema.js';
 
 /** The tables the pruner deletes from, in the order it visits them (children before parents). */
@@ -93,6 +94,11 @@ export interface TableRule {
   readonly key?: 'seq';
   /** Run in order, each until it deletes less than a batch. */
   readonly batches: readonly BatchSpec[];
+  /**
+   * Instead of batches: removes one whole unit (of about `limit` rows) in one transaction,
+   * called until it answers null (nothing more is due).
+   */
+  readonly segments?: (db: Kysely<Database>, cutoffs: Cutoffs, limit: number) => Promise<number | null>;
   /** The rows the batches would delete now, each once. */
   count(db: Kysely<Database>, cutoffs: Cutoffs): Promise<number>;
 }
@@ -256,17 +262,13 @@ export const RETENTION_RULES: readonly TableRule[] = [
           )),
   },
   {
+    // Whole segments ending at a stored checkpoint, the anchor moved in the same transaction
+    // (docs/AUDIT.md, "Pruned rows"): the trail that remains still verifies.
     table: 'audit_log',
-    batches: [
-      {
-        cutoff: (c) => c.auditBefore,
-        candidates: (cutoff) => sql`select id from audit_log where occurred_at < ${cutoff}`,
-      },
-    ],
-    count: async (db, c) =>
-      c.auditBefore === null
-        ? 0
-        : count(db, sql`select count(*) as n from audit_log where occurred_at < ${c.auditBefore}`),
+    batches: [],
+    segments: (db, c, limit) =>
+      c.auditBefore === null ? Promise.resolve(null) : pruneAuditSegment(db, c.auditBefore, limit),
+    count: async (db, c) => (c.auditBefore === null ? 0 : countPrunableAudit(db, c.auditBefore)),
   },
   {
     table: 'revocation_log',

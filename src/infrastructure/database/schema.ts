@@ -12,6 +12,9 @@ export interface Database {
   readonly refresh_tokens: RefreshTokensTable;
   readonly audit_log: AuditLogTable;
   readonly audit_chain_head: AuditChainHeadTable;
+  readonly audit_checkpoint_keys: AuditCheckpointKeysTable;
+  readonly audit_checkpoints: AuditCheckpointsTable;
+  readonly audit_chain_anchor: AuditChainAnchorTable;
   readonly outbox: OutboxTable;
   readonly signing_keys: SigningKeysTable;
   readonly webhook_deliveries: WebhookDeliveriesTable;
@@ -110,6 +113,35 @@ export interface AuditChainHeadTable {
   /** The last row chained by the upgrade that introduced the chain (0: none). */
   upgrade_seq: string;
   upgraded_at: Timestamp;
+}
+
+/** The one Ed25519 key that signs audit checkpoints (0014-audit-checkpoints.ts): never a token key. */
+export interface AuditCheckpointKeysTable {
+  kid: string;
+  public_jwk: JSONColumnType<Record<string, unknown>>;
+  /** The private JWK as JSON, or `tw-sealed:v1:…` when TOKENWARDEN_MASTER_KEY is set. */
+  private_jwk: string;
+  created_at: Timestamp;
+}
+
+/** Every signed checkpoint of the audit chain, one per seq (0014-audit-checkpoints.ts). */
+export interface AuditCheckpointsTable {
+  seq: string; // bigint
+  hash: string;
+  signed_at: Timestamp;
+  kid: string;
+  /** The compact JWS, as sent out. */
+  jws: string;
+}
+
+/** The last audit row retention removed, and the checkpoint that signs it (0014-audit-checkpoints.ts). */
+export interface AuditChainAnchorTable {
+  id: number;
+  seq: string; // bigint: 0 until a segment is pruned
+  hash: string;
+  /** The stored checkpoint at `seq` (compact JWS), null until a segment is pruned. */
+  checkpoint: string | null;
+  pruned_at: NullableTimestamp;
 }
 
 export interface OutboxTable {

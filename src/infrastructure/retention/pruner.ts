@@ -139,6 +139,17 @@ export class Pruner {
             deleteBatch(db, rule, batch, cutoffs, limit),
           );
         }
+        const segments = rule.segments;
+        if (segments !== undefined) {
+          const limit = this.#options.batchSize ?? DEFAULT_BATCH_SIZE;
+          for (;;) {
+            const deleted = await segments(db, cutoffs, limit);
+            if (deleted === null) break;
+            counts[rule.table] += deleted;
+            if (deleted > 0) this.#deps.metrics?.pruned(rule.table, deleted);
+            if (this.#loop.closed()) break;
+          }
+        }
       }
       return counts;
     };

@@ -5,8 +5,9 @@ import {
   unchainedRowBreak,
   verifyChain,
 } from '../../../domain/audit-chain.js';
+import { checkpointKeys, verifyCheckpoint } from '../../../domain/audit-checkpoint.js';
 import type { AppContext } from '../../context.js';
-import type { AuditChainState } from '../../ports/audit-repository.js';
+import type { AuditChainState, ChainAnchor } from '../../ports/audit-repository.js';
 
 /** Rows read per query: the trail is read in pages, never in one result set. */
 const PAGE = 1000;
@@ -15,11 +16,49 @@ const PAGE = 1000;
 export interface AuditVerification {
   readonly state: AuditChainState;
   readonly verdict: ChainVerdict;
+  /** With `stored`: the stored checkpoints checked, the newest one's seq, and those refused. */
+  readonly stored: StoredCheckpointCheck | null;
+  /**
+   * Where the trail starts when retention pruned its beginning: the anchor's seq and hash,
+   * and whether its signature holds (refused: the trail is checked as unanchored, and is not
+   * intact). Null while nothing was pruned.
+   */
+  readonly anchor: AnchorCheck | null;
+}
+
+export interface AnchorCheck {
+  readonly seq: number;
+  readonly hash: string;
+  /** Null when its checkpoint verifies under the stored public key; else why not. */
+  readonly refused: string | null;
+}
+
+export interface StoredCheckpointCheck {
+  /** Stored checkpoints whose signature holds under the stored public key. */
+  readonly accepted: number;
+  /** The newest accepted one's seq (null: none). */
+  readonly lastSeq: number | null;
+  /** Stored checkpoints that do not verify (a wrong signature, another key): never believed. */
+  readonly refused: readonly { readonly seq: number; readonly reason: string }[];
 }
 
 /** The audit trail as chained: every row in seq order, for export and verification. */
 export class AuditTrailQuery {
   constructor(private readonly ctx: AppContext) {}
+
+  /** What an export carries besides the rows: the pruning anchor and the stored checkpoints up to `headSeq`. */
+  async signedPoints(
+    headSeq: number,
+  ): Promise<{ anchor: ChainAnchor | null; checkpoints: readonly string[] }> {
+    const anchor = await this.ctx.uow.read((repos) => repos.audit.chainAnchor());
+    const { checkpoints } = await this.ctx.uow.read((repos) => repos.audit.storedCheckpoints());
+    return {
+      anchor,
+      checkpoints: checkpoints
+        .filter((c) => c.seq <= headSeq && (anchor === null || c.seq >= anchor.seq))
+        .map((c) => c.jws),
+    };
+  }
 
   state(): Promise<AuditChainState> {
     return this.ctx.uow.read((repos) => repos.audit.chainState());
@@ -44,7 +83,12 @@ export class AuditTrailQuery {
    * then was never chained, and a busy trail still verifies. `checkpoints` (their signatures
    * checked already) must each match the row at their seq.
    */
-  async verify(checkpoints: readonly ChainPoint[] = []): Promise<AuditVerification> {
+  async verify(
+    checkpoints: readonly ChainPoint[] = [],
+    options: { readonly stored?: boolean } = {},
+  ): Promise<AuditVerification> {
+    const stored = options.stored === true ? await this.#storedCheckpoints() : null;
+    const points = stored === null ? checkpoints : [...checkpoints, ...stored.points];
     const rows: ChainRow[] = [];
     for await (const row of this.rows()) rows.push(row);
     const state = await this.state();
@@ -55,15 +99,59 @@ export class AuditTrailQuery {
         rows.push(row);
       }
     }
-    const verdict = verifyChain(rows, { head: state.head, checkpoints });
+    const anchor = await this.#anchor();
+    const verdict = verifyChain(rows, {
+      head: state.head,
+      checkpoints: points,
+      ...(anchor === null || anchor.refused !== null
+        ? {}
+        : { anchor: { seq: anchor.seq, hash: anchor.hash } }),
+    });
+    const storedCheck = stored === null ? null : stored.check;
     // A row with no seq is not among the rows read in seq order: looked for apart.
     const unchained = verdict.ok ? await this.ctx.uow.read((repos) => repos.audit.firstUnchainedRow()) : null;
     if (unchained !== null) {
       return {
         state,
         verdict: { ...verdict, ok: false, break: unchainedRowBreak(unchained), unprovenAfterSeq: null },
+        stored: storedCheck,
+        anchor,
       };
     }
-    return { state, verdict };
+    return { state, verdict, stored: storedCheck, anchor };
+  }
+
+  /** The pruning anchor, its checkpoint checked under the stored public key and against its seq and hash. */
+  async #anchor(): Promise<AnchorCheck | null> {
+    const anchor = await this.ctx.uow.read((repos) => repos.audit.chainAnchor());
+    if (anchor === null) return null;
+    const { keys } = await this.ctx.uow.read((repos) => repos.audit.storedCheckpoints());
+    const check = verifyCheckpoint(anchor.checkpoint, checkpointKeys(keys));
+    const refused = !check.ok
+      ? check.reason
+      : check.checkpoint.seq !== anchor.seq || check.checkpoint.hash !== anchor.hash
+        ? `its checkpoint signs seq ${check.checkpoint.seq}, not the anchor's seq ${anchor.seq} and hash`
+        : null;
+    return { seq: anchor.seq, hash: anchor.hash, refused };
+  }
+
+  /**
+   * The stored checkpoints, each checked again under the stored public key (strict: one that
+   * does not verify is refused, never used). They live in the database: they catch a
+   * careless edit, not someone who writes the database and holds the key (docs/AUDIT.md).
+   */
+  async #storedCheckpoints(): Promise<{ points: ChainPoint[]; check: StoredCheckpointCheck }> {
+    const { keys, checkpoints } = await this.ctx.uow.read((repos) => repos.audit.storedCheckpoints());
+    const byKid = checkpointKeys(keys);
+    const points: ChainPoint[] = [];
+    const refused: { seq: number; reason: string }[] = [];
+    for (const { seq, jws } of checkpoints) {
+      const check = verifyCheckpoint(jws, byKid);
+      if (!check.ok) refused.push({ seq, reason: check.reason });
+      else if (check.checkpoint.seq !== seq)
+        refused.push({ seq, reason: `it signs seq ${check.checkpoint.seq}` });
+      else points.push({ seq, hash: check.checkpoint.hash });
+    }
+    return { points, check: { accepted: points.length, lastSeq: points.at(-1)?.seq ?? null, refused } };
   }
 }

@@ -4,7 +4,9 @@ import type {
   AuditChainState,
   AuditFilter,
   AuditRepository,
+  ChainAnchor,
   ChainCursor,
+  StoredCheckpoints,
 } from '../../../application/ports/audit-repository.js';
 import {
   AUDIT_CHAIN_VERSION,
@@ -126,6 +128,30 @@ export class KyselyAuditRepository implements AuditRepository {
       .limit(1)
       .executeTakeFirst();
     return row === undefined ? null : String(row.id);
+  }
+
+  async chainAnchor(): Promise<ChainAnchor | null> {
+    const row = await this.#db
+      .selectFrom('audit_chain_anchor')
+      .select(['seq', 'hash', 'checkpoint'])
+      .where('id', '=', 1)
+      .executeTakeFirst();
+    if (row === undefined || Number(row.seq) === 0) return null;
+    // A pruned anchor always has its checkpoint: an empty one is refused by the verifier.
+    return { seq: Number(row.seq), hash: row.hash, checkpoint: row.checkpoint ?? '' };
+  }
+
+  async storedCheckpoints(): Promise<StoredCheckpoints> {
+    const keys = await this.#db.selectFrom('audit_checkpoint_keys').select(['kid', 'public_jwk']).execute();
+    const rows = await this.#db
+      .selectFrom('audit_checkpoints')
+      .select(['seq', 'jws'])
+      .orderBy('seq')
+      .execute();
+    return {
+      keys: { keys: keys.map((k) => ({ ...k.public_jwk, kid: k.kid })) },
+      checkpoints: rows.map((r) => ({ seq: Number(r.seq), jws: r.jws })),
+    };
   }
 
   async chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]> {
