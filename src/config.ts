@@ -328,14 +328,32 @@ export interface ConfigProblem {
 /** Variables whose value never appears in a message or a log line (by what their name ends with). */
 const SECRET_VARIABLE = /_(PASSWORD|SECRET|TOKEN|MASTER_KEY|MASTER_KEY_PREVIOUS|SIGNING_KEY)$/;
 
-function describeProblem(
-  message: string,
-  source: Readonly<Record<string, string | undefined>>,
-): ConfigProblem {
-  const variable = /^([A-Z][A-Z0-9_]*)\b/.exec(message)?.[1] ?? null;
-  const raw = variable === null ? undefined : source[variable];
-  if (variable === null || raw === undefined || SECRET_VARIABLE.test(variable)) return { variable, message };
-  return { variable, message, value: variable.endsWith('_URL') ? redactUrl(raw) : raw };
+/**
+ * The problems found in the environment, each filed under the variable it is about: that
+ * variable's value is shown with it (see {@link ConfigProblem}), unless it holds a secret.
+ */
+class ConfigProblems {
+  readonly #found: ConfigProblem[] = [];
+
+  constructor(readonly source: Readonly<Record<string, string | undefined>>) {}
+
+  get count(): number {
+    return this.#found.length;
+  }
+
+  get all(): readonly ConfigProblem[] {
+    return this.#found;
+  }
+
+  /** Files `message` under `variable` (null: it names none, e.g. the environment as a whole). */
+  add(variable: string | null, message: string): void {
+    const raw = variable === null ? undefined : this.source[variable];
+    if (variable === null || raw === undefined || SECRET_VARIABLE.test(variable)) {
+      this.#found.push({ variable, message });
+    } else {
+      this.#found.push({ variable, message, value: variable.endsWith('_URL') ? redactUrl(raw) : raw });
+    }
+  }
 }
 
 /** Parses `process.env` (or any record); throws {@link ConfigError} naming each bad variable. */
@@ -358,28 +376,40 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
       converted[key] = typed;
   }
   const env = Value.Default(EnvSchema, converted) as Env;
-  const problems = [...Value.Errors(EnvSchema, env)].map(
-    (e) => `${e.instancePath.replace(/^\//, '') || '(environment)'} ${e.message}`,
-  );
+  const problems = new ConfigProblems(source);
+  for (const error of Value.Errors(EnvSchema, env)) {
+    const variable = error.instancePath.replace(/^\//, '');
+    problems.add(variable || null, `${variable || '(environment)'} ${error.message}`);
+  }
   if ((env.TOKENWARDEN_ADMIN_EMAIL === undefined) !== (env.TOKENWARDEN_ADMIN_PASSWORD === undefined)) {
-    problems.push('TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together');
+    problems.add(
+      'TOKENWARDEN_ADMIN_EMAIL',
+      'TOKENWARDEN_ADMIN_EMAIL and TOKENWARDEN_ADMIN_PASSWORD must be set together',
+    );
   }
   if (env.TOKENWARDEN_MASTER_KEY !== undefined) {
     const problem = masterKeyProblem(env.TOKENWARDEN_MASTER_KEY);
-    if (problem !== null) problems.push(problem);
+    if (problem !== null) problems.add(MASTER_KEY_ENV, problem);
   }
   if (env.TOKENWARDEN_MASTER_KEY_PREVIOUS !== undefined && env.TOKENWARDEN_MASTER_KEY === undefined) {
-    problems.push(
+    problems.add(
+      PREVIOUS_MASTER_KEY_ENV,
       `${PREVIOUS_MASTER_KEY_ENV} needs ${MASTER_KEY_ENV}: the new key the signing keys are re-sealed with`,
     );
   }
   const webhookUrls = parseWebhookUrls(env.TOKENWARDEN_WEBHOOK_URLS, problems);
   if (webhookUrls.length > 0 && env.TOKENWARDEN_WEBHOOK_SECRET === undefined) {
-    problems.push('TOKENWARDEN_WEBHOOK_SECRET is required when TOKENWARDEN_WEBHOOK_URLS is set');
+    problems.add(
+      'TOKENWARDEN_WEBHOOK_SECRET',
+      'TOKENWARDEN_WEBHOOK_SECRET is required when TOKENWARDEN_WEBHOOK_URLS is set',
+    );
   }
   if (webhookUrls.length > 0 && env.DATABASE_URL !== undefined && env.DATABASE_POOL_SIZE < 2) {
     // The relay's advisory lock keeps one pooled connection while it leads.
-    problems.push('DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set');
+    problems.add(
+      'DATABASE_POOL_SIZE',
+      'DATABASE_POOL_SIZE must be at least 2 when TOKENWARDEN_WEBHOOK_URLS is set',
+    );
   }
   const trustProxy = parseTrustProxy(env.TOKENWARDEN_TRUST_PROXY, problems);
   const publicUrl =
@@ -389,24 +419,30 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
   if (env.TOKENWARDEN_AUDIENCE === publicUrl) {
     // Client-credentials tokens are for tokenwarden itself (aud = the public URL): a resource
     // server checking TOKENWARDEN_AUDIENCE must never take one for a user's token.
-    problems.push(
+    problems.add(
+      'TOKENWARDEN_AUDIENCE',
       'TOKENWARDEN_AUDIENCE must differ from TOKENWARDEN_PUBLIC_URL (the audience of service-client tokens)',
     );
   }
   const corsOrigins = parseCorsOrigins(env.TOKENWARDEN_CORS_ORIGINS, problems);
   if (env.TOKENWARDEN_HEADERS_TIMEOUT_SECONDS > env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // Node refuses a headers timeout longer than the request timeout.
-    problems.push('TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS');
+    problems.add(
+      'TOKENWARDEN_HEADERS_TIMEOUT_SECONDS',
+      'TOKENWARDEN_HEADERS_TIMEOUT_SECONDS must not exceed TOKENWARDEN_REQUEST_TIMEOUT_SECONDS',
+    );
   }
   if (env.TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS <= env.TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS) {
-    problems.push(
+    problems.add(
+      'TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS',
       'TOKENWARDEN_SUBSCRIPTION_DEAD_AFTER_MS must be longer than TOKENWARDEN_SUBSCRIPTION_HEARTBEAT_MS',
     );
   }
   const feedHeartbeat = env.TOKENWARDEN_FEED_HEARTBEAT_SECONDS;
   if (feedHeartbeat !== undefined && feedHeartbeat >= env.TOKENWARDEN_REQUEST_TIMEOUT_SECONDS) {
     // A proxy in front cuts a response that stays silent for its own read timeout, usually set alike.
-    problems.push(
+    problems.add(
+      'TOKENWARDEN_FEED_HEARTBEAT_SECONDS',
       'TOKENWARDEN_FEED_HEARTBEAT_SECONDS must be shorter than TOKENWARDEN_REQUEST_TIMEOUT_SECONDS',
     );
   }
@@ -430,7 +466,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>> 
     ),
     auditSeconds: parseRetention('TOKENWARDEN_RETENTION_AUDIT', env.TOKENWARDEN_RETENTION_AUDIT, problems),
   };
-  if (problems.length > 0) throw new ConfigError(problems.map((problem) => describeProblem(problem, source)));
+  if (problems.count > 0) throw new ConfigError(problems.all);
 
   return {
     port: env.PORT,
@@ -556,13 +592,14 @@ const MAX_RETENTION_SECONDS = 315_360_000;
  * A retention window: whole seconds (`3600`), or a number with a unit (`90s`, `15m`,
  * `12h`, `7d`), or `forever` (null: never pruned).
  */
-function parseRetention(name: string, raw: string, problems: string[]): number | null {
+function parseRetention(name: string, raw: string, problems: ConfigProblems): number | null {
   const value = raw.trim().toLowerCase();
   if (value === 'forever') return null;
   const match = /^(\d{1,10})([smhd]?)$/.exec(value);
   const seconds = match === null ? Number.NaN : Number(match[1]) * (DURATION_UNITS[match[2] || 's'] ?? 1);
   if (!Number.isSafeInteger(seconds) || seconds > MAX_RETENTION_SECONDS) {
-    problems.push(
+    problems.add(
+      name,
       `${name}: ${JSON.stringify(raw.slice(0, 40))} is not a duration (seconds, or a number with s, m, h or d, ` +
         'at most ten years) or "forever"',
     );
@@ -577,19 +614,20 @@ function parseRetention(name: string, raw: string, problems: string[]): number |
  * when unset. The issuer is compared as a string by every OAuth client, so it is
  * normalised once here.
  */
-function parsePublicUrl(name: string, raw: string | undefined, problems: string[]): string | null {
+function parsePublicUrl(name: string, raw: string | undefined, problems: ConfigProblems): string | null {
   if (raw === undefined) return null;
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    problems.push(
+    problems.add(
+      name,
       `${name}: ${JSON.stringify(raw.slice(0, 200))} is not an absolute URL (e.g. https://auth.example.com)`,
     );
     return null;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    problems.push(`${name}: must be an http or https URL, not ${url.protocol}`);
+    problems.add(name, `${name}: must be an http or https URL, not ${url.protocol}`);
   } else if (
     url.username !== '' ||
     url.password !== '' ||
@@ -598,7 +636,7 @@ function parsePublicUrl(name: string, raw: string | undefined, problems: string[
     raw.includes('?') ||
     raw.includes('#')
   ) {
-    problems.push(`${name}: must not carry credentials, a query or a fragment (RFC 8414 §2)`);
+    problems.add(name, `${name}: must not carry credentials, a query or a fragment (RFC 8414 §2)`);
   } else {
     return url.href.replace(/\/+$/, '');
   }
@@ -650,13 +688,14 @@ function defaultPublicUrl(host: string, port: number): string {
  * `http://localhost:5173`). `*` is refused: the API takes credentials (Authorization), and
  * an allow-everything origin would let any page spend a token the browser holds.
  */
-function parseCorsOrigins(raw: string | undefined, problems: string[]): string[] {
+function parseCorsOrigins(raw: string | undefined, problems: ConfigProblems): string[] {
   const origins: string[] = [];
   for (const item of (raw ?? '').split(',')) {
     const candidate = item.trim();
     if (candidate === '') continue;
     if (candidate === '*' || candidate === 'null') {
-      problems.push(
+      problems.add(
+        'TOKENWARDEN_CORS_ORIGINS',
         `TOKENWARDEN_CORS_ORIGINS: ${candidate} is refused (list each origin that may call the API with credentials)`,
       );
       continue;
@@ -672,7 +711,8 @@ function parseCorsOrigins(raw: string | undefined, problems: string[]): string[]
       (url.protocol !== 'http:' && url.protocol !== 'https:') ||
       url.origin !== candidate.toLowerCase()
     ) {
-      problems.push(
+      problems.add(
+        'TOKENWARDEN_CORS_ORIGINS',
         `TOKENWARDEN_CORS_ORIGINS: ${quoted(candidate)} is not an origin (scheme://host[:port], no path or trailing slash)`,
       );
     } else if (!origins.includes(url.origin)) {
@@ -690,11 +730,12 @@ const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * addresses/CIDRs. `true` would trust every hop, so the left-most `X-Forwarded-For`
  * entry, which the client writes itself, would become the address rate limits key on.
  */
-function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProxy {
+function parseTrustProxy(raw: string | undefined, problems: ConfigProblems): TrustProxy {
   const value = raw?.trim() ?? '';
   if (value === '' || value.toLowerCase() === 'false') return false;
   if (value.toLowerCase() === 'true') {
-    problems.push(
+    problems.add(
+      'TOKENWARDEN_TRUST_PROXY',
       'TOKENWARDEN_TRUST_PROXY=true is refused: trusting every hop makes the left-most X-Forwarded-For ' +
         'entry, which the client writes itself, the address rate limits count. Set the hop count of your ' +
         'proxies (e.g. 1 for one nginx in front) or their addresses/CIDRs (e.g. 10.0.0.0/8)',
@@ -705,13 +746,14 @@ function parseTrustProxy(raw: string | undefined, problems: string[]): TrustProx
     const hops = Number(value);
     if (hops >= 1 && hops <= 32) return hops;
     if (hops === 0) return false;
-    problems.push('TOKENWARDEN_TRUST_PROXY: a hop count must be between 1 and 32');
+    problems.add('TOKENWARDEN_TRUST_PROXY', 'TOKENWARDEN_TRUST_PROXY: a hop count must be between 1 and 32');
     return false;
   }
   const entries = value.split(',').map((entry) => entry.trim());
   for (const entry of entries) {
     if (!NAMED_RANGES.has(entry) && !isAddressOrCidr(entry)) {
-      problems.push(
+      problems.add(
+        'TOKENWARDEN_TRUST_PROXY',
         `TOKENWARDEN_TRUST_PROXY: ${JSON.stringify(entry.slice(0, 100))} is not a hop count, an IP address or a CIDR`,
       );
     }
@@ -729,7 +771,7 @@ function isAddressOrCidr(entry: string): boolean {
 }
 
 /** Comma-separated absolute http(s) URLs, each once; a bad one is a problem naming the variable. */
-function parseWebhookUrls(raw: string | undefined, problems: string[]): string[] {
+function parseWebhookUrls(raw: string | undefined, problems: ConfigProblems): string[] {
   const urls: string[] = [];
   for (const item of (raw ?? '').split(',')) {
     const candidate = item.trim();
@@ -738,16 +780,28 @@ function parseWebhookUrls(raw: string | undefined, problems: string[]): string[]
     try {
       url = new URL(candidate);
     } catch {
-      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${JSON.stringify(candidate.slice(0, 200))} is not a URL`);
+      problems.add(
+        'TOKENWARDEN_WEBHOOK_URLS',
+        `TOKENWARDEN_WEBHOOK_URLS: ${JSON.stringify(candidate.slice(0, 200))} is not a URL`,
+      );
       continue;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.protocol} URLs are not supported (use http or https)`);
+      problems.add(
+        'TOKENWARDEN_WEBHOOK_URLS',
+        `TOKENWARDEN_WEBHOOK_URLS: ${url.protocol} URLs are not supported (use http or https)`,
+      );
     } else if (url.username !== '' || url.password !== '') {
       // fetch refuses them; a token in the path or query string works.
-      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.host} has credentials in the URL, which fetch refuses`);
+      problems.add(
+        'TOKENWARDEN_WEBHOOK_URLS',
+        `TOKENWARDEN_WEBHOOK_URLS: ${url.host} has credentials in the URL, which fetch refuses`,
+      );
     } else if (urls.includes(url.href)) {
-      problems.push(`TOKENWARDEN_WEBHOOK_URLS: ${url.origin}${url.pathname} is listed twice`);
+      problems.add(
+        'TOKENWARDEN_WEBHOOK_URLS',
+        `TOKENWARDEN_WEBHOOK_URLS: ${url.origin}${url.pathname} is listed twice`,
+      );
     } else {
       urls.push(url.href);
     }
