@@ -60,9 +60,10 @@ function normaliseStrings(value: unknown): unknown {
   if (typeof value === 'string') return storableText(value);
   if (Array.isArray(value)) return value.map(normaliseStrings);
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, inner]) => [storableText(key), normaliseStrings(inner)]),
-    );
+    // Two keys can become one ('\u0000' and a lone '\udc00' both become U+FFFD): taken in the
+    // order of their raw keys, the last one wins whatever order the object was built in.
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return Object.fromEntries(entries.map(([key, inner]) => [storableText(key), normaliseStrings(inner)]));
   }
   return value;
 }
