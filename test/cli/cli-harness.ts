@@ -59,6 +59,7 @@ export async function runCli(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   input = '',
+  through?: Core,
 ): Promise<CliResult> {
   const stdin = new PassThrough();
   stdin.end(input);
@@ -66,14 +67,23 @@ export async function runCli(
   const stderr = collect();
   const before = activeResources();
   const listening = STOP_SIGNALS.map((signal) => process.listenerCount(signal));
-  const code = await run(args, { stdin, stdout, stderr, env: { ...CHEAP_ENV, ...env } });
+  const code = await run(args, {
+    stdin,
+    stdout,
+    stderr,
+    env: { ...CHEAP_ENV, ...env },
+    // As a running server runs a CLI beside it (its control channel): the same run(), handlers,
+    // output and exit codes, over a core kept open instead of a database opened per command.
+    ...(through === undefined ? {} : { server: { core: through, actor: CLI_ACTOR } }),
+  });
   if (code === SERVING) throw new Error('runCli: `serve` keeps listening; start it with runCliProcess');
   // holdStopSignals must give the signals back, or each command would add listeners to this process.
   STOP_SIGNALS.forEach((signal, i) => {
     if (process.listenerCount(signal) !== listening[i])
       throw new Error(`tokenwarden ${args.join(' ')} left a ${signal} listener behind`);
   });
-  await expectNothingLeftOpen(before, args);
+  // Through a core kept open, its pool may keep a connection a command opened: the core's, closed with it.
+  if (through === undefined) await expectNothingLeftOpen(before, args);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
@@ -159,8 +169,9 @@ export async function runJson<T = Record<string, unknown>>(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   input?: string,
+  through?: Core,
 ): Promise<T> {
-  const result = await runCli([...args, '--json'], env, input);
+  const result = await runCli([...args, '--json'], env, input, through);
   if (result.code !== 0) {
     throw new Error(`tokenwarden ${args.join(' ')} exited ${result.code}: ${result.stderr}`);
   }
@@ -172,7 +183,55 @@ export interface CliDatabase {
   readonly env: Readonly<Record<string, string>>;
   /** The core over the same database, in this process; close it before the next CLI run (PGlite is one process's). */
   openCore(): Promise<Core>;
+  /**
+   * Commands run through one core kept open until {@link drop}, as a running server runs a CLI
+   * beside it: the same `run()`, handlers, output and exit codes, without opening the database
+   * for each command (a second or more of PGlite apiece). The direct path (a command opening the
+   * database itself) is what {@link runCli} without it, and the spawned runs, cover.
+   */
+  shared(): SharedCli;
   drop(): Promise<void>;
+}
+
+/** `tokenwarden …` over one open core; `core()` is that core, for what a test checks or seeds directly. */
+export interface SharedCli {
+  run(args: readonly string[], input?: string): Promise<CliResult>;
+  json<T = Record<string, unknown>>(args: readonly string[], input?: string): Promise<T>;
+  core(): Promise<Core>;
+}
+
+/** One core for `env`, opened on first use; `close` closes it if it was. */
+function sharedCli(env: Readonly<Record<string, string>>): SharedCli & { close(): Promise<void> } {
+  let opened: Promise<Core> | undefined;
+  const core = () => {
+    opened ??= createCore(configFor(env), { defaultMetrics: false });
+    return opened;
+  };
+  return {
+    core,
+    run: async (args, input) => runCli(args, env, input, await core()),
+    json: async <T>(args: readonly string[], input?: string) => runJson<T>(args, env, input, await core()),
+    close: async () => {
+      if (opened !== undefined) await (await opened).close();
+    },
+  };
+}
+
+/** A {@link CliDatabase} over `env`, with `drop` removing what names it after the shared core is closed. */
+function cliDatabase(env: Readonly<Record<string, string>>, remove: () => Promise<void>): CliDatabase {
+  let shared: ReturnType<typeof sharedCli> | undefined;
+  return {
+    env,
+    openCore: openCoreFor(env),
+    shared: () => {
+      shared ??= sharedCli(env);
+      return shared;
+    },
+    drop: async () => {
+      await shared?.close();
+      await remove();
+    },
+  };
 }
 
 export interface CliDatabaseTarget {
@@ -208,7 +267,7 @@ async function createPGliteDirectory(options?: { initialised?: boolean }): Promi
   const env = { TOKENWARDEN_DATA_DIR: join(root, 'data') };
   // What `tokenwarden migrate` leaves, copied: initdb is seconds of PGlite per database.
   if (options?.initialised !== false) await copyPGliteTemplateDirectory(env.TOKENWARDEN_DATA_DIR);
-  return { env, openCore: openCoreFor(env), drop: () => rm(root, { recursive: true, force: true }) };
+  return cliDatabase(env, () => rm(root, { recursive: true, force: true }));
 }
 
 /** A schema of its own in the test database (TOKENWARDEN_DB_SCHEMA), dropped afterwards. */
@@ -216,17 +275,13 @@ async function createPostgresSchema(url: string, options?: { initialised?: boole
   const schema = `tw_cli_${randomBytes(6).toString('hex')}`;
   const env = { DATABASE_URL: url, TOKENWARDEN_DB_SCHEMA: schema };
   await initialise(env, options);
-  return {
-    env,
-    openCore: openCoreFor(env),
-    async drop() {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
+  return cliDatabase(env, async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`drop schema if exists ${schema} cascade`);
+    } finally {
+      await client.end();
+    }
+  });
 }

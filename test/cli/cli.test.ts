@@ -133,6 +133,11 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
   afterAll(async () => {
     await database?.drop();
   });
+  /**
+   * From `config get` on, commands go through one open core; those before open the database
+   * themselves (the direct path, and the executable's own exit code on PGlite).
+   */
+  const cli = () => database.shared();
 
   const alice = 'alice.cli@example.com';
   let aliceId: string;
@@ -258,7 +263,7 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
   it(
     'config get shows the version and grace period',
     async () => {
-      const config = await runJson(['config', 'get'], env);
+      const config = await cli().json(['config', 'get']);
       expect(config).toMatchObject({
         globalMinTokenVersion: 2,
         gracePeriodSeconds: 0,
@@ -271,30 +276,32 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
   it(
     "users disable refuses the user's tokens and login, and is in the audit log",
     async () => {
-      const disabled = await runJson(['users', 'disable', alice, '--reason', 'account compromised'], env);
+      const disabled = await cli().json(['users', 'disable', alice, '--reason', 'account compromised']);
       expect(disabled).toMatchObject({ userId: aliceId, changed: true });
-      const users = await runJson<{ items: { email: string; disabledAt: string | null }[] }>(
-        ['users', 'list', '--email', 'alice.cli'],
-        env,
-      );
+      const users = await cli().json<{ items: { email: string; disabledAt: string | null }[] }>([
+        'users',
+        'list',
+        '--email',
+        'alice.cli',
+      ]);
       expect(users.items).toEqual([
         expect.objectContaining({ email: alice, disabledAt: expect.any(String) }),
       ]);
 
-      const core = await database.openCore();
-      try {
-        const login = await core.services.createSession.handle(
-          CreateSession({ email: alice, password: USER_PASSWORD, userAgent: null, ip: null }),
-        );
-        expect(login).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
-      } finally {
-        await core.close();
-      }
-
-      const audit = await runJson<{ items: { action: string; actor: string }[] }>(
-        ['audit', 'list', '--user', alice, '--limit', '10'],
-        env,
+      const core = await cli().core();
+      const login = await core.services.createSession.handle(
+        CreateSession({ email: alice, password: USER_PASSWORD, userAgent: null, ip: null }),
       );
+      expect(login).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
+
+      const audit = await cli().json<{ items: { action: string; actor: string }[] }>([
+        'audit',
+        'list',
+        '--user',
+        alice,
+        '--limit',
+        '10',
+      ]);
       expect(audit.items.map((e) => e.action)).toEqual([
         'user.disabled',
         'token_rotation.user',
@@ -315,7 +322,7 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       expect(withEmails.every((e) => e.userEmail === alice)).toBe(true);
       expect(withEmails.find((e) => e.action === 'session.created')?.actorEmail).toBe(alice);
       expect(withEmails.find((e) => e.action === 'user.disabled')?.actorEmail).toBeNull();
-      const human = await runCli(['audit', 'list', '--user', alice, '--action', 'user.disabled'], env);
+      const human = await cli().run(['audit', 'list', '--user', alice, '--action', 'user.disabled']);
       expect(human.stdout.split('\n')[1]).toMatch(
         new RegExp(
           `${CLI_ACTOR.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+user\\.disabled\\s+${alice.replace(/\./g, '\\.')}\\s`,
@@ -329,29 +336,32 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
     'users promote makes an account admin with a reason, audited as cli:<os user>; a blank reason exits 2',
     async () => {
       const bob = 'bob.cli@example.com';
-      const created = await runJson<{ id: string }>(
+      const created = await cli().json<{ id: string }>(
         ['users', 'create', '--email', bob],
-        env,
         `${USER_PASSWORD}\n`,
       );
-      const blank = await runCli(['users', 'promote', bob, '--reason', '   '], env);
+      const blank = await cli().run(['users', 'promote', bob, '--reason', '   ']);
       expect(blank.code).toBe(2);
       expect(blank.stderr).toMatch(/reason must not be empty/);
 
-      const human = await runCli(['users', 'promote', bob, '--reason', 'new on-call admin'], env);
+      const human = await cli().run(['users', 'promote', bob, '--reason', 'new on-call admin']);
       expect(human.code).toBe(0);
       expect(human.stdout).toMatch(/^Promoted bob\.cli@example\.com \(id [0-9a-f-]+\) to admin/);
-      const again = await runJson(['users', 'promote', created.id, '--reason', 'again'], env);
+      const again = await cli().json(['users', 'promote', created.id, '--reason', 'again']);
       expect(again).toMatchObject({ userId: created.id, email: bob, role: 'admin', changed: false });
 
-      const audit = await runJson<{ items: { action: string; actor: string; reason: string }[] }>(
-        ['audit', 'list', '--user', bob, '--action', 'user.promoted'],
-        env,
-      );
+      const audit = await cli().json<{ items: { action: string; actor: string; reason: string }[] }>([
+        'audit',
+        'list',
+        '--user',
+        bob,
+        '--action',
+        'user.promoted',
+      ]);
       expect(audit.items).toEqual([
         expect.objectContaining({ action: 'user.promoted', actor: CLI_ACTOR, reason: 'new on-call admin' }),
       ]);
-      const missing = await runCli(['users', 'promote', 'nobody@example.com', '--reason', 'x'], env);
+      const missing = await cli().run(['users', 'promote', 'nobody@example.com', '--reason', 'x']);
       expect(missing.code).toBe(1);
     },
     SLOW,
@@ -365,37 +375,33 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
       const evil = 'old\u001b]0;owned\u0007\n2026-01-01T00:00:00.000Z  cli:root  forged\r\u202eevil\u009b2J';
       const email = 'esc\u001b[2j\u200b@example.com';
       const userId = crypto.randomUUID();
-      const core = await database.openCore();
-      try {
-        await core.db
-          .insertInto('users')
-          .values({ id: userId, email, password_hash: 'x', role: 'user', created_at: at, updated_at: at })
-          .execute();
-        await new KyselyAuditRepository(core.db).append({
-          occurredAt: at,
-          actor: userId,
-          action: 'token_rotation.user',
-          userId,
-          reason: evil,
-          details: {},
-        });
-        const owner = 'old.rows@example.com';
-        const registered = await core.services.registerUser.handle(
-          RegisterUser({ email: owner, password: USER_PASSWORD, role: 'user', actor: CLI_ACTOR }),
-        );
-        if (!registered.ok) throw registered.error;
-        const login = await core.services.createSession.handle(
-          CreateSession({ email: owner, password: USER_PASSWORD, userAgent: evil, ip: null }),
-        );
-        if (!login.ok) throw login.error;
-      } finally {
-        await core.close();
-      }
+      const core = await cli().core();
+      await core.db
+        .insertInto('users')
+        .values({ id: userId, email, password_hash: 'x', role: 'user', created_at: at, updated_at: at })
+        .execute();
+      await new KyselyAuditRepository(core.db).append({
+        occurredAt: at,
+        actor: userId,
+        action: 'token_rotation.user',
+        userId,
+        reason: evil,
+        details: {},
+      });
+      const owner = 'old.rows@example.com';
+      const registered = await core.services.registerUser.handle(
+        RegisterUser({ email: owner, password: USER_PASSWORD, role: 'user', actor: CLI_ACTOR }),
+      );
+      if (!registered.ok) throw registered.error;
+      const login = await core.services.createSession.handle(
+        CreateSession({ email: owner, password: USER_PASSWORD, userAgent: evil, ip: null }),
+      );
+      if (!login.ok) throw login.error;
       const outputs = [
-        await runCli(['audit', 'list', '--limit', '100'], env),
-        await runCli(['users', 'list', '--limit', '100'], env),
-        await runCli(['sessions', 'list', 'old.rows@example.com'], env),
-        await runCli(['audit', 'list', '--limit', '100', '--json'], env),
+        await cli().run(['audit', 'list', '--limit', '100']),
+        await cli().run(['users', 'list', '--limit', '100']),
+        await cli().run(['sessions', 'list', 'old.rows@example.com']),
+        await cli().run(['audit', 'list', '--limit', '100', '--json']),
       ];
       for (const { code, stdout, stderr } of outputs) {
         expect(code, stderr).toBe(0);
@@ -419,7 +425,7 @@ describe.each(cliDatabaseTargets())('tokenwarden CLI on $name', (target) => {
   it(
     'keys list shows the active signing key',
     async () => {
-      const keys = await runJson<{ items: { kid: string; status: string }[] }>(['keys', 'list'], env);
+      const keys = await cli().json<{ items: { kid: string; status: string }[] }>(['keys', 'list']);
       expect(keys.items.filter((k) => k.status === 'active')).toHaveLength(1);
     },
     SLOW,

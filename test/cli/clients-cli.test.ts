@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli, runJson } from './cli-harness.js';
+import { CLI_ACTOR, type CliDatabase, cliDatabaseTargets, runCli } from './cli-harness.js';
 
 // Each run opens the database in this process: PGlite takes a second or more on a loaded machine.
 const SLOW = 300_000;
@@ -40,15 +40,12 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
     await database?.drop();
   });
 
-  /** Whether the id and secret authenticate, through the core the server uses (closed before the next CLI run). */
-  const authenticates = async (id: string, secret: string) => {
-    const core = await database.openCore();
-    try {
-      return (await core.services.authenticateServiceClient.execute(id, secret)).ok;
-    } finally {
-      await core.close();
-    }
-  };
+  /** After the first command (which opens the database itself), commands go through one open core. */
+  const cli = () => database.shared();
+
+  /** Whether the id and secret authenticate, through the core the commands run on. */
+  const authenticates = async (id: string, secret: string) =>
+    (await (await cli().core()).services.authenticateServiceClient.execute(id, secret)).ok;
 
   it(
     'create prints the id and secret once; the secret authenticates; list never shows it',
@@ -61,7 +58,7 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
       expect(human.stderr).toContain('Store the secret now: it is not shown again.');
       if (id === undefined || secret === undefined) throw new Error(`no id or secret in ${human.stdout}`);
 
-      const json = await runJson<Created>(['clients', 'create', '--name', 'billing-api'], env);
+      const json = await cli().json<Created>(['clients', 'create', '--name', 'billing-api']);
       expect(json).toEqual({
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         name: 'billing-api',
@@ -72,15 +69,15 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
       expect(await authenticates(json.id, json.secret)).toBe(true);
       expect(await authenticates(id, json.secret)).toBe(false);
 
-      const list = await runCli(['clients', 'list'], env);
+      const list = await cli().run(['clients', 'list']);
       expect(list.code).toBe(0);
       expect(list.stdout).toMatch(/^ID +NAME +CREATED +CREATED BY +REVOKED +REVOKED BY/);
       expect(list.stdout).toContain(id);
       expect(list.stdout).toContain(CLI_ACTOR);
-      const listJson = await runJson<{ items: Record<string, unknown>[]; nextCursor: null }>(
-        ['clients', 'list'],
-        env,
-      );
+      const listJson = await cli().json<{ items: Record<string, unknown>[]; nextCursor: null }>([
+        'clients',
+        'list',
+      ]);
       expect(listJson.items.map((c) => c.name)).toEqual(['orders-api', 'billing-api']);
       expect(Object.keys(listJson.items[0] ?? {}).sort()).toEqual([
         'createdAt',
@@ -95,7 +92,7 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
         expect(output).not.toContain(json.secret);
       }
 
-      const revoked = await runCli(['clients', 'revoke', id, '--reason', 'moved to a new secret'], env);
+      const revoked = await cli().run(['clients', 'revoke', id, '--reason', 'moved to a new secret']);
       expect(revoked).toMatchObject({ code: 0 });
       expect(revoked.stdout).toBe(
         `Revoked service client orders-api (id ${id}): its secret no longer authenticates.\n`,
@@ -103,16 +100,19 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
       expect(await authenticates(id, secret)).toBe(false);
       expect(await authenticates(json.id, json.secret)).toBe(true);
 
-      const again = await runJson<{ changed: boolean; client: { revokedBy: string } }>(
-        ['clients', 'revoke', id],
-        env,
-      );
+      const again = await cli().json<{ changed: boolean; client: { revokedBy: string } }>([
+        'clients',
+        'revoke',
+        id,
+      ]);
       expect(again).toMatchObject({ changed: false, client: { revokedBy: CLI_ACTOR } });
 
-      const audit = await runJson<{ items: { actor: string; action: string; reason: string | null }[] }>(
-        ['audit', 'list', '--action', 'service_client.revoked'],
-        env,
-      );
+      const audit = await cli().json<{ items: { actor: string; action: string; reason: string | null }[] }>([
+        'audit',
+        'list',
+        '--action',
+        'service_client.revoked',
+      ]);
       expect(audit.items).toMatchObject([{ actor: CLI_ACTOR, reason: 'moved to a new secret' }]);
     },
     SLOW,
@@ -122,15 +122,15 @@ describe.each(cliDatabaseTargets())('tokenwarden clients on $name', (target) => 
     'refuses a bad name (exit 2), a missing name (exit 2) and an unknown client (exit 1)',
     async () => {
       for (const name of ['orders\u001b]0;owned\u0007', 'orders\u202eipa', ' ', 'n'.repeat(101)]) {
-        const bad = await runCli(['clients', 'create', '--name', name], env);
+        const bad = await cli().run(['clients', 'create', '--name', name]);
         expect(bad.code).toBe(2);
         expect(bad.stderr).toMatch(/name/);
         expect(bad.stderr).not.toContain('\u001b');
         expect(bad.stderr).not.toContain('\u202e');
       }
-      const missing = await runCli(['clients', 'create'], env);
+      const missing = await cli().run(['clients', 'create']);
       expect(missing.code).toBe(2);
-      const unknown = await runCli(['clients', 'revoke', randomUUID()], env);
+      const unknown = await cli().run(['clients', 'revoke', randomUUID()]);
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(/no service client/i);
     },
