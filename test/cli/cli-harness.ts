@@ -194,7 +194,7 @@ export interface CliDatabase {
 }
 
 /** `tokenwarden …` over one open core; `core()` is that core, for what a test checks or seeds directly. */
-export interface SharedCli {
+interface SharedCli {
   run(args: readonly string[], input?: string): Promise<CliResult>;
   json<T = Record<string, unknown>>(args: readonly string[], input?: string): Promise<T>;
   core(): Promise<Core>;
