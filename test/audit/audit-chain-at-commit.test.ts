@@ -210,6 +210,50 @@ describe.runIf(process.env.DATABASE_URL)('two instances chaining one PostgreSQL 
     await Promise.all(chainers.map((c) => c.close()));
   });
 
+  it('an HTTP write is answered while another instance holds the chain head; its row is chained once the head is free', async () => {
+    const tw = await createTokenwarden(loadConfig(TEST_ENV), {
+      database,
+      logger: false,
+      defaultMetrics: false,
+    });
+    try {
+      await tw.app.ready();
+      await tw.core.auditChainer.chainNow();
+      let release = (): void => undefined;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = (): void => undefined;
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const holder = second.db.transaction().execute(async (trx) => {
+        await sql`select seq from audit_chain_head where id = 1 for update`.execute(trx);
+        locked();
+        await released;
+      });
+      await isLocked;
+      try {
+        const email = `u-${randomBytes(4).toString('hex')}@example.com`;
+        const res = await tw.app.inject({
+          method: 'POST',
+          url: '/api/v1/users',
+          payload: { email, password: USER_PASSWORD },
+        });
+        expect(res.statusCode).toBe(201);
+        // Answered with the head still locked: the row is committed, and waits.
+        expect(await pendingCount(database.db)).toBeGreaterThanOrEqual(1);
+      } finally {
+        release();
+        await holder;
+      }
+      await expect.poll(() => pendingCount(database.db), { timeout: 5000, interval: 20 }).toBe(0);
+      expect((await checkChain(database.db)).ok).toBe(true);
+    } finally {
+      await tw.close();
+    }
+  });
+
   it('a writer commits while another instance holds the chain head: its answer does not wait for the chain', async () => {
     const chainer = new AuditChainer({ db: second.db });
     const uow = new KyselyUnitOfWork(second.db, { afterAuditCommit: () => chainer.notify() });
