@@ -28,6 +28,9 @@ interface PendingRow {
  * the very text a verifier reads. Returns the number of rows chained.
  */
 export async function chainPendingBatch(db: Kysely<Database>, limit = CHAIN_BATCH): Promise<number> {
+  // Nothing pending (the sweep's usual case): one probe of the partial index, no transaction, no lock.
+  const probe = await sql<{ id: string }>`select id from audit_log where seq is null limit 1`.execute(db);
+  if (probe.rows.length === 0) return 0;
   return db.transaction().execute(async (trx) => {
     const head = await sql<{ seq: string; hash: string }>`
       select seq::text as seq, hash from audit_chain_head where id = 1 for update`.execute(trx);
