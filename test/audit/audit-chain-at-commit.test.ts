@@ -56,6 +56,28 @@ describeEachDatabase('chaining audit rows after the commit', (suite) => {
     await chainer.close();
   });
 
+  it('coalesces a burst of notifications: one run in flight and one queued, not one run each', async () => {
+    let headLocks = 0;
+    const counted = database.db.withPlugin({
+      transformQuery(args) {
+        if (JSON.stringify(args.node).includes('for update')) headLocks++;
+        return args.node;
+      },
+      async transformResult(args) {
+        return args.result;
+      },
+    });
+    const audit = new KyselyAuditRepository(database.db);
+    for (let i = 0; i < 20; i++) await audit.append(entry(`coalesced ${i}`));
+    const chainer = new AuditChainer({ db: counted });
+    for (let i = 0; i < 20; i++) chainer.notify();
+    await chainer.chainNow();
+    expect(await pendingCount(database.db)).toBe(0);
+    // The first run chains all 20; the queued one finds nothing (no lock taken then).
+    expect(headLocks).toBe(1);
+    await chainer.close();
+  });
+
   it('a rolled-back writer leaves no row and no gap; nothing is told', async () => {
     const db = database.db;
     let told = 0;
@@ -142,7 +164,6 @@ describeEachDatabase('verification while rows are pending', (suite) => {
       payload: { email, password: USER_PASSWORD },
     });
     expect(res.statusCode).toBe(201);
-    // The listing shows it whether chained or not.
     await tw.core.auditChainer.chainNow();
     expect((await tw.services.auditTrail.verify()).pending.count).toBe(0);
 
