@@ -23,12 +23,15 @@ import {
   DummyDriver,
   Kysely,
   PostgresAdapter,
+  PostgresDialect,
   PostgresIntrospector,
   PostgresQueryCompiler,
   sql,
 } from 'kysely';
 import pg from 'pg';
-import { chainedInsert } from '../src/infrastructure/database/repositories/kysely-audit-repository.js';
+import { CHAIN_BATCH, chainPendingBatch } from '../src/infrastructure/audit/audit-chainer.js';
+import { unchainedInsert } from '../src/infrastructure/database/repositories/kysely-audit-repository.js';
+import type { Database } from '../src/infrastructure/database/schema.js';
 import {
   arg,
   int,
@@ -189,10 +192,18 @@ async function measureSide(side: Side, concurrency: number, seconds: number): Pr
         ]);
         rows.push([
           'pgbench, 16 clients',
-          'one audit row per transaction, chained INSERT',
-          int(bench.chained),
+          "one audit row per transaction, the writer's INSERT (unchained, chained after the commit)",
+          int(bench.writer),
           '',
           '',
+          load(),
+        ]);
+        rows.push([
+          `chainer, batches of ${CHAIN_BATCH}`,
+          `rows chained per second (${bench.chainer.rows} pending rows, ${bench.chainer.batches} batch runs)`,
+          int(bench.chainer.perSecond),
+          ms(bench.chainer.batchP50),
+          ms(bench.chainer.batchMax),
           load(),
         ]);
       }
@@ -213,16 +224,22 @@ function literal(value: unknown): string {
 }
 
 /**
- * The database side alone: pgbench commits one audit row per transaction, the repository's
- * chained INSERT (compiled from `chainedInsert`, parameters as literals) against a plain INSERT
- * into a copy of the table as it was before the chain. The chained one holds the head row's
- * lock through its commit, so its commits cannot share a WAL flush (group commit).
+ * The database side alone: pgbench commits one audit row per transaction, the writer's INSERT
+ * (compiled from `unchainedInsert`, parameters as literals, into `audit_log` with its indexes,
+ * the pending one included) against a plain INSERT into a copy of the table as it was before
+ * the chain. Then the chainer alone: the rows pgbench left pending chained batch after batch
+ * (`chainPendingBatch`, one transaction and one WAL flush each), rows per second and the
+ * p50/max of one batch run.
  */
 async function pgbenchAuditInsert(
   url: string,
   clients: number,
   seconds: number,
-): Promise<{ plain: number; chained: number }> {
+): Promise<{
+  plain: number;
+  writer: number;
+  chainer: { rows: number; batches: number; perSecond: number; batchP50: number; batchMax: number };
+}> {
   const client = new pg.Client({ connectionString: url, options: `-c search_path=${SCHEMA}` });
   await client.connect();
   try {
@@ -251,15 +268,15 @@ async function pgbenchAuditInsert(
     reason: 'logout',
     details: { sessionId: 'c3c1a0a4-0f5e-4a45-8d52-4b7a7e0c2f11' },
   };
-  const compiled = chainedInsert(entry).compile(compiler);
-  const chainedSql = compiled.sql.replace(/\$(\d+)/g, (_, n: string) =>
+  const compiled = unchainedInsert(entry).compile(compiler);
+  const writerSql = compiled.sql.replace(/\$(\d+)/g, (_: string, n: string) =>
     literal(compiled.parameters[Number(n) - 1]),
   );
   const plainSql = sql`insert into audit_plain (occurred_at, actor, action, user_id, reason, details)
     values (${entry.occurredAt.toISOString()}::timestamptz, ${entry.actor}, ${entry.action}, ${entry.userId}, ${entry.reason}, ${JSON.stringify(entry.details)}::jsonb)`.compile(
     compiler,
   );
-  const plainText = plainSql.sql.replace(/\$(\d+)/g, (_, n: string) =>
+  const plainText = plainSql.sql.replace(/\$(\d+)/g, (_: string, n: string) =>
     literal(plainSql.parameters[Number(n) - 1]),
   );
   const run = async (statement: string): Promise<number> => {
@@ -279,9 +296,44 @@ async function pgbenchAuditInsert(
     }
   };
   const plain = await run(plainText);
-  const chained = await run(chainedSql);
+  const writer = await run(writerSql);
   await compiler.destroy();
-  return { plain, chained };
+  const chainer = await chainerThroughput(url);
+  return { plain, writer, chainer };
+}
+
+/** Chains every pending row, a batch per transaction, timing each batch run. */
+async function chainerThroughput(
+  url: string,
+): Promise<{ rows: number; batches: number; perSecond: number; batchP50: number; batchMax: number }> {
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: url, options: `-c search_path=${SCHEMA}`, max: 1 }),
+    }),
+  });
+  try {
+    const times: number[] = [];
+    let rows = 0;
+    const began = performance.now();
+    for (;;) {
+      const t = performance.now();
+      const chained = await chainPendingBatch(db);
+      if (chained === 0) break;
+      times.push(performance.now() - t);
+      rows += chained;
+    }
+    const elapsed = (performance.now() - began) / 1000;
+    times.sort((a, b) => a - b);
+    return {
+      rows,
+      batches: times.length,
+      perSecond: rows / elapsed,
+      batchP50: times[Math.floor(times.length / 2)] ?? Number.NaN,
+      batchMax: times.at(-1) ?? Number.NaN,
+    };
+  } finally {
+    await db.destroy();
+  }
 }
 
 export const AUDIT_WRITE_HEADER = ['tree', 'write path', 'per second', 'p50', 'p99', 'load average'];
@@ -293,8 +345,10 @@ export async function auditWritePaths(options: {
   readonly rounds: number;
 }): Promise<Row[]> {
   const sides: Side[] = [
-    ...(options.beforeRoot === undefined ? [] : [{ label: 'before (no chain)', root: options.beforeRoot }]),
-    { label: 'after (chained)', root: process.cwd() },
+    ...(options.beforeRoot === undefined
+      ? []
+      : [{ label: 'before (chained in the writer)', root: options.beforeRoot }]),
+    { label: 'after (chained at commit)', root: process.cwd() },
   ];
   const rows: Row[] = [];
   for (let round = 0; round < options.rounds; round++) {

@@ -18,6 +18,7 @@ import type { Config } from './config.js';
 import { redactUrl } from './domain/redact-url.js';
 import type { App } from './http/app.js';
 import type { HttpDeps, Readiness } from './http/http-deps.js';
+import { AuditChainer } from './infrastructure/audit/audit-chainer.js';
 import { AuditCheckpointer } from './infrastructure/audit/audit-checkpointer.js';
 import type { CacheInvalidator } from './infrastructure/cache/cache-invalidator.js';
 import { createAccessStateCache } from './infrastructure/cache/create-access-state-cache.js';
@@ -136,6 +137,11 @@ export interface Core {
   readonly auditKeys: AuditCheckpointKeyStore;
   /** Signs the audit chain's head every N rows or T seconds: started by the server only. */
   readonly auditCheckpointer: AuditCheckpointer;
+  /**
+   * Chains audit rows after their commit: told by every unit of work that wrote some; its
+   * periodic sweep (for rows no trigger chained) is started by the server only.
+   */
+  readonly auditChainer: AuditChainer;
   /** Whether the database takes a write, answered within `timeoutMs`. */
   databaseReadiness(timeoutMs: number): Promise<DatabaseReadiness>;
   /** Checks the global version against the high-water mark every few seconds: started by the server only. */
@@ -200,7 +206,17 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
     }
     const tokens = new RandomTokenGenerator();
     const metrics = new PrometheusMetrics({ defaultMetrics: overrides.defaultMetrics });
-    const uow = new KyselyUnitOfWork(database.db, { signingKeys });
+    const auditChainer = new AuditChainer({
+      db: database.db,
+      logger: pino(
+        { ...baseLogOptions(config.logLevel, 'audit-chain'), serializers: logSerializers },
+        overrides.logStream,
+      ),
+    });
+    const uow = new KyselyUnitOfWork(database.db, {
+      signingKeys,
+      afterAuditCommit: () => auditChainer.notify(),
+    });
     const accessCache = createAccessStateCache({
       uow,
       clock,
@@ -301,6 +317,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
         db: database.db,
         clock,
         keys: auditKeys,
+        chainer: auditChainer,
         logger: pino(
           { ...baseLogOptions(config.logLevel, 'audit-checkpoint'), serializers: logSerializers },
           overrides.logStream,
@@ -337,6 +354,7 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       rotationSchedule,
       auditKeys,
       auditCheckpointer,
+      auditChainer,
       databaseReadiness: (timeoutMs) => probeDatabase(database.db, timeoutMs),
       invalidation: () => accessCache.invalidator.status(),
       onChange: (listener) => accessCache.invalidator.onChange(listener),
@@ -344,6 +362,8 @@ export async function createCore(config: Config, overrides: TokenwardenOverrides
       async close() {
         // The relay stops and the rejection rollup writes its last window while the database is open.
         await webhooks.close();
+        // After the relay (its dead letters are audited): the rows written so far are chained.
+        await auditChainer.close();
         await successorSweep.close();
         await pruner.close();
         await auditCheckpointer.close();
@@ -629,6 +649,7 @@ export async function createTokenwarden(
     core.webhooks.startRelay();
     core.successorSweep.start();
     core.pruner.start();
+    core.auditChainer.start();
     core.auditCheckpointer.start();
     // Refreshes whose answer a stalled database lost get their reuse window back once it answers.
     const settleLog = pino(baseLogOptions(config.logLevel, 'refresh'), overrides.logStream);

@@ -109,15 +109,18 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
       throw usageError('--stored reads the database: it does not go with --from');
     }
     const { points, refused, keys } = await readCheckpoints(options);
-    const { verdict, upgradeSeq, source, stored, anchor } =
+    const { verdict, upgradeSeq, source, stored, anchor, pending } =
       options.from === undefined
         ? await withCore(io, async (core) => {
-            const { state, verdict, stored, anchor } = await core.services.auditTrail.verify(points, {
-              stored: options.stored === true,
-            });
-            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored, anchor };
+            const { state, verdict, stored, anchor, pending } = await core.services.auditTrail.verify(
+              points,
+              {
+                stored: options.stored === true,
+              },
+            );
+            return { verdict, upgradeSeq: state.upgradeSeq, source: 'database', stored, anchor, pending };
           })
-        : await verifyExport(options.from, points, keys);
+        : { ...(await verifyExport(options.from, points, keys)), pending: null };
     out.result(
       {
         source,
@@ -127,6 +130,7 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
         refusedCheckpoints: refused,
         ...(stored === null ? {} : { storedCheckpoints: stored }),
         anchor,
+        ...(pending === null ? {} : { pending }),
       },
       () =>
         [
@@ -138,6 +142,11 @@ export function registerAuditTrail(audit: Command, io: CliIo): void {
                   : `Pruning anchor at seq ${anchor.seq} REFUSED: ${anchor.refused}.`,
               ]),
           report(verdict, upgradeSeq, Math.max(0, ...points.map((p) => p.seq))),
+          ...(pending === null || pending.count === 0
+            ? []
+            : [
+                `${pending.count} row(s) written and not chained yet (the oldest ${Math.round(pending.oldestAgeSeconds ?? 0)} s old): not covered by this verdict; one pending over ${pending.boundSeconds} s is a break.`,
+              ]),
           ...(stored === null
             ? []
             : [

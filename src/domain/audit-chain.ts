@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
  * The audit trail's hash chain (docs/DESIGN.md, "The audit hash chain"): every row's
  * hash is SHA-256 over one canonical text of its sequence number, its predecessor's hash
  * and its content, so an edited, missing, inserted or reordered row breaks the chain at
- * that row. Pure: the database computes the same hash on insert from the text built here.
+ * that row. Pure: the chainer (after the writer's commit) and the verifier hash the same text.
  */
 
 /** The first element of every preimage: a new encoding gets a new number. */
-export const AUDIT_CHAIN_VERSION = 1;
+const AUDIT_CHAIN_VERSION = 1;
 
 /** The predecessor of the first row ever chained. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -104,12 +104,8 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`);
 }
 
-/**
- * The preimage after its `[version,seq,"prev",` head: the content's fields, in a fixed
- * order, closing the array. The database prepends the head on insert (it alone knows seq
- * and prev at that moment), so this part is computed before the chain lock is taken.
- */
-export function contentTail(content: ChainContent): string {
+/** The preimage after its `[version,seq,"prev",` head: the content's fields, in a fixed order, closing the array. */
+function contentTail(content: ChainContent): string {
   return canonicalJson([
     content.occurredAt,
     content.actor,
@@ -364,11 +360,24 @@ function truncatedBefore(head: ChainPoint, from: number): ChainBreak {
 }
 
 /**
- * The break for a row stored with no place in the chain (its seq emptied, which only a
- * schema change allows): it was never chained, so it was slipped in.
+ * How long a written row may wait for the chainer (seconds, by its `occurred_at`) before
+ * verification reports it: the chainer runs right after every audited commit and sweeps every
+ * second, so a row pending longer means a stuck chainer, or a row inserted behind the
+ * application's back (docs/AUDIT.md, "Pending rows").
  */
-export function unchainedRowBreak(id: string): ChainBreak {
-  return { kind: 'inserted', seq: null, id, detail: `row id ${id} has no seq: it is not in the chain` };
+export const AUDIT_PENDING_BOUND_SECONDS = 60;
+
+/**
+ * The break for a row still unchained past {@link AUDIT_PENDING_BOUND_SECONDS}: named by id
+ * (it has no seq), reported as not in the chain.
+ */
+export function unchainedRowBreak(id: string, boundSeconds = AUDIT_PENDING_BOUND_SECONDS): ChainBreak {
+  return {
+    kind: 'inserted',
+    seq: null,
+    id,
+    detail: `row id ${id} is still not chained ${boundSeconds} s after it occurred: the chainer is stuck, or the row was inserted behind the application's back`,
+  };
 }
 
 /** Where a break is, for a message: `seq 5 (id 17)`, `seq 9`, or `id 17` for a row with no seq. */

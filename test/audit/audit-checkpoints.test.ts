@@ -13,6 +13,7 @@ import {
   signCheckpoint,
   verifyCheckpoint,
 } from '../../src/domain/audit-checkpoint.js';
+import { AuditChainer } from '../../src/infrastructure/audit/audit-chainer.js';
 import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
 import { AuditCheckpointKeyStore } from '../../src/infrastructure/crypto/audit-checkpoint-key-store.js';
 import { createPrivateJwkSealer } from '../../src/infrastructure/crypto/private-jwk-sealer.js';
@@ -211,7 +212,7 @@ describe.each(testDatabases())('audit checkpoints signed by the server on $name'
 
   it('two checkpointers over one database sign each head once, from one leader at a time: no seq signed twice, one event per checkpoint', async () => {
     const options = { rows: 1, seconds: 3600, file: null };
-    const deps = { db: database.db, clock, keys: tw.core.auditKeys };
+    const deps = { db: database.db, clock, keys: tw.core.auditKeys, chainer: tw.core.auditChainer };
     const a = new AuditCheckpointer(deps, options);
     const b = new AuditCheckpointer(deps, options);
     const storedBefore = (await database.db.selectFrom('audit_checkpoints').select('seq').execute()).length;
@@ -339,7 +340,7 @@ describe.each(testDatabases())('audit checkpoints signed by the server on $name'
     await database.db.deleteFrom('audit_log').where('seq', '=', String(signed.seq)).execute();
     await database.db
       .updateTable('audit_chain_head')
-      .set({ seq: before.seq, hash: before.hash, prev_hash: before.prev_hash })
+      .set({ seq: String(before.seq), hash: String(before.hash), prev_hash: String(before.prev_hash) })
       .where('id', '=', 1)
       .execute();
     const { verdict } = await tw.services.auditTrail.verify(points);
@@ -541,8 +542,15 @@ describe.runIf(process.env.DATABASE_URL)('two instances on one PostgreSQL databa
     await Promise.all([keysA.ensureKey(), keysB.ensureKey()]);
     expect((await keysA.key()).kid).toBe((await keysB.key()).kid);
     const options = { rows: 1, seconds: 3600, file: null };
-    const a = new AuditCheckpointer({ db: database.db, clock, keys: keysA }, options);
-    const b = new AuditCheckpointer({ db: second.db, clock, keys: keysB }, options);
+    // Each instance chains what is pending before it looks at the head.
+    const a = new AuditCheckpointer(
+      { db: database.db, clock, keys: keysA, chainer: new AuditChainer({ db: database.db }) },
+      options,
+    );
+    const b = new AuditCheckpointer(
+      { db: second.db, clock, keys: keysB, chainer: new AuditChainer({ db: second.db }) },
+      options,
+    );
     const audit = new KyselyAuditRepository(database.db);
     for (let round = 0; round < 5; round++) {
       await audit.append({

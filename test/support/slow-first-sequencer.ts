@@ -37,6 +37,7 @@ const KNOWN_SECONDS: Readonly<Record<string, number>> = {
   'test/security/log-secrets.test.ts': 18,
   'test/cli/audit-trail-cli.test.ts': 27,
   'test/audit/audit-checkpoints.test.ts': 9,
+  'test/audit/audit-chain-at-commit.test.ts': 7,
   'test/http/webhooks.test.ts': 16,
   'test/http/session-limit.test.ts': 15,
   'src/infrastructure/database/repositories/kysely-audit-chain.test.ts': 8,

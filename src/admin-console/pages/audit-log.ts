@@ -132,7 +132,9 @@ function verdictLine(v: AuditVerification): string {
   if (refused !== undefined) {
     return `Stored checkpoint at seq ${refused.seq} REFUSED: ${refused.reason}.`;
   }
-  return `Chain intact: ${rows}.${proof}${stored}`;
+  const pending =
+    v.pending.count === 0 ? '' : ` ${v.pending.count} row(s) not chained yet (chained within seconds).`;
+  return `Chain intact: ${rows}.${proof}${stored}${pending}`;
 }
 
 async function verifyChain(): Promise<void> {

@@ -28,6 +28,15 @@ export interface ChainCursor {
   readonly id: string;
 }
 
+/** Rows written and not chained yet (docs/AUDIT.md, "Pending rows"). */
+export interface PendingRows {
+  readonly count: number;
+  /** The earliest `occurred_at` among them; null when there are none. */
+  readonly oldestAt: Date | null;
+  /** The lowest id among those older than the bound asked for: a stuck chainer or a slipped-in row. */
+  readonly staleId: string | null;
+}
+
 export interface ChainAnchor {
   readonly seq: number;
   readonly hash: string;
@@ -42,16 +51,19 @@ export interface StoredCheckpoints {
 
 export interface AuditRepository {
   /**
-   * Chains and writes the row: inside a unit of work at the end of its transaction (so the
-   * chain's lock is held only through the commit), else at once in one statement.
+   * Writes the row, unchained (the chainer gives it its place after the commit): inside a
+   * unit of work at the end of its transaction, else at once in one statement.
    */
   append(entry: AuditEntry): Promise<void>;
   /** The chain's head row as stored. */
   chainState(): Promise<AuditChainState>;
   /** Up to `limit` rows after `after` (from the first when null), by seq then id, as stored. */
   chainRows(after: ChainCursor | null, limit: number): Promise<readonly ChainRow[]>;
-  /** The id of a row with no seq (none can be written so: the column is NOT NULL), or null. */
-  firstUnchainedRow(): Promise<string | null>;
+  /**
+   * The rows not chained yet (seq null: written, waiting for the chainer), and the lowest id
+   * among those that occurred before `staleBefore` (null: none).
+   */
+  pendingRows(staleBefore: Date): Promise<PendingRows>;
   /**
    * The checkpoints the server signed and stored (ascending seq, compact JWS as sent out) and
    * the public JWK Set of the key that signs them, for a verifier to check them again.

@@ -95,6 +95,21 @@ export const AuditVerificationSchema = Type.Object({
     ],
     { description: 'Where the trail starts once retention pruned its beginning; null while nothing was' },
   ),
+  pending: Type.Object(
+    {
+      count: Type.Integer({ description: 'Rows written and not chained yet: not covered by this verdict' }),
+      oldestAgeSeconds: Type.Union([Type.Number(), Type.Null()], {
+        description: 'Seconds since the oldest of them occurred (null: none)',
+      }),
+      boundSeconds: Type.Integer({
+        description: 'A row pending longer than this is a break (`inserted`, named by id)',
+      }),
+    },
+    {
+      description:
+        'Rows waiting for the chainer, which chains them right after their commit and sweeps every second (docs/AUDIT.md)',
+    },
+  ),
   storedCheckpoints: Type.Object(
     {
       accepted: Type.Integer({
@@ -186,12 +201,15 @@ export const adminAuditRoutes =
         },
       },
       async () => {
-        const { state, verdict, stored, anchor } = await services.auditTrail.verify([], { stored: true });
+        const { state, verdict, stored, anchor, pending } = await services.auditTrail.verify([], {
+          stored: true,
+        });
         const storedCheckpoints = stored ?? { accepted: 0, lastSeq: null, refused: [] };
         return {
           ...verdict,
           ok: verdict.ok && storedCheckpoints.refused.length === 0 && anchor?.refused == null,
           anchor,
+          pending,
           storedCheckpoints: { ...storedCheckpoints, refused: [...storedCheckpoints.refused] },
           head: state.head,
           upgradeSeq: state.upgradeSeq,

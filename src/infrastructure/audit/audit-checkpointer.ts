@@ -30,6 +30,8 @@ export interface AuditCheckpointerDeps {
   readonly db: Kysely<Database>;
   readonly clock: Clock;
   readonly keys: AuditCheckpointKeyStore;
+  /** Chains the rows committed so far before a pass looks at the head (the chainer's `chainNow`). */
+  readonly chainer?: { chainNow(): Promise<void> };
   readonly logger?: {
     info(details: object, message: string): void;
     error(details: object, message: string): void;
@@ -92,6 +94,8 @@ export class AuditCheckpointer {
   }
 
   async #pass(): Promise<{ leader: boolean; signed: SignedCheckpoint | null }> {
+    // Only the chained head is signed: rows still pending wait for a later checkpoint.
+    await this.#deps.chainer?.chainNow();
     const pass = await runAsLeader(this.#deps.db, CHECKPOINT_LOCK_CLASS, (db) => this.#signIfDue(db));
     if (!pass.leader) return { leader: false, signed: null };
     const signed = pass.value;

@@ -60,7 +60,8 @@ export async function countPrunableAudit(db: Kysely<Database>, cutoff: Date): Pr
 /**
  * The checkpoint a segment after `after` ends at: a stored one below the head, the newest
  * within `maxRows` of the anchor (else the oldest past it), moved back before the first row
- * not older than `cutoff` (rows are chained in commit order, which a clock need not follow);
+ * not older than `cutoff` (rows are chained in chaining order, which a clock need not follow;
+ * a pending row, with no seq, is in no segment and stays);
  * null when none is left.
  */
 async function segmentEnd(

@@ -12,6 +12,7 @@ import { rotationActivityIndexMigration } from './migrations/0011-rotation-activ
 import { readinessProbeMigration } from './migrations/0012-readiness-probe.js';
 import { auditChainMigration } from './migrations/0013-audit-chain.js';
 import { auditCheckpointsMigration } from './migrations/0014-audit-checkpoints.js';
+import { auditChainAtCommitMigration } from './migrations/0015-audit-chain-at-commit.js';
 import type { Database } from './schema.js';
 
 /** Every migration, in code: names sort in the order they run. */
@@ -29,6 +30,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '0012-readiness-probe': readinessProbeMigration,
   '0013-audit-chain': auditChainMigration,
   '0014-audit-checkpoints': auditCheckpointsMigration,
+  '0015-audit-chain-at-commit': auditChainAtCommitMigration,
 });
 
 class MigrationFailedError extends Error {

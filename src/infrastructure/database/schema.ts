@@ -99,9 +99,11 @@ export interface AuditLogTable {
   user_id: string | null; // the subject user, when there is one
   reason: string | null;
   details: JSONColumnType<Record<string, unknown>>;
-  seq: string; // bigint: the row's place in the hash chain (0013-audit-chain.ts)
-  prev_hash: string;
-  hash: string;
+  // bigint: the row's place in the hash chain (0013-audit-chain.ts); the three are null while
+  // the row waits for the chainer (0015-audit-chain-at-commit.ts)
+  seq: string | null;
+  prev_hash: string | null;
+  hash: string | null;
 }
 
 /** The audit chain's last link, locked by every audit write (0013-audit-chain.ts). */

@@ -1,4 +1,5 @@
 import {
+  AUDIT_PENDING_BOUND_SECONDS,
   type ChainPoint,
   type ChainRow,
   type ChainVerdict,
@@ -24,6 +25,18 @@ export interface AuditVerification {
    * intact). Null while nothing was pruned.
    */
   readonly anchor: AnchorCheck | null;
+  /**
+   * Rows written and not chained yet: not covered by the verdict (docs/AUDIT.md, "Pending
+   * rows"). One older than `boundSeconds` makes the verdict a break naming it.
+   */
+  readonly pending: PendingCheck;
+}
+
+interface PendingCheck {
+  readonly count: number;
+  /** Seconds since the earliest one occurred (null: none pending). */
+  readonly oldestAgeSeconds: number | null;
+  readonly boundSeconds: number;
 }
 
 export interface AnchorCheck {
@@ -108,17 +121,35 @@ export class AuditTrailQuery {
         : { anchor: { seq: anchor.seq, hash: anchor.hash } }),
     });
     const storedCheck = stored === null ? null : stored.check;
-    // A row with no seq is not among the rows read in seq order: looked for apart.
-    const unchained = verdict.ok ? await this.ctx.uow.read((repos) => repos.audit.firstUnchainedRow()) : null;
-    if (unchained !== null) {
+    // Pending rows (no seq yet) are not among the rows read in seq order: counted apart, after
+    // the head, so a row chained meanwhile is in neither; one pending past the bound is a break.
+    const now = this.ctx.clock.now();
+    const pendingRows = await this.ctx.uow.read((repos) =>
+      repos.audit.pendingRows(new Date(now.getTime() - AUDIT_PENDING_BOUND_SECONDS * 1000)),
+    );
+    const pending: PendingCheck = {
+      count: pendingRows.count,
+      oldestAgeSeconds:
+        pendingRows.oldestAt === null
+          ? null
+          : Math.max(0, (now.getTime() - pendingRows.oldestAt.getTime()) / 1000),
+      boundSeconds: AUDIT_PENDING_BOUND_SECONDS,
+    };
+    if (verdict.ok && pendingRows.staleId !== null) {
       return {
         state,
-        verdict: { ...verdict, ok: false, break: unchainedRowBreak(unchained), unprovenAfterSeq: null },
+        verdict: {
+          ...verdict,
+          ok: false,
+          break: unchainedRowBreak(pendingRows.staleId),
+          unprovenAfterSeq: null,
+        },
         stored: storedCheck,
         anchor,
+        pending,
       };
     }
-    return { state, verdict, stored: storedCheck, anchor };
+    return { state, verdict, stored: storedCheck, anchor, pending };
   }
 
   /** The pruning anchor, its checkpoint checked under the stored public key and against its seq and hash. */

@@ -1,9 +1,11 @@
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chainAuditRows } from '../../../../test/support/audit-chain.js';
 import { describeEachDatabase, type TestDatabase } from '../../../../test/support/databases.js';
 import { type ChainRow, verifyChain } from '../../../domain/audit-chain.js';
 import type { AuditEntry } from '../../../domain/audit-entry.js';
 import { auditChainMigration } from '../migrations/0013-audit-chain.js';
+import { auditChainAtCommitMigration } from '../migrations/0015-audit-chain-at-commit.js';
 import type { Database } from '../schema.js';
 import { KyselyAuditRepository } from './kysely-audit-repository.js';
 import { KyselyUnitOfWork } from './kysely-unit-of-work.js';
@@ -26,7 +28,9 @@ async function allRows(db: Kysely<Database>): Promise<ChainRow[]> {
   return [...(await new KyselyAuditRepository(db).chainRows(null, 100_000))];
 }
 
+/** Chains what is pending (the chainer's work after a commit), then checks the chain against its head. */
 async function verify(db: Kysely<Database>) {
+  await chainAuditRows(db);
   const { head } = await new KyselyAuditRepository(db).chainState();
   return verifyChain(await allRows(db), { head });
 }
@@ -39,6 +43,40 @@ describeEachDatabase('the audit hash chain', (suite) => {
   });
   afterAll(async () => {
     await database?.close();
+  });
+
+  it('writes rows unchained (no seq, no head move) until the chainer gives them their place, in id order', async () => {
+    const db = database.db;
+    const audit = new KyselyAuditRepository(db);
+    const before = await audit.chainState();
+    await audit.append(entry('pending one'));
+    await new KyselyUnitOfWork(db).run((repos) => repos.audit.append(entry('pending two')));
+    expect((await audit.chainState()).head).toEqual(before.head);
+    const pending = await audit.pendingRows(new Date(0));
+    expect(pending).toMatchObject({ count: 2, staleId: null });
+    expect(pending.oldestAt?.getTime()).toBe(t0.getTime());
+    // Older than a bound that has passed: named, lowest id first.
+    const stale = await audit.pendingRows(new Date(t0.getTime() + 1));
+    const ids = await db
+      .selectFrom('audit_log')
+      .select('id')
+      .where(sql<boolean>`seq is null`)
+      .orderBy('id')
+      .execute();
+    expect(stale.staleId).toBe(String(ids[0]?.id));
+    expect(await chainAuditRows(db)).toBe(2);
+    const rows = await allRows(db);
+    expect(rows.slice(-2).map((r) => [r.seq, r.content.reason])).toEqual([
+      [before.head.seq + 1, 'pending one'],
+      [before.head.seq + 2, 'pending two'],
+    ]);
+    expect(await audit.pendingRows(new Date(t0.getTime() + 1))).toEqual({
+      count: 0,
+      oldestAt: null,
+      staleId: null,
+    });
+    expect(await chainAuditRows(db)).toBe(0);
+    expect((await verify(db)).ok).toBe(true);
   });
 
   it('chains rows written at once and at the end of a transaction, whatever their text, and they verify', async () => {
@@ -60,8 +98,8 @@ describeEachDatabase('the audit hash chain', (suite) => {
       );
     });
     const verdict = await verify(db);
-    expect(verdict).toMatchObject({ ok: true, rows: 4, firstSeq: 1, lastSeq: 4 });
-    const rows = await allRows(db);
+    expect(verdict).toMatchObject({ ok: true, rows: 6, firstSeq: 1, lastSeq: 6 });
+    const rows = (await allRows(db)).slice(2);
     expect(rows.map((r) => r.content.reason)).toEqual([
       'plain',
       'evil\u202egnp.exe\u2066 😀 \ufffd \ufffd',
@@ -81,6 +119,7 @@ describeEachDatabase('the audit hash chain', (suite) => {
       }),
     ).rejects.toThrow('rolled back');
     await new KyselyAuditRepository(db).append(entry('after the rollback'));
+    expect(await chainAuditRows(db)).toBe(1);
     const after = await new KyselyAuditRepository(db).chainState();
     expect(after.head.seq).toBe(before.head.seq + 1);
     expect((await verify(db)).ok).toBe(true);
@@ -90,9 +129,12 @@ describeEachDatabase('the audit hash chain', (suite) => {
     const db = database.db;
     const before = await new KyselyAuditRepository(db).chainState();
     const uow = new KyselyUnitOfWork(db);
-    await Promise.all(
-      Array.from({ length: 30 }, (_, i) => uow.run((repos) => repos.audit.append(entry(`parallel ${i}`)))),
-    );
+    // Chainers run while the writers commit: a row committed after a higher id was chained comes next.
+    await Promise.all([
+      ...Array.from({ length: 30 }, (_, i) => uow.run((repos) => repos.audit.append(entry(`parallel ${i}`)))),
+      chainAuditRows(db),
+      chainAuditRows(db),
+    ]);
     const verdict = await verify(db);
     expect(verdict).toMatchObject({ ok: true, lastSeq: before.head.seq + 30 });
     const seqs = (await allRows(db)).map((r) => r.seq);
@@ -102,6 +144,7 @@ describeEachDatabase('the audit hash chain', (suite) => {
   it('sees a change of a microsecond in a stored time', async () => {
     const db = database.db;
     await new KyselyAuditRepository(db).append(entry('timed'));
+    await chainAuditRows(db);
     const { head } = await new KyselyAuditRepository(db).chainState();
     await sql`update audit_log set occurred_at = occurred_at + interval '1 microsecond' where seq = ${head.seq}`.execute(
       db,
@@ -119,6 +162,7 @@ describeEachDatabase('the upgrade that introduces the audit chain', (suite) => {
     const database = await suite.create();
     try {
       const db = database.db;
+      await auditChainAtCommitMigration.down?.(db as Kysely<unknown>);
       await auditChainMigration.down?.(db as Kysely<unknown>);
       // Ids out of time order, microseconds a JS date cannot hold, and text the console escapes.
       for (const [at, reason] of [
@@ -132,6 +176,7 @@ describeEachDatabase('the upgrade that introduces the audit chain', (suite) => {
         );
       }
       await auditChainMigration.up(db as Kysely<unknown>);
+      await auditChainAtCommitMigration.up(db as Kysely<unknown>);
       const audit = new KyselyAuditRepository(db);
       const state = await audit.chainState();
       expect(state).toMatchObject({ head: { seq: 3 }, upgradeSeq: 3 });

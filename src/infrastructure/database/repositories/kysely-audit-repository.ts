@@ -6,14 +6,13 @@ import type {
   AuditRepository,
   ChainAnchor,
   ChainCursor,
+  PendingRows,
   StoredCheckpoints,
 } from '../../../application/ports/audit-repository.js';
 import {
-  AUDIT_CHAIN_VERSION,
   auditTimeText,
   type ChainContent,
   type ChainRow,
-  contentTail,
   storableDetails,
   storableText,
 } from '../../../domain/audit-chain.js';
@@ -29,10 +28,10 @@ export interface AuditRecorder {
 }
 
 /**
- * Collects a transaction's audit rows and chains them as its last statements
- * ({@link KyselyUnitOfWork.run}), after the revocation feed's: the chain head's lock, which
- * every audit writer waits on until the holder commits, is then held only through the
- * commit, and always taken last, so it adds no lock-order cycle.
+ * Collects a transaction's audit rows and writes them as its last statements
+ * ({@link KyselyUnitOfWork.run}). They are written unchained (seq, prev_hash and hash null):
+ * the chainer gives them their place after the commit (docs/DESIGN.md, "The audit hash
+ * chain"), so no writer waits on the chain head's lock and audited commits share WAL flushes.
  */
 export class PendingAudit implements AuditRecorder {
   readonly #entries: AuditEntry[] = [];
@@ -41,43 +40,26 @@ export class PendingAudit implements AuditRecorder {
     this.#entries.push(entry);
   }
 
+  /** Whether the transaction wrote audit rows: the unit of work tells the chainer after its commit. */
+  get written(): boolean {
+    return this.#entries.length > 0;
+  }
+
   async flush(db: Kysely<Database>): Promise<void> {
-    for (const entry of this.#entries) await appendChained(db, entry);
+    for (const entry of this.#entries) await unchainedInsert(entry).execute(db);
   }
 }
 
 /**
- * Chains one row in one statement: the UPDATE of `audit_chain_head` locks it until the
- * transaction ends (so concurrent writers, on any instance, chain one after the other),
- * moves it one seq on and computes the new hash in the database from the old one; the
- * INSERT writes the row with both. SET sees the head's old values, so `prev_hash = hash`
- * keeps the predecessor. The preimage is `[1,seq,"prev",` (built here in SQL) followed by
- * {@link contentTail} (built before, as UTF-8 bytes): the text {@link chainHash} hashes.
+ * The writer's one statement: a plain INSERT of the row as it will be hashed, with no seq
+ * yet (exported for bench/audit-write-paths.ts, which runs it under pgbench).
  */
-async function appendChained(db: Kysely<Database>, entry: AuditEntry): Promise<void> {
-  const inserted = await chainedInsert(entry).execute(db);
-  // No head row would mean no chain at all: refuse rather than lose the audit row.
-  if (inserted.numAffectedRows !== 1n)
-    throw new Error('audit chain head missing: is migration 0013 applied?');
-}
-
-/** The one statement that chains and inserts `entry` (exported for bench/audit-write-paths.ts, which runs it under pgbench). */
-export function chainedInsert(entry: AuditEntry): RawBuilder<unknown> {
+export function unchainedInsert(entry: AuditEntry): RawBuilder<unknown> {
   const content = storableContent(entry);
-  const tail = Buffer.from(contentTail(content), 'utf8');
   return sql`
-    with head as (
-      update audit_chain_head
-         set seq = seq + 1,
-             prev_hash = hash,
-             hash = encode(sha256(convert_to(${`[${AUDIT_CHAIN_VERSION},`}::text || (seq + 1)::text || ',"' || hash || '",', 'UTF8') || ${tail}::bytea), 'hex')
-       where id = 1
-      returning seq, prev_hash, hash
-    )
-    insert into audit_log (seq, prev_hash, hash, occurred_at, actor, action, user_id, reason, details)
-    select seq, prev_hash, hash, ${content.occurredAt}::timestamptz, ${content.actor}, ${content.action},
-           ${content.userId}, ${content.reason}, ${JSON.stringify(content.details)}::jsonb
-      from head`;
+    insert into audit_log (occurred_at, actor, action, user_id, reason, details)
+    values (${content.occurredAt}::timestamptz, ${content.actor}, ${content.action},
+            ${content.userId}, ${content.reason}, ${JSON.stringify(content.details)}::jsonb)`;
 }
 
 /** The entry's fields exactly as they will be stored (and so read back and hashed by a verifier). */
@@ -99,7 +81,12 @@ export class KyselyAuditRepository implements AuditRepository {
   /** Without a recorder each append is its own statement (one statement: atomic even outside a transaction). */
   constructor(db: Kysely<Database>, recorder?: AuditRecorder) {
     this.#db = db;
-    this.#recorder = recorder ?? { record: (entry) => appendChained(db, entry) };
+    this.#recorder = recorder ?? {
+      record: (entry) =>
+        unchainedInsert(entry)
+          .execute(db)
+          .then(() => undefined),
+    };
   }
 
   append(entry: AuditEntry): Promise<void> {
@@ -119,15 +106,28 @@ export class KyselyAuditRepository implements AuditRepository {
     };
   }
 
-  async firstUnchainedRow(): Promise<string | null> {
-    const row = await this.#db
+  async pendingRows(staleBefore: Date): Promise<PendingRows> {
+    const summary = await sql<{ count: string; oldest: Date | null }>`
+      select count(*)::text as count, min(occurred_at) as oldest from audit_log where seq is null`.execute(
+      this.#db,
+    );
+    const row = summary.rows[0];
+    const count = Number(row?.count ?? 0);
+    if (count === 0) return { count: 0, oldestAt: null, staleId: null };
+    const stale = await this.#db
       .selectFrom('audit_log')
       .select('id')
       .where(sql<boolean>`seq is null`)
+      .where('occurred_at', '<', staleBefore)
       .orderBy('id')
       .limit(1)
       .executeTakeFirst();
-    return row === undefined ? null : String(row.id);
+    const oldest = row?.oldest ?? null;
+    return {
+      count,
+      oldestAt: oldest === null ? null : new Date(oldest),
+      staleId: stale === undefined ? null : String(stale.id),
+    };
   }
 
   async chainAnchor(): Promise<ChainAnchor | null> {
@@ -159,7 +159,7 @@ export class KyselyAuditRepository implements AuditRepository {
       .selectFrom('audit_log')
       .select(['id', 'seq', 'prev_hash', 'hash', 'actor', 'action', 'user_id', 'reason', 'details'])
       .select(AUDIT_TIME_TEXT.as('occurred_at_text'))
-      // A row with no seq has no place to be read in: firstUnchainedRow finds it.
+      // A pending row (no seq yet) has no place to be read in: pendingRows counts it.
       .where(sql<boolean>`seq is not null`);
     if (after !== null) {
       query = query.where(sql<boolean>`(seq, id) > (${after.seq}::bigint, ${after.id}::bigint)`);
@@ -168,8 +168,9 @@ export class KyselyAuditRepository implements AuditRepository {
     return rows.map((row) => ({
       id: String(row.id),
       seq: Number(row.seq),
-      prevHash: row.prev_hash,
-      hash: row.hash,
+      // Read only where seq is not null: the chainer sets the three together.
+      prevHash: row.prev_hash ?? '',
+      hash: row.hash ?? '',
       content: {
         occurredAt: row.occurred_at_text,
         actor: row.actor,

@@ -17,11 +17,19 @@ const MAX_ATTEMPTS = 3;
  * On PGlite there is one connection: inside `run`, use only the repositories
  * given to `work`, never another unit of work, or the two wait for each other.
  */
+export interface KyselyUnitOfWorkOptions extends KyselyRepositoryOptions {
+  /**
+   * Called after a commit that wrote audit rows, synchronously and without waiting for
+   * anything: the audit chainer's `notify` (docs/DESIGN.md, "The audit hash chain").
+   */
+  readonly afterAuditCommit?: () => void;
+}
+
 export class KyselyUnitOfWork implements UnitOfWork {
   readonly #db: Kysely<Database>;
-  readonly #options: KyselyRepositoryOptions;
+  readonly #options: KyselyUnitOfWorkOptions;
 
-  constructor(db: Kysely<Database>, options: KyselyRepositoryOptions = {}) {
+  constructor(db: Kysely<Database>, options: KyselyUnitOfWorkOptions = {}) {
     this.#db = db;
     this.#options = options;
   }
@@ -29,16 +37,18 @@ export class KyselyUnitOfWork implements UnitOfWork {
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#db.transaction().execute(async (trx) => {
+        const audit = new PendingAudit();
+        const result = await this.#db.transaction().execute(async (trx) => {
           const revocations = new PendingRevocations();
-          const audit = new PendingAudit();
           const result = await work(createKyselyRepositories(trx, this.#options, revocations, audit));
-          // Last, so the feed's counter lock is held only through the commit (kysely-revocation-log.ts),
-          // and then the audit chain's head, always in this order (kysely-audit-repository.ts).
+          // Last, so the feed's counter lock is held only through the commit (kysely-revocation-log.ts).
           await revocations.flush(trx);
           await audit.flush(trx);
           return result;
         });
+        // Committed: the chainer gives the rows their place now, without the caller waiting.
+        if (audit.written) this.#options.afterAuditCommit?.();
+        return result;
       } catch (error) {
         // A deadlock victim was rolled back whole; running it again is safe and usually succeeds.
         if (attempt >= MAX_ATTEMPTS || !isTransientTransactionError(error)) throw error;
