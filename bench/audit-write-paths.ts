@@ -3,7 +3,7 @@
  * under concurrency, before and after, back to back and alternated (A, B, A, B…) so the
  * drifting load of a shared machine hits both sides alike.
  *
- *   npx tsx bench/audit-write-paths.ts [--before-root /tmp/tw-base] [--quick] [--no-write]
+ *   npx tsx bench/audit-write-paths.ts [--before-root /tmp/tw-base [--before-label 'no chain']] [--quick] [--no-write]
  *     [--seconds 5] [--rounds 2] [--concurrency 32]
  *
  * In process, on PostgreSQL: each side gets a scratch database and TWO cores on it (two
@@ -340,6 +340,8 @@ export const AUDIT_WRITE_HEADER = ['tree', 'write path', 'per second', 'p50', 'p
 
 export async function auditWritePaths(options: {
   readonly beforeRoot?: string;
+  /** What the `--before-root` tree is, for the table (the previous design, or a tree with no chain). */
+  readonly beforeLabel?: string;
   readonly concurrency: number;
   readonly seconds: number;
   readonly rounds: number;
@@ -347,7 +349,7 @@ export async function auditWritePaths(options: {
   const sides: Side[] = [
     ...(options.beforeRoot === undefined
       ? []
-      : [{ label: 'before (chained in the writer)', root: options.beforeRoot }]),
+      : [{ label: `before (${options.beforeLabel ?? 'the --before-root tree'})`, root: options.beforeRoot }]),
     { label: 'after (chained at commit)', root: process.cwd() },
   ];
   const rows: Row[] = [];
@@ -364,11 +366,12 @@ export async function auditWritePaths(options: {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const flags = parseFlags(process.argv);
   const beforeRoot = process.argv.includes('--before-root') ? arg('before-root', '') : undefined;
+  const beforeLabel = process.argv.includes('--before-label') ? arg('before-label', '') : undefined;
   const concurrency = Number(arg('concurrency', '32'));
   const seconds = Number(arg('seconds', flags.quick ? '2' : '5'));
   const rounds = Number(arg('rounds', flags.quick ? '1' : '2'));
   const machineLine = await machine();
-  const rows = await auditWritePaths({ beforeRoot, concurrency, seconds, rounds });
+  const rows = await auditWritePaths({ beforeRoot, beforeLabel, concurrency, seconds, rounds });
   const markdown =
     `### Audit hash chain: cost to the write paths that audit\n\n` +
     `${machineLine}. PostgreSQL, two cores (instances) on one database, pool 10 each, ${concurrency} calls in flight, ` +
