@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { type ChainContent, chainHash } from '../../domain/audit-chain.js';
-import { AUDIT_TIME_TEXT } from '../database/audit-time-text.js';
+import { AUDIT_TIME_TEXT, type AuditContentColumns, chainContentOf } from '../database/audit-time-text.js';
 import type { Database } from '../database/schema.js';
 import { PeriodicTask } from '../scheduling/periodic-task.js';
 
@@ -10,14 +10,8 @@ export const CHAIN_BATCH = 500;
 /** Seconds between sweeps for rows no trigger chained (a skipped run, a crash, a write outside a unit of work). */
 const SWEEP_SECONDS = 1;
 
-interface PendingRow {
+interface PendingRow extends AuditContentColumns {
   readonly id: string;
-  readonly occurred_at_text: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly user_id: string | null;
-  readonly reason: string | null;
-  readonly details: unknown;
 }
 
 /**
@@ -46,7 +40,7 @@ export async function chainPendingBatch(db: Kysely<Database>, limit = CHAIN_BATC
     const chained = pending.rows.map((row) => {
       seq += 1;
       prev = hash;
-      hash = chainHash(seq, prev, contentOf(row));
+      hash = chainHash(seq, prev, chainContentOf(row));
       return sql`(${row.id}::bigint, ${seq}::bigint, ${prev}, ${hash})`;
     });
     const updated = await sql`update audit_log a set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
@@ -61,17 +55,6 @@ export async function chainPendingBatch(db: Kysely<Database>, limit = CHAIN_BATC
     );
     return pending.rows.length;
   });
-}
-
-function contentOf(row: PendingRow): ChainContent {
-  return {
-    occurredAt: row.occurred_at_text,
-    actor: row.actor,
-    action: row.action,
-    userId: row.user_id,
-    reason: row.reason,
-    details: typeof row.details === 'string' ? JSON.parse(row.details) : row.details,
-  };
 }
 
 export interface AuditChainerDeps {

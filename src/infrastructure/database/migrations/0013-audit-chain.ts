@@ -1,19 +1,13 @@
 import { type Kysely, type Migration, sql } from 'kysely';
 import { type ChainContent, chainHash, GENESIS_HASH } from '../../../domain/audit-chain.js';
-import { AUDIT_TIME_TEXT } from '../audit-time-text.js';
+import { AUDIT_TIME_TEXT, type AuditContentColumns, chainContentOf } from '../audit-time-text.js';
 
 /** Rows chained per statement: bounded memory however long the existing trail is. */
 const BATCH = 1000;
 
-interface ExistingRow {
+interface ExistingRow extends AuditContentColumns {
   readonly id: string;
   readonly at: string;
-  readonly occurred_at_text: string;
-  readonly actor: string;
-  readonly action: string;
-  readonly user_id: string | null;
-  readonly reason: string | null;
-  readonly details: unknown;
 }
 
 /**
@@ -44,7 +38,7 @@ export const auditChainMigration: Migration = {
       const chained = page.rows.map((row) => {
         seq += 1;
         prev = hash;
-        hash = chainHash(seq, prev, contentOf(row));
+        hash = chainHash(seq, prev, chainContentOf(row));
         return sql`(${row.id}::bigint, ${seq}::bigint, ${prev}, ${hash})`;
       });
       await sql`update audit_log a set seq = v.seq, prev_hash = v.prev_hash, hash = v.hash
@@ -76,14 +70,3 @@ export const auditChainMigration: Migration = {
       drop column if exists hash`.execute(db);
   },
 };
-
-function contentOf(row: ExistingRow): ChainContent {
-  return {
-    occurredAt: row.occurred_at_text,
-    actor: row.actor,
-    action: row.action,
-    userId: row.user_id,
-    reason: row.reason,
-    details: typeof row.details === 'string' ? JSON.parse(row.details) : row.details,
-  };
-}

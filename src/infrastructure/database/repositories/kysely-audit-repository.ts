@@ -18,7 +18,7 @@ import {
 } from '../../../domain/audit-chain.js';
 import type { AuditEntry, AuditRecord } from '../../../domain/audit-entry.js';
 import type { Page } from '../../../domain/page.js';
-import { AUDIT_TIME_TEXT } from '../audit-time-text.js';
+import { AUDIT_TIME_TEXT, chainContentOf } from '../audit-time-text.js';
 import { clampLimit, decodeCursor, isPositiveInt8, pageOf } from '../cursor.js';
 import type { AuditRow, Database } from '../schema.js';
 
@@ -171,14 +171,7 @@ export class KyselyAuditRepository implements AuditRepository {
       // Read only where seq is not null: the chainer sets the three together.
       prevHash: row.prev_hash ?? '',
       hash: row.hash ?? '',
-      content: {
-        occurredAt: row.occurred_at_text,
-        actor: row.actor,
-        action: row.action,
-        userId: row.user_id,
-        reason: row.reason,
-        details: row.details,
-      },
+      content: chainContentOf(row),
     }));
   }
 
