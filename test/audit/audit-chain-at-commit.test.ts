@@ -6,12 +6,16 @@ import { loadConfig } from '../../src/config.js';
 import { AUDIT_PENDING_BOUND_SECONDS, type ChainRow, verifyChain } from '../../src/domain/audit-chain.js';
 import type { AuditEntry } from '../../src/domain/audit-entry.js';
 import { AuditChainer } from '../../src/infrastructure/audit/audit-chainer.js';
-import { createDatabase } from '../../src/infrastructure/database/create-database.js';
 import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
 import { KyselyUnitOfWork } from '../../src/infrastructure/database/repositories/kysely-unit-of-work.js';
 import type { Database } from '../../src/infrastructure/database/schema.js';
 import { chainAuditRows } from '../support/audit-chain.js';
-import { describeEachDatabase, type TestDatabase, testDatabases } from '../support/databases.js';
+import {
+  describeEachDatabase,
+  samePostgresSchema,
+  type TestDatabase,
+  testDatabases,
+} from '../support/databases.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
 
@@ -195,18 +199,12 @@ describeEachDatabase('verification while rows are pending', (suite) => {
 
 describe.runIf(process.env.DATABASE_URL)('two instances chaining one PostgreSQL database', () => {
   let database: TestDatabase;
-  let second: Awaited<ReturnType<typeof createDatabase>>;
+  let second: Awaited<ReturnType<typeof samePostgresSchema>>;
   beforeAll(async () => {
     const [postgres] = testDatabases().filter((t) => t.name === 'postgres');
     if (postgres === undefined) throw new Error('DATABASE_URL is set: PostgreSQL is a target');
     database = await postgres.create();
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db);
-    second = await createDatabase({
-      kind: 'postgres',
-      url: process.env.DATABASE_URL as string,
-      schema: rows[0]?.schema as string,
-      poolSize: 4,
-    });
+    second = await samePostgresSchema(database.db, 4);
   });
   afterAll(async () => {
     await second?.close();

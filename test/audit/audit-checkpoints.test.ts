@@ -17,9 +17,8 @@ import { AuditChainer } from '../../src/infrastructure/audit/audit-chainer.js';
 import { AuditCheckpointer } from '../../src/infrastructure/audit/audit-checkpointer.js';
 import { AuditCheckpointKeyStore } from '../../src/infrastructure/crypto/audit-checkpoint-key-store.js';
 import { createPrivateJwkSealer } from '../../src/infrastructure/crypto/private-jwk-sealer.js';
-import { createDatabase } from '../../src/infrastructure/database/create-database.js';
 import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
-import { type TestDatabase, testDatabases } from '../support/databases.js';
+import { samePostgresSchema, type TestDatabase, testDatabases } from '../support/databases.js';
 import { captureLogs } from '../support/log-capture.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, TEST_ENV, USER_PASSWORD } from '../support/test-app.js';
@@ -517,18 +516,12 @@ describe.each(testDatabases())('audit retention by checkpointed segments on $nam
 
 describe.runIf(process.env.DATABASE_URL)('two instances on one PostgreSQL database', () => {
   let database: TestDatabase;
-  let second: Awaited<ReturnType<typeof createDatabase>>;
+  let second: Awaited<ReturnType<typeof samePostgresSchema>>;
   beforeAll(async () => {
     const [postgres] = testDatabases().filter((t) => t.name === 'postgres');
     if (postgres === undefined) throw new Error('DATABASE_URL is set: PostgreSQL is a target');
     database = await postgres.create();
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db);
-    second = await createDatabase({
-      kind: 'postgres',
-      url: process.env.DATABASE_URL as string,
-      schema: rows[0]?.schema as string,
-      poolSize: 4,
-    });
+    second = await samePostgresSchema(database.db, 4);
   });
   afterAll(async () => {
     await second?.close();

@@ -1,9 +1,8 @@
-import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/composition-root.js';
 import { loadConfig } from '../../src/config.js';
-import { createDatabase } from '../../src/infrastructure/database/create-database.js';
 import { KyselyAuditRepository } from '../../src/infrastructure/database/repositories/kysely-audit-repository.js';
+import { samePostgresSchema } from '../support/databases.js';
 import { describeHandler, type HandlerSuite } from '../support/handler-context.js';
 import {
   DAY,
@@ -75,8 +74,7 @@ function describe2Instances(
     let database = { db: suite.db, close: async () => {} };
     const url = process.env.DATABASE_URL;
     if (suite.database === 'postgres' && url !== undefined) {
-      const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(suite.db);
-      const handle = await createDatabase({ kind: 'postgres', url, schema: rows[0]?.schema, poolSize: 5 });
+      const handle = await samePostgresSchema(suite.db, 5);
       database = { db: handle.db, close: () => handle.close() };
       closeOther = () => handle.close();
     }

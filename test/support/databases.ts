@@ -210,3 +210,20 @@ function once(close: () => Promise<void>): () => Promise<void> {
     return closing;
   };
 }
+
+/**
+ * Another instance's pool over the same PostgreSQL schema as `primary` (its own connections,
+ * as a second server has): for races between instances. Close it before `primary`.
+ *
+ * @example
+ * const second = await samePostgresSchema(database.db, 4); … await second.close();
+ */
+export async function samePostgresSchema(
+  primary: Kysely<Database>,
+  poolSize: number,
+): Promise<{ readonly db: Kysely<Database>; close(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (url === undefined || url === '') throw new Error('samePostgresSchema needs DATABASE_URL');
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(primary);
+  return createDatabase({ kind: 'postgres', url, schema: rows[0]?.schema, poolSize });
+}

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { type ChainContent, chainHash } from '../../domain/audit-chain.js';
+import { chainHash } from '../../domain/audit-chain.js';
 import { AUDIT_TIME_TEXT, type AuditContentColumns, chainContentOf } from '../database/audit-time-text.js';
 import type { Database } from '../database/schema.js';
 import { PeriodicTask } from '../scheduling/periodic-task.js';

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type TestDatabase, testDatabases } from '../../../test/support/databases.js';
+import { samePostgresSchema, type TestDatabase, testDatabases } from '../../../test/support/databases.js';
 import { ManualClock } from '../../../test/support/manual-clock.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../../../test/support/webhook-receiver.js';
-import { createDatabase } from '../database/create-database.js';
 import { KyselyOutboxRepository } from '../database/repositories/kysely-outbox-repository.js';
 import type { Database } from '../database/schema.js';
 import { WebhookRelay, type WebhookRelayOptions } from './webhook-relay.js';
@@ -388,13 +387,7 @@ describe.each(testDatabases())('webhook relay on $name', (target) => {
   /** Another instance: on PostgreSQL its own pool over the same schema, on PGlite the same handle. */
   async function secondHandle(primary: TestDatabase): Promise<Kysely<Database>> {
     if (primary.name === 'pglite') return primary.db;
-    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(primary.db);
-    const handle = await createDatabase({
-      kind: 'postgres',
-      url: process.env.DATABASE_URL as string,
-      schema: rows[0]!.schema,
-      poolSize: 3,
-    });
+    const handle = await samePostgresSchema(primary.db, 3);
     cleanup.unshift(() => handle.close());
     return handle.db;
   }

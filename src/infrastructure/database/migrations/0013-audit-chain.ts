@@ -1,5 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
-import { type ChainContent, chainHash, GENESIS_HASH } from '../../../domain/audit-chain.js';
+import { chainHash, GENESIS_HASH } from '../../../domain/audit-chain.js';
 import { AUDIT_TIME_TEXT, type AuditContentColumns, chainContentOf } from '../audit-time-text.js';
 
 /** Rows chained per statement: bounded memory however long the existing trail is. */
