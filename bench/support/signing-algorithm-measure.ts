@@ -12,11 +12,8 @@ import type { AccessTokenInput } from '../../src/application/ports/access-token-
 import { createTokenwarden, type Tokenwarden } from '../../src/composition-root.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { JwsAccessTokenSigner } from '../../src/infrastructure/crypto/jws-access-token-signer.js';
-import type {
-  SigningKeyStore,
-  VerificationKeySet,
-} from '../../src/infrastructure/crypto/signing-key-store.js';
 import { int, load, median, ms, type Row, scratchDir } from './env.js';
+import { publicOnlyKeyStore } from './public-only-key-store.js';
 
 const ALGORITHMS = ['EdDSA', 'ES256'] as const;
 type Algorithm = (typeof ALGORITHMS)[number];
@@ -61,23 +58,6 @@ async function timeEach<T>(
   into.loads.push(load().replace('load ', ''));
 }
 
-function publicOnly(keyStore: SigningKeyStore): SigningKeyStore {
-  const stripped = new WeakMap<VerificationKeySet, VerificationKeySet>();
-  return {
-    signingKey: () => keyStore.signingKey(),
-    reloadForUnknownKid: () => keyStore.reloadForUnknownKid(),
-    verificationKeySet: async () => {
-      const set = await keyStore.verificationKeySet();
-      let view = stripped.get(set);
-      if (view === undefined) {
-        view = Object.freeze({ ...set, signing: undefined });
-        stripped.set(set, view);
-      }
-      return view;
-    },
-  } as unknown as SigningKeyStore;
-}
-
 async function openSide(algorithm: Algorithm): Promise<Side> {
   const dir = await scratchDir();
   const config: Config = loadConfig({
@@ -110,7 +90,7 @@ async function openSide(algorithm: Algorithm): Promise<Side> {
     base: `http://127.0.0.1:${(tw.app.server.address() as AddressInfo).port}`,
     input: { sub, sid, role, ver, gver },
     elsewhere: new JwsAccessTokenSigner({ keyStore: tw.keyStore, ...options }),
-    verifyOnly: new JwsAccessTokenSigner({ keyStore: publicOnly(tw.keyStore), ...options }),
+    verifyOnly: new JwsAccessTokenSigner({ keyStore: publicOnlyKeyStore(tw.keyStore), ...options }),
     async close() {
       await tw.close();
       await dir.remove();

@@ -8,11 +8,8 @@ import { createLocalJWKSet, importJWK, type JWK, jwtVerify, SignJWT } from 'jose
 import type { AccessTokenInput } from '../../src/application/ports/access-token-signer.js';
 import type { Core } from '../../src/composition-root.js';
 import { JwsAccessTokenSigner } from '../../src/infrastructure/crypto/jws-access-token-signer.js';
-import type {
-  SigningKeyStore,
-  VerificationKeySet,
-} from '../../src/infrastructure/crypto/signing-key-store.js';
 import { load, median, type Row } from './env.js';
+import { publicOnlyKeyStore } from './public-only-key-store.js';
 
 const ROUNDS = 4;
 
@@ -88,21 +85,8 @@ export async function tokenCrypto(core: Core, input: AccessTokenInput, quick: bo
   const elsewhere = new JwsAccessTokenSigner({ keyStore, issuer, audience: aud, clientId });
   // A signer that holds no private key for the tokens' kid (a retired key's tokens, a
   // verifier elsewhere): every first sight is an Ed25519 verify.
-  const publicOnly = new WeakMap<VerificationKeySet, VerificationKeySet>();
   const verifyOnly = new JwsAccessTokenSigner({
-    keyStore: {
-      signingKey: () => keyStore.signingKey(),
-      reloadForUnknownKid: () => keyStore.reloadForUnknownKid(),
-      verificationKeySet: async () => {
-        const set = await keyStore.verificationKeySet();
-        let stripped = publicOnly.get(set);
-        if (stripped === undefined) {
-          stripped = Object.freeze({ ...set, signing: undefined });
-          publicOnly.set(set, stripped);
-        }
-        return stripped;
-      },
-    } as unknown as SigningKeyStore,
+    keyStore: publicOnlyKeyStore(keyStore),
     issuer,
     audience: aud,
     clientId,
