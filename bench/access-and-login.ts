@@ -21,6 +21,7 @@ import { createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
 import { Argon2PasswordHasher } from '../src/infrastructure/crypto/argon2-password-hasher.js';
 import {
+  CHEAP_ARGON2_ENV,
   int,
   load,
   median,
@@ -173,8 +174,7 @@ export async function accessAndLogin(
       env: {
         DATABASE_URL: scratch.url,
         DATABASE_POOL_SIZE: '8',
-        TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-        TOKENWARDEN_ARGON2_ITERATIONS: '1',
+        ...CHEAP_ARGON2_ENV,
       },
       maxSeconds: 120,
     });

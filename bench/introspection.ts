@@ -10,7 +10,17 @@
  * and for their refresh tokens (one unlocked read of token, session, user and versions).
  */
 import autocannon from 'autocannon';
-import { int, load, ms, parseFlags, type Row, scratchPostgres, table, writeSection } from './support/env.js';
+import {
+  CHEAP_ARGON2_ENV,
+  int,
+  load,
+  ms,
+  parseFlags,
+  type Row,
+  scratchPostgres,
+  table,
+  writeSection,
+} from './support/env.js';
 import { sessions, startServer } from './support/server.js';
 
 const ADMIN = { email: 'bench-admin@example.com', password: 'benchmark admin password' };
@@ -35,8 +45,7 @@ export async function introspection(quick: boolean): Promise<string> {
       env: {
         DATABASE_URL: scratch.url,
         DATABASE_POOL_SIZE: '8',
-        TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-        TOKENWARDEN_ARGON2_ITERATIONS: '1',
+        ...CHEAP_ARGON2_ENV,
         TOKENWARDEN_ADMIN_EMAIL: ADMIN.email,
         TOKENWARDEN_ADMIN_PASSWORD: ADMIN.password,
       },

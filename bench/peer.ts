@@ -14,6 +14,7 @@
 import { fileURLToPath } from 'node:url';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../test/support/test-app.js';
 import {
+  CHEAP_ARGON2_ENV,
   int,
   load,
   machine,
@@ -62,8 +63,7 @@ export async function peer(options: PeerOptions): Promise<string> {
         DATABASE_POOL_SIZE: String(POOL),
         // Its own scratch database: tables in public, where bench/support/seed.ts writes.
         TOKENWARDEN_DB_SCHEMA: 'public',
-        TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-        TOKENWARDEN_ARGON2_ITERATIONS: '1',
+        ...CHEAP_ARGON2_ENV,
         TOKENWARDEN_ADMIN_EMAIL: ADMIN_EMAIL,
         TOKENWARDEN_ADMIN_PASSWORD: ADMIN_PASSWORD,
       },

@@ -2,7 +2,7 @@ import { CreateSession } from '../src/application/commands/create-session/comman
 import { RegisterUser } from '../src/application/commands/register-user/command.js';
 import { createCore } from '../src/composition-root.js';
 import { loadConfig } from '../src/config.js';
-import { parseFlags, scratchDir, table } from './support/env.js';
+import { CHEAP_ARGON2_ENV, parseFlags, scratchDir, table } from './support/env.js';
 import { TOKEN_CRYPTO_HEADER, tokenCrypto } from './support/token-crypto-measure.js';
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -11,8 +11,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const config = loadConfig({
     TOKENWARDEN_DATA_DIR: dir.dir,
     LOG_LEVEL: 'silent',
-    TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-    TOKENWARDEN_ARGON2_ITERATIONS: '1',
+    ...CHEAP_ARGON2_ENV,
   });
   const core = await createCore(config, { defaultMetrics: false });
   try {

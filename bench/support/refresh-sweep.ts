@@ -3,7 +3,7 @@
  * a sweep of connection counts, the server under autocannon, then pgbench on the same
  * database and connections (bench/refresh-throughput.ts; the suite's refresh table).
  */
-import { int, load, ms, scratchDir, scratchPostgres } from './env.js';
+import { CHEAP_ARGON2_ENV, int, load, ms, scratchDir, scratchPostgres } from './env.js';
 import { pgbench } from './pgbench.js';
 import { type LoadResult, loadRefresh } from './refresh-load.js';
 import { startServer } from './server.js';
@@ -71,8 +71,7 @@ export async function refreshSweep(
           ? { DATABASE_URL: scratch.url, DATABASE_POOL_SIZE: String(options.poolSize ?? DEFAULT_POOL) }
           : { TOKENWARDEN_DATA_DIR: dir?.dir ?? '' }),
         // Login cost is not what is measured here (see the login table): keep set-up short.
-        TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-        TOKENWARDEN_ARGON2_ITERATIONS: '1',
+        ...CHEAP_ARGON2_ENV,
         ...options.env,
       },
     });

@@ -12,7 +12,7 @@ import type { AccessTokenInput } from '../../src/application/ports/access-token-
 import { createTokenwarden, type Tokenwarden } from '../../src/composition-root.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import { JwsAccessTokenSigner } from '../../src/infrastructure/crypto/jws-access-token-signer.js';
-import { int, load, median, ms, type Row, scratchDir } from './env.js';
+import { CHEAP_ARGON2_ENV, int, load, median, ms, type Row, scratchDir } from './env.js';
 import { publicOnlyKeyStore } from './public-only-key-store.js';
 
 const ALGORITHMS = ['EdDSA', 'ES256'] as const;
@@ -64,8 +64,7 @@ async function openSide(algorithm: Algorithm): Promise<Side> {
     TOKENWARDEN_DATA_DIR: dir.dir,
     TOKENWARDEN_SIGNING_ALG: algorithm,
     LOG_LEVEL: 'silent',
-    TOKENWARDEN_ARGON2_MEMORY_KIB: '1024',
-    TOKENWARDEN_ARGON2_ITERATIONS: '1',
+    ...CHEAP_ARGON2_ENV,
     TOKENWARDEN_RATE_LIMIT_MAX: '100000000',
   });
   const tw = await createTokenwarden(config, { logger: false, defaultMetrics: false });
